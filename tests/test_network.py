@@ -1,0 +1,349 @@
+"""The walking network on hand-built networks: every expected distance is worked out by hand."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import lifecircle as lc
+from lifecircle import CRSError, InputError, NetworkError
+
+from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
+
+
+# ---------------------------------------------------------------------- construction
+def test_grid_structure_and_csr():
+    net = grid(4, 100.0)
+    assert len(net.nodes) == 16
+    assert len(net.edges) == 24  # 2 * 4 * 3
+    assert net.edges["length_m"].tolist() == pytest.approx([100.0] * 24)
+    # node 5 (interior) has 4 neighbours, corner 0 has 2
+    deg = np.diff(net.indptr)
+    assert deg[5] == 4 and deg[0] == 2
+    assert net.crs.to_epsg() == 4549
+    assert net.components.n_components == 1
+
+
+def test_parallel_edges_keep_shortest_in_csr():
+    # two routes between nodes 0 and 1: straight (100 m) and a detour polyline (200 m)
+    xy = np.array([[X0, Y0], [X0 + 100, Y0]])
+    straight = shapely.LineString(xy)
+    detour = shapely.LineString([xy[0], (X0 + 50, Y0 + 86.60254), xy[1]])
+    net = lc.WalkNetwork.from_lines([0, 0], [1, 1], [straight, detour], xy, CRS)
+    assert len(net.edges) == 2
+    assert net.weights.tolist() == pytest.approx([100.0, 100.0])
+    # a point on the detour walks along the detour to either end
+    r = net.distance_to_nearest(pts((0, 0)), pts((50, 86.60254)))
+    assert r["distance_m"].iloc[0] == pytest.approx(100.0, abs=1e-3)
+
+
+def test_metric_crs_required():
+    xy = np.array([[120.0, 30.0], [120.001, 30.0]])
+    with pytest.raises(CRSError, match="degrees"):
+        lc.WalkNetwork.from_lines([0], [1], [shapely.LineString(xy)], xy, "EPSG:4326")
+    with pytest.raises(CRSError, match="3857"):
+        lc.WalkNetwork.from_lines([0], [1], [shapely.LineString(xy * 1e5)], xy * 1e5, "EPSG:3857")
+
+
+# ---------------------------------------------------------------------- snapping
+def test_snap_to_edge_not_node():
+    net = grid(3, 100.0)
+    # 30 m north of the middle of the bottom edge (0)-(1): nearest node is 50 m away, edge 30 m
+    s = net.snap(pts((50, 30)))  # inside the first block
+    row = s.iloc[0]
+    assert row["access_m"] == pytest.approx(30.0)
+    assert row["pos_m"] == pytest.approx(50.0)
+    assert row["edge_length_m"] == pytest.approx(100.0)
+    assert {row["u"], row["v"]} == {0, 1}
+    assert (row["x"], row["y"]) == pytest.approx((X0 + 50, Y0))
+    assert not row["too_far"]
+
+
+def test_snap_position_measured_from_u():
+    net = river_with_bridge()
+    s = net.snap(pts((800, 5)))  # on edge (1)-(2) from x=500 to x=1000
+    row = s.iloc[0]
+    assert (row["u"], row["v"]) == (1, 2)
+    assert row["pos_m"] == pytest.approx(300.0)
+    assert row["access_m"] == pytest.approx(5.0)
+
+
+def test_snap_too_far_flagged_not_zero(caplog):
+    net = grid(2, 100.0)
+    with caplog.at_level(logging.WARNING, logger="lifecircle.network"):
+        s = net.snap(pts((50, -700), (50, 10)), max_snap_m=500)
+    assert s["too_far"].tolist() == [True, False]
+    assert s["access_m"].iloc[0] == pytest.approx(700.0)
+    assert "farther than 500 m" in caplog.text
+
+
+def test_snap_deterministic_on_ties():
+    net = grid(3, 100.0)
+    # the centre of a block is 50 m from four edges
+    a = net.snap(pts((50, 50)))
+    b = net.snap(pts((50, 50)))
+    assert a["edge"].iloc[0] == b["edge"].iloc[0] == min(
+        net.edges.index[net.edges.distance(shapely.Point(X0 + 50, Y0 + 50)) < 50 + 1e-9]
+    )
+
+
+# ---------------------------------------------------------------------- distances
+def test_grid_nearest_of_two_sources():
+    net = grid(4, 100.0)
+    # sources: A at node 0 (0,0), B on the edge (2,3)-(3,3) at x=250,y=300 (+10 m off the street)
+    src = pts((0, 0), (250, 310), index=["A", "B"])
+    # targets: t1 at node 5 (100,100): A 200 m, B 50+100+100+10=... B: 10 access + 50 to node 14
+    #   (200,300) + 200 down to (200,100) + 100 left = 360 -> A wins with 200
+    # t2 at (300, 250) on edge (3,2)-(3,3) at 50 m from (300,300): B: 10 + 50 + 50 = 110;
+    #   A: 300 + 250 = 550 -> B wins with 110
+    # t3 at (150, 0), 20 m south of the street: A: 150 + 20 = 170
+    tgt = pts((100, 100), (300, 250), (150, -20), index=["t1", "t2", "t3"])
+    r = net.distance_to_nearest(src, tgt)
+    assert r.loc["t1", "distance_m"] == pytest.approx(200.0)
+    assert r.loc["t1", "source"] == "A"
+    assert r.loc["t2", "distance_m"] == pytest.approx(110.0)
+    assert r.loc["t2", "source"] == "B"
+    assert r.loc["t3", "distance_m"] == pytest.approx(170.0)
+    assert r.loc["t3", "access_m"] == pytest.approx(20.0)
+    assert list(r.index) == ["t1", "t2", "t3"]
+
+
+def test_river_one_bridge_not_straight_line():
+    net = river_with_bridge()
+    # facility 10 m south of the south street at x=100; a home 5 m north of the north street at
+    # x=100: 215 m apart in a straight line, but the only way is over the bridge at x=500:
+    # 10 + 400 + 200 + 400 + 5 = 1015 m
+    r = net.distance_to_nearest(pts((100, -10)), pts((100, 205)))
+    assert r["distance_m"].iloc[0] == pytest.approx(1015.0)
+
+
+def test_same_edge_pair_direct():
+    net = river_with_bridge()
+    # both on the edge (0)-(1): 10 + |300 - 100| + 0 = 210 (through node 0 it would be 410)
+    r = net.distance_to_nearest(pts((100, -10)), pts((300, 0)))
+    assert r["distance_m"].iloc[0] == pytest.approx(210.0)
+    # two sources on the same edge: the nearer one along the edge wins
+    r = net.distance_to_nearest(pts((100, 0), (450, 40), index=["near", "far"]), pts((430, 0)))
+    # near: 330; far: 40 + 20 = 60
+    assert r["source"].iloc[0] == "far"
+    assert r["distance_m"].iloc[0] == pytest.approx(60.0)
+
+
+def test_dead_end():
+    # a main street 0-1-2 (x=0..400) and a dead-end spur from node 1 (x=200) going north 300 m
+    net = build([(0, 0), (200, 0), (400, 0), (200, 300)], [(0, 1), (1, 2), (1, 3)])
+    # facility at the end of the spur; home at x=350 on the main street
+    r = net.distance_to_nearest(pts((200, 300)), pts((350, 0), (200, 150)))
+    assert r["distance_m"].tolist() == pytest.approx([300 + 150, 150])
+
+
+def test_disconnected_pieces_keep_all_and_largest(caplog):
+    xy = [(0, 0), (100, 0), (200, 0), (1000, 0), (1050, 0)]
+    pairs = [(0, 1), (1, 2), (3, 4)]
+    net_all = build(xy, pairs, keep="all")
+    assert net_all.components.n_components == 2
+    assert net_all.components.largest_length_share == pytest.approx(200 / 250)
+    r = net_all.distance_to_nearest(pts((0, 0)), pts((1020, 0), (150, 0)))
+    assert math.isinf(r["distance_m"].iloc[0])
+    assert r["source"].iloc[0] is None
+    assert r["distance_m"].iloc[1] == pytest.approx(150.0)
+    with caplog.at_level(logging.WARNING, logger="lifecircle.network"):
+        net_big = build(xy, pairs, keep="largest")
+    assert "2 disconnected pieces" in caplog.text
+    assert len(net_big.nodes) == 3 and len(net_big.edges) == 2
+    assert net_big.components.dropped_components == 1
+    assert net_big.components.dropped_length_m == pytest.approx(50.0)
+    assert set(net_big.edges["u"]) | set(net_big.edges["v"]) == {0, 1, 2}
+
+
+def test_max_m_cutoff():
+    net = river_with_bridge()
+    tgt = pts((100, 205), (300, 0))
+    r = net.distance_to_nearest(pts((100, -10)), tgt, max_m=1000)
+    assert math.isinf(r["distance_m"].iloc[0])  # 1015 > 1000
+    assert r["distance_m"].iloc[1] == pytest.approx(210.0)
+    r = net.distance_to_nearest(pts((100, -10)), tgt, max_m=1015.5)
+    assert r["distance_m"].iloc[0] == pytest.approx(1015.0)
+
+
+def test_unsnapped_points_are_inf_and_reported():
+    net = grid(2, 100.0)
+    r = net.distance_to_nearest(pts((0, 0)), pts((50, -900), (50, 0)), max_snap_m=500)
+    assert math.isinf(r["distance_m"].iloc[0]) and r["unsnapped"].iloc[0]
+    assert r["distance_m"].iloc[1] == pytest.approx(50.0)
+    # a source too far away is left out: nothing is reachable
+    r = net.distance_to_nearest(pts((0, -900)), pts((50, 0)), max_snap_m=500)
+    assert math.isinf(r["distance_m"].iloc[0])
+
+
+def test_source_exactly_on_node_zero_weight():
+    net = grid(2, 100.0)
+    r = net.distance_to_nearest(pts((0, 0)), pts((0, 0), (100, 100)))
+    assert r["distance_m"].tolist() == pytest.approx([0.0, 200.0])
+
+
+# ---------------------------------------------------------------------- reachable
+def test_reachable_partial_edges_river():
+    net = river_with_bridge()
+    reach = net.reachable(pts((100, -10)), max_m=700)
+    nodes = reach.nodes.set_index("node")["distance_m"].to_dict()
+    # node 0 at 10+100, node 1 at 10+400, node 4 over the bridge at 610; node 3/5 are 1110 away
+    assert nodes == pytest.approx({0: 110.0, 1: 410.0, 4: 610.0})
+    pieces = reach.edge_pieces().set_index("edge")[["start_m", "end_m"]]
+    # edges: 0:(0,1) 1:(1,2) 2:(3,4) 3:(4,5) 4:(1,4 bridge)
+    assert pieces.loc[0].tolist() == pytest.approx([0.0, 500.0])
+    assert pieces.loc[1].tolist() == pytest.approx([0.0, 290.0])  # 700 - 410
+    assert pieces.loc[4].tolist() == pytest.approx([0.0, 200.0])
+    assert pieces.loc[2].tolist() == pytest.approx([410.0, 500.0])  # 90 m back from node 4
+    assert pieces.loc[3].tolist() == pytest.approx([0.0, 90.0])
+    # a smaller limit from the same search: 300 m -> only the origin's own edge, 100±290
+    small = reach.edge_pieces(300).set_index("edge")
+    assert list(small.index) == [0]
+    assert small.loc[0, ["start_m", "end_m"]].tolist() == pytest.approx([0.0, 390.0])
+
+
+def test_reachable_many_origins_sparse():
+    net = grid(5, 100.0)
+    origins = pts((0, 0), (400, 400), (200, 200), index=["a", "b", "c"])
+    reach = net.reachable(origins, max_m=100)
+    got = reach.nodes.groupby("origin")["node"].apply(sorted).to_dict()
+    assert got == {"a": [0, 1, 5], "b": [19, 23, 24], "c": [7, 11, 12, 13, 17]}
+    with pytest.raises(InputError, match="exceeds"):
+        reach.edge_pieces(200)
+
+
+def test_reachable_mid_edge_interval():
+    # a single long street, origin in the middle: the interval around it
+    net = build([(0, 0), (1000, 0)], [(0, 1)])
+    pieces = net.reachable(pts((400, 0)), max_m=150).edge_pieces()
+    assert pieces[["start_m", "end_m"]].values.tolist() == [pytest.approx([250.0, 550.0])]
+    assert len(net.reachable(pts((400, 0)), max_m=150).nodes) == 0
+
+
+# ---------------------------------------------------------------------- input validation
+def test_bad_inputs_clear_errors():
+    net = grid(2, 100.0)
+    ok = pts((0, 0))
+    with pytest.raises(InputError, match="empty"):
+        net.distance_to_nearest(ok, gpd.GeoDataFrame(geometry=[], crs=CRS))
+    with pytest.raises(CRSError, match="no CRS"):
+        net.distance_to_nearest(ok, gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0)]))
+    poly = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=CRS, index=["block7"])
+    with pytest.raises(InputError, match=r"Polygon in rows block7"):
+        net.snap(poly)
+    nan = gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0), shapely.Point(np.nan, np.nan)], crs=CRS)
+    with pytest.raises(InputError, match=r"rows 1"):
+        net.snap(nan)
+
+
+def test_lonlat_arrays_checked():
+    net = grid(2, 100.0)
+    lon, lat = 120.755, 30.747  # Jiaxing, Nanhu
+    with pytest.raises(InputError, match="swapped"):
+        net.snap((np.array([lat]), np.array([lon])))
+    with pytest.raises(InputError, match="longitude first"):
+        net.snap((np.array([-lon]), np.array([lat])))  # western hemisphere by mistake
+    with pytest.raises(InputError, match="NaN"):
+        net.snap(np.array([[lon, np.nan]]))
+    with pytest.raises(InputError, match=r"\(n, 2\)"):
+        net.snap(np.array([lon, lat, 1.0]))
+
+
+def test_lonlat_input_matches_metric_input():
+    net = grid(3, 100.0)
+    g = pts((150, 40), (30, 200))
+    ll = g.to_crs(4326)
+    xy = shapely.get_coordinates(ll.geometry.values)
+    a = net.snap(g)
+    b = net.snap((xy[:, 0], xy[:, 1]))
+    c = net.snap(xy)
+    d = net.snap(ll)
+    for other in (b, c, d):
+        assert other["pos_m"].to_numpy() == pytest.approx(a["pos_m"].to_numpy(), abs=1e-3)
+        assert other["access_m"].to_numpy() == pytest.approx(a["access_m"].to_numpy(), abs=1e-3)
+
+
+# ---------------------------------------------------------------------- persistence, loaders
+def test_save_load_roundtrip(tmp_path):
+    net = river_with_bridge()
+    net.save(tmp_path / "net")
+    back = lc.load_network(tmp_path / "net")
+    assert back.crs == net.crs
+    assert np.array_equal(back.indptr, net.indptr)
+    assert np.array_equal(back.indices, net.indices)
+    assert np.allclose(back.weights, net.weights)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.edges.drop(columns="geometry")), pd.DataFrame(net.edges.drop(columns="geometry"))
+    )
+    a = net.distance_to_nearest(pts((100, -10)), pts((100, 205)))
+    b = back.distance_to_nearest(pts((100, -10)), pts((100, 205)))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_load_network_errors(tmp_path):
+    with pytest.raises(NetworkError, match="not found"):
+        lc.load_network(tmp_path / "missing.osm.pbf")
+    bad = tmp_path / "data.txt"
+    bad.write_text("hello")
+    with pytest.raises(NetworkError, match="don't know how to read"):
+        lc.load_network(bad)
+    with pytest.raises(InputError, match="keep"):
+        lc.load_network(bad, keep="biggest")
+
+
+def test_to_networkx_matches():
+    import networkx as nx
+
+    net = grid(3, 100.0)
+    G = net.to_networkx()
+    assert G.number_of_nodes() == 9 and G.number_of_edges() == 12
+    assert nx.shortest_path_length(G, 0, 8, weight="length") == pytest.approx(400.0)
+
+
+# ---------------------------------------------------------------------- property test
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from _independent import independent_nearest  # noqa: E402
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 5),
+    drop=st.lists(st.integers(0, 39), max_size=8),
+    seed=st.integers(0, 10_000),
+    n_src=st.integers(1, 4),
+)
+def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
+    """Random grids with missing streets and jittered nodes: same answer as networkx with the
+    points inserted into the graph."""
+    rng = np.random.default_rng(seed)
+    xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20)) for i in range(n) for j in range(n)]
+    pairs = []
+    for i in range(n):
+        for j in range(n):
+            k = i * n + j
+            if j + 1 < n:
+                pairs.append((k, k + 1))
+            if i + 1 < n:
+                pairs.append((k, k + n))
+    keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
+    net = build(xy, keep_pairs, keep="all")
+    span = (n - 1) * 100
+    src = rng.uniform(-30, span + 30, (n_src, 2)) + [X0, Y0]
+    tgt = rng.uniform(-30, span + 30, (12, 2)) + [X0, Y0]
+    ours = net.distance_to_nearest(
+        gpd.GeoSeries(shapely.points(src), crs=CRS), gpd.GeoSeries(shapely.points(tgt), crs=CRS)
+    )["distance_m"].to_numpy()
+    G = net.to_networkx()
+    for i, (_, _, d) in enumerate(G.edges(data=True)):
+        d["geometry"] = net.edges.geometry.iloc[d["edge"]]
+    theirs = independent_nearest(G, src, tgt)
+    assert np.array_equal(np.isinf(ours), np.isinf(theirs))
+    fin = np.isfinite(ours)
+    assert ours[fin] == pytest.approx(theirs[fin], abs=1e-6)

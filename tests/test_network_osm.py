@@ -1,0 +1,215 @@
+"""Loading OSM files, and distances on real networks cross-checked with an independent networkx
+computation (points inserted into the graph by splitting their edges)."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmium
+import pytest
+import shapely
+
+import lifecircle as lc
+from lifecircle._osm import is_walkable
+
+from _independent import independent_nearest
+from conftest import FIXTURES, shared_file
+
+FILTER_OSM = FIXTURES / "walk_filter.osm"
+
+
+# ---------------------------------------------------------------------- pedestrian filter
+def test_walk_filter_and_clipped_extract(caplog):
+    with caplog.at_level(logging.WARNING):
+        net = lc.load_network(FILTER_OSM, keep="all")
+    assert "clipped extract" in caplog.text and "1 way node references" in caplog.text
+    ways = set(net.edges["osmid"])
+    assert ways == {1, 2, 3, 4, 5, 6, 7, 29, 30}
+    # way 1 is cut at node 2, where ways 2 and 4 join it; one-way is ignored (edges undirected)
+    assert (net.edges["osmid"] == 1).sum() == 2
+    assert len(net.edges) == 10
+    assert net.components.n_components == 3
+    assert net.crs.to_epsg() == 4549  # Jiaxing: CGCS2000 / 3-degree GK CM 120E
+    # the clipped way keeps the part inside the file (nodes 40-41, ~95.6 m)
+    clipped = net.edges[net.edges["osmid"] == 30]
+    assert clipped["length_m"].iloc[0] == pytest.approx(95.6, abs=0.5)
+    assert net.edges.loc[net.edges["osmid"] == 1, "name"].tolist() == ["中山路", "中山路"]
+    largest = lc.load_network(FILTER_OSM)
+    assert set(largest.edges["osmid"]) == {1, 2, 3, 4, 5, 6, 7}
+
+
+@pytest.mark.parametrize(
+    "tags, ok",
+    [
+        ({"highway": "footway"}, True),
+        ({"highway": "residential", "oneway": "yes"}, True),
+        ({"highway": "motorway"}, False),
+        ({"highway": "motorway_link"}, False),
+        ({"highway": "trunk"}, True),
+        ({"highway": "trunk", "motorroad": "yes"}, False),
+        ({"highway": "service", "access": "private"}, False),
+        ({"highway": "service", "access": "private", "foot": "yes"}, True),
+        ({"highway": "residential", "foot": "no"}, False),
+        ({"highway": "cycleway"}, False),
+        ({"highway": "cycleway", "foot": "designated"}, True),
+        ({"highway": "steps"}, True),
+        ({"highway": "pedestrian", "area": "yes"}, False),
+        ({"highway": "construction"}, False),
+        ({"highway": "primary", "sidewalk": "separate"}, False),
+        ({"building": "yes"}, False),
+    ],
+)
+def test_is_walkable(tags, ok):
+    assert is_walkable(tags) is ok
+
+
+@pytest.mark.parametrize("opener, suffix", [(gzip.open, ".osm.gz"), (bz2.open, ".osm.bz2")])
+def test_compressed_xml(tmp_path, opener, suffix):
+    target = tmp_path / f"walk{suffix}"
+    with open(FILTER_OSM, "rb") as src, opener(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    a = lc.load_network(FILTER_OSM, keep="all")
+    b = lc.load_network(target, keep="all")
+    assert b.edges["length_m"].sum() == pytest.approx(a.edges["length_m"].sum())
+    assert len(b.edges) == len(a.edges)
+
+
+def test_explicit_crs_overrides(tmp_path):
+    net = lc.load_network(FILTER_OSM, crs="EPSG:32651")
+    assert net.crs.to_epsg() == 32651
+    with pytest.raises(lc.CRSError):
+        lc.load_network(FILTER_OSM, crs=4326)
+
+
+def osmnx_projected(G: nx.MultiDiGraph, crs) -> nx.MultiGraph:
+    """An osmnx graph projected to ``crs``, undirected, with geometry on every edge and
+    ``length`` = planar length of that geometry (lifecircle's definition)."""
+    import osmnx as ox
+
+    G = ox.project_graph(G, to_crs=crs)
+    U = nx.MultiGraph()
+    for n, d in G.nodes(data=True):
+        U.add_node(n, x=d["x"], y=d["y"])
+    seen = set()
+    for u, v, d in G.edges(data=True):
+        geom = d.get("geometry") or shapely.LineString(
+            [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+        )
+        start = shapely.get_coordinates(geom)[0]
+        if np.hypot(start[0] - G.nodes[u]["x"], start[1] - G.nodes[u]["y"]) > 1e-3:
+            geom = shapely.reverse(geom)
+        key = (min(u, v), max(u, v), round(geom.length, 2))
+        if key in seen:
+            continue
+        seen.add(key)
+        U.add_edge(u, v, geometry=geom, length=geom.length)
+    return U
+
+
+def sample_points(net: lc.WalkNetwork, n: int, seed: int) -> np.ndarray:
+    """Random points near random edges (up to 60 m off), in the network's CRS."""
+    rng = np.random.default_rng(seed)
+    e = rng.integers(0, len(net.edges), n)
+    lines = net.edges.geometry.values[e]
+    on = shapely.line_interpolate_point(lines, rng.random(n), normalized=True)
+    xy = shapely.get_coordinates(on)
+    ang = rng.random(n) * 2 * np.pi
+    r = rng.random(n) * 60
+    return xy + np.column_stack([r * np.cos(ang), r * np.sin(ang)])
+
+
+def compare(net: lc.WalkNetwork, G_indep: nx.Graph, seed: int, n_src: int = 25, n_tgt: int = 150):
+    src = sample_points(net, n_src, seed)
+    tgt = sample_points(net, n_tgt, seed + 1)
+    ours = net.distance_to_nearest(
+        gpd.GeoSeries(shapely.points(src), crs=net.crs), gpd.GeoSeries(shapely.points(tgt), crs=net.crs)
+    )["distance_m"].to_numpy()
+    theirs = independent_nearest(G_indep, src, tgt)
+    assert np.isfinite(ours).sum() > 0.8 * n_tgt
+    assert np.array_equal(np.isinf(ours), np.isinf(theirs))
+    fin = np.isfinite(ours)
+    assert np.abs(ours[fin] - theirs[fin]).max() <= 1.0
+    return ours
+
+
+@pytest.mark.shared
+def test_futian_graphml_matches_networkx(futian_graphml):
+    import osmnx as ox
+
+    net = lc.load_network(futian_graphml, keep="all")
+    assert net.crs.to_epsg() == 4547  # Shenzhen: CGCS2000 GK CM 114E
+    G = ox.load_graphml(futian_graphml)
+    # the same pedestrian filter applied to the raw graph
+    drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if not _walkable_attrs(d)]
+    G.remove_edges_from(drop)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    compare(net, osmnx_projected(G, net.crs), seed=1)
+
+
+def _walkable_attrs(d: dict) -> bool:
+    hws = d["highway"] if isinstance(d["highway"], list) else [d["highway"]]
+    return all(is_walkable({"highway": h, **{k: d[k] for k in ("access", "service") if isinstance(d.get(k), str)}}) for h in hws)
+
+
+def _osmnx_from_xml(path: Path) -> nx.MultiDiGraph:
+    import osmnx as ox
+
+    tags = ["highway", "name", "foot", "access", "service", "area", "motorroad", "sidewalk",
+            "sidewalk:both", "sidewalk:left", "sidewalk:right"]
+    old = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys(list(old) + tags))
+    try:
+        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = old
+    drop = [
+        (u, v, k)
+        for u, v, k, d in G.edges(keys=True, data=True)
+        if not is_walkable({t: d[t] for t in tags if isinstance(d.get(t), str)})
+    ]
+    G.remove_edges_from(drop)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    return G
+
+
+@pytest.mark.shared
+def test_nanjing_osm_matches_networkx(nanjing_osm):
+    net = lc.load_network(nanjing_osm, keep="all")
+    assert net.crs.to_epsg() == 4549  # Nanjing, 118.78E: the zone of CM 120E covers 118.5-121.5E
+    compare(net, osmnx_projected(_osmnx_from_xml(nanjing_osm), net.crs), seed=2)
+
+
+@pytest.mark.shared
+def test_pbf_equals_xml_and_matches_networkx(tmp_path):
+    pbf = shared_file("intl/north-bayreuth.osm.pbf")
+    xml_gz = shared_file("intl/north-bayreuth.osm.gz")
+    a = lc.load_network(pbf, keep="all")
+    b = lc.load_network(xml_gz, keep="all")
+    assert a.crs.to_epsg() == 32632  # Bavaria: UTM 32N
+    assert len(a.edges) == len(b.edges)
+    assert a.edges["length_m"].sum() == pytest.approx(b.edges["length_m"].sum(), rel=1e-9)
+    xml = tmp_path / "nb.osm"
+    with gzip.open(xml_gz, "rb") as s, open(xml, "wb") as d:
+        shutil.copyfileobj(s, d)
+    compare(a, osmnx_projected(_osmnx_from_xml(xml), a.crs), seed=3)
+
+
+@pytest.mark.shared
+def test_liechtenstein_pbf_loads(liechtenstein_pbf):
+    net = lc.load_network(liechtenstein_pbf)
+    # independent count of walkable ways with pyosmium's own iterator
+    n = 0
+    for w in osmium.FileProcessor(str(liechtenstein_pbf), osmium.osm.WAY):
+        if is_walkable({t.k: t.v for t in w.tags}):
+            n += 1
+    assert net.components.n_components > 1
+    assert net.components.largest_length_share > 0.9
+    assert net.edges["osmid"].nunique() <= n
+    assert net.edges["osmid"].nunique() > 0.8 * n
