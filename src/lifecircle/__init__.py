@@ -18,6 +18,8 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
+from .analysis import Analysis, analyze
+from .communities import Demand, demand_points, load_communities
 from .network import ComponentReport, Reach, WalkNetwork, load_network
 
 __version__ = "0.1.0"
@@ -25,6 +27,11 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "Analysis",
+    "Demand",
+    "analyze",
+    "demand_points",
+    "load_communities",
     "ComponentReport",
     "ConfigError",
     "CRSError",

@@ -177,3 +177,60 @@ def split_ways_at_junctions(ww: WalkWays) -> tuple[np.ndarray, np.ndarray, np.nd
     way_of = np.searchsorted(ww.way_ptr, pos, side="right") - 1
     same = way_of[:-1] == way_of[1:]
     return pos[:-1][same], pos[1:][same], way_of[:-1][same]
+
+
+def read_features(path: str | Path, keys: tuple[str, ...]) -> "gpd.GeoDataFrame":
+    """Tagged nodes and areas (closed ways, multipolygon relations) having any of ``keys``.
+
+    Returns a WGS84 GeoDataFrame: ``osm_type`` (``node``/``way``/``relation``), ``osm_id``,
+    ``tags`` (dict) and ``geometry`` (Point for nodes, MultiPolygon for areas). Areas whose
+    geometry cannot be assembled (broken rings, missing members) are skipped with a count.
+    """
+    import geopandas as gpd
+    import shapely
+
+    path = Path(path)
+    if not path.exists():
+        raise NetworkError(f"OSM file not found: {path}")
+    wkb = osmium.geom.WKBFactory()
+    rows_type: list[str] = []
+    rows_id: list[int] = []
+    rows_tags: list[dict] = []
+    rows_wkb: list[bytes] = []
+    broken = 0
+    try:
+        proc = (
+            osmium.FileProcessor(str(path))
+            .with_areas(osmium.filter.KeyFilter(*keys))
+            .with_filter(osmium.filter.KeyFilter(*keys))
+        )
+        for obj in proc:
+            if obj.is_node():
+                if not obj.location.valid():
+                    continue
+                geom = wkb.create_point(obj)
+                kind, oid = "node", obj.id
+            elif obj.is_area():
+                try:
+                    geom = wkb.create_multipolygon(obj)
+                except RuntimeError:
+                    broken += 1
+                    continue
+                kind = "way" if obj.from_way() else "relation"
+                oid = obj.orig_id()
+            else:
+                continue
+            rows_type.append(kind)
+            rows_id.append(oid)
+            rows_tags.append({t.k: t.v for t in obj.tags})
+            rows_wkb.append(bytes.fromhex(geom) if isinstance(geom, str) else geom)
+    except RuntimeError as exc:
+        raise NetworkError(f"cannot read OSM file {path}: {exc}") from exc
+    if broken:
+        log.warning("%s: %d areas could not be assembled (broken or clipped rings) and were skipped",
+                    path.name, broken)
+    return gpd.GeoDataFrame(
+        {"osm_type": rows_type, "osm_id": np.asarray(rows_id, dtype="int64"), "tags": rows_tags},
+        geometry=shapely.from_wkb(rows_wkb) if rows_wkb else [],
+        crs="EPSG:4326",
+    )

@@ -460,6 +460,64 @@ class WalkNetwork:
         best_src[~out] = src_pos[best_src[~out]]
         return best, best_src
 
+    def pairs_within(
+        self, sources: Any, targets: Any, max_m: float, max_snap_m: float | None = None
+    ) -> pd.DataFrame:
+        """All (source, target) pairs within ``max_m`` metres on the network, sparse.
+
+        Same distance definition as :meth:`distance_to_nearest` (access legs, along-edge parts,
+        same-edge pairs), computed from one batched bounded search per source.
+
+        Returns
+        -------
+        DataFrame with ``source`` and ``target`` (index labels) and ``distance_m``, sorted by
+        source, then target.
+        """
+        src = self.snap(sources, max_snap_m)
+        tgt = self.snap(targets, max_snap_m)
+        p = self._pairs_from_snaps(src, tgt, float(max_m))
+        return pd.DataFrame(
+            {
+                "source": np.asarray(src.index, dtype=object)[p["s"].to_numpy()],
+                "target": np.asarray(tgt.index, dtype=object)[p["t"].to_numpy()],
+                "distance_m": p["d"].to_numpy(),
+            }
+        )
+
+    def _pairs_from_snaps(self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float) -> pd.DataFrame:
+        """Pairs (s, t, d) by position in ``src``/``tgt`` with network distance d <= max_m."""
+        reach = self._reach_from_snaps(src, max_m)
+        ok_t = ~tgt["too_far"].to_numpy()
+        t_idx = np.flatnonzero(ok_t)
+        tu = tgt["u"].to_numpy()[ok_t]
+        tv = tgt["v"].to_numpy()[ok_t]
+        tp = tgt["pos_m"].to_numpy()[ok_t]
+        tL = tgt["edge_length_m"].to_numpy()[ok_t]
+        ta = tgt["access_m"].to_numpy()[ok_t]
+        ends = pd.DataFrame(
+            {
+                "node": np.concatenate([tu, tv]),
+                "t": np.concatenate([t_idx, t_idx]),
+                "add": np.concatenate([tp + ta, tL - tp + ta]),
+            }
+        )
+        r = pd.DataFrame({"s": reach.origin, "node": reach.node, "dist": reach.dist})
+        m = r.merge(ends, on="node")
+        frames = [pd.DataFrame({"s": m["s"], "t": m["t"], "d": m["dist"] + m["add"]})]
+        # same-edge pairs
+        ok_s = ~src["too_far"].to_numpy()
+        se = pd.DataFrame({"s": np.flatnonzero(ok_s), "edge": src["edge"].to_numpy()[ok_s],
+                           "ps": src["pos_m"].to_numpy()[ok_s], "as": src["access_m"].to_numpy()[ok_s]})
+        te = pd.DataFrame({"t": t_idx, "edge": tgt["edge"].to_numpy()[ok_t], "pt": tp, "at": ta})
+        same = se.merge(te, on="edge")
+        if len(same):
+            frames.append(pd.DataFrame({"s": same["s"], "t": same["t"],
+                                        "d": same["as"] + (same["ps"] - same["pt"]).abs() + same["at"]}))
+        allp = pd.concat(frames, ignore_index=True)
+        allp = allp[allp["d"] <= max_m]
+        allp = allp.groupby(["s", "t"], as_index=False, sort=True)["d"].min()
+        return allp
+
     def reachable(
         self, origins: Any, max_m: float, max_snap_m: float | None = None
     ) -> Reach:

@@ -1,0 +1,242 @@
+"""Gap analysis on a hand-built case where every number is worked out by hand.
+
+The network is ``river_with_bridge``: a south street (y=0) and a north street (y=200), x from 0 to
+1000 m, one bridge at x=500. Community C1 is a point 10 m south of the south street at x=100
+(1,000 residents, 300 aged 60+). Community C2 is a block north of the north street (x 0-400,
+y 210-300, 900 residents) with two residential buildings: B1 (x 50-90, 2 floors, 2,400 m²) and
+B2 (x 300-340, 4 floors, 4,800 m²), so B1 holds 300 and B2 600 residents; their representative
+points are 35 m north of the street at x=70 and x=320.
+
+Facilities: a community health *centre* (15-minute level) 5 m south of the south street at x=150,
+and a nursery (5-minute level, 2 places) 5 m north of the north street at x=380.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import lifecircle as lc
+from lifecircle.analysis import analyze
+
+from _nets import CRS, X0, Y0, river_with_bridge
+from _profile_double import profile_double
+
+
+def _box(x0, y0, x1, y1):
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+@pytest.fixture(scope="module")
+def case():
+    net = river_with_bridge()
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {
+                "社区代码": ["330402001001", "330402001002"],
+                "社区名称": ["南岸社区", "北岸社区"],
+                "街道": ["建设街道", "建设街道"],
+                "区县": ["南湖区", "南湖区"],
+                "常住人口": [1000, 900],
+                "60岁以上": [300, None],
+            },
+            geometry=[shapely.Point(X0 + 100, Y0 - 10), _box(0, 210, 400, 300)],
+            crs=CRS,
+        )
+    )
+    buildings = gpd.GeoDataFrame(
+        {"building": ["residential", "apartments", "office"], "building:levels": ["2", "4", "10"]},
+        geometry=[_box(50, 220, 90, 250), _box(300, 220, 340, 250), _box(150, 220, 250, 290)],
+        crs=CRS,
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_center", "nursery"], "name": ["卫生服务中心", "托育园"], "capacity": [np.nan, 2.0]},
+        geometry=[shapely.Point(X0 + 150, Y0 - 5), shapely.Point(X0 + 380, Y0 + 205)],
+        crs=CRS,
+        index=pd.Index(["F_hc", "F_n"], name="facility_id"),
+    )
+    a = analyze(net, fac, comm, profile_double(), buildings=buildings)
+    return a
+
+
+def cov(a, community, category):
+    c = a.coverage
+    return c[(c["community_name"] == community) & (c["category"] == category)].iloc[0]
+
+
+def test_hierarchy_from_codes(case):
+    c = case.communities
+    assert c["community_id"].tolist() == ["330402001001", "330402001002"]
+    assert c["street_code"].tolist() == ["330402001"] * 2
+    assert c["county_code"].tolist() == ["330402"] * 2
+    assert c["street_name"].tolist() == ["建设街道"] * 2
+
+
+def test_demand_points_by_floor_area(case):
+    d = case.demand
+    c2 = d[d["community_id"] == "330402001002"].sort_values("pop")
+    assert c2["method"].tolist() == ["buildings", "buildings"]  # the office is not residential
+    assert c2["pop"].tolist() == pytest.approx([300.0, 600.0])
+    xy = shapely.get_coordinates(c2.geometry.values)
+    assert xy.ravel().tolist() == pytest.approx([X0 + 70, Y0 + 235, X0 + 320, Y0 + 235])
+    assert d.loc[d["community_id"] == "330402001001", "method"].tolist() == ["point"]
+
+
+def test_point_community_distances(case):
+    # C1 -> health centre on the same edge: 10 + 50 + 5 = 65 m
+    r = cov(case, "南岸社区", "health_center")
+    assert r["distance_m"] == pytest.approx(65.0)
+    assert r["meets_standard"] and r["covered_pop"] == pytest.approx(1000)
+    assert r["nearest_facility"] == "F_hc"
+    # C1 -> nursery over the bridge: 10 + 400 + 200 + 120 + 5 = 735 m > 300 m
+    r = cov(case, "南岸社区", "nursery")
+    assert r["distance_m"] == pytest.approx(735.0)
+    assert not r["meets_distance"] and r["uncovered_pop"] == pytest.approx(1000)
+
+
+def test_levels_not_nested(case):
+    # a 15-minute health centre 65 m away does not satisfy the 5-minute health station need
+    r = cov(case, "南岸社区", "health_station")
+    assert math.isinf(r["distance_m"])
+    assert not r["meets_standard"]
+    assert r["nearest_facility"] is None
+
+
+def test_polygon_community_split_by_distance(case):
+    # nursery on the north street at x=380: B2 35 + 60 + 5 = 100 m (covered), B1 35 + 310 + 5 = 350 m
+    r = cov(case, "北岸社区", "nursery")
+    assert r["distance_m"] == pytest.approx(100.0)  # population-weighted median (600 of 900 at 100 m)
+    assert r["distance_max_m"] == pytest.approx(350.0)
+    assert r["covered_pop"] == pytest.approx(600.0)
+    assert r["covered_share"] == pytest.approx(2 / 3)
+    assert not r["meets_distance"]  # 2/3 < 0.8
+    # health centre across the river: 5 + 350 + 200 -> node 4 at 555; B2: +180 +35 = 770; B1: +430 +35 = 1020
+    r = cov(case, "北岸社区", "health_center")
+    assert r["distance_min_m"] == pytest.approx(770.0)
+    assert r["distance_max_m"] == pytest.approx(1020.0)
+    assert r["covered_pop"] == pytest.approx(600.0)
+
+
+def test_target_group_elderly_with_fallback(case):
+    r = cov(case, "南岸社区", "elderly_daycare")
+    assert r["target_group"] == "elderly" and r["group_pop"] == pytest.approx(300)
+    r = cov(case, "北岸社区", "elderly_daycare")  # no age data: total population is used
+    assert r["target_group"] == "total" and r["group_pop"] == pytest.approx(900)
+
+
+def test_capacity_two_step_floating_catchment(case):
+    # only B2 (600 people, 100 m) is within 300 m of the nursery: supply 2 / 600 per person at B2;
+    # C2 average = 600 * (2/600) / 900 * 1000 = 2.222 places per 1,000 < 4.5
+    r = cov(case, "北岸社区", "nursery")
+    assert r["supply_per_1000"] == pytest.approx(2000 / 900)
+    assert r["capacity_threshold_per_1000"] == 4.5
+    assert r["meets_capacity"] == False  # noqa: E712
+    assert cov(case, "南岸社区", "nursery")["supply_per_1000"] == pytest.approx(0.0)
+
+
+def test_shortfalls_ranked_with_reasons(case):
+    sf = case.shortfalls
+    short2 = 900 * (1 - (2000 / 900) / 4.5)  # people short of nursery places in C2: 455.6
+    expected = [
+        ("南岸社区", "nursery", 2 * 1000),  # 1,000 uncovered × weight 2
+        ("北岸社区", "elderly_daycare", 2 * 900),  # no age data: all 900 residents × 2
+        ("南岸社区", "health_station", 1 * 1000),
+        ("北岸社区", "nursery", 2 * short2),  # capacity shortfall outweighs 300 uncovered
+        ("北岸社区", "health_station", 1 * 900),
+        ("南岸社区", "elderly_daycare", 2 * 300),  # 300 people aged 60+
+        ("北岸社区", "health_center", 1 * 300),
+    ]
+    got = list(zip(sf["community_name"], sf["category"], sf["priority_score"], strict=True))
+    assert [(n, c) for n, c, _ in got] == [(n, c) for n, c, _ in expected]
+    assert [s for *_, s in got] == pytest.approx([s for *_, s in expected])
+    assert list(sf["priority_rank"]) == list(range(1, 8))
+    assert sf.loc[sf["category"] == "health_center", "kind"].item() == "distance"
+    assert set(sf.loc[sf["category"] == "nursery", "kind"]) == {"distance+capacity"}
+    r = sf[(sf["community_name"] == "南岸社区") & (sf["category"] == "nursery")].iloc[0]
+    assert r["reason_zh"].startswith("5分钟生活圈缺托育: 最近 735 m (标准 300 m), 1,000 人未覆盖")
+    assert "托育供给不足: 每千人 0.0 个托位, 标准 4.5" in r["reason_zh"]
+    assert r["reason_en"].startswith("5-min life circle lacks nursery: nearest 735 m")
+    hs = sf[(sf["community_name"] == "南岸社区") & (sf["category"] == "health_station")].iloc[0]
+    assert "步行可达范围内无此类设施" in hs["reason_zh"]
+
+
+def test_service_index(case):
+    idx = case.index.set_index("community_name")
+    # C1: health centre 1, health station 0, nursery 0, elderly day care 0 -> 1/4 (equal weights of
+    # required categories; weights 1, 1, 2, 2) -> 100 * 1 / 6
+    assert idx.loc["南岸社区", "service_index"] == pytest.approx(100 * 1 / 6)
+    # C2: health centre 2/3 (w1), station 0 (w1), nursery 2/3 × (2.222/4.5) (w2), day care 0 (w2)
+    nursery = (2 / 3) * ((2000 / 900) / 4.5)
+    assert idx.loc["北岸社区", "service_index"] == pytest.approx(100 * (2 / 3 + 2 * nursery) / 6)
+    assert not idx["meets_all_required"].any()
+    st = case.index_by_street.iloc[0]
+    assert st["street_code"] == "330402001" and st["communities"] == 2
+    assert st["share_meeting_standard"] == 0.0 and not st["meets_target"]
+    assert case.summary["share_meeting_standard"] == 0.0
+
+
+def test_categories_ranked(case):
+    city = case.categories[case.categories["scope"] == "city"].set_index("category")
+    # health station: nobody covered; health centre: 1000 + 600 of 1900
+    assert city.loc["health_station", "covered_share"] == 0.0
+    assert city.loc["health_center", "covered_share"] == pytest.approx(1600 / 1900)
+    assert city.loc["health_center", "facilities"] == 1
+    assert city["rank"].tolist() == list(range(1, len(city) + 1))
+    assert city["covered_share"].is_monotonic_increasing
+    assert set(case.categories["scope"]) == {"city", "county", "street"}
+
+
+def test_speed_profiles_change_thresholds():
+    net = river_with_bridge()
+    comm = lc.load_communities(gpd.GeoDataFrame({"name": ["a"], "population": [10]},
+                                                geometry=[shapely.Point(X0 + 100, Y0 - 10)], crs=CRS))
+    fac = gpd.GeoDataFrame({"category": ["nursery"]}, geometry=[shapely.Point(X0 + 430, Y0)], crs=CRS)
+    # distance 10 + 330 = 340 m: beyond 300 m (standard), within 5 min × 1.2 m/s = 360 m (adult),
+    # beyond 5 min × 0.9 m/s = 270 m (elderly)
+    res = {s: analyze(net, fac, comm, profile_double(), categories=["nursery"], speed=s)
+           for s in (None, "adult", "elderly")}
+    assert [bool(r.coverage["meets_distance"].iloc[0]) for r in res.values()] == [False, True, False]
+    assert res["adult"].thresholds["nursery"] == pytest.approx(360.0)
+    with pytest.raises(lc.InputError, match="walking speed"):
+        analyze(net, fac, comm, profile_double(), speed=12)
+
+
+def test_deterministic(case):
+    again = analyze(case.network, case.facilities, case.communities.copy(), case.profile,
+                    demand=lc.communities.Demand(case.demand.copy(), case.communities.copy()))
+    pd.testing.assert_frame_equal(case.shortfalls, again.shortfalls)
+    pd.testing.assert_frame_equal(case.coverage, again.coverage)
+    assert case.run_id == again.run_id
+
+
+def test_proposed_sites_and_projects(case):
+    sites = case.propose_sites(categories=["health_station"], max_sites=3)
+    # 300 m on foot cannot reach both banks: the first site serves C1 (1,000), the second C2 (900)
+    assert sites["category"].tolist() == ["health_station", "health_station"]
+    assert sites["new_covered_pop"].tolist() == pytest.approx([1000.0, 900.0])
+    assert sites["community_id"].tolist() == ["330402001001", "330402001002"]
+    assert sites.crs.to_epsg() == 4326
+    proj = case.projects
+    hs = proj[proj["category"] == "health_station"]
+    assert set(hs["location_kind"]) == {"proposed_site"}
+    others = proj[proj["category"] != "health_station"]
+    assert set(others["location_kind"]) == {"community"}
+    assert len(proj) == len(case.shortfalls)  # each site answers exactly one shortfall here
+    for col in ["county_code", "street_code", "community_code", "category", "level", "new_covered_pop",
+                "nearest_m", "threshold_m", "uncovered_pop", "priority_score", "priority_rank",
+                "reason_zh", "reason_en"]:
+        assert col in proj.columns
+
+
+def test_bad_inputs(case):
+    with pytest.raises(lc.InputError, match="category"):
+        analyze(case.network, case.facilities.drop(columns="category"), case.communities, case.profile)
+    with pytest.raises(lc.InputError, match="unknown categories"):
+        analyze(case.network, case.facilities, case.communities, case.profile, categories=["library"])
+    with pytest.raises(lc.InputError, match="load_communities"):
+        analyze(case.network, case.facilities, case.communities[["geometry"]], case.profile)
