@@ -240,3 +240,24 @@ def test_bad_inputs(case):
         analyze(case.network, case.facilities, case.communities, case.profile, categories=["library"])
     with pytest.raises(lc.InputError, match="load_communities"):
         analyze(case.network, case.facilities, case.communities[["geometry"]], case.profile)
+
+
+def test_excel_and_csv_reports(case, tmp_path):
+    import openpyxl
+
+    from lifecircle.report import write_csv
+
+    out = case.to_excel(tmp_path / "gaps.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["短板社区", "短板设施", "服务指数", "街道汇总", "区县汇总", "覆盖明细"]
+    ws = wb["短板社区"]
+    assert ws.freeze_panes == "A2"
+    header = [c.value for c in ws[1]]
+    assert "社区名称" in header and "原因" in header and "优先级排名" in header
+    names = [ws.cell(row=i, column=header.index("社区名称") + 1).value for i in range(2, ws.max_row + 1)]
+    assert names == case.shortfalls["community_name"].tolist()
+    csv = write_csv(case.shortfalls, tmp_path / "gaps.csv")
+    raw = csv.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM so that Excel reads UTF-8
+    back = pd.read_csv(csv, encoding="utf-8-sig", dtype=str)
+    assert back["原因"].tolist() == case.shortfalls["reason_zh"].tolist()
