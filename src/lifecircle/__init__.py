@@ -19,6 +19,7 @@ from ._errors import (
     ProfileError,
 )
 from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .pool import PoolReport, export_pool, read_pool
 
 __version__ = "0.1.0"
 
@@ -32,9 +33,12 @@ __all__ = [
     "LifecircleError",
     "NetworkError",
     "PoolError",
+    "PoolReport",
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "export_pool",
     "load_network",
+    "read_pool",
     "settings",
 ]
