@@ -21,6 +21,7 @@ from ._errors import (
 from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
 from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .pool import PoolReport, export_pool, read_pool
 
 __version__ = "0.1.0"
 
@@ -39,9 +40,12 @@ __all__ = [
     "LifecircleError",
     "NetworkError",
     "PoolError",
+    "PoolReport",
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "export_pool",
     "load_network",
+    "read_pool",
     "settings",
 ]
