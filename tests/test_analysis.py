@@ -261,3 +261,17 @@ def test_excel_and_csv_reports(case, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM so that Excel reads UTF-8
     back = pd.read_csv(csv, encoding="utf-8-sig", dtype=str)
     assert back["原因"].tolist() == case.shortfalls["reason_zh"].tolist()
+
+
+def test_projects_go_to_the_pool(case, tmp_path):
+    case.propose_sites(categories=["health_station"], max_sites=3)
+    target = tmp_path / "pool.gpkg"
+    rep = lc.export_pool(case, target)
+    pool = lc.read_pool(target)
+    assert len(pool) == len(case.projects) == rep.total
+    assert set(pool["run_id"]) == {case.run_id}
+    assert set(pool["status"]) == {"储备"}
+    assert sorted(pool["reason_zh"]) == sorted(case.projects["reason_zh"])
+    # a second export of the same run finds the same projects
+    rep2 = lc.export_pool(case, target)
+    assert rep2.added == 0 and len(lc.read_pool(target)) == len(pool)
