@@ -19,22 +19,28 @@ from ._errors import (
     ProfileError,
 )
 from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .profiles import Category, Level, Profile, list_profiles, load_profile
 
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "Category",
     "ComponentReport",
     "ConfigError",
     "CRSError",
     "InputError",
+    "Level",
     "LifecircleError",
     "NetworkError",
     "PoolError",
+    "Profile",
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "list_profiles",
     "load_network",
+    "load_profile",
     "settings",
 ]
