@@ -577,6 +577,15 @@ def test_error_in_child_override_names_child_file_and_line(tmp_path):
     expect_error(child, "categories.kindergarten.target_group", 5, "unknown target_group 'kids'")
 
 
+def test_unknown_key_in_override_of_builtin_names_child_file(tmp_path):
+    text = 'extends = "jiaxing-yilao-yixiao"\n\n[categories.nursery]\ndistanse_m = 500\n'
+    expect_error(write(tmp_path, "city.toml", text), "categories.nursery.distanse_m", 4,
+                 "did you mean 'distance_m'")  # fmt: skip
+    text = 'extends = "jiaxing-yilao-yixiao"\n\n[categories.nursery.info.beds]\nmin = 1\nmxa = 2\n'
+    expect_error(write(tmp_path, "city2.toml", text), "categories.nursery.info.beds.mxa", 5,
+                 "did you mean 'max'")  # fmt: skip
+
+
 def test_error_in_parent_names_parent_file(tmp_path):
     parent = write(tmp_path, "base.toml", edit('level = "L5"\n', 'level = "L5"\nlevle = "x"\n'))
     write(tmp_path, "child.toml", 'extends = "base.toml"\n')

@@ -893,11 +893,12 @@ class _Builder:
             )  # fmt: skip
 
     def check_keys(
-        self, loc: _Locator, path: Path_, table: Any, valid: Iterable[str], what: str
+        self, loc: _Locator | None, path: Path_, table: Any, valid: Iterable[str], what: str
     ) -> None:
+        """Refuse keys not in ``valid``; ``loc`` None = blame the file that set each key."""
         if not isinstance(table, dict):
             raise _fail(
-                loc,
+                loc or self.loc(path),
                 path,
                 f"expected a table of keys ({what}), got {type(table).__name__} {table!r}",
             )
@@ -907,7 +908,7 @@ class _Builder:
                 close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise _fail(
-                    loc, path + (str(key),),
+                    loc or self.loc(path + (str(key),)), path + (str(key),),
                     f"未知键 unknown key {key!r} in {what}: {hint}valid keys: {', '.join(valid)}",
                 )  # fmt: skip
 
@@ -1022,7 +1023,7 @@ class _Builder:
                 path,
                 f"a source is {{ document = ..., clause = ..., mark = ... }} or a [refs] name, not {value!r}",
             )
-        self.check_keys(self.loc(path), path, value, _SOURCE_KEYS, "a source")
+        self.check_keys(None, path, value, _SOURCE_KEYS, "a source")
         mark = value.get("mark")
         if mark not in MARKS:
             raise self.fail(
@@ -1066,7 +1067,7 @@ class _Builder:
         for key, fv in value.items():
             fp = path + (key,)
             self.check_keys(
-                self.loc(fp), fp, fv, _FACT_KEYS, f"info.{key} (e.g. {{ min = 350, max = 750 }})"
+                None, fp, fv, _FACT_KEYS, f"info.{key} (e.g. {{ min = 350, max = 750 }})"
             )
             if "value" in fv and ("min" in fv or "max" in fv):
                 raise self.fail(fp, "give either value or min/max, not both")
@@ -1114,7 +1115,7 @@ class _Builder:
                 raise self.fail(
                     lp, f"level id {lid!r} must start with a letter and use letters, digits, _"
                 )
-            self.check_keys(self.loc(lp), lp, lv, _LEVEL_KEYS, f"level {lid}")
+            self.check_keys(None, lp, lv, _LEVEL_KEYS, f"level {lid}")
             dist = lv.get("distance_m")
             walk = lv.get("walk_min")
             levels[lid] = Level(
@@ -1170,7 +1171,7 @@ class _Builder:
                 cp,
                 f"category id {cid!r} must be snake_case: lower-case letters, digits and _ (e.g. elderly_daycare)",
             )
-        self.check_keys(self.loc(cp), cp, cv, _CATEGORY_KEYS, f"category {cid}")
+        self.check_keys(None, cp, cv, _CATEGORY_KEYS, f"category {cid}")
         lid = self.text(cp + ("level",), cv.get("level"), required=True)
         if lid not in levels:
             raise self.fail(cp + ("level",), _miss_message("level", lid, list(levels)))
@@ -1264,7 +1265,7 @@ class _Builder:
         out = []
         for k, cv in enumerate(value):
             p = path + (k,)
-            self.check_keys(self.loc(p), p, cv, _CAPACITY_KEYS, "a capacity target")
+            self.check_keys(None, p, cv, _CAPACITY_KEYS, "a capacity target")
             if "per_1000" not in cv:
                 raise self.fail(p + ("per_1000",), "missing: the target per 1000 people")
             pop = self.text(p + ("population",), cv.get("population"), default="total")
