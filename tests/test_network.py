@@ -347,3 +347,19 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
     assert np.array_equal(np.isinf(ours), np.isinf(theirs))
     fin = np.isfinite(ours)
     assert ours[fin] == pytest.approx(theirs[fin], abs=1e-6)
+
+
+def test_distance_by_group_snaps_once():
+    net = grid(4, 100.0)
+    src = pts((0, 0), (300, 300), (0, 300), index=["k1", "e1", "k2"])
+    src["category"] = ["kindergarten", "elderly", "kindergarten"]
+    tgt = pts((100, 0), (300, 200), index=["a", "b"])
+    r = net.distance_to_nearest(src, tgt, by="category")
+    assert r["category"].tolist() == ["elderly", "elderly", "kindergarten", "kindergarten"]
+    assert r.index.tolist() == ["a", "b", "a", "b"]
+    # elderly (300,300): a 200+300=500, b 100; kindergarten: a from k1 100, b from k2 300+... =
+    # min(k1: 300+200=500, k2: 300+100=400) = 400
+    assert r["distance_m"].tolist() == pytest.approx([500.0, 100.0, 100.0, 400.0])
+    assert r["source"].tolist() == ["e1", "e1", "k1", "k2"]
+    with pytest.raises(InputError, match="by="):
+        net.distance_to_nearest(src, tgt, by="missing")

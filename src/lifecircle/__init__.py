@@ -22,6 +22,7 @@ from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
 from .network import ComponentReport, Reach, WalkNetwork, load_network
 from .pool import PoolReport, export_pool, read_pool
+from .profiles import Category, Level, Profile, list_profiles, load_profile
 
 __version__ = "0.1.0"
 
@@ -29,23 +30,28 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "Analysis",
-    "Demand",
-    "analyze",
-    "demand_points",
-    "load_communities",
+    "Category",
     "ComponentReport",
     "ConfigError",
     "CRSError",
+    "Demand",
     "InputError",
+    "Level",
     "LifecircleError",
     "NetworkError",
     "PoolError",
     "PoolReport",
+    "Profile",
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "analyze",
+    "demand_points",
     "export_pool",
+    "list_profiles",
+    "load_communities",
     "load_network",
+    "load_profile",
     "read_pool",
     "settings",
 ]

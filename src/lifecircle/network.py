@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -28,7 +28,7 @@ from . import settings
 from ._errors import InputError, NetworkError
 from ._kernels import bounded_dijkstra_batch, merge_sorted_intervals
 from ._osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
-from ._points import Points, to_points
+from ._points import Points, to_points, transformer
 from ._progress import progress
 from .crs import WGS84, as_crs, metric_crs_for, require_metric
 
@@ -355,6 +355,7 @@ class WalkNetwork:
         targets: Any,
         max_m: float | None = None,
         max_snap_m: float | None = None,
+        by: str | None = None,
     ) -> pd.DataFrame:
         """Network distance from every target to its nearest source.
 
@@ -368,15 +369,31 @@ class WalkNetwork:
         sources, targets : points (see :meth:`snap`), any CRS.
         max_m : distances above this (metres) are reported as ``inf``; also bounds the search.
         max_snap_m : see :meth:`snap`. Sources and targets beyond it are left out.
+        by : a column of ``sources`` (e.g. ``"category"``): one pass per value, with every point
+            snapped only once; the result then has one row per target and value.
 
         Returns
         -------
         DataFrame indexed like ``targets``: ``distance_m`` (``inf`` if unreachable, beyond
         ``max_m`` or unsnapped), ``source`` (index label of the nearest source, ``None`` if none),
-        ``access_m`` and ``unsnapped`` (target farther than ``max_snap_m`` from the network).
+        ``access_m`` and ``unsnapped`` (target farther than ``max_snap_m`` from the network);
+        with ``by``, also the ``by`` column, rows ordered by its sorted values.
         """
         src = self.snap(sources, max_snap_m)
         tgt = self.snap(targets, max_snap_m)
+        if by is None:
+            return self._nearest_frame(src, tgt, max_m)
+        if not isinstance(sources, gpd.GeoDataFrame) or by not in sources.columns:
+            raise InputError(f"by={by!r}: sources must be a GeoDataFrame with that column")
+        groups = sources[by].to_numpy()
+        frames = []
+        for value in sorted(pd.unique(groups[pd.notna(groups)])):
+            part = self._nearest_frame(src[groups == value], tgt, max_m)
+            part.insert(0, by, value)
+            frames.append(part)
+        return pd.concat(frames)
+
+    def _nearest_frame(self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None) -> pd.DataFrame:
         dist, pos = self._nearest_from_snaps(src, tgt, max_m)
         labels = np.asarray(src.index, dtype=object)
         source = np.where(pos >= 0, labels[np.maximum(pos, 0)], None)
@@ -727,7 +744,7 @@ def _from_osm_file(path: Path, crs: Any, keep: Keep) -> WalkNetwork:
             raise NetworkError(f"{path} has no walkable ways (highway=* open to pedestrians)")
         start, stop, way = split_ways_at_junctions(ww)
         metric = _pick_crs(ww.lon, ww.lat, crs)
-        tr = Transformer.from_crs(WGS84, metric, always_xy=True)
+        tr = transformer(WGS84, metric)
         x, y = tr.transform(ww.lon, ww.lat)
         xy = np.column_stack([x, y])
         # coordinates of each edge: way_nodes[start:stop+1]
@@ -780,10 +797,10 @@ def _from_networkx(G: nx.Graph, crs: Any, keep: Keep) -> WalkNetwork:
         ny_ = np.array([G.nodes[n]["y"] for n in node_ids], dtype=float)
     except KeyError as exc:
         raise NetworkError(f"graph node without coordinate attribute {exc}") from None
-    tr_ll = Transformer.from_crs(gcrs, WGS84, always_xy=True)
+    tr_ll = transformer(gcrs, WGS84)
     lon, lat = tr_ll.transform(nx_, ny_)
     metric = _pick_crs(np.asarray(lon), np.asarray(lat), crs)
-    tr = Transformer.from_crs(gcrs, metric, always_xy=True)
+    tr = transformer(gcrs, metric)
     x, y = tr.transform(nx_, ny_)
     xy = np.column_stack([x, y])
     seen: set = set()
