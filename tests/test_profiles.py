@@ -83,7 +83,7 @@ def test_list_profiles_names_the_shipped_files():
 def test_builtin_profile_loads_and_is_consistent(name):
     p = load_profile(name)
     assert p.id == name and p.path is not None and p.path.parent == PROFILE_DIR
-    assert p.title_zh and p.title_en and p.levels and len(p.categories) >= 20
+    assert p.title_zh and p.title_en and p.levels and len(p.categories) >= 9
     for c in p.categories.values():
         assert c.level in p.levels
         assert c.distance_m > 0 and math.isfinite(c.distance_m)
@@ -222,10 +222,15 @@ def test_jiaxing_extends_gb_and_weights_up_yilao_yixiao():
     assert "community_canteen" in gb.categories and "community_canteen" not in jx.categories
     assert "elderly_care_home" in gb.categories and "elderly_care_home" not in jx.categories
     assert list(jx.categories)[-1] == "elderly_meal_aid"  # new categories are appended
+    # the 一老一小 focus: schools, shops, offices ... are dropped
+    assert "primary_school" in gb.categories and "primary_school" not in jx.categories
+    assert set(jx.categories) == {"health_centre", "nursing_home", "outdoor_fitness", "kindergarten",
+                                  "nursery", "elderly_daycare", "health_station",
+                                  "child_elderly_playground", "elderly_meal_aid"}
     # inherited rows keep the parent's fields
     assert (
-        jx.category("primary_school").distance_source
-        == gb.category("primary_school").distance_source
+        jx.category("health_station").distance_source
+        == gb.category("health_station").distance_source
     )
     assert jx.category("kindergarten").osm == gb.category("kindergarten").osm
     # info merges fact by fact: GB's recalled area and the 完整居住社区 minimum both present
@@ -754,7 +759,8 @@ def test_matches_name():
     assert station.matches_name("湘湖社区卫生服务站") and not centre.matches_name(
         "湘湖社区卫生服务站"
     )
-    assert not jx.category("bank").matches_name("工商银行atm")  # exclude is case-insensitive
+    gb = builtin("gb50180-2018")
+    assert not gb.category("bank").matches_name("工商银行atm")  # exclude is case-insensitive
     assert jx.category("kindergarten").matches_name("实验 幼儿 园")  # spaces ignored
     for bad in ("", None, float("nan"), 5):
         assert not jx.category("kindergarten").matches_name(bad)
