@@ -8,11 +8,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Geod
 
-from conftest import shared_file
 from lifecircle import CRSError, InputError
 from lifecircle.coords import (
     GCJ_BOX,
@@ -110,8 +110,10 @@ def test_gcj_offset_at_nanhu_is_486_m():
 
 # standards.md §10 [C]: GCJ-02 offsets at the district centres (metres)
 JIAXING_CENTRES = {
-    "Nanhu": (120.755, 30.747, 486), "Pinghu": (121.015, 30.705, 491),
-    "Haining": (120.68, 30.51, 489), "Tongxiang": (120.565, 30.63, 486),
+    "Nanhu": (120.755, 30.747, 486),
+    "Pinghu": (121.015, 30.705, 491),
+    "Haining": (120.68, 30.51, 489),
+    "Tongxiang": (120.565, 30.63, 486),
     "Jiashan": (120.925, 30.83, 478),
 }
 
@@ -152,7 +154,14 @@ def test_outside_china_passes_through(lon, lat):
 def test_vectorised_shapes_and_nan():
     lon = np.array([[120.7, 120.8, np.nan], [121.0, 2.35, 120.9]])
     lat = np.array([[30.7, 30.8, 30.0], [30.9, 48.85, np.nan]])
-    for f in (wgs84_to_gcj02, gcj02_to_wgs84, gcj02_to_bd09, bd09_to_gcj02, bd09_to_wgs84, wgs84_to_bd09):
+    for f in (
+        wgs84_to_gcj02,
+        gcj02_to_wgs84,
+        gcj02_to_bd09,
+        bd09_to_gcj02,
+        bd09_to_wgs84,
+        wgs84_to_bd09,
+    ):
         x, y = f(lon, lat)
         assert x.shape == lon.shape and y.shape == lat.shape
         assert np.isnan(x[0, 2]) and np.isnan(y[1, 2])
@@ -162,7 +171,7 @@ def test_vectorised_shapes_and_nan():
     x, y = wgs84_to_gcj02([120.755, 120.8], [30.747, 30.8])
     assert x.shape == (2,)
     # element-wise: converting one by one equals converting all at once
-    x1 = [float(gcj02_to_wgs84(a, b)[0]) for a, b in zip(lon.ravel(), lat.ravel())]
+    x1 = [float(gcj02_to_wgs84(a, b)[0]) for a, b in zip(lon.ravel(), lat.ravel(), strict=True)]
     np.testing.assert_allclose(np.array(x1), gcj02_to_wgs84(lon, lat)[0].ravel(), rtol=0, atol=1e-9)
     with pytest.raises(InputError):
         wgs84_to_gcj02([1.0, 2.0], [1.0])
@@ -172,12 +181,29 @@ def test_vectorised_shapes_and_nan():
 @pytest.mark.parametrize(
     "name,expected",
     [
-        ("wgs84", "wgs84"), ("WGS-84", "wgs84"), ("gps", "wgs84"), ("GPS", "wgs84"),
-        ("cgcs2000", "wgs84"), ("CGCS2000", "wgs84"), ("EPSG:4490", "wgs84"), (4490, "wgs84"),
-        (4326, "wgs84"), ("EPSG:4326", "wgs84"), ("国家2000", "wgs84"),
-        ("gcj02", "gcj02"), ("GCJ-02", "gcj02"), ("amap", "gcj02"), ("gaode", "gcj02"),
-        ("高德", "gcj02"), ("腾讯", "gcj02"), ("火星坐标", "gcj02"),
-        ("bd09", "bd09"), ("BD-09", "bd09"), ("bd09ll", "bd09"), ("baidu", "bd09"), ("百度", "bd09"),
+        ("wgs84", "wgs84"),
+        ("WGS-84", "wgs84"),
+        ("gps", "wgs84"),
+        ("GPS", "wgs84"),
+        ("cgcs2000", "wgs84"),
+        ("CGCS2000", "wgs84"),
+        ("EPSG:4490", "wgs84"),
+        (4490, "wgs84"),
+        (4326, "wgs84"),
+        ("EPSG:4326", "wgs84"),
+        ("国家2000", "wgs84"),
+        ("gcj02", "gcj02"),
+        ("GCJ-02", "gcj02"),
+        ("amap", "gcj02"),
+        ("gaode", "gcj02"),
+        ("高德", "gcj02"),
+        ("腾讯", "gcj02"),
+        ("火星坐标", "gcj02"),
+        ("bd09", "bd09"),
+        ("BD-09", "bd09"),
+        ("bd09ll", "bd09"),
+        ("baidu", "bd09"),
+        ("百度", "bd09"),
     ],
 )
 def test_parse_coord_system_names(name, expected):
@@ -233,8 +259,12 @@ def test_bd09_to_wgs84_on_xian_baidu_pois():
 
 @pytest.fixture(scope="module")
 def jiaxing_districts() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    gcj = gpd.read_file(shared_file("jiaxing_admin/districts_gcj02/jiaxing_districts_gcj02.geojson"))
-    wgs = gpd.read_file(shared_file("jiaxing_admin/districts_wgs84/jiaxing_districts_wgs84.geojson"))
+    gcj = gpd.read_file(
+        shared_file("jiaxing_admin/districts_gcj02/jiaxing_districts_gcj02.geojson")
+    )
+    wgs = gpd.read_file(
+        shared_file("jiaxing_admin/districts_wgs84/jiaxing_districts_wgs84.geojson")
+    )
     return gcj[gcj["level"] == "区县"].reset_index(drop=True), wgs
 
 
@@ -264,7 +294,12 @@ def test_gcj_district_file_converts_onto_wgs84_districts(jiaxing_districts):
     # districts whose outline is the same in both sets (area within 0.2%) line up within metres;
     # Nanhu/Xiuzhou (and coastal Haiyan/Haining) have a different boundary version (PROVENANCE)
     utm = CRS.from_epsg(32651)
-    a1 = m_conv.set_geometry("geometry").set_crs(4326, allow_override=True).to_crs(utm).area.to_numpy()
+    a1 = (
+        m_conv.set_geometry("geometry")
+        .set_crs(4326, allow_override=True)
+        .to_crs(utm)
+        .area.to_numpy()
+    )
     a2 = gpd.GeoSeries(m_conv["geometry_w"], crs=4326).to_crs(utm).area.to_numpy()
     same = np.abs(a1 / a2 - 1) < 0.002
     assert same.sum() >= 3

@@ -129,7 +129,7 @@ def _solve(
 
 # ---------------------------------------------------------------------- transforms
 def wgs84_to_gcj02(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 → GCJ-02 (Amap/Gaode, Tencent), degrees. Points outside :data:`GCJ_BOX` pass through."""
+    """WGS84 → GCJ-02 (Amap/Gaode, Tencent), degrees; points outside :data:`GCJ_BOX` unchanged."""
     x, y, shape = _arrays(lon, lat)
     x, y = x.ravel(), y.ravel()
     dx, dy = _gcj_delta(x, y)
@@ -188,12 +188,44 @@ def wgs84_to_bd09(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------------- parsing CRS names
 _ALIASES: dict[str, CoordSystem] = {}
-for _name in ("wgs84", "wgs", "gps", "epsg4326", "4326", "crs84", "ogccrs84", "cgcs2000",
-              "epsg4490", "4490", "cgcs", "国家2000", "2000国家大地坐标系", "cgcs2000经纬度",
-              "wgs84经纬度", "osm", "openstreetmap"):
+for _name in (
+    "wgs84",
+    "wgs",
+    "gps",
+    "epsg4326",
+    "4326",
+    "crs84",
+    "ogccrs84",
+    "cgcs2000",
+    "epsg4490",
+    "4490",
+    "cgcs",
+    "国家2000",
+    "2000国家大地坐标系",
+    "cgcs2000经纬度",
+    "wgs84经纬度",
+    "osm",
+    "openstreetmap",
+):
     _ALIASES[_name] = "wgs84"
-for _name in ("gcj02", "gcj", "amap", "gaode", "autonavi", "高德", "高德地图", "tencent", "qq",
-              "腾讯", "腾讯地图", "soso", "火星坐标", "火星坐标系", "国测局", "国测局坐标"):
+for _name in (
+    "gcj02",
+    "gcj",
+    "amap",
+    "gaode",
+    "autonavi",
+    "高德",
+    "高德地图",
+    "tencent",
+    "qq",
+    "腾讯",
+    "腾讯地图",
+    "soso",
+    "火星坐标",
+    "火星坐标系",
+    "国测局",
+    "国测局坐标",
+):
     _ALIASES[_name] = "gcj02"
 for _name in ("bd09", "bd09ll", "bd", "baidu", "百度", "百度地图", "百度坐标", "bd09经纬度"):
     _ALIASES[_name] = "bd09"
@@ -340,11 +372,15 @@ def _reference_geoms(reference: Any) -> tuple[np.ndarray, CRS]:
     return arr, CRS.from_user_input(reference.crs)
 
 
-def _name_pairs(data: Any, reference: Any, max_km: float = 3.0) -> tuple[np.ndarray, np.ndarray] | None:
+def _name_pairs(
+    data: Any, reference: Any, max_km: float = 3.0
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Data/reference point pairs with the same (normalised, ≥4 characters) name within max_km."""
     from ._names import norm_name
 
-    if "name" not in getattr(data, "columns", ()) or "name" not in getattr(reference, "columns", ()):
+    if "name" not in getattr(data, "columns", ()) or "name" not in getattr(
+        reference, "columns", ()
+    ):
         return None
     ref = reference.to_crs(4326)
     rpts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(ref.geometry.values)))
@@ -360,8 +396,10 @@ def _name_pairs(data: Any, reference: Any, max_km: float = 3.0) -> tuple[np.ndar
         if not cand:
             continue
         _, _, d = _GEOD.inv(
-            np.full(len(cand), dpts[i, 0]), np.full(len(cand), dpts[i, 1]),
-            rpts[cand, 0], rpts[cand, 1],
+            np.full(len(cand), dpts[i, 0]),
+            np.full(len(cand), dpts[i, 1]),
+            rpts[cand, 0],
+            rpts[cand, 1],
         )
         k = int(np.argmin(d))
         if d[k] <= max_km * 1000:
@@ -476,7 +514,9 @@ def detect_offset(
         tree = shapely.STRtree(ref_geoms)
         for key, (x, y) in readings.items():
             mx, my = tr.transform(x, y)
-            _, d = tree.query_nearest(shapely.points(mx, my), return_distance=True, all_matches=False)
+            _, d = tree.query_nearest(
+                shapely.points(mx, my), return_distance=True, all_matches=False
+            )
             medians[key] = float(np.median(d))
     best = min(medians, key=lambda k: (medians[k], k != "wgs84"))
     as_is = medians["wgs84"]
