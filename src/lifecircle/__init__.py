@@ -18,6 +18,8 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
+from .coords import detect_offset, parse_coord_system, to_wgs84
+from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .network import ComponentReport, Reach, WalkNetwork, load_network
 
 __version__ = "0.1.0"
@@ -35,6 +37,13 @@ __all__ = [
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "coords",
+    "detect_offset",
+    "facilities_from_osm",
+    "load_facilities",
+    "merge_duplicates",
+    "parse_coord_system",
+    "to_wgs84",
     "load_network",
     "settings",
 ]
