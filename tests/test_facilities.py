@@ -478,6 +478,27 @@ def test_ambiguous_or_missing_coordinate_columns(profile):
         load_facilities(pd.DataFrame({"名称": ["甲幼儿园"]}), profile, crs="gcj02")
 
 
+def test_amap_location_column(profile):
+    """Amap API dumps hold one 'location' column with "lng,lat" text."""
+    gx, gy = wgs84_to_gcj02([120.755, 120.76], [30.747, 30.75])
+    df = pd.DataFrame(
+        {
+            "name": ["南湖区实验幼儿园", "某托儿所"],
+            "type": ["科教文化服务;学校;幼儿园", "生活服务;生活服务场所;生活服务场所"],
+            "typecode": ["141204", "070000"],
+            "location": [f"{gx[0]:.6f},{gy[0]:.6f}", f"{gx[1]:.6f},{gy[1]:.6f}"],
+        }
+    )
+    gdf = load_facilities(df, profile, crs="gcj02")
+    assert list(gdf["category"]) == ["kindergarten", "childcare"]
+    assert list(gdf["category_source"]) == ["amap_type", "keyword"]
+    assert dist_m(gdf.geometry.x, gdf.geometry.y, [120.755, 120.76], [30.747, 30.75]).max() < 0.2
+    assert "location" in gdf.columns and "location:经度" not in gdf.columns
+    bad = df.assign(location=["120.1", "abc,30.7"])
+    with pytest.raises(InputError, match=r"missing location:经度/location:纬度: 0"):
+        load_facilities(bad, profile, crs="gcj02")
+
+
 def test_duplicate_ids_are_named(profile, tmp_path, caplog):
     p = _csv(
         tmp_path,

@@ -554,6 +554,7 @@ _CAP_PARTS = ("床位", "托位", "学位", "容量")
 _LON_TOKEN = re.compile(r"(^|[^a-z])(lng|lon|longitude)([^a-z]|$)")
 _LAT_TOKEN = re.compile(r"(^|[^a-z])(lat|latitude)([^a-z]|$)")
 
+_LOC_NAMES = ("location", "经纬度", "坐标", "lnglat", "lonlat", "lng,lat", "经度,纬度")
 _CODES = re.compile(r"^\d{4,6}(\|\d{4,6})*$")
 _TABLE_SUFFIXES = (
     ".csv",
@@ -611,6 +612,16 @@ def _find_column(
             f"say which one, e.g. {what.split()[0]}={hits[0]!r}"
         )
     return None
+
+
+def _split_location(df: pd.DataFrame, col: Any) -> tuple[str, str]:
+    """Split a ``"120.75,30.74"`` column (Amap's ``location``) into two new columns, in place."""
+    parts = df[col].astype("string").str.replace("，", ",", regex=False).str.split(",", n=1)
+    lon_col, lat_col = f"{col}:经度", f"{col}:纬度"
+    df[lon_col] = parts.str[0].str.strip()
+    df[lat_col] = parts.str[1].str.strip()
+    log.info("reading longitude, latitude from the %r column ('lng,lat' text)", col)
+    return lon_col, lat_col
 
 
 def _crs_hint(*cols: Any) -> str | None:
@@ -692,6 +703,10 @@ def _read_table(obj: Any, encoding: str | None, sheet: Any) -> tuple[pd.DataFram
             df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str)
         except ValueError as exc:
             raise InputError(f"{path.name}: {exc}") from None
+        except ImportError as exc:  # .xls needs xlrd
+            raise InputError(
+                f"{path.name}: cannot read this Excel format ({exc}); save it as .xlsx"
+            ) from None
         sheet_rows = True
     elif suffix == ".parquet":
         try:
@@ -761,7 +776,9 @@ def load_facilities(
         ``"gcj02"``/``"bd09"`` when the layer says WGS84 but holds Amap/Baidu coordinates.
     lon, lat, name, capacity, amap_type, id :
         Column names; found automatically when not given (经度/lng/lon/longitude/x,
-        纬度/lat/latitude/y, 名称/name, 容量/床位/托位/capacity, 高德类型/typecode, 编号/id ...).
+        纬度/lat/latitude/y, 名称/name, 容量/床位/托位/capacity, 高德类型/typecode, 编号/id ...;
+        a single ``location``/``经纬度`` column of ``"lng,lat"`` text, as in Amap API dumps, is
+        split). The columns used are logged at INFO level.
     category :
         A column holding the category (a profile category id, Chinese or English name, or a
         text such as an Amap type string ``科教文化服务;学校;幼儿园``), found automatically
@@ -803,7 +820,7 @@ def load_facilities(
     bounds = _check_bounds(bounds)
     df, stem, sheet_rows = _read_table(table_or_path, encoding, sheet)
     src_name = source or stem
-    where = f"{Path(table_or_path).name}" if isinstance(table_or_path, (str, Path)) else "table"
+    where = Path(table_or_path).name if isinstance(table_or_path, (str, Path)) else src_name
     if sheet_rows:
         row_labels = np.arange(len(df)) + 2
         row_note = "spreadsheet row numbers; the header is row 1"
@@ -832,6 +849,7 @@ def load_facilities(
 
     # -------------------------------------------------------------- columns
     use_geometry = geom_name is not None and lon is None and lat is None
+    synthetic: list[str] = []  # lon/lat columns split out of a "lng,lat" column, not output
     if use_geometry:
         lon_col = lat_col = None
     else:
@@ -841,6 +859,11 @@ def load_facilities(
         lat_col = _find_column(
             cols, lat, _LAT_NAMES, "lat column (latitude, 纬度)", _LAT_PARTS, _LAT_TOKEN, [lon_col]
         )
+        if lon is None and lat is None and lon_col is None and lat_col is None:
+            loc_col = _find_column(cols, None, _LOC_NAMES, "location column (经纬度)")
+            if loc_col is not None:
+                lon_col, lat_col = _split_location(df, loc_col)
+                synthetic = [lon_col, lat_col]
         if lon_col is None or lat_col is None:
             raise InputError(
                 f"{where}: cannot find the "
@@ -1072,7 +1095,8 @@ def load_facilities(
             "row": [row_labels[i] for i in pos],
         }
     )
-    rest = df.drop(columns=[geom_name] if geom_name else []).iloc[pos].reset_index(drop=True)
+    rest = df.drop(columns=([geom_name] if geom_name else []) + synthetic)
+    rest = rest.iloc[pos].reset_index(drop=True)
     rename = {}
     for c in rest.columns:
         if c in out.columns or c == "outside_network":
