@@ -18,8 +18,11 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
+from . import coords
 from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
+from .coords import detect_offset, parse_coord_system, to_wgs84
+from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .network import ComponentReport, Reach, WalkNetwork, load_network
 from .pool import PoolReport, export_pool, read_pool
 from .profiles import Category, Level, Profile, list_profiles, load_profile
@@ -46,10 +49,17 @@ __all__ = [
     "Reach",
     "WalkNetwork",
     "analyze",
+    "coords",
     "demand_points",
+    "detect_offset",
     "export_pool",
+    "facilities_from_osm",
     "list_profiles",
     "load_communities",
+    "load_facilities",
+    "merge_duplicates",
+    "parse_coord_system",
+    "to_wgs84",
     "load_network",
     "load_profile",
     "read_pool",
