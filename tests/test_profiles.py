@@ -714,6 +714,13 @@ def test_matches_tags_for_yilao_yixiao():
         jx.category("health_station"),
     )
     assert nh.matches_tags({"amenity": "social_facility", "social_facility": "nursing_home"})
+    dc = builtin("jiaxing-yilao-yixiao").category("elderly_daycare")
+    assert dc.matches_tags({"amenity": "social_facility", "social_facility": "day_care"})
+    assert dc.matches_tags({"amenity": "social_facility", "social_facility": "day_care",
+                            "social_facility:for": "senior"})  # fmt: skip
+    # a children's day-care (real case: Hoivanet Kids Park in Helsinki) is not elderly care
+    assert not dc.matches_tags({"amenity": "social_facility", "social_facility": "day_care",
+                                "social_facility:for": "child"})  # fmt: skip
     assert nh.matches_tags({"amenity": "social_facility", "social_facility": "assisted_living"})
     assert nh.matches_tags({"amenity": "nursing_home"})
     assert nh.matches_tags({"amenity": "social_facility", "social_facility": "group_home",

@@ -246,7 +246,7 @@ def residential_buildings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame
     """
     b = _flatten_tags(buildings, ("building", "building:levels", "height", "landuse"))
     kind = b["building"].fillna("")
-    keep = kind.isin(_RESIDENTIAL_BUILDINGS).to_numpy()
+    keep = kind.isin(_RESIDENTIAL_BUILDINGS).to_numpy().copy()
     if landuse is not None and len(landuse):
         lu = _flatten_tags(landuse, ("landuse",))
         lu = lu[lu["landuse"] == "residential"].to_crs(b.crs)

@@ -55,6 +55,10 @@ _NUMBER = re.compile(r"^\s*[约~≈]?\s*([-+]?\d+(?:\.\d+)?)")
 
 # ====================================================================== shared helpers
 def _categories(profile: Any) -> list[Any]:
+    if isinstance(profile, (str, Path)):
+        from .profiles import load_profile
+
+        profile = load_profile(profile)
     cats = getattr(profile, "categories", None)
     if not isinstance(cats, dict) or not cats:
         raise InputError(
