@@ -347,6 +347,11 @@ class Analysis:
         })
         comm = self.communities.set_index("community_id")
         out = comm[[h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated", "geometry"]].join(idx)
+        # communities without residents have nothing to cover: no index, not counted in shares
+        empty = out["population"].fillna(0) <= 0
+        out.loc[empty, "service_index"] = np.nan
+        out["meets_all_required"] = out["meets_all_required"].astype(object)
+        out.loc[empty, "meets_all_required"] = None
         out = gpd.GeoDataFrame(out.reset_index(names="community_id"), geometry="geometry", crs=self.communities.crs)
         out = out.sort_values("community_id").reset_index(drop=True)
 
@@ -359,9 +364,11 @@ class Analysis:
                 "communities": gg.size(),
                 "population": gg["population"].sum(),
                 "service_index": gg["_pw"].sum() / gg["population"].sum().where(lambda x: x > 0),
-                "communities_meeting": gg["meets_all_required"].sum().astype(int),
+                "communities_assessed": gg["meets_all_required"].count(),
+                "communities_meeting": gg["meets_all_required"].agg(lambda v: int(v.dropna().astype(bool).sum())),
             })
-            res["share_meeting_standard"] = res["communities_meeting"] / res["communities"]
+            res["share_meeting_standard"] = res["communities_meeting"] / res["communities_assessed"].where(
+                res["communities_assessed"] > 0)
             res["target_share"] = self.params.target_share
             res["meets_target"] = res["share_meeting_standard"] >= self.params.target_share
             return res.reset_index()
@@ -414,7 +421,8 @@ class Analysis:
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
         idx = self.index
-        share = float(idx["meets_all_required"].mean()) if len(idx) else float("nan")
+        assessed = idx["meets_all_required"].dropna().astype(bool)
+        share = float(assessed.mean()) if len(assessed) else float("nan")
         return {
             "run_id": self.run_id,
             "profile": self.profile.id,
@@ -427,8 +435,8 @@ class Analysis:
             "share_meeting_standard": share,
             "target_share": self.params.target_share,
             "meets_target": bool(share >= self.params.target_share),
-            "mean_service_index": float(np.average(idx["service_index"], weights=idx["population"].fillna(0)))
-            if idx["population"].fillna(0).sum() > 0 else float(idx["service_index"].mean()),
+            "mean_service_index": float(np.average(idx["service_index"].fillna(0), weights=idx["population"].fillna(0)))
+            if idx["population"].fillna(0).sum() > 0 else float("nan"),
         }
 
     # ------------------------------------------------------------------ siting

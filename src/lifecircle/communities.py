@@ -298,6 +298,7 @@ def demand_points(
     grid_m: float | None = None,
     per_capita_floor_m2: float = 40.0,
     default_levels: float = 6.0,
+    missing_population: str = "error",
 ) -> Demand:
     """Spread each community's population over demand points.
 
@@ -310,6 +311,9 @@ def demand_points(
     (default 40 m² per person, close to the 2020 census urban figure of about 38.6 m² — a
     recalled, unverified number: set your city's), or the raster sum. They are flagged
     ``pop_estimated`` with ``pop_source`` = ``"floor_area"`` or ``"raster"``.
+
+    ``missing_population`` says what to do when a community has no population and none can be
+    estimated: ``"error"`` (default) or ``"zero"`` (count it as 0 residents, with a warning).
 
     Returns
     -------
@@ -398,11 +402,21 @@ def demand_points(
             log.warning("population estimated for %d communities (from %s); flagged pop_estimated",
                         int((use_fa | use_r).sum()),
                         " and ".join(s for s, m in [("floor area", use_fa), ("raster", use_r)] if m.any()))
-        if still.any():
+        if still.any() and missing_population == "zero":
+            log.warning(
+                "%d communities have no population and no residential buildings or raster cells "
+                "(%s): counted as 0 residents (missing_population='zero'), flagged pop_estimated",
+                int(still.sum()), ", ".join(map(str, c.index[still][:5])),
+            )
+            c.loc[still, "population"] = 0.0
+            c.loc[still, "pop_source"] = "none"
+            c.loc[still, "pop_estimated"] = True
+        elif still.any():
             raise InputError(
                 f"communities {', '.join(map(str, c.index[still][:5]))}{' ...' if still.sum() > 5 else ''} "
                 "have no population and none could be estimated: give a population column, "
-                "residential buildings (buildings=) or a population raster (raster=)"
+                "residential buildings (buildings=) or a population raster (raster=), or pass "
+                "missing_population='zero'"
             )
     # spread population and age groups over points in proportion to their weights
     wsum = pts.groupby("community_id")["w"].transform("sum").to_numpy()

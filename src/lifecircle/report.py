@@ -70,6 +70,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "meets_all_required": ("全部达标", "Meets all required", "every required category meets the standard"),
     "communities": ("社区数", "Communities", "number of communities"),
     "communities_meeting": ("达标社区数", "Communities meeting", "communities meeting the standard"),
+    "communities_assessed": ("有居民社区数", "Communities assessed", "communities with residents"),
     "share_meeting_standard": ("达标社区比例", "Share meeting", "share of communities meeting all required"),
     "share_meeting": ("达标社区比例", "Share meeting", "share of communities meeting this category"),
     "target_share": ("目标比例", "Target share", "campaign target (e.g. 60% by 2025)"),

@@ -1,0 +1,172 @@
+"""The ``lifecircle`` command: ``demo``, ``run CONFIG``, ``profile show|init|list``, ``config init``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+from . import settings
+from ._errors import LifecircleError
+
+log = logging.getLogger("lifecircle")
+
+
+def sample_dir() -> Path:
+    """The bundled sample data: inside the installed package, or ``sample_data/`` of a checkout."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "sample_data", here.parents[1] / "sample_data"):
+        if (cand / "helsinki_centre.osm.pbf").exists():
+            return cand
+    raise LifecircleError(
+        "the bundled sample data is missing; reinstall lifecircle or run sample_data/make_sample.py"
+    )
+
+
+def demo_config(out_dir: Path):  # noqa: ANN201 - returns a Config
+    """The configuration of ``lifecircle demo`` (central Helsinki, OpenStreetMap)."""
+    from .config import config_from_dict
+
+    d = sample_dir()
+    return config_from_dict(
+        {
+            "network": {"source": str(d / "helsinki_centre.osm.pbf")},
+            "facilities": [{"osm": True}],
+            "communities": {"path": str(d / "helsinki_communities.geojson")},
+            "demand": {"buildings": "osm", "grid_m": 50, "missing_population": "zero"},
+            "analysis": {"profile": "jiaxing-yilao-yixiao"},
+            "sites": {"max_sites": 3},
+            "output": {"dir": str(out_dir), "formats": ["xlsx", "csv"], "map": True,
+                       "map_offline": True, "pool": "lifecircle_pool.gpkg"},
+        },
+        base=d,
+    )
+
+
+def _print(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .config import run
+
+    out = Path(args.out).resolve()
+    print("lifecircle demo: central Helsinki from OpenStreetMap (© OpenStreetMap contributors, "
+          "ODbL 1.0), profile jiaxing-yilao-yixiao")
+    res = run(demo_config(out))
+    print(f"\n完成 done — results in {out}")
+    _print(res.summary_lines(args.lang))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config, run
+
+    cfg = load_config(args.config)
+    res = run(cfg)
+    print(f"\n完成 done — results in {cfg.output['dir']}")
+    _print(res.summary_lines(args.lang))
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from .profiles import list_profiles, load_profile
+
+    if args.action == "list":
+        _print(list_profiles())
+        return 0
+    if args.action == "show":
+        p = load_profile(args.name)
+        print(f"{p.id} — {p.title_zh}\n{p.title_en}")
+        print(f"levels not nested (a higher level does not satisfy a lower one): {not p.nested_levels}")
+        for lv in p.levels.values():
+            print(f"  {lv.id}: {lv.name_zh} / {lv.name_en}, {lv.walk_min or '-'} min, {lv.distance_m or '-'} m")
+        df = p.to_frame()
+        cols = ["level", "name_zh", "name_en", "distance_m", "required", "element_type", "weight",
+                "target_group", "distance_mark", "verified"]
+        with_pd_options(lambda: print(df[cols].to_string()))
+        print("marks: V seen in the source, V2 secondary source, C calculated here, R recalled, unverified")
+        return 0
+    # init
+    src = load_profile(args.name).path
+    if src is None:
+        raise LifecircleError(f"profile {args.name} has no file to copy")
+    dest = Path(args.out or f"my-{src.stem}.toml")
+    if dest.exists() and not args.force:
+        raise LifecircleError(f"{dest} exists; pass --force to overwrite")
+    shutil.copyfile(src, dest)
+    print(f"wrote {dest} — edit it, then set analysis.profile = \"{dest}\" in your config")
+    return 0
+
+
+def with_pd_options(fn) -> None:  # noqa: ANN001
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
+        fn()
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .config import TEMPLATE
+
+    dest = Path(args.out)
+    if dest.exists() and not args.force:
+        raise LifecircleError(f"{dest} exists; pass --force to overwrite")
+    dest.write_text(TEMPLATE.format(name=dest.name), encoding="utf-8")
+    print(f"wrote {dest} — edit the paths, then: lifecircle run {dest}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lifecircle`` command."""
+    p = argparse.ArgumentParser(
+        prog="lifecircle",
+        description="Walking life-circle (5/10/15-minute) service gaps: 社区生活圈公共服务设施短板分析",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    p.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the summary and outputs")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="run the whole pipeline offline on the bundled sample data")
+    d.add_argument("--out", default="lifecircle-demo", help="output folder (default: ./lifecircle-demo)")
+    d.set_defaults(func=_cmd_demo)
+    r = sub.add_parser("run", help="run a configuration file (see: lifecircle config init)")
+    r.add_argument("config", help="path to a TOML configuration")
+    r.set_defaults(func=_cmd_run)
+    pr = sub.add_parser("profile", help="standard profiles: list, show, init (copy one to edit)")
+    pr.add_argument("action", choices=["list", "show", "init"])
+    pr.add_argument("name", nargs="?", default="jiaxing-yilao-yixiao")
+    pr.add_argument("--out", help="file to write (init)")
+    pr.add_argument("--force", action="store_true", help="overwrite an existing file")
+    pr.set_defaults(func=_cmd_profile)
+    c = sub.add_parser("config", help="write a commented configuration template")
+    c.add_argument("action", choices=["init"])
+    c.add_argument("--out", default="lifecircle.toml")
+    c.add_argument("--force", action="store_true")
+    c.set_defaults(func=_cmd_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lifecircle`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.quiet:
+        settings.progress = False
+    settings.language = args.lang
+    try:
+        return int(args.func(args) or 0)
+    except LifecircleError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
