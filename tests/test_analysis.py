@@ -275,3 +275,16 @@ def test_projects_go_to_the_pool(case, tmp_path):
     # a second export of the same run finds the same projects
     rep2 = lc.export_pool(case, target)
     assert rep2.added == 0 and len(lc.read_pool(target)) == len(pool)
+
+
+def test_outputs_doc_lists_every_column(case):
+    from lifecircle.report import COLUMNS
+
+    from conftest import ROOT
+
+    doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+    for col in COLUMNS:
+        assert f"| `{col}` |" in doc, col
+    for frame in (case.coverage, case.shortfalls, case.categories, case.index_by_street):
+        for col in frame.columns:
+            assert col in COLUMNS, col
