@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import shapely
+
+from lifecircle._osm import is_walkable
 
 
 def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -47,3 +51,51 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
     src_names = [f"p{i}" for i in range(len(sources))]
     dist = nx.multi_source_dijkstra_path_length(H, src_names, weight="length")
     return np.array([dist.get(f"p{len(sources) + j}", np.inf) for j in range(len(targets))])
+
+
+def osmnx_projected(G: nx.MultiDiGraph, crs) -> nx.MultiGraph:
+    """An osmnx graph projected to ``crs``, undirected, with geometry on every edge and
+    ``length`` = planar length of that geometry (lifecircle's definition)."""
+    import osmnx as ox
+
+    G = ox.project_graph(G, to_crs=crs)
+    U = nx.MultiGraph()
+    for n, d in G.nodes(data=True):
+        U.add_node(n, x=d["x"], y=d["y"])
+    seen = set()
+    for u, v, d in G.edges(data=True):
+        geom = d.get("geometry") or shapely.LineString(
+            [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+        )
+        start = shapely.get_coordinates(geom)[0]
+        if np.hypot(start[0] - G.nodes[u]["x"], start[1] - G.nodes[u]["y"]) > 1e-3:
+            geom = shapely.reverse(geom)
+        key = (min(u, v), max(u, v), round(geom.length, 2))
+        if key in seen:
+            continue
+        seen.add(key)
+        U.add_edge(u, v, geometry=geom, length=geom.length)
+    return U
+
+
+def osmnx_walk_from_xml(path: Path) -> nx.MultiDiGraph:
+    """OSMnx's unsimplified graph of an OSM XML file, with lifecircle's pedestrian filter applied
+    to each edge's tags (the filter is the definition under test elsewhere, not the reading)."""
+    import osmnx as ox
+
+    tags = ["highway", "name", "foot", "access", "service", "area", "motorroad", "sidewalk",
+            "sidewalk:both", "sidewalk:left", "sidewalk:right"]
+    old = ox.settings.useful_tags_way
+    ox.settings.useful_tags_way = list(dict.fromkeys(list(old) + tags))
+    try:
+        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
+    finally:
+        ox.settings.useful_tags_way = old
+    drop = [
+        (u, v, k)
+        for u, v, k, d in G.edges(keys=True, data=True)
+        if not is_walkable({t: d[t] for t in tags if isinstance(d.get(t), str)})
+    ]
+    G.remove_edges_from(drop)
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    return G

@@ -25,7 +25,15 @@ import lifecircle as lc
 from lifecircle.analysis import analyze
 
 from _nets import CRS, X0, Y0, river_with_bridge
-from _profile_double import profile_double
+from conftest import FIXTURES
+
+#: Four categories (health centre L15 1000 m; health station, nursery and elderly day care L5
+#: 300 m; nursery weight 2 with 4.5 places per 1,000, day care weight 2 for people aged 60+).
+PROFILE = FIXTURES / "profile_analysis.toml"
+
+
+def fixture_profile():
+    return lc.load_profile(PROFILE)
 
 
 def _box(x0, y0, x1, y1):
@@ -60,7 +68,7 @@ def case():
         crs=CRS,
         index=pd.Index(["F_hc", "F_n"], name="facility_id"),
     )
-    a = analyze(net, fac, comm, profile_double(), buildings=buildings)
+    a = analyze(net, fac, comm, fixture_profile(), buildings=buildings)
     return a
 
 
@@ -198,12 +206,12 @@ def test_speed_profiles_change_thresholds():
     fac = gpd.GeoDataFrame({"category": ["nursery"]}, geometry=[shapely.Point(X0 + 430, Y0)], crs=CRS)
     # distance 10 + 330 = 340 m: beyond 300 m (standard), within 5 min × 1.2 m/s = 360 m (adult),
     # beyond 5 min × 0.9 m/s = 270 m (elderly)
-    res = {s: analyze(net, fac, comm, profile_double(), categories=["nursery"], speed=s)
+    res = {s: analyze(net, fac, comm, fixture_profile(), categories=["nursery"], speed=s)
            for s in (None, "adult", "elderly")}
     assert [bool(r.coverage["meets_distance"].iloc[0]) for r in res.values()] == [False, True, False]
     assert res["adult"].thresholds["nursery"] == pytest.approx(360.0)
     with pytest.raises(lc.InputError, match="walking speed"):
-        analyze(net, fac, comm, profile_double(), speed=12)
+        analyze(net, fac, comm, fixture_profile(), speed=12)
 
 
 def test_deterministic(case):

@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import FIXTURES, shared_file
-from profile_double import make_test_profile
 from pyproj import Geod
 
-from lifecircle import CRSError, InputError, settings
+from lifecircle import CRSError, InputError, load_profile, settings
 from lifecircle.coords import detect_offset, wgs84_to_bd09, wgs84_to_gcj02
 from lifecircle.facilities import (
     facilities_from_osm,
@@ -30,6 +29,9 @@ GEOD = Geod(ellps="WGS84")
 TINY_OSM = FIXTURES / "jx_tiny_pois.osm"
 UTF8_CSV = FIXTURES / "jx_facilities_gcj02_utf8.csv"
 GBK_CSV = FIXTURES / "jx_facilities_bd09_gbk.csv"
+#: Seven categories: kindergarten, childcare, elderly_care, community_health, hospital, pharmacy,
+#: school (OSM filters as in standards.md §7, Amap codes §8, name keywords).
+PROFILE = FIXTURES / "profile_facilities.toml"
 
 # The WGS84 truth behind the hand-made tables (see tests/data/make_fixtures.py).
 UTF8_TRUTH = {  # 序号 -> (category, lon, lat, capacity)
@@ -59,7 +61,7 @@ def _quiet() -> None:
 
 @pytest.fixture(scope="module")
 def profile():
-    return make_test_profile()
+    return load_profile(PROFILE)
 
 
 def check_frame(gdf: gpd.GeoDataFrame) -> None:
@@ -435,7 +437,7 @@ def test_xlsx_with_amap_codes_and_keywords(profile, tmp_path):
     assert list(gdf["row"]) == [2, 3, 6]
     assert dist_m(gdf.geometry.x, gdf.geometry.y, lon[[0, 1, 4]], lat[[0, 1, 4]]).max() < 0.01
     um = unmatched(gdf)
-    # 养老服务照料中心 is not in the double's keywords; the company matches nothing
+    # 养老服务照料中心 is not in the fixture profile's keywords; the company matches nothing
     assert list(um["row"]) == [4, 5]
     with pytest.raises(InputError, match="Worksheet named 'nope' not found"):
         load_facilities(path, profile, crs="gcj02", sheet="nope")
@@ -561,7 +563,7 @@ def test_xian_baidu_pois_bd09_to_wgs84(profile):
         ref.geometry.y.to_numpy()[pos],
     )
     assert np.median(d) < 2.0 and d.max() < 2.0
-    # 'category' holds ids of the double (pharmacy, hospital, community_health); the rest are
+    # 'category' holds ids of the fixture profile (pharmacy, hospital, community_health); the rest are
     # keyword-matched or reported — none disappears
     assert gdf["row"].nunique() + len(unmatched(gdf)) == len(ref) == 4847
     assert "category_raw" in gdf.columns  # the file's own column, renamed, not lost
@@ -645,7 +647,7 @@ def _bureau(rows: list[tuple], source: str = "教育局") -> gpd.GeoDataFrame:
     df = pd.DataFrame(rows, columns=["名称", "类别", "lon", "lat", "托位"])
     df["经度"], df["纬度"] = df["lon"], df["lat"]
     return load_facilities(
-        df.drop(columns=["lon", "lat"]), make_test_profile(), crs="wgs84", source=source
+        df.drop(columns=["lon", "lat"]), load_profile(PROFILE), crs="wgs84", source=source
     )
 
 

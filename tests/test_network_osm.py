@@ -7,7 +7,6 @@ import bz2
 import gzip
 import logging
 import shutil
-from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -19,7 +18,7 @@ import shapely
 import lifecircle as lc
 from lifecircle._osm import is_walkable
 
-from _independent import independent_nearest
+from _independent import independent_nearest, osmnx_projected, osmnx_walk_from_xml
 from conftest import FIXTURES, shared_file
 
 FILTER_OSM = FIXTURES / "walk_filter.osm"
@@ -88,31 +87,6 @@ def test_explicit_crs_overrides(tmp_path):
         lc.load_network(FILTER_OSM, crs=4326)
 
 
-def osmnx_projected(G: nx.MultiDiGraph, crs) -> nx.MultiGraph:
-    """An osmnx graph projected to ``crs``, undirected, with geometry on every edge and
-    ``length`` = planar length of that geometry (lifecircle's definition)."""
-    import osmnx as ox
-
-    G = ox.project_graph(G, to_crs=crs)
-    U = nx.MultiGraph()
-    for n, d in G.nodes(data=True):
-        U.add_node(n, x=d["x"], y=d["y"])
-    seen = set()
-    for u, v, d in G.edges(data=True):
-        geom = d.get("geometry") or shapely.LineString(
-            [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
-        )
-        start = shapely.get_coordinates(geom)[0]
-        if np.hypot(start[0] - G.nodes[u]["x"], start[1] - G.nodes[u]["y"]) > 1e-3:
-            geom = shapely.reverse(geom)
-        key = (min(u, v), max(u, v), round(geom.length, 2))
-        if key in seen:
-            continue
-        seen.add(key)
-        U.add_edge(u, v, geometry=geom, length=geom.length)
-    return U
-
-
 def sample_points(net: lc.WalkNetwork, n: int, seed: int) -> np.ndarray:
     """Random points near random edges (up to 60 m off), in the network's CRS."""
     rng = np.random.default_rng(seed)
@@ -158,32 +132,11 @@ def _walkable_attrs(d: dict) -> bool:
     return all(is_walkable({"highway": h, **{k: d[k] for k in ("access", "service") if isinstance(d.get(k), str)}}) for h in hws)
 
 
-def _osmnx_from_xml(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    tags = ["highway", "name", "foot", "access", "service", "area", "motorroad", "sidewalk",
-            "sidewalk:both", "sidewalk:left", "sidewalk:right"]
-    old = ox.settings.useful_tags_way
-    ox.settings.useful_tags_way = list(dict.fromkeys(list(old) + tags))
-    try:
-        G = ox.graph_from_xml(path, bidirectional=True, simplify=False, retain_all=True)
-    finally:
-        ox.settings.useful_tags_way = old
-    drop = [
-        (u, v, k)
-        for u, v, k, d in G.edges(keys=True, data=True)
-        if not is_walkable({t: d[t] for t in tags if isinstance(d.get(t), str)})
-    ]
-    G.remove_edges_from(drop)
-    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
-    return G
-
-
 @pytest.mark.shared
 def test_nanjing_osm_matches_networkx(nanjing_osm):
     net = lc.load_network(nanjing_osm, keep="all")
     assert net.crs.to_epsg() == 4549  # Nanjing, 118.78E: the zone of CM 120E covers 118.5-121.5E
-    compare(net, osmnx_projected(_osmnx_from_xml(nanjing_osm), net.crs), seed=2)
+    compare(net, osmnx_projected(osmnx_walk_from_xml(nanjing_osm), net.crs), seed=2)
 
 
 @pytest.mark.shared
@@ -198,7 +151,7 @@ def test_pbf_equals_xml_and_matches_networkx(tmp_path):
     xml = tmp_path / "nb.osm"
     with gzip.open(xml_gz, "rb") as s, open(xml, "wb") as d:
         shutil.copyfileobj(s, d)
-    compare(a, osmnx_projected(_osmnx_from_xml(xml), a.crs), seed=3)
+    compare(a, osmnx_projected(osmnx_walk_from_xml(xml), a.crs), seed=3)
 
 
 @pytest.mark.shared
