@@ -36,12 +36,13 @@ pytestmark = pytest.mark.shared
 
 PROFILE = "gb50180-2018"
 #: Categories with facilities in this OSM extract (health centre and station: the one clinic;
-#: neighbourhood shops: shops and pharmacies; bus stops; wet markets) ...
-PRESENT = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", "health_station"]
-#: ... and categories without any: OSM has no kindergarten, childcare or elderly care here (one
-#: 幼儿园 is tagged amenity=school), and its schools carry no isced:level, so GB's primary-school
-#: filter finds none.
-MISSING = ["primary_school", "kindergarten", "nursery", "elderly_daycare"]
+#: neighbourhood shops: shops and pharmacies; bus stops; wet markets; primary schools and the one
+#: kindergarten: found by their Chinese names, as the schools carry no isced:level and
+#: 五老村幼儿园 is tagged amenity=school) ...
+PRESENT = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", "health_station",
+           "primary_school", "kindergarten"]
+#: ... and categories without any: OSM has no childcare or elderly care here.
+MISSING = ["nursery", "elderly_daycare"]
 CATEGORIES = PRESENT + MISSING
 
 #: Buildings that house people (OSM building values), and ``building=yes`` inside residential land.
@@ -78,17 +79,13 @@ def inputs(nanjing_osm):
 
 def _run(net, fac, buildings, landuse, cells):
     comm = lc.load_communities(cells)
-    buildings, landuse = _without_landuse(buildings, landuse)
     return lc.analyze(net, fac, comm, PROFILE, categories=CATEGORIES,
                       buildings=buildings, landuse=landuse)
 
 
-def _without_landuse(buildings, landuse):
-    """WORKAROUND for a bug on this branch, fixed on main in 170c0b2 (remove after the merge):
-    ``residential_buildings(buildings, landuse)`` fails with "output array is read-only" under
-    pandas copy-on-write (see ``test_residential_buildings_with_landuse``). So ``building=yes``
-    inside ``landuse=residential`` is relabelled ``building=residential`` here and no landuse is
-    passed: the same buildings as lifecircle's own rule would pick."""
+def _relabelled(buildings, landuse):
+    """The landuse rule done by hand: ``building=yes`` inside ``landuse=residential`` relabelled
+    ``building=residential``, and no landuse passed."""
     res = landuse[landuse["tags"].map(lambda t: t.get("landuse")) == "residential"].union_all()
     inside = buildings.geometry.representative_point().within(res).to_numpy()
     tags = [dict(t, building="residential") if t.get("building") == "yes" and i else t
@@ -198,14 +195,12 @@ def test_the_real_data_holds_what_we_think(inputs, inhabited, run):
     assert run.summary["communities"] == 8 and run.summary["demand_points"] > 300
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="read-only numpy mask under pandas copy-on-write; fixed on main in 170c0b2")
 def test_residential_buildings_with_landuse(inputs):
     from lifecircle.communities import residential_buildings
 
     _, _, buildings, landuse, _ = inputs
     ours = residential_buildings(buildings, landuse)
-    assert len(ours) == len(residential_buildings(*_without_landuse(buildings, landuse)))
+    assert len(ours) == len(residential_buildings(*_relabelled(buildings, landuse)))
 
 
 def test_an_empty_cell_cannot_get_a_population(inputs):

@@ -169,7 +169,9 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
         gdf = facilities_from_osm(nanjing_osm, profile)
     check_frame(gdf)
     counts = gdf["category"].value_counts().to_dict()
-    assert counts == {"school": 18, "hospital": 5, "pharmacy": 3, "community_health": 1}
+    # 18 schools, 5 hospitals, 3 pharmacies, 1 clinic by their tags, plus 5 named POIs found by
+    # their Chinese names only (小学/中学/医院 in the name, tagged office/building)
+    assert counts == {"school": 22, "hospital": 6, "pharmacy": 3, "community_health": 1}
     for missing in ("幼儿园", "托育机构", "养老服务设施"):
         assert missing in caplog.text
     # independent reading with OSMnx
@@ -191,7 +193,14 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
     )
     ref = feats["amenity"].value_counts().to_dict()
     assert ref == {"school": 18, "hospital": 5, "pharmacy": 3, "clinic": 1}
-    assert sorted(f"osm:{t}/{i}" for t, i in feats.index) == sorted(gdf.index)
+    by_tags = sorted(f"osm:{t}/{i}" for t, i in feats.index)
+    assert set(by_tags) <= set(gdf.index)
+    by_name = gdf.drop(index=by_tags)
+    assert sorted(by_name["name"]) == sorted(
+        ["南京市五老村小学敬文书院", "南京市五老村小学旧教学楼", "石鼓路小学", "金陵中学招生办", "南京医科大学眼科医院"]
+    )
+    for name, cat in zip(by_name["name"], by_name["category"], strict=True):
+        assert profile.category(cat).matches_name(name)
     # our point lies on/in OSMnx's geometry of the same feature
     for (t, i), geom in feats.geometry.items():
         assert geom.buffer(1e-9).contains(gdf.loc[f"osm:{t}/{i}"].geometry)
@@ -705,3 +714,21 @@ def test_merge_keeps_one_record_per_source_and_checks_input(profile):
         merge_duplicates(osm, osm)
     with pytest.raises(InputError, match="lacks columns"):
         merge_duplicates(gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs=4326))
+
+
+def test_osm_name_disambiguates_categories_with_the_same_tags():
+    """GB 50180's community health centre and station share their OSM tags; the Chinese name
+    tells them apart. A POI whose tags match nothing can match by name (not a road)."""
+    from lifecircle import load_profile
+    from lifecircle.facilities import _match_tags
+
+    gb = load_profile("gb50180-2018")
+    cats = list(gb.categories.values())
+    ids = lambda tags: {c.id for c in _match_tags(tags, cats)}  # noqa: E731
+    clinic = {"amenity": "clinic"}
+    assert {"health_centre", "health_station"} <= ids(clinic)  # no name: both
+    assert ids({**clinic, "name": "湘湖社区卫生服务站"}) == {"health_station"}
+    assert ids({**clinic, "name": "城厢街道社区卫生服务中心"}) == {"health_centre"}
+    assert ids({"amenity": "school", "name": "五老村幼儿园"}) == {"kindergarten"}
+    assert ids({"highway": "residential", "name": "幼儿园路"}) == set()
+    assert ids({"name": "幼儿园"}) == set()  # a bare name, not a POI

@@ -146,8 +146,12 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 # ====================================================================== OpenStreetMap
-def _osm_keys(cats: list[Any]) -> list[str] | None:
-    """Tag keys an object must carry to match some category, or None if any object might."""
+def _osm_keys(cats: list[Any], names: bool = True) -> list[str] | None:
+    """Tag keys an object must carry to match some category, or None if any object might.
+
+    ``names``: also read named objects, which may match by their Chinese name (files only: asking
+    Overpass for every named object would fetch every street).
+    """
     keys: set[str] = set()
     for c in cats:
         for f in c.osm:
@@ -155,11 +159,32 @@ def _osm_keys(cats: list[Any]) -> list[str] | None:
             if not required:
                 return None
             keys.add(required[0])
+    if names and any(c.keywords for c in cats):
+        keys.add("name")  # named POIs can match by their Chinese name (see _match_tags)
     return sorted(keys)
 
 
+_POI_KEYS = ("amenity", "shop", "office", "healthcare", "social_facility", "leisure", "building",
+             "club", "craft", "tourism")
+
+
 def _match_tags(tags: dict[str, str], cats: list[Any]) -> list[Any]:
-    return [c for c in cats if c.osm and c.matches_tags(tags)]
+    """Categories of an OSM feature: by its tags, with its name as a second opinion.
+
+    * Tags and name agree on some categories → those (the name tells a 社区卫生服务站 from a
+      社区卫生服务中心, which share the same tags).
+    * Only the tags match → the tag matches.
+    * Only the name matches (e.g. ``name=五老村幼儿园`` tagged ``amenity=school``) → the name
+      matches, for POI-like features (amenity, shop, office, building ...), never roads.
+    """
+    by_tag = [c for c in cats if c.osm and c.matches_tags(tags)]
+    name = _osm_name(tags)
+    if not name or "highway" in tags or not (by_tag or any(k in tags for k in _POI_KEYS)):
+        return by_tag
+    by_name = [c for c in cats if c.keywords and c.matches_name(name)]
+    if by_tag and by_name:
+        return [c for c in by_tag if c in by_name] or by_tag
+    return by_tag or by_name
 
 
 def _osm_name(tags: dict[str, str]) -> Any:
@@ -432,7 +457,7 @@ def _osm_online(
 
     from . import settings
 
-    keys = _osm_keys(cats)
+    keys = _osm_keys(cats, names=False)
     if keys is None:
         raise InputError("the profile's OSM filters need a required key to query Overpass")
     ox.settings.overpass_url = settings.overpass_url
