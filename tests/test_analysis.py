@@ -112,7 +112,7 @@ def test_levels_not_nested(case):
     r = cov(case, "南岸社区", "health_station")
     assert math.isinf(r["distance_m"])
     assert not r["meets_standard"]
-    assert r["nearest_facility"] is None
+    assert pd.isna(r["nearest_facility"])
 
 
 def test_polygon_community_split_by_distance(case):

@@ -76,18 +76,6 @@ def _level_label(profile: Any, cat: Any) -> tuple[str, str]:
     return (lvl.name_zh if lvl else cat.level), (lvl.name_en if lvl else cat.level)
 
 
-def _wmedian(groups: np.ndarray, values: np.ndarray, weights: np.ndarray) -> pd.Series:
-    """Weighted median of ``values`` per group (values sorted inside)."""
-    df = pd.DataFrame({"g": groups, "v": values, "w": weights}).sort_values(["g", "v"], kind="stable")
-    cw = df.groupby("g")["w"].cumsum()
-    tot = df.groupby("g")["w"].transform("sum")
-    # all-zero weights: fall back to the plain median position
-    n = df.groupby("g").cumcount() + 1
-    cnt = df.groupby("g")["v"].transform("size")
-    hit = np.where(tot > 0, cw >= tot / 2.0, n >= cnt / 2.0)
-    return df[hit].groupby("g")["v"].first()
-
-
 class Analysis:
     """Result of :func:`analyze`.
 
@@ -181,54 +169,75 @@ class Analysis:
         return np.where(fallback, pts["pop"].to_numpy(dtype=float), w), fallback
 
     def _coverage(self, cats: list[Any], dist: np.ndarray, nearest: np.ndarray) -> pd.DataFrame:
+        """One row per community × category (community order, then the profile's category order).
+
+        Group reductions are done with numpy on points sorted by community, once per category.
+        """
         pts = self.demand
-        cid = pts["community_id"].to_numpy()
-        comm = self.communities
-        frames = []
+        codes, comm_ids = pd.factorize(pts["community_id"], sort=True)
+        n_c, n_k = len(comm_ids), len(cats)
+        order = np.argsort(codes, kind="stable")
+        gc = codes[order]
+        starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]])
+        sizes = np.diff(np.r_[starts, len(gc)])
+        unsnapped = np.bincount(codes, weights=self._demand_snaps["too_far"].to_numpy().astype(float),
+                                minlength=n_c)
+        out: dict[str, np.ndarray] = {k: np.empty((n_c, n_k)) for k in
+                                      ("group_pop", "covered_pop", "distance_m", "distance_min_m",
+                                       "distance_max_m")}
+        fallback = np.zeros((n_c, n_k), dtype=bool)
+        near = np.empty((n_c, n_k), dtype=object)
         for j, c in enumerate(cats):
-            thr = self.thresholds[c.id]
             w, fb = self._group_weights(c.target_group)
             d = dist[:, j]
-            inside = d <= thr
-            df = pd.DataFrame({"community_id": cid, "w": w, "cov": np.where(inside, w, 0.0),
-                               "d": d, "fb": fb, "unsnapped": self._demand_snaps["too_far"].to_numpy()})
-            g = df.groupby("community_id", sort=True)
-            agg = pd.DataFrame({
-                "group_pop": g["w"].sum(),
-                "covered_pop": g["cov"].sum(),
-                "distance_max_m": g["d"].max(),
-                "distance_min_m": g["d"].min(),
-                "group_fallback": g["fb"].any(),
-                "unsnapped_points": g["unsnapped"].sum(),
-            })
-            agg["distance_m"] = _wmedian(cid, d, w).reindex(agg.index)
-            near_pos = df.assign(pos=np.arange(len(df))).sort_values(["community_id", "d", "pos"]).groupby("community_id")["pos"].first()
-            agg["nearest_facility"] = nearest[near_pos.reindex(agg.index).to_numpy(), j]
-            agg["category"] = c.id
-            frames.append(agg)
-        cov = pd.concat(frames).reset_index(names="community_id")
-        meta = {c.id: c for c in cats}
-        cov["category_zh"] = cov["category"].map(lambda k: meta[k].name_zh)
-        cov["category_en"] = cov["category"].map(lambda k: meta[k].name_en)
-        cov["level"] = cov["category"].map(lambda k: meta[k].level)
-        cov["required"] = cov["category"].map(lambda k: bool(meta[k].required))
-        cov["target_group"] = cov["category"].map(lambda k: meta[k].target_group)
-        cov.loc[cov["group_fallback"], "target_group"] = "total"
-        cov["threshold_m"] = cov["category"].map(self.thresholds)
-        cov["uncovered_pop"] = (cov["group_pop"] - cov["covered_pop"]).clip(lower=0)
-        cov["covered_share"] = np.where(cov["group_pop"] > 0, cov["covered_pop"] / cov["group_pop"].where(cov["group_pop"] > 0, 1), np.nan)
+            out["group_pop"][:, j] = np.bincount(codes, weights=w, minlength=n_c)
+            out["covered_pop"][:, j] = np.bincount(codes, weights=np.where(d <= self.thresholds[c.id], w, 0.0),
+                                                   minlength=n_c)
+            fallback[:, j] = np.bincount(codes, weights=fb.astype(float), minlength=n_c) > 0
+            # sort by community, then distance (then position: deterministic ties)
+            o = np.lexsort((np.arange(len(d)), d, codes))
+            ds, ws = d[o], w[o]
+            out["distance_min_m"][:, j] = ds[starts]
+            out["distance_max_m"][:, j] = ds[starts + sizes - 1]
+            near[:, j] = nearest[o[starts], j]
+            # population-weighted median: first point whose cumulative weight reaches half
+            cw = np.cumsum(ws)
+            before = np.r_[0.0, cw][starts]
+            total = out["group_pop"][:, j]
+            pos = np.searchsorted(cw, before + total / 2.0, side="left")
+            pos = np.where(total > 0, np.clip(pos, starts, starts + sizes - 1), starts + (sizes - 1) // 2)
+            out["distance_m"][:, j] = ds[pos]
+        rows = n_c * n_k
+        comm = self.communities.set_index("community_id").reindex(comm_ids)
+        cov = pd.DataFrame({"community_id": np.repeat(np.asarray(comm_ids, dtype=object), n_k)})
+        for h in [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]:
+            cov[h] = np.repeat(comm[h].to_numpy(), n_k)
+
+        def tile(values: list[Any]) -> np.ndarray:
+            return np.tile(np.asarray(values, dtype=object), n_c)
+
+        cov["category"] = tile([c.id for c in cats])
+        cov["category_zh"] = tile([c.name_zh for c in cats])
+        cov["category_en"] = tile([c.name_en for c in cats])
+        cov["level"] = tile([c.level for c in cats])
+        cov["required"] = np.tile(np.array([bool(c.required) for c in cats]), n_c)
+        cov["target_group"] = np.where(fallback.ravel(), "total", tile([c.target_group for c in cats]))
+        cov["threshold_m"] = np.tile(np.array([self.thresholds[c.id] for c in cats]), n_c)
+        for k in ("distance_m", "distance_min_m", "distance_max_m"):
+            cov[k] = out[k].ravel()
+        cov["nearest_facility"] = near.ravel()
+        gp, cp = out["group_pop"].ravel(), out["covered_pop"].ravel()
+        cov["group_pop"] = gp
+        cov["covered_pop"] = cp
+        cov["uncovered_pop"] = np.clip(gp - cp, 0, None)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(gp > 0, cp / np.where(gp > 0, gp, 1.0), np.nan)
+        cov["covered_share"] = share
         # communities without residents of the group: nothing to cover
-        cov["meets_distance"] = (cov["covered_share"] >= self.params.min_covered_share) | (cov["group_pop"] <= 0)
-        hier = comm.set_index("community_id")[[h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]]
-        cov = cov.join(hier, on="community_id")
-        order = {c.id: i for i, c in enumerate(cats)}
-        cov["_o"] = cov["category"].map(order)
-        cov = cov.sort_values(["community_id", "_o"]).drop(columns=["_o", "group_fallback"]).reset_index(drop=True)
-        cols = HIERARCHY + ["population", "pop_estimated", "category", "category_zh", "category_en", "level",
-                            "required", "target_group", "threshold_m", "distance_m", "distance_min_m",
-                            "distance_max_m", "nearest_facility", "group_pop", "covered_pop",
-                            "uncovered_pop", "covered_share", "meets_distance", "unsnapped_points"]
-        return cov[cols]
+        cov["meets_distance"] = (share >= self.params.min_covered_share) | (gp <= 0)
+        cov["unsnapped_points"] = np.repeat(unsnapped.astype(int), n_k)
+        assert len(cov) == rows
+        return cov
 
     def _capacity(self, cats: list[Any]) -> None:
         """Gaussian 2SFCA supply per 1,000 people of the target group (where capacities exist)."""
@@ -303,30 +312,37 @@ class Analysis:
         sf = sf.sort_values(["required", "priority_score", "uncovered_pop", "community_id", "category"],
                             ascending=[False, False, False, True, True], kind="stable")
         sf["priority_rank"] = np.arange(1, len(sf) + 1)
-        reasons = [self._reason(meta[r.category], r) for r in sf.itertuples()]
-        sf["reason_zh"] = [z for z, _ in reasons]
-        sf["reason_en"] = [e for _, e in reasons]
+        sf["reason_zh"], sf["reason_en"] = self._reasons(sf, meta)
         return sf.reset_index(drop=True)
 
-    def _reason(self, cat: Any, r: Any) -> tuple[str, str]:
-        lvl_zh, lvl_en = _level_label(self.profile, cat)
-        g = r.target_group
-        parts_zh, parts_en = [], []
-        if not r.meets_distance:
-            near = f"最近 {r.distance_min_m:,.0f} m" if np.isfinite(r.distance_min_m) else "步行可达范围内无此类设施"
-            near_en = f"nearest {r.distance_min_m:,.0f} m" if np.isfinite(r.distance_min_m) else "none reachable on foot"
-            parts_zh.append(f"{lvl_zh}缺{cat.name_zh}: {near} (标准 {r.threshold_m:,.0f} m), "
-                            f"{r.uncovered_pop:,.0f} {_GROUP_ZH.get(g, '人')}未覆盖")
-            parts_en.append(f"{lvl_en} lacks {cat.name_en.lower() if cat.name_en else cat.id}: {near_en} "
-                            f"(standard {r.threshold_m:,.0f} m), {r.uncovered_pop:,.0f} "
-                            f"{_GROUP_EN.get(g, 'residents')} not covered")
-        if r.meets_capacity is False:
-            unit = r.capacity_unit or ""
-            parts_zh.append(f"{cat.name_zh}供给不足: 每{_GROUP_PER_ZH.get(g, '千人')} {r.supply_per_1000:.1f} "
-                            f"{_UNIT_ZH.get(unit, unit)}, 标准 {r.capacity_threshold_per_1000:g}")
-            parts_en.append(f"{cat.name_en} short of capacity: {r.supply_per_1000:.1f} {unit} per 1,000 "
-                            f"{_GROUP_EN.get(g, 'residents')}, standard {r.capacity_threshold_per_1000:g}")
-        return "; ".join(parts_zh), "; ".join(parts_en)
+    def _reasons(self, sf: pd.DataFrame, meta: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Plain-language reasons in Chinese and English, one per shortfall row."""
+        labels = {k: _level_label(self.profile, c) for k, c in meta.items()}
+        cols = ["category", "target_group", "meets_distance", "meets_capacity", "distance_min_m",
+                "threshold_m", "uncovered_pop", "capacity_unit", "supply_per_1000",
+                "capacity_threshold_per_1000"]
+        zh_out, en_out = [], []
+        for k, g, md, mc, dmin, thr, unc, unit, sup, cthr in zip(*(sf[c].tolist() for c in cols), strict=True):
+            cat = meta[k]
+            lvl_zh, lvl_en = labels[k]
+            zh, en = [], []
+            if not md:
+                reach = np.isfinite(dmin)
+                zh.append(f"{lvl_zh}缺{cat.name_zh}: "
+                          + (f"最近 {dmin:,.0f} m" if reach else "步行可达范围内无此类设施")
+                          + f" (标准 {thr:,.0f} m), {unc:,.0f} {_GROUP_ZH.get(g, '人')}未覆盖")
+                en.append(f"{lvl_en} lacks {cat.name_en.lower() if cat.name_en else cat.id}: "
+                          + (f"nearest {dmin:,.0f} m" if reach else "none reachable on foot")
+                          + f" (standard {thr:,.0f} m), {unc:,.0f} {_GROUP_EN.get(g, 'residents')} not covered")
+            if mc is False:
+                u = unit or ""
+                zh.append(f"{cat.name_zh}供给不足: 每{_GROUP_PER_ZH.get(g, '千人')} {sup:.1f} "
+                          f"{_UNIT_ZH.get(u, u)}, 标准 {cthr:g}")
+                en.append(f"{cat.name_en} short of capacity: {sup:.1f} {u} per 1,000 "
+                          f"{_GROUP_EN.get(g, 'residents')}, standard {cthr:g}")
+            zh_out.append("; ".join(zh))
+            en_out.append("; ".join(en))
+        return zh_out, en_out
 
     def _index(self, cats: list[Any]) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
         """Community facility-service index (0–100) and its aggregation; see ``docs/concepts.md``."""
