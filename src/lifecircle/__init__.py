@@ -19,6 +19,7 @@ from ._errors import (
     ProfileError,
 )
 from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .isochrones import covered_area, isochrones
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,8 @@ __all__ = [
     "ProfileError",
     "Reach",
     "WalkNetwork",
+    "covered_area",
+    "isochrones",
     "load_network",
     "settings",
 ]
