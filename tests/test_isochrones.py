@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
 
 import lifecircle as lc
 from lifecircle import InputError
 from lifecircle.isochrones import DEFAULT_QUAD_SEGS, fill_holes, levels
-
-from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
 
 B = 25.0  # default buffer
 Q = DEFAULT_QUAD_SEGS
@@ -70,7 +69,9 @@ def test_straight_street_polygon_is_buffer_of_reached_segment():
         # area by hand: a 2*reach × 2B rectangle plus two half-octagon caps
         assert poly.area == pytest.approx(2 * reach * 2 * B + DISK, rel=1e-9)
         segment = shapely.LineString([(X0 + 500 - reach, Y0), (X0 + 500 + reach, Y0)])
-        assert shapely.symmetric_difference(poly, shapely.buffer(segment, B, quad_segs=Q)).area < 1e-6
+        assert (
+            shapely.symmetric_difference(poly, shapely.buffer(segment, B, quad_segs=Q)).area < 1e-6
+        )
     assert g["area_m2"].to_numpy() == pytest.approx(shapely.area(g.geometry.values))
 
 
@@ -93,7 +94,9 @@ def test_access_leg_is_walked_and_counted():
     poly = g.geometry.iloc[0]
     reach = 100 - TRIM - 40
     expected = shapely.union(
-        shapely.buffer(shapely.LineString([(X0 + 500 - reach, Y0), (X0 + 500 + reach, Y0)]), B, quad_segs=Q),
+        shapely.buffer(
+            shapely.LineString([(X0 + 500 - reach, Y0), (X0 + 500 + reach, Y0)]), B, quad_segs=Q
+        ),
         shapely.buffer(shapely.LineString([(X0 + 500, Y0 + 40), (X0 + 500, Y0)]), B, quad_segs=Q),
     )
     assert shapely.symmetric_difference(poly, expected).area < 1e-6
@@ -131,7 +134,14 @@ def test_t_junction():
     assert shapely.symmetric_difference(poly, expected).area < 1.0
     assert poly.area == pytest.approx(expected.area, rel=1e-6)
     inside = [(200 - side, 0), (200 + side, 0), (200, 300 + B - 1), (200, 0), (200 - side - 20, 0)]
-    outside = [(200 - side - B - 1, 0), (200 + side + B + 1, 0), (-100, 0), (500, 0), (100, 150), (200, 300 + B + 1)]
+    outside = [
+        (200 - side - B - 1, 0),
+        (200 + side + B + 1, 0),
+        (-100, 0),
+        (500, 0),
+        (100, 150),
+        (200, 300 + B + 1),
+    ]
     assert shapely.contains(poly, rel(*inside)).all()
     assert not shapely.contains(poly, rel(*outside)).any()
 
@@ -144,11 +154,22 @@ def test_river_with_one_bridge_does_not_leak():
     # south bank: 100 m west to the dead end, 720 - 23.1 east; across the bridge (600 m to the
     # north bank node) the remaining 96.9 m each way along the north bank
     north = 720 - 600 - TRIM
-    inside = [(100, 0), (0, 0), (700, 0), (500, 100), (500, 200), (500 + north, 200), (500 - north, 200)]
+    inside = [
+        (100, 0),
+        (0, 0),
+        (700, 0),
+        (500, 100),
+        (500, 200),
+        (500 + north, 200),
+        (500 - north, 200),
+    ]
     outside = [
         (100, 200),  # just across the river from home: 1,200 m on foot
-        (300, 200), (700, 200), (900, 200),  # rest of the north bank
-        (300, 100), (700, 100),  # the river itself
+        (300, 200),
+        (700, 200),
+        (900, 200),  # rest of the north bank
+        (300, 100),
+        (700, 100),  # the river itself
         (900, 0),  # south bank beyond the limit (800 m)
     ]
     assert shapely.contains(poly, rel(*inside)).all()
@@ -167,7 +188,9 @@ def test_small_blocks_filled_large_hole_kept():
     g = iso(net, pts((100, 0)), minutes=None, distances_m=[5000], fill_holes_below_m2=0)
     poly = g.geometry.iloc[0]
     assert shapely.get_num_interior_rings(poly) == 4
-    assert poly.area == pytest.approx(450 * 450 - 4 * 150 * 150 - (4 - DISK / B**2) * B**2, rel=1e-3)
+    assert poly.area == pytest.approx(
+        450 * 450 - 4 * 150 * 150 - (4 - DISK / B**2) * B**2, rel=1e-3
+    )
     # one 500 m block (a lake in the middle): its 450 × 450 m hole (20 ha) is kept
     big = grid(2, 500.0)
     g = iso(big, pts((250, 0)), minutes=None, distances_m=[5000])
@@ -188,10 +211,15 @@ def test_partly_reached_block_keeps_its_open_side():
 
 def test_fill_holes_helper_keeps_big_holes_and_islands():
     outer = shapely.box(0, 0, 100, 100)
-    holes = [shapely.box(10, 10, 20, 20).exterior.coords, shapely.box(40, 40, 90, 90).exterior.coords]
+    holes = [
+        shapely.box(10, 10, 20, 20).exterior.coords,
+        shapely.box(40, 40, 90, 90).exterior.coords,
+    ]
     poly = shapely.Polygon(outer.exterior.coords, holes)
     island = shapely.box(50, 50, 60, 60)  # inside the big hole
-    out = fill_holes(np.array([poly, shapely.MultiPolygon([poly, island]), None], dtype=object), 200.0)
+    out = fill_holes(
+        np.array([poly, shapely.MultiPolygon([poly, island]), None], dtype=object), 200.0
+    )
     assert shapely.get_num_interior_rings(out[0]) == 1
     assert out[0].area == pytest.approx(100 * 100 - 50 * 50)
     assert out[1].area == pytest.approx(100 * 100 - 50 * 50 + 100)
@@ -203,7 +231,15 @@ def test_output_frame_labels_crs_and_unsnapped():
     net = build([(0, 0), (1000, 0)], [(0, 1)])
     origins = pts((100, 5), (900, -5), (500, 3000), index=["a", "b", "far"])
     g = lc.isochrones(net, origins, minutes=(10, 5))
-    assert list(g.columns) == ["origin", "walk_min", "distance_m", "speed", "speed_m_per_s", "area_m2", "geometry"]
+    assert list(g.columns) == [
+        "origin",
+        "walk_min",
+        "distance_m",
+        "speed",
+        "speed_m_per_s",
+        "area_m2",
+        "geometry",
+    ]
     assert g.crs.to_epsg() == 4326
     assert list(g["origin"]) == ["a", "a", "b", "b", "far", "far"]
     assert list(g["walk_min"]) == [5, 10] * 3
@@ -252,7 +288,10 @@ def test_bad_input(kwargs, match):
 def test_levels_helper():
     lv = levels((15, 5), {"slow": 0.5, "adult": 1.2})
     assert [(x.speed, x.walk_min, x.distance_m) for x in lv] == [
-        ("slow", 5, 150), ("slow", 15, 450), ("adult", 5, 360), ("adult", 15, 1080)
+        ("slow", 5, 150),
+        ("slow", 15, 450),
+        ("adult", 5, 360),
+        ("adult", 15, 1080),
     ]
 
 
@@ -276,7 +315,14 @@ def test_covered_area_hand_built_and_categories():
     )
     ca = lc.covered_area(net, fac, minutes=None, distances_m=[100, 500], to_wgs84=False)
     assert list(ca.columns) == [
-        "category", "walk_min", "distance_m", "speed", "speed_m_per_s", "n_facilities", "area_m2", "geometry"
+        "category",
+        "walk_min",
+        "distance_m",
+        "speed",
+        "speed_m_per_s",
+        "n_facilities",
+        "area_m2",
+        "geometry",
     ]
     assert list(ca["category"]) == ["clinic", "clinic", "school", "school"]
     assert list(ca["n_facilities"]) == [2, 2, 1, 1]
@@ -288,7 +334,9 @@ def test_covered_area_hand_built_and_categories():
     s500 = ca.geometry.iloc[3]
     assert local(s500).bounds == pytest.approx((1900 - r - B, -B, 2000 + B, B))
     # without the column: one row per level over all facilities
-    allc = lc.covered_area(net, fac.drop(columns="category"), minutes=None, distances_m=[500], to_wgs84=False)
+    allc = lc.covered_area(
+        net, fac.drop(columns="category"), minutes=None, distances_m=[500], to_wgs84=False
+    )
     assert len(allc) == 1 and "category" not in allc.columns and allc["n_facilities"].iloc[0] == 3
     assert allc.geometry.iloc[0].area == pytest.approx(shapely.union(c500, s500).area, rel=1e-9)
 
@@ -299,9 +347,13 @@ def near_edges(net: lc.WalkNetwork, n: int, seed: int, max_off: float = 40.0) ->
     rng = np.random.default_rng(seed)
     length = net.edges["length_m"].to_numpy()
     e = rng.choice(len(length), n, p=length / length.sum())
-    on = shapely.line_interpolate_point(net.edges.geometry.values[e], rng.random(n), normalized=True)
+    on = shapely.line_interpolate_point(
+        net.edges.geometry.values[e], rng.random(n), normalized=True
+    )
     xy = shapely.get_coordinates(on) + rng.uniform(-max_off, max_off, (n, 2))
-    return gpd.GeoDataFrame(geometry=shapely.points(xy), crs=net.crs, index=[f"c{i}" for i in range(n)])
+    return gpd.GeoDataFrame(
+        geometry=shapely.points(xy), crs=net.crs, index=[f"c{i}" for i in range(n)]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -136,7 +136,9 @@ def _profiles(speed_m_per_s: Any) -> list[tuple[Any, float]]:
     if isinstance(speed_m_per_s, Mapping):
         if not speed_m_per_s:
             raise InputError("speed_m_per_s: the dict of profiles is empty")
-        out = [(name, _positive(v, f"speed_m_per_s[{name!r}]")) for name, v in speed_m_per_s.items()]
+        out = [
+            (name, _positive(v, f"speed_m_per_s[{name!r}]")) for name, v in speed_m_per_s.items()
+        ]
     elif isinstance(speed_m_per_s, (list, tuple)):
         if not speed_m_per_s:
             raise InputError("speed_m_per_s: the list of profiles is empty")
@@ -180,7 +182,10 @@ def levels(
         mins = [_positive(m, "minutes") for m in seq]
     if distances_m is not None:
         if isinstance(distances_m, Mapping):
-            pairs = [(_positive(m, "minutes"), _positive(d, "distances_m")) for m, d in distances_m.items()]
+            pairs = [
+                (_positive(m, "minutes"), _positive(d, "distances_m"))
+                for m, d in distances_m.items()
+            ]
         else:
             dseq = [distances_m] if np.isscalar(distances_m) else list(distances_m)  # type: ignore[arg-type]
             if not dseq:
@@ -214,7 +219,9 @@ class _EdgeGeom:
     cum: np.ndarray  # (N,) distance along the edge at each vertex, scaled to length_m
 
 
-_GEOM_CACHE: weakref.WeakKeyDictionary[WalkNetwork, tuple[int, _EdgeGeom]] = weakref.WeakKeyDictionary()
+_GEOM_CACHE: weakref.WeakKeyDictionary[WalkNetwork, tuple[int, _EdgeGeom]] = (
+    weakref.WeakKeyDictionary()
+)
 _GEOM_LOCK = threading.Lock()
 
 
@@ -291,8 +298,12 @@ def _lines(geom: _EdgeGeom, edge: np.ndarray, start: np.ndarray, end: np.ndarray
     if len(edge) == 0:
         return np.empty(0, dtype=object)
     out, off = _cut_pieces(
-        geom.coords, geom.ptr, geom.cum, edge.astype(np.int64),
-        start.astype(np.float64), end.astype(np.float64),
+        geom.coords,
+        geom.ptr,
+        geom.cum,
+        edge.astype(np.int64),
+        start.astype(np.float64),
+        end.astype(np.float64),
     )
     return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, out, (off,))
 
@@ -367,7 +378,9 @@ class _Builder:
                 part = ~whole
                 if part.any():
                     groups.append(pc.group[part])
-                    geoms.append(self._buffer(_lines(self.geom, pc.edge[part], pc.start[part], pc.end[part])))
+                    geoms.append(
+                        self._buffer(_lines(self.geom, pc.edge[part], pc.start[part], pc.end[part]))
+                    )
             lg = legs[k]
             if lg is not None and len(lg):
                 # the same legs (rows) at every level, longer or equal at longer distances
@@ -565,12 +578,17 @@ def isochrones(
     trim = _trim(buffer_m, quad_segs, trim_rim)
     dist = np.array(sorted({lvl.distance_m for lvl in lv}))
     builder = _Builder(network, float(buffer_m), int(quad_segs))
-    chunks = [np.arange(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+    jobs = _n_jobs(n_jobs)
+    # chunks only group the work: each origin's polygons do not depend on them
+    size = max(1, min(CHUNK, -(-n // jobs)))
+    chunks = [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
 
     def work(rows: np.ndarray) -> np.ndarray:
-        return _origin_chunk(network, builder, snaps.iloc[rows], pts.xy[rows], dist, trim, fill_holes_below_m2)
+        return _origin_chunk(
+            network, builder, snaps.iloc[rows], pts.xy[rows], dist, trim, fill_holes_below_m2
+        )
 
-    jobs = min(_n_jobs(n_jobs), len(chunks))
+    jobs = min(jobs, len(chunks))
     with progress(total=n, desc="isochrones", unit="origin") as bar:
         if jobs <= 1:
             parts = []
@@ -608,7 +626,10 @@ def isochrones(
     dt = time.perf_counter() - t0
     log.info(
         "isochrones: %d origins × %d levels in %.2f s (%.2f ms per polygon)",
-        n, n_lv, dt, 1000 * dt / max(n * len(dist), 1),
+        n,
+        n_lv,
+        dt,
+        1000 * dt / max(n * len(dist), 1),
     )
     return out
 
@@ -639,14 +660,18 @@ def _origin_chunk(
             continue
         pc = reach.edge_pieces(lim)
         pieces[k] = _Pieces(
-            pc["origin"].to_numpy(np.int64), pc["edge"].to_numpy(np.int64),
-            pc["start_m"].to_numpy(), pc["end_m"].to_numpy(),
+            pc["origin"].to_numpy(np.int64),
+            pc["edge"].to_numpy(np.int64),
+            pc["start_m"].to_numpy(),
+            pc["end_m"].to_numpy(),
         )
         legs[k] = _legs(np.flatnonzero(ok), xy[ok], sx[ok], sy[ok], a[ok], lim)
     return builder.nested(n, pieces, legs, fill)
 
 
-def _legs(group: np.ndarray, xy: np.ndarray, sx: np.ndarray, sy: np.ndarray, a: np.ndarray, lim: float) -> np.ndarray:
+def _legs(
+    group: np.ndarray, xy: np.ndarray, sx: np.ndarray, sy: np.ndarray, a: np.ndarray, lim: float
+) -> np.ndarray:
     """Access legs from each point towards its snapped position, cut at ``lim`` metres."""
     f = np.where(a > 0, np.minimum(lim, a) / np.where(a > 0, a, 1.0), 0.0)
     x1 = xy[:, 0] + f * (sx - xy[:, 0])
@@ -750,7 +775,11 @@ def covered_area(
         out = out.to_crs(WGS84)
     log.info(
         "covered_area: %d facilities, %d categor%s × %d levels in %.2f s",
-        len(snaps), len(names), "y" if len(names) == 1 else "ies", len(lv), time.perf_counter() - t0,
+        len(snaps),
+        len(names),
+        "y" if len(names) == 1 else "ies",
+        len(lv),
+        time.perf_counter() - t0,
     )
     return out
 
@@ -790,14 +819,24 @@ def _covered_one(
         own_r = lim - a
         ho = np.flatnonzero(own_r >= 0)
         e = np.concatenate([hu, hv, se[ho]])
-        start = np.concatenate([np.zeros(len(hu)), el[hv] - np.minimum(rv[hv], el[hv]), np.maximum(p[ho] - own_r[ho], 0.0)])
-        end = np.concatenate([np.minimum(ru[hu], el[hu]), el[hv], np.minimum(p[ho] + own_r[ho], el[se[ho]])])
+        start = np.concatenate(
+            [
+                np.zeros(len(hu)),
+                el[hv] - np.minimum(rv[hv], el[hv]),
+                np.maximum(p[ho] - own_r[ho], 0.0),
+            ]
+        )
+        end = np.concatenate(
+            [np.minimum(ru[hu], el[hu]), el[hv], np.minimum(p[ho] + own_r[ho], el[se[ho]])]
+        )
         grp = np.zeros(len(e), dtype=np.int64)
         order = np.lexsort((start, e))
         e, start, end = e[order], start[order], end[order]
         keep, merged_end = merge_sorted_intervals(grp, e, start, end)
         pieces[k] = _Pieces(grp[keep], e[keep], start[keep], merged_end[keep])
-        legs[k] = _legs(np.zeros(len(s), dtype=np.int64), xy[ok], s["x"].to_numpy(), s["y"].to_numpy(), a, lim)
+        legs[k] = _legs(
+            np.zeros(len(s), dtype=np.int64), xy[ok], s["x"].to_numpy(), s["y"].to_numpy(), a, lim
+        )
     return builder.nested(1, pieces, legs, fill)[0]
 
 
