@@ -24,6 +24,7 @@ from .communities import Demand, demand_points, load_communities
 from .coords import detect_offset, parse_coord_system, to_wgs84
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .isochrone import covered_area, isochrones
 from .pool import PoolReport, export_pool, read_pool
 from .profiles import Category, Level, Profile, list_profiles, load_profile
 
@@ -50,10 +51,12 @@ __all__ = [
     "WalkNetwork",
     "analyze",
     "coords",
+    "covered_area",
     "demand_points",
     "detect_offset",
     "export_pool",
     "facilities_from_osm",
+    "isochrones",
     "list_profiles",
     "load_communities",
     "load_facilities",

@@ -1,0 +1,360 @@
+"""Benchmark: lifecircle isochrones vs the OSMnx-example recipe, speed and fidelity side by side.
+
+Run from the repository root::
+
+    /work/venv/bin/python benchmarks/bench_isochrones.py            # 1,000 origins, recipe on 50
+    /work/venv/bin/python benchmarks/bench_isochrones.py --origins 200 --recipe 20   # quicker
+
+For each real network (Liechtenstein PBF, the largest in ../shared/data, and Shenzhen Futian):
+
+* origins: deterministic random points near edges (length-weighted edge, uniform position,
+  up to 30 m off the street), seed 0;
+* lifecircle: ``isochrones(net, origins, minutes=(5, 10, 15), speed_m_per_s=1.2)`` with default
+  settings (WGS84 output included), with all CPUs and with one thread;
+* recipe (osmnx-examples notebook 13, ``make_iso_polys(G, edge_buff=25, node_buff=0,
+  infill=True)``): per origin the nearest node (``ox.distance.nearest_nodes``), per threshold
+  ``nx.ego_graph(G, node, radius, distance="length")`` on the same network
+  (``WalkNetwork.to_networkx`` as a MultiDiGraph with both directions of every street, the
+  shape of an OSMnx walk graph), edges buffered 25 m (geopandas default resolution) and nodes
+  buffered 0 m, unioned, holes filled with ``Polygon(exterior)`` (per part when the union is a
+  MultiPolygon, where the notebook would fail). Timed on a subset (``--recipe``) of the origins.
+
+Fidelity, for both methods on the recipe subset, against lifecircle's edge-snapped network
+distances (which tests/test_network*.py check against networkx):
+
+* nodes outside: share of the nodes reachable within the limit that lie outside the polygon;
+* street missed: share of the reachable street length (partial rim edges included) outside it;
+* area > limit: share of the polygon's area whose network distance from the origin (sample
+  points snapped to their nearest edge: access + along-edge + network) exceeds the limit;
+  "> limit + 25 m" counts only points beyond the buffer width (leaks across rivers, rails, or
+  filled blocks).
+
+Machines are shared and noisy: compare the ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import lifecircle as lc
+
+DATA = Path(os.environ.get("LIFECIRCLE_SHARED", ROOT.parent / "shared")) / "data"
+NETWORKS = {
+    "Liechtenstein (PBF)": "intl/liechtenstein.osm.pbf",
+    "Shenzhen Futian (GraphML)": "cn_shenzhen_futian/shenzhen_futian_osmnx_all.graphml",
+}
+MINUTES = (5, 10, 15)
+SPEED = 1.2
+EDGE_BUFF = 25.0
+SAMPLES = 200  # sample points per polygon for the area fidelity
+
+
+def near_edges(
+    net: lc.WalkNetwork, n: int, seed: int = 0, max_off: float = 30.0
+) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    length = net.edges["length_m"].to_numpy()
+    e = rng.choice(len(length), n, p=length / length.sum())
+    on = shapely.line_interpolate_point(
+        net.edges.geometry.values[e], rng.random(n), normalized=True
+    )
+    ang = rng.uniform(0, 2 * np.pi, n)
+    off = rng.uniform(0, max_off, n)
+    xy = shapely.get_coordinates(on) + np.column_stack([off * np.cos(ang), off * np.sin(ang)])
+    return gpd.GeoDataFrame(geometry=shapely.points(xy), crs=net.crs)
+
+
+# ---------------------------------------------------------------------- the recipe
+def recipe_graph(net: lc.WalkNetwork) -> nx.MultiDiGraph:
+    """The network as OSMnx hands a walk graph to the recipe: a MultiDiGraph with both
+    directions of every street (OSMnx walk networks are bidirectional), edge geometries."""
+    G = net.to_networkx()
+    geoms = net.edges.geometry.values
+    for _, _, d in G.edges(data=True):
+        d["geometry"] = geoms[d["edge"]]
+    return nx.MultiDiGraph(G)
+
+
+def recipe_polys(
+    G: nx.MultiDiGraph, x: float, y: float, radii: list[float]
+) -> list[shapely.Geometry]:
+    """osmnx-examples notebook 13, ``make_iso_polys(G, edge_buff=25, node_buff=0, infill=True)``."""
+    import osmnx as ox
+
+    center_node = ox.distance.nearest_nodes(G, x, y)
+    polys = []
+    for radius in sorted(radii, reverse=True):
+        subgraph = nx.ego_graph(G, center_node, radius=radius, distance="length")
+        node_points = [
+            shapely.Point((data["x"], data["y"])) for node, data in subgraph.nodes(data=True)
+        ]
+        nodes_gdf = gpd.GeoDataFrame({"id": list(subgraph.nodes)}, geometry=node_points).set_index(
+            "id"
+        )
+        edge_lines = []
+        for n_fr, n_to in subgraph.edges():
+            f = nodes_gdf.loc[n_fr].geometry
+            t = nodes_gdf.loc[n_to].geometry
+            edge_lines.append(
+                G.get_edge_data(n_fr, n_to)[0].get("geometry", shapely.LineString([f, t]))
+            )
+        n = nodes_gdf.buffer(0).geometry
+        e = gpd.GeoSeries(edge_lines).buffer(EDGE_BUFF).geometry
+        new_iso = gpd.GeoSeries(list(n) + list(e)).union_all()
+        # infill; the notebook's Polygon(new_iso.exterior) fails on MultiPolygons: fill per part
+        new_iso = shapely.union_all(
+            [shapely.Polygon(p.exterior) for p in getattr(new_iso, "geoms", [new_iso])]
+        )
+        polys.append(new_iso)
+    return polys[::-1]  # ascending radius
+
+
+# ---------------------------------------------------------------------- fidelity
+def sample_in(poly: shapely.Geometry, k: int, rng: np.random.Generator) -> np.ndarray:
+    x0, y0, x1, y1 = poly.bounds
+    shapely.prepare(poly)
+    got = np.empty((0, 2))
+    while len(got) < k:
+        cand = np.column_stack([rng.uniform(x0, x1, 4 * k), rng.uniform(y0, y1, 4 * k)])
+        got = np.vstack([got, cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])]])
+    return got[:k]
+
+
+def fidelity(
+    net: lc.WalkNetwork,
+    origins: gpd.GeoDataFrame,
+    polys: np.ndarray,
+    radii: list[float],
+    seed: int = 1,
+) -> dict:
+    """Fidelity of ``polys`` (n_origins × n_levels, metric CRS) against network distances."""
+    xy_nodes = shapely.get_coordinates(net.nodes.geometry.values)
+    out = {
+        "nodes_out": 0,
+        "nodes": 0,
+        "len_out": 0.0,
+        "len": 0.0,
+        "area": 0.0,
+        "far": 0.0,
+        "far25": 0.0,
+    }
+    for k, r in enumerate(radii):
+        reach = net.reachable(origins, r)
+        nd = reach.nodes
+        nd = nd[nd["distance_m"] <= r]
+        pos = nd["origin"].to_numpy(dtype=int)
+        d = shapely.distance(polys[pos, k], shapely.points(xy_nodes[nd["node"].to_numpy()]))
+        out["nodes_out"] += int((d > 1e-6).sum())
+        out["nodes"] += len(nd)
+        pc = reach.edge_pieces(r)
+        pc = pc[pc["end_m"] > pc["start_m"]]
+        lines = _substrings(net, pc)
+        owners = polys[pc["origin"].to_numpy(), k]
+        total = shapely.length(lines)
+        outside = shapely.length(shapely.difference(lines, owners))
+        out["len"] += float(total.sum())
+        out["len_out"] += float(outside.sum())
+    rng = np.random.default_rng(seed)
+    for i in range(len(origins)):
+        src = origins.iloc[[i]]
+        for k, r in enumerate(radii):
+            poly = polys[i, k]
+            if poly is None or poly.is_empty:
+                continue
+            s = sample_in(poly, SAMPLES, rng)
+            tg = gpd.GeoDataFrame(geometry=shapely.points(s), crs=net.crs)
+            dist = net.distance_to_nearest(src, tg, max_m=3 * r)["distance_m"].to_numpy()
+            out["area"] += poly.area
+            out["far"] += poly.area * float(np.mean(dist > r))
+            out["far25"] += poly.area * float(np.mean(dist > r + EDGE_BUFF))
+    return {
+        "nodes outside": out["nodes_out"] / max(out["nodes"], 1),
+        "street missed": out["len_out"] / max(out["len"], 1e-9),
+        "area > limit": out["far"] / max(out["area"], 1e-9),
+        "area > limit+25m": out["far25"] / max(out["area"], 1e-9),
+    }
+
+
+def _substrings(net: lc.WalkNetwork, pc: pd.DataFrame) -> np.ndarray:
+    from lifecircle.isochrone import _edge_geom, _lines
+
+    return _lines(
+        _edge_geom(net), pc["edge"].to_numpy(), pc["start_m"].to_numpy(), pc["end_m"].to_numpy()
+    )
+
+
+def worst_leak(net, origins, ours, theirs, radii) -> str:
+    """The recipe polygon with the most area beyond limit + 25 m, compared with ours."""
+    rng = np.random.default_rng(2)
+    best = None
+    for i in range(len(origins)):
+        k = len(radii) - 1
+        for name, polys in (("recipe", theirs), ("lifecircle", ours)):
+            poly = polys[i, k]
+            s = sample_in(poly, SAMPLES, rng)
+            tg = gpd.GeoDataFrame(geometry=shapely.points(s), crs=net.crs)
+            dist = net.distance_to_nearest(origins.iloc[[i]], tg, max_m=3 * radii[k])[
+                "distance_m"
+            ].to_numpy()
+            far = poly.area * float(np.mean(dist > radii[k] + EDGE_BUFF))
+            if name == "recipe":
+                rec = far
+            else:
+                if best is None or rec - far > best[0]:
+                    best = (rec - far, i, rec, far)
+    _, i, rec, far = best
+    lonlat = origins.iloc[[i]].to_crs(4326).geometry.iloc[0]
+    return (
+        f"origin at ({lonlat.x:.5f}, {lonlat.y:.5f}), 15 min: area more than 25 m beyond the "
+        f"limit {rec / 1e4:.1f} ha (recipe) vs {far / 1e4:.1f} ha (lifecircle)"
+    )
+
+
+# ---------------------------------------------------------------------- main
+def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
+    path = DATA / rel
+    t = time.perf_counter()
+    net = lc.load_network(path)
+    load_s = time.perf_counter() - t
+    origins = near_edges(net, n_origins)
+    radii = [m * 60 * SPEED for m in MINUTES]
+    lc.isochrones(net, origins.iloc[:20], minutes=MINUTES, speed_m_per_s=SPEED)  # compile, warm up
+    jobs = os.cpu_count() or 1
+    times = {}
+    for n_jobs in (jobs, 1):
+        t = time.perf_counter()
+        res = lc.isochrones(net, origins, minutes=MINUTES, speed_m_per_s=SPEED, n_jobs=n_jobs)
+        times[n_jobs] = time.perf_counter() - t
+    n_poly = len(res)
+    ours = res.to_crs(net.crs).geometry.to_numpy().reshape(n_origins, len(MINUTES))
+    # all origins: reached nodes outside (cheap)
+    fid_all = fidelity_nodes(net, origins, ours, radii)
+    # recipe on a subset, same origins
+    sub = origins.iloc[:n_recipe]
+    G = recipe_graph(net)
+    xy = shapely.get_coordinates(sub.geometry.values)
+    t = time.perf_counter()
+    theirs = np.array([recipe_polys(G, x, y, radii) for x, y in xy], dtype=object)
+    recipe_s = time.perf_counter() - t
+    fid_ours = fidelity(net, sub, ours[:n_recipe], radii)
+    kept = lc.isochrones(
+        net, sub, minutes=MINUTES, speed_m_per_s=SPEED, fill_holes_below_m2=0, to_wgs84=False
+    )
+    kept = kept.geometry.to_numpy().reshape(n_recipe, len(MINUTES))
+    fid_kept = fidelity(net, sub, kept, radii)
+    fid_theirs = fidelity(net, sub, theirs, radii)
+    leak = worst_leak(net, sub, ours[:n_recipe], theirs, radii)
+    ms_ours = 1000 * times[jobs] / n_poly
+    ms_ours1 = 1000 * times[1] / n_poly
+    ms_recipe = 1000 * recipe_s / (n_recipe * len(MINUTES))
+    return {
+        "label": label,
+        "net": repr(net),
+        "load_s": load_s,
+        "n_origins": n_origins,
+        "n_recipe": n_recipe,
+        "jobs": jobs,
+        "ms_ours": ms_ours,
+        "ms_ours1": ms_ours1,
+        "ms_recipe": ms_recipe,
+        "fid_all": fid_all,
+        "fid_ours": fid_ours,
+        "fid_theirs": fid_theirs,
+        "leak": leak,
+        "fid_kept": fid_kept,
+        "area_kept": np.mean(shapely.area(kept), axis=0),
+        "area_ours": np.mean(shapely.area(ours[:n_recipe]), axis=0),
+        "area_theirs": np.mean(shapely.area(theirs), axis=0),
+    }
+
+
+def fidelity_nodes(net, origins, polys, radii) -> float:
+    xy_nodes = shapely.get_coordinates(net.nodes.geometry.values)
+    bad = tot = 0
+    for k, r in enumerate(radii):
+        nd = net.reachable(origins, r).nodes
+        nd = nd[nd["distance_m"] <= r]
+        d = shapely.distance(
+            polys[nd["origin"].to_numpy(dtype=int), k],
+            shapely.points(xy_nodes[nd["node"].to_numpy()]),
+        )
+        bad += int((d > 1e-6).sum())
+        tot += len(nd)
+    return bad / max(tot, 1)
+
+
+def report(rows: list[dict]) -> str:
+    pct = lambda v: f"{100 * v:.2f} %"
+    lines = [
+        "| network | lifecircle ms/polygon (threads) | lifecircle ms/polygon (1 thread) | recipe ms/polygon | speed-up (threads / 1 thread) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['label']}: {r['net']} | {r['ms_ours']:.2f} ({r['jobs']} threads, {r['n_origins']:,} origins × 3) "
+            f"| {r['ms_ours1']:.2f} | {r['ms_recipe']:.0f} ({r['n_recipe']} origins × 3) "
+            f"| {r['ms_recipe'] / r['ms_ours']:.0f}× / {r['ms_recipe'] / r['ms_ours1']:.0f}× |"
+        )
+    lines += [
+        "",
+        "| network | method | nodes outside | street missed | area > limit | area > limit + 25 m | mean area 5/10/15 min (ha) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        variants = (
+            ("lifecircle (default)", r["fid_ours"], r["area_ours"]),
+            ("lifecircle, no hole filling", r["fid_kept"], r["area_kept"]),
+            ("recipe", r["fid_theirs"], r["area_theirs"]),
+        )
+        for name, f, area in variants:
+            lines.append(
+                f"| {r['label']} | {name} | {pct(f['nodes outside'])} | {pct(f['street missed'])} "
+                f"| {pct(f['area > limit'])} | {pct(f['area > limit+25m'])} | {' / '.join(f'{a / 1e4:.1f}' for a in area)} |"
+            )
+    lines.append("")
+    for r in rows:
+        lines.append(
+            f"* {r['label']}: lifecircle, all {r['n_origins']:,} origins × 3 levels: nodes outside "
+            f"{pct(r['fid_all'])}. Largest leak of the recipe: {r['leak']}."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--origins", type=int, default=1000)
+    ap.add_argument(
+        "--recipe",
+        type=int,
+        default=50,
+        help="origins for the (slow) recipe and the fidelity sample",
+    )
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    lc.settings.progress = False
+    rows = []
+    for label, rel in NETWORKS.items():
+        if not (DATA / rel).exists():
+            print(f"skipping {label}: {DATA / rel} not found", file=sys.stderr)
+            continue
+        rows.append(run(label, rel, args.origins, min(args.recipe, args.origins)))
+        print(f"done: {label}", file=sys.stderr, flush=True)
+    print(report(rows))
+
+
+if __name__ == "__main__":
+    main()
