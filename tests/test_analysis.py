@@ -296,3 +296,22 @@ def test_outputs_doc_lists_every_column(case):
     for frame in (case.coverage, case.shortfalls, case.categories, case.index_by_street):
         for col in frame.columns:
             assert col in COLUMNS, col
+
+
+def test_isochrones_and_covered_areas_of_an_analysis(case):
+    iso = case.isochrones(communities=["330402001001"], minutes=(5, 15))
+    assert iso.crs.to_epsg() == 4326
+    assert iso["distance_m"].tolist() == [300.0, 1000.0]  # the profile's level distances
+    metric = iso.to_crs(CRS)
+    five, fifteen = metric.geometry.iloc[0], metric.geometry.iloc[1]
+    assert fifteen.contains(five.buffer(-0.5))
+    north_bank = shapely.Point(X0 + 100, Y0 + 200)  # 215 m away in a straight line, 1010 m on foot
+    assert not five.contains(north_bank) and not fifteen.contains(north_bank)
+    elderly = case.isochrones(communities=["330402001001"], minutes=(5,), speed="elderly")
+    assert elderly["distance_m"].iloc[0] == pytest.approx(270.0)
+    cov = case.covered_areas()
+    assert set(cov["category"]) == {"health_center", "nursery"}  # categories with facilities
+    hc = cov[cov["category"] == "health_center"].to_crs(CRS).geometry.iloc[0]
+    assert hc.contains(shapely.Point(X0 + 100, Y0 - 10))  # C1 is 65 m from the health centre
+    with pytest.raises(lc.InputError, match="unknown community"):
+        case.isochrones(communities=["nope"])

@@ -596,6 +596,67 @@ class Analysis:
         out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
         return out.sort_values(["priority_rank", "category", "location_kind"], kind="stable").reset_index(drop=True)
 
+    # ------------------------------------------------------------------ isochrones
+    def _level_distances(self) -> dict[float, float]:
+        """Walking minutes → metres of the profile's levels (the standard's distances)."""
+        out = {}
+        for lv in self.profile.levels.values():
+            if lv.walk_min and lv.distance_m:
+                out[float(lv.walk_min)] = float(lv.distance_m)
+        return out
+
+    def isochrones(
+        self,
+        communities: list[str] | None = None,
+        minutes: tuple[float, ...] = (5, 10, 15),
+        speed: str | float | None = "analysis",
+        **kwargs: Any,
+    ) -> gpd.GeoDataFrame:
+        """Walking isochrones (WGS84) of communities, from their representative points.
+
+        ``speed="analysis"`` (default) follows the analysis: the profile's level distances in
+        standard mode (5 → 300 m, 10 → 500 m, 15 → 1000 m for GB 50180), else its speed; or give
+        ``"adult"``, ``"elderly"`` or m/s. Other keywords go to :func:`lifecircle.isochrones`.
+        """
+        from .isochrone import isochrones
+
+        comm = self.communities.set_index("community_id")
+        if communities is not None:
+            missing = [c for c in communities if c not in comm.index]
+            if missing:
+                raise InputError(f"unknown community ids {missing[:5]}")
+            comm = comm.loc[list(communities)]
+        origins = gpd.GeoDataFrame(geometry=comm.geometry.representative_point(), crs=comm.crs)
+        if speed == "analysis":
+            speed = self.params.speed
+            if speed is None:
+                dist = self._level_distances()
+                if all(float(m) in dist for m in minutes):
+                    return isochrones(self.network, origins, minutes=minutes,
+                                      distances_m={float(m): dist[float(m)] for m in minutes}, **kwargs)
+                speed = "adult"
+        return isochrones(self.network, origins, minutes=minutes, speed_m_per_s=speed, **kwargs)
+
+    def covered_areas(self, categories: list[str] | None = None, **kwargs: Any) -> gpd.GeoDataFrame:
+        """The area within each category's threshold of its facilities (dissolved, WGS84).
+
+        One row per category that has facilities: ``category``, ``distance_m``, geometry.
+        """
+        from .isochrone import covered_area
+
+        frames = []
+        for cid in categories or self.params.categories:
+            fac = self.facilities[self.facilities["category"] == cid]
+            if len(fac) == 0:
+                continue
+            thr = self.thresholds[cid]
+            part = covered_area(self.network, fac, minutes=None, distances_m=[thr], **kwargs)
+            part["category"] = cid
+            frames.append(part)
+        if not frames:
+            return gpd.GeoDataFrame({"category": [], "distance_m": []}, geometry=[], crs=4326)
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
     # ------------------------------------------------------------------ export helpers
     def to_excel(self, path: str, lang: str | None = None) -> str:
         """Write shortfalls, categories, index and coverage to one Excel workbook."""
