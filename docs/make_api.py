@@ -1,0 +1,86 @@
+#!/usr/bin/env python
+"""Write docs/api.md from the docstrings of lifecircle's public API (``lifecircle.__all__``).
+
+Run from the repository root: ``python docs/make_api.py``. A test checks the file is current.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import lifecircle as lc  # noqa: E402
+
+SECTIONS = [
+    ("Network", ["load_network", "WalkNetwork", "Reach", "ComponentReport"]),
+    ("Standards", ["load_profile", "list_profiles", "Profile", "Level", "Category"]),
+    ("Facilities and coordinates", ["facilities_from_osm", "load_facilities", "merge_duplicates",
+                                    "to_wgs84", "parse_coord_system", "detect_offset"]),
+    ("Communities", ["load_communities", "demand_points", "Demand"]),
+    ("Analysis", ["analyze", "Analysis"]),
+    ("Isochrones", ["isochrones", "covered_area"]),
+    ("Map", ["shortfall_map", "save_map"]),
+    ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
+    ("Errors", ["LifecircleError", "InputError", "CRSError", "NetworkError", "ProfileError",
+                "ConfigError", "PoolError"]),
+]
+
+
+def _doc(obj: object) -> str:
+    return inspect.cleandoc(obj.__doc__ or "").strip()
+
+
+def _sig(name: str, obj: object) -> str:
+    try:
+        return f"{name}{inspect.signature(obj)}"
+    except (TypeError, ValueError):
+        return name
+
+
+def render() -> str:
+    """The text of docs/api.md."""
+    out = ["# Python API", "",
+           "Generated from the docstrings by `python docs/make_api.py`; everything here is importable "
+           "from `lifecircle`. Modules: `network`, `profiles`, `facilities`, `coords`, `communities`, "
+           "`analysis`, `isochrone`, `mapping`, `pool`, `report`, `config`, `cli`.", ""]
+    listed = set()
+    for title, names in SECTIONS:
+        names = [n for n in names if hasattr(lc, n)]
+        if not names:
+            continue
+        out += [f"## {title}", ""]
+        for name in names:
+            listed.add(name)
+            obj = getattr(lc, name)
+            if inspect.isclass(obj) and issubclass(obj, Exception):
+                out += [f"### `{name}`", "", _doc(obj), ""]
+                continue
+            out += [f"### `{_sig(name, obj)}`", "", "```text", _doc(obj), "```", ""]
+            if inspect.isclass(obj):
+                for mname, member in sorted(vars(obj).items()):
+                    if mname.startswith("_"):
+                        continue
+                    if isinstance(member, property):
+                        out += [f"* **`{name}.{mname}`** (property) — {_doc(member).splitlines()[0] if _doc(member) else ''}"]
+                    elif callable(member) or isinstance(member, (classmethod, staticmethod)):
+                        fn = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                        first = _doc(fn).split("\n\n")[0].replace("\n", " ")
+                        out += [f"* **`{name}.{_sig(mname, fn)}`** — {first}"]
+                out += [""]
+    rest = sorted(set(lc.__all__) - listed - {"settings", "coords"})
+    if rest:
+        out += ["## Other", ""] + [f"* `{n}`" for n in rest] + [""]
+    out += ["## Settings", "", "```text", _doc(lc.settings), "```", ""]
+    for k, v in vars(lc.settings).items():
+        if not k.startswith("_") and not callable(v) and not inspect.ismodule(v):
+            out.append(f"* `lifecircle.settings.{k}` = `{v!r}`")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    (HERE / "api.md").write_text(render(), encoding="utf-8")
+    print(f"wrote {HERE / 'api.md'}")
