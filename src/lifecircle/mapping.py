@@ -12,7 +12,7 @@ every layer switchable in the layer control:
 
 Tooltips and popups are in Chinese or English; every string that comes from the user's data
 (names of communities, streets and facilities, category names) is HTML-escaped in Python before it
-reaches the page, and the page's data is embedded as JSON with ``<`` and ``>`` escaped.
+reaches the page, and the page's data is embedded as JSON that cannot close its ``<script>``.
 
 Only Leaflet is loaded (folium's jQuery, Bootstrap and Font Awesome are not needed): from jsDelivr
 with a Subresource-Integrity hash, or, with ``offline=True``, inlined from the copy vendored in
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BASEMAPS", "INDEX_BREAKS", "INDEX_COLORS", "save_map", "shortfall_map"]
+__all__ = ["BASEMAPS", "INDEX_BREAKS", "INDEX_COLORS", "make_offline", "save_map", "shortfall_map"]
 
 #: Version of the vendored Leaflet (``lifecircle/_static/leaflet``); online maps load the same
 #: version from jsDelivr, pinned by a Subresource-Integrity hash of the vendored file.
@@ -137,7 +137,6 @@ _TEXT = {
         "none_reachable": "步行可达范围内无",
         "short_capacity": "供给不足",
         "all_met": "各类设施均达标",
-        "missing": "缺少或不达标：",
         "no_data": "无数据",
         "legend": "图例",
         "index_title": "设施服务指数（0–100）",
@@ -149,8 +148,6 @@ _TEXT = {
         "run": "运行 {} · {}",
         "profile": "标准 {}",
         "share": "达标社区 {:.0%}（目标 {:.0%}）",
-        "yes": "✓",
-        "no": "✗",
         "proposed": "建议新建{}",
         "capacity": "容量",
     },
@@ -168,7 +165,6 @@ _TEXT = {
         "none_reachable": "none reachable",
         "short_capacity": "short of capacity",
         "all_met": "every category meets the standard",
-        "missing": "Missing or below standard:",
         "no_data": "no data",
         "legend": "Legend",
         "index_title": "Service index (0–100)",
@@ -180,8 +176,6 @@ _TEXT = {
         "run": "run {} · {}",
         "profile": "profile {}",
         "share": "communities meeting the standard {:.0%} (target {:.0%})",
-        "yes": "✓",
-        "no": "✗",
         "proposed": "new {}",
         "capacity": "capacity",
     },
@@ -293,7 +287,7 @@ def _inline_head() -> str:
         )
     }
     fix = "L.Icon.Default.imagePath='';L.Icon.Default.mergeOptions(" + _js(icons) + ");"
-    # "</" cannot occur in the vendored files' code paths we inline raw; guard anyway
+    # a closing tag inside would end the inlined element early (not so in Leaflet 1.9.4)
     for text, what in ((css, "leaflet.css"), (js, "leaflet.js")):
         if re.search(r"</(script|style)", text, re.IGNORECASE):
             raise RuntimeError(f"vendored {what} contains a closing tag; it cannot be inlined")
@@ -352,7 +346,7 @@ popupAnchor:[0,-11],tooltipAnchor:[11,0]});}
 
 
 class _Assets(MacroElement):
-    """Leaflet (online with SRI, or inlined), the map's CSS and its two JS helpers."""
+    """Leaflet (online with SRI, or inlined), the map's CSS and its JS helpers, in the head."""
 
     _template = Template("""
         {% macro header(this, kwargs) %}{{ this.head() }}{% endmacro %}
@@ -398,9 +392,6 @@ class _Data(MacroElement):
         self.meta = meta
         head = '{"type":"FeatureCollection",' + (f'"lc":{_js(meta)},' if meta is not None else "")
         self.text = head + '"features":[' + ",".join(features) + "]}"
-
-    def __len__(self) -> int:
-        return len(self.features)
 
 
 class _GeoLayer(MacroElement):
@@ -585,7 +576,7 @@ def shortfall_map(
 
     idx = _scope(analysis.index, county, street)
     scope_ids = set(idx["community_id"])
-    idx = idx[~idx.geometry.is_empty & idx.geometry.notna()]
+    idx = _drawable(idx)
     if not len(idx):
         raise InputError("no community with a geometry to draw")
 
@@ -991,12 +982,18 @@ def _compute_covered(analysis: Analysis, cats: list[str], simplify_m: float) -> 
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
+def _drawable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows with a geometry that is neither missing nor empty."""
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    return gdf[~(shapely.is_missing(g) | shapely.is_empty(g))]
+
+
 def _check_frame(gdf: Any, what: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{what}: give a GeoDataFrame (see lifecircle.isochrones)")
     if gdf.crs is None:
         raise InputError(f"{what}: no CRS")
-    return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    return _drawable(gdf)
 
 
 def _add_isochrones(
