@@ -388,7 +388,6 @@ class _Data(MacroElement):
     def __init__(self, features: list[str], meta: dict[str, Any] | None = None) -> None:
         super().__init__()
         self._name = "LcData"
-        self.features = features
         self.meta = meta
         head = '{"type":"FeatureCollection",' + (f'"lc":{_js(meta)},' if meta is not None else "")
         self.text = head + '"features":[' + ",".join(features) + "]}"
@@ -580,7 +579,9 @@ def shortfall_map(
     if not len(idx):
         raise InputError("no community with a geometry to draw")
 
-    (x0, y0, x1, y1) = shapely.total_bounds(geo.lonlat(idx, simplify=False))
+    idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
+    shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
+    (x0, y0, x1, y1) = shapely.total_bounds(shapes)
     m = folium.Map(
         location=[round((y0 + y1) / 2, 5), round((x0 + x1) / 2, 5)],
         tiles=None,
@@ -595,7 +596,6 @@ def shortfall_map(
 
     # communities, shared by the index layer and the shortfall layers
     comm_pos = {c: i for i, c in enumerate(cats)}
-    idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
     n_comm = len(idx)
     capped = ""
     if n_comm > max_features:
@@ -605,10 +605,10 @@ def shortfall_map(
             n_comm,
             max_features,
         )
-        idx = idx.iloc[:max_features]
+        idx, shapes = idx.iloc[:max_features], shapes[:max_features]
         capped = T["capped"].format(max_features, n_comm)
     props, meta = _community_props(analysis, idx, cats, cname, color, lang)
-    data = _Data(geo.features(geo.lonlat(idx), props), meta)
+    data = _Data(geo.features(shapes, props), meta)
     m.add_child(data)
     fg = folium.FeatureGroup(name=_e(T["communities"]) + _e(capped), show=True)
     fg.add_child(
@@ -697,7 +697,7 @@ def shortfall_map(
 
     # proposed sites
     has_sites = False
-    sites = getattr(analysis, "sites", None)
+    sites = analysis.sites
     if sites is not None and len(sites):
         s = sites[sites["category"].isin(cats)]
         if "community_id" in s.columns:
