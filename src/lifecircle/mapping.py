@@ -517,15 +517,15 @@ def shortfall_map(
     ----------
     analysis : the result of :func:`lifecircle.analyze`.
     categories : category ids to draw (default: all the analysis covered).
-    communities : community ids whose 5/10/15-minute walking isochrones are computed and drawn
-        (needs :mod:`lifecircle.isochrones`); the levels follow the analysis (its walking speed,
-        or the profile's level distances, e.g. 300/500/1000 m).
+    communities : community ids whose 5/10/15-minute walking isochrones are computed
+        (:meth:`Analysis.isochrones`) and drawn; the levels follow the analysis (its walking
+        speed, or the profile's level distances, e.g. 300/500/1000 m).
     isochrones : precomputed isochrones instead (GeoDataFrame with ``walk_min`` and/or
         ``distance_m``, optionally ``origin`` = community id), e.g. from
-        :func:`lifecircle.isochrones.isochrones`.
+        :func:`lifecircle.isochrones`.
     covered : precomputed covered areas (GeoDataFrame, optionally with ``category``), e.g. from
-        :func:`lifecircle.isochrones.covered_area`; or ``True`` to compute them for every drawn
-        category at its threshold distance.
+        :func:`lifecircle.covered_area`; or ``True`` to compute them for every drawn category at
+        its threshold distance (:meth:`Analysis.covered_areas`).
     basemap : ``"osm"`` (default), ``"tianditu"`` (天地图, needs ``tianditu_key`` or the
         ``LIFECIRCLE_TIANDITU_KEY`` environment variable), ``"amap"`` (高德; every overlay is
         shifted to GCJ-02 so it lines up with the tiles) or ``"none"``.
@@ -917,69 +917,35 @@ def _site_props(s: gpd.GeoDataFrame, cname: dict[str, str], lang: str) -> list[d
     return out
 
 
-def _iso_levels(analysis: Analysis) -> dict[str, Any]:
-    """Isochrone levels matching the analysis: its walking speed, or the profile's distances."""
-    sp = analysis.params.speed_m_per_s
-    if sp is not None:
-        return {"minutes": (5, 10, 15), "speed_m_per_s": sp}
-    lv = {
-        float(lv.walk_min): float(lv.distance_m)
-        for lv in analysis.profile.levels.values()
-        if lv.walk_min and lv.distance_m
-    }
-    if not lv:
-        return {"minutes": (5, 10, 15), "speed_m_per_s": "adult"}
-    return {"minutes": None, "distances_m": lv}
-
-
-def _iso_module() -> Any:
-    try:
-        from . import isochrones as iso_mod
-    except ImportError as exc:
+def _computed(analysis: Analysis, method: str, what: str) -> Any:
+    """``Analysis.isochrones`` / ``Analysis.covered_areas``, or a clear error where absent."""
+    fn = getattr(analysis, method, None)
+    if not callable(fn):
         raise InputError(
-            "computing isochrones needs lifecircle.isochrones, which this installation lacks; "
-            "pass precomputed isochrones=/covered= GeoDataFrames instead"
-        ) from exc
-    return iso_mod
+            f"computing {what} needs Analysis.{method} (lifecircle's isochrone module), which this "
+            f"installation lacks; pass precomputed isochrones=/covered= GeoDataFrames instead"
+        )
+    return fn
 
 
 def _compute_isochrones(
     analysis: Analysis, ids: Sequence[str], simplify_m: float
 ) -> gpd.GeoDataFrame:
+    """Isochrones of communities at the analysis's levels (its speed or the profile's distances)."""
     ids = [str(i) for i in _as_list(ids) or []]
-    comm = analysis.communities.set_index("community_id")
-    unknown = [i for i in ids if i not in comm.index]
+    known = set(analysis.communities["community_id"])
+    unknown = [i for i in ids if i not in known]
     if unknown:
         raise InputError(
             f"communities {unknown[:10]} are not in the analysis (give community_id values)"
         )
-    iso_mod = _iso_module()
-    origins = gpd.GeoDataFrame(geometry=comm.loc[ids].geometry.representative_point(), crs=comm.crs)
-    return iso_mod.isochrones(
-        analysis.network, origins, simplify_m=simplify_m, **_iso_levels(analysis)
-    )
+    return _computed(analysis, "isochrones", "isochrones")(communities=ids, simplify_m=simplify_m)
 
 
 def _compute_covered(analysis: Analysis, cats: list[str], simplify_m: float) -> gpd.GeoDataFrame:
-    iso_mod = _iso_module()
-    frames = []
-    fac = analysis.facilities
-    for c in cats:
-        f = fac[fac["category"] == c]
-        if not len(f):
-            continue
-        g = iso_mod.covered_area(
-            analysis.network,
-            f,
-            minutes=None,
-            distances_m=[analysis.thresholds[c]],
-            category=None,
-            simplify_m=simplify_m,
-        )
-        frames.append(g.assign(category=c))
-    if not frames:
-        return gpd.GeoDataFrame({"category": []}, geometry=[], crs=4326)
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    """Covered area of each drawn category at its threshold distance."""
+    fn = _computed(analysis, "covered_areas", "covered areas")
+    return fn(categories=cats, simplify_m=simplify_m)
 
 
 def _drawable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
