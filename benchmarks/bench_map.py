@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-import shapely  # noqa: E402
+import shapely
+from test_map import features, layers_of, synthetic_city
 
-import lifecircle as lc  # noqa: E402
-from test_map import features, layers_of, synthetic_city  # noqa: E402
+import lifecircle as lc
 
 
 def load_seconds(paths: list[Path]) -> dict[Path, tuple[float, float]]:
