@@ -23,6 +23,7 @@ from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
 from .coords import detect_offset, parse_coord_system, to_wgs84
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
+from .mapping import save_map, shortfall_map
 from .network import ComponentReport, Reach, WalkNetwork, load_network
 from .isochrone import covered_area, isochrones
 from .pool import PoolReport, export_pool, read_pool
@@ -66,5 +67,7 @@ __all__ = [
     "load_network",
     "load_profile",
     "read_pool",
+    "save_map",
     "settings",
+    "shortfall_map",
 ]

@@ -664,6 +664,12 @@ class Analysis:
 
         return write_excel(self, path, lang=lang or settings.language)
 
+    def map(self, **kwargs: Any) -> Any:
+        """Interactive shortfall map (folium); see :func:`lifecircle.mapping.shortfall_map`."""
+        from .mapping import shortfall_map
+
+        return shortfall_map(self, **kwargs)
+
 
 def _as_points(gdf: gpd.GeoDataFrame, net: WalkNetwork) -> Any:
     from ._points import to_points

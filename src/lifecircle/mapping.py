@@ -1,0 +1,1247 @@
+"""Interactive shortfall map: one HTML file planners can open, share and trust.
+
+:func:`shortfall_map` draws an :class:`~lifecircle.analysis.Analysis` on a folium (Leaflet) map,
+every layer switchable in the layer control:
+
+* communities coloured by the facility-service index (0–100, five classes, with a legend);
+* per category, the communities falling short of it (dashed outline in the category colour);
+* facilities per category (a round badge with a glyph, one colour per category);
+* 5/10/15-minute walking isochrones of selected communities;
+* the area covered by each category's facilities;
+* proposed sites (after :meth:`Analysis.propose_sites`).
+
+Tooltips and popups are in Chinese or English; every string that comes from the user's data
+(names of communities, streets and facilities, category names) is HTML-escaped in Python before it
+reaches the page, and the page's data is embedded as JSON that cannot close its ``<script>``.
+
+Only Leaflet is loaded (folium's jQuery, Bootstrap and Font Awesome are not needed): from jsDelivr
+with a Subresource-Integrity hash, or, with ``offline=True``, inlined from the copy vendored in
+``lifecircle/_static`` so the file needs no CDN. Geometry is simplified in a metric CRS and
+coordinates are rounded to 5 decimals (about 1 m) to keep the file small; element ids are
+deterministic, so the same analysis gives the same HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from . import settings
+from ._errors import InputError
+from .coords import wgs84_to_gcj02
+from .report import COLUMNS
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BASEMAPS", "INDEX_BREAKS", "INDEX_COLORS", "make_offline", "save_map", "shortfall_map"]
+
+#: Version of the vendored Leaflet (``lifecircle/_static/leaflet``); online maps load the same
+#: version from jsDelivr, pinned by a Subresource-Integrity hash of the vendored file.
+LEAFLET_VERSION = "1.9.4"
+_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/"
+
+#: Basemaps: ``"osm"`` OpenStreetMap; ``"tianditu"`` 天地图 (vector + labels, needs a key);
+#: ``"amap"`` 高德 (GCJ-02: the overlays are shifted to match); ``"none"`` no tiles.
+BASEMAPS = ("osm", "tianditu", "amap", "none")
+
+#: Class breaks and colours (ColorBrewer RdYlGn, 5 classes) of the service index.
+INDEX_BREAKS = (20.0, 40.0, 60.0, 80.0)
+INDEX_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+NO_DATA_COLOR = "#bdbdbd"
+
+#: One colour per category, in the profile's category order (cycled after 12).
+CATEGORY_COLORS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+)
+#: Isochrone colours, shortest level first.
+ISO_COLORS = ("#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef")
+
+#: Simplification tolerance (metres) of polygons drawn on the map.
+DEFAULT_SIMPLIFY_M = 5.0
+#: Features drawn per layer at most; beyond it a layer keeps its most relevant features and says
+#: so in its name (and a warning is logged).
+DEFAULT_MAX_FEATURES = 5000
+#: Facility layers start switched on when the map has at most this many facilities (more clutter a
+#: city-wide view; they are one click away in the layer control).
+SHOW_FACILITIES_MAX = 300
+#: Decimals of lon/lat in the page (5 ≈ 1 m).
+COORD_DECIMALS = 5
+
+#: Glyphs of facility badges in Chinese maps: the first keyword found in the category's name.
+_GLYPHS_ZH = (
+    ("卫生", "医"),
+    ("医院", "医"),
+    ("门诊", "医"),
+    ("养老", "养"),
+    ("养护", "养"),
+    ("日间照料", "照"),
+    ("托老", "照"),
+    ("助餐", "餐"),
+    ("食堂", "餐"),
+    ("托育", "托"),
+    ("托儿", "托"),
+    ("幼儿园", "幼"),
+    ("活动场地", "活"),
+    ("健身", "健"),
+    ("小学", "小"),
+    ("初中", "中"),
+    ("菜市场", "菜"),
+    ("公交", "公"),
+)
+
+_TEXT = {
+    "zh": {
+        "communities": "社区设施服务指数",
+        "shortfall": "短板：{}",
+        "facilities": "设施：{}",
+        "isochrones": "步行等时圈（{}分钟）",
+        "isochrones_m": "步行范围（{} 米）",
+        "covered": "覆盖范围：{}",
+        "covered_all": "设施覆盖范围",
+        "sites": "建议选址",
+        "capped": "（显示 {:,} / 共 {:,}）",
+        "estimated": "（估算）",
+        "none_reachable": "步行可达范围内无",
+        "short_capacity": "供给不足",
+        "all_met": "各类设施均达标",
+        "no_data": "无数据",
+        "legend": "图例",
+        "index_title": "设施服务指数（0–100）",
+        "shortfall_note": "虚线框：该类设施短板社区",
+        "facility": "设施",
+        "site_rank": "第 {} 个",
+        "new_cov": "可新覆盖 {:,.0f} 人",
+        "minutes": "{}分钟",
+        "run": "运行 {} · {}",
+        "profile": "标准 {}",
+        "share": "达标社区 {:.0%}（目标 {:.0%}）",
+        "proposed": "建议新建{}",
+        "capacity": "容量",
+    },
+    "en": {
+        "communities": "Community service index",
+        "shortfall": "Shortfall: {}",
+        "facilities": "Facilities: {}",
+        "isochrones": "Walking isochrones ({} min)",
+        "isochrones_m": "Walking reach ({} m)",
+        "covered": "Covered: {}",
+        "covered_all": "Covered area",
+        "sites": "Proposed sites",
+        "capped": " (showing {:,} of {:,})",
+        "estimated": " (estimated)",
+        "none_reachable": "none reachable",
+        "short_capacity": "short of capacity",
+        "all_met": "every category meets the standard",
+        "no_data": "no data",
+        "legend": "Legend",
+        "index_title": "Service index (0–100)",
+        "shortfall_note": "dashed: communities short of it",
+        "facility": "Facility",
+        "site_rank": "#{}",
+        "new_cov": "would newly cover {:,.0f} people",
+        "minutes": "{} min",
+        "run": "run {} · {}",
+        "profile": "profile {}",
+        "share": "communities meeting the standard {:.0%} (target {:.0%})",
+        "proposed": "new {}",
+        "capacity": "capacity",
+    },
+}
+
+
+# ---------------------------------------------------------------------- small helpers
+def _e(value: Any) -> str:
+    """HTML-escape a user-provided value ('' for missing values)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _js(obj: Any) -> str:
+    """JSON for embedding in a ``<script>`` element: compact and UTF-8.
+
+    Inside a script element only ``</`` (which could close it) and ``<!--`` (which changes how
+    the parser looks for the end) matter: they become ``<\\/`` and ``\\u003c!--``, the same
+    strings to JavaScript. U+2028/9 are escaped for older JavaScript engines.
+    """
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        s.replace("</", "<\\/")
+        .replace("<!", "\\u003c!")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _label(col: str, lang: str) -> str:
+    return COLUMNS[col][0 if lang == "zh" else 1]
+
+
+def _short(name: str) -> str:
+    """Category name without its parenthesised part: 托育机构（托儿所、托育点） → 托育机构."""
+    out = re.split(r"[（(]", str(name), maxsplit=1)[0].strip(" /")
+    return out or str(name)
+
+
+def _num(v: Any) -> Any:
+    """12.0 → 12 for display; other values unchanged."""
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+        return int(v)
+    return v
+
+
+def _fmt_m(v: Any) -> str:
+    v = float(v)
+    return f"{v:,.0f}" if math.isfinite(v) else ""
+
+
+def index_class(values: Any) -> np.ndarray:
+    """Class of the service index: 0 (< 20) … 4 (≥ 80); 5 where missing."""
+    v = np.asarray(values, dtype=float)
+    k = np.searchsorted(np.asarray(INDEX_BREAKS), v, side="right")
+    return np.where(np.isfinite(v), k, len(INDEX_COLORS))
+
+
+def _is_false(v: Any) -> bool:
+    """True for False / numpy False, not for None or NaN (not assessed)."""
+    return (
+        v is not None
+        and not (isinstance(v, float) and math.isnan(v))
+        and v is not pd.NA
+        and not bool(v)
+    )
+
+
+def _as_list(x: Any) -> list[Any] | None:
+    if x is None:
+        return None
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        return [x]
+    return list(x)
+
+
+# ---------------------------------------------------------------------- assets
+@cache
+def _asset(rel: str) -> bytes:
+    return resources.files("lifecircle").joinpath("_static", *rel.split("/")).read_bytes()
+
+
+def _sri(rel: str) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(_asset(rel)).digest()).decode()
+
+
+def _data_uri(rel: str) -> str:
+    return "data:image/png;base64," + base64.b64encode(_asset(rel)).decode()
+
+
+@cache
+def _inline_head() -> str:
+    """Leaflet's CSS and JS inlined; CSS images and the default marker icon as data URIs."""
+    css = _asset("leaflet/leaflet.css").decode("utf-8")
+    css = re.sub(
+        r"url\(images/([\w.-]+\.png)\)",
+        lambda m: f"url({_data_uri('leaflet/images/' + m.group(1))})",
+        css,
+    )
+    js = _asset("leaflet/leaflet.js").decode("utf-8")
+    js = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", js)  # no source-map fetch from devtools
+    icons = {
+        k: _data_uri(f"leaflet/images/{v}")
+        for k, v in (
+            ("iconUrl", "marker-icon.png"),
+            ("iconRetinaUrl", "marker-icon-2x.png"),
+            ("shadowUrl", "marker-shadow.png"),
+        )
+    }
+    fix = "L.Icon.Default.imagePath='';L.Icon.Default.mergeOptions(" + _js(icons) + ");"
+    # a closing tag inside would end the inlined element early (not so in Leaflet 1.9.4)
+    for text, what in ((css, "leaflet.css"), (js, "leaflet.js")):
+        if re.search(r"</(script|style)", text, re.IGNORECASE):
+            raise RuntimeError(f"vendored {what} contains a closing tag; it cannot be inlined")
+    return f"<style>{css}</style>\n<script>{js}</script>\n<script>{fix}</script>"
+
+
+def _online_head() -> str:
+    return (
+        f'<link rel="stylesheet" href="{_CDN}leaflet.css" integrity="{_sri("leaflet/leaflet.css")}" '
+        f'crossorigin="anonymous"/>\n'
+        f'<script src="{_CDN}leaflet.js" integrity="{_sri("leaflet/leaflet.js")}" '
+        f'crossorigin="anonymous"></script>'
+    )
+
+
+_CSS = """<style>
+.lc-ico span{display:block;box-sizing:border-box;width:22px;height:22px;border-radius:50%;
+ border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6);color:#fff;font:bold 12px/18px sans-serif;
+ text-align:center;text-shadow:0 0 2px #000}
+.lc-site span{border-radius:3px;border:2px solid #000;width:24px;height:24px;font-size:14px;line-height:20px}
+.lc-p{font:12px/1.45 sans-serif}.lc-p table{border-collapse:collapse;margin-top:3px}
+.lc-p th{text-align:left;font-weight:normal;color:#555;padding:0 8px 0 0;vertical-align:top}
+.lc-p td{padding:0 6px 0 0;vertical-align:top}.lc-p .n td{color:#b2182b}.lc-p small{color:#666}
+.lc-legend{background:rgba(255,255,255,.93);padding:6px 9px;font:12px/1.55 sans-serif;max-height:55vh;
+ overflow:auto;box-shadow:0 1px 5px rgba(0,0,0,.4);border-radius:5px;max-width:260px}
+.lc-legend summary{font-weight:bold;cursor:pointer}.lc-legend b{display:block;margin-top:4px}
+.lc-legend i{display:inline-block;width:14px;height:12px;margin-right:5px;vertical-align:-1px;
+ border:1px solid #777}.lc-legend .lc-ico{display:inline-block;vertical-align:middle;margin-right:4px}
+.lc-legend .lc-ico span{width:18px;height:18px;font-size:10px;line-height:14px}
+.lc-legend small{color:#555;display:block;margin-top:4px}
+</style>"""
+
+# Popups of communities and facilities are assembled in the page from compact properties (every
+# string in them was HTML-escaped in Python); that keeps large cities' files about half as big.
+_JS = """<script>
+function lcEach(f,l){var p=f.properties;if(p.t){l.bindTooltip(p.t,{sticky:true});}
+if(p.p){l.bindPopup(p.p,{maxWidth:380,maxHeight:320});}}
+function lcComm(M){return function(f,l){var p=f.properties,L=M.L;
+l.bindTooltip('<b>'+p.n+'</b> · '+L[1]+' '+p.i+(p.s.length?' · '+L[2]+' '+p.s.length:''),{sticky:true});
+l.bindPopup(function(){var h='<div class="lc-p"><b>'+p.n+'</b>'+(p.a?'<br><small>'+p.a+'</small>':'')+
+'<table><tr><th>'+L[0]+'</th><td>'+p.pop+'</td></tr><tr><th>'+L[1]+'</th><td>'+p.i+
+'</td></tr><tr><th>'+L[2]+'</th><td>'+p.s.length+'</td></tr></table>'+(p.s.length?'':'<div>'+M.ok+'</div>')+
+'<table><tr><th>'+L[3]+'</th><th>'+L[4]+'</th><th>'+L[5]+'</th><th>'+L[6]+'</th></tr>';
+for(var j=0;j<p.d.length;j++){var r=p.d[j];if(!r){continue;}
+h+='<tr'+(r[2]?'':' class=n')+'><td><i style="color:'+M.c[j]+'">●</i> '+M.n[j]+'</td><td>'+(r[0]||M.none)+
+(r[1]?'<br><small>'+r[1]+'</small>':'')+'</td><td>'+M.thr[j]+'</td><td>'+(r[2]?'✓':'✗')+
+(r[3]?'<br><small>'+M.cap+'</small>':'')+'</td></tr>';}
+return h+'</table></div>';},{maxWidth:380,maxHeight:320});};}
+function lcFac(M){return function(f,l){var p=f.properties;l.bindTooltip(p.n+' · '+M.cat,{sticky:true});
+l.bindPopup('<div class="lc-p"><b>'+p.n+'</b><br>'+M.cat+(p.a?'<br><small>'+p.a+'</small>':'')+
+(p.c?'<br>'+M.capl+': '+p.c:'')+'<br><small>'+M.id+': '+p.id+'</small></div>',{maxWidth:380});};}
+function lcIcon(g,c,cls){return L.divIcon({className:'lc-ico '+(cls||''),
+html:'<span style="background:'+c+'">'+g+'</span>',iconSize:[22,22],iconAnchor:[11,11],
+popupAnchor:[0,-11],tooltipAnchor:[11,0]});}
+</script>"""
+
+
+class _Assets(MacroElement):
+    """Leaflet (online with SRI, or inlined), the map's CSS and its JS helpers, in the head."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}{{ this.head() }}{% endmacro %}
+    """)
+
+    def __init__(self, offline: bool) -> None:
+        super().__init__()
+        self._name = "LcAssets"
+        self.offline = bool(offline)
+
+    def head(self) -> str:
+        return (_inline_head() if self.offline else _online_head()) + "\n" + _CSS + "\n" + _JS
+
+
+class _Panes(MacroElement):
+    """Map panes (covered areas under the communities, isochrones over them) and a metric scale."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {% for name, z in this.panes %}{{ this._parent.get_name() }}.createPane({{ name|tojson }}).style.zIndex = {{ z }};
+        {% endfor %}L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, panes: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self._name = "LcPanes"
+        self.panes = panes
+
+
+class _Data(MacroElement):
+    """A GeoJSON FeatureCollection held once in the page (shared by several layers)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.text }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, features: list[str], meta: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self._name = "LcData"
+        self.meta = meta
+        head = '{"type":"FeatureCollection",' + (f'"lc":{_js(meta)},' if meta is not None else "")
+        self.text = head + '"features":[' + ",".join(features) + "]}"
+
+
+class _GeoLayer(MacroElement):
+    """``L.geoJSON`` of a :class:`_Data`, optionally filtered, added to its parent feature group."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}var {{ this.get_name() }} = L.geoJSON({{ this.data.get_name() }}, {
+            {%- if this.filter %}filter: {{ this.filter }},{% endif %}
+            {%- if this.style %}style: {{ this.style }},{% endif %}
+            {%- if this.point %}pointToLayer: {{ this.point }},{% endif %}
+            {%- if this.pane %}pane: {{ this.pane|tojson }},{% endif %}
+            onEachFeature: {{ this.each_js() }}}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(
+        self,
+        data: _Data,
+        *,
+        style: str = "",
+        point: str = "",
+        filter: str = "",
+        pane: str = "",
+        kind: str = "",
+        each: str = "",
+    ) -> None:
+        super().__init__()
+        self._name = "LcLayer"
+        self.data = data
+        self.each = each
+        self.style = style
+        self.point = point
+        self.filter = filter
+        self.pane = pane
+        self.kind = kind
+
+    def each_js(self) -> str:
+        """``onEachFeature``: pre-built tooltips/popups, or a builder fed the data's meta."""
+        return f"{self.each}({self.data.get_name()}.lc)" if self.each else "lcEach"
+
+
+class _Legend(MacroElement):
+    """A small HTML legend (collapsible ``<details>``) in the bottom-right corner."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {{ this.get_name() }}.onAdd = function () {
+            var d = L.DomUtil.create("div", "lc-legend");
+            d.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+            return d;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "LcLegend"
+        self.html = html_text
+        self.html_js = _js(html_text)
+
+
+# ---------------------------------------------------------------------- geometry
+class _Geo:
+    """Turns frames into display GeoJSON: simplify (metric), WGS84, GCJ-02 shift, round."""
+
+    def __init__(self, metric_crs: Any, simplify_m: float, gcj02: bool) -> None:
+        self.metric = metric_crs
+        self.simplify_m = float(simplify_m)
+        self.gcj02 = gcj02
+
+    def lonlat(self, gdf: gpd.GeoDataFrame, simplify: bool = True) -> np.ndarray:
+        if gdf.crs is None:
+            raise InputError("a layer for the map has no CRS; set it (e.g. gdf.set_crs(4326))")
+        geoms = gdf.geometry.values
+        if simplify and self.simplify_m > 0 and len(gdf):
+            m = gdf.geometry.to_crs(self.metric).values
+            m = shapely.simplify(
+                np.asarray(m, dtype=object), self.simplify_m, preserve_topology=True
+            )
+            geoms = gpd.GeoSeries(m, crs=self.metric).to_crs(4326).values
+        elif gdf.crs is not None and not gdf.crs.equals(4326):
+            geoms = gdf.geometry.to_crs(4326).values
+        g = np.asarray(geoms, dtype=object)
+        if self.gcj02:
+
+            def shift(c: np.ndarray) -> np.ndarray:
+                x, y = wgs84_to_gcj02(c[:, 0], c[:, 1])
+                return np.column_stack([x, y])
+
+            g = shapely.transform(g, shift)
+        return shapely.transform(g, lambda c: np.round(c, COORD_DECIMALS))
+
+    @staticmethod
+    def features(geoms: np.ndarray, props: list[dict[str, Any]]) -> list[str]:
+        gj = shapely.to_geojson(geoms)
+        return [
+            '{"type":"Feature","geometry":' + g + ',"properties":' + _js(p) + "}"
+            for g, p in zip(gj, props, strict=True)
+        ]
+
+
+# ---------------------------------------------------------------------- the map
+def shortfall_map(
+    analysis: Analysis,
+    *,
+    categories: Sequence[str] | None = None,
+    communities: Sequence[str] | None = None,
+    isochrones: gpd.GeoDataFrame | None = None,
+    covered: gpd.GeoDataFrame | bool | None = None,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    lang: str | None = None,
+    offline: bool = False,
+    county: str | Sequence[str] | None = None,
+    street: str | Sequence[str] | None = None,
+    simplify_m: float = DEFAULT_SIMPLIFY_M,
+    max_features: int = DEFAULT_MAX_FEATURES,
+) -> folium.Map:
+    """Interactive map of an analysis: service index, shortfalls, facilities, isochrones, sites.
+
+    Parameters
+    ----------
+    analysis : the result of :func:`lifecircle.analyze`.
+    categories : category ids to draw (default: all the analysis covered).
+    communities : community ids whose 5/10/15-minute walking isochrones are computed
+        (:meth:`Analysis.isochrones`) and drawn; the levels follow the analysis (its walking
+        speed, or the profile's level distances, e.g. 300/500/1000 m).
+    isochrones : precomputed isochrones instead (GeoDataFrame with ``walk_min`` and/or
+        ``distance_m``, optionally ``origin`` = community id), e.g. from
+        :func:`lifecircle.isochrones`.
+    covered : precomputed covered areas (GeoDataFrame, optionally with ``category``), e.g. from
+        :func:`lifecircle.covered_area`; or ``True`` to compute them for every drawn category at
+        its threshold distance (:meth:`Analysis.covered_areas`).
+    basemap : ``"osm"`` (default), ``"tianditu"`` (天地图, needs ``tianditu_key`` or the
+        ``LIFECIRCLE_TIANDITU_KEY`` environment variable), ``"amap"`` (高德; every overlay is
+        shifted to GCJ-02 so it lines up with the tiles) or ``"none"``.
+    lang : ``"zh"`` or ``"en"`` (default :data:`lifecircle.settings.language`).
+    offline : inline Leaflet (vendored) so the file needs no CDN; only tiles are fetched.
+    county, street : draw only these counties / streets (codes or names).
+    simplify_m : simplification tolerance of polygons in metres (0: none).
+    max_features : features per layer at most; larger layers keep the most relevant ones (lowest
+        index, highest priority) and say so in their name.
+
+    Returns
+    -------
+    folium.Map — shown inline in Jupyter; ``m.save("map.html")`` or :func:`save_map` writes it.
+    """
+    lang = lang or settings.language
+    if lang not in _TEXT:
+        raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
+    T = _TEXT[lang]
+    if basemap not in BASEMAPS:
+        raise InputError(f"basemap must be one of {list(BASEMAPS)}, got {basemap!r}")
+    if basemap == "tianditu":
+        tianditu_key = tianditu_key or os.environ.get("LIFECIRCLE_TIANDITU_KEY")
+        if not tianditu_key:
+            raise InputError(
+                "basemap='tianditu' needs a Tianditu (天地图) key: apply for a free browser key at "
+                "https://console.tianditu.gov.cn and pass tianditu_key=... (or set "
+                "LIFECIRCLE_TIANDITU_KEY); note the key is written into the HTML file"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9]+", tianditu_key):
+            raise InputError("tianditu_key: a Tianditu key has only letters and digits")
+    if max_features < 1:
+        raise InputError(f"max_features must be at least 1, got {max_features}")
+    if simplify_m < 0:
+        raise InputError(f"simplify_m must be >= 0, got {simplify_m}")
+
+    prof = analysis.profile
+    all_cats = list(analysis.params.categories)
+    cats = list(all_cats) if categories is None else _as_list(categories)
+    unknown = [c for c in cats if c not in all_cats]
+    if unknown:
+        raise InputError(f"categories {unknown} were not analysed; the analysis has {all_cats}")
+    cats = [c for c in all_cats if c in set(cats)]  # profile order
+    color = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(all_cats)}
+    cname = _category_names(prof, all_cats, lang)
+    glyph = {c: _glyph(prof.categories[c], lang) for c in all_cats}
+    geo = _Geo(analysis.network.crs, simplify_m, gcj02=basemap == "amap")
+
+    idx = _scope(analysis.index, county, street)
+    scope_ids = set(idx["community_id"])
+    idx = _drawable(idx)
+    if not len(idx):
+        raise InputError("no community with a geometry to draw")
+
+    idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
+    shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
+    (x0, y0, x1, y1) = shapely.total_bounds(shapes)
+    m = folium.Map(
+        location=[round((y0 + y1) / 2, 5), round((x0 + x1) / 2, 5)],
+        tiles=None,
+        zoom_start=14,
+        max_zoom=19 if basemap in ("osm", "none") else 18,
+    )
+    m.default_js = []
+    m.default_css = []
+    m.add_child(_Assets(offline))
+    m.add_child(_Panes([("lc-cov", 380), ("lc-iso", 420)]))
+    _add_basemap(m, basemap, tianditu_key, lang)
+
+    # communities, shared by the index layer and the shortfall layers
+    comm_pos = {c: i for i, c in enumerate(cats)}
+    n_comm = len(idx)
+    capped = ""
+    if n_comm > max_features:
+        log.warning(
+            "map: %d communities, only the %d with the lowest index are drawn "
+            "(raise max_features, or map one county/street at a time)",
+            n_comm,
+            max_features,
+        )
+        idx, shapes = idx.iloc[:max_features], shapes[:max_features]
+        capped = T["capped"].format(max_features, n_comm)
+    props, meta = _community_props(analysis, idx, cats, cname, color, lang)
+    data = _Data(geo.features(shapes, props), meta)
+    m.add_child(data)
+    fg = folium.FeatureGroup(name=_e(T["communities"]) + _e(capped), show=True)
+    fg.add_child(
+        _GeoLayer(
+            data,
+            kind="communities",
+            each="lcComm",
+            style=(
+                "function(f){return {color:'#555',weight:1,opacity:0.8,fillOpacity:0.6,fillColor:"
+                + _js(list(INDEX_COLORS) + [NO_DATA_COLOR])
+                + "[f.properties.k]};}"
+            ),
+            point="function(f,ll){return L.circleMarker(ll,{radius:7});}",
+        )
+    )
+    m.add_child(fg)
+
+    sf = analysis.shortfalls
+    sf = sf[sf["community_id"].isin(set(idx["community_id"]))]
+    for c in cats:
+        n = int((sf["category"] == c).sum())
+        fg = folium.FeatureGroup(name=_e(T["shortfall"].format(cname[c])) + f" ({n:,})", show=False)
+        fg.add_child(
+            _GeoLayer(
+                data,
+                kind="shortfall",
+                each="lcComm",
+                filter=f"function(f){{return f.properties.s.indexOf({comm_pos[c]})>-1;}}",
+                style=(
+                    f"function(f){{return {{color:{_js(color[c])},weight:3,dashArray:'6 4',"
+                    f"fillColor:{_js(color[c])},fillOpacity:0.15}};}}"
+                ),
+                point="function(f,ll){return L.circleMarker(ll,{radius:10});}",
+            )
+        )
+        m.add_child(fg)
+
+    # facilities per category
+    fac = _facilities_in_scope(analysis, idx, cats)
+    show_fac = len(fac) <= SHOW_FACILITIES_MAX
+    for c in cats:
+        f = fac[fac["category"] == c]
+        n_all = len(f)
+        suffix = f" ({n_all:,})"
+        if n_all > max_features:
+            log.warning("map: %d facilities of %s, only %d are drawn", n_all, c, max_features)
+            f = f.iloc[:max_features]
+            suffix = T["capped"].format(max_features, n_all)
+        f = f.set_geometry(f.geometry.representative_point())  # polygons (OSM buildings) as points
+        d = _Data(
+            geo.features(geo.lonlat(f, simplify=False), _facility_props(f)),
+            {"cat": _e(cname[c]), "capl": _e(T["capacity"]), "id": _e(T["facility"]) + " id"},
+        )
+        m.add_child(d)
+        fg = folium.FeatureGroup(
+            name=_e(T["facilities"].format(cname[c])) + _e(suffix), show=show_fac
+        )
+        fg.add_child(
+            _GeoLayer(
+                d,
+                kind="facilities",
+                each="lcFac",
+                point=f"function(f,ll){{return L.marker(ll,{{icon:lcIcon({_js(_e(glyph[c]))},{_js(color[c])})}});}}",
+            )
+        )
+        m.add_child(fg)
+
+    # isochrones (given, or computed for the selected communities)
+    iso = isochrones
+    if iso is not None and communities:
+        raise InputError(
+            "give either isochrones= (precomputed) or communities= (computed), not both"
+        )
+    if iso is None and communities:
+        iso = _compute_isochrones(analysis, communities, simplify_m)
+    iso_legend = None
+    if iso is not None:
+        iso_legend = _add_isochrones(m, analysis, iso, geo, T, max_features)
+
+    # covered areas
+    cov = covered
+    if cov is True:
+        cov = _compute_covered(analysis, cats, simplify_m)
+    if cov is not None and cov is not False:
+        _add_covered(m, cov, geo, T, cname, color, max_features)
+
+    # proposed sites
+    has_sites = False
+    sites = analysis.sites
+    if sites is not None and len(sites):
+        s = sites[sites["category"].isin(cats)]
+        if "community_id" in s.columns:
+            s = s[s["community_id"].isin(scope_ids)]
+        if len(s):
+            s = s.assign(_o=s["category"].map(comm_pos)).sort_values(
+                ["_o", "site_rank"], kind="stable"
+            )
+            d = _Data(geo.features(geo.lonlat(s, simplify=False), _site_props(s, cname, lang)))
+            m.add_child(d)
+            has_sites = True
+            fg = folium.FeatureGroup(name=_e(T["sites"]) + f" ({len(s):,})", show=True)
+            colors = {c: color[c] for c in cats}
+            fg.add_child(
+                _GeoLayer(
+                    d,
+                    kind="sites",
+                    point=(
+                        "function(f,ll){return L.marker(ll,{icon:lcIcon('★',"
+                        + _js(colors)
+                        + "[f.properties.c],'lc-site'),zIndexOffset:1000});}"
+                    ),
+                )
+            )
+            m.add_child(fg)
+
+    m.add_child(
+        _Legend(
+            _legend_html(analysis, cats, cname, color, glyph, idx, iso_legend, has_sites, T, lang)
+        )
+    )
+    n_overlays = sum(isinstance(ch, folium.FeatureGroup) for ch in m._children.values())
+    m.add_child(folium.LayerControl(collapsed=n_overlays > 12))
+    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    _deterministic_ids(m)
+    return m
+
+
+# ---------------------------------------------------------------------- pieces
+def _category_names(prof: Any, cats: list[str], lang: str) -> dict[str, str]:
+    full = {}
+    for c in cats:
+        cat = prof.categories[c]
+        full[c] = (cat.name_zh if lang == "zh" else cat.name_en) or cat.name_zh or c
+    short = {c: _short(n) for c, n in full.items()}
+    dup = {n for n in short.values() if list(short.values()).count(n) > 1}
+    return {c: (full[c] if short[c] in dup else short[c]) for c in cats}
+
+
+def _glyph(cat: Any, lang: str) -> str:
+    if lang == "zh":
+        for key, g in _GLYPHS_ZH:
+            if key in (cat.name_zh or ""):
+                return g
+        return (_short(cat.name_zh) or cat.id)[:1]
+    name = (cat.name_en or cat.id).strip()
+    return name[:1].upper() or "?"
+
+
+def _scope(idx: gpd.GeoDataFrame, county: Any, street: Any) -> gpd.GeoDataFrame:
+    for what, vals, cols in (
+        ("county", county, ("county_code", "county_name")),
+        ("street", street, ("street_code", "street_name")),
+    ):
+        vals = _as_list(vals)
+        if vals is None:
+            continue
+        wanted = {str(v) for v in vals}
+        hit = np.zeros(len(idx), dtype=bool)
+        for col in cols:
+            hit |= idx[col].astype(str).isin(wanted).to_numpy()
+        found = set(idx.loc[hit, cols[0]].astype(str)) | set(idx.loc[hit, cols[1]].astype(str))
+        missing = sorted(wanted - found)
+        if missing:
+            known = sorted(set(idx[cols[1]].dropna().astype(str)))
+            raise InputError(f"{what} {missing} not found; known {what} names: {known[:20]}")
+        idx = idx[hit]
+    return idx
+
+
+def _community_props(
+    analysis: Analysis,
+    idx: gpd.GeoDataFrame,
+    cats: list[str],
+    cname: dict[str, str],
+    color: dict[str, str],
+    lang: str,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Compact, escaped properties per community and the layer's meta (labels, categories).
+
+    Per community: ``k`` index class, ``s`` positions of the categories it falls short of,
+    ``n`` name, ``a`` county · street, ``pop``, ``i`` index, and ``d`` one row per category:
+    [nearest distance (m, '' if none reachable), nearest facility's name, meets (0/1),
+    short of capacity (0/1)] or null. The page builds tooltip and popup from them (``lcComm``).
+    """
+    T = _TEXT[lang]
+    cov = analysis.coverage
+    cov = cov[cov["category"].isin(cats) & cov["community_id"].isin(set(idx["community_id"]))]
+    fac = analysis.facilities
+    fac_name = fac["name"] if "name" in fac.columns else pd.Series(dtype=object)
+    pos = {c: i for i, c in enumerate(cats)}
+    rows: dict[Any, list[Any]] = {}
+    for r in cov.itertuples(index=False):
+        rows.setdefault(r.community_id, []).append(r)
+    k = index_class(idx["service_index"].to_numpy())
+    out = []
+    for r, kk in zip(idx.itertuples(index=False), k, strict=True):
+        d: list[Any] = [None] * len(cats)
+        short = []
+        for x in rows.get(r.community_id, []):
+            ok = bool(x.meets_standard)
+            if not ok:
+                short.append(pos[x.category])
+            fname = fac_name.get(x.nearest_facility) if x.nearest_facility is not None else None
+            d[pos[x.category]] = [
+                _fmt_m(x.distance_min_m),
+                _e(fname),
+                int(ok),
+                int(_is_false(x.meets_capacity)),
+            ]
+        pop = "" if pd.isna(r.population) else f"{r.population:,.0f}"
+        if pop and bool(r.pop_estimated):
+            pop += T["estimated"]
+        out.append(
+            {
+                "k": int(kk),
+                "s": sorted(short),
+                "n": _e(r.community_name) or _e(r.community_id),
+                "a": " · ".join(p for p in (_e(r.county_name), _e(r.street_name)) if p),
+                "pop": _e(pop),
+                "i": "" if pd.isna(r.service_index) else f"{r.service_index:.1f}",
+                "d": d,
+            }
+        )
+    cat_col = "category_zh" if lang == "zh" else "category_en"
+    meta = {
+        "L": [
+            _e(_label(c, lang))
+            for c in (
+                "population",
+                "service_index",
+                "n_shortfalls",
+                cat_col,
+                "distance_min_m",
+                "threshold_m",
+                "meets_standard",
+            )
+        ],
+        "n": [_e(cname[c]) for c in cats],
+        "c": [color[c] for c in cats],
+        "thr": [_fmt_m(analysis.thresholds[c]) for c in cats],
+        "none": _e(T["none_reachable"]),
+        "cap": _e(T["short_capacity"]),
+        "ok": _e(T["all_met"]),
+    }
+    return out, meta
+
+
+def _facilities_in_scope(
+    analysis: Analysis, idx: gpd.GeoDataFrame, cats: list[str]
+) -> gpd.GeoDataFrame:
+    """Facilities of the drawn categories near the drawn communities (within the largest threshold)."""
+    fac = analysis.facilities
+    fac = fac[fac["category"].isin(cats)]
+    if not len(fac):
+        return fac
+    if len(idx) == len(analysis.index):
+        return fac.sort_index()
+    reach = max(analysis.thresholds[c] for c in cats)
+    x0, y0, x1, y1 = idx.geometry.to_crs(analysis.network.crs).total_bounds
+    xy = shapely.get_coordinates(fac.geometry.to_crs(analysis.network.crs).values)
+    inside = (
+        (xy[:, 0] >= x0 - reach)
+        & (xy[:, 0] <= x1 + reach)
+        & (xy[:, 1] >= y0 - reach)
+        & (xy[:, 1] <= y1 + reach)
+    )
+    return fac[inside].sort_index()
+
+
+def _facility_props(f: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Escaped ``n`` name (or id), ``id``, ``a`` address, ``c`` capacity; the page builds the popup."""
+    names = f["name"].tolist() if "name" in f.columns else [None] * len(f)
+    caps = f["capacity"].tolist() if "capacity" in f.columns else [None] * len(f)
+    addr = f["address"].tolist() if "address" in f.columns else [None] * len(f)
+    out = []
+    for fid, name, cap, ad in zip(f.index, names, caps, addr, strict=True):
+        p = {"n": _e(name) or _e(fid), "id": _e(fid)}
+        if _e(ad):
+            p["a"] = _e(ad)
+        if _e(cap):
+            p["c"] = _e(_num(cap))
+        out.append(p)
+    return out
+
+
+def _site_props(s: gpd.GeoDataFrame, cname: dict[str, str], lang: str) -> list[dict[str, Any]]:
+    T = _TEXT[lang]
+    out = []
+    for r in s.itertuples(index=False):
+        title = (
+            _e(T["proposed"].format(cname[r.category]))
+            + " "
+            + _e(T["site_rank"].format(r.site_rank))
+        )
+        place = " · ".join(
+            p
+            for p in (_e(getattr(r, "street_name", None)), _e(getattr(r, "community_name", None)))
+            if p
+        )
+        pop = (
+            f'<div class="lc-p"><b>{title}</b>'
+            + (f"<br><small>{place}</small>" if place else "")
+            + f"<br>{_e(T['new_cov'].format(float(r.new_covered_pop)))}</div>"
+        )
+        out.append({"c": r.category, "t": title, "p": pop})
+    return out
+
+
+def _computed(analysis: Analysis, method: str, what: str) -> Any:
+    """``Analysis.isochrones`` / ``Analysis.covered_areas``, or a clear error where absent."""
+    fn = getattr(analysis, method, None)
+    if not callable(fn):
+        raise InputError(
+            f"computing {what} needs Analysis.{method} (lifecircle's isochrone module), which this "
+            f"installation lacks; pass precomputed isochrones=/covered= GeoDataFrames instead"
+        )
+    return fn
+
+
+def _compute_isochrones(
+    analysis: Analysis, ids: Sequence[str], simplify_m: float
+) -> gpd.GeoDataFrame:
+    """Isochrones of communities at the analysis's levels (its speed or the profile's distances)."""
+    ids = [str(i) for i in _as_list(ids) or []]
+    known = set(analysis.communities["community_id"])
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InputError(
+            f"communities {unknown[:10]} are not in the analysis (give community_id values)"
+        )
+    return _computed(analysis, "isochrones", "isochrones")(communities=ids, simplify_m=simplify_m)
+
+
+def _compute_covered(analysis: Analysis, cats: list[str], simplify_m: float) -> gpd.GeoDataFrame:
+    """Covered area of each drawn category at its threshold distance."""
+    fn = _computed(analysis, "covered_areas", "covered areas")
+    return fn(categories=cats, simplify_m=simplify_m)
+
+
+def _drawable(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rows with a geometry that is neither missing nor empty."""
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    return gdf[~(shapely.is_missing(g) | shapely.is_empty(g))]
+
+
+def _check_frame(gdf: Any, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"{what}: give a GeoDataFrame (see lifecircle.isochrones)")
+    if gdf.crs is None:
+        raise InputError(f"{what}: no CRS")
+    return _drawable(gdf)
+
+
+def _add_isochrones(
+    m: folium.Map,
+    analysis: Analysis,
+    iso: gpd.GeoDataFrame,
+    geo: _Geo,
+    T: dict[str, str],
+    max_features: int,
+) -> tuple[str, list[tuple[str, str]]]:
+    """Add the isochrone layer; returns its name and (colour, level label) pairs for the legend."""
+    iso = _check_frame(iso, "isochrones")
+    if "distance_m" not in iso.columns and "walk_min" not in iso.columns:
+        raise InputError("isochrones: a 'distance_m' or 'walk_min' column is needed")
+    key = "distance_m" if "distance_m" in iso.columns else "walk_min"
+    levels = sorted(pd.unique(iso[key].astype(float)))
+    rank = {v: i for i, v in enumerate(levels)}
+    iso = iso.assign(lc_rank=iso[key].astype(float).map(rank))
+    sort = ["lc_rank"] + (["origin"] if "origin" in iso.columns else [])
+    iso = iso.sort_values(sort, ascending=[False] + [True] * (len(sort) - 1), kind="stable")
+    n_all = len(iso)
+    suffix = ""
+    if n_all > max_features:
+        log.warning("map: %d isochrone polygons, only %d are drawn", n_all, max_features)
+        iso = iso.iloc[:max_features]
+        suffix = T["capped"].format(max_features, n_all)
+    names = analysis.communities.set_index("community_id")["community_name"]
+    mins = (
+        iso["walk_min"].astype(float)
+        if "walk_min" in iso.columns
+        else pd.Series(np.nan, index=iso.index)
+    )
+    dist = (
+        iso["distance_m"].astype(float)
+        if "distance_m" in iso.columns
+        else pd.Series(np.nan, index=iso.index)
+    )
+    props = []
+    for r, wm, dm in zip(iso.itertuples(index=False), mins, dist, strict=True):
+        o = getattr(r, "origin", None)
+        who = _e(names.get(o, o)) if o is not None else ""
+        lv = " · ".join(
+            p
+            for p in (
+                (T["minutes"].format(f"{wm:g}") if math.isfinite(wm) else ""),
+                (f"{dm:,.0f} m" if math.isfinite(dm) else ""),
+            )
+            if p
+        )
+        tip = (f"<b>{who}</b> · " if who else "") + _e(lv)
+        props.append({"r": int(r.lc_rank), "t": tip})
+    d = _Data(geo.features(geo.lonlat(iso), props))
+    m.add_child(d)
+    if "walk_min" in iso.columns and iso["walk_min"].notna().all():
+        lab = T["isochrones"].format(
+            "/".join(f"{v:g}" for v in sorted(pd.unique(iso["walk_min"].astype(float))))
+        )
+    else:
+        lab = T["isochrones_m"].format("/".join(f"{v:,.0f}" for v in levels))
+    colors = [ISO_COLORS[min(i, len(ISO_COLORS) - 1)] for i in range(len(levels))]
+    fg = folium.FeatureGroup(name=_e(lab) + _e(suffix), show=True)
+    fg.add_child(
+        _GeoLayer(
+            d,
+            kind="isochrones",
+            pane="lc-iso",
+            style=(
+                "function(f){var c=" + _js(colors) + "[f.properties.r];"
+                "return {color:c,weight:1.5,fillColor:c,fillOpacity:0.15};}"
+            ),
+        )
+    )
+    m.add_child(fg)
+    labels = []
+    for v in levels:
+        sel = iso[iso["lc_rank"] == rank[v]]
+        wm = float(sel["walk_min"].iloc[0]) if "walk_min" in sel.columns and len(sel) else math.nan
+        dm = (
+            float(sel["distance_m"].iloc[0])
+            if "distance_m" in sel.columns and len(sel)
+            else math.nan
+        )
+        labels.append(
+            " · ".join(
+                p
+                for p in (
+                    (T["minutes"].format(f"{wm:g}") if math.isfinite(wm) else ""),
+                    (f"{dm:,.0f} m" if math.isfinite(dm) else ""),
+                )
+                if p
+            )
+        )
+    return lab, list(zip(colors, labels, strict=True))
+
+
+def _add_covered(
+    m: folium.Map,
+    cov: Any,
+    geo: _Geo,
+    T: dict[str, str],
+    cname: dict[str, str],
+    color: dict[str, str],
+    max_features: int,
+) -> None:
+    cov = _check_frame(cov, "covered")
+    groups: list[tuple[Any, gpd.GeoDataFrame]]
+    if "category" in cov.columns:
+        order = {c: i for i, c in enumerate(cname)}
+        keys = sorted(pd.unique(cov["category"]), key=lambda k: (order.get(k, len(order)), str(k)))
+        groups = [(k, cov[cov["category"] == k]) for k in keys]
+    else:
+        groups = [(None, cov)]
+    for k, g in groups:
+        g = g.iloc[:max_features]
+        label = T["covered"].format(cname.get(k, str(k))) if k is not None else T["covered_all"]
+        col = color.get(k, "#555555")
+        props = []
+        for r in g.itertuples(index=False):
+            dm = float(getattr(r, "distance_m", np.nan))
+            props.append({"t": _e(label) + (f" · {dm:,.0f} m" if math.isfinite(dm) else "")})
+        d = _Data(geo.features(geo.lonlat(g), props))
+        m.add_child(d)
+        fg = folium.FeatureGroup(name=_e(label), show=False)
+        fg.add_child(
+            _GeoLayer(
+                d,
+                kind="covered",
+                pane="lc-cov",
+                style=f"function(f){{return {{color:{_js(col)},weight:1,fillColor:{_js(col)},fillOpacity:0.25}};}}",
+            )
+        )
+        m.add_child(fg)
+
+
+def _add_basemap(m: folium.Map, basemap: str, key: str | None, lang: str) -> None:
+    if basemap == "osm":
+        folium.TileLayer(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            name="OpenStreetMap",
+            max_zoom=19,
+            attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+            control=False,
+        ).add_to(m)
+    elif basemap == "tianditu":
+        ann = "cva" if lang == "zh" else "eva"
+        for layer, name in (("vec", "天地图"), (ann, "天地图注记")):
+            folium.TileLayer(
+                f"https://t{{s}}.tianditu.gov.cn/DataServer?T={layer}_w&x={{x}}&y={{y}}&l={{z}}&tk={key}",
+                name=name,
+                subdomains="01234567",
+                max_zoom=18,
+                overlay=layer != "vec",
+                control=False,
+                attr='&copy; <a href="https://www.tianditu.gov.cn">天地图 Tianditu</a>',
+            ).add_to(m)
+    elif basemap == "amap":
+        folium.TileLayer(
+            "https://webrd0{s}.is.autonavi.com/appmaptile?lang="
+            + ("zh_cn" if lang == "zh" else "en")
+            + "&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            name="高德地图",
+            subdomains="1234",
+            max_zoom=18,
+            control=False,
+            attr='&copy; <a href="https://www.amap.com">高德地图 AutoNavi</a> (GCJ-02)',
+        ).add_to(m)
+
+
+def _legend_html(
+    analysis: Analysis,
+    cats: list[str],
+    cname: dict[str, str],
+    color: dict[str, str],
+    glyph: dict[str, str],
+    idx: gpd.GeoDataFrame,
+    iso: tuple[str, list[tuple[str, str]]] | None,
+    has_sites: bool,
+    T: dict[str, str],
+    lang: str,
+) -> str:
+    parts = [f"<details open><summary>{_e(T['legend'])}</summary><b>{_e(T['index_title'])}</b>"]
+    lo = (0.0,) + INDEX_BREAKS
+    hi = INDEX_BREAKS + (100.0,)
+    for c, a, b in zip(INDEX_COLORS, lo, hi, strict=True):
+        parts.append(f'<i style="background:{c}"></i>{a:g}–{b:g}<br>')
+    if idx["service_index"].isna().any():
+        parts.append(f'<i style="background:{NO_DATA_COLOR}"></i>{_e(T["no_data"])}<br>')
+    parts.append(f"<b>{_e(_label('category_zh' if lang == 'zh' else 'category_en', lang))}</b>")
+    for c in cats:
+        parts.append(
+            f'<span class="lc-ico"><span style="background:{color[c]}">{_e(glyph[c])}</span></span>'
+            f"{_e(cname[c])}<br>"
+        )
+    parts.append(f"<small>{_e(T['shortfall_note'])}</small>")
+    if has_sites:
+        parts.append(
+            f'<span class="lc-ico lc-site"><span style="background:#fff;color:#000;text-shadow:none">★</span>'
+            f"</span>{_e(T['sites'])}<br>"
+        )
+    if iso is not None:
+        parts.append(f"<b>{_e(iso[0])}</b>")
+        for c, lab in iso[1]:
+            parts.append(f'<i style="background:{c};opacity:.6"></i>{_e(lab)}<br>')
+    s = analysis.summary
+    lines = [
+        T["share"].format(s["share_meeting_standard"], s["target_share"]),
+        T["run"].format(analysis.run_id, analysis.created_at[:10]),
+        T["profile"].format(analysis.profile.id),
+        f"lifecircle {_version()}",
+    ]
+    parts.append("<small>" + "<br>".join(_e(x) for x in lines) + "</small></details>")
+    return "".join(parts)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _deterministic_ids(m: folium.Map) -> None:
+    """Replace branca's random element ids by a counter, so the same analysis gives the same HTML."""
+    n = 0
+
+    def walk(el: Element) -> None:
+        nonlocal n
+        el._id = f"{n:04d}"
+        n += 1
+        for ch in el._children.values():
+            walk(ch)
+
+    walk(m.get_root())
+
+
+# ---------------------------------------------------------------------- saving
+def make_offline(m: folium.Map) -> folium.Map:
+    """Inline Leaflet into ``m`` (in place) so the saved page needs no CDN; returns ``m``.
+
+    Works for maps from :func:`shortfall_map` and for plain folium maps; other scripts or styles
+    that folium elements of the map load (plugins) cannot be inlined and are logged as warnings.
+    """
+    assets = [ch for ch in m._children.values() if isinstance(ch, _Assets)]
+    if assets:
+        for a in assets:
+            a.offline = True
+    else:
+        m.default_js = [(k, u) for k, u in m.default_js if k != "leaflet"]
+        m.default_css = [(k, u) for k, u in m.default_css if k != "leaflet_css"]
+        m.add_child(_Assets(True))
+    remote = []
+
+    def walk(el: Element) -> None:
+        for k, u in list(getattr(el, "default_js", [])) + list(getattr(el, "default_css", [])):
+            remote.append(u)
+        for ch in el._children.values():
+            walk(ch)
+
+    walk(m)
+    for u in remote:
+        log.warning(
+            "offline map: %s is still loaded from the network (only Leaflet is vendored)", u
+        )
+    return m
+
+
+def save_map(m: folium.Map, path: str | os.PathLike[str], offline: bool = False) -> Path:
+    """Write ``m`` to ``path`` as one HTML file (atomically); ``offline=True`` inlines Leaflet first.
+
+    The map of :func:`shortfall_map` can also be written with ``m.save(path)``; if it was built
+    with ``offline=True``, that file is already self-contained.
+    """
+    from .report import _atomic
+
+    if not isinstance(m, folium.Map):
+        raise InputError("save_map: give a folium.Map (e.g. from Analysis.map())")
+    if offline:
+        make_offline(m)
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        log.warning(
+            "save_map: %s does not end in .html; browsers may not open it by double-click", path
+        )
+    out = _atomic(path, lambda tmp: m.save(str(tmp)))
+    log.info("wrote %s (%.0f kB)", out, out.stat().st_size / 1024)
+    return out
