@@ -14,6 +14,7 @@ and a nursery (5-minute level, 2 places) 5 m north of the north street at x=380.
 from __future__ import annotations
 
 import math
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -256,6 +257,9 @@ def test_excel_and_csv_reports(case, tmp_path):
     from lifecircle.report import write_csv
 
     out = case.to_excel(tmp_path / "gaps.xlsx")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["短板社区", "短板设施", "服务指数", "街道汇总", "区县汇总", "覆盖明细"]
     ws = wb["短板社区"]

@@ -83,7 +83,7 @@ def case():
 
 @pytest.fixture(scope="module")
 def html_zh(case):
-    return case.map(basemap="none").get_root().render()
+    return case.map(basemap="none", offline=False).get_root().render()
 
 
 def layer_names(m: folium.Map) -> list[str]:

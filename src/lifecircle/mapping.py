@@ -47,6 +47,7 @@ from folium.template import Template
 
 from . import settings
 from ._errors import InputError
+from ._files import atomic_write
 from .coords import wgs84_to_gcj02
 from .report import COLUMNS
 
@@ -505,7 +506,7 @@ def shortfall_map(
     basemap: str = "osm",
     tianditu_key: str | None = None,
     lang: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
     county: str | Sequence[str] | None = None,
     street: str | Sequence[str] | None = None,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
@@ -530,7 +531,8 @@ def shortfall_map(
         ``LIFECIRCLE_TIANDITU_KEY`` environment variable), ``"amap"`` (高德; every overlay is
         shifted to GCJ-02 so it lines up with the tiles) or ``"none"``.
     lang : ``"zh"`` or ``"en"`` (default :data:`lifecircle.settings.language`).
-    offline : inline Leaflet (vendored) so the file needs no CDN; only tiles are fetched.
+    offline : inline Leaflet (vendored, 0.17 MB) so the map needs no CDN, which is often slow or
+        blocked for these users; only tiles are fetched. ``False`` loads Leaflet from jsDelivr.
     county, street : draw only these counties / streets (codes or names).
     simplify_m : simplification tolerance of polygons in metres (0: none).
     max_features : features per layer at most; larger layers keep the most relevant ones (lowest
@@ -1225,14 +1227,12 @@ def make_offline(m: folium.Map) -> folium.Map:
     return m
 
 
-def save_map(m: folium.Map, path: str | os.PathLike[str], offline: bool = False) -> Path:
+def save_map(m: folium.Map, path: str | os.PathLike[str], offline: bool = True) -> Path:
     """Write ``m`` to ``path`` as one HTML file (atomically); ``offline=True`` inlines Leaflet first.
 
     The map of :func:`shortfall_map` can also be written with ``m.save(path)``; if it was built
     with ``offline=True``, that file is already self-contained.
     """
-    from .report import _atomic
-
     if not isinstance(m, folium.Map):
         raise InputError("save_map: give a folium.Map (e.g. from Analysis.map())")
     if offline:
@@ -1242,6 +1242,6 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], offline: bool = False)
         log.warning(
             "save_map: %s does not end in .html; browsers may not open it by double-click", path
         )
-    out = _atomic(path, lambda tmp: m.save(str(tmp)))
+    out = atomic_write(path, lambda tmp: m.save(str(tmp)))
     log.info("wrote %s (%.0f kB)", out, out.stat().st_size / 1024)
     return out

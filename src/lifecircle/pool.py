@@ -27,7 +27,6 @@ import os
 import re
 import sqlite3
 import struct
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pyproj import Transformer
 
 from . import settings
 from ._errors import CRSError, InputError, LifecircleError, PoolError
+from ._files import atomic_write
 from ._progress import progress
 from .crs import cgcs2000_gk3_epsg, in_china, utm_epsg
 
@@ -688,22 +688,8 @@ def _resolve_target(target: object) -> _Target:
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary file next to ``path`` and move it into place; on failure, remove it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        try:
-            os.replace(tmp, path)
-        except PermissionError as exc:
-            raise PoolError(
-                f"cannot replace {path}: is it open in Excel or another program? Close it and "
-                "export again (the pool was left unchanged)"
-            ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write beside ``path`` and move into place; on failure the pool is left as it was."""
+    atomic_write(path, write, error=PoolError, note=" (the pool was left unchanged)")
 
 
 # --------------------------------------------------------------------------------------------

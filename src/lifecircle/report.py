@@ -7,8 +7,6 @@ the column tables in ``docs/outputs.md``.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputError
+from ._files import atomic_write
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -108,19 +107,6 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _atomic(path: Path, write: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def write_excel(analysis: Analysis, path: str | Path, lang: str = "zh") -> Path:
     """Write the analysis to one workbook: shortfalls, categories, index, summaries, coverage.
 
@@ -147,7 +133,7 @@ def write_excel(analysis: Analysis, path: str | Path, lang: str = "zh") -> Path:
                     width = max(_display_width(s) for s in sample)
                     ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
 
-    out = _atomic(path, write)
+    out = atomic_write(path, write)
     log.info("wrote %s", out)
     return out
 
@@ -157,7 +143,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, lang: str = "zh") -> Path:
     path = Path(path)
     df = _plain(frame)
     df.columns = headers(list(df.columns), lang)
-    return _atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
 def _display_width(s: str) -> int:
