@@ -203,3 +203,22 @@ def _key_text(path: Path_) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def located_error(loc: _Locator, path: Path_, message: str, error: type[Exception]) -> Exception:
+    """``error("<file>, line N: <key.path>: message")`` with ``.file``, ``.line``, ``.key`` set."""
+    line = loc.line(path)
+    key = _key_text(path)
+    err = error(f"{loc.file}, line {line}: {key}: {message}")
+    err.file, err.line, err.key = loc.file, line, key  # type: ignore[attr-defined]
+    return err
+
+
+def read_text(path: Path, what: str, error: type[Exception], label: str | None = None) -> str:
+    """The UTF-8 text of ``path``, or ``error`` saying the file is missing or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{label or path}: not UTF-8 text ({exc}); save the file as UTF-8") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
-from ._located import Path_, _key_text, _Locator, _TomlPositions
+from ._located import Path_, _Locator, _TomlPositions, located_error, read_text
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,7 @@ class Config:
 
 
 def _fail(loc: _Locator, path: Path_, message: str) -> ConfigError:
-    line = loc.line(path)
-    err = ConfigError(f"{loc.file}, line {line}: {_key_text(path)}: {message}")
-    err.file, err.line, err.key = loc.file, line, _key_text(path)  # type: ignore[attr-defined]
-    return err
+    return located_error(loc, path, message, ConfigError)  # type: ignore[return-value]
 
 
 def _check_table(loc: _Locator, path: Path_, table: Any, schema: dict[str, tuple[type, ...]]) -> None:
@@ -90,12 +87,7 @@ def _check_table(loc: _Locator, path: Path_, table: Any, schema: dict[str, tuple
 def load_config(path: str | Path) -> Config:
     """Read and validate a run configuration (TOML). Errors name the key and the line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc}); save the file as UTF-8") from None
+    text = read_text(path, "configuration", ConfigError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -30,7 +30,14 @@ from typing import Any
 import pandas as pd
 
 from ._errors import ProfileError
-from ._located import Path_, _key_text, _Locator, _TomlPositions, _yaml_positions
+from ._located import (
+    Path_,
+    _Locator,
+    _TomlPositions,
+    _yaml_positions,
+    located_error,
+    read_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -510,22 +517,13 @@ def _norm_text(text: Any) -> str:
 
 
 def _fail(loc: _Locator, path: Path_, message: str) -> ProfileError:
-    line = loc.line(path)
-    key = _key_text(path)
-    err = ProfileError(f"{loc.file}, line {line}: {key}: {message}")
-    err.file, err.line, err.key = loc.file, line, key  # type: ignore[attr-defined]
-    return err
+    return located_error(loc, path, message, ProfileError)  # type: ignore[return-value]
 
 
 def _read(path: Path, label: str | None = None) -> _Locator:
     """Parse a TOML or YAML profile file and locate its keys."""
     file = label or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProfileError(f"profile file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{file}: not UTF-8 text ({exc}); save the file as UTF-8") from None
+    text = read_text(path, "profile", ProfileError, label=file)
     empty = _Locator(file, path, {}, {(): 1})
     if path.suffix.lower() == ".toml":
         try:
