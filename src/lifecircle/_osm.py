@@ -143,7 +143,7 @@ def read_walk_ways(path: str | Path) -> WalkWays:
     if missing:
         log.warning(
             "%s is a clipped extract: %d way node references point to nodes missing from the "
-            "file; %d ways were split at the gaps and the parts outside were dropped",
+            "file; the parts of those ways outside the file were dropped (%d ways cut in pieces)",
             path.name, missing, split,
         )
     node_osmid = np.fromiter(ids.keys(), dtype="int64", count=len(ids))

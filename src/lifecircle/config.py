@@ -218,6 +218,7 @@ def run(config: Config | str | Path) -> RunResult:
     from .facilities import facilities_from_osm, load_facilities, merge_duplicates
     from .network import load_network
     from .pool import export_pool
+    from .profiles import load_profile
     from .report import write_csv, write_excel
 
     cfg = config if isinstance(config, Config) else load_config(config)
@@ -236,7 +237,8 @@ def run(config: Config | str | Path) -> RunResult:
         settings.max_snap_m = float(nc["max_snap_m"])
     lap("network")
 
-    ac = cfg.analysis
+    ac = dict(cfg.analysis)
+    ac["profile"] = load_profile(ac["profile"])
     frames = []
     osm_file = nc["source"] if isinstance(nc["source"], Path) else None
     for i, item in enumerate(cfg.facilities or [{"osm": True}]):
