@@ -166,3 +166,45 @@ def test_liechtenstein_pbf_loads(liechtenstein_pbf):
     assert net.components.largest_length_share > 0.9
     assert net.edges["osmid"].nunique() <= n
     assert net.edges["osmid"].nunique() > 0.8 * n
+
+
+def test_online_sources_go_through_osmnx(monkeypatch, tmp_path):
+    """Place / polygon / bbox are fetched by OSMnx (Overpass); here OSMnx's download functions are
+    replaced by its own reader on a local file, so the path is tested offline."""
+    import osmnx as ox
+
+    # what Overpass returns for a walk query: the walkable ways only (OSMnx's reader would merge
+    # a footway and a motorway sharing a node into one edge, and refuses clipped files)
+    text = FILTER_OSM.read_text(encoding="utf-8")
+    walk_ways = ('<way id="1">', '<way id="2">', '<way id="3">', '<way id="4">', '<way id="5">',
+                 '<way id="7">')
+    unclipped = tmp_path / "walk_only.osm"
+    unclipped.write_text(
+        "\n".join(ln for ln in text.splitlines() if "<way" not in ln or ln.strip().startswith(walk_ways)),
+        encoding="utf-8",
+    )
+    calls = []
+
+    def fake(kind):
+        def f(where, **kw):
+            calls.append((kind, where, kw["network_type"]))
+            return ox.graph_from_xml(unclipped, bidirectional=True, simplify=True, retain_all=True)
+        return f
+
+    for kind in ("place", "polygon", "bbox"):
+        monkeypatch.setattr(ox, f"graph_from_{kind}", fake(kind))
+    offline = lc.load_network(unclipped, keep="all")
+    for source in ("南湖区, 嘉兴市, 浙江省", shapely.box(120.74, 30.74, 120.76, 30.76), (120.74, 30.74, 120.76, 30.76)):
+        net = lc.load_network(source, keep="all")
+        assert net.crs.to_epsg() == 4549
+        # OSMnx simplifies and keeps fewer tags, but the walkable length is the same
+        assert net.edges["length_m"].sum() == pytest.approx(offline.edges["length_m"].sum(), rel=1e-6)
+    assert [c[0] for c in calls] == ["place", "polygon", "bbox"]
+    assert all(c[2] == "walk" for c in calls)
+
+    def boom(where, **kw):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(ox, "graph_from_place", boom)
+    with pytest.raises(lc.NetworkError, match="Offline, pass an .osm/.osm.pbf file"):
+        lc.load_network("嘉兴市")

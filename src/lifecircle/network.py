@@ -672,7 +672,6 @@ def load_network(
     source: Any,
     crs: Any = None,
     keep: Keep = "largest",
-    network_type: str = "walk",
 ) -> WalkNetwork:
     """Load a walking network and project it to a metric CRS.
 
@@ -859,12 +858,15 @@ def _first(v: Any) -> Any:
     return v
 
 
-def _download(source: Any) -> nx.MultiDiGraph:  # pragma: no cover - needs the internet
+def _download(source: Any) -> nx.MultiDiGraph:
     """Fetch a walk graph through OSMnx (Overpass) for a place, polygon or bbox."""
     import osmnx as ox
 
     ox.settings.overpass_url = settings.overpass_url
     ox.settings.requests_timeout = settings.requests_timeout_s
+    # keep the tags lifecircle's own pedestrian filter reads (see _attr_ok)
+    wanted = ["highway", "foot", "access", "service", "area", "motorroad", "sidewalk", "name"]
+    ox.settings.useful_tags_way = list(dict.fromkeys([*ox.settings.useful_tags_way, *wanted]))
     kwargs = dict(network_type="walk", simplify=True, retain_all=True)
     try:
         if isinstance(source, str):
