@@ -62,7 +62,6 @@ from bench_network import (  # noqa: E402
     DEFAULT_FILE, WALK_TAGS, Row, best_of, default_shared, print_table, random_points_near_edges,
     recipe_load, resolve_input, to_highway_xml,
 )
-from lifecircle._points import to_points  # noqa: E402
 from lifecircle.analysis import _as_points  # noqa: E402
 
 N_COMMUNITIES = 1_000

@@ -14,7 +14,6 @@ import re
 import sqlite3
 import uuid
 import zipfile
-from pathlib import Path
 from types import SimpleNamespace
 
 import geopandas as gpd

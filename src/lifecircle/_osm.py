@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import osmium
 
 from ._errors import NetworkError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
@@ -109,24 +113,12 @@ def read_walk_ways(path: str | Path) -> WalkWays:
             if not is_walkable(tags):
                 continue
             kept = {k: tags[k] for k in EDGE_TAGS if k in tags}
-            run: list[int] = []
-            pieces = 0
-
-            def flush() -> None:
-                nonlocal pieces
-                if len(run) >= 2:
-                    way_nodes.extend(run)
-                    way_ptr.append(len(way_nodes))
-                    way_osmid.append(way.id)
-                    way_tags.append(kept)
-                    pieces += 1
-
+            runs: list[list[int]] = [[]]
             for nd in way.nodes:
                 loc = nd.location
                 if not loc.valid():
                     missing += 1
-                    flush()
-                    run = []
+                    runs.append([])
                     continue
                 pos = ids.get(nd.ref)
                 if pos is None:
@@ -134,9 +126,14 @@ def read_walk_ways(path: str | Path) -> WalkWays:
                     ids[nd.ref] = pos
                     lons.append(loc.lon)
                     lats.append(loc.lat)
-                run.append(pos)
-            flush()
-            if pieces > 1:
+                runs[-1].append(pos)
+            pieces = [r for r in runs if len(r) >= 2]
+            for run in pieces:
+                way_nodes.extend(run)
+                way_ptr.append(len(way_nodes))
+                way_osmid.append(way.id)
+                way_tags.append(kept)
+            if len(pieces) > 1:
                 split += 1
     except RuntimeError as exc:
         raise NetworkError(f"cannot read OSM file {path}: {exc}") from exc

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from os import PathLike
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 

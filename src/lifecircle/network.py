@@ -429,7 +429,6 @@ class WalkNetwork:
         n = len(self.nodes)
         k = len(s)
         # virtual source nodes n..n+k-1, each with edges to both ends of its edge
-        vrows = np.repeat(np.arange(k), 2)
         vcols = np.column_stack([s["u"].to_numpy(), s["v"].to_numpy()]).ravel()
         vw = np.column_stack([a_s + p_s, a_s + (L_s - p_s)]).ravel()
         vw = np.maximum(vw, _MIN_WEIGHT_M)
