@@ -147,11 +147,11 @@ QUICKSTART: list[Cell] = [
     block, a meal point inside a community centre) are rarely mapped, in Chinese cities even
     less. Load the bureau lists with `lc.load_facilities` before judging coverage.
 
-    另外，OSM 标签无法区分社区卫生服务中心（15 分钟）和服务站（5 分钟）：同一个诊所会在两类里各出现一次
-    （编号以 `#health_centre` / `#health_station` 结尾）。应以卫健部门的清单为准。
+    另外，OSM 标签无法区分社区卫生服务中心（15 分钟）和服务站（5 分钟）：名称含“社区卫生服务中心”
+    的诊所和医院算服务中心，其他诊所算服务站（也算门诊部）。应以卫健部门的清单为准。
     Also, OSM tags cannot tell a community health centre (15-minute level) from a health station
-    (5-minute level): each clinic appears in both categories (ids ending in `#health_centre` /
-    `#health_station`). The health bureau's list should decide.
+    (5-minute level): hospitals and clinics named 社区卫生服务中心 count as centres, other clinics
+    as stations (and outpatient clinics). The health bureau's list should decide.
     """),
     code("""
     fac[["category", "category_zh", "name", "source"]].head(8)
@@ -940,13 +940,15 @@ CUSTOM: list[Cell] = [
     next door does not satisfy the 5-minute health *station* need.
 
     为了看清这一点，假设卫健部门确认这些诊所都是“社区卫生服务中心”（15 分钟层级），没有“服务站”：
-    只保留 `health_centre` 一类，再分析一次。
+    把它们改标为 `health_centre`，再分析一次。
     To see it, suppose the health bureau says these clinics are all community health centres
-    (15-minute level) and none is a station: keep only the `health_centre` records and analyse
-    again.
+    (15-minute level) and none is a station: relabel them `health_centre` and analyse again.
     """),
     code("""
-    centres_only = custom_fac[custom_fac["category"] != "health_station"]
+    is_station = custom_fac["category"] == "health_station"
+    centres_only = pd.concat([custom_fac[~is_station & (custom_fac["category"] != "health_centre")],
+                              custom_fac[is_station].assign(category="health_centre")])
+    centres_only.index = [f"{i}@centre" for i in centres_only.index]
     a_centres = lc.analyze(net, centres_only, comm, custom, demand=demand)
     cov = a_centres.coverage[a_centres.coverage["category"].isin(["health_centre", "health_station"])]
     cov.pivot(index="community_name", columns="category",

@@ -319,3 +319,21 @@ def test_isochrones_and_covered_areas_of_an_analysis(case):
     assert hc.contains(shapely.Point(X0 + 100, Y0 - 10))  # C1 is 65 m from the health centre
     with pytest.raises(lc.InputError, match="unknown community"):
         case.isochrones(communities=["nope"])
+
+
+def test_communities_without_residents_have_no_shortfalls():
+    net = river_with_bridge()
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"name": ["people", "nobody"], "population": [100, 0]},
+        geometry=[shapely.Point(X0 + 100, Y0 - 10), shapely.Point(X0 + 900, Y0 + 210)], crs=CRS))
+    fac = gpd.GeoDataFrame({"category": ["nursery"], "capacity": [1.0]},
+                           geometry=[shapely.Point(X0 + 150, Y0)], crs=CRS)
+    a = analyze(net, fac, comm, PROFILE, categories=["nursery"])
+    # "people": 60 m from the nursery, 1 place for 100 residents = 10 per 1,000 >= 4.5: met.
+    # "nobody": 1,000+ m away with no supply, but nobody to serve: not a shortfall either
+    assert len(a.shortfalls) == 0
+    row = a.coverage.set_index("community_name").loc["nobody"]
+    assert row["meets_capacity"] is None and bool(row["meets_standard"])
+    assert np.isnan(a.index.set_index("community_name").loc["nobody", "service_index"])
+    city = a.categories[a.categories["scope"] == "city"].iloc[0]
+    assert city["communities"] == 1  # only communities with residents count

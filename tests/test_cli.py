@@ -84,3 +84,21 @@ def test_demo_writes_everything(tmp_path):
     assert r.returncode == 0, r.stderr
     again = lc.read_pool(out / "lifecircle_pool.gpkg").set_index("project_id")
     assert again.loc[pid, "status"] == "申报" and again.loc[pid, "notes"] == "街道已上报"
+
+
+def test_config_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    from lifecircle.config import load_config
+
+    cfg_dir = tmp_path / "cfg"
+    cfg_dir.mkdir()
+    (cfg_dir / "run.toml").write_text(
+        '[network]\nsource = "city.osm.pbf"\n[communities]\npath = "c.gpkg"\n'
+        '[analysis]\nprofile = "gb50180-2018"\n[output]\ndir = "results"\npool = "pool.gpkg"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # run from elsewhere
+    cfg = load_config(cfg_dir / "run.toml")
+    assert cfg.output["dir"] == cfg_dir / "results"
+    assert cfg.output["pool"] == cfg_dir / "results" / "pool.gpkg"
+    assert cfg.network["source"] == cfg_dir / "city.osm.pbf"
+    assert cfg.communities["path"] == cfg_dir / "c.gpkg"

@@ -34,3 +34,23 @@ def test_readme_starts_with_the_two_commands():
     # the CI script runs exactly these lines
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "readme_cmd 1" in ci and "readme_cmd 2" in ci
+
+
+def test_warnings_show_until_logging_is_configured():
+    """In Jupyter nobody configures logging: lifecircle's warnings must still show (stderr)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, lifecircle as lc\n"
+        "logging.getLogger('lifecircle.x').warning('visible before')\n"
+        "logging.getLogger('lifecircle.x').info('info stays quiet')\n"
+        "logging.basicConfig(format='ROOT %(message)s')\n"
+        "logging.getLogger('lifecircle.x').warning('once after')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert "WARNING lifecircle.x: visible before" in r.stderr
+    assert "info stays quiet" not in r.stderr
+    assert r.stderr.count("once after") == 1 and "ROOT once after" in r.stderr

@@ -169,10 +169,11 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
         gdf = facilities_from_osm(nanjing_osm, profile)
     check_frame(gdf)
     counts = gdf["category"].value_counts().to_dict()
-    # 18 schools, 5 hospitals, 3 pharmacies, 1 clinic by their tags, plus 5 named POIs found by
-    # their Chinese names only (小学/中学/医院 in the name, tagged office/building)
-    assert counts == {"school": 22, "hospital": 6, "pharmacy": 3, "community_health": 1}
-    for missing in ("幼儿园", "托育机构", "养老服务设施"):
+    # by their tags: 18 schools, 5 hospitals, 3 pharmacies, 1 clinic; by their Chinese names:
+    # 5 named POIs tagged office/building (小学/中学/医院 in the name), and 五老村幼儿园, tagged
+    # amenity=school, is a kindergarten (the name wins over generic tags)
+    assert counts == {"school": 21, "hospital": 6, "pharmacy": 3, "community_health": 1, "kindergarten": 1}
+    for missing in ("托育机构", "养老服务设施"):
         assert missing in caplog.text
     # independent reading with OSMnx
     feats = ox.features_from_xml(
@@ -195,6 +196,7 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
     assert ref == {"school": 18, "hospital": 5, "pharmacy": 3, "clinic": 1}
     by_tags = sorted(f"osm:{t}/{i}" for t, i in feats.index)
     assert set(by_tags) <= set(gdf.index)
+    assert gdf.loc[gdf["name"] == "五老村幼儿园", "category"].tolist() == ["kindergarten"]
     by_name = gdf.drop(index=by_tags)
     assert sorted(by_name["name"]) == sorted(
         ["南京市五老村小学敬文书院", "南京市五老村小学旧教学楼", "石鼓路小学", "金陵中学招生办", "南京医科大学眼科医院"]
@@ -717,8 +719,9 @@ def test_merge_keeps_one_record_per_source_and_checks_input(profile):
 
 
 def test_osm_name_disambiguates_categories_with_the_same_tags():
-    """GB 50180's community health centre and station share their OSM tags; the Chinese name
-    tells them apart. A POI whose tags match nothing can match by name (not a road)."""
+    """A clinic's Chinese name tells a 社区卫生服务中心 (15-minute level) from a 站 (5-minute
+    level); without a telling name a clinic is not a centre (levels are not nested, so counting it
+    as both would hide a shortfall). A POI whose tags match nothing can match by name."""
     from lifecircle import load_profile
     from lifecircle.facilities import _match_tags
 
@@ -726,7 +729,8 @@ def test_osm_name_disambiguates_categories_with_the_same_tags():
     cats = list(gb.categories.values())
     ids = lambda tags: {c.id for c in _match_tags(tags, cats)}  # noqa: E731
     clinic = {"amenity": "clinic"}
-    assert {"health_centre", "health_station"} <= ids(clinic)  # no name: both
+    assert ids(clinic) == {"health_station", "outpatient_clinic"}
+    assert ids({"amenity": "hospital"}) == {"health_centre"}
     assert ids({**clinic, "name": "湘湖社区卫生服务站"}) == {"health_station"}
     assert ids({**clinic, "name": "城厢街道社区卫生服务中心"}) == {"health_centre"}
     assert ids({"amenity": "school", "name": "五老村幼儿园"}) == {"kindergarten"}

@@ -31,7 +31,26 @@ from .profiles import Category, Level, Profile, list_profiles, load_profile
 
 __version__ = "0.1.0"
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+class _FallbackHandler(logging.StreamHandler):
+    """Shows lifecircle's warnings (to stderr) until the application configures logging.
+
+    Warnings here tell users about data problems (facility types missing from OSM, estimated
+    populations, points far from the network); in Jupyter nothing would show them. Once the root
+    logger has a handler (``logging.basicConfig`` ...), this one stays silent so nothing is shown
+    twice.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
+
+
+_handler = _FallbackHandler()
+_handler.setLevel(logging.WARNING)
+_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+logging.getLogger(__name__).addHandler(_handler)
 
 __all__ = [
     "Analysis",

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
+try:  # widgets in Jupyter when ipywidgets is there; plain text bars otherwise (no TqdmWarning)
+    import ipywidgets  # noqa: F401
+
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm.std import tqdm
 
 from . import settings
 

@@ -269,8 +269,9 @@ class Analysis:
             cov.loc[mask, "supply_per_1000"] = cov.loc[mask, "community_id"].map(ratio).to_numpy()
             cov.loc[mask, "capacity_threshold_per_1000"] = cap_rule.per_1000
             cov.loc[mask, "capacity_unit"] = cap_rule.unit
+        # assessed where a per-1,000 target applies and the community has residents of the group
         cov["meets_capacity"] = np.where(
-            cov["capacity_threshold_per_1000"].notna(),
+            cov["capacity_threshold_per_1000"].notna() & (cov["group_pop"] > 0),
             cov["supply_per_1000"].fillna(0) >= cov["capacity_threshold_per_1000"], None,
         )
         cov["meets_standard"] = cov["meets_distance"] & (cov["meets_capacity"] != False)  # noqa: E712
@@ -400,12 +401,14 @@ class Analysis:
             df = cov.copy()
             df[keys] = df[keys].fillna("(未知)") if keys else df[keys]
             gkeys = keys + ["category"]
+            df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
+            df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
             g = df.groupby(gkeys, sort=True, dropna=False)
             res = pd.DataFrame({
                 "group_pop": g["group_pop"].sum(),
                 "covered_pop": g["covered_pop"].sum(),
-                "communities": g.size(),
-                "communities_meeting": g["meets_standard"].sum().astype(int),
+                "communities": g["_has"].sum().astype(int),
+                "communities_meeting": g["_meet"].sum().astype(int),
             }).reset_index()
             res["scope"] = scope
             frames.append(res)
@@ -420,7 +423,7 @@ class Analysis:
         out.loc[out["scope"] != "city", "facilities"] = pd.NA
         out["uncovered_pop"] = (out["group_pop"] - out["covered_pop"]).clip(lower=0)
         out["covered_share"] = out["covered_pop"] / out["group_pop"].where(out["group_pop"] > 0)
-        out["share_meeting"] = out["communities_meeting"] / out["communities"]
+        out["share_meeting"] = out["communities_meeting"] / out["communities"].where(out["communities"] > 0)
         scope_order = {"city": 0, "county": 1, "street": 2}
         out["_s"] = out["scope"].map(scope_order)
         out = out.sort_values(["_s", "county_code", "street_code", "covered_share", "category"],
@@ -575,7 +578,8 @@ class Analysis:
                     "priority_rank": int(sub["priority_rank"].min()) if sub is not None and len(sub) else 0,
                     "reason_zh": f"新建{s.category_zh}: 可新覆盖 {s.new_covered_pop:,.0f} 人 ({n} 个社区)"
                                  + (f"; {main['reason_zh']}" if main is not None else ""),
-                    "reason_en": f"new {s.category}: would newly cover {s.new_covered_pop:,.0f} people "
+                    "reason_en": f"new {self.profile.categories[s.category].name_en}: would newly cover "
+                                 f"{s.new_covered_pop:,.0f} people "
                                  f"in {n} communities" + (f"; {main['reason_en']}" if main is not None else ""),
                 })
                 geoms.append(geom)

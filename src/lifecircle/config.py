@@ -125,11 +125,15 @@ def _validate(loc: _Locator, base: Path) -> Config:
             if key not in data.get(section, {}):
                 raise _fail(loc, (section,), f"missing required key {section}.{key}")
 
+    def path(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+
     def resolve(value: Any) -> Any:
+        """A file path relative to the config; a place name (no such file, no suffix) stays text."""
         if isinstance(value, str) and value and not value.startswith(("postgresql://", "postgres://")):
-            p = Path(value).expanduser()
-            candidate = p if p.is_absolute() else base / p
-            if candidate.exists() or p.suffix:
+            candidate = path(value)
+            if candidate.exists() or Path(value).suffix:
                 return candidate
         return value
 
@@ -166,7 +170,7 @@ def _validate(loc: _Locator, base: Path) -> Config:
         raise _fail(loc, ("output", "basemap"), "must be osm, tianditu, amap or none")
     if out.get("basemap") == "tianditu" and not out.get("tianditu_key"):
         raise _fail(loc, ("output", "basemap"), "the Tianditu basemap needs tianditu_key (a free key from tianditu.gov.cn)")
-    out["dir"] = resolve(out.get("dir", "lifecircle_output")) if "dir" in out else base / "lifecircle_output"
+    out["dir"] = path(out.get("dir", "lifecircle_output"))
     if "pool" in out and not out["pool"].startswith(("postgresql://", "postgres://")):
         p = Path(out["pool"]).expanduser()
         out["pool"] = p if p.is_absolute() else Path(out["dir"]) / p

@@ -172,19 +172,22 @@ def _match_tags(tags: dict[str, str], cats: list[Any]) -> list[Any]:
     """Categories of an OSM feature: by its tags, with its name as a second opinion.
 
     * Tags and name agree on some categories → those (the name tells a 社区卫生服务站 from a
-      社区卫生服务中心, which share the same tags).
-    * Only the tags match → the tag matches.
-    * Only the name matches (e.g. ``name=五老村幼儿园`` tagged ``amenity=school``) → the name
-      matches, for POI-like features (amenity, shop, office, building ...), never roads.
+      社区卫生服务中心 when both match the tags).
+    * Only the tags match, or the name matches nothing → the tag matches.
+    * The name matches other categories than the tags, or the tags match none → the name wins:
+      Chinese official names state the facility type (``name=五老村幼儿园`` tagged
+      ``amenity=school`` is a kindergarten; a ``社区卫生服务中心`` tagged ``amenity=clinic`` is a
+      centre), while tags in Chinese OSM are often generic. Only for POI-like features
+      (amenity, shop, office, building ...), never roads.
     """
     by_tag = [c for c in cats if c.osm and c.matches_tags(tags)]
     name = _osm_name(tags)
     if not name or "highway" in tags or not (by_tag or any(k in tags for k in _POI_KEYS)):
         return by_tag
     by_name = [c for c in cats if c.keywords and c.matches_name(name)]
-    if by_tag and by_name:
-        return [c for c in by_tag if c in by_name] or by_tag
-    return by_tag or by_name
+    if not by_name:
+        return by_tag
+    return [c for c in by_tag if c in by_name] or by_name
 
 
 def _osm_name(tags: dict[str, str]) -> Any:

@@ -51,6 +51,9 @@ class ComponentReport:
     dropped_components: int
     dropped_length_m: float
 
+    def __repr__(self) -> str:
+        return f"<ComponentReport: {self}>"
+
     def __str__(self) -> str:
         return (
             f"{self.n_components} connected piece(s); the largest holds "

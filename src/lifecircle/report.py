@@ -67,7 +67,7 @@ COLUMNS: dict[str, tuple[str, str, str]] = {
     "service_index": ("设施服务指数", "Service index", "0–100, weighted coverage (docs/concepts.md)"),
     "n_shortfalls": ("短板数", "Shortfalls", "categories not meeting the standard"),
     "meets_all_required": ("全部达标", "Meets all required", "every required category meets the standard"),
-    "communities": ("社区数", "Communities", "number of communities"),
+    "communities": ("社区数", "Communities", "number of communities (with residents of the target group, in the category table)"),
     "communities_meeting": ("达标社区数", "Communities meeting", "communities meeting the standard"),
     "communities_assessed": ("有居民社区数", "Communities assessed", "communities with residents"),
     "share_meeting_standard": ("达标社区比例", "Share meeting", "share of communities meeting all required"),
