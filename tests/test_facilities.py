@@ -736,3 +736,23 @@ def test_osm_name_disambiguates_categories_with_the_same_tags():
     assert ids({"amenity": "school", "name": "五老村幼儿园"}) == {"kindergarten"}
     assert ids({"highway": "residential", "name": "幼儿园路"}) == set()
     assert ids({"name": "幼儿园"}) == set()  # a bare name, not a POI
+
+
+def test_amap_code_shared_by_two_categories_is_split_by_name(caplog):
+    """Amap 090102 types both 社区卫生服务中心 and 服务站: the name decides; a name that does not
+    tell leaves both, with a warning asking for a category column."""
+    import pandas as pd
+
+    from lifecircle import load_facilities
+
+    df = pd.DataFrame({
+        "名称": ["城厢街道社区卫生服务中心", "湘湖社区卫生服务站", "某某诊所"],
+        "经度": [120.750, 120.751, 120.752], "纬度": [30.75, 30.75, 30.75],
+        "typecode": ["090102", "090102", "090102"],
+    })
+    with caplog.at_level(logging.WARNING):
+        g = load_facilities(df, "jiaxing-yilao-yixiao", crs="gcj02", amap_type="typecode")
+    got = sorted(zip(g["name"], g["category"], strict=True))
+    assert got == [("城厢街道社区卫生服务中心", "health_centre"), ("某某诊所", "health_centre"),
+                   ("某某诊所", "health_station"), ("湘湖社区卫生服务站", "health_station")]
+    assert "fit several categories (health_centre/health_station)" in caplog.text

@@ -1036,6 +1036,14 @@ def load_facilities(
         matched.append(cs)
         how.append(h)
     no_match = np.array([not cs for cs in matched], dtype=bool)
+    several = np.array([len(cs) > 1 for cs in matched], dtype=bool)
+    if several.any():
+        log.warning(
+            "%s: %s fit several categories (%s) and are counted in each; levels are not nested, "
+            "so give a category column where the name does not tell (e.g. 社区卫生服务中心 vs 站)",
+            where, rows_of(several),
+            "; ".join(sorted({"/".join(c.id for c in cs) for cs in matched if len(cs) > 1})),
+        )
 
     capacity_v = (
         np.array([_parse_number(v) for v in df[cap_col]], dtype="float64")
@@ -1209,7 +1217,8 @@ def _categorise_row(
 
     Order: a category given for the whole table; the category column read as a category id or
     name; the Amap type code; keywords in the category text (e.g. an Amap type string); keywords
-    in the name. The first step that finds something decides.
+    in the name. The first step that finds something decides. When an Amap code fits several
+    categories (090102 is used for both 社区卫生服务中心 and 服务站), the name picks among them.
     """
     if given is not None:
         return [given], "given"
@@ -1219,6 +1228,8 @@ def _categorise_row(
             return [c], "column"
     if amap:
         cs = [c for c in cats if c.amap_types and c.matches_amap(amap)]
+        if len(cs) > 1 and name:
+            cs = [c for c in cs if c.matches_name(name)] or cs
         if cs:
             return cs, "amap_type"
     if cat_text:
