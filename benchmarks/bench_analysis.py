@@ -178,6 +178,27 @@ def lc_parts(net: lc.WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame,
     return out
 
 
+def synthetic_grid(n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: int = SEED) -> nx.MultiDiGraph:
+    """A city-sized street network for scale: an n × n lattice (80 m blocks) with nodes moved up
+    to ±20% of a block, 12% of the streets removed, lengths = straight distances, in EPSG:4549
+    near Jiaxing. Synthetic (the real networks offline are small); used for speed only."""
+    rng = np.random.default_rng(seed)
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    x = 560_000.0 + jj.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
+    y = 3_395_000.0 + ii.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
+    k = np.arange(n * n).reshape(n, n)
+    pairs = np.vstack([np.column_stack([k[:, :-1].ravel(), k[:, 1:].ravel()]),
+                       np.column_stack([k[:-1, :].ravel(), k[1:, :].ravel()])])
+    pairs = pairs[rng.random(len(pairs)) >= drop]
+    length = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
+    G = nx.MultiDiGraph(crs="EPSG:4549")
+    G.add_nodes_from((int(i), {"x": float(x[i]), "y": float(y[i])}) for i in range(n * n))
+    for (a, b), w in zip(pairs.tolist(), length.tolist(), strict=True):
+        G.add_edge(a, b, length=w, highway="residential")
+        G.add_edge(b, a, length=w, highway="residential")
+    return G
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=str(default_shared()),
@@ -185,15 +206,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", default=None, help=f"another OSM file instead of <shared>/{DEFAULT_FILE}")
     ap.add_argument("--repeat", type=int, default=5, help="rounds per timed step (best kept)")
     ap.add_argument("--communities", type=int, default=N_COMMUNITIES)
+    ap.add_argument("--synthetic-grid", type=int, default=None, metavar="N",
+                    help="use a synthetic N × N street grid (80 m blocks) instead of an OSM file, "
+                         "to measure at city scale (e.g. 300: 90,000 nodes)")
     args = ap.parse_args(argv)
 
-    src = resolve_input(args)
+    src = None if args.synthetic_grid else resolve_input(args)
     lc.settings.progress = False
     logging.getLogger("lifecircle").setLevel(logging.ERROR)
     ox.settings.useful_tags_way = list(dict.fromkeys([*ox.settings.useful_tags_way, *WALK_TAGS]))
 
     print(f"lifecircle gap-analysis benchmark — {dt.date.today().isoformat()}")
-    print(f"file: {src} ({src.stat().st_size / 1e6:.1f} MB)")
+    if src is not None:
+        print(f"file: {src} ({src.stat().st_size / 1e6:.1f} MB)")
+    else:
+        print(f"network: synthetic {args.synthetic_grid} × {args.synthetic_grid} street grid, 80 m blocks")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}; "
           f"Python {platform.python_version()}")
     print(f"lifecircle {lc.__version__} ({Path(lc.__file__).parent}), osmnx {ox.__version__}, "
@@ -203,11 +230,15 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="lc-bench-") as tmp_:
         tmp = Path(tmp_)
-        name = src.name.lower()
-        xml = src if name.endswith((".osm", ".xml")) else to_highway_xml(src, tmp / "highways.osm")
         # untimed: both sides load their network once
-        net = lc.load_network(src)
-        G = recipe_load(xml).G
+        if src is None:
+            G = ox.truncate.largest_component(synthetic_grid(args.synthetic_grid))
+            net = lc.load_network(G)
+        else:
+            name = src.name.lower()
+            xml = src if name.endswith((".osm", ".xml")) else to_highway_xml(src, tmp / "highways.osm")
+            net = lc.load_network(src)
+            G = recipe_load(xml).G
         profile = lc.load_profile(write_profile(tmp))
     print(f"lifecircle: {net!r}")
     print(f"OSMnx:      {len(G):,} nodes, {G.number_of_edges():,} directed edges, {G.graph['crs']}")
