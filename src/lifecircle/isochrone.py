@@ -62,15 +62,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from numba import njit
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from . import settings
 from ._errors import InputError
-from ._kernels import merge_sorted_intervals
 from ._progress import progress
 from .crs import WGS84
-from .network import WalkNetwork
+from .network import Reach, WalkNetwork
 
 log = logging.getLogger(__name__)
 
@@ -645,16 +642,28 @@ def _origin_chunk(
 ) -> np.ndarray:
     n = len(snaps)
     limits = dist - trim
-    ok = ~snaps["too_far"].to_numpy()
     top = float(limits.max())
-    pieces: list[_Pieces | None] = [None] * len(dist)
-    legs: list[np.ndarray | None] = [None] * len(dist)
-    if top < 0 or not ok.any():
-        return builder.nested(n, pieces, legs, fill)
+    if top < 0 or snaps["too_far"].all():
+        return builder.nested(n, [None] * len(dist), [None] * len(dist), fill)
     reach = net._reach_from_snaps(snaps, top)
-    a = snaps["access_m"].to_numpy()
-    sx = snaps["x"].to_numpy()
-    sy = snaps["y"].to_numpy()
+    pieces, legs = _pieces_and_legs(reach, limits, xy)
+    return builder.nested(n, pieces, legs, fill)
+
+
+def _pieces_and_legs(
+    reach: Reach, limits: np.ndarray, xy: np.ndarray
+) -> tuple[list[_Pieces | None], list[np.ndarray | None]]:
+    """Reached edge pieces and access legs of every origin of ``reach``, per limit (metres).
+
+    ``xy``: the points of ``reach.snaps`` (metric); levels with a negative limit stay ``None``.
+    """
+    sn = reach.snaps
+    ok = ~sn["too_far"].to_numpy()
+    group = reach.snap_origin[ok]
+    pxy, a = xy[ok], sn["access_m"].to_numpy()[ok]
+    sx, sy = sn["x"].to_numpy()[ok], sn["y"].to_numpy()[ok]
+    pieces: list[_Pieces | None] = [None] * len(limits)
+    legs: list[np.ndarray | None] = [None] * len(limits)
     for k, lim in enumerate(limits):
         if lim < 0:
             continue
@@ -665,8 +674,8 @@ def _origin_chunk(
             pc["start_m"].to_numpy(),
             pc["end_m"].to_numpy(),
         )
-        legs[k] = _legs(np.flatnonzero(ok), xy[ok], sx[ok], sy[ok], a[ok], lim)
-    return builder.nested(n, pieces, legs, fill)
+        legs[k] = _legs(group, pxy, sx, sy, a, lim)
+    return pieces, legs
 
 
 def _legs(
@@ -796,66 +805,15 @@ def _covered_one(
     """Nested polygons (one per distance) of the union of the facilities' catchments."""
     limits = dist - trim
     ok = ~snaps["too_far"].to_numpy()
-    pieces: list[_Pieces | None] = [None] * len(dist)
-    legs: list[np.ndarray | None] = [None] * len(dist)
     top = float(limits.max())
     if top < 0 or not ok.any():
-        return builder.nested(1, pieces, legs, fill)[0]
+        return builder.nested(1, [None] * len(dist), [None] * len(dist), fill)[0]
     s = snaps.loc[ok]
-    d = _multi_source(net, s, top)
-    eu = net.edges["u"].to_numpy()
-    ev = net.edges["v"].to_numpy()
-    el = net.edges["length_m"].to_numpy(np.float64)
-    a = s["access_m"].to_numpy()
-    p = s["pos_m"].to_numpy()
-    se = s["edge"].to_numpy()
-    for k, lim in enumerate(limits):
-        if lim < 0:
-            continue
-        ru = lim - d[eu]
-        rv = lim - d[ev]
-        hu = np.flatnonzero(ru >= 0)
-        hv = np.flatnonzero(rv >= 0)
-        own_r = lim - a
-        ho = np.flatnonzero(own_r >= 0)
-        e = np.concatenate([hu, hv, se[ho]])
-        start = np.concatenate(
-            [
-                np.zeros(len(hu)),
-                el[hv] - np.minimum(rv[hv], el[hv]),
-                np.maximum(p[ho] - own_r[ho], 0.0),
-            ]
-        )
-        end = np.concatenate(
-            [np.minimum(ru[hu], el[hu]), el[hv], np.minimum(p[ho] + own_r[ho], el[se[ho]])]
-        )
-        grp = np.zeros(len(e), dtype=np.int64)
-        order = np.lexsort((start, e))
-        e, start, end = e[order], start[order], end[order]
-        keep, merged_end = merge_sorted_intervals(grp, e, start, end)
-        pieces[k] = _Pieces(grp[keep], e[keep], start[keep], merged_end[keep])
-        legs[k] = _legs(
-            np.zeros(len(s), dtype=np.int64), xy[ok], s["x"].to_numpy(), s["y"].to_numpy(), a, lim
-        )
+    d, _ = net._multi_source(s, top)
+    reached = np.flatnonzero(np.isfinite(d))
+    # all facilities together are one origin of a Reach: its edge pieces are the union
+    reach = Reach(net, s, top, np.array([0, len(reached)]), reached, d[reached],
+                  snap_origin=np.zeros(len(s), dtype=np.int64))
+    pieces, legs = _pieces_and_legs(reach, limits, xy[ok])
     return builder.nested(1, pieces, legs, fill)[0]
 
-
-def _multi_source(net: WalkNetwork, s: pd.DataFrame, limit: float) -> np.ndarray:
-    """Distance (m) from every node to the nearest of the snapped sources ``s`` (inf beyond).
-
-    One SciPy Dijkstra (``min_only``) on the network plus one virtual node per source joined
-    to both ends of its edge at ``access + along-edge`` distance.
-    """
-    n = len(net.nodes)
-    k = len(s)
-    a = s["access_m"].to_numpy()
-    p = s["pos_m"].to_numpy()
-    L = s["edge_length_m"].to_numpy()
-    vcols = np.column_stack([s["u"].to_numpy(), s["v"].to_numpy()]).ravel()
-    vw = np.maximum(np.column_stack([a + p, a + (L - p)]).ravel(), 1e-6)
-    indptr = np.concatenate([net.indptr, net.indptr[-1] + 2 * np.arange(1, k + 1)])
-    indices = np.concatenate([net.indices, vcols])
-    data = np.concatenate([net.weights, vw])
-    g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-    d = dijkstra(g, directed=True, indices=np.arange(n, n + k), min_only=True, limit=limit)
-    return np.asarray(d[:n], dtype=np.float64)

@@ -410,6 +410,31 @@ class WalkNetwork:
             index=tgt.index,
         )
 
+    def _multi_source(self, s: pd.DataFrame, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        """One multi-source Dijkstra from the snapped points ``s`` (all within ``max_snap_m``).
+
+        Each source is a virtual node joined to both ends of its edge at access + along-edge
+        distance (no change to the network). Returns, per network node, the distance to the
+        nearest source (``inf`` beyond ``limit``) and that source's position in ``s`` (-1).
+        """
+        n = len(self.nodes)
+        k = len(s)
+        a = s["access_m"].to_numpy()
+        p = s["pos_m"].to_numpy()
+        L = s["edge_length_m"].to_numpy()
+        vcols = np.column_stack([s["u"].to_numpy(), s["v"].to_numpy()]).ravel()
+        vw = np.maximum(np.column_stack([a + p, a + (L - p)]).ravel(), _MIN_WEIGHT_M)
+        indptr = np.concatenate([self.indptr, self.indptr[-1] + 2 * np.arange(1, k + 1)])
+        indices = np.concatenate([self.indices, vcols])
+        data = np.concatenate([self.weights, vw])
+        g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+        d, _, origin = dijkstra(
+            g, directed=True, indices=np.arange(n, n + k), min_only=True,
+            return_predecessors=True, limit=limit,
+        )
+        origin = origin[:n]
+        return np.asarray(d[:n], dtype=np.float64), np.where(origin >= 0, origin - n, -1)
+
     def _nearest_from_snaps(
         self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -428,21 +453,8 @@ class WalkNetwork:
         s = src.iloc[src_pos]
         a_s = s["access_m"].to_numpy()
         p_s = s["pos_m"].to_numpy()
-        L_s = s["edge_length_m"].to_numpy()
-        n = len(self.nodes)
         k = len(s)
-        # virtual source nodes n..n+k-1, each with edges to both ends of its edge
-        vcols = np.column_stack([s["u"].to_numpy(), s["v"].to_numpy()]).ravel()
-        vw = np.column_stack([a_s + p_s, a_s + (L_s - p_s)]).ravel()
-        vw = np.maximum(vw, _MIN_WEIGHT_M)
-        indptr = np.concatenate([self.indptr, self.indptr[-1] + 2 * np.arange(1, k + 1)])
-        indices = np.concatenate([self.indices, vcols])
-        data = np.concatenate([self.weights, vw])
-        g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-        d, _, origin = dijkstra(
-            g, directed=True, indices=np.arange(n, n + k), min_only=True,
-            return_predecessors=True, limit=limit,
-        )
+        d, origin = self._multi_source(s, limit)
         tu = tgt["u"].to_numpy()
         tv = tgt["v"].to_numpy()
         tp = tgt["pos_m"].to_numpy()
@@ -452,8 +464,7 @@ class WalkNetwork:
         via_v = d[tv] + (tL - tp)
         use_v = via_v < via_u
         best = np.where(use_v, via_v, via_u) + ta
-        org = np.where(use_v, origin[tv], origin[tu])
-        best_src = np.where(org >= 0, org - n, -1)
+        best_src = np.where(use_v, origin[tv], origin[tu])
         # same-edge pairs: the direct along-edge distance may be shorter
         te = tgt["edge"].to_numpy()
         se = s["edge"].to_numpy()
@@ -586,6 +597,7 @@ class Reach:
         ptr: np.ndarray,
         node: np.ndarray,
         dist: np.ndarray,
+        snap_origin: np.ndarray | None = None,
     ) -> None:
         self.network = network
         self.snaps = snaps
@@ -593,6 +605,9 @@ class Reach:
         self.ptr = ptr
         self.node = node
         self.dist = dist
+        #: origin of each row of ``snaps`` (default: row i is origin i); several sources searched
+        #: together (a covered area) form one origin
+        self.snap_origin = np.arange(len(snaps)) if snap_origin is None else snap_origin
 
     @property
     def origin(self) -> np.ndarray:
@@ -646,7 +661,7 @@ class Reach:
         # the origin's own edge: the interval around the origin
         sn = self.snaps
         ok = ~sn["too_far"].to_numpy()
-        own_o = np.flatnonzero(ok)
+        own_o = self.snap_origin[ok]
         own_r = limit - sn["access_m"].to_numpy()[ok]
         has = own_r >= 0
         own_o, own_r = own_o[has], own_r[has]
