@@ -25,7 +25,7 @@ import shapely
 import lifecircle as lc
 from lifecircle.analysis import analyze
 
-from _nets import CRS, X0, Y0, river_with_bridge
+from _nets import CRS, X0, Y0, box, river_communities, river_facilities, river_with_bridge
 from conftest import FIXTURES
 
 #: Four categories (health centre L15 1000 m; health station, nursery and elderly day care L5
@@ -37,38 +37,16 @@ def fixture_profile():
     return lc.load_profile(PROFILE)
 
 
-def _box(x0, y0, x1, y1):
-    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
-
-
 @pytest.fixture(scope="module")
 def case():
     net = river_with_bridge()
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {
-                "社区代码": ["330402001001", "330402001002"],
-                "社区名称": ["南岸社区", "北岸社区"],
-                "街道": ["建设街道", "建设街道"],
-                "区县": ["南湖区", "南湖区"],
-                "常住人口": [1000, 900],
-                "60岁以上": [300, None],
-            },
-            geometry=[shapely.Point(X0 + 100, Y0 - 10), _box(0, 210, 400, 300)],
-            crs=CRS,
-        )
-    )
+    comm = lc.load_communities(river_communities())
     buildings = gpd.GeoDataFrame(
         {"building": ["residential", "apartments", "office"], "building:levels": ["2", "4", "10"]},
-        geometry=[_box(50, 220, 90, 250), _box(300, 220, 340, 250), _box(150, 220, 250, 290)],
+        geometry=[box(50, 220, 90, 250), box(300, 220, 340, 250), box(150, 220, 250, 290)],
         crs=CRS,
     )
-    fac = gpd.GeoDataFrame(
-        {"category": ["health_center", "nursery"], "name": ["卫生服务中心", "托育园"], "capacity": [np.nan, 2.0]},
-        geometry=[shapely.Point(X0 + 150, Y0 - 5), shapely.Point(X0 + 380, Y0 + 205)],
-        crs=CRS,
-        index=pd.Index(["F_hc", "F_n"], name="facility_id"),
-    )
+    fac = river_facilities()
     a = analyze(net, fac, comm, fixture_profile(), buildings=buildings)
     return a
 

@@ -14,18 +14,14 @@ from rasterio.transform import from_origin
 import lifecircle as lc
 from lifecircle.communities import demand_points
 
-from _nets import CRS, X0, Y0
-
-
-def _box(x0, y0, x1, y1):
-    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+from _nets import CRS, X0, Y0, box
 
 
 @pytest.fixture()
 def two_blocks():
     return lc.load_communities(gpd.GeoDataFrame(
         {"name": ["west", "east"], "population": [1000, np.nan]},
-        geometry=[_box(0, 0, 200, 100), _box(200, 0, 400, 100)], crs=CRS,
+        geometry=[box(0, 0, 200, 100), box(200, 0, 400, 100)], crs=CRS,
     ))
 
 
@@ -81,11 +77,11 @@ def test_missing_population_error_or_zero(two_blocks):
 
 
 def test_floor_area_estimate_uses_levels_and_height():
-    comm = lc.load_communities(gpd.GeoDataFrame({"name": ["a"]}, geometry=[_box(0, 0, 300, 300)], crs=CRS))
+    comm = lc.load_communities(gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 300, 300)], crs=CRS))
     buildings = gpd.GeoDataFrame(
         {"building": ["apartments", "residential", "house"],
          "building:levels": ["10", None, None], "height": [None, "18", None]},
-        geometry=[_box(10, 10, 30, 30), _box(50, 50, 70, 70), _box(100, 100, 120, 120)], crs=CRS,
+        geometry=[box(10, 10, 30, 30), box(50, 50, 70, 70), box(100, 100, 120, 120)], crs=CRS,
     )
     d = demand_points(comm, buildings=buildings, per_capita_floor_m2=40, default_levels=2)
     # 400 m² footprints × (10 levels, 18 m / 3 m = 6 levels, default 2) = 7,200 m² / 40 = 180
@@ -97,7 +93,7 @@ def test_load_communities_chinese_columns_codes_and_errors(tmp_path):
     gdf = gpd.GeoDataFrame(
         {"社区名称": ["新兴社区", "城南社区"], "区划代码": [330402001001, 330402002003],
          "常住人口": ["3200", "4100"], "60岁以上": [800, 900], "区县": ["南湖区", "南湖区"]},
-        geometry=[_box(0, 0, 100, 100), shapely.Point(X0 + 300, Y0 + 50)], crs=CRS,
+        geometry=[box(0, 0, 100, 100), shapely.Point(X0 + 300, Y0 + 50)], crs=CRS,
     )
     path = tmp_path / "communities.gpkg"
     gdf.to_file(path)

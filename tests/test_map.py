@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _nets import CRS, X0, Y0, build, river_with_bridge
+from _nets import CRS, X0, Y0, build, river_communities, river_facilities, river_with_bridge
 from conftest import FIXTURES, need
 from pyproj import Geod
 
@@ -39,10 +39,6 @@ IMG = "<img src=x onerror=alert(2)>"
 NURSERY_ZH = "托育 & <托儿所>"
 
 
-def _box(x0, y0, x1, y1):
-    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
-
-
 def _profile():
     """test_analysis.py's four categories; the nursery is called NURSERY_ZH."""
     p = lc.load_profile(FIXTURES / "profile_map.toml")
@@ -52,30 +48,8 @@ def _profile():
 
 @pytest.fixture(scope="module")
 def case():
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {
-                "社区代码": ["330402001001", "330402001002"],
-                "社区名称": [SCRIPT, OBRIEN],
-                "街道": ["建设街道", "建设街道"],
-                "区县": ["南湖区", "南湖区"],
-                "常住人口": [1000, 900],
-                "60岁以上": [300, None],
-            },
-            geometry=[shapely.Point(X0 + 100, Y0 - 10), _box(0, 210, 400, 300)],
-            crs=CRS,
-        )
-    )
-    fac = gpd.GeoDataFrame(
-        {
-            "category": ["health_center", "nursery"],
-            "name": ["卫生服务中心", IMG],
-            "capacity": [np.nan, 2.0],
-        },
-        geometry=[shapely.Point(X0 + 150, Y0 - 5), shapely.Point(X0 + 380, Y0 + 205)],
-        crs=CRS,
-        index=pd.Index(["F_hc", "F_n"], name="facility_id"),
-    )
+    comm = lc.load_communities(river_communities((SCRIPT, OBRIEN)))
+    fac = river_facilities(IMG)
     a = analyze(river_with_bridge(), fac, comm, _profile())
     a.propose_sites()
     return a

@@ -14,7 +14,7 @@ import shapely
 import lifecircle as lc
 from lifecircle import CRSError, InputError, NetworkError
 
-from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
+from _nets import CRS, X0, Y0, build, grid, grid_pairs, pts, river_with_bridge
 
 
 # ---------------------------------------------------------------------- construction
@@ -324,14 +324,7 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
     points inserted into the graph."""
     rng = np.random.default_rng(seed)
     xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20)) for i in range(n) for j in range(n)]
-    pairs = []
-    for i in range(n):
-        for j in range(n):
-            k = i * n + j
-            if j + 1 < n:
-                pairs.append((k, k + 1))
-            if i + 1 < n:
-                pairs.append((k, k + n))
+    pairs = grid_pairs(n)
     keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
     net = build(xy, keep_pairs, keep="all")
     span = (n - 1) * 100
