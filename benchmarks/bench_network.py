@@ -55,7 +55,7 @@ import shapely  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 
 import lifecircle as lc  # noqa: E402
-from lifecircle._osm import is_walkable  # noqa: E402
+from lifecircle.sources.osm import is_walkable  # noqa: E402
 
 DEFAULT_FILE = "data/intl/liechtenstein.osm.pbf"
 CATEGORY_SIZES = (10, 20, 40, 80, 160, 320)

@@ -55,7 +55,7 @@ def make_communities() -> None:
     import shapely
 
     import lifecircle as lc
-    from lifecircle._osm import read_features
+    from lifecircle.sources.osm import read_features
 
     net = lc.load_network(PBF)
     area = shapely.concave_hull(shapely.MultiPoint(shapely.get_coordinates(net.edges.geometry.values)), 0.3)

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from lifecircle._osm import is_walkable
+from lifecircle.sources.osm import is_walkable
 
 
 def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -232,7 +232,7 @@ def test_bad_inputs(case):
 def test_excel_and_csv_reports(case, tmp_path):
     import openpyxl
 
-    from lifecircle.report import write_csv
+    from lifecircle.outputs.tables import write_csv
 
     out = case.to_excel(tmp_path / "gaps.xlsx")
     umask = os.umask(0)
@@ -268,7 +268,7 @@ def test_projects_go_to_the_pool(case, tmp_path):
 
 
 def test_outputs_doc_lists_every_column(case):
-    from lifecircle.report import COLUMNS
+    from lifecircle.outputs.tables import COLUMNS
 
     from conftest import ROOT
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pyproj import CRS, Geod
 
 from lifecircle import CRSError, InputError
-from lifecircle.coords import (
+from lifecircle.sources.coords import (
     GCJ_BOX,
     bd09_to_gcj02,
     bd09_to_wgs84,
@@ -89,7 +89,7 @@ def test_round_trip_error_on_dense_grid_is_sub_millimetre():
 
 def test_inverse_is_not_the_one_step_approximation():
     """The usual one-step inverse (subtract the shift at the GCJ point) is off by metres."""
-    from lifecircle.coords import _gcj_delta
+    from lifecircle.sources.coords import _gcj_delta
 
     glon, glat = wgs84_to_gcj02(120.755, 30.747)
     dx, dy = _gcj_delta(glon, glat)
@@ -308,7 +308,7 @@ def test_gcj_district_file_converts_onto_wgs84_districts(jiaxing_districts):
 
 def test_detect_offset_flags_gcj_districts(jiaxing_districts, caplog):
     gcj, wgs = jiaxing_districts
-    with caplog.at_level(logging.WARNING, logger="lifecircle.coords"):
+    with caplog.at_level(logging.WARNING, logger="lifecircle.sources.coords"):
         rep = detect_offset(gcj, wgs, on="adcode")
     assert rep.likely == "gcj02" and rep.shifted and rep.mode == "matched"
     assert 350 < rep.median_m["wgs84"] < 510

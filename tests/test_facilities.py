@@ -16,7 +16,7 @@ from conftest import FIXTURES, shared_file
 from pyproj import Geod
 
 from lifecircle import CRSError, InputError, load_profile, settings
-from lifecircle.coords import detect_offset, wgs84_to_bd09, wgs84_to_gcj02
+from lifecircle.sources.coords import detect_offset, wgs84_to_bd09, wgs84_to_gcj02
 from lifecircle.facilities import (
     facilities_from_osm,
     load_facilities,
@@ -723,7 +723,7 @@ def test_osm_name_disambiguates_categories_with_the_same_tags():
     level); without a telling name a clinic is not a centre (levels are not nested, so counting it
     as both would hide a shortfall). A POI whose tags match nothing can match by name."""
     from lifecircle import load_profile
-    from lifecircle.facilities import _match_tags
+    from lifecircle.facilities.loaders import _match_tags
 
     gb = load_profile("gb50180-2018")
     cats = list(gb.categories.values())

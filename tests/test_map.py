@@ -29,9 +29,9 @@ from conftest import FIXTURES, need
 from pyproj import Geod
 
 import lifecircle as lc
-from lifecircle import mapping
+from lifecircle.outputs import map as mapping
 from lifecircle.analysis import analyze
-from lifecircle.mapping import _GeoLayer, _Legend, save_map
+from lifecircle.outputs.map import _GeoLayer, _Legend, save_map
 
 SCRIPT = "<script>alert(1)</script>"
 OBRIEN = "O'Brien & 张三"
@@ -259,7 +259,7 @@ def test_facility_layers_start_hidden_in_large_maps(case, monkeypatch):
 
 
 def test_max_features_caps_layers_and_says_so(case, caplog):
-    with caplog.at_level(logging.WARNING, logger="lifecircle.mapping"):
+    with caplog.at_level(logging.WARNING, logger="lifecircle.outputs.map"):
         m = case.map(basemap="none", max_features=1)
     assert layer_names(m)[0] == "社区设施服务指数（显示 1 / 共 2）"
     (f,) = features(layers_of(m, "communities")[0])
@@ -319,7 +319,7 @@ def test_tianditu_needs_a_key(case, monkeypatch):
 
 # ---------------------------------------------------------------------- assets
 def _asset_sri(rel: str) -> str:
-    data = (Path(mapping.__file__).parent / "_static" / rel).read_bytes()
+    data = (Path(mapping.__file__).parent / "static" / rel).read_bytes()
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
@@ -350,7 +350,7 @@ def test_offline_inlines_leaflet(case, tmp_path):
 
 
 def test_vendored_assets_small_and_documented():
-    static = Path(mapping.__file__).parent / "_static"
+    static = Path(mapping.__file__).parent / "static"
     total = sum(p.stat().st_size for p in static.rglob("*") if p.is_file())
     assert total < 1_500_000
     readme = (static / "README.md").read_text()
@@ -363,7 +363,7 @@ def test_vendored_assets_small_and_documented():
 
 def test_offline_plain_folium_map_warns_about_other_assets(tmp_path, caplog):
     m = folium.Map(location=[30.75, 120.75], tiles=None)
-    with caplog.at_level(logging.WARNING, logger="lifecircle.mapping"):
+    with caplog.at_level(logging.WARNING, logger="lifecircle.outputs.map"):
         save_map(m, tmp_path / "plain.html", offline=True)
     h = (tmp_path / "plain.html").read_text()
     assert "leaflet@" not in h and "L.Icon.Default" in h

@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle._osm import is_walkable
+from lifecircle.sources.osm import is_walkable
 
 from _independent import independent_nearest, osmnx_projected, osmnx_walk_from_xml
 from conftest import FIXTURES, shared_file

@@ -30,7 +30,7 @@ from pyproj import Transformer
 
 import lifecircle
 from lifecircle import CRSError, InputError, PoolError, export_pool, read_pool
-from lifecircle import pool as poolmod
+from lifecircle.outputs.pool import core as poolmod
 
 PG_URL = os.environ.get("LIFECIRCLE_TEST_PG_URL")
 TO_4326 = Transformer.from_crs(4549, 4326, always_xy=True)

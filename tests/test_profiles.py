@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import lifecircle
 from lifecircle import ProfileError
-from lifecircle.profiles import (
+from lifecircle.standards.model import (
     MARKS,
     POPULATIONS,
     PROFILE_DIR,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 
 from . import settings
+
+__version__ = "0.2.0.dev0"
 from ._errors import (
     ConfigError,
     CRSError,
@@ -18,19 +20,19 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
-from . import coords
+from . import _deprecated
 from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
-from .coords import detect_offset, parse_coord_system, to_wgs84
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
-from .mapping import save_map, shortfall_map
-from .network import ComponentReport, Reach, WalkNetwork, load_network
 from .isochrone import covered_area, isochrones
-from .pool import PoolReport, export_pool, read_pool
-from .profiles import Category, Level, Profile, list_profiles, load_profile
+from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .outputs.map import save_map, shortfall_map
+from .outputs.pool import PoolReport, export_pool, read_pool
+from .sources import coords
+from .sources.coords import detect_offset, parse_coord_system, to_wgs84
+from .standards import Category, Level, Profile, list_profiles, load_profile
 
-__version__ = "0.1.0"
-
+_deprecated.install()
 
 
 class _FallbackHandler(logging.StreamHandler):

@@ -73,7 +73,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from .profiles import list_profiles, load_profile
+    from .standards import list_profiles, load_profile
 
     if args.action == "list":
         _print(list_profiles())

@@ -221,9 +221,9 @@ def run(config: Config | str | Path) -> RunResult:
     from .communities import buildings_from_osm, load_communities
     from .facilities import facilities_from_osm, load_facilities, merge_duplicates
     from .network import load_network
-    from .pool import export_pool
-    from .profiles import load_profile
-    from .report import write_csv, write_excel
+    from .outputs.pool import export_pool
+    from .standards import load_profile
+    from .outputs.tables import write_csv, write_excel
 
     cfg = config if isinstance(config, Config) else load_config(config)
     seconds: dict[str, float] = {}
@@ -313,7 +313,7 @@ def run(config: Config | str | Path) -> RunResult:
     if oc.get("map", True):
         m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang)
         path = out_dir / "lifecircle_map.html"
-        from .mapping import save_map
+        from .outputs.map import save_map
 
         save_map(m, path, offline=oc.get("map_offline", True))
         files["map"] = path

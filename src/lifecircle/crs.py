@@ -8,9 +8,10 @@ written in WGS84 (EPSG:4326).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from ._errors import CRSError
 
@@ -72,3 +73,9 @@ def require_metric(crs: CRS, what: str = "data") -> None:
     unit = crs.axis_info[0].unit_name if crs.axis_info else "metre"
     if unit not in ("metre", "meter", "m"):
         raise CRSError(f"{what}: CRS {crs.to_string()} has units {unit!r}; metres are needed")
+
+
+@lru_cache(maxsize=64)
+def transformer(src: CRS, dst: CRS) -> Transformer:
+    """A cached ``always_xy`` transformer: building one into a CGCS2000 zone costs ~40 ms."""
+    return Transformer.from_crs(src, dst, always_xy=True)

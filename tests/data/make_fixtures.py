@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lifecircle.coords import wgs84_to_bd09, wgs84_to_gcj02
+from lifecircle.sources.coords import wgs84_to_bd09, wgs84_to_gcj02
 
 HERE = Path(__file__).parent
 

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from ._errors import CRSError, InputError
-from .crs import WGS84
+from .._errors import CRSError, InputError
+from ..crs import WGS84, transformer
 
 #: Points farther than this from the network's bounding box are considered misplaced.
 FAR_FROM_NETWORK_M = 50_000.0
-
-
-@lru_cache(maxsize=64)
-def transformer(src: CRS, dst: CRS) -> Transformer:
-    """A cached ``always_xy`` transformer: building one into a CGCS2000 zone costs ~40 ms."""
-    return Transformer.from_crs(src, dst, always_xy=True)
 
 
 @dataclass(frozen=True)

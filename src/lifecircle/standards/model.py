@@ -29,8 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from ._errors import ProfileError
-from ._located import (
+from .._errors import ProfileError
+from .._located import (
     Path_,
     _Locator,
     _TomlPositions,

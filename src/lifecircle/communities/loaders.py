@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import CRSError, InputError
-from .crs import metric_crs_for
+from .._errors import CRSError, InputError
+from ..crs import metric_crs_for
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ def residential_buildings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame
 
 def buildings_from_osm(source: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Building and landuse polygons from an OSM file, as ``(buildings, landuse)`` (WGS84)."""
-    from ._osm import read_features
+    from ..sources.osm import read_features
 
     feats = read_features(source, ("building", "landuse"))
     feats = feats[feats.geom_type.isin(["Polygon", "MultiPolygon"])]

@@ -32,12 +32,12 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from ._errors import CRSError, InputError
-from ._names import name_score, norm_name
-from ._osm import is_osm_file
-from ._progress import progress
-from .coords import detect_offset, in_gcj_box, parse_coord_system, to_wgs84
-from .crs import WGS84, metric_crs_for
+from .._errors import CRSError, InputError
+from .._text import name_score, norm_name
+from ..sources.osm import is_osm_file
+from .._progress import progress
+from ..sources.coords import detect_offset, in_gcj_box, parse_coord_system, to_wgs84
+from ..crs import WGS84, metric_crs_for
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ _NUMBER = re.compile(r"^\s*[约~≈]?\s*([-+]?\d+(?:\.\d+)?)")
 # ====================================================================== shared helpers
 def _categories(profile: Any) -> list[Any]:
     if isinstance(profile, (str, Path)):
-        from .profiles import load_profile
+        from ..standards import load_profile
 
         profile = load_profile(profile)
     cats = getattr(profile, "categories", None)
@@ -458,7 +458,7 @@ def _osm_online(
     """Fetch features through OSMnx (Overpass) for a place name, polygon or bbox."""
     import osmnx as ox
 
-    from . import settings
+    from .. import settings
 
     keys = _osm_keys(cats, names=False)
     if keys is None:
@@ -1347,7 +1347,7 @@ def _flag_outside(
     where: str,
     system: Any,
 ) -> None:
-    from . import settings
+    from .. import settings
 
     lon = shapely.get_x(gdf.geometry.values)
     lat = shapely.get_y(gdf.geometry.values)
@@ -1356,7 +1356,7 @@ def _flag_outside(
         w, s, e, n = bounds
         outside |= ~((lon >= w) & (lon <= e) & (lat >= s) & (lat <= n))
     if network is not None:
-        from .network import WalkNetwork
+        from ..network import WalkNetwork
 
         if not isinstance(network, WalkNetwork):
             raise InputError("network= must be a WalkNetwork from lifecircle.load_network")

@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
 
-from . import settings
-from ._errors import InputError
-from ._progress import progress
-from .communities import COMMUNITY_COLUMNS, GROUP_COLUMNS, Demand, demand_points
-from .network import WalkNetwork
+from .. import settings
+from .._errors import InputError
+from .._progress import progress
+from ..communities import COMMUNITY_COLUMNS, GROUP_COLUMNS, Demand, demand_points
+from ..network import WalkNetwork
 
 log = logging.getLogger(__name__)
 
@@ -622,7 +622,7 @@ class Analysis:
         standard mode (5 → 300 m, 10 → 500 m, 15 → 1000 m for GB 50180), else its speed; or give
         ``"adult"``, ``"elderly"`` or m/s. Other keywords go to :func:`lifecircle.isochrones`.
         """
-        from .isochrone import isochrones
+        from ..isochrone import isochrones
 
         comm = self.communities.set_index("community_id")
         if communities is not None:
@@ -646,7 +646,7 @@ class Analysis:
 
         One row per category that has facilities: ``category``, ``distance_m``, geometry.
         """
-        from .isochrone import covered_area
+        from ..isochrone import covered_area
 
         frames = []
         for cid in categories or self.params.categories:
@@ -664,19 +664,19 @@ class Analysis:
     # ------------------------------------------------------------------ export helpers
     def to_excel(self, path: str, lang: str | None = None) -> str:
         """Write shortfalls, categories, index and coverage to one Excel workbook."""
-        from .report import write_excel
+        from ..outputs.tables import write_excel
 
         return write_excel(self, path, lang=lang or settings.language)
 
     def map(self, **kwargs: Any) -> Any:
         """Interactive shortfall map (folium); see :func:`lifecircle.mapping.shortfall_map`."""
-        from .mapping import shortfall_map
+        from ..outputs.map import shortfall_map
 
         return shortfall_map(self, **kwargs)
 
 
 def _as_points(gdf: gpd.GeoDataFrame, net: WalkNetwork) -> Any:
-    from ._points import to_points
+    from ..network.points import to_points
 
     return to_points(gdf, net.crs, what="points", bounds=None)
 
@@ -726,7 +726,7 @@ def analyze(
     Analysis
     """
     if isinstance(profile, (str, PathLike)):
-        from .profiles import load_profile
+        from ..standards import load_profile
 
         profile = load_profile(profile)
     if not isinstance(network, WalkNetwork):

@@ -39,11 +39,11 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from . import settings
-from ._errors import CRSError, InputError, LifecircleError, PoolError
-from ._files import atomic_write
-from ._progress import progress
-from .crs import cgcs2000_gk3_epsg, in_china, utm_epsg
+from ... import settings
+from ..._errors import CRSError, InputError, LifecircleError, PoolError
+from ..._files import atomic_write
+from ..._progress import progress
+from ...crs import cgcs2000_gk3_epsg, in_china, utm_epsg
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ reaches the page, and the page's data is embedded as JSON that cannot close its 
 
 Only Leaflet is loaded (folium's jQuery, Bootstrap and Font Awesome are not needed): from jsDelivr
 with a Subresource-Integrity hash, or, with ``offline=True``, inlined from the copy vendored in
-``lifecircle/_static`` so the file needs no CDN. Geometry is simplified in a metric CRS and
+``lifecircle/outputs/static`` so the file needs no CDN. Geometry is simplified in a metric CRS and
 coordinates are rounded to 5 decimals (about 1 m) to keep the file small; element ids are
 deterministic, so the same analysis gives the same HTML.
 """
@@ -45,20 +45,20 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from . import settings
-from ._errors import InputError
-from ._files import atomic_write
-from .coords import wgs84_to_gcj02
-from .report import COLUMNS
+from .. import settings
+from .._errors import InputError
+from .._files import atomic_write
+from ..sources.coords import wgs84_to_gcj02
+from .tables import COLUMNS
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from ..analysis import Analysis
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BASEMAPS", "INDEX_BREAKS", "INDEX_COLORS", "make_offline", "save_map", "shortfall_map"]
 
-#: Version of the vendored Leaflet (``lifecircle/_static/leaflet``); online maps load the same
+#: Version of the vendored Leaflet (``lifecircle/outputs/static/leaflet``); online maps load the same
 #: version from jsDelivr, pinned by a Subresource-Integrity hash of the vendored file.
 LEAFLET_VERSION = "1.9.4"
 _CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist/"
@@ -257,7 +257,7 @@ def _as_list(x: Any) -> list[Any] | None:
 # ---------------------------------------------------------------------- assets
 @cache
 def _asset(rel: str) -> bytes:
-    return resources.files("lifecircle").joinpath("_static", *rel.split("/")).read_bytes()
+    return resources.files("lifecircle").joinpath("outputs", "static", *rel.split("/")).read_bytes()
 
 
 def _sri(rel: str) -> str:
@@ -1177,7 +1177,7 @@ def _legend_html(
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

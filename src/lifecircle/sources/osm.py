@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import osmium
 
-from ._errors import NetworkError
+from .._errors import NetworkError
 
 if TYPE_CHECKING:
     import geopandas as gpd

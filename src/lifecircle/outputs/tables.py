@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._errors import InputError
-from ._files import atomic_write
+from .._errors import InputError
+from .._files import atomic_write
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from ..analysis import Analysis
 
 log = logging.getLogger(__name__)
 

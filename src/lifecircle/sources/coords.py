@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Geod, Transformer
 
-from ._errors import CRSError, InputError
+from .._errors import CRSError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ def _sample_points(geoms: np.ndarray, max_points: int) -> np.ndarray:
 
 def _reference_geoms(reference: Any) -> tuple[np.ndarray, CRS]:
     """Geometries (and their CRS) to measure against: network edges or a GeoDataFrame."""
-    from .network import WalkNetwork
+    from ..network import WalkNetwork
 
     if isinstance(reference, WalkNetwork):
         return np.asarray(reference.edges.geometry.values), reference.crs
@@ -376,7 +376,7 @@ def _name_pairs(
     data: Any, reference: Any, max_km: float = 3.0
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Data/reference point pairs with the same (normalised, ≥4 characters) name within max_km."""
-    from ._names import norm_name
+    from .._text import norm_name
 
     if "name" not in getattr(data, "columns", ()) or "name" not in getattr(
         reference, "columns", ()
@@ -453,7 +453,7 @@ def detect_offset(
     -------
     OffsetReport
     """
-    from .crs import metric_crs_for
+    from ..crs import metric_crs_for
 
     if getattr(data, "crs", None) is None or not hasattr(data, "geometry"):
         raise InputError("data must be a GeoDataFrame with a CRS (the one it claims to be in)")

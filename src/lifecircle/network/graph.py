@@ -24,13 +24,14 @@ from pyproj import CRS
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from . import settings
-from ._errors import InputError, NetworkError
-from ._kernels import bounded_dijkstra_batch, merge_sorted_intervals
-from ._osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
-from ._points import Points, to_points, transformer
-from ._progress import progress
-from .crs import WGS84, as_crs, metric_crs_for, require_metric
+from .. import settings
+from .._errors import InputError, NetworkError
+from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
+from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
+from .points import Points, to_points
+from ..crs import transformer
+from .._progress import progress
+from ..crs import WGS84, as_crs, metric_crs_for, require_metric
 
 log = logging.getLogger(__name__)
 

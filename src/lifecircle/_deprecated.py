@@ -1,0 +1,60 @@
+"""Old module paths kept for one release (0.2): ``lifecircle.mapping`` → ``lifecircle.outputs.map``
+and the like. Importing one works and warns once with a :class:`DeprecationWarning`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import importlib.machinery
+import sys
+import warnings
+from types import ModuleType
+
+#: old module path → new module path
+MOVED: dict[str, str] = {
+    "lifecircle.mapping": "lifecircle.outputs.map",
+    "lifecircle.pool": "lifecircle.outputs.pool",
+    "lifecircle.report": "lifecircle.outputs.tables",
+    "lifecircle.profiles": "lifecircle.standards",
+    "lifecircle.coords": "lifecircle.sources.coords",
+}
+
+
+def warn_moved(old: str, stacklevel: int = 3) -> ModuleType:
+    """Import the new home of ``old`` and warn that the old path is deprecated."""
+    new = MOVED[old]
+    warnings.warn(
+        f"{old} moved to {new} in lifecircle 0.2; the old name will be removed in 0.3",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return importlib.import_module(new)
+
+
+class _Alias(importlib.abc.Loader):
+    def __init__(self, old: str) -> None:
+        self.old = old
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None  # a fresh module that gets the new module's names
+
+    def exec_module(self, module: ModuleType) -> None:
+        new = warn_moved(self.old, stacklevel=8)
+        module.__dict__.update({k: v for k, v in vars(new).items() if not k.startswith("__")})
+        module.__doc__ = new.__doc__
+
+
+class MovedModules(importlib.abc.MetaPathFinder):
+    """Finds the old module paths of :data:`MOVED` and loads their new modules."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None):  # noqa: ANN201
+        if fullname not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, _Alias(fullname))
+
+
+def install() -> None:
+    """Register the finder once."""
+    if not any(isinstance(f, MovedModules) for f in sys.meta_path):
+        sys.meta_path.append(MovedModules())
