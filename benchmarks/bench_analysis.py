@@ -55,13 +55,21 @@ import osmnx as ox  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy  # noqa: E402
 import shapely  # noqa: E402
+from bench_network import (  # noqa: E402
+    DEFAULT_FILE,
+    WALK_TAGS,
+    Row,
+    best_of,
+    default_shared,
+    print_table,
+    random_points_near_edges,
+    recipe_load,
+    resolve_input,
+    to_highway_xml,
+)
 from pyproj import Transformer  # noqa: E402
 
 import lifecircle as lc  # noqa: E402
-from bench_network import (  # noqa: E402
-    DEFAULT_FILE, WALK_TAGS, Row, best_of, default_shared, print_table, random_points_near_edges,
-    recipe_load, resolve_input, to_highway_xml,
-)
 from lifecircle.analysis import _as_points  # noqa: E402
 
 N_COMMUNITIES = 1_000
@@ -69,31 +77,55 @@ SEED = 20240607
 LEVELS = {"L15": (15, 1000), "L10": (10, 500), "L5": (5, 300)}
 #: 12 categories: (id, level, target group)
 CATEGORIES = [
-    ("c15_health_centre", "L15", "total"), ("c15_culture_centre", "L15", "total"),
-    ("c15_nursing_home", "L15", "elderly"), ("c15_sports_hall", "L15", "total"),
-    ("c10_primary_school", "L10", "total"), ("c10_market", "L10", "total"),
-    ("c10_bus_stop", "L10", "total"), ("c10_park", "L10", "total"),
-    ("c5_kindergarten", "L5", "total"), ("c5_elderly_daycare", "L5", "elderly"),
-    ("c5_health_station", "L5", "total"), ("c5_shops", "L5", "total"),
+    ("c15_health_centre", "L15", "total"),
+    ("c15_culture_centre", "L15", "total"),
+    ("c15_nursing_home", "L15", "elderly"),
+    ("c15_sports_hall", "L15", "total"),
+    ("c10_primary_school", "L10", "total"),
+    ("c10_market", "L10", "total"),
+    ("c10_bus_stop", "L10", "total"),
+    ("c10_park", "L10", "total"),
+    ("c5_kindergarten", "L5", "total"),
+    ("c5_elderly_daycare", "L5", "elderly"),
+    ("c5_health_station", "L5", "total"),
+    ("c5_shops", "L5", "total"),
 ]
 
 
 def write_profile(folder: Path) -> Path:
     """A 12-category profile (TOML) whose numbers are this benchmark's choice (mark C)."""
     lines = [
-        'id = "bench-12"', 'version = "0"', 'title_zh = "基准测试配置"',
-        'title_en = "Benchmark profile, 12 categories"', "nested_levels = false",
-        'nested_levels_source = ["bench"]', "", "[refs]",
+        'id = "bench-12"',
+        'version = "0"',
+        'title_zh = "基准测试配置"',
+        'title_en = "Benchmark profile, 12 categories"',
+        "nested_levels = false",
+        'nested_levels_source = ["bench"]',
+        "",
+        "[refs]",
         'bench = { document = "benchmarks/bench_analysis.py", clause = "", mark = "C", '
         'note = "benchmark fixture" }',
     ]
     for lid, (walk, dist) in LEVELS.items():
-        lines += ["", f"[levels.{lid}]", f'name_zh = "{walk}分钟生活圈"', f"walk_min = {walk}",
-                  f"distance_m = {dist}", 'sources = ["bench"]']
+        lines += [
+            "",
+            f"[levels.{lid}]",
+            f'name_zh = "{walk}分钟生活圈"',
+            f"walk_min = {walk}",
+            f"distance_m = {dist}",
+            'sources = ["bench"]',
+        ]
     for cid, lid, group in CATEGORIES:
-        lines += ["", f"[categories.{cid}]", f'name_zh = "{cid}"', f'name_en = "{cid}"',
-                  f'level = "{lid}"', f'target_group = "{group}"', 'sources = ["bench"]',
-                  f'keywords = ["{cid}"]']
+        lines += [
+            "",
+            f"[categories.{cid}]",
+            f'name_zh = "{cid}"',
+            f'name_en = "{cid}"',
+            f'level = "{lid}"',
+            f'target_group = "{group}"',
+            'sources = ["bench"]',
+            f'keywords = ["{cid}"]',
+        ]
     path = folder / "bench-12.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -105,9 +137,13 @@ def make_work(net: lc.WalkNetwork, n_comm: int) -> tuple[gpd.GeoDataFrame, gpd.G
     pop = rng.integers(500, 12_001, n_comm).astype(float)
     elderly = np.round(pop * rng.uniform(0.10, 0.30, n_comm))
     comm = gpd.GeoDataFrame(
-        {"community_id": [f"c{i:04d}" for i in range(n_comm)], "population": pop,
-         "pop_elderly": elderly},
-        geometry=shapely.points(pts), crs="EPSG:4326",
+        {
+            "community_id": [f"c{i:04d}" for i in range(n_comm)],
+            "population": pop,
+            "pop_elderly": elderly,
+        },
+        geometry=shapely.points(pts),
+        crs="EPSG:4326",
     )
     sizes = rng.integers(5, 301, len(CATEGORIES))
     frames = []
@@ -115,14 +151,23 @@ def make_work(net: lc.WalkNetwork, n_comm: int) -> tuple[gpd.GeoDataFrame, gpd.G
         xy = random_points_near_edges(net, int(n), SEED + 1 + k)
         frames.append(pd.DataFrame({"category": cid, "x": xy[:, 0], "y": xy[:, 1]}))
     f = pd.concat(frames, ignore_index=True)
-    fac = gpd.GeoDataFrame({"category": f["category"].to_numpy()}, geometry=shapely.points(f[["x", "y"]].to_numpy()),
-                           crs="EPSG:4326", index=pd.Index([f"f{i:05d}" for i in range(len(f))]))
+    fac = gpd.GeoDataFrame(
+        {"category": f["category"].to_numpy()},
+        geometry=shapely.points(f[["x", "y"]].to_numpy()),
+        crs="EPSG:4326",
+        index=pd.Index([f"f{i:05d}" for i in range(len(f))]),
+    )
     return lc.load_communities(comm), fac
 
 
 # ---------------------------------------------------------------------- the recipe
-def recipe_analysis(G: nx.MultiDiGraph, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame,
-                    thresholds: dict[str, float], cutoff: bool) -> tuple[pd.DataFrame, pd.Series]:
+def recipe_analysis(
+    G: nx.MultiDiGraph,
+    fac: gpd.GeoDataFrame,
+    comm: gpd.GeoDataFrame,
+    thresholds: dict[str, float],
+    cutoff: bool,
+) -> tuple[pd.DataFrame, pd.Series]:
     """Per community × category: distance, covered people; per category: covered share."""
     to_g = Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True)
     cx, cy = to_g.transform(comm.geometry.x.to_numpy(), comm.geometry.y.to_numpy())
@@ -134,13 +179,22 @@ def recipe_analysis(G: nx.MultiDiGraph, fac: gpd.GeoDataFrame, comm: gpd.GeoData
         thr = thresholds[cid]
         sel = fcat == cid
         f_nodes = set(ox.distance.nearest_nodes(G, fx[sel], fy[sel]).tolist())
-        dist = nx.multi_source_dijkstra_path_length(G, f_nodes, cutoff=thr if cutoff else None,
-                                                    weight="length")
+        dist = nx.multi_source_dijkstra_path_length(
+            G, f_nodes, cutoff=thr if cutoff else None, weight="length"
+        )
         d = np.array([dist.get(n, np.inf) for n in c_nodes])
         people = comm["population" if group == "total" else "pop_elderly"].to_numpy()
-        frames.append(pd.DataFrame({"community_id": comm["community_id"].to_numpy(), "category": cid,
-                                    "distance_m": d, "group_pop": people,
-                                    "covered_pop": np.where(d <= thr, people, 0.0)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "community_id": comm["community_id"].to_numpy(),
+                    "category": cid,
+                    "distance_m": d,
+                    "group_pop": people,
+                    "covered_pop": np.where(d <= thr, people, 0.0),
+                }
+            )
+        )
     cov = pd.concat(frames, ignore_index=True)
     g = cov.groupby("category")
     share = g["covered_pop"].sum() / g["group_pop"].sum()
@@ -160,17 +214,27 @@ def lc_parts(net: lc.WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame,
 
     demand = timed("demand points", lambda: lc.demand_points(comm))
     f = fac.sort_index()
-    snaps = timed("snap communities + facilities to edges",
-                  lambda: (net._snap(_as_points(demand.points, net), None),
-                           net._snap(_as_points(f, net), None)))
+    snaps = timed(
+        "snap communities + facilities to edges",
+        lambda: (
+            net._snap(_as_points(demand.points, net), None),
+            net._snap(_as_points(f, net), None),
+        ),
+    )
     cat = f["category"].to_numpy()
-    timed(f"{len(CATEGORIES)} multi-source searches (SciPy Dijkstra)",
-          lambda: [net._nearest_from_snaps(snaps[1].iloc[np.flatnonzero(cat == cid)], snaps[0], None)
-                   for cid, _, _ in CATEGORIES])
+    timed(
+        f"{len(CATEGORIES)} multi-source searches (SciPy Dijkstra)",
+        lambda: [
+            net._nearest_from_snaps(snaps[1].iloc[np.flatnonzero(cat == cid)], snaps[0], None)
+            for cid, _, _ in CATEGORIES
+        ],
+    )
     a = timed("whole analyze", lambda: lc.analyze(net, fac, comm, profile))
     cats = [profile.categories[c] for c in a.params.categories]
-    timed("  coverage table (incl. weighted medians)",
-          lambda: (setattr(a, "coverage", a._coverage(cats, a._dist, a._nearest)), a._capacity(cats)))
+    timed(
+        "  coverage table (incl. weighted medians)",
+        lambda: (setattr(a, "coverage", a._coverage(cats, a._dist, a._nearest)), a._capacity(cats)),
+    )
     timed("  shortfalls ranked, with zh/en reasons", lambda: a._shortfalls(cats))
     timed("  service index + street/county", lambda: a._index(cats))
     timed("  category ranking (city/county/street)", lambda: a._categories(cats))
@@ -178,7 +242,9 @@ def lc_parts(net: lc.WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame,
     return out
 
 
-def synthetic_grid(n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: int = SEED) -> nx.MultiDiGraph:
+def synthetic_grid(
+    n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: int = SEED
+) -> nx.MultiDiGraph:
     """A city-sized street network for scale: an n × n lattice (80 m blocks) with nodes moved up
     to ±20% of a block, 12% of the streets removed, lengths = straight distances, in EPSG:4549
     near Jiaxing. Synthetic (the real networks offline are small); used for speed only."""
@@ -187,8 +253,12 @@ def synthetic_grid(n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: in
     x = 560_000.0 + jj.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
     y = 3_395_000.0 + ii.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
     k = np.arange(n * n).reshape(n, n)
-    pairs = np.vstack([np.column_stack([k[:, :-1].ravel(), k[:, 1:].ravel()]),
-                       np.column_stack([k[:-1, :].ravel(), k[1:, :].ravel()])])
+    pairs = np.vstack(
+        [
+            np.column_stack([k[:, :-1].ravel(), k[:, 1:].ravel()]),
+            np.column_stack([k[:-1, :].ravel(), k[1:, :].ravel()]),
+        ]
+    )
     pairs = pairs[rng.random(len(pairs)) >= drop]
     length = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
     G = nx.MultiDiGraph(crs="EPSG:4549")
@@ -201,14 +271,24 @@ def synthetic_grid(n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: in
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", default=str(default_shared()),
-                    help="the shared data folder (default: ../shared beside the checkout)")
-    ap.add_argument("--data", default=None, help=f"another OSM file instead of <shared>/{DEFAULT_FILE}")
+    ap.add_argument(
+        "--shared",
+        default=str(default_shared()),
+        help="the shared data folder (default: ../shared beside the checkout)",
+    )
+    ap.add_argument(
+        "--data", default=None, help=f"another OSM file instead of <shared>/{DEFAULT_FILE}"
+    )
     ap.add_argument("--repeat", type=int, default=5, help="rounds per timed step (best kept)")
     ap.add_argument("--communities", type=int, default=N_COMMUNITIES)
-    ap.add_argument("--synthetic-grid", type=int, default=None, metavar="N",
-                    help="use a synthetic N × N street grid (80 m blocks) instead of an OSM file, "
-                         "to measure at city scale (e.g. 300: 90,000 nodes)")
+    ap.add_argument(
+        "--synthetic-grid",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use a synthetic N × N street grid (80 m blocks) instead of an OSM file, "
+        "to measure at city scale (e.g. 300: 90,000 nodes)",
+    )
     args = ap.parse_args(argv)
 
     src = None if args.synthetic_grid else resolve_input(args)
@@ -220,12 +300,18 @@ def main(argv: list[str] | None = None) -> None:
     if src is not None:
         print(f"file: {src} ({src.stat().st_size / 1e6:.1f} MB)")
     else:
-        print(f"network: synthetic {args.synthetic_grid} × {args.synthetic_grid} street grid, 80 m blocks")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}; "
-          f"Python {platform.python_version()}")
-    print(f"lifecircle {lc.__version__} ({Path(lc.__file__).parent}), osmnx {ox.__version__}, "
-          f"networkx {nx.__version__}, scipy {scipy.__version__}, numpy {np.__version__}, "
-          f"pandas {pd.__version__}, shapely {shapely.__version__}, geopandas {gpd.__version__}")
+        print(
+            f"network: synthetic {args.synthetic_grid} × {args.synthetic_grid} street grid, 80 m blocks"
+        )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}; "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"lifecircle {lc.__version__} ({Path(lc.__file__).parent}), osmnx {ox.__version__}, "
+        f"networkx {nx.__version__}, scipy {scipy.__version__}, numpy {np.__version__}, "
+        f"pandas {pd.__version__}, shapely {shapely.__version__}, geopandas {gpd.__version__}"
+    )
     print(f"best of {args.repeat}, sides alternated\n")
 
     with tempfile.TemporaryDirectory(prefix="lc-bench-") as tmp_:
@@ -236,7 +322,11 @@ def main(argv: list[str] | None = None) -> None:
             net = lc.load_network(G)
         else:
             name = src.name.lower()
-            xml = src if name.endswith((".osm", ".xml")) else to_highway_xml(src, tmp / "highways.osm")
+            xml = (
+                src
+                if name.endswith((".osm", ".xml"))
+                else to_highway_xml(src, tmp / "highways.osm")
+            )
             net = lc.load_network(src)
             G = recipe_load(xml).G
         profile = lc.load_profile(write_profile(tmp))
@@ -246,17 +336,24 @@ def main(argv: list[str] | None = None) -> None:
     comm, fac = make_work(net, args.communities)
     thresholds = {c.id: float(c.distance_m) for c in profile.categories.values()}
     counts = fac["category"].value_counts()
-    print(f"work: {len(comm):,} communities ({comm['population'].sum():,.0f} people) × "
-          f"{len(CATEGORIES)} categories ({len(fac):,} facilities, {counts.min()}–{counts.max()} "
-          "per category)")
+    print(
+        f"work: {len(comm):,} communities ({comm['population'].sum():,.0f} people) × "
+        f"{len(CATEGORIES)} categories ({len(fac):,} facilities, {counts.min()}–{counts.max()} "
+        "per category)"
+    )
 
     lc_analyze = lambda: lc.analyze(net, fac, comm, profile)  # noqa: E731
     rec_full = lambda: recipe_analysis(G, fac, comm, thresholds, cutoff=False)  # noqa: E731
     rec_cut = lambda: recipe_analysis(G, fac, comm, thresholds, cutoff=True)  # noqa: E731
     (t_lc, t_full, t_cut), (a, (cov_r, share_r), (cov_c, share_c)) = best_of(
-        [lc_analyze, rec_full, rec_cut], args.repeat)
+        [lc_analyze, rec_full, rec_cut], args.repeat
+    )
     rows = [
-        Row(f"{len(comm):,} communities × {len(CATEGORIES)} categories: analyze vs recipe, no cutoff", t_lc, t_full),
+        Row(
+            f"{len(comm):,} communities × {len(CATEGORIES)} categories: analyze vs recipe, no cutoff",
+            t_lc,
+            t_full,
+        ),
         Row("the same, recipe with cutoff = threshold", t_lc, t_cut),
     ]
     print_table(rows)
@@ -267,8 +364,10 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.repeat):
         for k, v in lc_parts(net, fac, comm, profile).items():
             parts[k] = min(parts.get(k, np.inf), v)
-    print("\nwhere lifecircle's time goes (each part best of "
-          f"{args.repeat}, timed apart, so they need not add up to the whole):")
+    print(
+        "\nwhere lifecircle's time goes (each part best of "
+        f"{args.repeat}, timed apart, so they need not add up to the whole):"
+    )
     for k, v in parts.items():
         print(f"  {k:<52} {v:7.3f} s")
 
@@ -281,9 +380,13 @@ def main(argv: list[str] | None = None) -> None:
     print("\ncovered share per category, lifecircle vs recipe (node-snapped):")
     for cid, _, _ in CATEGORIES:
         print(f"  {cid:<22} {lc_share[cid]:6.1%}  {share_r[cid]:6.1%}")
-    print(f"community × category pairs covered on one side only: {np.mean(in_l != in_r):.1%} "
-          f"(lifecircle only {np.mean(in_l & ~in_r):.1%}, recipe only {np.mean(in_r & ~in_l):.1%})")
-    assert np.allclose(share_r.sort_index(), share_c.sort_index()), "cutoff changed the recipe's result"
+    print(
+        f"community × category pairs covered on one side only: {np.mean(in_l != in_r):.1%} "
+        f"(lifecircle only {np.mean(in_l & ~in_r):.1%}, recipe only {np.mean(in_r & ~in_l):.1%})"
+    )
+    assert np.allclose(share_r.sort_index(), share_c.sort_index()), (
+        "cutoff changed the recipe's result"
+    )
 
 
 if __name__ == "__main__":

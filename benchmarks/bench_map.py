@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 import shapely
-from test_map import features, layers_of, synthetic_city
 
 import lifecircle as lc
+from test_map import features, layers_of, synthetic_city
 
 
 def load_seconds(paths: list[Path]) -> dict[Path, tuple[float, float]]:

@@ -63,8 +63,19 @@ N_COMMUNITIES = 1_000
 MAX_M = 1_200.0
 SEED = 20240601
 #: way tags the pedestrian filter looks at; OSMnx keeps only ``useful_tags_way`` on edges
-WALK_TAGS = ("highway", "name", "foot", "access", "service", "area", "motorroad", "sidewalk",
-             "sidewalk:both", "sidewalk:left", "sidewalk:right")
+WALK_TAGS = (
+    "highway",
+    "name",
+    "foot",
+    "access",
+    "service",
+    "area",
+    "motorroad",
+    "sidewalk",
+    "sidewalk:both",
+    "sidewalk:left",
+    "sidewalk:right",
+)
 
 
 # ---------------------------------------------------------------------- input
@@ -111,12 +122,16 @@ def random_points_near_edges(net: lc.WalkNetwork, n: int, seed: int) -> np.ndarr
     """``n`` random points up to 60 m off random edges, as WGS84 (lon, lat)."""
     rng = np.random.default_rng(seed)
     e = rng.integers(0, len(net.edges), n)
-    on = shapely.line_interpolate_point(net.edges.geometry.values[e], rng.random(n), normalized=True)
+    on = shapely.line_interpolate_point(
+        net.edges.geometry.values[e], rng.random(n), normalized=True
+    )
     xy = shapely.get_coordinates(on)
     ang = rng.random(n) * 2 * np.pi
     r = rng.random(n) * 60.0
     xy = xy + np.column_stack([r * np.cos(ang), r * np.sin(ang)])
-    lon, lat = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(xy[:, 0], xy[:, 1])
+    lon, lat = Transformer.from_crs(net.crs, "EPSG:4326", always_xy=True).transform(
+        xy[:, 0], xy[:, 1]
+    )
     return np.column_stack([lon, lat])
 
 
@@ -268,14 +283,21 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", default=str(default_shared()),
-                    help="the shared data folder (default: ../shared beside the checkout)")
-    ap.add_argument("--data", default=None,
-                    help=f"another OSM file instead of <shared>/{DEFAULT_FILE}")
+    ap.add_argument(
+        "--shared",
+        default=str(default_shared()),
+        help="the shared data folder (default: ../shared beside the checkout)",
+    )
+    ap.add_argument(
+        "--data", default=None, help=f"another OSM file instead of <shared>/{DEFAULT_FILE}"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="rounds per timed step (best kept)")
     ap.add_argument("--communities", type=int, default=N_COMMUNITIES)
-    ap.add_argument("--no-bounded", action="store_true",
-                    help=f"skip the bounded (max_m={MAX_M:.0f}) distance pass")
+    ap.add_argument(
+        "--no-bounded",
+        action="store_true",
+        help=f"skip the bounded (max_m={MAX_M:.0f}) distance pass",
+    )
     ap.add_argument("--no-save", action="store_true", help="skip the save/reload comparison")
     args = ap.parse_args(argv)
 
@@ -286,11 +308,15 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"lifecircle network benchmark — {dt.date.today().isoformat()}")
     print(f"file: {src} ({src.stat().st_size / 1e6:.1f} MB)")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}; "
-          f"Python {platform.python_version()}")
-    print(f"lifecircle {lc.__version__} ({Path(lc.__file__).parent}), osmnx {ox.__version__}, "
-          f"networkx {nx.__version__}, scipy {scipy.__version__}, numpy {np.__version__}, "
-          f"shapely {shapely.__version__}, geopandas {gpd.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}; "
+        f"Python {platform.python_version()}"
+    )
+    print(
+        f"lifecircle {lc.__version__} ({Path(lc.__file__).parent}), osmnx {ox.__version__}, "
+        f"networkx {nx.__version__}, scipy {scipy.__version__}, numpy {np.__version__}, "
+        f"shapely {shapely.__version__}, geopandas {gpd.__version__}"
+    )
     print(f"best of {args.repeat}, sides alternated\n")
 
     rows: list[Row] = []
@@ -302,9 +328,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             t = time.perf_counter()
             xml = to_highway_xml(src, tmp / "highways.osm")
-            print(f"(untimed) converted {src.name} -> OSM XML of highway ways and their nodes for "
-                  f"OSMnx with pyosmium: {xml.stat().st_size / 1e6:.1f} MB in "
-                  f"{time.perf_counter() - t:.1f} s")
+            print(
+                f"(untimed) converted {src.name} -> OSM XML of highway ways and their nodes for "
+                f"OSMnx with pyosmium: {xml.stat().st_size / 1e6:.1f} MB in "
+                f"{time.perf_counter() - t:.1f} s"
+            )
 
         # 1. loading
         loaders = [lambda: lc.load_network(src), lambda: recipe_load(xml)]
@@ -320,23 +348,32 @@ def main(argv: list[str] | None = None) -> None:
                 print("warning: lifecircle read a different network from the converted XML")
         G = rec.G
         print(f"lifecircle: {net!r}")
-        print(f"OSMnx:      {len(G):,} nodes, {G.number_of_edges():,} directed edges, "
-              f"{sum(d['length'] for *_, d in G.edges(data=True)) / 2000:,.1f} km undirected, "
-              f"{G.graph['crs']}")
-        print("OSMnx recipe load, parts (last round): "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in rec.parts.items()))
+        print(
+            f"OSMnx:      {len(G):,} nodes, {G.number_of_edges():,} directed edges, "
+            f"{sum(d['length'] for *_, d in G.edges(data=True)) / 2000:,.1f} km undirected, "
+            f"{G.graph['crs']}"
+        )
+        print(
+            "OSMnx recipe load, parts (last round): "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in rec.parts.items())
+        )
 
         # 2. the same random work for both
         communities = random_points_near_edges(net, args.communities, SEED)
-        facilities = [random_points_near_edges(net, n, SEED + 1 + k)
-                      for k, n in enumerate(CATEGORY_SIZES)]
-        work = (f"{len(CATEGORY_SIZES)} categories ({sum(CATEGORY_SIZES)} facilities) × "
-                f"{args.communities:,} communities")
+        facilities = [
+            random_points_near_edges(net, n, SEED + 1 + k) for k, n in enumerate(CATEGORY_SIZES)
+        ]
+        work = (
+            f"{len(CATEGORY_SIZES)} categories ({sum(CATEGORY_SIZES)} facilities) × "
+            f"{args.communities:,} communities"
+        )
         print(f"work: {work}")
 
         (t_lc, t_rc), (d_lc, d_rc) = best_of(
-            [lambda: lc_nearest(net, facilities, communities, None),
-             lambda: recipe_nearest(G, facilities, communities, None)],
+            [
+                lambda: lc_nearest(net, facilities, communities, None),
+                lambda: recipe_nearest(G, facilities, communities, None),
+            ],
             args.repeat,
         )
         rows.append(Row("nearest distance, unbounded (snap + 6 searches)", t_lc, t_rc))
@@ -344,15 +381,21 @@ def main(argv: list[str] | None = None) -> None:
         (t_snap,), _ = best_of(
             [lambda: (net.snap(np.vstack(facilities)), net.snap(communities))], args.repeat
         )
-        print(f"lifecircle's unbounded pass: {t_lc:.3f} s, of which snapping to edges "
-              f"{t_snap:.3f} s ({t_snap / t_lc:.0%})")
+        print(
+            f"lifecircle's unbounded pass: {t_lc:.3f} s, of which snapping to edges "
+            f"{t_snap:.3f} s ({t_snap / t_lc:.0%})"
+        )
         if not args.no_bounded:
             (t_lc, t_rc), (d_lc_b, d_rc_b) = best_of(
-                [lambda: lc_nearest(net, facilities, communities, MAX_M),
-                 lambda: recipe_nearest(G, facilities, communities, MAX_M)],
+                [
+                    lambda: lc_nearest(net, facilities, communities, MAX_M),
+                    lambda: recipe_nearest(G, facilities, communities, MAX_M),
+                ],
                 args.repeat,
             )
-            rows.append(Row(f"nearest distance, max_m={MAX_M:.0f} / cutoff={MAX_M:.0f}", t_lc, t_rc))
+            rows.append(
+                Row(f"nearest distance, max_m={MAX_M:.0f} / cutoff={MAX_M:.0f}", t_lc, t_rc)
+            )
 
         # 3. saving and reloading the network
         if not args.no_save:
@@ -371,31 +414,43 @@ def main(argv: list[str] | None = None) -> None:
 
     # 4. accuracy: the recipe snaps to nodes, lifecircle to edges
     fin = np.isfinite(d_lc) & np.isfinite(d_rc)
-    print(f"\naccuracy over {fin.sum():,} community × category pairs "
-          f"({(~fin).sum()} not finite on one side):")
-    print("  the recipe measures node to node (each point moved to its nearest node); lifecircle "
-          "measures point to point along the nearest edges, access legs included")
+    print(
+        f"\naccuracy over {fin.sum():,} community × category pairs "
+        f"({(~fin).sum()} not finite on one side):"
+    )
+    print(
+        "  the recipe measures node to node (each point moved to its nearest node); lifecircle "
+        "measures point to point along the nearest edges, access legs included"
+    )
     print(f"  |recipe − lifecircle|, whole distance:         {stats((d_rc - d_lc)[fin])}")
     net_part = lc_network_part(net, facilities, communities)
     print(f"  same, lifecircle without its 2 access legs:    {stats((d_rc - net_part)[fin])}")
     if not args.no_bounded:
         cov_lc = np.isfinite(d_lc_b)
         cov_rc = np.isfinite(d_rc_b)
-        print(f"  within {MAX_M:.0f} m on one side only: {np.mean(cov_lc != cov_rc):.1%} of pairs "
-              f"(lifecircle only {np.mean(cov_lc & ~cov_rc):.1%}, recipe only "
-              f"{np.mean(cov_rc & ~cov_lc):.1%})")
+        print(
+            f"  within {MAX_M:.0f} m on one side only: {np.mean(cov_lc != cov_rc):.1%} of pairs "
+            f"(lifecircle only {np.mean(cov_lc & ~cov_rc):.1%}, recipe only "
+            f"{np.mean(cov_rc & ~cov_lc):.1%})"
+        )
     # the graphs themselves agree: start lifecircle at the recipe's snapped nodes
     f_xy, c_xy = recipe_snapped(G, facilities, communities)
     gcrs = G.graph["crs"]
-    same = np.vstack([
-        net.distance_to_nearest(gpd.GeoSeries(shapely.points(f), crs=gcrs),
-                                gpd.GeoSeries(shapely.points(c_xy), crs=gcrs))["distance_m"].to_numpy()
-        for f in f_xy
-    ])
+    same = np.vstack(
+        [
+            net.distance_to_nearest(
+                gpd.GeoSeries(shapely.points(f), crs=gcrs),
+                gpd.GeoSeries(shapely.points(c_xy), crs=gcrs),
+            )["distance_m"].to_numpy()
+            for f in f_xy
+        ]
+    )
     rel = np.abs(same - d_rc)[fin] / np.maximum(d_rc[fin], 1.0)
-    print(f"  graph check: lifecircle from the recipe's snapped nodes reproduces the recipe's "
-          f"distances to {np.max(np.abs(same - d_rc)[fin]):.1f} m (max), {rel.max():.3%} relative "
-          "(OSMnx lengths are great-circle on a sphere, lifecircle's planar in the metric CRS)")
+    print(
+        f"  graph check: lifecircle from the recipe's snapped nodes reproduces the recipe's "
+        f"distances to {np.max(np.abs(same - d_rc)[fin]):.1f} m (max), {rel.max():.3%} relative "
+        "(OSMnx lengths are great-circle on a sphere, lifecircle's planar in the metric CRS)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,34 @@ import lifecircle as lc  # noqa: E402
 SECTIONS = [
     ("Network", ["load_network", "WalkNetwork", "Reach", "ComponentReport"]),
     ("Standards", ["load_profile", "list_profiles", "Profile", "Level", "Category"]),
-    ("Facilities and coordinates", ["facilities_from_osm", "load_facilities", "merge_duplicates",
-                                    "to_wgs84", "parse_coord_system", "detect_offset"]),
+    (
+        "Facilities and coordinates",
+        [
+            "facilities_from_osm",
+            "load_facilities",
+            "merge_duplicates",
+            "to_wgs84",
+            "parse_coord_system",
+            "detect_offset",
+        ],
+    ),
     ("Communities", ["load_communities", "demand_points", "Demand"]),
     ("Analysis", ["analyze", "Analysis"]),
     ("Isochrones", ["isochrones", "covered_area"]),
     ("Map", ["shortfall_map", "save_map"]),
     ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
-    ("Errors", ["LifecircleError", "InputError", "CRSError", "NetworkError", "ProfileError",
-                "ConfigError", "PoolError"]),
+    (
+        "Errors",
+        [
+            "LifecircleError",
+            "InputError",
+            "CRSError",
+            "NetworkError",
+            "ProfileError",
+            "ConfigError",
+            "PoolError",
+        ],
+    ),
 ]
 
 
@@ -43,10 +62,14 @@ def _sig(name: str, obj: object) -> str:
 
 def render() -> str:
     """The text of docs/api.md."""
-    out = ["# Python API", "",
-           "Generated from the docstrings by `python docs/make_api.py`; everything here is importable "
-           "from `lifecircle`. Modules: `network`, `profiles`, `facilities`, `coords`, `communities`, "
-           "`analysis`, `isochrone`, `mapping`, `pool`, `report`, `config`, `cli`.", ""]
+    out = [
+        "# Python API",
+        "",
+        "Generated from the docstrings by `python docs/make_api.py`; everything here is importable "
+        "from `lifecircle`. Modules: `network`, `profiles`, `facilities`, `coords`, `communities`, "
+        "`analysis`, `isochrone`, `mapping`, `pool`, `report`, `config`, `cli`.",
+        "",
+    ]
     listed = set()
     for title, names in SECTIONS:
         names = [n for n in names if hasattr(lc, n)]
@@ -65,9 +88,15 @@ def render() -> str:
                     if mname.startswith("_"):
                         continue
                     if isinstance(member, property):
-                        out += [f"* **`{name}.{mname}`** (property) — {_doc(member).splitlines()[0] if _doc(member) else ''}"]
+                        out += [
+                            f"* **`{name}.{mname}`** (property) — {_doc(member).splitlines()[0] if _doc(member) else ''}"
+                        ]
                     elif callable(member) or isinstance(member, (classmethod, staticmethod)):
-                        fn = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+                        fn = (
+                            member.__func__
+                            if isinstance(member, (classmethod, staticmethod))
+                            else member
+                        )
                         first = _doc(fn).split("\n\n")[0].replace("\n", " ")
                         out += [f"* **`{name}.{_sig(mname, fn)}`** — {first}"]
                 out += [""]

@@ -22,10 +22,10 @@ Cell = tuple[str, str, tuple[str, ...]]
 # Shown at the top of every notebook: lifecircle reports what it assumed (missing categories,
 # estimated populations, coordinates outside China ...) through logging, and a notebook shows
 # logging only once it is configured.
-SETUP_LOGGING = '''\
+SETUP_LOGGING = """\
 # lifecircle 的提示和警告显示在单元格下方 / show lifecircle's notes and warnings below each cell
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-logging.getLogger("lifecircle").setLevel(logging.INFO)'''
+logging.getLogger("lifecircle").setLevel(logging.INFO)"""
 
 
 def md(text: str) -> Cell:
@@ -61,7 +61,8 @@ QUICKSTART: list[Cell] = [
     所有文件写到一个临时文件夹；想保存在别处，把 `OUT` 改成你的文件夹。
     All files go to a temporary folder; set `OUT` to a folder of your own to keep them.
     """),
-    code("""
+    code(
+        """
     import logging
     import tempfile
     from pathlib import Path
@@ -82,7 +83,9 @@ QUICKSTART: list[Cell] = [
     print("lifecircle", lc.__version__)
     print("sample data:", DATA)
     print("outputs:    ", OUT)
-    """, "setup"),
+    """,
+        "setup",
+    ),
     md("""
     ## 1. 步行路网 / Walking network
 
@@ -214,9 +217,12 @@ QUICKSTART: list[Cell] = [
     Ranked: required (▲) categories first, then weight × residents affected. Each row gives the
     reason in Chinese and English.
     """),
-    code("""
+    code(
+        """
     a.shortfalls.head(10)
-    """, "shortfalls"),
+    """,
+        "shortfalls",
+    ),
     md("""
     同一张表，只看规划人员最常用的几列 / The same list, the columns planners read first:
     """),
@@ -230,9 +236,12 @@ QUICKSTART: list[Cell] = [
     每类设施在全市（以及各区县、街道）的覆盖比例，最差的排在前面。
     Coverage of each category city-wide (and per county and street), worst first.
     """),
-    code("""
+    code(
+        """
     a.categories[a.categories.scope == "city"]
-    """, "categories"),
+    """,
+        "categories",
+    ),
     md("""
     ### 社区设施服务指数 / Community service index
 
@@ -260,10 +269,13 @@ QUICKSTART: list[Cell] = [
     (greedy maximal covering). A starting point, not a decision: land, ownership and the capacity
     of existing facilities still need checking.
     """),
-    code("""
+    code(
+        """
     sites = a.propose_sites(max_sites=3)
     sites.drop(columns="geometry")
-    """, "sites"),
+    """,
+        "sites",
+    ),
     md("""
     ## 8. 地图 / Map
 
@@ -277,11 +289,14 @@ QUICKSTART: list[Cell] = [
     category covers. `offline=True` puts the map's script into the page, so it does not depend
     on a CDN that may be blocked (the basemap tiles still need the internet).
     """),
-    code("""
+    code(
+        """
     worst = a.index.sort_values("service_index")["community_id"].head(2).tolist()
     m = a.map(communities=worst, covered=True, offline=True)
     m
-    """, "map"),
+    """,
+        "map",
+    ),
     md("""
     保存为一个 HTML 文件，可以发给街道，用浏览器直接打开。
     Save it as one HTML file to send to a street office; it opens in any browser.
@@ -310,16 +325,22 @@ QUICKSTART: list[Cell] = [
     report = lc.export_pool(a, OUT / "补短板项目库.gpkg")
     print(report)
     """),
-    code("""
+    code(
+        """
     pool = lc.read_pool(OUT / "补短板项目库.gpkg")
     pool.head()
-    """, "pool"),
+    """,
+        "pool",
+    ),
     md("""
     输出文件 / The files written:
     """),
-    code("""
+    code(
+        """
     sorted(p.name for p in OUT.iterdir())
-    """, "files"),
+    """,
+        "files",
+    ),
 ]
 
 # ====================================================================================== 02
@@ -384,7 +405,8 @@ YOUR_CITY: list[Cell] = [
     把 `ONLINE` 设为 `True`，或把 `jiaxing.osm.pbf` 放在本笔记本旁边，下面的单元格就会用你的数据。
     Set `ONLINE = True`, or put `jiaxing.osm.pbf` next to this notebook, and the cell below uses it.
     """),
-    code("""
+    code(
+        """
     ONLINE = False                    # True: 从 Overpass 下载 / download from Overpass
     PLACE = "南湖区, 嘉兴市, 浙江省"
     MY_OSM = Path("jiaxing.osm.pbf")  # osmium extract 切出的文件 / your Geofabrik cut
@@ -401,7 +423,9 @@ YOUR_CITY: list[Cell] = [
 
     net = lc.load_network(OSM_SOURCE)
     net
-    """, "network"),
+    """,
+        "network",
+    ),
     md("""
     嘉兴有上千个社区，每次都读 OSM 文件会慢一些：可以把路网存成文件夹，下次直接读。
     Save the network once and load the folder next time:
@@ -438,7 +462,8 @@ YOUR_CITY: list[Cell] = [
     `coords.wgs84_to_gcj02`, as if they had been picked on Amap. It also lists a clinic that OSM
     has too (the same facility in two sources: common).
     """),
-    code("""
+    code(
+        """
     # 演示用的虚构清单 — MADE UP for this demonstration, not real facilities
     x0, y0, x1, y1 = net.bounds
     nodes_wgs84 = net.nodes.to_crs(4326)
@@ -476,34 +501,43 @@ YOUR_CITY: list[Cell] = [
     BUREAU_CSV = OUT / "民政局设施清单_演示.csv"
     bureau_table.to_csv(BUREAU_CSV, index=False, encoding="utf-8-sig")  # Excel 能直接打开 / opens in Excel
     bureau_table
-    """, "bureau-table"),
+    """,
+        "bureau-table",
+    ),
     md("""
     不说明坐标系就加载，会得到一个明确的错误，而不是猜测（猜错会把每个点移动 0.5–1.1 km）：
     Loading it without saying which coordinate system it uses is a clear error, not a guess (a
     wrong guess moves every point by 0.5–1.1 km):
     """),
-    code("""
+    code(
+        """
     try:
         lc.load_facilities(BUREAU_CSV, profile)
     except lc.CRSError as err:
         print("错误 error:", err)
-    """, "no-crs"),
+    """,
+        "no-crs",
+    ),
     md("""
     说明是 GCJ-02（高德）就行；百度坐标用 `crs="bd09"`，GPS 用 `crs="wgs84"`。类别列里的“养老院”“托育机构”等
     按标准里的关键词归类。
     Say it is GCJ-02 (Amap); Baidu coordinates are `crs="bd09"`, GPS `crs="wgs84"`. The 类别
     values (养老院, 托育机构 …) are matched to the profile's categories by its keywords.
     """),
-    code("""
+    code(
+        """
     bureau = lc.load_facilities(BUREAU_CSV, profile, crs="gcj02", network=net)
     bureau[["category", "category_zh", "name", "capacity", "category_source", "row"]]
-    """, "bureau"),
+    """,
+        "bureau",
+    ),
     md("""
     换算移动了多少？原始经纬度与换算后的 WGS84 点之间的距离：
     How far did the conversion move the points? Distance between the raw and the converted
     coordinates:
     """),
-    code("""
+    code(
+        """
     geod = Geod(ellps="WGS84")
     raw = bureau_table.loc[bureau["row"].to_numpy() - 2]  # "row": spreadsheet row, header = row 1
     _, _, moved = geod.inv(raw["经度"].to_numpy(), raw["纬度"].to_numpy(),
@@ -512,12 +546,15 @@ YOUR_CITY: list[Cell] = [
     if USING_SAMPLE:
         print("赫尔辛基在中国境外，GCJ-02 在境外不做偏移，所以是 0 m。"
               "Helsinki is outside China, where GCJ-02 is not shifted: 0 m.")
-    """, "moved"),
+    """,
+        "moved",
+    ),
     md("""
     在嘉兴这个偏移有多大？拿南湖区的一个点 (120.755, 30.747) 算一下：
     How large is the shift in Jiaxing? Take a point in Nanhu district, (120.755, 30.747):
     """),
-    code("""
+    code(
+        """
     lon, lat = 120.755, 30.747                       # WGS84, 嘉兴南湖区 / Nanhu, Jiaxing
     glon, glat = coords.wgs84_to_gcj02(lon, lat)     # 高德坐标 / Amap (GCJ-02)
     blon, blat = coords.wgs84_to_bd09(lon, lat)      # 百度坐标 / Baidu (BD-09)
@@ -528,7 +565,9 @@ YOUR_CITY: list[Cell] = [
     back = coords.gcj02_to_wgs84(glon, glat)
     error = geod.inv(lon, lat, float(back[0]), float(back[1]))[2]
     print(f"GCJ-02 → WGS84 round trip error: {error:.1e} m")
-    """, "jiaxing-shift"),
+    """,
+        "jiaxing-shift",
+    ),
     md("""
     不确定一张“WGS84”的表是不是其实没换算？`lc.detect_offset` 把它和已知正确的图层（OSM 设施、路网）比较，
     看哪种读法最贴合。示例在中国境外，没有偏移可查，所以这里结论是“没有明显偏移”。
@@ -549,12 +588,15 @@ YOUR_CITY: list[Cell] = [
     record: the richer one is kept, capacity comes from the bureau, and `merged_from` lists
     the ids merged into it.
     """),
-    code("""
+    code(
+        """
     fac = lc.merge_duplicates(osm_fac, bureau)
     print(f"OSM {len(osm_fac)} + bureau {len(bureau)} = {len(osm_fac) + len(bureau)} records "
           f"→ {len(fac)} facilities")
     fac.loc[fac["merged_from"].notna(), ["category", "name", "source", "merged_from"]]
-    """, "merged"),
+    """,
+        "merged",
+    ),
     md("""
     ## 4. 社区：中文列名与统计用区划代码 / Communities with Chinese columns and statistical codes
 
@@ -570,7 +612,8 @@ YOUR_CITY: list[Cell] = [
 
     用你自己的数据时 / With your own data: `comm = lc.load_communities("社区边界.gpkg")`.
     """),
-    code("""
+    code(
+        """
     MY_COMMUNITIES = Path("社区边界.gpkg")  # 你的社区边界 / your community boundaries
 
     if MY_COMMUNITIES.exists():
@@ -596,25 +639,33 @@ YOUR_CITY: list[Cell] = [
     comm = lc.load_communities(COMMUNITIES)
     comm[["community_name", "community_code", "street_code", "street_name", "county_code",
           "county_name", "population", "pop_elderly"]]
-    """, "communities"),
+    """,
+        "communities",
+    ),
     md("""
     有了人口和 60 岁以上人口，养老类设施就按老年人计算覆盖（`target_group = elderly`）。用这些数据分析一次：
     With population and people aged 60+, elderly-care categories are measured over older
     residents (`target_group = elderly`). One analysis with these inputs:
     """),
-    code("""
+    code(
+        """
     buildings, landuse = lc.communities.buildings_from_osm(OSM_SOURCE) if not ONLINE else (None, None)
     a = lc.analyze(net, fac, comm, profile, buildings=buildings, landuse=landuse, grid_m=50)
     a.shortfalls[["priority_rank", "street_name", "community_name", "category_zh", "target_group",
                   "uncovered_pop", "reason_zh"]].head(10)
-    """, "analysis"),
+    """,
+        "analysis",
+    ),
     md("""
     养老类的短板按 60 岁以上人口计算 / Elderly-care shortfalls count people aged 60+:
     """),
-    code("""
+    code(
+        """
     elderly = a.shortfalls[a.shortfalls["target_group"] == "elderly"]
     elderly[["community_name", "category_zh", "group_pop", "uncovered_pop", "reason_zh"]].head(6)
-    """, "elderly"),
+    """,
+        "elderly",
+    ),
     code("""
     a.index_by_street
     """),
@@ -630,7 +681,8 @@ YOUR_CITY: list[Cell] = [
     `subprocess` (`sys.executable -m lifecircle` uses this kernel's Python); in a terminal just
     type `lifecircle ...`.
     """),
-    code("""
+    code(
+        """
     def lifecircle_cmd(*args):
         \"\"\"Run the lifecircle command and print what it says.\"\"\"
         r = subprocess.run([sys.executable, "-m", "lifecircle", *map(str, args)],
@@ -645,7 +697,9 @@ YOUR_CITY: list[Cell] = [
 
     lifecircle_cmd("config", "init", "--out", OUT / "lifecircle.toml")
     print((OUT / "lifecircle.toml").read_text(encoding="utf-8")[:1200], "...")
-    """, "config-init"),
+    """,
+        "config-init",
+    ),
     md("""
     为本例写一个小配置：OSM 文件、部门清单（GCJ-02）、社区表。相对路径相对于配置文件所在的文件夹。
     A small configuration for this example: the OSM file, the bureau list (GCJ-02) and the
@@ -690,12 +744,18 @@ YOUR_CITY: list[Cell] = [
     CONFIG.write_text(config, encoding="utf-8")
     print(config)
     """),
-    code("""
+    code(
+        """
     lifecircle_cmd("run", CONFIG)
-    """, "cli-run"),
-    code("""
+    """,
+        "cli-run",
+    ),
+    code(
+        """
     sorted(p.name for p in (OUT / "run_output").iterdir())
-    """, "run-files"),
+    """,
+        "run-files",
+    ),
 ]
 
 # ====================================================================================== 03
@@ -713,7 +773,8 @@ CUSTOM: list[Cell] = [
     the fly, writes a profile of its own on top of the Jiaxing one, shows how a typo is reported,
     and compares the analysis under both.
     """),
-    code("""
+    code(
+        """
     import logging
     import tempfile
     from pathlib import Path
@@ -729,7 +790,9 @@ CUSTOM: list[Cell] = [
 
     OUT = Path(tempfile.mkdtemp(prefix="lifecircle-profile-"))  # 输出文件夹 / output folder
     lc.list_profiles()
-    """, "list"),
+    """,
+        "list",
+    ),
     md("""
     ## 1. 内置标准及其出处 / A built-in profile and its sources
 
@@ -746,12 +809,15 @@ CUSTOM: list[Cell] = [
     `verified` is True only when the threshold and capacity targets all come from **V** sources.
     The GB appendix tables were not available, so most radii are R.
     """),
-    code("""
+    code(
+        """
     gb = lc.load_profile("gb50180-2018")
     table = gb.to_frame()
     table[["name_zh", "level", "distance_m", "required_zh", "distance_mark", "verified",
            "distance_source"]]
-    """, "gb-table"),
+    """,
+        "gb-table",
+    ),
     code("""
     table["distance_mark"].value_counts()
     """),
@@ -764,7 +830,8 @@ CUSTOM: list[Cell] = [
     `with_distances(L15=800)` gives a copy with 800 m there (the original is unchanged); the new
     numbers are marked C.
     """),
-    code("""
+    code(
+        """
     jx = lc.load_profile("jiaxing-yilao-yixiao")
     jx800 = jx.with_distances(L15=800)
     pd.DataFrame({
@@ -773,7 +840,9 @@ CUSTOM: list[Cell] = [
         "with_distances(L15=800)": jx800.to_frame()["distance_m"],
         "source of the new number": jx800.to_frame()["distance_source"].str[:60],
     })
-    """, "with-distances"),
+    """,
+        "with-distances",
+    ),
     md("""
     ## 3. 写自己的标准 / A profile of your own
 
@@ -795,7 +864,8 @@ CUSTOM: list[Cell] = [
 
     `lifecircle profile init jiaxing-yilao-yixiao` 复制整个文件供编辑 / copies the whole file to edit.
     """),
-    code('''
+    code(
+        '''
     MY_PROFILE = OUT / "my-jiaxing.toml"
     MY_PROFILE.write_text("""\\
     id = "my-jiaxing"
@@ -831,7 +901,9 @@ CUSTOM: list[Cell] = [
 
     custom = lc.load_profile(MY_PROFILE)
     custom
-    ''', "custom"),
+    ''',
+        "custom",
+    ),
     code("""
     custom.to_frame().loc[["nursery", "elderly_activity_room"],
                           ["name_zh", "level", "distance_m", "distance_mark", "distance_source"]]
@@ -843,7 +915,8 @@ CUSTOM: list[Cell] = [
     Every key is checked. A mistyped key (`distanse_m`) is reported with the file, the line, the
     key path and the nearest valid key:
     """),
-    code("""
+    code(
+        """
     typo = MY_PROFILE.read_text(encoding="utf-8").replace("distance_m = 1000", "distanse_m = 1000")
     TYPO_PROFILE = OUT / "my-jiaxing-typo.toml"
     TYPO_PROFILE.write_text(typo, encoding="utf-8")
@@ -852,7 +925,9 @@ CUSTOM: list[Cell] = [
     except lc.ProfileError as err:
         print("错误 error:", err)
         print("line:", err.line, " key:", err.key)
-    """, "typo"),
+    """,
+        "typo",
+    ),
     md("""
     ## 5. 两种标准下的分析 / The analysis under both profiles
 
@@ -866,7 +941,8 @@ CUSTOM: list[Cell] = [
     each profile: only the custom one knows 老年活动室; the built-in one warns that the row
     matches no category.
     """),
-    code("""
+    code(
+        """
     DATA = sample_dir()
     OSM = DATA / "helsinki_centre.osm.pbf"
     net = lc.load_network(OSM)
@@ -894,7 +970,9 @@ CUSTOM: list[Cell] = [
          ("和平里老年活动室", "老年活动室", *crossing_near_homes("Kaisaniemi"))],
         columns=["名称", "类别", "经度", "纬度"])
     made_up
-    """, "made-up"),
+    """,
+        "made-up",
+    ),
     code("""
     def facilities_for(profile):
         osm = lc.facilities_from_osm(OSM, profile)
@@ -915,7 +993,8 @@ CUSTOM: list[Cell] = [
     distance). At 1000 m the nursery reaches many more residents; meal aid is gone from the
     custom profile; the activity room is new.
     """),
-    code("""
+    code(
+        """
     def city(a):
         c = a.categories[a.categories["scope"] == "city"].set_index("category")
         return c[["category_zh", "level", "threshold_m", "facilities", "covered_share"]]
@@ -928,7 +1007,9 @@ CUSTOM: list[Cell] = [
         "设施 jiaxing": b["facilities"], "设施 my-jiaxing": c["facilities"],
         "覆盖 jiaxing": b["covered_share"].round(3), "覆盖 my-jiaxing": c["covered_share"].round(3),
     })
-    """, "compare"),
+    """,
+        "compare",
+    ),
     md("""
     ## 6. 层级不嵌套 / Levels are not nested
 
@@ -944,7 +1025,8 @@ CUSTOM: list[Cell] = [
     To see it, suppose the health bureau says these clinics are all community health centres
     (15-minute level) and none is a station: relabel them `health_centre` and analyse again.
     """),
-    code("""
+    code(
+        """
     is_station = custom_fac["category"] == "health_station"
     centres_only = pd.concat([custom_fac[~is_station & (custom_fac["category"] != "health_centre")],
                               custom_fac[is_station].assign(category="health_centre")])
@@ -953,7 +1035,9 @@ CUSTOM: list[Cell] = [
     cov = a_centres.coverage[a_centres.coverage["category"].isin(["health_centre", "health_station"])]
     cov.pivot(index="community_name", columns="category",
               values=["distance_min_m", "threshold_m", "covered_share", "meets_standard"])
-    """, "non-nested"),
+    """,
+        "non-nested",
+    ),
     md("""
     看 `distance_min_m`：有的社区，最近的卫生服务中心离部分居民只有几十米，“服务中心”一项达标；
     但“服务站”一项仍是 0% 覆盖、不达标——上层级的设施不算作下层级的设施。
@@ -963,13 +1047,16 @@ CUSTOM: list[Cell] = [
     coverage and falls short: a facility of a higher level is not counted for a lower one. (The
     two communities without residents have nobody to cover and meet both.)
     """),
-    code("""
+    code(
+        """
     station = a_centres.categories[(a_centres.categories["scope"] == "city")
                                    & (a_centres.categories["category"] == "health_station")]
     assert float(station["covered_share"].iloc[0]) == 0.0  # not satisfied by the centres
     print("custom.nested_levels =", custom.nested_levels)
     station[["category_zh", "level", "facilities", "covered_share"]]
-    """, "station"),
+    """,
+        "station",
+    ),
 ]
 
 NOTEBOOKS: dict[str, list[Cell]] = {
@@ -983,12 +1070,18 @@ def build(name: str) -> nbformat.NotebookNode:
     """The notebook ``name`` without outputs, with stable cell ids."""
     nb = nbformat.v4.new_notebook()
     nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
         "language_info": {"name": "python"},
     }
     stem = name.split("_", 1)[0]
     for i, (kind, source, tags) in enumerate(NOTEBOOKS[name]):
-        cell = (nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell)(source)
+        cell = (nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell)(
+            source
+        )
         cell.id = f"nb{stem}-{i:02d}"
         if tags:
             cell.metadata["tags"] = list(tags)

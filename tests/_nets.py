@@ -12,7 +12,9 @@ CRS = "EPSG:4549"
 X0, Y0 = 570_000.0, 3_400_000.0  # near Jiaxing in CGCS2000 / GK CM 120E
 
 
-def build(node_xy: list[tuple[float, float]], pairs: list[tuple[int, int]], keep: str = "all") -> WalkNetwork:
+def build(
+    node_xy: list[tuple[float, float]], pairs: list[tuple[int, int]], keep: str = "all"
+) -> WalkNetwork:
     """Straight edges between nodes given relative to (X0, Y0)."""
     xy = np.asarray(node_xy, dtype=float) + [X0, Y0]
     lines = np.array([shapely.LineString([xy[a], xy[b]]) for a, b in pairs], dtype=object)
@@ -85,8 +87,11 @@ def river_facilities(nursery_name: str = "托育园") -> gpd.GeoDataFrame:
     import pandas as pd
 
     return gpd.GeoDataFrame(
-        {"category": ["health_center", "nursery"], "name": ["卫生服务中心", nursery_name],
-         "capacity": [np.nan, 2.0]},
+        {
+            "category": ["health_center", "nursery"],
+            "name": ["卫生服务中心", nursery_name],
+            "capacity": [np.nan, 2.0],
+        },
         geometry=[shapely.Point(X0 + 150, Y0 - 5), shapely.Point(X0 + 380, Y0 + 205)],
         crs=CRS,
         index=pd.Index(["F_hc", "F_n"], name="facility_id"),

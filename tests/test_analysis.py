@@ -23,10 +23,9 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle.analysis import analyze
-
 from _nets import CRS, X0, Y0, box, river_communities, river_facilities, river_with_bridge
 from conftest import FIXTURES
+from lifecircle.analysis import analyze
 
 #: Four categories (health centre L15 1000 m; health station, nursery and elderly day care L5
 #: 300 m; nursery weight 2 with 4.5 places per 1,000, day care weight 2 for people aged 60+).
@@ -97,7 +96,9 @@ def test_levels_not_nested(case):
 def test_polygon_community_split_by_distance(case):
     # nursery on the north street at x=380: B2 35 + 60 + 5 = 100 m (covered), B1 35 + 310 + 5 = 350 m
     r = cov(case, "北岸社区", "nursery")
-    assert r["distance_m"] == pytest.approx(100.0)  # population-weighted median (600 of 900 at 100 m)
+    assert r["distance_m"] == pytest.approx(
+        100.0
+    )  # population-weighted median (600 of 900 at 100 m)
     assert r["distance_max_m"] == pytest.approx(350.0)
     assert r["covered_pop"] == pytest.approx(600.0)
     assert r["covered_share"] == pytest.approx(2 / 3)
@@ -180,22 +181,40 @@ def test_categories_ranked(case):
 
 def test_speed_profiles_change_thresholds():
     net = river_with_bridge()
-    comm = lc.load_communities(gpd.GeoDataFrame({"name": ["a"], "population": [10]},
-                                                geometry=[shapely.Point(X0 + 100, Y0 - 10)], crs=CRS))
-    fac = gpd.GeoDataFrame({"category": ["nursery"]}, geometry=[shapely.Point(X0 + 430, Y0)], crs=CRS)
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["a"], "population": [10]},
+            geometry=[shapely.Point(X0 + 100, Y0 - 10)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"]}, geometry=[shapely.Point(X0 + 430, Y0)], crs=CRS
+    )
     # distance 10 + 330 = 340 m: beyond 300 m (standard), within 5 min × 1.2 m/s = 360 m (adult),
     # beyond 5 min × 0.9 m/s = 270 m (elderly)
-    res = {s: analyze(net, fac, comm, fixture_profile(), categories=["nursery"], speed=s)
-           for s in (None, "adult", "elderly")}
-    assert [bool(r.coverage["meets_distance"].iloc[0]) for r in res.values()] == [False, True, False]
+    res = {
+        s: analyze(net, fac, comm, fixture_profile(), categories=["nursery"], speed=s)
+        for s in (None, "adult", "elderly")
+    }
+    assert [bool(r.coverage["meets_distance"].iloc[0]) for r in res.values()] == [
+        False,
+        True,
+        False,
+    ]
     assert res["adult"].thresholds["nursery"] == pytest.approx(360.0)
     with pytest.raises(lc.InputError, match="walking speed"):
         analyze(net, fac, comm, fixture_profile(), speed=12)
 
 
 def test_deterministic(case):
-    again = analyze(case.network, case.facilities, case.communities.copy(), case.profile,
-                    demand=lc.communities.Demand(case.demand.copy(), case.communities.copy()))
+    again = analyze(
+        case.network,
+        case.facilities,
+        case.communities.copy(),
+        case.profile,
+        demand=lc.communities.Demand(case.demand.copy(), case.communities.copy()),
+    )
     pd.testing.assert_frame_equal(case.shortfalls, again.shortfalls)
     pd.testing.assert_frame_equal(case.coverage, again.coverage)
     assert case.run_id == again.run_id
@@ -214,17 +233,33 @@ def test_proposed_sites_and_projects(case):
     others = proj[proj["category"] != "health_station"]
     assert set(others["location_kind"]) == {"community"}
     assert len(proj) == len(case.shortfalls)  # each site answers exactly one shortfall here
-    for col in ["county_code", "street_code", "community_code", "category", "level", "new_covered_pop",
-                "nearest_m", "threshold_m", "uncovered_pop", "priority_score", "priority_rank",
-                "reason_zh", "reason_en"]:
+    for col in [
+        "county_code",
+        "street_code",
+        "community_code",
+        "category",
+        "level",
+        "new_covered_pop",
+        "nearest_m",
+        "threshold_m",
+        "uncovered_pop",
+        "priority_score",
+        "priority_rank",
+        "reason_zh",
+        "reason_en",
+    ]:
         assert col in proj.columns
 
 
 def test_bad_inputs(case):
     with pytest.raises(lc.InputError, match="category"):
-        analyze(case.network, case.facilities.drop(columns="category"), case.communities, case.profile)
+        analyze(
+            case.network, case.facilities.drop(columns="category"), case.communities, case.profile
+        )
     with pytest.raises(lc.InputError, match="unknown categories"):
-        analyze(case.network, case.facilities, case.communities, case.profile, categories=["library"])
+        analyze(
+            case.network, case.facilities, case.communities, case.profile, categories=["library"]
+        )
     with pytest.raises(lc.InputError, match="load_communities"):
         analyze(case.network, case.facilities, case.communities[["geometry"]], case.profile)
 
@@ -244,7 +279,9 @@ def test_excel_and_csv_reports(case, tmp_path):
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
     assert "社区名称" in header and "原因" in header and "优先级排名" in header
-    names = [ws.cell(row=i, column=header.index("社区名称") + 1).value for i in range(2, ws.max_row + 1)]
+    names = [
+        ws.cell(row=i, column=header.index("社区名称") + 1).value for i in range(2, ws.max_row + 1)
+    ]
     assert names == case.shortfalls["community_name"].tolist()
     csv = write_csv(case.shortfalls, tmp_path / "gaps.csv")
     raw = csv.read_bytes()
@@ -268,9 +305,8 @@ def test_projects_go_to_the_pool(case, tmp_path):
 
 
 def test_outputs_doc_lists_every_column(case):
-    from lifecircle.outputs.tables import COLUMNS
-
     from conftest import ROOT
+    from lifecircle.outputs.tables import COLUMNS
 
     doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
     for col in COLUMNS:
@@ -301,11 +337,18 @@ def test_isochrones_and_covered_areas_of_an_analysis(case):
 
 def test_communities_without_residents_have_no_shortfalls():
     net = river_with_bridge()
-    comm = lc.load_communities(gpd.GeoDataFrame(
-        {"name": ["people", "nobody"], "population": [100, 0]},
-        geometry=[shapely.Point(X0 + 100, Y0 - 10), shapely.Point(X0 + 900, Y0 + 210)], crs=CRS))
-    fac = gpd.GeoDataFrame({"category": ["nursery"], "capacity": [1.0]},
-                           geometry=[shapely.Point(X0 + 150, Y0)], crs=CRS)
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["people", "nobody"], "population": [100, 0]},
+            geometry=[shapely.Point(X0 + 100, Y0 - 10), shapely.Point(X0 + 900, Y0 + 210)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"], "capacity": [1.0]},
+        geometry=[shapely.Point(X0 + 150, Y0)],
+        crs=CRS,
+    )
     a = analyze(net, fac, comm, PROFILE, categories=["nursery"])
     # "people": 60 m from the nursery, 1 place for 100 residents = 10 per 1,000 >= 4.5: met.
     # "nobody": 1,000+ m away with no supply, but nobody to serve: not a shortfall either

@@ -7,9 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 import lifecircle as lc
-
 from conftest import ROOT
 
 EXE = Path(sys.executable).with_name("lifecircle")
@@ -18,7 +16,9 @@ EXE = Path(sys.executable).with_name("lifecircle")
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "lifecircle"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
 
 
 def test_profile_list_show_init(tmp_path):
@@ -45,8 +45,12 @@ def test_bad_config_names_key_and_line(tmp_path):
     )
     r = cli("run", str(cfg))
     assert r.returncode == 2
-    assert "line 6" in r.stderr and "communities.populaton" in r.stderr and "'population'" in r.stderr
-    cfg.write_text('[network]\nsource = "x.osm.pbf"\n[analysis]\nprofile = "gb50180-2018"\n', encoding="utf-8")
+    assert (
+        "line 6" in r.stderr and "communities.populaton" in r.stderr and "'population'" in r.stderr
+    )
+    cfg.write_text(
+        '[network]\nsource = "x.osm.pbf"\n[analysis]\nprofile = "gb50180-2018"\n', encoding="utf-8"
+    )
     r = cli("run", str(cfg))
     assert r.returncode == 2 and "communities" in r.stderr
     cfg.write_text('[netwrk]\nsource = "x"\n', encoding="utf-8")
@@ -66,8 +70,12 @@ def test_demo_writes_everything(tmp_path):
     out = tmp_path / "demo"
     r = cli("--quiet", "demo", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    for name in ("lifecircle_shortfalls.xlsx", "lifecircle_shortfalls.csv", "lifecircle_pool.gpkg",
-                 "lifecircle_map.html"):
+    for name in (
+        "lifecircle_shortfalls.xlsx",
+        "lifecircle_shortfalls.csv",
+        "lifecircle_pool.gpkg",
+        "lifecircle_map.html",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert "短板 shortfalls" in r.stdout and str(out) in r.stdout
     pool = lc.read_pool(out / "lifecircle_pool.gpkg")
@@ -77,7 +85,10 @@ def test_demo_writes_everything(tmp_path):
 
     con = sqlite3.connect(out / "lifecircle_pool.gpkg")
     pid = pool["project_id"].iloc[0]
-    con.execute("UPDATE lifecircle_pool SET status = '申报', notes = '街道已上报' WHERE project_id = ?", (pid,))
+    con.execute(
+        "UPDATE lifecircle_pool SET status = '申报', notes = '街道已上报' WHERE project_id = ?",
+        (pid,),
+    )
     con.commit()
     con.close()
     r = cli("--quiet", "demo", "--out", str(out))

@@ -12,32 +12,42 @@ import shapely
 from rasterio.transform import from_origin
 
 import lifecircle as lc
-from lifecircle.communities import demand_points
-
 from _nets import CRS, X0, Y0, box
+from lifecircle.communities import demand_points
 
 
 @pytest.fixture()
 def two_blocks():
-    return lc.load_communities(gpd.GeoDataFrame(
-        {"name": ["west", "east"], "population": [1000, np.nan]},
-        geometry=[box(0, 0, 200, 100), box(200, 0, 400, 100)], crs=CRS,
-    ))
+    return lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["west", "east"], "population": [1000, np.nan]},
+            geometry=[box(0, 0, 200, 100), box(200, 0, 400, 100)],
+            crs=CRS,
+        )
+    )
 
 
 def write_raster(path, values, cell=50.0):
     """A GeoTIFF of people per cell, north-up, its top-left corner at (X0, Y0 + 100)."""
     values = np.asarray(values, dtype="float32")
-    with rasterio.open(path, "w", driver="GTiff", height=values.shape[0], width=values.shape[1],
-                       count=1, dtype="float32", crs=CRS, nodata=-1,
-                       transform=from_origin(X0, Y0 + 100, cell, cell)) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=values.shape[0],
+        width=values.shape[1],
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        nodata=-1,
+        transform=from_origin(X0, Y0 + 100, cell, cell),
+    ) as ds:
         ds.write(values, 1)
 
 
 def test_raster_spreads_given_population_and_estimates_missing(two_blocks, tmp_path):
     # 2 rows × 8 cells of 50 m: west block = columns 0-3, east block = columns 4-7
-    grid = np.array([[10, 0, 30, 0, 5, 5, 5, 5],
-                     [0, 20, 0, 40, 5, 5, 5, 5]])
+    grid = np.array([[10, 0, 30, 0, 5, 5, 5, 5], [0, 20, 0, 40, 5, 5, 5, 5]])
     write_raster(tmp_path / "pop.tif", grid)
     d = demand_points(two_blocks, raster=tmp_path / "pop.tif")
     west = d.points[d.points["community_id"] == "c00000"]
@@ -61,7 +71,8 @@ def test_grid_and_centroid_fallback(two_blocks, caplog):
     counts = d.points.groupby("community_id").size().to_dict()
     assert counts == {"c00000": 8, "c00001": 8}  # 200 × 100 m blocks, a point every 50 m
     assert d.points.groupby("community_id")["pop"].sum().to_dict() == pytest.approx(
-        {"c00000": 1000, "c00001": 500})
+        {"c00000": 1000, "c00001": 500}
+    )
     with caplog.at_level(logging.WARNING, logger="lifecircle.communities"):
         d = demand_points(comm)
     assert "representative point" in caplog.text
@@ -77,11 +88,17 @@ def test_missing_population_error_or_zero(two_blocks):
 
 
 def test_floor_area_estimate_uses_levels_and_height():
-    comm = lc.load_communities(gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 300, 300)], crs=CRS))
+    comm = lc.load_communities(
+        gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(0, 0, 300, 300)], crs=CRS)
+    )
     buildings = gpd.GeoDataFrame(
-        {"building": ["apartments", "residential", "house"],
-         "building:levels": ["10", None, None], "height": [None, "18", None]},
-        geometry=[box(10, 10, 30, 30), box(50, 50, 70, 70), box(100, 100, 120, 120)], crs=CRS,
+        {
+            "building": ["apartments", "residential", "house"],
+            "building:levels": ["10", None, None],
+            "height": [None, "18", None],
+        },
+        geometry=[box(10, 10, 30, 30), box(50, 50, 70, 70), box(100, 100, 120, 120)],
+        crs=CRS,
     )
     d = demand_points(comm, buildings=buildings, per_capita_floor_m2=40, default_levels=2)
     # 400 m² footprints × (10 levels, 18 m / 3 m = 6 levels, default 2) = 7,200 m² / 40 = 180
@@ -91,9 +108,15 @@ def test_floor_area_estimate_uses_levels_and_height():
 
 def test_load_communities_chinese_columns_codes_and_errors(tmp_path):
     gdf = gpd.GeoDataFrame(
-        {"社区名称": ["新兴社区", "城南社区"], "区划代码": [330402001001, 330402002003],
-         "常住人口": ["3200", "4100"], "60岁以上": [800, 900], "区县": ["南湖区", "南湖区"]},
-        geometry=[box(0, 0, 100, 100), shapely.Point(X0 + 300, Y0 + 50)], crs=CRS,
+        {
+            "社区名称": ["新兴社区", "城南社区"],
+            "区划代码": [330402001001, 330402002003],
+            "常住人口": ["3200", "4100"],
+            "60岁以上": [800, 900],
+            "区县": ["南湖区", "南湖区"],
+        },
+        geometry=[box(0, 0, 100, 100), shapely.Point(X0 + 300, Y0 + 50)],
+        crs=CRS,
     )
     path = tmp_path / "communities.gpkg"
     gdf.to_file(path)
@@ -114,6 +137,8 @@ def test_load_communities_chinese_columns_codes_and_errors(tmp_path):
         lc.load_communities(gdf.set_crs(None, allow_override=True))
     with pytest.raises(lc.InputError, match="column 'pop' .* not found"):
         lc.load_communities(gdf, population="pop")
-    lines = gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 1, Y0)])], crs=CRS)
+    lines = gpd.GeoDataFrame(
+        {"name": ["x"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 1, Y0)])], crs=CRS
+    )
     with pytest.raises(lc.InputError, match="polygons or points"):
         lc.load_communities(lines)

@@ -8,11 +8,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Geod
 
+from conftest import shared_file
 from lifecircle import CRSError, InputError
 from lifecircle.sources.coords import (
     GCJ_BOX,

@@ -48,8 +48,12 @@ def test_warnings_show_until_logging_is_configured():
         "logging.basicConfig(format='ROOT %(message)s')\n"
         "logging.getLogger('lifecircle.x').warning('once after')\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode == 0, r.stderr
     assert "WARNING lifecircle.x: visible before" in r.stderr
     assert "info stays quiet" not in r.stderr

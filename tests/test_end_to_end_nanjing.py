@@ -28,9 +28,8 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle.communities import buildings_from_osm
-
 from _independent import independent_nearest, osmnx_projected, osmnx_walk_from_xml
+from lifecircle.communities import buildings_from_osm
 
 pytestmark = pytest.mark.shared
 
@@ -39,15 +38,31 @@ PROFILE = "gb50180-2018"
 #: neighbourhood shops: shops and pharmacies; bus stops; wet markets; primary schools and the one
 #: kindergarten: found by their Chinese names, as the schools carry no isced:level and
 #: 五老村幼儿园 is tagged amenity=school) ...
-PRESENT = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", "health_station",
-           "primary_school", "kindergarten"]
+PRESENT = [
+    "health_centre",
+    "wet_market",
+    "bus_stop",
+    "neighbourhood_shops",
+    "health_station",
+    "primary_school",
+    "kindergarten",
+]
 #: ... and categories without any: OSM has no childcare or elderly care here.
 MISSING = ["nursery", "elderly_daycare"]
 CATEGORIES = PRESENT + MISSING
 
 #: Buildings that house people (OSM building values), and ``building=yes`` inside residential land.
-RESIDENTIAL = {"residential", "apartments", "house", "detached", "semidetached_house", "terrace",
-               "dormitory", "bungalow", "farm"}
+RESIDENTIAL = {
+    "residential",
+    "apartments",
+    "house",
+    "detached",
+    "semidetached_house",
+    "terrace",
+    "dormitory",
+    "bungalow",
+    "farm",
+}
 M2_PER_PERSON = 40.0
 DEFAULT_LEVELS = 6.0
 
@@ -67,11 +82,17 @@ def inputs(nanjing_osm):
     x0, y0, x1, y1 = net.bounds
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     cells = gpd.GeoDataFrame(
-        {"社区名称": [f"网格{r}{c}" for r in range(3) for c in range(3)],
-         "id": [f"g{r}{c}" for r in range(3) for c in range(3)]},
-        geometry=[shapely.box(cx - 1500 + c * 1000, cy - 1500 + r * 1000,
-                              cx - 500 + c * 1000, cy - 500 + r * 1000)
-                  for r in range(3) for c in range(3)],
+        {
+            "社区名称": [f"网格{r}{c}" for r in range(3) for c in range(3)],
+            "id": [f"g{r}{c}" for r in range(3) for c in range(3)],
+        },
+        geometry=[
+            shapely.box(
+                cx - 1500 + c * 1000, cy - 1500 + r * 1000, cx - 500 + c * 1000, cy - 500 + r * 1000
+            )
+            for r in range(3)
+            for c in range(3)
+        ],
         crs=net.crs,
     )
     return net, fac, buildings, landuse, cells
@@ -79,8 +100,9 @@ def inputs(nanjing_osm):
 
 def _run(net, fac, buildings, landuse, cells):
     comm = lc.load_communities(cells)
-    return lc.analyze(net, fac, comm, PROFILE, categories=CATEGORIES,
-                      buildings=buildings, landuse=landuse)
+    return lc.analyze(
+        net, fac, comm, PROFILE, categories=CATEGORIES, buildings=buildings, landuse=landuse
+    )
 
 
 def _relabelled(buildings, landuse):
@@ -88,8 +110,10 @@ def _relabelled(buildings, landuse):
     ``building=residential``, and no landuse passed."""
     res = landuse[landuse["tags"].map(lambda t: t.get("landuse")) == "residential"].union_all()
     inside = buildings.geometry.representative_point().within(res).to_numpy()
-    tags = [dict(t, building="residential") if t.get("building") == "yes" and i else t
-            for t, i in zip(buildings["tags"], inside, strict=True)]
+    tags = [
+        dict(t, building="residential") if t.get("building") == "yes" and i else t
+        for t, i in zip(buildings["tags"], inside, strict=True)
+    ]
     return buildings.assign(tags=tags), None
 
 
@@ -130,25 +154,37 @@ def independent(inputs, nanjing_osm):
     pt = b.geometry.representative_point()
     keep = b["building"].isin(RESIDENTIAL) | ((b["building"] == "yes") & pt.within(res_land))
     b = b[keep.to_numpy()]
-    pts = gpd.GeoDataFrame({"fa": _floor_area(b)}, geometry=b.geometry.representative_point().values,
-                           crs=crs)
+    pts = gpd.GeoDataFrame(
+        {"fa": _floor_area(b)}, geometry=b.geometry.representative_point().values, crs=crs
+    )
     j = gpd.sjoin(pts, cells[["id", "geometry"]], predicate="within")
     pop = (j.groupby("id")["fa"].sum() / M2_PER_PERSON).round()
-    demand = pd.DataFrame({
-        "community_id": j["id"].to_numpy(),
-        "pop": pop.reindex(j["id"]).to_numpy() * j["fa"].to_numpy()
-        / j.groupby("id")["fa"].transform("sum").to_numpy(),
-        "x": j.geometry.x.to_numpy(), "y": j.geometry.y.to_numpy(),
-    })
+    demand = pd.DataFrame(
+        {
+            "community_id": j["id"].to_numpy(),
+            "pop": pop.reindex(j["id"]).to_numpy()
+            * j["fa"].to_numpy()
+            / j.groupby("id")["fa"].transform("sum").to_numpy(),
+            "x": j.geometry.x.to_numpy(),
+            "y": j.geometry.y.to_numpy(),
+        }
+    )
     # streets: OSMnx graph with the pedestrian filter, largest connected piece by length
     G = osmnx_projected(osmnx_walk_from_xml(nanjing_osm), crs)
     comps = list(nx.connected_components(G))
-    length = [sum(d["length"] for *_, d in G.subgraph(c).edges(keys=True, data=True)) for c in comps]
+    length = [
+        sum(d["length"] for *_, d in G.subgraph(c).edges(keys=True, data=True)) for c in comps
+    ]
     G = G.subgraph(comps[int(np.argmax(length))]).copy()
     fxy = fac.to_crs(crs).geometry
-    return {"demand": demand, "population": pop, "G": G,
-            "fac_xy": pd.DataFrame({"category": fac["category"].to_numpy(),
-                                    "x": fxy.x.to_numpy(), "y": fxy.y.to_numpy()})}
+    return {
+        "demand": demand,
+        "population": pop,
+        "G": G,
+        "fac_xy": pd.DataFrame(
+            {"category": fac["category"].to_numpy(), "x": fxy.x.to_numpy(), "y": fxy.y.to_numpy()}
+        ),
+    }
 
 
 def _distances(ind, fac_xy: pd.DataFrame) -> pd.DataFrame:
@@ -172,10 +208,17 @@ def _coverage(ind, dist: pd.DataFrame, thresholds: dict) -> pd.DataFrame:
         for cid, g in df.groupby("community_id"):
             g = g.sort_values("d", kind="stable")
             cw = g["pop"].cumsum()
-            rows.append({"community_id": cid, "category": c, "group_pop": g["pop"].sum(),
-                         "covered_pop": g["cov"].sum(), "distance_min_m": g["d"].min(),
-                         "distance_max_m": g["d"].max(),
-                         "distance_m": g["d"][cw >= g["pop"].sum() / 2].iloc[0]})
+            rows.append(
+                {
+                    "community_id": cid,
+                    "category": c,
+                    "group_pop": g["pop"].sum(),
+                    "covered_pop": g["cov"].sum(),
+                    "distance_min_m": g["d"].min(),
+                    "distance_max_m": g["d"].max(),
+                    "distance_m": g["d"][cw >= g["pop"].sum() / 2].iloc[0],
+                }
+            )
     return pd.DataFrame(rows).set_index(["community_id", "category"]).sort_index()
 
 
@@ -211,13 +254,22 @@ def test_an_empty_cell_cannot_get_a_population(inputs):
 
 def _aligned(run, independent):
     """Positions of the same demand points on both sides (sorted by community, x, y)."""
-    ours = pd.DataFrame({"community_id": run.demand["community_id"].to_numpy(),
-                         "x": run.demand.geometry.x.to_numpy(), "y": run.demand.geometry.y.to_numpy()})
+    ours = pd.DataFrame(
+        {
+            "community_id": run.demand["community_id"].to_numpy(),
+            "x": run.demand.geometry.x.to_numpy(),
+            "y": run.demand.geometry.y.to_numpy(),
+        }
+    )
     theirs = independent["demand"]
     a = np.lexsort((ours["y"], ours["x"], ours["community_id"]))
     b = np.lexsort((theirs["y"], theirs["x"], theirs["community_id"]))
-    assert ours["community_id"].to_numpy()[a].tolist() == theirs["community_id"].to_numpy()[b].tolist()
-    np.testing.assert_allclose(ours[["x", "y"]].to_numpy()[a], theirs[["x", "y"]].to_numpy()[b], atol=1e-6)
+    assert (
+        ours["community_id"].to_numpy()[a].tolist() == theirs["community_id"].to_numpy()[b].tolist()
+    )
+    np.testing.assert_allclose(
+        ours[["x", "y"]].to_numpy()[a], theirs[["x", "y"]].to_numpy()[b], atol=1e-6
+    )
     return a, b
 
 
@@ -228,15 +280,18 @@ def test_population_from_floor_area_matches(run, independent):
     assert comm["pop_estimated"].all() and set(comm["pop_source"]) == {"floor_area"}
     # the same demand points, the same people on each
     a, b = _aligned(run, independent)
-    np.testing.assert_allclose(run.demand["pop"].to_numpy()[a],
-                               independent["demand"]["pop"].to_numpy()[b], rtol=1e-12)
+    np.testing.assert_allclose(
+        run.demand["pop"].to_numpy()[a], independent["demand"]["pop"].to_numpy()[b], rtol=1e-12
+    )
 
 
 def test_coverage_matches_independent_networkx(run, independent, reference):
     dist, ref = reference
     # per demand point (Analysis keeps them in ``_dist``, one column per category)
     a, b = _aligned(run, independent)
-    ours = pd.DataFrame(run._dist, columns=list(run.params.categories)).iloc[a].reset_index(drop=True)
+    ours = (
+        pd.DataFrame(run._dist, columns=list(run.params.categories)).iloc[a].reset_index(drop=True)
+    )
     theirs = dist.iloc[b].reset_index(drop=True)
     assert np.array_equal(np.isinf(ours[CATEGORIES]), np.isinf(theirs[CATEGORIES]))
     fin = np.isfinite(theirs[PRESENT].to_numpy())
@@ -308,7 +363,8 @@ def test_service_index(run, reference):
     share = (ref["covered_pop"] / ref["group_pop"]).rename("share").reset_index()
     share["w"] = share["category"].map(w)
     expect = share.groupby("community_id").apply(
-        lambda g: 100 * (g["w"] * g["share"]).sum() / g["w"].sum(), include_groups=False)
+        lambda g: 100 * (g["w"] * g["share"]).sum() / g["w"].sum(), include_groups=False
+    )
     np.testing.assert_allclose(idx.sort_index(), expect.sort_index(), rtol=1e-12)
     # with four ▲/△ categories missing everywhere, nobody meets every required category
     assert not run.index["meets_all_required"].any()
@@ -334,10 +390,19 @@ def test_proposed_sites_cover_what_they_claim(run, independent, reference):
         gains = sites.loc[sites["category"] == c, "new_covered_pop"].to_numpy()
         assert len(gains) == 3 and (gains > 0).all() and (np.diff(gains) <= 1e-9).all()  # greedy
     sxy = sites.to_crs(run.network.crs).geometry
-    fac_xy = pd.concat([independent["fac_xy"],
-                        pd.DataFrame({"category": sites["category"].to_numpy(),
-                                      "x": sxy.x.to_numpy(), "y": sxy.y.to_numpy()})],
-                       ignore_index=True)
+    fac_xy = pd.concat(
+        [
+            independent["fac_xy"],
+            pd.DataFrame(
+                {
+                    "category": sites["category"].to_numpy(),
+                    "x": sxy.x.to_numpy(),
+                    "y": sxy.y.to_numpy(),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     after = _coverage(independent, _distances(independent, fac_xy), run.thresholds)
     for c in cats:
         before_unc = (ref["group_pop"] - ref["covered_pop"]).xs(c, level="category").sum()

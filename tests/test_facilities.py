@@ -12,11 +12,10 @@ import osmium
 import pandas as pd
 import pytest
 import shapely
-from conftest import FIXTURES, shared_file
 from pyproj import Geod
 
+from conftest import FIXTURES, shared_file
 from lifecircle import CRSError, InputError, load_profile, settings
-from lifecircle.sources.coords import detect_offset, wgs84_to_bd09, wgs84_to_gcj02
 from lifecircle.facilities import (
     facilities_from_osm,
     load_facilities,
@@ -24,6 +23,7 @@ from lifecircle.facilities import (
     name_score,
     unmatched,
 )
+from lifecircle.sources.coords import detect_offset, wgs84_to_bd09, wgs84_to_gcj02
 
 GEOD = Geod(ellps="WGS84")
 TINY_OSM = FIXTURES / "jx_tiny_pois.osm"
@@ -172,7 +172,13 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
     # by their tags: 18 schools, 5 hospitals, 3 pharmacies, 1 clinic; by their Chinese names:
     # 5 named POIs tagged office/building (小学/中学/医院 in the name), and 五老村幼儿园, tagged
     # amenity=school, is a kindergarten (the name wins over generic tags)
-    assert counts == {"school": 21, "hospital": 6, "pharmacy": 3, "community_health": 1, "kindergarten": 1}
+    assert counts == {
+        "school": 21,
+        "hospital": 6,
+        "pharmacy": 3,
+        "community_health": 1,
+        "kindergarten": 1,
+    }
     for missing in ("托育机构", "养老服务设施"):
         assert missing in caplog.text
     # independent reading with OSMnx
@@ -199,7 +205,13 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
     assert gdf.loc[gdf["name"] == "五老村幼儿园", "category"].tolist() == ["kindergarten"]
     by_name = gdf.drop(index=by_tags)
     assert sorted(by_name["name"]) == sorted(
-        ["南京市五老村小学敬文书院", "南京市五老村小学旧教学楼", "石鼓路小学", "金陵中学招生办", "南京医科大学眼科医院"]
+        [
+            "南京市五老村小学敬文书院",
+            "南京市五老村小学旧教学楼",
+            "石鼓路小学",
+            "金陵中学招生办",
+            "南京医科大学眼科医院",
+        ]
     )
     for name, cat in zip(by_name["name"], by_name["category"], strict=True):
         assert profile.category(cat).matches_name(name)
@@ -745,14 +757,21 @@ def test_amap_code_shared_by_two_categories_is_split_by_name(caplog):
 
     from lifecircle import load_facilities
 
-    df = pd.DataFrame({
-        "名称": ["城厢街道社区卫生服务中心", "湘湖社区卫生服务站", "某某诊所"],
-        "经度": [120.750, 120.751, 120.752], "纬度": [30.75, 30.75, 30.75],
-        "typecode": ["090102", "090102", "090102"],
-    })
+    df = pd.DataFrame(
+        {
+            "名称": ["城厢街道社区卫生服务中心", "湘湖社区卫生服务站", "某某诊所"],
+            "经度": [120.750, 120.751, 120.752],
+            "纬度": [30.75, 30.75, 30.75],
+            "typecode": ["090102", "090102", "090102"],
+        }
+    )
     with caplog.at_level(logging.WARNING):
         g = load_facilities(df, "jiaxing-yilao-yixiao", crs="gcj02", amap_type="typecode")
     got = sorted(zip(g["name"], g["category"], strict=True))
-    assert got == [("城厢街道社区卫生服务中心", "health_centre"), ("某某诊所", "health_centre"),
-                   ("某某诊所", "health_station"), ("湘湖社区卫生服务站", "health_station")]
+    assert got == [
+        ("城厢街道社区卫生服务中心", "health_centre"),
+        ("某某诊所", "health_centre"),
+        ("某某诊所", "health_station"),
+        ("湘湖社区卫生服务站", "health_station"),
+    ]
     assert "fit several categories (health_centre/health_station)" in caplog.text

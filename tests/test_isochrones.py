@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
 
 import lifecircle as lc
+from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
 from lifecircle import InputError
 from lifecircle.isochrone import DEFAULT_QUAD_SEGS, fill_holes, levels
 

@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _nets import CRS, X0, Y0, build, river_communities, river_facilities, river_with_bridge
-from conftest import FIXTURES, need
 from pyproj import Geod
 
 import lifecircle as lc
-from lifecircle.outputs import map as mapping
+from _nets import CRS, X0, Y0, build, river_communities, river_facilities, river_with_bridge
+from conftest import FIXTURES, need
 from lifecircle.analysis import analyze
+from lifecircle.outputs import map as mapping
 from lifecircle.outputs.map import _GeoLayer, _Legend, save_map
 
 SCRIPT = "<script>alert(1)</script>"

@@ -12,9 +12,8 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle import CRSError, InputError, NetworkError
-
 from _nets import CRS, X0, Y0, build, grid, grid_pairs, pts, river_with_bridge
+from lifecircle import CRSError, InputError, NetworkError
 
 
 # ---------------------------------------------------------------------- construction
@@ -88,8 +87,10 @@ def test_snap_deterministic_on_ties():
     # the centre of a block is 50 m from four edges
     a = net.snap(pts((50, 50)))
     b = net.snap(pts((50, 50)))
-    assert a["edge"].iloc[0] == b["edge"].iloc[0] == min(
-        net.edges.index[net.edges.distance(shapely.Point(X0 + 50, Y0 + 50)) < 50 + 1e-9]
+    assert (
+        a["edge"].iloc[0]
+        == b["edge"].iloc[0]
+        == min(net.edges.index[net.edges.distance(shapely.Point(X0 + 50, Y0 + 50)) < 50 + 1e-9])
     )
 
 
@@ -234,7 +235,9 @@ def test_bad_inputs_clear_errors():
         net.distance_to_nearest(ok, gpd.GeoDataFrame(geometry=[], crs=CRS))
     with pytest.raises(CRSError, match="no CRS"):
         net.distance_to_nearest(ok, gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0)]))
-    poly = gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=CRS, index=["block7"])
+    poly = gpd.GeoDataFrame(
+        geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=CRS, index=["block7"]
+    )
     with pytest.raises(InputError, match=r"Polygon in rows block7"):
         net.snap(poly)
     nan = gpd.GeoDataFrame(geometry=[shapely.Point(X0, Y0), shapely.Point(np.nan, np.nan)], crs=CRS)
@@ -279,7 +282,8 @@ def test_save_load_roundtrip(tmp_path):
     assert np.array_equal(back.indices, net.indices)
     assert np.allclose(back.weights, net.weights)
     pd.testing.assert_frame_equal(
-        pd.DataFrame(back.edges.drop(columns="geometry")), pd.DataFrame(net.edges.drop(columns="geometry"))
+        pd.DataFrame(back.edges.drop(columns="geometry")),
+        pd.DataFrame(net.edges.drop(columns="geometry")),
     )
     a = net.distance_to_nearest(pts((100, -10)), pts((100, 205)))
     b = back.distance_to_nearest(pts((100, -10)), pts((100, 205)))
@@ -307,7 +311,9 @@ def test_to_networkx_matches():
 
 
 # ---------------------------------------------------------------------- property test
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from _independent import independent_nearest  # noqa: E402
 
@@ -323,7 +329,11 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
     """Random grids with missing streets and jittered nodes: same answer as networkx with the
     points inserted into the graph."""
     rng = np.random.default_rng(seed)
-    xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20)) for i in range(n) for j in range(n)]
+    xy = [
+        (j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20))
+        for i in range(n)
+        for j in range(n)
+    ]
     pairs = grid_pairs(n)
     keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
     net = build(xy, keep_pairs, keep="all")

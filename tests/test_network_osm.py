@@ -16,10 +16,9 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle.sources.osm import is_walkable
-
 from _independent import independent_nearest, osmnx_projected, osmnx_walk_from_xml
 from conftest import FIXTURES, shared_file
+from lifecircle.sources.osm import is_walkable
 
 FILTER_OSM = FIXTURES / "walk_filter.osm"
 
@@ -103,7 +102,8 @@ def compare(net: lc.WalkNetwork, G_indep: nx.Graph, seed: int, n_src: int = 25, 
     src = sample_points(net, n_src, seed)
     tgt = sample_points(net, n_tgt, seed + 1)
     ours = net.distance_to_nearest(
-        gpd.GeoSeries(shapely.points(src), crs=net.crs), gpd.GeoSeries(shapely.points(tgt), crs=net.crs)
+        gpd.GeoSeries(shapely.points(src), crs=net.crs),
+        gpd.GeoSeries(shapely.points(tgt), crs=net.crs),
     )["distance_m"].to_numpy()
     theirs = independent_nearest(G_indep, src, tgt)
     assert np.isfinite(ours).sum() > 0.8 * n_tgt
@@ -129,7 +129,12 @@ def test_futian_graphml_matches_networkx(futian_graphml):
 
 def _walkable_attrs(d: dict) -> bool:
     hws = d["highway"] if isinstance(d["highway"], list) else [d["highway"]]
-    return all(is_walkable({"highway": h, **{k: d[k] for k in ("access", "service") if isinstance(d.get(k), str)}}) for h in hws)
+    return all(
+        is_walkable(
+            {"highway": h, **{k: d[k] for k in ("access", "service") if isinstance(d.get(k), str)}}
+        )
+        for h in hws
+    )
 
 
 @pytest.mark.shared
@@ -176,11 +181,19 @@ def test_online_sources_go_through_osmnx(monkeypatch, tmp_path):
     # what Overpass returns for a walk query: the walkable ways only (OSMnx's reader would merge
     # a footway and a motorway sharing a node into one edge, and refuses clipped files)
     text = FILTER_OSM.read_text(encoding="utf-8")
-    walk_ways = ('<way id="1">', '<way id="2">', '<way id="3">', '<way id="4">', '<way id="5">',
-                 '<way id="7">')
+    walk_ways = (
+        '<way id="1">',
+        '<way id="2">',
+        '<way id="3">',
+        '<way id="4">',
+        '<way id="5">',
+        '<way id="7">',
+    )
     unclipped = tmp_path / "walk_only.osm"
     unclipped.write_text(
-        "\n".join(ln for ln in text.splitlines() if "<way" not in ln or ln.strip().startswith(walk_ways)),
+        "\n".join(
+            ln for ln in text.splitlines() if "<way" not in ln or ln.strip().startswith(walk_ways)
+        ),
         encoding="utf-8",
     )
     calls = []
@@ -189,16 +202,23 @@ def test_online_sources_go_through_osmnx(monkeypatch, tmp_path):
         def f(where, **kw):
             calls.append((kind, where, kw["network_type"]))
             return ox.graph_from_xml(unclipped, bidirectional=True, simplify=True, retain_all=True)
+
         return f
 
     for kind in ("place", "polygon", "bbox"):
         monkeypatch.setattr(ox, f"graph_from_{kind}", fake(kind))
     offline = lc.load_network(unclipped, keep="all")
-    for source in ("南湖区, 嘉兴市, 浙江省", shapely.box(120.74, 30.74, 120.76, 30.76), (120.74, 30.74, 120.76, 30.76)):
+    for source in (
+        "南湖区, 嘉兴市, 浙江省",
+        shapely.box(120.74, 30.74, 120.76, 30.76),
+        (120.74, 30.74, 120.76, 30.76),
+    ):
         net = lc.load_network(source, keep="all")
         assert net.crs.to_epsg() == 4549
         # OSMnx simplifies and keeps fewer tags, but the walkable length is the same
-        assert net.edges["length_m"].sum() == pytest.approx(offline.edges["length_m"].sum(), rel=1e-6)
+        assert net.edges["length_m"].sum() == pytest.approx(
+            offline.edges["length_m"].sum(), rel=1e-6
+        )
     assert [c[0] for c in calls] == ["place", "polygon", "bbox"]
     assert all(c[2] == "walk" for c in calls)
 

@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+
 from conftest import ROOT, need
 
 NB_DIR = ROOT / "notebooks"
@@ -42,7 +43,9 @@ def test_committed_notebooks_are_what_the_generator_writes():
     assert sorted(p.name for p in NB_DIR.glob("*.ipynb")) == NAMES
     for name in NAMES:
         committed = (NB_DIR / name).read_text(encoding="utf-8")
-        assert committed == gen.render(name), f"{name} is stale: run python notebooks/make_notebooks.py"
+        assert committed == gen.render(name), (
+            f"{name} is stale: run python notebooks/make_notebooks.py"
+        )
         assert '"outputs": []' in committed and '"execution_count": null' in committed
 
 
@@ -64,8 +67,11 @@ def _text(cell, kinds=("text/plain", "text/html")) -> str:
 
 
 def _stdout(cell) -> str:
-    return "".join(o["text"] for o in cell.get("outputs", [])
-                   if o["output_type"] == "stream" and o["name"] == "stdout")
+    return "".join(
+        o["text"]
+        for o in cell.get("outputs", [])
+        if o["output_type"] == "stream" and o["name"] == "stdout"
+    )
 
 
 def _html_rows(cell) -> int:
@@ -84,8 +90,9 @@ def _execute(name: str, tmp_path, monkeypatch):
     work = tmp_path / "cwd"
     work.mkdir()
     nb = nbformat.read(NB_DIR / name, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(work)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     t0 = time.perf_counter()
     client.execute()  # raises CellExecutionError when a cell fails
     print(f"{name}: executed in {time.perf_counter() - t0:.1f} s")
@@ -128,7 +135,9 @@ def test_your_own_city(tmp_path, monkeypatch):
     merged = _tagged(nb, "merged")
     # one bureau record duplicates an OSM clinic (the twin placed 0.0002° away): merged into one
     out = _stdout(merged)
-    n_records, n_fac = (int(x) for x in re.search(r"= (\d+) records → (\d+) facilities", out).groups())
+    n_records, n_fac = (
+        int(x) for x in re.search(r"= (\d+) records → (\d+) facilities", out).groups()
+    )
     assert n_fac == n_records - 1 and _html_rows(merged) == 1
     comm = _text(_tagged(nb, "communities"))
     assert "330402001" in comm and "330402" in comm and "演示街道一" in comm
@@ -137,8 +146,12 @@ def test_your_own_city(tmp_path, monkeypatch):
     assert "[network]" in _stdout(_tagged(nb, "config-init"))
     assert "完成 done" in _stdout(_tagged(nb, "cli-run"))
     files = _text(_tagged(nb, "run-files"))
-    for f in ("lifecircle_shortfalls.xlsx", "lifecircle_shortfalls.csv", "补短板项目库.gpkg",
-              "lifecircle_map.html"):
+    for f in (
+        "lifecircle_shortfalls.xlsx",
+        "lifecircle_shortfalls.csv",
+        "补短板项目库.gpkg",
+        "lifecircle_map.html",
+    ):
         assert f in files
 
 
@@ -149,7 +162,11 @@ def test_custom_standard(tmp_path, monkeypatch):
     assert _html_rows(_tagged(nb, "gb-table")) == 38
     assert "with_distances" in _text(_tagged(nb, "with-distances"))
     typo = _stdout(_tagged(nb, "typo"))
-    assert "distanse_m" in typo and "did you mean 'distance_m'" in typo and re.search(r"line \d+", typo)
+    assert (
+        "distanse_m" in typo
+        and "did you mean 'distance_m'" in typo
+        and re.search(r"line \d+", typo)
+    )
     compare = _text(_tagged(nb, "compare"))
     assert "elderly_activity_room" in compare and "elderly_meal_aid" in compare
     assert "custom.nested_levels = False" in _stdout(_tagged(nb, "station"))

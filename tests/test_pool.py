@@ -22,13 +22,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from conftest import ROOT, need
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pyproj import Transformer
 
 import lifecircle
+from conftest import ROOT, need
 from lifecircle import CRSError, InputError, PoolError, export_pool, read_pool
 from lifecircle.outputs.pool import core as poolmod
 
@@ -475,8 +475,14 @@ def test_project_ids_are_deterministic_and_stable_under_jitter():
 @given(dx=st.floats(-24, 24), dy=st.floats(-24, 24))
 def test_project_id_ignores_moves_inside_the_cell(dx, dy):
     ids = {
-        poolmod.project_id("elderly_daycare", "330402", "330402001", "330402001001",
-                           "proposed_site", *TO_4326.transform(X0 + ex, Y0 + ey))  # fmt: skip
+        poolmod.project_id(
+            "elderly_daycare",
+            "330402",
+            "330402001",
+            "330402001001",
+            "proposed_site",
+            *TO_4326.transform(X0 + ex, Y0 + ey),
+        )  # fmt: skip
         for ex, ey in ((0.0, 0.0), (dx, dy))
     }
     assert len(ids) == 1
@@ -645,7 +651,9 @@ def test_xlsx_layout(tmp_path):
     assert all(ws.column_dimensions[chr(ord("A") + i)].width >= 8 for i in range(20))
     code = ws.cell(2, header.index("社区代码") + 1)
     assert code.data_type == "s" and code.number_format == "@"
-    assert [dv.formula1 for dv in ws.data_validations.dataValidation] == ['"储备,申报,在建,建成,取消"']
+    assert [dv.formula1 for dv in ws.data_validations.dataValidation] == [
+        '"储备,申报,在建,建成,取消"'
+    ]
     assert ws.cell(2, header.index("最新分析仍列入") + 1).value == "是"
     path_en = tmp_path / "pool_en.xlsx"
     export_pool(three(), path_en, headers="en")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import need
 from hypothesis import given
 from hypothesis import strategies as st
 
 import lifecircle
+from conftest import need
 from lifecircle import ProfileError
 from lifecircle.standards.model import (
     MARKS,
@@ -224,9 +224,17 @@ def test_jiaxing_extends_gb_and_weights_up_yilao_yixiao():
     assert list(jx.categories)[-1] == "elderly_meal_aid"  # new categories are appended
     # the 一老一小 focus: schools, shops, offices ... are dropped
     assert "primary_school" in gb.categories and "primary_school" not in jx.categories
-    assert set(jx.categories) == {"health_centre", "nursing_home", "outdoor_fitness", "kindergarten",
-                                  "nursery", "elderly_daycare", "health_station",
-                                  "child_elderly_playground", "elderly_meal_aid"}
+    assert set(jx.categories) == {
+        "health_centre",
+        "nursing_home",
+        "outdoor_fitness",
+        "kindergarten",
+        "nursery",
+        "elderly_daycare",
+        "health_station",
+        "child_elderly_playground",
+        "elderly_meal_aid",
+    }
     # inherited rows keep the parent's fields
     assert (
         jx.category("health_station").distance_source

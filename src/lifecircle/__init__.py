@@ -11,6 +11,7 @@ import logging
 from . import settings
 
 __version__ = "0.2.0.dev0"
+from . import _deprecated
 from ._errors import (
     ConfigError,
     CRSError,
@@ -20,7 +21,6 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
-from . import _deprecated
 from .analysis import Analysis, analyze
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 Path_ = tuple[str | int, ...]
 
 
-class _TomlPositions:
+class TomlPositions:
     """Line of every key, table and array element of a TOML text already checked by tomllib."""
 
     _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -163,7 +163,7 @@ class _TomlPositions:
                 self._pair(table)
 
 
-def _yaml_positions(node: Any, path: Path_, pos: dict[Path_, int], dups: list) -> None:
+def yaml_positions(node: Any, path: Path_, pos: dict[Path_, int], dups: list) -> None:
     import yaml
 
     pos.setdefault(path, node.start_mark.line + 1)
@@ -176,14 +176,14 @@ def _yaml_positions(node: Any, path: Path_, pos: dict[Path_, int], dups: list) -
                 dups.append((path + (key,), seen[key], line))
             seen[key] = line
             pos[path + (key,)] = line
-            _yaml_positions(vnode, path + (key,), pos, dups)
+            yaml_positions(vnode, path + (key,), pos, dups)
     elif isinstance(node, yaml.SequenceNode):
         for k, item in enumerate(node.value):
-            _yaml_positions(item, path + (k,), pos, dups)
+            yaml_positions(item, path + (k,), pos, dups)
 
 
 @dataclass
-class _Locator:
+class Locator:
     """A parsed profile file: its data and the line of every key path."""
 
     file: str
@@ -205,7 +205,7 @@ def _key_text(path: Path_) -> str:
     return out or "(top level)"
 
 
-def located_error(loc: _Locator, path: Path_, message: str, error: type[Exception]) -> Exception:
+def located_error(loc: Locator, path: Path_, message: str, error: type[Exception]) -> Exception:
     """``error("<file>, line N: <key.path>: message")`` with ``.file``, ``.line``, ``.key`` set."""
     line = loc.line(path)
     key = _key_text(path)

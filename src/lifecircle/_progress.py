@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 try:  # widgets in Jupyter when ipywidgets is there; plain text bars otherwise (no TqdmWarning)
     import ipywidgets  # noqa: F401
-
     from tqdm.auto import tqdm
 except ImportError:
     from tqdm.std import tqdm

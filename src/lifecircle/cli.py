@@ -38,8 +38,13 @@ def demo_config(out_dir: Path):  # noqa: ANN201 - returns a Config
             "demand": {"buildings": "osm", "grid_m": 50, "missing_population": "zero"},
             "analysis": {"profile": "jiaxing-yilao-yixiao"},
             "sites": {"max_sites": 3},
-            "output": {"dir": str(out_dir), "formats": ["xlsx", "csv"], "map": True,
-                       "map_offline": True, "pool": "lifecircle_pool.gpkg"},
+            "output": {
+                "dir": str(out_dir),
+                "formats": ["xlsx", "csv"],
+                "map": True,
+                "map_offline": True,
+                "pool": "lifecircle_pool.gpkg",
+            },
         },
         base=d,
     )
@@ -54,8 +59,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .config import run
 
     out = Path(args.out).resolve()
-    print("lifecircle demo: central Helsinki from OpenStreetMap (© OpenStreetMap contributors, "
-          "ODbL 1.0), profile jiaxing-yilao-yixiao")
+    print(
+        "lifecircle demo: central Helsinki from OpenStreetMap (© OpenStreetMap contributors, "
+        "ODbL 1.0), profile jiaxing-yilao-yixiao"
+    )
     res = run(demo_config(out))
     print(f"\n完成 done — results in {out}")
     _print(res.summary_lines(args.lang))
@@ -81,14 +88,30 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if args.action == "show":
         p = load_profile(args.name)
         print(f"{p.id} — {p.title_zh}\n{p.title_en}")
-        print(f"levels not nested (a higher level does not satisfy a lower one): {not p.nested_levels}")
+        print(
+            f"levels not nested (a higher level does not satisfy a lower one): {not p.nested_levels}"
+        )
         for lv in p.levels.values():
-            print(f"  {lv.id}: {lv.name_zh} / {lv.name_en}, {lv.walk_min or '-'} min, {lv.distance_m or '-'} m")
+            print(
+                f"  {lv.id}: {lv.name_zh} / {lv.name_en}, {lv.walk_min or '-'} min, {lv.distance_m or '-'} m"
+            )
         df = p.to_frame()
-        cols = ["level", "name_zh", "name_en", "distance_m", "required", "element_type", "weight",
-                "target_group", "distance_mark", "verified"]
+        cols = [
+            "level",
+            "name_zh",
+            "name_en",
+            "distance_m",
+            "required",
+            "element_type",
+            "weight",
+            "target_group",
+            "distance_mark",
+            "verified",
+        ]
         with_pd_options(lambda: print(df[cols].to_string()))
-        print("marks: V seen in the source, V2 secondary source, C calculated here, R recalled, unverified")
+        print(
+            "marks: V seen in the source, V2 secondary source, C calculated here, R recalled, unverified"
+        )
         return 0
     # init
     src = load_profile(args.name).path
@@ -98,14 +121,16 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     if dest.exists() and not args.force:
         raise LifecircleError(f"{dest} exists; pass --force to overwrite")
     shutil.copyfile(src, dest)
-    print(f"wrote {dest} — edit it, then set analysis.profile = \"{dest}\" in your config")
+    print(f'wrote {dest} — edit it, then set analysis.profile = "{dest}" in your config')
     return 0
 
 
 def with_pd_options(fn) -> None:  # noqa: ANN001
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40
+    ):
         fn()
 
 
@@ -128,10 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
     p.add_argument("-v", "--verbose", action="store_true", help="more log output")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the summary and outputs")
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of the summary and outputs"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the whole pipeline offline on the bundled sample data")
-    d.add_argument("--out", default="lifecircle-demo", help="output folder (default: ./lifecircle-demo)")
+    d.add_argument(
+        "--out", default="lifecircle-demo", help="output folder (default: ./lifecircle-demo)"
+    )
     d.set_defaults(func=_cmd_demo)
     r = sub.add_parser("run", help="run a configuration file (see: lifecircle config init)")
     r.add_argument("config", help="path to a TOML configuration")

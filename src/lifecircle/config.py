@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
-from ._located import Path_, _Locator, _TomlPositions, located_error, read_text
+from ._located import Locator, Path_, TomlPositions, located_error, read_text
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +26,64 @@ _NUM = (int, float)
 SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "network": {"source": (str,), "crs": (str, int), "keep": (str,), "max_snap_m": _NUM},
     "facilities": {
-        "osm": (bool, str), "path": (str,), "crs": (str, int), "lon": (str,), "lat": (str,),
-        "category": (str,), "name": (str,), "capacity": (str,), "amap_type": (str,), "id": (str,),
-        "sheet": (str, int), "encoding": (str,), "source": (str,), "layer": (str,),
+        "osm": (bool, str),
+        "path": (str,),
+        "crs": (str, int),
+        "lon": (str,),
+        "lat": (str,),
+        "category": (str,),
+        "name": (str,),
+        "capacity": (str,),
+        "amap_type": (str,),
+        "id": (str,),
+        "sheet": (str, int),
+        "encoding": (str,),
+        "source": (str,),
+        "layer": (str,),
     },
     "communities": {
-        "path": (str,), "layer": (str,), "id": (str,), "name": (str,), "code": (str,),
-        "population": (str,), "street": (str,), "street_code": (str,), "county": (str,),
-        "county_code": (str,), "elderly": (str,), "child_0_3": (str,), "child_3_6": (str,),
+        "path": (str,),
+        "layer": (str,),
+        "id": (str,),
+        "name": (str,),
+        "code": (str,),
+        "population": (str,),
+        "street": (str,),
+        "street_code": (str,),
+        "county": (str,),
+        "county_code": (str,),
+        "elderly": (str,),
+        "child_0_3": (str,),
+        "child_3_6": (str,),
     },
-    "demand": {"buildings": (bool, str), "raster": (str,), "grid_m": _NUM, "per_capita_floor_m2": _NUM,
-               "default_levels": _NUM, "missing_population": (str,)},
-    "analysis": {"profile": (str,), "levels": (list,), "categories": (list,), "speed": (str, int, float),
-                 "min_covered_share": _NUM, "target_share": _NUM, "merge_duplicates_m": _NUM},
+    "demand": {
+        "buildings": (bool, str),
+        "raster": (str,),
+        "grid_m": _NUM,
+        "per_capita_floor_m2": _NUM,
+        "default_levels": _NUM,
+        "missing_population": (str,),
+    },
+    "analysis": {
+        "profile": (str,),
+        "levels": (list,),
+        "categories": (list,),
+        "speed": (str, int, float),
+        "min_covered_share": _NUM,
+        "target_share": _NUM,
+        "merge_duplicates_m": _NUM,
+    },
     "sites": {"max_sites": (int,), "categories": (list,), "min_new_pop": _NUM},
-    "output": {"dir": (str,), "formats": (list,), "map": (bool,), "map_offline": (bool,),
-               "basemap": (str,), "tianditu_key": (str,), "pool": (str,), "lang": (str,)},
+    "output": {
+        "dir": (str,),
+        "formats": (list,),
+        "map": (bool,),
+        "map_offline": (bool,),
+        "basemap": (str,),
+        "tianditu_key": (str,),
+        "pool": (str,),
+        "lang": (str,),
+    },
 }
 REQUIRED = {"network": ("source",), "communities": ("path",), "analysis": ("profile",)}
 FORMATS = ("xlsx", "csv", "gpkg")
@@ -61,11 +103,13 @@ class Config:
     output: dict[str, Any] = field(default_factory=dict)
 
 
-def _fail(loc: _Locator, path: Path_, message: str) -> ConfigError:
+def _fail(loc: Locator, path: Path_, message: str) -> ConfigError:
     return located_error(loc, path, message, ConfigError)  # type: ignore[return-value]
 
 
-def _check_table(loc: _Locator, path: Path_, table: Any, schema: dict[str, tuple[type, ...]]) -> None:
+def _check_table(
+    loc: Locator, path: Path_, table: Any, schema: dict[str, tuple[type, ...]]
+) -> None:
     if not isinstance(table, dict):
         raise _fail(loc, path, f"expected a table of keys, got {table!r}")
     for key, value in table.items():
@@ -79,8 +123,16 @@ def _check_table(loc: _Locator, path: Path_, table: Any, schema: dict[str, tuple
         else:
             ok = isinstance(value, types)
         if not ok:
-            want = " or ".join({str: "text", int: "an integer", float: "a number", bool: "true/false",
-                                list: "a list"}[t] for t in types)
+            want = " or ".join(
+                {
+                    str: "text",
+                    int: "an integer",
+                    float: "a number",
+                    bool: "true/false",
+                    list: "a list",
+                }[t]
+                for t in types
+            )
             raise _fail(loc, path + (key,), f"expected {want}, got {value!r}")
 
 
@@ -92,16 +144,16 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    loc = _Locator(str(path), path, data, _TomlPositions(text).pos)
+    loc = Locator(str(path), path, data, TomlPositions(text).pos)
     return _validate(loc, path.parent)
 
 
 def config_from_dict(data: dict[str, Any], base: str | Path = ".") -> Config:
     """Validate a configuration given as a dict (paths relative to ``base``)."""
-    return _validate(_Locator("<config>", None, data, {(): 1}), Path(base))
+    return _validate(Locator("<config>", None, data, {(): 1}), Path(base))
 
 
-def _validate(loc: _Locator, base: Path) -> Config:
+def _validate(loc: Locator, base: Path) -> Config:
     data = loc.data
     for section, value in data.items():
         if section not in SCHEMA:
@@ -114,10 +166,18 @@ def _validate(loc: _Locator, base: Path) -> Config:
             for i, item in enumerate(value):
                 _check_table(loc, (section, i), item, SCHEMA[section])
                 if ("path" in item) == ("osm" in item):
-                    raise _fail(loc, (section, i), "give either path = \"file\" or osm = true")
-                if "path" in item and "category" not in item and "name" not in item and "amap_type" not in item:
-                    log.info("facilities[%d]: no category/name/amap_type column named; "
-                             "common Chinese and English headers are recognised", i)
+                    raise _fail(loc, (section, i), 'give either path = "file" or osm = true')
+                if (
+                    "path" in item
+                    and "category" not in item
+                    and "name" not in item
+                    and "amap_type" not in item
+                ):
+                    log.info(
+                        "facilities[%d]: no category/name/amap_type column named; "
+                        "common Chinese and English headers are recognised",
+                        i,
+                    )
         else:
             _check_table(loc, (section,), value, SCHEMA[section])
     for section, keys in REQUIRED.items():
@@ -131,7 +191,11 @@ def _validate(loc: _Locator, base: Path) -> Config:
 
     def resolve(value: Any) -> Any:
         """A file path relative to the config; a place name (no such file, no suffix) stays text."""
-        if isinstance(value, str) and value and not value.startswith(("postgresql://", "postgres://")):
+        if (
+            isinstance(value, str)
+            and value
+            and not value.startswith(("postgresql://", "postgres://"))
+        ):
             candidate = path(value)
             if candidate.exists() or Path(value).suffix:
                 return candidate
@@ -163,19 +227,33 @@ def _validate(loc: _Locator, base: Path) -> Config:
     out = dict(data.get("output", {}))
     for i, f in enumerate(out.get("formats", [])):
         if f not in FORMATS:
-            raise _fail(loc, ("output", "formats"), f"unknown format {f!r}; use {', '.join(FORMATS)}")
+            raise _fail(
+                loc, ("output", "formats"), f"unknown format {f!r}; use {', '.join(FORMATS)}"
+            )
     if out.get("lang", "zh") not in ("zh", "en"):
         raise _fail(loc, ("output", "lang"), "must be 'zh' or 'en'")
     if out.get("basemap", "osm") not in ("osm", "tianditu", "amap", "none"):
         raise _fail(loc, ("output", "basemap"), "must be osm, tianditu, amap or none")
     if out.get("basemap") == "tianditu" and not out.get("tianditu_key"):
-        raise _fail(loc, ("output", "basemap"), "the Tianditu basemap needs tianditu_key (a free key from tianditu.gov.cn)")
+        raise _fail(
+            loc,
+            ("output", "basemap"),
+            "the Tianditu basemap needs tianditu_key (a free key from tianditu.gov.cn)",
+        )
     out["dir"] = path(out.get("dir", "lifecircle_output"))
     if "pool" in out and not out["pool"].startswith(("postgresql://", "postgres://")):
         p = Path(out["pool"]).expanduser()
         out["pool"] = p if p.is_absolute() else Path(out["dir"]) / p
-    return Config(path=loc.path, network=net, facilities=fac, communities=comm, demand=demand,
-                  analysis=analysis, sites=dict(data.get("sites", {})), output=out)
+    return Config(
+        path=loc.path,
+        network=net,
+        facilities=fac,
+        communities=comm,
+        demand=demand,
+        analysis=analysis,
+        sites=dict(data.get("sites", {})),
+        output=out,
+    )
 
 
 # ---------------------------------------------------------------------- the pipeline
@@ -197,7 +275,9 @@ class RunResult:
                 f"categories: {s['categories']}  facilities: {s['facilities']:,}",
                 f"shortfalls: {s['shortfalls']:,}  communities meeting the standard: "
                 f"{s['share_meeting_standard']:.0%} (target {s['target_share']:.0%})",
-                f"time: {total:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()) + ")",
+                f"time: {total:.1f} s ("
+                + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+                + ")",
             ]
         else:
             lines = [
@@ -205,7 +285,9 @@ class RunResult:
                 f"设施类别 categories: {s['categories']}  设施 facilities: {s['facilities']:,}",
                 f"短板 shortfalls: {s['shortfalls']:,}  达标社区比例: {s['share_meeting_standard']:.0%} "
                 f"(目标 {s['target_share']:.0%})",
-                f"用时 time: {total:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items()) + ")",
+                f"用时 time: {total:.1f} s ("
+                + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+                + ")",
             ]
         lines += [f"{k}: {v}" for k, v in self.files.items()]
         return lines
@@ -222,8 +304,8 @@ def run(config: Config | str | Path) -> RunResult:
     from .facilities import facilities_from_osm, load_facilities, merge_duplicates
     from .network import load_network
     from .outputs.pool import export_pool
-    from .standards import load_profile
     from .outputs.tables import write_csv, write_excel
+    from .standards import load_profile
 
     cfg = config if isinstance(config, Config) else load_config(config)
     seconds: dict[str, float] = {}
@@ -251,7 +333,9 @@ def run(config: Config | str | Path) -> RunResult:
             if item["osm"] is False:
                 continue
             if src is None:
-                raise ConfigError(f"facilities[{i}]: osm = true needs network.source to be an OSM file")
+                raise ConfigError(
+                    f"facilities[{i}]: osm = true needs network.source to be an OSM file"
+                )
             frames.append(facilities_from_osm(src, ac["profile"]))
         else:
             kw = {k: v for k, v in item.items() if k not in ("path",)}
@@ -270,7 +354,13 @@ def run(config: Config | str | Path) -> RunResult:
     buildings = landuse = None
     if dc.get("buildings", "osm" if osm_file else False):
         bsrc = osm_file if dc.get("buildings", "osm") in ("osm", True) else dc["buildings"]
-        if bsrc is not None and Path(bsrc).suffix.lower() in (".pbf", ".osm", ".gz", ".bz2", ".xml"):
+        if bsrc is not None and Path(bsrc).suffix.lower() in (
+            ".pbf",
+            ".osm",
+            ".gz",
+            ".bz2",
+            ".xml",
+        ):
             buildings, landuse = buildings_from_osm(bsrc)
         elif bsrc is not None:
             buildings = gpd.read_file(bsrc)
@@ -278,19 +368,33 @@ def run(config: Config | str | Path) -> RunResult:
     from .communities import demand_points
 
     demand = demand_points(
-        comm, buildings=buildings, landuse=landuse, raster=dc.get("raster"), grid_m=dc.get("grid_m"),
+        comm,
+        buildings=buildings,
+        landuse=landuse,
+        raster=dc.get("raster"),
+        grid_m=dc.get("grid_m"),
         per_capita_floor_m2=float(dc.get("per_capita_floor_m2", 40.0)),
         default_levels=float(dc.get("default_levels", 6.0)),
         missing_population=dc.get("missing_population", "error"),
     )
     a = analyze(
-        net, fac, comm, ac["profile"], categories=ac.get("categories"), levels=ac.get("levels"),
-        speed=ac.get("speed"), demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
+        net,
+        fac,
+        comm,
+        ac["profile"],
+        categories=ac.get("categories"),
+        levels=ac.get("levels"),
+        speed=ac.get("speed"),
+        demand=demand,
+        min_covered_share=float(ac.get("min_covered_share", 0.8)),
         target_share=float(ac.get("target_share", 0.6)),
     )
     if cfg.sites.get("max_sites", 0):
-        a.propose_sites(categories=cfg.sites.get("categories"), max_sites=int(cfg.sites["max_sites"]),
-                        min_new_pop=float(cfg.sites.get("min_new_pop", 1.0)))
+        a.propose_sites(
+            categories=cfg.sites.get("categories"),
+            max_sites=int(cfg.sites["max_sites"]),
+            min_new_pop=float(cfg.sites.get("min_new_pop", 1.0)),
+        )
     lap("analysis")
 
     oc = cfg.output
@@ -307,8 +411,9 @@ def run(config: Config | str | Path) -> RunResult:
         gpkg = out_dir / "lifecircle_results.gpkg"
         a.index.to_file(gpkg, layer="service_index", driver="GPKG")
         cov = a.coverage.merge(a.index[["community_id", "geometry"]], on="community_id")
-        gpd.GeoDataFrame(pd.DataFrame(cov).replace([float("inf")], None), geometry="geometry",
-                         crs=a.index.crs).to_file(gpkg, layer="coverage", driver="GPKG")
+        gpd.GeoDataFrame(
+            pd.DataFrame(cov).replace([float("inf")], None), geometry="geometry", crs=a.index.crs
+        ).to_file(gpkg, layer="coverage", driver="GPKG")
         files["gpkg"] = gpkg
     if oc.get("map", True):
         m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang)
@@ -325,7 +430,7 @@ def run(config: Config | str | Path) -> RunResult:
     return RunResult(analysis=a, files=files, seconds=seconds)
 
 
-TEMPLATE = '''# lifecircle run configuration — edit the paths, then: lifecircle run {name}
+TEMPLATE = """# lifecircle run configuration — edit the paths, then: lifecircle run {name}
 # Relative paths are relative to this file. Every key is checked; see docs/cli.md.
 
 [network]
@@ -377,4 +482,4 @@ map_offline = true               # inline the map's JavaScript so it opens witho
 basemap = "osm"                  # osm | tianditu (needs tianditu_key) | amap | none
 pool = "lifecircle_pool.gpkg"    # or postgresql://user@host/db for a shared PostGIS pool
 lang = "zh"
-'''
+"""

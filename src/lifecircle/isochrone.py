@@ -812,8 +812,14 @@ def _covered_one(
     d, _ = net._multi_source(s, top)
     reached = np.flatnonzero(np.isfinite(d))
     # all facilities together are one origin of a Reach: its edge pieces are the union
-    reach = Reach(net, s, top, np.array([0, len(reached)]), reached, d[reached],
-                  snap_origin=np.zeros(len(s), dtype=np.int64))
+    reach = Reach(
+        net,
+        s,
+        top,
+        np.array([0, len(reached)]),
+        reached,
+        d[reached],
+        snap_origin=np.zeros(len(s), dtype=np.int64),
+    )
     pieces, legs = _pieces_and_legs(reach, limits, xy[ok])
     return builder.nested(1, pieces, legs, fill)[0]
-

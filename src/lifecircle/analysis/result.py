@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from os import PathLike
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from os import PathLike
 from typing import Any
 
 import geopandas as gpd
@@ -31,13 +31,34 @@ from ..network import WalkNetwork
 
 log = logging.getLogger(__name__)
 
-HIERARCHY = ["county_code", "county_name", "street_code", "street_name", "community_id",
-             "community_code", "community_name"]
+HIERARCHY = [
+    "county_code",
+    "county_name",
+    "street_code",
+    "street_name",
+    "community_id",
+    "community_code",
+    "community_name",
+]
 
-_GROUP_ZH = {"total": "人", "elderly": "名老年人", "child_0_3": "名0–3岁儿童", "child_3_6": "名3–6岁儿童"}
-_GROUP_EN = {"total": "residents", "elderly": "older residents", "child_0_3": "children aged 0–3",
-             "child_3_6": "children aged 3–6"}
-_GROUP_PER_ZH = {"total": "千人", "elderly": "千名老年人", "child_0_3": "千名0–3岁儿童", "child_3_6": "千名3–6岁儿童"}
+_GROUP_ZH = {
+    "total": "人",
+    "elderly": "名老年人",
+    "child_0_3": "名0–3岁儿童",
+    "child_3_6": "名3–6岁儿童",
+}
+_GROUP_EN = {
+    "total": "residents",
+    "elderly": "older residents",
+    "child_0_3": "children aged 0–3",
+    "child_3_6": "children aged 3–6",
+}
+_GROUP_PER_ZH = {
+    "total": "千人",
+    "elderly": "千名老年人",
+    "child_0_3": "千名0–3岁儿童",
+    "child_3_6": "千名3–6岁儿童",
+}
 _UNIT_ZH = {"beds": "张床位", "places": "个托位", "m2": "平方米"}
 
 #: Weight of optional (△) categories relative to required (▲) ones in the index and priority.
@@ -91,8 +112,15 @@ class Analysis:
     sites : GeoDataFrame or None — proposed sites after :meth:`propose_sites`.
     """
 
-    def __init__(self, network: WalkNetwork, profile: Any, facilities: gpd.GeoDataFrame,
-                 demand: Demand, params: AnalysisParams, thresholds: dict[str, float]) -> None:
+    def __init__(
+        self,
+        network: WalkNetwork,
+        profile: Any,
+        facilities: gpd.GeoDataFrame,
+        demand: Demand,
+        params: AnalysisParams,
+        thresholds: dict[str, float],
+    ) -> None:
         self.network = network
         self.profile = profile
         self.facilities = facilities
@@ -100,7 +128,7 @@ class Analysis:
         self.demand = demand.points
         self.params = params
         self.thresholds = thresholds
-        self.created_at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        self.created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
         self.run_id = self._run_id()
         self.sites: gpd.GeoDataFrame | None = None
         self._site_cover: pd.DataFrame | None = None
@@ -113,9 +141,17 @@ class Analysis:
         h.update(repr(self.params).encode())
         h.update(repr(sorted(self.thresholds.items())).encode())
         h.update(np.ascontiguousarray(self.network.weights).tobytes())
-        h.update(pd.util.hash_pandas_object(self.facilities.drop(columns="geometry").astype(str), index=True).values.tobytes())
+        h.update(
+            pd.util.hash_pandas_object(
+                self.facilities.drop(columns="geometry").astype(str), index=True
+            ).values.tobytes()
+        )
         h.update(shapely.to_wkb(self.facilities.geometry.values).__repr__().encode())
-        h.update(pd.util.hash_pandas_object(self.demand.drop(columns="geometry"), index=False).values.tobytes())
+        h.update(
+            pd.util.hash_pandas_object(
+                self.demand.drop(columns="geometry"), index=False
+            ).values.tobytes()
+        )
         return h.hexdigest()[:12]
 
     def __repr__(self) -> str:
@@ -157,8 +193,12 @@ class Analysis:
         self.shortfalls = self._shortfalls(cats)
         self.index, self.index_by_street, self.index_by_county = self._index(cats)
         self.categories = self._categories(cats)
-        log.info("analysis of %d demand points × %d categories in %.2f s",
-                 n_pts, len(cats), time.perf_counter() - t0)
+        log.info(
+            "analysis of %d demand points × %d categories in %.2f s",
+            n_pts,
+            len(cats),
+            time.perf_counter() - t0,
+        )
 
     def _group_weights(self, group: str) -> tuple[np.ndarray, np.ndarray]:
         """Demand weights for a population group; falls back to total where unknown."""
@@ -180,19 +220,22 @@ class Analysis:
         gc = codes[order]
         starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]])
         sizes = np.diff(np.r_[starts, len(gc)])
-        unsnapped = np.bincount(codes, weights=self._demand_snaps["too_far"].to_numpy().astype(float),
-                                minlength=n_c)
-        out: dict[str, np.ndarray] = {k: np.empty((n_c, n_k)) for k in
-                                      ("group_pop", "covered_pop", "distance_m", "distance_min_m",
-                                       "distance_max_m")}
+        unsnapped = np.bincount(
+            codes, weights=self._demand_snaps["too_far"].to_numpy().astype(float), minlength=n_c
+        )
+        out: dict[str, np.ndarray] = {
+            k: np.empty((n_c, n_k))
+            for k in ("group_pop", "covered_pop", "distance_m", "distance_min_m", "distance_max_m")
+        }
         fallback = np.zeros((n_c, n_k), dtype=bool)
         near = np.empty((n_c, n_k), dtype=object)
         for j, c in enumerate(cats):
             w, fb = self._group_weights(c.target_group)
             d = dist[:, j]
             out["group_pop"][:, j] = np.bincount(codes, weights=w, minlength=n_c)
-            out["covered_pop"][:, j] = np.bincount(codes, weights=np.where(d <= self.thresholds[c.id], w, 0.0),
-                                                   minlength=n_c)
+            out["covered_pop"][:, j] = np.bincount(
+                codes, weights=np.where(d <= self.thresholds[c.id], w, 0.0), minlength=n_c
+            )
             fallback[:, j] = np.bincount(codes, weights=fb.astype(float), minlength=n_c) > 0
             # sort by community, then distance (then position: deterministic ties)
             o = np.lexsort((np.arange(len(d)), d, codes))
@@ -205,7 +248,9 @@ class Analysis:
             before = np.r_[0.0, cw][starts]
             total = out["group_pop"][:, j]
             pos = np.searchsorted(cw, before + total / 2.0, side="left")
-            pos = np.where(total > 0, np.clip(pos, starts, starts + sizes - 1), starts + (sizes - 1) // 2)
+            pos = np.where(
+                total > 0, np.clip(pos, starts, starts + sizes - 1), starts + (sizes - 1) // 2
+            )
             out["distance_m"][:, j] = ds[pos]
         rows = n_c * n_k
         comm = self.communities.set_index("community_id").reindex(comm_ids)
@@ -221,7 +266,9 @@ class Analysis:
         cov["category_en"] = tile([c.name_en for c in cats])
         cov["level"] = tile([c.level for c in cats])
         cov["required"] = np.tile(np.array([bool(c.required) for c in cats]), n_c)
-        cov["target_group"] = np.where(fallback.ravel(), "total", tile([c.target_group for c in cats]))
+        cov["target_group"] = np.where(
+            fallback.ravel(), "total", tile([c.target_group for c in cats])
+        )
         cov["threshold_m"] = np.tile(np.array([self.thresholds[c.id] for c in cats]), n_c)
         for k in ("distance_m", "distance_min_m", "distance_max_m"):
             cov[k] = out[k].ravel()
@@ -259,8 +306,13 @@ class Analysis:
                     continue
                 if caps.isna().any():
                     med = float(caps.median())
-                    log.warning("%s: %d of %d facilities have no capacity; the median (%.0f) is assumed",
-                                c.id, int(caps.isna().sum()), len(caps), med)
+                    log.warning(
+                        "%s: %d of %d facilities have no capacity; the median (%.0f) is assumed",
+                        c.id,
+                        int(caps.isna().sum()),
+                        len(caps),
+                        med,
+                    )
                     caps = caps.fillna(med)
                 supply = caps.to_numpy(dtype=float)
             w, _ = self._group_weights(cap_rule.population)
@@ -272,11 +324,14 @@ class Analysis:
         # assessed where a per-1,000 target applies and the community has residents of the group
         cov["meets_capacity"] = np.where(
             cov["capacity_threshold_per_1000"].notna() & (cov["group_pop"] > 0),
-            cov["supply_per_1000"].fillna(0) >= cov["capacity_threshold_per_1000"], None,
+            cov["supply_per_1000"].fillna(0) >= cov["capacity_threshold_per_1000"],
+            None,
         )
         cov["meets_standard"] = cov["meets_distance"] & (cov["meets_capacity"] != False)  # noqa: E712
 
-    def _g2sfca(self, cat: Any, fac: gpd.GeoDataFrame, supply: np.ndarray | None, w: np.ndarray) -> pd.Series:
+    def _g2sfca(
+        self, cat: Any, fac: gpd.GeoDataFrame, supply: np.ndarray | None, w: np.ndarray
+    ) -> pd.Series:
         """Community supply ratio (per 1,000) by Gaussian two-step floating catchment (Dai 2010)."""
         cid = self.demand["community_id"].to_numpy()
         if supply is None:
@@ -299,19 +354,25 @@ class Analysis:
         meta = {c.id: c for c in cats}
         sf = cov[~cov["meets_standard"].astype(bool)].copy()
         ratio = sf["supply_per_1000"] / sf["capacity_threshold_per_1000"]
-        cap_short = np.where(sf["meets_capacity"] == False, sf["group_pop"] * (1 - ratio.clip(0, 1)), 0.0)  # noqa: E712
+        cap_short = np.where(
+            sf["meets_capacity"] == False, sf["group_pop"] * (1 - ratio.clip(0, 1)), 0.0
+        )  # noqa: E712
         sf["capacity_short_pop"] = cap_short
         sf["kind"] = np.select(
             [~sf["meets_distance"] & (sf["meets_capacity"] == False), ~sf["meets_distance"]],  # noqa: E712
-            ["distance+capacity", "distance"], "capacity",
+            ["distance+capacity", "distance"],
+            "capacity",
         )
         weight = sf["category"].map(lambda k: float(meta[k].weight)).astype(float)
         factor = np.where(sf["required"], 1.0, OPTIONAL_FACTOR)
         sf["weight"] = weight * factor
         sf["affected_pop"] = np.maximum(sf["uncovered_pop"].to_numpy(), cap_short)
         sf["priority_score"] = sf["weight"] * sf["affected_pop"]
-        sf = sf.sort_values(["required", "priority_score", "uncovered_pop", "community_id", "category"],
-                            ascending=[False, False, False, True, True], kind="stable")
+        sf = sf.sort_values(
+            ["required", "priority_score", "uncovered_pop", "community_id", "category"],
+            ascending=[False, False, False, True, True],
+            kind="stable",
+        )
         sf["priority_rank"] = np.arange(1, len(sf) + 1)
         sf["reason_zh"], sf["reason_en"] = self._reasons(sf, meta)
         return sf.reset_index(drop=True)
@@ -319,28 +380,47 @@ class Analysis:
     def _reasons(self, sf: pd.DataFrame, meta: dict[str, Any]) -> tuple[list[str], list[str]]:
         """Plain-language reasons in Chinese and English, one per shortfall row."""
         labels = {k: _level_label(self.profile, c) for k, c in meta.items()}
-        cols = ["category", "target_group", "meets_distance", "meets_capacity", "distance_min_m",
-                "threshold_m", "uncovered_pop", "capacity_unit", "supply_per_1000",
-                "capacity_threshold_per_1000"]
+        cols = [
+            "category",
+            "target_group",
+            "meets_distance",
+            "meets_capacity",
+            "distance_min_m",
+            "threshold_m",
+            "uncovered_pop",
+            "capacity_unit",
+            "supply_per_1000",
+            "capacity_threshold_per_1000",
+        ]
         zh_out, en_out = [], []
-        for k, g, md, mc, dmin, thr, unc, unit, sup, cthr in zip(*(sf[c].tolist() for c in cols), strict=True):
+        for k, g, md, mc, dmin, thr, unc, unit, sup, cthr in zip(
+            *(sf[c].tolist() for c in cols), strict=True
+        ):
             cat = meta[k]
             lvl_zh, lvl_en = labels[k]
             zh, en = [], []
             if not md:
                 reach = np.isfinite(dmin)
-                zh.append(f"{lvl_zh}缺{cat.name_zh}: "
-                          + (f"最近 {dmin:,.0f} m" if reach else "步行可达范围内无此类设施")
-                          + f" (标准 {thr:,.0f} m), {unc:,.0f} {_GROUP_ZH.get(g, '人')}未覆盖")
-                en.append(f"{lvl_en} lacks {cat.name_en.lower() if cat.name_en else cat.id}: "
-                          + (f"nearest {dmin:,.0f} m" if reach else "none reachable on foot")
-                          + f" (standard {thr:,.0f} m), {unc:,.0f} {_GROUP_EN.get(g, 'residents')} not covered")
+                zh.append(
+                    f"{lvl_zh}缺{cat.name_zh}: "
+                    + (f"最近 {dmin:,.0f} m" if reach else "步行可达范围内无此类设施")
+                    + f" (标准 {thr:,.0f} m), {unc:,.0f} {_GROUP_ZH.get(g, '人')}未覆盖"
+                )
+                en.append(
+                    f"{lvl_en} lacks {cat.name_en.lower() if cat.name_en else cat.id}: "
+                    + (f"nearest {dmin:,.0f} m" if reach else "none reachable on foot")
+                    + f" (standard {thr:,.0f} m), {unc:,.0f} {_GROUP_EN.get(g, 'residents')} not covered"
+                )
             if mc is False:
                 u = unit or ""
-                zh.append(f"{cat.name_zh}供给不足: 每{_GROUP_PER_ZH.get(g, '千人')} {sup:.1f} "
-                          f"{_UNIT_ZH.get(u, u)}, 标准 {cthr:g}")
-                en.append(f"{cat.name_en} short of capacity: {sup:.1f} {u} per 1,000 "
-                          f"{_GROUP_EN.get(g, 'residents')}, standard {cthr:g}")
+                zh.append(
+                    f"{cat.name_zh}供给不足: 每{_GROUP_PER_ZH.get(g, '千人')} {sup:.1f} "
+                    f"{_UNIT_ZH.get(u, u)}, 标准 {cthr:g}"
+                )
+                en.append(
+                    f"{cat.name_en} short of capacity: {sup:.1f} {u} per 1,000 "
+                    f"{_GROUP_EN.get(g, 'residents')}, standard {cthr:g}"
+                )
             zh_out.append("; ".join(zh))
             en_out.append("; ".join(en))
         return zh_out, en_out
@@ -349,27 +429,42 @@ class Analysis:
         """Community facility-service index (0–100) and its aggregation; see ``docs/concepts.md``."""
         cov = self.coverage
         meta = {c.id: c for c in cats}
-        w = cov["category"].map(lambda k: float(meta[k].weight)).astype(float) * np.where(cov["required"], 1.0, OPTIONAL_FACTOR)
+        w = cov["category"].map(lambda k: float(meta[k].weight)).astype(float) * np.where(
+            cov["required"], 1.0, OPTIONAL_FACTOR
+        )
         s = cov["covered_share"].fillna(1.0).clip(0, 1)
         cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
         s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
-        tmp = pd.DataFrame({"community_id": cov["community_id"], "ws": w * s, "w": w,
-                            "req_fail": cov["required"] & ~cov["meets_standard"].astype(bool),
-                            "fail": ~cov["meets_standard"].astype(bool)})
+        tmp = pd.DataFrame(
+            {
+                "community_id": cov["community_id"],
+                "ws": w * s,
+                "w": w,
+                "req_fail": cov["required"] & ~cov["meets_standard"].astype(bool),
+                "fail": ~cov["meets_standard"].astype(bool),
+            }
+        )
         g = tmp.groupby("community_id", sort=True)
-        idx = pd.DataFrame({
-            "service_index": 100.0 * g["ws"].sum() / g["w"].sum(),
-            "n_shortfalls": g["fail"].sum().astype(int),
-            "meets_all_required": ~g["req_fail"].any(),
-        })
+        idx = pd.DataFrame(
+            {
+                "service_index": 100.0 * g["ws"].sum() / g["w"].sum(),
+                "n_shortfalls": g["fail"].sum().astype(int),
+                "meets_all_required": ~g["req_fail"].any(),
+            }
+        )
         comm = self.communities.set_index("community_id")
-        out = comm[[h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated", "geometry"]].join(idx)
+        out = comm[
+            [h for h in HIERARCHY if h != "community_id"]
+            + ["population", "pop_estimated", "geometry"]
+        ].join(idx)
         # communities without residents have nothing to cover: no index, not counted in shares
         empty = out["population"].fillna(0) <= 0
         out.loc[empty, "service_index"] = np.nan
         out["meets_all_required"] = out["meets_all_required"].astype(object)
         out.loc[empty, "meets_all_required"] = None
-        out = gpd.GeoDataFrame(out.reset_index(names="community_id"), geometry="geometry", crs=self.communities.crs)
+        out = gpd.GeoDataFrame(
+            out.reset_index(names="community_id"), geometry="geometry", crs=self.communities.crs
+        )
         out = out.sort_values("community_id").reset_index(drop=True)
 
         def agg(keys: list[str]) -> pd.DataFrame:
@@ -377,39 +472,60 @@ class Analysis:
             df[keys] = df[keys].fillna("(未知)")
             df["_pw"] = df["population"].fillna(0) * df["service_index"]
             gg = df.groupby(keys, sort=True, dropna=False)
-            res = pd.DataFrame({
-                "communities": gg.size(),
-                "population": gg["population"].sum(),
-                "service_index": gg["_pw"].sum() / gg["population"].sum().where(lambda x: x > 0),
-                "communities_assessed": gg["meets_all_required"].count(),
-                "communities_meeting": gg["meets_all_required"].agg(lambda v: int(v.dropna().astype(bool).sum())),
-            })
-            res["share_meeting_standard"] = res["communities_meeting"] / res["communities_assessed"].where(
-                res["communities_assessed"] > 0)
+            res = pd.DataFrame(
+                {
+                    "communities": gg.size(),
+                    "population": gg["population"].sum(),
+                    "service_index": gg["_pw"].sum()
+                    / gg["population"].sum().where(lambda x: x > 0),
+                    "communities_assessed": gg["meets_all_required"].count(),
+                    "communities_meeting": gg["meets_all_required"].agg(
+                        lambda v: int(v.dropna().astype(bool).sum())
+                    ),
+                }
+            )
+            res["share_meeting_standard"] = res["communities_meeting"] / res[
+                "communities_assessed"
+            ].where(res["communities_assessed"] > 0)
             res["target_share"] = self.params.target_share
             res["meets_target"] = res["share_meeting_standard"] >= self.params.target_share
             return res.reset_index()
 
-        return out, agg(["county_code", "county_name", "street_code", "street_name"]), agg(["county_code", "county_name"])
+        return (
+            out,
+            agg(["county_code", "county_name", "street_code", "street_name"]),
+            agg(["county_code", "county_name"]),
+        )
 
     def _categories(self, cats: list[Any]) -> pd.DataFrame:
         cov = self.coverage
-        fac_counts = self.facilities["category"].value_counts() if len(self.facilities) else pd.Series(dtype=int)
+        fac_counts = (
+            self.facilities["category"].value_counts()
+            if len(self.facilities)
+            else pd.Series(dtype=int)
+        )
         frames = []
-        for scope, keys in [("city", []), ("county", ["county_code", "county_name"]),
-                            ("street", ["county_code", "county_name", "street_code", "street_name"])]:
+        for scope, keys in [
+            ("city", []),
+            ("county", ["county_code", "county_name"]),
+            ("street", ["county_code", "county_name", "street_code", "street_name"]),
+        ]:
             df = cov.copy()
             df[keys] = df[keys].fillna("(未知)") if keys else df[keys]
             gkeys = keys + ["category"]
-            df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
+            df["_has"] = (
+                df["group_pop"] > 0
+            )  # communities without residents of the group don't count
             df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
             g = df.groupby(gkeys, sort=True, dropna=False)
-            res = pd.DataFrame({
-                "group_pop": g["group_pop"].sum(),
-                "covered_pop": g["covered_pop"].sum(),
-                "communities": g["_has"].sum().astype(int),
-                "communities_meeting": g["_meet"].sum().astype(int),
-            }).reset_index()
+            res = pd.DataFrame(
+                {
+                    "group_pop": g["group_pop"].sum(),
+                    "covered_pop": g["covered_pop"].sum(),
+                    "communities": g["_has"].sum().astype(int),
+                    "communities_meeting": g["_meet"].sum().astype(int),
+                }
+            ).reset_index()
             res["scope"] = scope
             frames.append(res)
         out = pd.concat(frames, ignore_index=True)
@@ -423,16 +539,41 @@ class Analysis:
         out.loc[out["scope"] != "city", "facilities"] = pd.NA
         out["uncovered_pop"] = (out["group_pop"] - out["covered_pop"]).clip(lower=0)
         out["covered_share"] = out["covered_pop"] / out["group_pop"].where(out["group_pop"] > 0)
-        out["share_meeting"] = out["communities_meeting"] / out["communities"].where(out["communities"] > 0)
+        out["share_meeting"] = out["communities_meeting"] / out["communities"].where(
+            out["communities"] > 0
+        )
         scope_order = {"city": 0, "county": 1, "street": 2}
         out["_s"] = out["scope"].map(scope_order)
-        out = out.sort_values(["_s", "county_code", "street_code", "covered_share", "category"],
-                              na_position="first", kind="stable").drop(columns="_s")
-        out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
-        cols = ["scope", "county_code", "county_name", "street_code", "street_name", "rank", "category",
-                "category_zh", "category_en", "level", "required", "threshold_m", "facilities",
-                "group_pop", "covered_pop", "uncovered_pop", "covered_share", "communities",
-                "communities_meeting", "share_meeting"]
+        out = out.sort_values(
+            ["_s", "county_code", "street_code", "covered_share", "category"],
+            na_position="first",
+            kind="stable",
+        ).drop(columns="_s")
+        out["rank"] = (
+            out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
+        )
+        cols = [
+            "scope",
+            "county_code",
+            "county_name",
+            "street_code",
+            "street_name",
+            "rank",
+            "category",
+            "category_zh",
+            "category_en",
+            "level",
+            "required",
+            "threshold_m",
+            "facilities",
+            "group_pop",
+            "covered_pop",
+            "uncovered_pop",
+            "covered_share",
+            "communities",
+            "communities_meeting",
+            "share_meeting",
+        ]
         return out[cols].reset_index(drop=True)
 
     # ------------------------------------------------------------------ summary
@@ -454,8 +595,11 @@ class Analysis:
             "share_meeting_standard": share,
             "target_share": self.params.target_share,
             "meets_target": bool(share >= self.params.target_share),
-            "mean_service_index": float(np.average(idx["service_index"].fillna(0), weights=idx["population"].fillna(0)))
-            if idx["population"].fillna(0).sum() > 0 else float("nan"),
+            "mean_service_index": float(
+                np.average(idx["service_index"].fillna(0), weights=idx["population"].fillna(0))
+            )
+            if idx["population"].fillna(0).sum() > 0
+            else float("nan"),
         }
 
     # ------------------------------------------------------------------ siting
@@ -492,7 +636,11 @@ class Analysis:
         for c in progress(cats, desc="siting"):
             thr = self.thresholds[c.id]
             w, _ = self._group_weights(c.target_group)
-            unc = np.flatnonzero((self._dist[:, col[c.id]] > thr) & (w > 0) & ~self._demand_snaps["too_far"].to_numpy())
+            unc = np.flatnonzero(
+                (self._dist[:, col[c.id]] > thr)
+                & (w > 0)
+                & ~self._demand_snaps["too_far"].to_numpy()
+            )
             if len(unc) == 0:
                 continue
             usn = self._demand_snaps.iloc[unc]
@@ -507,9 +655,13 @@ class Analysis:
             pairs = net._pairs_from_snaps(cand, usn, thr)
             n_c = len(nodes) + len(cand)
             M = csr_matrix(
-                (np.ones(len(node_pos) + len(pairs)),
-                 (np.concatenate([node_pos, len(nodes) + pairs["s"].to_numpy()]),
-                  np.concatenate([reach.origin, pairs["t"].to_numpy()]))),
+                (
+                    np.ones(len(node_pos) + len(pairs)),
+                    (
+                        np.concatenate([node_pos, len(nodes) + pairs["s"].to_numpy()]),
+                        np.concatenate([reach.origin, pairs["t"].to_numpy()]),
+                    ),
+                ),
                 shape=(n_c, len(unc)),
             )
             M.data[:] = 1.0  # duplicates summed above: a cover is a cover
@@ -522,21 +674,37 @@ class Analysis:
                     break
                 row = M.getrow(best)
                 served = row.indices[remaining[row.indices] > 0]
-                pop_by_comm = pd.Series(remaining[served], index=cid[unc[served]]).groupby(level=0).sum()
+                pop_by_comm = (
+                    pd.Series(remaining[served], index=cid[unc[served]]).groupby(level=0).sum()
+                )
                 main = pop_by_comm.sort_values(ascending=False, kind="stable").index[0]
-                rows.append({"category": c.id, "category_zh": c.name_zh, "level": c.level,
-                             "site_rank": rank, "new_covered_pop": float(gain[best]),
-                             "community_id": main, "communities": ",".join(sorted(pop_by_comm.index))})
+                rows.append(
+                    {
+                        "category": c.id,
+                        "category_zh": c.name_zh,
+                        "level": c.level,
+                        "site_rank": rank,
+                        "new_covered_pop": float(gain[best]),
+                        "community_id": main,
+                        "communities": ",".join(sorted(pop_by_comm.index)),
+                    }
+                )
                 geoms.append(shapely.Point(cand_xy[best]))
-                covers.extend({"category": c.id, "site_rank": rank, "community_id": k, "pop": v}
-                              for k, v in pop_by_comm.items())
+                covers.extend(
+                    {"category": c.id, "site_rank": rank, "community_id": k, "pop": v}
+                    for k, v in pop_by_comm.items()
+                )
                 remaining[served] = 0.0
         sites = gpd.GeoDataFrame(rows, geometry=geoms, crs=net.crs)
         if len(sites):
-            h = self.communities.set_index("community_id")[[k for k in HIERARCHY if k != "community_id"]]
+            h = self.communities.set_index("community_id")[
+                [k for k in HIERARCHY if k != "community_id"]
+            ]
             sites = sites.join(h, on="community_id")
         self.sites = sites.to_crs(4326)
-        self._site_cover = pd.DataFrame(covers, columns=["category", "site_rank", "community_id", "pop"])
+        self._site_cover = pd.DataFrame(
+            covers, columns=["category", "site_rank", "community_id", "pop"]
+        )
         return self.sites
 
     # ------------------------------------------------------------------ projects
@@ -549,10 +717,26 @@ class Analysis:
         """
         sf = self.shortfalls
         comm = self.communities.set_index("community_id")
-        cols = ["county_code", "county_name", "street_code", "street_name", "community_code",
-                "community_name", "category", "category_zh", "level", "location_kind",
-                "new_covered_pop", "nearest_m", "threshold_m", "uncovered_pop", "priority_score",
-                "priority_rank", "reason_zh", "reason_en"]
+        cols = [
+            "county_code",
+            "county_name",
+            "street_code",
+            "street_name",
+            "community_code",
+            "community_name",
+            "category",
+            "category_zh",
+            "level",
+            "location_kind",
+            "new_covered_pop",
+            "nearest_m",
+            "threshold_m",
+            "uncovered_pop",
+            "priority_score",
+            "priority_rank",
+            "reason_zh",
+            "reason_en",
+        ]
         recs: list[dict] = []
         geoms: list[Any] = []
         answered: set[tuple[str, str]] = set()
@@ -560,45 +744,91 @@ class Analysis:
             cover = self._site_cover
             sfi = sf.set_index(["community_id", "category"])
             for s, geom in zip(self.sites.itertuples(), self.sites.geometry.values, strict=True):
-                served = cover[(cover["category"] == s.category) & (cover["site_rank"] == s.site_rank)]
-                keys = [(k, s.category) for k in served["community_id"] if (k, s.category) in sfi.index]
+                served = cover[
+                    (cover["category"] == s.category) & (cover["site_rank"] == s.site_rank)
+                ]
+                keys = [
+                    (k, s.category) for k in served["community_id"] if (k, s.category) in sfi.index
+                ]
                 answered.update(keys)
                 sub = sfi.loc[keys] if keys else None
-                main = sfi.loc[(s.community_id, s.category)] if (s.community_id, s.category) in sfi.index else None
+                main = (
+                    sfi.loc[(s.community_id, s.category)]
+                    if (s.community_id, s.category) in sfi.index
+                    else None
+                )
                 n = len(served)
-                recs.append({
-                    **{k: comm.at[s.community_id, k] for k in ["county_code", "county_name", "street_code",
-                                                                "street_name", "community_code", "community_name"]},
-                    "category": s.category, "category_zh": s.category_zh, "level": s.level,
-                    "location_kind": "proposed_site", "new_covered_pop": s.new_covered_pop,
-                    "nearest_m": float(main["distance_min_m"]) if main is not None else np.nan,
-                    "threshold_m": self.thresholds[s.category],
-                    "uncovered_pop": float(sub["uncovered_pop"].sum()) if sub is not None else 0.0,
-                    "priority_score": float(sub["priority_score"].sum()) if sub is not None else 0.0,
-                    "priority_rank": int(sub["priority_rank"].min()) if sub is not None and len(sub) else 0,
-                    "reason_zh": f"新建{s.category_zh}: 可新覆盖 {s.new_covered_pop:,.0f} 人 ({n} 个社区)"
-                                 + (f"; {main['reason_zh']}" if main is not None else ""),
-                    "reason_en": f"new {self.profile.categories[s.category].name_en}: would newly cover "
-                                 f"{s.new_covered_pop:,.0f} people "
-                                 f"in {n} communities" + (f"; {main['reason_en']}" if main is not None else ""),
-                })
+                recs.append(
+                    {
+                        **{
+                            k: comm.at[s.community_id, k]
+                            for k in [
+                                "county_code",
+                                "county_name",
+                                "street_code",
+                                "street_name",
+                                "community_code",
+                                "community_name",
+                            ]
+                        },
+                        "category": s.category,
+                        "category_zh": s.category_zh,
+                        "level": s.level,
+                        "location_kind": "proposed_site",
+                        "new_covered_pop": s.new_covered_pop,
+                        "nearest_m": float(main["distance_min_m"]) if main is not None else np.nan,
+                        "threshold_m": self.thresholds[s.category],
+                        "uncovered_pop": float(sub["uncovered_pop"].sum())
+                        if sub is not None
+                        else 0.0,
+                        "priority_score": float(sub["priority_score"].sum())
+                        if sub is not None
+                        else 0.0,
+                        "priority_rank": int(sub["priority_rank"].min())
+                        if sub is not None and len(sub)
+                        else 0,
+                        "reason_zh": f"新建{s.category_zh}: 可新覆盖 {s.new_covered_pop:,.0f} 人 ({n} 个社区)"
+                        + (f"; {main['reason_zh']}" if main is not None else ""),
+                        "reason_en": f"new {self.profile.categories[s.category].name_en}: would newly cover "
+                        f"{s.new_covered_pop:,.0f} people "
+                        f"in {n} communities"
+                        + (f"; {main['reason_en']}" if main is not None else ""),
+                    }
+                )
                 geoms.append(geom)
-        rep = self.communities.to_crs(4326).set_index("community_id").geometry.representative_point()
+        rep = (
+            self.communities.to_crs(4326).set_index("community_id").geometry.representative_point()
+        )
         for r in sf.itertuples():
             if (r.community_id, r.category) in answered:
                 continue
-            recs.append({
-                "county_code": r.county_code, "county_name": r.county_name, "street_code": r.street_code,
-                "street_name": r.street_name, "community_code": r.community_code,
-                "community_name": r.community_name, "category": r.category, "category_zh": r.category_zh,
-                "level": r.level, "location_kind": "community", "new_covered_pop": r.affected_pop,
-                "nearest_m": r.distance_min_m, "threshold_m": r.threshold_m, "uncovered_pop": r.uncovered_pop,
-                "priority_score": r.priority_score, "priority_rank": r.priority_rank,
-                "reason_zh": r.reason_zh, "reason_en": r.reason_en,
-            })
+            recs.append(
+                {
+                    "county_code": r.county_code,
+                    "county_name": r.county_name,
+                    "street_code": r.street_code,
+                    "street_name": r.street_name,
+                    "community_code": r.community_code,
+                    "community_name": r.community_name,
+                    "category": r.category,
+                    "category_zh": r.category_zh,
+                    "level": r.level,
+                    "location_kind": "community",
+                    "new_covered_pop": r.affected_pop,
+                    "nearest_m": r.distance_min_m,
+                    "threshold_m": r.threshold_m,
+                    "uncovered_pop": r.uncovered_pop,
+                    "priority_score": r.priority_score,
+                    "priority_rank": r.priority_rank,
+                    "reason_zh": r.reason_zh,
+                    "reason_en": r.reason_en,
+                }
+            )
             geoms.append(rep[r.community_id])
         out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
-        return out.sort_values(["priority_rank", "category", "location_kind"], kind="stable").reset_index(drop=True)
+        return out.sort_values(
+            ["priority_rank", "category", "location_kind"], kind="stable"
+        ).reset_index(drop=True)
 
     # ------------------------------------------------------------------ isochrones
     def _level_distances(self) -> dict[float, float]:
@@ -636,8 +866,13 @@ class Analysis:
             if speed is None:
                 dist = self._level_distances()
                 if all(float(m) in dist for m in minutes):
-                    return isochrones(self.network, origins, minutes=minutes,
-                                      distances_m={float(m): dist[float(m)] for m in minutes}, **kwargs)
+                    return isochrones(
+                        self.network,
+                        origins,
+                        minutes=minutes,
+                        distances_m={float(m): dist[float(m)] for m in minutes},
+                        **kwargs,
+                    )
                 speed = "adult"
         return isochrones(self.network, origins, minutes=minutes, speed_m_per_s=speed, **kwargs)
 
@@ -737,12 +972,16 @@ def analyze(
     if categories is not None:
         unknown = [c for c in categories if c not in profile.categories]
         if unknown:
-            raise InputError(f"unknown categories {unknown}; the profile {profile.id} has {cat_ids}")
+            raise InputError(
+                f"unknown categories {unknown}; the profile {profile.id} has {cat_ids}"
+            )
         cat_ids = [c for c in cat_ids if c in set(categories)]
     if levels is not None:
         unknown = [lv for lv in levels if lv not in profile.levels]
         if unknown:
-            raise InputError(f"unknown levels {unknown}; the profile {profile.id} has {list(profile.levels)}")
+            raise InputError(
+                f"unknown levels {unknown}; the profile {profile.id} has {list(profile.levels)}"
+            )
         cat_ids = [c for c in cat_ids if profile.categories[c].level in set(levels)]
     if not cat_ids:
         raise InputError("no categories left to analyse")
@@ -750,7 +989,9 @@ def analyze(
         speed_m_per_s = None
     elif isinstance(speed, str):
         if speed not in settings.walk_speeds_m_per_s:
-            raise InputError(f"unknown speed profile {speed!r}; use one of {list(settings.walk_speeds_m_per_s)} or m/s")
+            raise InputError(
+                f"unknown speed profile {speed!r}; use one of {list(settings.walk_speeds_m_per_s)} or m/s"
+            )
         speed_m_per_s = settings.walk_speeds_m_per_s[speed]
     else:
         speed_m_per_s = float(speed)
@@ -760,10 +1001,16 @@ def analyze(
     if demand is None:
         for col in COMMUNITY_COLUMNS:
             if col not in communities.columns:
-                raise InputError(f"communities: column {col!r} missing; load them with lifecircle.load_communities")
-        demand = demand_points(communities, buildings=buildings, landuse=landuse, raster=raster, grid_m=grid_m)
+                raise InputError(
+                    f"communities: column {col!r} missing; load them with lifecircle.load_communities"
+                )
+        demand = demand_points(
+            communities, buildings=buildings, landuse=landuse, raster=raster, grid_m=grid_m
+        )
     params = AnalysisParams(
-        speed=speed, speed_m_per_s=speed_m_per_s, min_covered_share=float(min_covered_share),
+        speed=speed,
+        speed_m_per_s=speed_m_per_s,
+        min_covered_share=float(min_covered_share),
         target_share=float(target_share),
         max_snap_m=settings.max_snap_m if max_snap_m is None else float(max_snap_m),
         categories=tuple(cat_ids),
@@ -771,23 +1018,34 @@ def analyze(
     cats = [profile.categories[c] for c in cat_ids]
     missing = [c.id for c in cats if (fac["category"] == c.id).sum() == 0]
     if missing:
-        log.warning("no facilities at all for %d categories: %s — every community falls short there",
-                    len(missing), ", ".join(missing))
+        log.warning(
+            "no facilities at all for %d categories: %s — every community falls short there",
+            len(missing),
+            ", ".join(missing),
+        )
     a = Analysis(network, profile, fac, demand, params, _thresholds(profile, cats, speed_m_per_s))
     a._compute()
     return a
 
 
-def _check_facilities(facilities: gpd.GeoDataFrame, profile: Any, cat_ids: list[str]) -> gpd.GeoDataFrame:
+def _check_facilities(
+    facilities: gpd.GeoDataFrame, profile: Any, cat_ids: list[str]
+) -> gpd.GeoDataFrame:
     if not isinstance(facilities, gpd.GeoDataFrame):
-        raise InputError("facilities: give a GeoDataFrame (see lifecircle.load_facilities / facilities_from_osm)")
+        raise InputError(
+            "facilities: give a GeoDataFrame (see lifecircle.load_facilities / facilities_from_osm)"
+        )
     if "category" not in facilities.columns:
-        raise InputError("facilities: a 'category' column with the profile's category ids is needed")
+        raise InputError(
+            "facilities: a 'category' column with the profile's category ids is needed"
+        )
     if facilities.index.has_duplicates:
         raise InputError("facilities: the index (facility id) has duplicates; make it unique")
     unknown = sorted(set(facilities["category"].dropna()) - set(profile.categories))
     if unknown:
-        log.warning("facilities of categories not in profile %s are ignored: %s", profile.id, unknown)
+        log.warning(
+            "facilities of categories not in profile %s are ignored: %s", profile.id, unknown
+        )
     fac = facilities[facilities["category"].isin(cat_ids)]
     if len(fac) and fac.crs is None:
         raise InputError("facilities: no CRS")

@@ -25,10 +25,19 @@ log = logging.getLogger(__name__)
 
 #: Standard columns of a communities frame, in order.
 COMMUNITY_COLUMNS = [
-    "community_id", "community_name", "community_code",
-    "street_code", "street_name", "county_code", "county_name",
-    "population", "pop_elderly", "pop_child_0_3", "pop_child_3_6",
-    "pop_source", "pop_estimated",
+    "community_id",
+    "community_name",
+    "community_code",
+    "street_code",
+    "street_name",
+    "county_code",
+    "county_name",
+    "population",
+    "pop_elderly",
+    "pop_child_0_3",
+    "pop_child_3_6",
+    "pop_source",
+    "pop_estimated",
 ]
 
 #: Population groups and their columns (``total`` is ``population``).
@@ -43,20 +52,43 @@ GROUP_COLUMNS = {
 _ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("community_id", "id", "编号", "社区编号", "fid"),
     "name": ("community_name", "name", "名称", "社区名称", "社区", "村社区", "社区名", "村居名称"),
-    "code": ("community_code", "code", "区划代码", "统计用区划代码", "社区代码", "代码", "village_code"),
+    "code": (
+        "community_code",
+        "code",
+        "区划代码",
+        "统计用区划代码",
+        "社区代码",
+        "代码",
+        "village_code",
+    ),
     "population": ("population", "pop", "人口", "常住人口", "户籍人口", "总人口", "人口数"),
     "street": ("street_name", "street", "街道", "街道名称", "乡镇", "乡镇街道", "镇街", "街道/镇"),
     "street_code": ("street_code", "街道代码", "乡镇代码", "streetcode"),
     "county": ("county_name", "county", "district", "区县", "区", "县", "县市区", "区县名称"),
     "county_code": ("county_code", "区县代码", "areacode", "district_code"),
-    "elderly": ("pop_elderly", "elderly", "60岁以上", "60岁及以上", "老年人口", "60+", "pop_60plus"),
+    "elderly": (
+        "pop_elderly",
+        "elderly",
+        "60岁以上",
+        "60岁及以上",
+        "老年人口",
+        "60+",
+        "pop_60plus",
+    ),
     "child_0_3": ("pop_child_0_3", "child_0_3", "0-3岁", "0~3岁", "婴幼儿", "0-3"),
     "child_3_6": ("pop_child_3_6", "child_3_6", "3-6岁", "3~6岁", "学龄前儿童", "3-6"),
 }
 
 _RESIDENTIAL_BUILDINGS = {
-    "residential", "apartments", "house", "detached", "semidetached_house", "terrace",
-    "dormitory", "bungalow", "farm",
+    "residential",
+    "apartments",
+    "house",
+    "detached",
+    "semidetached_house",
+    "terrace",
+    "dormitory",
+    "bungalow",
+    "farm",
 }
 
 
@@ -97,6 +129,7 @@ def _read(source: Any, layer: str | None, what: str) -> gpd.GeoDataFrame:
 
 def _code_str(s: pd.Series) -> pd.Series:
     """Administrative codes as strings, keeping leading digits (no '.0' from floats)."""
+
     def one(v: Any) -> Any:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
@@ -162,9 +195,16 @@ def load_communities(
     cols = {
         key: _find(gdf, given, key, what)
         for key, given in [
-            ("id", id), ("name", name), ("code", code), ("population", population),
-            ("street", street), ("street_code", street_code), ("county", county),
-            ("county_code", county_code), ("elderly", elderly), ("child_0_3", child_0_3),
+            ("id", id),
+            ("name", name),
+            ("code", code),
+            ("population", population),
+            ("street", street),
+            ("street_code", street_code),
+            ("county", county),
+            ("county_code", county_code),
+            ("elderly", elderly),
+            ("child_0_3", child_0_3),
             ("child_3_6", child_3_6),
         ]
     }
@@ -177,7 +217,9 @@ def load_communities(
     else:
         out["community_id"] = [f"c{i:05d}" for i in range(len(gdf))]
     if out["community_id"].isna().any():
-        raise InputError(f"{what}: empty community id in rows {_rows(gdf.index, out['community_id'].isna().to_numpy())}")
+        raise InputError(
+            f"{what}: empty community id in rows {_rows(gdf.index, out['community_id'].isna().to_numpy())}"
+        )
     dup = out["community_id"].duplicated(keep=False).to_numpy()
     if dup.any():
         raise InputError(
@@ -192,8 +234,12 @@ def load_communities(
     code_ok = out["community_code"].fillna("").str.fullmatch(r"\d{12}")
     out.loc[out["street_code"].isna() & code_ok, "street_code"] = out["community_code"].str[:9]
     out.loc[out["county_code"].isna() & code_ok, "county_code"] = out["community_code"].str[:6]
-    for key, col in [("population", "population"), ("elderly", "pop_elderly"),
-                     ("child_0_3", "pop_child_0_3"), ("child_3_6", "pop_child_3_6")]:
+    for key, col in [
+        ("population", "population"),
+        ("elderly", "pop_elderly"),
+        ("child_0_3", "pop_child_0_3"),
+        ("child_3_6", "pop_child_3_6"),
+    ]:
         if cols[key]:
             vals = pd.to_numeric(gdf[cols[key]], errors="coerce")
             notnum = vals.isna() & gdf[cols[key]].notna()
@@ -237,7 +283,9 @@ class Demand:
     communities: gpd.GeoDataFrame
 
 
-def residential_buildings(buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def residential_buildings(
+    buildings: gpd.GeoDataFrame, landuse: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
     """Residential buildings from OSM-style building polygons.
 
     Keeps ``building=residential|apartments|house|dormitory|...``, plus ``building=yes`` inside
@@ -275,10 +323,16 @@ def _flatten_tags(gdf: gpd.GeoDataFrame, keys: tuple[str, ...]) -> gpd.GeoDataFr
     return out
 
 
-def floor_area_m2(buildings: gpd.GeoDataFrame, default_levels: float = 6.0, m_per_level: float = 3.0) -> np.ndarray:
+def floor_area_m2(
+    buildings: gpd.GeoDataFrame, default_levels: float = 6.0, m_per_level: float = 3.0
+) -> np.ndarray:
     """Floor area per building: footprint × levels (``building:levels``, else ``height`` / 3 m,
     else ``default_levels``). ``buildings`` must be in a metric CRS."""
-    lv = pd.to_numeric(buildings.get("building:levels"), errors="coerce") if "building:levels" in buildings else None
+    lv = (
+        pd.to_numeric(buildings.get("building:levels"), errors="coerce")
+        if "building:levels" in buildings
+        else None
+    )
     h = pd.to_numeric(buildings.get("height"), errors="coerce") if "height" in buildings else None
     levels = pd.Series(np.nan, index=buildings.index)
     if lv is not None:
@@ -335,8 +389,16 @@ def demand_points(
     # 1. point communities
     if (~is_poly).any():
         g = cm.loc[~is_poly]
-        parts.append(pd.DataFrame({"community_id": g["community_id"].to_numpy(), "w": 1.0,
-                                   "geometry": g.geometry.values, "method": "point"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "community_id": g["community_id"].to_numpy(),
+                    "w": 1.0,
+                    "geometry": g.geometry.values,
+                    "method": "point",
+                }
+            )
+        )
         done |= ~is_poly
 
     # 2. residential buildings
@@ -347,14 +409,24 @@ def demand_points(
         res = residential_buildings(buildings, landuse).to_crs(metric)
         if len(res):
             fa = floor_area_m2(res, default_levels=default_levels)
-            pts = gpd.GeoDataFrame({"fa": fa}, geometry=res.geometry.representative_point().values, crs=metric)
+            pts = gpd.GeoDataFrame(
+                {"fa": fa}, geometry=res.geometry.representative_point().values, crs=metric
+            )
             polys = cm.loc[is_poly, ["community_id", "geometry"]]
             j = gpd.sjoin(pts, polys, predicate="within", how="inner")
             j = j[~j.index.duplicated(keep="first")]  # overlapping communities: first wins
             if len(j):
                 floor_by_comm = j.groupby("community_id")["fa"].sum().reindex(ids).fillna(0.0)
-                parts.append(pd.DataFrame({"community_id": j["community_id"].to_numpy(), "w": j["fa"].to_numpy(),
-                                           "geometry": j.geometry.values, "method": "buildings"}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "community_id": j["community_id"].to_numpy(),
+                            "w": j["fa"].to_numpy(),
+                            "geometry": j.geometry.values,
+                            "method": "buildings",
+                        }
+                    )
+                )
                 done |= np.isin(ids, j["community_id"].unique())
 
     # 3. population raster
@@ -378,11 +450,20 @@ def demand_points(
         log.warning(
             "%d communities have no buildings, raster cells or grid points: their population is "
             "placed at one representative point (%s%s). Give buildings=, raster= or grid_m=.",
-            int((~done).sum()), ", ".join(map(str, g["community_id"][:5])), " ..." if (~done).sum() > 5 else "",
+            int((~done).sum()),
+            ", ".join(map(str, g["community_id"][:5])),
+            " ..." if (~done).sum() > 5 else "",
         )
-        parts.append(pd.DataFrame({"community_id": g["community_id"].to_numpy(), "w": 1.0,
-                                   "geometry": g.geometry.representative_point().values,
-                                   "method": "centroid"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "community_id": g["community_id"].to_numpy(),
+                    "w": 1.0,
+                    "geometry": g.geometry.representative_point().values,
+                    "method": "centroid",
+                }
+            )
+        )
 
     pts = pd.concat(parts, ignore_index=True)
     # population estimates where missing
@@ -399,14 +480,17 @@ def demand_points(
         c.loc[use_fa | use_r, "pop_estimated"] = True
         still = c["population"].isna().to_numpy()
         if (use_fa | use_r).any():
-            log.warning("population estimated for %d communities (from %s); flagged pop_estimated",
-                        int((use_fa | use_r).sum()),
-                        " and ".join(s for s, m in [("floor area", use_fa), ("raster", use_r)] if m.any()))
+            log.warning(
+                "population estimated for %d communities (from %s); flagged pop_estimated",
+                int((use_fa | use_r).sum()),
+                " and ".join(s for s, m in [("floor area", use_fa), ("raster", use_r)] if m.any()),
+            )
         if still.any() and missing_population == "zero":
             log.warning(
                 "%d communities have no population and no residential buildings or raster cells "
                 "(%s): counted as 0 residents (missing_population='zero'), flagged pop_estimated",
-                int(still.sum()), ", ".join(map(str, c.index[still][:5])),
+                int(still.sum()),
+                ", ".join(map(str, c.index[still][:5])),
             )
             c.loc[still, "population"] = 0.0
             c.loc[still, "pop_source"] = "none"
@@ -422,8 +506,11 @@ def demand_points(
     wsum = pts.groupby("community_id")["w"].transform("sum").to_numpy()
     share = np.where(wsum > 0, pts["w"].to_numpy() / np.where(wsum > 0, wsum, 1), 0.0)
     cid = pts["community_id"].to_numpy()
-    out = gpd.GeoDataFrame({"community_id": cid, "method": pts["method"].to_numpy()},
-                           geometry=gpd.GeoSeries(pts["geometry"].to_numpy(), crs=metric).values, crs=metric)
+    out = gpd.GeoDataFrame(
+        {"community_id": cid, "method": pts["method"].to_numpy()},
+        geometry=gpd.GeoSeries(pts["geometry"].to_numpy(), crs=metric).values,
+        crs=metric,
+    )
     for group, col in GROUP_COLUMNS.items():
         src = c[col].reindex(cid).to_numpy(dtype=float)
         out["pop" if group == "total" else col] = share * src
@@ -442,7 +529,9 @@ def _grid_points(polys: gpd.GeoDataFrame, grid_m: float) -> pd.DataFrame:
         inside = cand[shapely.contains_xy(geom, gx.ravel(), gy.ravel())] if len(cand) else cand
         if len(inside) == 0:
             inside = np.array([geom.representative_point()])
-        rows.append(pd.DataFrame({"community_id": cid, "w": 1.0, "geometry": inside, "method": "grid"}))
+        rows.append(
+            pd.DataFrame({"community_id": cid, "w": 1.0, "geometry": inside, "method": "grid"})
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -460,13 +549,24 @@ def _raster_points(polys: gpd.GeoDataFrame, raster: str | Path, metric: Any) -> 
         data = ds.read(1, window=win, masked=True).astype("float64").filled(0.0)
         tr = ds.window_transform(win)
         codes = np.arange(1, len(p) + 1)
-        labels = rasterize(zip(p.geometry.values, codes, strict=True), out_shape=data.shape,
-                           transform=tr, fill=0, dtype="int32", all_touched=False)
+        labels = rasterize(
+            zip(p.geometry.values, codes, strict=True),
+            out_shape=data.shape,
+            transform=tr,
+            fill=0,
+            dtype="int32",
+            all_touched=False,
+        )
         rr, cc = np.nonzero((labels > 0) & (data > 0))
         xs, ys = rasterio.transform.xy(tr, rr, cc)
-        pts = gpd.GeoSeries(shapely.points(np.asarray(xs), np.asarray(ys)), crs=ds.crs).to_crs(metric)
-    return pd.DataFrame({
-        "community_id": p["community_id"].to_numpy()[labels[rr, cc] - 1],
-        "w": data[rr, cc], "geometry": pts.values, "method": "raster",
-    })
-
+        pts = gpd.GeoSeries(shapely.points(np.asarray(xs), np.asarray(ys)), crs=ds.crs).to_crs(
+            metric
+        )
+    return pd.DataFrame(
+        {
+            "community_id": p["community_id"].to_numpy()[labels[rr, cc] - 1],
+            "w": data[rr, cc],
+            "geometry": pts.values,
+            "method": "raster",
+        }
+    )

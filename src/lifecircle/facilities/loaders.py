@@ -33,11 +33,11 @@ import shapely
 from pyproj import CRS, Transformer
 
 from .._errors import CRSError, InputError
-from .._text import name_score, norm_name
-from ..sources.osm import is_osm_file
 from .._progress import progress
-from ..sources.coords import detect_offset, in_gcj_box, parse_coord_system, to_wgs84
+from .._text import name_score, norm_name
 from ..crs import WGS84, metric_crs_for
+from ..sources.coords import detect_offset, in_gcj_box, parse_coord_system, to_wgs84
+from ..sources.osm import is_osm_file
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +164,18 @@ def _osm_keys(cats: list[Any], names: bool = True) -> list[str] | None:
     return sorted(keys)
 
 
-_POI_KEYS = ("amenity", "shop", "office", "healthcare", "social_facility", "leisure", "building",
-             "club", "craft", "tourism")
+_POI_KEYS = (
+    "amenity",
+    "shop",
+    "office",
+    "healthcare",
+    "social_facility",
+    "leisure",
+    "building",
+    "club",
+    "craft",
+    "tourism",
+)
 
 
 def _match_tags(tags: dict[str, str], cats: list[Any]) -> list[Any]:
@@ -1041,7 +1051,8 @@ def load_facilities(
         log.warning(
             "%s: %s fit several categories (%s) and are counted in each; levels are not nested, "
             "so give a category column where the name does not tell (e.g. 社区卫生服务中心 vs 站)",
-            where, rows_of(several),
+            where,
+            rows_of(several),
             "; ".join(sorted({"/".join(c.id for c in cs) for cs in matched if len(cs) > 1})),
         )
 

@@ -26,12 +26,11 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from .. import settings
 from .._errors import InputError, NetworkError
-from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
-from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
-from .points import Points, to_points
-from ..crs import transformer
 from .._progress import progress
-from ..crs import WGS84, as_crs, metric_crs_for, require_metric
+from ..crs import WGS84, as_crs, metric_crs_for, require_metric, transformer
+from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
+from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
+from .points import Points, to_points
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +133,8 @@ class WalkNetwork:
         n_comp, labels = connected_components(self.csr(), directed=False)
         if len(self.edges):
             lengths = np.bincount(
-                labels[self.edges["u"].to_numpy()], weights=self.edges["length_m"].to_numpy(),
+                labels[self.edges["u"].to_numpy()],
+                weights=self.edges["length_m"].to_numpy(),
                 minlength=n_comp,
             )
         else:
@@ -209,15 +209,20 @@ class WalkNetwork:
             log.warning(
                 "network has %d disconnected pieces; keeping the largest (%.1f%% of %.1f km), "
                 "dropping %d pieces (%.1f km). Pass keep='all' to keep them.",
-                report.n_components, 100 * report.largest_length_share, total / 1000,
-                report.dropped_components, dropped_len / 1000,
+                report.n_components,
+                100 * report.largest_length_share,
+                total / 1000,
+                report.dropped_components,
+                dropped_len / 1000,
             )
             net = net._subset(keep_nodes, kept_edges, report)
         elif report.n_components > 1:
             log.info("network has %d disconnected pieces (kept all)", report.n_components)
         return net
 
-    def _subset(self, node_mask: np.ndarray, edge_mask: np.ndarray, report: ComponentReport) -> WalkNetwork:
+    def _subset(
+        self, node_mask: np.ndarray, edge_mask: np.ndarray, report: ComponentReport
+    ) -> WalkNetwork:
         new_id = np.full(len(node_mask), -1, dtype=np.int64)
         new_id[node_mask] = np.arange(int(node_mask.sum()))
         nodes = self.nodes.loc[node_mask].reset_index(drop=True)
@@ -250,8 +255,13 @@ class WalkNetwork:
         if not meta_path.exists():
             raise NetworkError(f"{path} is not a saved lifecircle network (no meta.json)")
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != "lifecircle-walknetwork" or meta.get("version", 0) > _FORMAT_VERSION:
-            raise NetworkError(f"{path}: unsupported network format {meta.get('format')} v{meta.get('version')}")
+        if (
+            meta.get("format") != "lifecircle-walknetwork"
+            or meta.get("version", 0) > _FORMAT_VERSION
+        ):
+            raise NetworkError(
+                f"{path}: unsupported network format {meta.get('format')} v{meta.get('version')}"
+            )
         nodes = gpd.read_parquet(path / "nodes.parquet")
         edges = gpd.read_parquet(path / "edges.parquet")
         return cls(nodes, edges, ComponentReport(**meta["components"]))
@@ -347,7 +357,10 @@ class WalkNetwork:
         if n_far:
             log.warning(
                 "%d of %d points are farther than %.0f m from the walking network and are left "
-                "out (rows %s)", n_far, len(out), max_snap,
+                "out (rows %s)",
+                n_far,
+                len(out),
+                max_snap,
                 ", ".join(map(str, out.index[out["too_far"]][:5])),
             )
         return out
@@ -397,7 +410,9 @@ class WalkNetwork:
             frames.append(part)
         return pd.concat(frames)
 
-    def _nearest_frame(self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None) -> pd.DataFrame:
+    def _nearest_frame(
+        self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None
+    ) -> pd.DataFrame:
         dist, pos = self._nearest_from_snaps(src, tgt, max_m)
         labels = np.asarray(src.index, dtype=object)
         source = np.where(pos >= 0, labels[np.maximum(pos, 0)], None)
@@ -430,8 +445,12 @@ class WalkNetwork:
         data = np.concatenate([self.weights, vw])
         g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
         d, _, origin = dijkstra(
-            g, directed=True, indices=np.arange(n, n + k), min_only=True,
-            return_predecessors=True, limit=limit,
+            g,
+            directed=True,
+            indices=np.arange(n, n + k),
+            min_only=True,
+            return_predecessors=True,
+            limit=limit,
         )
         origin = origin[:n]
         return np.asarray(d[:n], dtype=np.float64), np.where(origin >= 0, origin - n, -1)
@@ -475,9 +494,7 @@ class WalkNetwork:
             pairs = pd.DataFrame({"t": t_idx, "edge": te[t_idx]}).merge(
                 pd.DataFrame({"s": np.arange(k), "edge": se}), on="edge"
             )
-            direct = (
-                ta[pairs["t"]] + np.abs(tp[pairs["t"]] - p_s[pairs["s"]]) + a_s[pairs["s"]]
-            )
+            direct = ta[pairs["t"]] + np.abs(tp[pairs["t"]] - p_s[pairs["s"]]) + a_s[pairs["s"]]
             pairs["d"] = direct
             pairs = pairs.sort_values(["t", "d", "s"]).drop_duplicates("t")
             t_rows = pairs["t"].to_numpy()
@@ -537,21 +554,32 @@ class WalkNetwork:
         frames = [pd.DataFrame({"s": m["s"], "t": m["t"], "d": m["dist"] + m["add"]})]
         # same-edge pairs
         ok_s = ~src["too_far"].to_numpy()
-        se = pd.DataFrame({"s": np.flatnonzero(ok_s), "edge": src["edge"].to_numpy()[ok_s],
-                           "ps": src["pos_m"].to_numpy()[ok_s], "as": src["access_m"].to_numpy()[ok_s]})
+        se = pd.DataFrame(
+            {
+                "s": np.flatnonzero(ok_s),
+                "edge": src["edge"].to_numpy()[ok_s],
+                "ps": src["pos_m"].to_numpy()[ok_s],
+                "as": src["access_m"].to_numpy()[ok_s],
+            }
+        )
         te = pd.DataFrame({"t": t_idx, "edge": tgt["edge"].to_numpy()[ok_t], "pt": tp, "at": ta})
         same = se.merge(te, on="edge")
         if len(same):
-            frames.append(pd.DataFrame({"s": same["s"], "t": same["t"],
-                                        "d": same["as"] + (same["ps"] - same["pt"]).abs() + same["at"]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "s": same["s"],
+                        "t": same["t"],
+                        "d": same["as"] + (same["ps"] - same["pt"]).abs() + same["at"],
+                    }
+                )
+            )
         allp = pd.concat(frames, ignore_index=True)
         allp = allp[allp["d"] <= max_m]
         allp = allp.groupby(["s", "t"], as_index=False, sort=True)["d"].min()
         return allp
 
-    def reachable(
-        self, origins: Any, max_m: float, max_snap_m: float | None = None
-    ) -> Reach:
+    def reachable(self, origins: Any, max_m: float, max_snap_m: float | None = None) -> Reach:
         """Everything within ``max_m`` metres of each origin, in one batched compiled pass.
 
         Each origin is snapped to its nearest edge and searched from both ends of that edge
@@ -580,10 +608,17 @@ class WalkNetwork:
         seed_dist = np.column_stack([a + p, a + (L - p)])[ok].ravel()
         t0 = time.perf_counter()
         ptr, node, dist = bounded_dijkstra_batch(
-            self.indptr, self.indices, self.weights, seed_ptr,
-            seed_node.astype(np.int64), seed_dist.astype(np.float64), max_m,
+            self.indptr,
+            self.indices,
+            self.weights,
+            seed_ptr,
+            seed_node.astype(np.int64),
+            seed_dist.astype(np.float64),
+            max_m,
         )
-        log.debug("reachable: %d origins, %d pairs in %.3f s", n_o, len(node), time.perf_counter() - t0)
+        log.debug(
+            "reachable: %d origins, %d pairs in %.3f s", n_o, len(node), time.perf_counter() - t0
+        )
         return Reach(self, snaps, max_m, ptr, node, dist)
 
 
@@ -675,7 +710,9 @@ class Reach:
         return _merge_intervals(o, e, start, end)
 
 
-def _merge_intervals(o: np.ndarray, e: np.ndarray, start: np.ndarray, end: np.ndarray) -> pd.DataFrame:
+def _merge_intervals(
+    o: np.ndarray, e: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> pd.DataFrame:
     """Union overlapping intervals per (origin, edge)."""
     order = np.lexsort((start, e, o))
     o, e, start, end = o[order], e[order], start[order], end[order]
@@ -735,8 +772,10 @@ def load_network(
                 f"don't know how to read {path.name}: expected .osm, .osm.gz, .osm.bz2, .osm.pbf, "
                 ".graphml or a saved network folder"
             )
-    elif isinstance(source, (str, Path)) and is_osm_file(Path(source)) or (
-        isinstance(source, (str, Path)) and str(source).lower().endswith(".graphml")
+    elif (
+        isinstance(source, (str, Path))
+        and is_osm_file(Path(source))
+        or (isinstance(source, (str, Path)) and str(source).lower().endswith(".graphml"))
     ):
         raise NetworkError(f"file not found: {source}")
     else:
@@ -766,14 +805,16 @@ def _from_osm_file(path: Path, crs: Any, keep: Keep) -> WalkNetwork:
         xy = np.column_stack([x, y])
         # coordinates of each edge: way_nodes[start:stop+1]
         counts = stop - start + 1
-        idx = np.repeat(start, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        idx = np.repeat(start, counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
         pts = ww.way_nodes[idx]
         lines = shapely.linestrings(xy[pts], indices=np.repeat(np.arange(len(start)), counts))
         end_u = ww.way_nodes[start]
         end_v = ww.way_nodes[stop]
         used, inv = np.unique(np.concatenate([end_u, end_v]), return_inverse=True)
         u = inv[: len(start)]
-        v = inv[len(start):]
+        v = inv[len(start) :]
         tags = pd.DataFrame([ww.way_tags[i] for i in way])
         attrs = pd.DataFrame({"osmid": ww.way_osmid[way]})
         for col in ("highway", "name"):
@@ -865,8 +906,14 @@ def _from_networkx(G: nx.Graph, crs: Any, keep: Keep) -> WalkNetwork:
     except (TypeError, ValueError):
         osmids = np.arange(len(used))
     return WalkNetwork.from_lines(
-        remap[np.asarray(us)], remap[np.asarray(vs)], np.asarray(geoms, dtype=object),
-        xy[used], metric, pd.DataFrame(rows), osmids, keep,
+        remap[np.asarray(us)],
+        remap[np.asarray(vs)],
+        np.asarray(geoms, dtype=object),
+        xy[used],
+        metric,
+        pd.DataFrame(rows),
+        osmids,
+        keep,
     )
 
 

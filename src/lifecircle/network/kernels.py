@@ -81,7 +81,9 @@ def bounded_dijkstra_batch(
 
 
 @njit(cache=True)
-def merge_sorted_intervals(group_a: np.ndarray, group_b: np.ndarray, start: np.ndarray, end: np.ndarray):
+def merge_sorted_intervals(
+    group_a: np.ndarray, group_b: np.ndarray, start: np.ndarray, end: np.ndarray
+):
     """Union of intervals sorted by (group_a, group_b, start).
 
     Returns ``(keep, merged_end)``: rows where ``keep`` is True start a merged interval that

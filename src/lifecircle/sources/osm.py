@@ -22,13 +22,41 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OSM_SUFFIXES = (".osm", ".osm.xml", ".xml", ".osm.gz", ".osm.bz2", ".xml.gz", ".xml.bz2", ".osm.pbf", ".pbf", ".o5m")
+OSM_SUFFIXES = (
+    ".osm",
+    ".osm.xml",
+    ".xml",
+    ".osm.gz",
+    ".osm.bz2",
+    ".xml.gz",
+    ".xml.bz2",
+    ".osm.pbf",
+    ".pbf",
+    ".o5m",
+)
 
 # Highway values never walkable (OSMnx's walk filter, plus motorways/expressways).
 _EXCLUDED_HIGHWAY = {
-    "abandoned", "bus_guideway", "construction", "motorway", "motorway_link", "no", "planned",
-    "platform", "proposed", "raceway", "razed", "bus_stop", "services", "rest_area", "elevator",
-    "busway", "emergency_bay", "escape", "traffic_island", "disused",
+    "abandoned",
+    "bus_guideway",
+    "construction",
+    "motorway",
+    "motorway_link",
+    "no",
+    "planned",
+    "platform",
+    "proposed",
+    "raceway",
+    "razed",
+    "bus_stop",
+    "services",
+    "rest_area",
+    "elevator",
+    "busway",
+    "emergency_bay",
+    "escape",
+    "traffic_island",
+    "disused",
 }
 _FOOT_YES = {"yes", "designated", "permissive", "official"}
 _NO_ACCESS = {"private", "no", "customers_no", "military", "agricultural", "forestry", "delivery"}
@@ -61,7 +89,9 @@ def is_walkable(tags: dict) -> bool:
         return False
     if hw in ("cycleway", "bridleway") and foot not in _FOOT_YES:
         return False
-    if (tags.get("access") in _NO_ACCESS or tags.get("service") == "private") and foot not in _FOOT_YES:
+    if (
+        tags.get("access") in _NO_ACCESS or tags.get("service") == "private"
+    ) and foot not in _FOOT_YES:
         return False
     if any(tags.get(k) == "separate" for k in _SIDEWALK_KEYS) and foot not in _FOOT_YES:
         return False
@@ -141,7 +171,9 @@ def read_walk_ways(path: str | Path) -> WalkWays:
         log.warning(
             "%s is a clipped extract: %d way node references point to nodes missing from the "
             "file; the parts of those ways outside the file were dropped (%d ways cut in pieces)",
-            path.name, missing, split,
+            path.name,
+            missing,
+            split,
         )
     node_osmid = np.fromiter(ids.keys(), dtype="int64", count=len(ids))
     return WalkWays(
@@ -176,7 +208,7 @@ def split_ways_at_junctions(ww: WalkWays) -> tuple[np.ndarray, np.ndarray, np.nd
     return pos[:-1][same], pos[1:][same], way_of[:-1][same]
 
 
-def read_features(path: str | Path, keys: tuple[str, ...]) -> "gpd.GeoDataFrame":
+def read_features(path: str | Path, keys: tuple[str, ...]) -> gpd.GeoDataFrame:
     """Tagged nodes and areas (closed ways, multipolygon relations) having any of ``keys``.
 
     Returns a WGS84 GeoDataFrame: ``osm_type`` (``node``/``way``/``relation``), ``osm_id``,
@@ -224,8 +256,11 @@ def read_features(path: str | Path, keys: tuple[str, ...]) -> "gpd.GeoDataFrame"
     except RuntimeError as exc:
         raise NetworkError(f"cannot read OSM file {path}: {exc}") from exc
     if broken:
-        log.warning("%s: %d areas could not be assembled (broken or clipped rings) and were skipped",
-                    path.name, broken)
+        log.warning(
+            "%s: %d areas could not be assembled (broken or clipped rings) and were skipped",
+            path.name,
+            broken,
+        )
     return gpd.GeoDataFrame(
         {"osm_type": rows_type, "osm_id": np.asarray(rows_id, dtype="int64"), "tags": rows_tags},
         geometry=shapely.from_wkb(rows_wkb) if rows_wkb else [],

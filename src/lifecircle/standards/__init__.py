@@ -3,4 +3,13 @@ each number with its source and clause."""
 
 from .model import Capacity, Category, Fact, Level, Profile, Source, list_profiles, load_profile
 
-__all__ = ["Capacity", "Category", "Fact", "Level", "Profile", "Source", "list_profiles", "load_profile"]
+__all__ = [
+    "Capacity",
+    "Category",
+    "Fact",
+    "Level",
+    "Profile",
+    "Source",
+    "list_profiles",
+    "load_profile",
+]

@@ -31,12 +31,12 @@ import pandas as pd
 
 from .._errors import ProfileError
 from .._located import (
+    Locator,
     Path_,
-    _Locator,
-    _TomlPositions,
-    _yaml_positions,
+    TomlPositions,
     located_error,
     read_text,
+    yaml_positions,
 )
 
 log = logging.getLogger(__name__)
@@ -516,21 +516,21 @@ def _norm_text(text: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _fail(loc: _Locator, path: Path_, message: str) -> ProfileError:
+def _fail(loc: Locator, path: Path_, message: str) -> ProfileError:
     return located_error(loc, path, message, ProfileError)  # type: ignore[return-value]
 
 
-def _read(path: Path, label: str | None = None) -> _Locator:
+def _read(path: Path, label: str | None = None) -> Locator:
     """Parse a TOML or YAML profile file and locate its keys."""
     file = label or str(path)
     text = read_text(path, "profile", ProfileError, label=file)
-    empty = _Locator(file, path, {}, {(): 1})
+    empty = Locator(file, path, {}, {(): 1})
     if path.suffix.lower() == ".toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _toml_syntax_error(empty, text, exc) from None
-        return _Locator(file, path, data, _TomlPositions(text).pos)
+        return Locator(file, path, data, TomlPositions(text).pos)
     try:
         import yaml
     except ImportError:
@@ -554,8 +554,8 @@ def _read(path: Path, label: str | None = None) -> _Locator:
     pos: dict[Path_, int] = {(): 1}
     dups: list = []
     if node is not None:
-        _yaml_positions(node, (), pos, dups)
-    loc = _Locator(file, path, data if data is not None else {}, pos)
+        yaml_positions(node, (), pos, dups)
+    loc = Locator(file, path, data if data is not None else {}, pos)
     if dups:
         kpath, first, again = dups[0]
         loc.pos[kpath] = again
@@ -570,7 +570,7 @@ def _read(path: Path, label: str | None = None) -> _Locator:
     return loc
 
 
-def _toml_syntax_error(loc: _Locator, text: str, exc: tomllib.TOMLDecodeError) -> ProfileError:
+def _toml_syntax_error(loc: Locator, text: str, exc: tomllib.TOMLDecodeError) -> ProfileError:
     m = re.search(r"at line (\d+)", str(exc))
     line = int(m.group(1)) if m else 1
     # Duplicate category tables are the commonest cause of "Cannot declare ... twice".
@@ -644,11 +644,11 @@ class _Builder:
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
-        self.origin: dict[Path_, _Locator] = {}
-        self.top: _Locator | None = None
+        self.origin: dict[Path_, Locator] = {}
+        self.top: Locator | None = None
 
     # -- provenance ---------------------------------------------------------------------------
-    def loc(self, path: Path_) -> _Locator:
+    def loc(self, path: Path_) -> Locator:
         for k in range(len(path), -1, -1):
             if path[:k] in self.origin:
                 return self.origin[path[:k]]
@@ -658,7 +658,7 @@ class _Builder:
     def fail(self, path: Path_, message: str) -> ProfileError:
         return _fail(self.loc(path), path, message)
 
-    def _set(self, container: dict, path: Path_, key: str, value: Any, loc: _Locator) -> None:
+    def _set(self, container: dict, path: Path_, key: str, value: Any, loc: Locator) -> None:
         container[key] = value
         full = path + (key,)
         for q in [q for q in self.origin if q[: len(full)] == full]:
@@ -689,7 +689,7 @@ class _Builder:
         self.merge(loc)
 
     @staticmethod
-    def _check_distance_source(loc: _Locator, path: Path_, item: dict) -> None:
+    def _check_distance_source(loc: Locator, path: Path_, item: dict) -> None:
         """A file that sets a distance must say, in the same table, where it comes from."""
         src_key = "sources" if path[0] == "levels" else "distance_source"
         if "distance_m" in item and src_key not in item:
@@ -700,7 +700,7 @@ class _Builder:
             )  # fmt: skip
 
     def check_keys(
-        self, loc: _Locator | None, path: Path_, table: Any, valid: Iterable[str], what: str
+        self, loc: Locator | None, path: Path_, table: Any, valid: Iterable[str], what: str
     ) -> None:
         """Refuse keys not in ``valid``; ``loc`` None = blame the file that set each key."""
         if not isinstance(table, dict):
@@ -719,7 +719,7 @@ class _Builder:
                     f"未知键 unknown key {key!r} in {what}: {hint}valid keys: {', '.join(valid)}",
                 )  # fmt: skip
 
-    def merge(self, loc: _Locator) -> None:
+    def merge(self, loc: Locator) -> None:
         raw, data = loc.data, self.data
         first = self.top is None
         self.top = loc
