@@ -227,7 +227,7 @@ def lc_network_part(
     rows = []
     for fac in facilities:
         res = net.distance_to_nearest(fac, communities)
-        f_access = net.snap(fac)["access_m"].to_numpy()
+        f_access = net.snap(fac).access_m
         src = res["source"].to_numpy().astype(np.int64)
         rows.append(res["distance_m"].to_numpy() - res["access_m"].to_numpy() - f_access[src])
     return np.vstack(rows)

@@ -14,9 +14,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import lifecircle as lc  # noqa: E402
+from lifecircle._deprecated import MOVED  # noqa: E402
 
 SECTIONS = [
-    ("Network", ["load_network", "WalkNetwork", "Reach", "ComponentReport"]),
+    ("Network", ["load_network", "WalkNetwork", "Snapped", "Reach", "Pairs", "ComponentReport"]),
     ("Standards", ["load_profile", "list_profiles", "Profile", "Level", "Category"]),
     (
         "Facilities and coordinates",
@@ -30,7 +31,7 @@ SECTIONS = [
         ],
     ),
     ("Communities", ["load_communities", "demand_points", "Demand"]),
-    ("Analysis", ["analyze", "Analysis"]),
+    ("Analysis", ["analyze", "Analysis", "AnalysisParams"]),
     ("Isochrones", ["isochrones", "covered_area"]),
     ("Map", ["shortfall_map", "save_map"]),
     ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
@@ -66,8 +67,10 @@ def render() -> str:
         "# Python API",
         "",
         "Generated from the docstrings by `python docs/make_api.py`; everything here is importable "
-        "from `lifecircle`. Modules: `network`, `profiles`, `facilities`, `coords`, `communities`, "
-        "`analysis`, `isochrone`, `mapping`, `pool`, `report`, `config`, `cli`.",
+        "from `lifecircle`. The package has one folder or module per pipeline stage: `sources`, "
+        "`network`, `standards`, `facilities`, `communities`, `isochrone`, `analysis`, `outputs` "
+        "(`tables`, `map`, `pool`), `pipeline`, `config`, `cli` — see "
+        "[architecture.md](architecture.md).",
         "",
     ]
     listed = set()
@@ -105,9 +108,24 @@ def render() -> str:
         out += ["## Other", ""] + [f"* `{n}`" for n in rest] + [""]
     out += ["## Settings", "", "```text", _doc(lc.settings), "```", ""]
     for k, v in vars(lc.settings).items():
-        if not k.startswith("_") and not callable(v) and not inspect.ismodule(v):
-            out.append(f"* `lifecircle.settings.{k}` = `{v!r}`")
+        if k == "annotations" or k.startswith("_") or callable(v) or inspect.ismodule(v):
+            continue
+        out.append(f"* `lifecircle.settings.{k}` = `{v!r}`")
+    out += ["", "## Deprecated names (removed in 0.3)", ""] + DEPRECATED + [""]
     return "\n".join(out) + "\n"
+
+
+#: What moved in 0.2, with the new name; the old names still work and warn.
+DEPRECATED = [
+    *(f"* module `{old}` → `{new}`" for old, new in sorted(MOVED.items())),
+    "* `lifecircle.isochrone.Level` → `lifecircle.isochrone.IsochroneLevel` "
+    "(`lifecircle.Level` is a standard profile's life-circle level)",
+    "* `WalkNetwork.snap()` returns a `Snapped` object instead of a DataFrame; "
+    "`Snapped.to_frame()` gives the former DataFrame",
+    "* `Reach.snaps` (a DataFrame) → `Reach.snapped` (a `Snapped`); `Reach.snaps` still works",
+    "* `Analysis.sites` is read-only (set by `propose_sites`); `Analysis._site_cover` → "
+    "`Analysis.site_cover`",
+]
 
 
 if __name__ == "__main__":

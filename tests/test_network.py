@@ -54,7 +54,7 @@ def test_metric_crs_required():
 def test_snap_to_edge_not_node():
     net = grid(3, 100.0)
     # 30 m north of the middle of the bottom edge (0)-(1): nearest node is 50 m away, edge 30 m
-    s = net.snap(pts((50, 30)))  # inside the first block
+    s = net.snap(pts((50, 30))).to_frame()  # inside the first block
     row = s.iloc[0]
     assert row["access_m"] == pytest.approx(30.0)
     assert row["pos_m"] == pytest.approx(50.0)
@@ -66,7 +66,7 @@ def test_snap_to_edge_not_node():
 
 def test_snap_position_measured_from_u():
     net = river_with_bridge()
-    s = net.snap(pts((800, 5)))  # on edge (1)-(2) from x=500 to x=1000
+    s = net.snap(pts((800, 5))).to_frame()  # on edge (1)-(2) from x=500 to x=1000
     row = s.iloc[0]
     assert (row["u"], row["v"]) == (1, 2)
     assert row["pos_m"] == pytest.approx(300.0)
@@ -76,7 +76,7 @@ def test_snap_position_measured_from_u():
 def test_snap_too_far_flagged_not_zero(caplog):
     net = grid(2, 100.0)
     with caplog.at_level(logging.WARNING, logger="lifecircle.network"):
-        s = net.snap(pts((50, -700), (50, 10)), max_snap_m=500)
+        s = net.snap(pts((50, -700), (50, 10)), max_snap_m=500).to_frame()
     assert s["too_far"].tolist() == [True, False]
     assert s["access_m"].iloc[0] == pytest.approx(700.0)
     assert "farther than 500 m" in caplog.text
@@ -85,8 +85,8 @@ def test_snap_too_far_flagged_not_zero(caplog):
 def test_snap_deterministic_on_ties():
     net = grid(3, 100.0)
     # the centre of a block is 50 m from four edges
-    a = net.snap(pts((50, 50)))
-    b = net.snap(pts((50, 50)))
+    a = net.snap(pts((50, 50))).to_frame()
+    b = net.snap(pts((50, 50))).to_frame()
     assert (
         a["edge"].iloc[0]
         == b["edge"].iloc[0]
@@ -263,10 +263,10 @@ def test_lonlat_input_matches_metric_input():
     g = pts((150, 40), (30, 200))
     ll = g.to_crs(4326)
     xy = shapely.get_coordinates(ll.geometry.values)
-    a = net.snap(g)
-    b = net.snap((xy[:, 0], xy[:, 1]))
-    c = net.snap(xy)
-    d = net.snap(ll)
+    a = net.snap(g).to_frame()
+    b = net.snap((xy[:, 0], xy[:, 1])).to_frame()
+    c = net.snap(xy).to_frame()
+    d = net.snap(ll).to_frame()
     for other in (b, c, d):
         assert other["pos_m"].to_numpy() == pytest.approx(a["pos_m"].to_numpy(), abs=1e-3)
         assert other["access_m"].to_numpy() == pytest.approx(a["access_m"].to_numpy(), abs=1e-3)
@@ -352,7 +352,12 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
     assert ours[fin] == pytest.approx(theirs[fin], abs=1e-6)
 
 
-def test_distance_by_group_snaps_once():
+def test_distance_by_group_snaps_once(monkeypatch):
+    import lifecircle.network.graph as graph
+
+    calls = []
+    real = graph.snap_points
+    monkeypatch.setattr(graph, "snap_points", lambda *a, **k: calls.append(1) or real(*a, **k))
     net = grid(4, 100.0)
     src = pts((0, 0), (300, 300), (0, 300), index=["k1", "e1", "k2"])
     src["category"] = ["kindergarten", "elderly", "kindergarten"]
@@ -364,5 +369,6 @@ def test_distance_by_group_snaps_once():
     # min(k1: 300+200=500, k2: 300+100=400) = 400
     assert r["distance_m"].tolist() == pytest.approx([500.0, 100.0, 100.0, 400.0])
     assert r["source"].tolist() == ["e1", "e1", "k1", "k2"]
+    assert len(calls) == 2  # sources once, targets once, although there are two categories
     with pytest.raises(InputError, match="by="):
         net.distance_to_nearest(src, tgt, by="missing")

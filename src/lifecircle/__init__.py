@@ -21,11 +21,11 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
-from .analysis import Analysis, analyze
+from .analysis import Analysis, AnalysisParams, analyze
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
-from .network import ComponentReport, Reach, WalkNetwork, load_network
+from .network import ComponentReport, Pairs, Reach, Snapped, WalkNetwork, load_network
 from .outputs.map import save_map, shortfall_map
 from .outputs.pool import PoolReport, export_pool, read_pool
 from .sources import coords
@@ -56,6 +56,7 @@ logging.getLogger(__name__).addHandler(_handler)
 
 __all__ = [
     "Analysis",
+    "AnalysisParams",
     "Category",
     "ComponentReport",
     "ConfigError",
@@ -65,11 +66,13 @@ __all__ = [
     "Level",
     "LifecircleError",
     "NetworkError",
+    "Pairs",
     "PoolError",
     "PoolReport",
     "Profile",
     "ProfileError",
     "Reach",
+    "Snapped",
     "WalkNetwork",
     "analyze",
     "coords",

@@ -63,11 +63,11 @@ import pandas as pd
 import shapely
 from numba import njit
 
-from . import settings
 from ._errors import InputError
 from ._progress import progress
 from .crs import WGS84
-from .network import Reach, WalkNetwork
+from .network import Reach, Snapped, WalkNetwork
+from .speeds import walking_speed
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,11 @@ _SLIVER_M2 = 1.0
 
 # ---------------------------------------------------------------------- levels
 @dataclass(frozen=True)
-class Level:
-    """One requested level: walking minutes (NaN for fixed distances) and metres."""
+class IsochroneLevel:
+    """One requested isochrone level: walking minutes (NaN for fixed distances) and metres.
+
+    Not to be confused with :class:`lifecircle.Level`, a life-circle level of a standard profile.
+    """
 
     walk_min: float
     distance_m: float
@@ -118,30 +121,19 @@ def _positive(value: Any, what: str) -> float:
 
 
 def _profiles(speed_m_per_s: Any) -> list[tuple[Any, float]]:
-    known = settings.walk_speeds_m_per_s
-
-    def one(item: Any) -> tuple[Any, float]:
-        if isinstance(item, str):
-            if item not in known:
-                raise InputError(
-                    f"unknown speed profile {item!r}; known: {', '.join(sorted(known))} "
-                    "(lifecircle.settings.walk_speeds_m_per_s), or pass a speed in m/s"
-                )
-            return item, _positive(known[item], f"settings.walk_speeds_m_per_s[{item!r}]")
-        return float(_positive(item, "speed_m_per_s")), _positive(item, "speed_m_per_s")
-
     if isinstance(speed_m_per_s, Mapping):
         if not speed_m_per_s:
             raise InputError("speed_m_per_s: the dict of profiles is empty")
         out = [
-            (name, _positive(v, f"speed_m_per_s[{name!r}]")) for name, v in speed_m_per_s.items()
+            (name, walking_speed(v, f"speed_m_per_s[{name!r}]")[1])
+            for name, v in speed_m_per_s.items()
         ]
     elif isinstance(speed_m_per_s, (list, tuple)):
         if not speed_m_per_s:
             raise InputError("speed_m_per_s: the list of profiles is empty")
-        out = [one(s) for s in speed_m_per_s]
+        out = [walking_speed(s, "speed_m_per_s") for s in speed_m_per_s]
     else:
-        out = [one(speed_m_per_s)]
+        out = [walking_speed(speed_m_per_s, "speed_m_per_s")]
     names = [n for n, _ in out]
     if len(set(map(str, names))) != len(names):
         raise InputError(f"speed_m_per_s: duplicate profiles {names}")
@@ -152,7 +144,7 @@ def levels(
     minutes: float | Sequence[float] | None = (5, 10, 15),
     speed_m_per_s: Any = "adult",
     distances_m: float | Sequence[float] | Mapping[float, float] | None = None,
-) -> list[Level]:
+) -> list[IsochroneLevel]:
     """Resolve the requested levels: minutes × speed profiles, or fixed distances.
 
     Parameters
@@ -167,7 +159,7 @@ def levels(
 
     Returns
     -------
-    list of :class:`Level`, profile by profile in the order given, ascending minutes.
+    list of :class:`IsochroneLevel`, profile by profile in the order given, ascending minutes.
     """
     mins: list[float] | None
     if minutes is None:
@@ -198,13 +190,13 @@ def levels(
             else:
                 pairs = list(zip(mins, dists, strict=True))
         pairs.sort(key=lambda p: (p[1], p[0]))
-        return [Level(m, d, "fixed", math.nan) for m, d in pairs]
+        return [IsochroneLevel(m, d, "fixed", math.nan) for m, d in pairs]
     if mins is None:
         raise InputError("give minutes (with a speed) or distances_m")
     out = []
     for name, v in _profiles(speed_m_per_s):
         for m in sorted(set(mins)):
-            out.append(Level(m, m * 60.0 * v, name, v))
+            out.append(IsochroneLevel(m, m * 60.0 * v, name, v))
     return out
 
 
@@ -569,8 +561,7 @@ def isochrones(
     _check_params(buffer_m, quad_segs, fill_holes_below_m2, simplify_m)
     lv = levels(minutes, speed_m_per_s, distances_m)
     t0 = time.perf_counter()
-    pts = network._points(origins, "origins")
-    snaps = network._snap(pts, max_snap_m)
+    snaps = network.snap(origins, max_snap_m, what="origins")
     n = len(snaps)
     trim = _trim(buffer_m, quad_segs, trim_rim)
     dist = np.array(sorted({lvl.distance_m for lvl in lv}))
@@ -581,9 +572,7 @@ def isochrones(
     chunks = [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
 
     def work(rows: np.ndarray) -> np.ndarray:
-        return _origin_chunk(
-            network, builder, snaps.iloc[rows], pts.xy[rows], dist, trim, fill_holes_below_m2
-        )
+        return _origin_chunk(network, builder, snaps.take(rows), dist, trim, fill_holes_below_m2)
 
     jobs = min(jobs, len(chunks))
     with progress(total=n, desc="isochrones", unit="origin") as bar:
@@ -634,8 +623,7 @@ def isochrones(
 def _origin_chunk(
     net: WalkNetwork,
     builder: _Builder,
-    snaps: pd.DataFrame,
-    xy: np.ndarray,
+    snaps: Snapped,
     dist: np.ndarray,
     trim: float,
     fill: float,
@@ -643,25 +631,25 @@ def _origin_chunk(
     n = len(snaps)
     limits = dist - trim
     top = float(limits.max())
-    if top < 0 or snaps["too_far"].all():
+    if top < 0 or snaps.too_far.all():
         return builder.nested(n, [None] * len(dist), [None] * len(dist), fill)
-    reach = net._reach_from_snaps(snaps, top)
-    pieces, legs = _pieces_and_legs(reach, limits, xy)
+    reach = net.reach(snaps, top)
+    pieces, legs = _pieces_and_legs(reach, limits)
     return builder.nested(n, pieces, legs, fill)
 
 
 def _pieces_and_legs(
-    reach: Reach, limits: np.ndarray, xy: np.ndarray
+    reach: Reach, limits: np.ndarray
 ) -> tuple[list[_Pieces | None], list[np.ndarray | None]]:
     """Reached edge pieces and access legs of every origin of ``reach``, per limit (metres).
 
-    ``xy``: the points of ``reach.snaps`` (metric); levels with a negative limit stay ``None``.
+    Levels with a negative limit stay ``None``.
     """
-    sn = reach.snaps
-    ok = ~sn["too_far"].to_numpy()
+    sn = reach.snapped
+    ok = sn.ok
     group = reach.snap_origin[ok]
-    pxy, a = xy[ok], sn["access_m"].to_numpy()[ok]
-    sx, sy = sn["x"].to_numpy()[ok], sn["y"].to_numpy()[ok]
+    pxy, a = sn.xy[ok], sn.access_m[ok]
+    sx, sy = sn.snapped_xy[ok, 0], sn.snapped_xy[ok, 1]
     pieces: list[_Pieces | None] = [None] * len(limits)
     legs: list[np.ndarray | None] = [None] * len(limits)
     for k, lim in enumerate(limits):
@@ -729,8 +717,7 @@ def covered_area(
     _check_params(buffer_m, quad_segs, fill_holes_below_m2, simplify_m)
     lv = levels(minutes, speed_m_per_s, distances_m)
     t0 = time.perf_counter()
-    pts = network._points(facilities, "facilities")
-    snaps = network._snap(pts, max_snap_m)
+    snaps = network.snap(facilities, max_snap_m, what="facilities")
     use_cat = (
         category is not None
         and isinstance(facilities, pd.DataFrame)
@@ -753,9 +740,9 @@ def covered_area(
     rows = []
     for name in progress(names, desc="covered area", unit="category"):
         sel = np.ones(len(snaps), dtype=bool) if cats is None else (cats == name).to_numpy()
-        sub = snaps.loc[sel]
-        poly = _covered_one(network, builder, sub, pts.xy[sel], dist, trim, fill_holes_below_m2)
-        n_fac = int((~sub["too_far"]).sum())
+        sub = snaps.take(sel)
+        poly = _covered_one(network, builder, sub, dist, trim, fill_holes_below_m2)
+        n_fac = int(sub.ok.sum())
         rows.append((name, poly, n_fac))
     polys = np.stack([r[1] for r in rows]) if rows else np.empty((0, len(dist)), dtype=object)
     if simplify_m > 0:
@@ -796,30 +783,30 @@ def covered_area(
 def _covered_one(
     net: WalkNetwork,
     builder: _Builder,
-    snaps: pd.DataFrame,
-    xy: np.ndarray,
+    snaps: Snapped,
     dist: np.ndarray,
     trim: float,
     fill: float,
 ) -> np.ndarray:
     """Nested polygons (one per distance) of the union of the facilities' catchments."""
     limits = dist - trim
-    ok = ~snaps["too_far"].to_numpy()
     top = float(limits.max())
-    if top < 0 or not ok.any():
+    if top < 0 or not snaps.ok.any():
         return builder.nested(1, [None] * len(dist), [None] * len(dist), fill)[0]
-    s = snaps.loc[ok]
-    d, _ = net._multi_source(s, top)
-    reached = np.flatnonzero(np.isfinite(d))
     # all facilities together are one origin of a Reach: its edge pieces are the union
-    reach = Reach(
-        net,
-        s,
-        top,
-        np.array([0, len(reached)]),
-        reached,
-        d[reached],
-        snap_origin=np.zeros(len(s), dtype=np.int64),
-    )
-    pieces, legs = _pieces_and_legs(reach, limits, xy[ok])
+    reach = net.reach(snaps, top, together=True)
+    pieces, legs = _pieces_and_legs(reach, limits)
     return builder.nested(1, pieces, legs, fill)[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Level":  # renamed in 0.2: lifecircle.Level is a standard's life-circle level
+        import warnings
+
+        warnings.warn(
+            "lifecircle.isochrone.Level is now IsochroneLevel; the old name goes in 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return IsochroneLevel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,11 @@
-"""Gap analysis: coverage, capacity, shortfalls, the service index and siting."""
+"""Gap analysis, one module per stage: ``params`` → ``access`` (network distances) → ``coverage``
+→ ``capacity`` (2SFCA) → ``shortfalls`` (ranked, with reasons) → ``index`` (service index,
+roll-ups, category table); ``siting`` and ``projects`` on request. :func:`analyze` (``run``)
+builds an :class:`Analysis` (``result``), whose tables are computed on construction."""
 
-from .result import Analysis, AnalysisParams, analyze
+from .params import AnalysisParams
+from .result import Analysis
+from .run import analyze
+from .siting import Sites, SitingParams
 
-__all__ = ["Analysis", "AnalysisParams", "analyze"]
+__all__ = ["Analysis", "AnalysisParams", "Sites", "SitingParams", "analyze"]

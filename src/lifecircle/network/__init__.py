@@ -1,5 +1,15 @@
-"""The walking network: loading, snapping to edges, and network distances."""
+"""The walking network: loading, snapping to edges (:class:`Snapped`), and network distances.
 
-from .graph import ComponentReport, Reach, WalkNetwork, load_network
+* ``graph.py`` — :class:`WalkNetwork`, the one object that owns the compiled graph work;
+* ``load.py`` — :func:`load_network` from OSM files, GraphML, networkx, saved folders, Overpass;
+* ``snapping.py`` — :class:`Snapped`, points snapped to their nearest edge;
+* ``paths.py`` — nearest distances, pairs within a limit, reach (:class:`Reach`);
+* ``kernels.py`` — Numba kernels; ``points.py`` — checking and projecting user points.
+"""
 
-__all__ = ["ComponentReport", "Reach", "WalkNetwork", "load_network"]
+from .graph import ComponentReport, WalkNetwork
+from .load import load_network
+from .paths import Pairs, Reach
+from .snapping import Snapped
+
+__all__ = ["ComponentReport", "Pairs", "Reach", "Snapped", "WalkNetwork", "load_network"]

@@ -1,16 +1,14 @@
-"""The walking network: loading, snapping to edges, and network distances.
+"""The walking network: :class:`WalkNetwork`, the one object that owns the compiled graph work.
 
-:func:`load_network` reads OSM files (XML, compressed XML, PBF), OSMnx GraphML, networkx graphs,
-saved networks, or (online) a place / polygon / bbox through OSMnx, applies pedestrian semantics
-and projects to a metric CRS. :class:`WalkNetwork` holds nodes and edges as GeoDataFrames and a
-compact CSR adjacency used for every computation.
+It holds nodes and edges as GeoDataFrames in a metric CRS and a compact CSR adjacency. Points are
+snapped to their nearest edge once (:meth:`WalkNetwork.snap` → :class:`Snapped`); every distance,
+reach, isochrone and siting computation takes those snapped points. Loading lives in ``load.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,20 +20,18 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components
 
 from .. import settings
 from .._errors import InputError, NetworkError
-from .._progress import progress
-from ..crs import WGS84, as_crs, metric_crs_for, require_metric, transformer
-from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
-from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
-from .points import Points, to_points
+from ..crs import as_crs, require_metric
+from . import paths
+from .paths import MIN_WEIGHT_M, Pairs, Reach
+from .points import to_points
+from .snapping import Snapped, snap_points
 
 log = logging.getLogger(__name__)
 
-#: Smallest edge weight used in the CSR graph: SciPy drops exact zeros from sparse graphs.
-_MIN_WEIGHT_M = 1e-6
 _FORMAT_VERSION = 1
 
 Keep = Literal["largest", "all"]
@@ -106,7 +102,7 @@ class WalkNetwork:
         n = len(self.nodes)
         u = self.edges["u"].to_numpy(np.int64)
         v = self.edges["v"].to_numpy(np.int64)
-        w = np.maximum(self.edges["length_m"].to_numpy(np.float64), _MIN_WEIGHT_M)
+        w = np.maximum(self.edges["length_m"].to_numpy(np.float64), MIN_WEIGHT_M)
         loop = u == v
         rows = np.concatenate([u[~loop], v[~loop]])
         cols = np.concatenate([v[~loop], u[~loop]])
@@ -292,80 +288,70 @@ class WalkNetwork:
         return G
 
     # ------------------------------------------------------------------ snapping
-    def _points(self, obj: Any, what: str) -> Points:
-        return to_points(obj, self.crs, what=what, bounds=self.bounds)
-
-    def snap(self, points: Any, max_snap_m: float | None = None) -> pd.DataFrame:
+    def snap(
+        self, points: Any, max_snap_m: float | None = None, *, what: str = "points"
+    ) -> Snapped:
         """Snap points to their nearest edge (not node).
 
         Parameters
         ----------
         points : GeoDataFrame/GeoSeries of points (any CRS), ``(lon, lat)`` arrays or an (n, 2)
-            lon/lat array (WGS84).
+            lon/lat array (WGS84); a :class:`Snapped` is returned as it is.
         max_snap_m : points farther than this (metres) from every edge are flagged
-            ``too_far``; default :data:`lifecircle.settings.max_snap_m`.
+            ``too_far`` and left out of distances; default :data:`lifecircle.settings.max_snap_m`.
+        what : how error messages name the points (``"facilities"``, ``"origins"`` ...).
 
         Returns
         -------
-        DataFrame indexed like ``points``: ``edge`` (row of :attr:`edges`), ``u``, ``v``,
-        ``pos_m`` (distance along the edge from ``u``), ``edge_length_m``, ``access_m``
-        (straight distance from the point to the edge), ``x``/``y`` of the snapped point in
-        the metric CRS, and ``too_far``.
+        :class:`Snapped`: per point the edge, its ends ``u``/``v``, the position ``pos_m`` along
+        it from ``u``, the access leg ``access_m`` and ``too_far``; ``.to_frame()`` gives a
+        DataFrame indexed like ``points``.
         """
-        pts = self._points(points, "points")
-        return self._snap(pts, max_snap_m)
-
-    def _snap(self, pts: Points, max_snap_m: float | None) -> pd.DataFrame:
-        max_snap = settings.max_snap_m if max_snap_m is None else float(max_snap_m)
+        if isinstance(points, Snapped):
+            return points
+        limit = settings.max_snap_m if max_snap_m is None else float(max_snap_m)
+        if not np.isfinite(limit) or limit <= 0:
+            raise InputError(f"max_snap_m must be a distance in metres > 0, got {max_snap_m!r}")
+        pts = to_points(points, self.crs, what=what, bounds=self.bounds)
         if self._tree is None:
             self._tree = shapely.STRtree(self.edges.geometry.values)
-        geoms = shapely.points(pts.xy)
-        (qi, ei), dist = self._tree.query_nearest(geoms, return_distance=True, all_matches=True)
-        # deterministic tie-break: lowest edge row among equally near edges
-        order = np.lexsort((ei, qi))
-        qi, ei, dist = qi[order], ei[order], dist[order]
-        first = np.ones(len(qi), dtype=bool)
-        first[1:] = qi[1:] != qi[:-1]
-        edge = np.empty(len(pts), dtype=np.int64)
-        access = np.empty(len(pts), dtype=np.float64)
-        edge[qi[first]] = ei[first]
-        access[qi[first]] = dist[first]
-        lines = self.edges.geometry.values[edge]
-        geom_len = shapely.length(lines)
-        along = shapely.line_locate_point(lines, geoms)
-        length = self.edges["length_m"].to_numpy()[edge]
-        # positions are measured on the geometry; scale to the edge's length_m
-        frac = np.where(geom_len > 0, along / np.where(geom_len > 0, geom_len, 1.0), 0.0)
-        pos = np.clip(frac, 0.0, 1.0) * length
-        snapped = shapely.line_interpolate_point(lines, along)
-        sxy = shapely.get_coordinates(snapped)
-        out = pd.DataFrame(
-            {
-                "edge": edge,
-                "u": self.edges["u"].to_numpy()[edge],
-                "v": self.edges["v"].to_numpy()[edge],
-                "pos_m": pos,
-                "edge_length_m": length,
-                "access_m": access,
-                "x": sxy[:, 0],
-                "y": sxy[:, 1],
-                "too_far": access > max_snap,
-            },
-            index=pts.index,
+        return snap_points(
+            self._tree,
+            self.edges["u"].to_numpy(np.int64),
+            self.edges["v"].to_numpy(np.int64),
+            self.edges.geometry.values,
+            self.edges["length_m"].to_numpy(np.float64),
+            pts,
+            limit,
         )
-        n_far = int(out["too_far"].sum())
-        if n_far:
-            log.warning(
-                "%d of %d points are farther than %.0f m from the walking network and are left "
-                "out (rows %s)",
-                n_far,
-                len(out),
-                max_snap,
-                ", ".join(map(str, out.index[out["too_far"]][:5])),
-            )
-        return out
 
-    # ------------------------------------------------------------------ distances
+    # ------------------------------------------------------------------ on snapped points
+    def nearest(
+        self, sources: Snapped, targets: Snapped, max_m: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from every snapped target to its nearest snapped source (arrays).
+
+        One multi-source Dijkstra (SciPy, compiled) whatever the number of sources. Returns
+        (``distance_m`` per target, ``inf`` if none within ``max_m`` or unsnapped; position in
+        ``sources`` of the nearest source, -1 if none).
+        """
+        return paths.nearest(self, sources, targets, max_m)
+
+    def pairs(self, sources: Snapped, targets: Snapped, max_m: float) -> Pairs:
+        """All (source, target) position pairs within ``max_m`` metres (sparse :class:`Pairs`)."""
+        return paths.pairs_within(self, sources, targets, float(max_m))
+
+    def reach(self, origins: Snapped, max_m: float, together: bool = False) -> Reach:
+        """Everything within ``max_m`` metres of each snapped origin (one compiled pass).
+
+        ``together=True`` treats all origins as one (what is within ``max_m`` of any of them,
+        one multi-source search): a covered area.
+        """
+        if together:
+            return paths.reach_together(self, origins, float(max_m))
+        return paths.reach_from(self, origins, float(max_m))
+
+    # ------------------------------------------------------------------ on points
     def distance_to_nearest(
         self,
         sources: Any,
@@ -396,117 +382,33 @@ class WalkNetwork:
         ``access_m`` and ``unsnapped`` (target farther than ``max_snap_m`` from the network);
         with ``by``, also the ``by`` column, rows ordered by its sorted values.
         """
+        if by is not None and (not isinstance(sources, gpd.GeoDataFrame) or by not in sources):
+            raise InputError(f"by={by!r}: sources must be a GeoDataFrame with that column")
         src = self.snap(sources, max_snap_m)
         tgt = self.snap(targets, max_snap_m)
         if by is None:
             return self._nearest_frame(src, tgt, max_m)
-        if not isinstance(sources, gpd.GeoDataFrame) or by not in sources.columns:
-            raise InputError(f"by={by!r}: sources must be a GeoDataFrame with that column")
         groups = sources[by].to_numpy()
         frames = []
         for value in sorted(pd.unique(groups[pd.notna(groups)])):
-            part = self._nearest_frame(src[groups == value], tgt, max_m)
+            part = self._nearest_frame(src.take(groups == value), tgt, max_m)
             part.insert(0, by, value)
             frames.append(part)
         return pd.concat(frames)
 
-    def _nearest_frame(
-        self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None
-    ) -> pd.DataFrame:
-        dist, pos = self._nearest_from_snaps(src, tgt, max_m)
+    def _nearest_frame(self, src: Snapped, tgt: Snapped, max_m: float | None) -> pd.DataFrame:
+        dist, pos = self.nearest(src, tgt, max_m)
         labels = np.asarray(src.index, dtype=object)
         source = np.where(pos >= 0, labels[np.maximum(pos, 0)], None)
         return pd.DataFrame(
             {
                 "distance_m": dist,
                 "source": source,
-                "access_m": tgt["access_m"].to_numpy(),
-                "unsnapped": tgt["too_far"].to_numpy(),
+                "access_m": tgt.access_m,
+                "unsnapped": tgt.too_far,
             },
             index=tgt.index,
         )
-
-    def _multi_source(self, s: pd.DataFrame, limit: float) -> tuple[np.ndarray, np.ndarray]:
-        """One multi-source Dijkstra from the snapped points ``s`` (all within ``max_snap_m``).
-
-        Each source is a virtual node joined to both ends of its edge at access + along-edge
-        distance (no change to the network). Returns, per network node, the distance to the
-        nearest source (``inf`` beyond ``limit``) and that source's position in ``s`` (-1).
-        """
-        n = len(self.nodes)
-        k = len(s)
-        a = s["access_m"].to_numpy()
-        p = s["pos_m"].to_numpy()
-        L = s["edge_length_m"].to_numpy()
-        vcols = np.column_stack([s["u"].to_numpy(), s["v"].to_numpy()]).ravel()
-        vw = np.maximum(np.column_stack([a + p, a + (L - p)]).ravel(), _MIN_WEIGHT_M)
-        indptr = np.concatenate([self.indptr, self.indptr[-1] + 2 * np.arange(1, k + 1)])
-        indices = np.concatenate([self.indices, vcols])
-        data = np.concatenate([self.weights, vw])
-        g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
-        d, _, origin = dijkstra(
-            g,
-            directed=True,
-            indices=np.arange(n, n + k),
-            min_only=True,
-            return_predecessors=True,
-            limit=limit,
-        )
-        origin = origin[:n]
-        return np.asarray(d[:n], dtype=np.float64), np.where(origin >= 0, origin - n, -1)
-
-    def _nearest_from_snaps(
-        self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Core of :meth:`distance_to_nearest` on snapped frames.
-
-        Returns (distance per target, position in ``src`` of the nearest source or -1).
-        """
-        n_t = len(tgt)
-        best = np.full(n_t, np.inf)
-        best_src = np.full(n_t, -1, dtype=np.int64)
-        ok_src = ~src["too_far"].to_numpy()
-        src_pos = np.flatnonzero(ok_src)
-        if len(src_pos) == 0 or n_t == 0:
-            return best, best_src
-        limit = np.inf if max_m is None else float(max_m)
-        s = src.iloc[src_pos]
-        a_s = s["access_m"].to_numpy()
-        p_s = s["pos_m"].to_numpy()
-        k = len(s)
-        d, origin = self._multi_source(s, limit)
-        tu = tgt["u"].to_numpy()
-        tv = tgt["v"].to_numpy()
-        tp = tgt["pos_m"].to_numpy()
-        tL = tgt["edge_length_m"].to_numpy()
-        ta = tgt["access_m"].to_numpy()
-        via_u = d[tu] + tp
-        via_v = d[tv] + (tL - tp)
-        use_v = via_v < via_u
-        best = np.where(use_v, via_v, via_u) + ta
-        best_src = np.where(use_v, origin[tv], origin[tu])
-        # same-edge pairs: the direct along-edge distance may be shorter
-        te = tgt["edge"].to_numpy()
-        se = s["edge"].to_numpy()
-        common = np.intersect1d(te, se)
-        if len(common):
-            t_idx = np.flatnonzero(np.isin(te, common))
-            pairs = pd.DataFrame({"t": t_idx, "edge": te[t_idx]}).merge(
-                pd.DataFrame({"s": np.arange(k), "edge": se}), on="edge"
-            )
-            direct = ta[pairs["t"]] + np.abs(tp[pairs["t"]] - p_s[pairs["s"]]) + a_s[pairs["s"]]
-            pairs["d"] = direct
-            pairs = pairs.sort_values(["t", "d", "s"]).drop_duplicates("t")
-            t_rows = pairs["t"].to_numpy()
-            better = pairs["d"].to_numpy() < best[t_rows]
-            best[t_rows[better]] = pairs["d"].to_numpy()[better]
-            best_src[t_rows[better]] = pairs["s"].to_numpy()[better]
-        too_far_t = tgt["too_far"].to_numpy()
-        out = ~np.isfinite(best) | (best > limit) | too_far_t
-        best[out] = np.inf
-        best_src[out] = -1
-        best_src[~out] = src_pos[best_src[~out]]
-        return best, best_src
 
     def pairs_within(
         self, sources: Any, targets: Any, max_m: float, max_snap_m: float | None = None
@@ -523,61 +425,14 @@ class WalkNetwork:
         """
         src = self.snap(sources, max_snap_m)
         tgt = self.snap(targets, max_snap_m)
-        p = self._pairs_from_snaps(src, tgt, float(max_m))
+        p = self.pairs(src, tgt, max_m)
         return pd.DataFrame(
             {
-                "source": np.asarray(src.index, dtype=object)[p["s"].to_numpy()],
-                "target": np.asarray(tgt.index, dtype=object)[p["t"].to_numpy()],
-                "distance_m": p["d"].to_numpy(),
+                "source": np.asarray(src.index, dtype=object)[p.source],
+                "target": np.asarray(tgt.index, dtype=object)[p.target],
+                "distance_m": p.distance_m,
             }
         )
-
-    def _pairs_from_snaps(self, src: pd.DataFrame, tgt: pd.DataFrame, max_m: float) -> pd.DataFrame:
-        """Pairs (s, t, d) by position in ``src``/``tgt`` with network distance d <= max_m."""
-        reach = self._reach_from_snaps(src, max_m)
-        ok_t = ~tgt["too_far"].to_numpy()
-        t_idx = np.flatnonzero(ok_t)
-        tu = tgt["u"].to_numpy()[ok_t]
-        tv = tgt["v"].to_numpy()[ok_t]
-        tp = tgt["pos_m"].to_numpy()[ok_t]
-        tL = tgt["edge_length_m"].to_numpy()[ok_t]
-        ta = tgt["access_m"].to_numpy()[ok_t]
-        ends = pd.DataFrame(
-            {
-                "node": np.concatenate([tu, tv]),
-                "t": np.concatenate([t_idx, t_idx]),
-                "add": np.concatenate([tp + ta, tL - tp + ta]),
-            }
-        )
-        r = pd.DataFrame({"s": reach.origin, "node": reach.node, "dist": reach.dist})
-        m = r.merge(ends, on="node")
-        frames = [pd.DataFrame({"s": m["s"], "t": m["t"], "d": m["dist"] + m["add"]})]
-        # same-edge pairs
-        ok_s = ~src["too_far"].to_numpy()
-        se = pd.DataFrame(
-            {
-                "s": np.flatnonzero(ok_s),
-                "edge": src["edge"].to_numpy()[ok_s],
-                "ps": src["pos_m"].to_numpy()[ok_s],
-                "as": src["access_m"].to_numpy()[ok_s],
-            }
-        )
-        te = pd.DataFrame({"t": t_idx, "edge": tgt["edge"].to_numpy()[ok_t], "pt": tp, "at": ta})
-        same = se.merge(te, on="edge")
-        if len(same):
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "s": same["s"],
-                        "t": same["t"],
-                        "d": same["as"] + (same["ps"] - same["pt"]).abs() + same["at"],
-                    }
-                )
-            )
-        allp = pd.concat(frames, ignore_index=True)
-        allp = allp[allp["d"] <= max_m]
-        allp = allp.groupby(["s", "t"], as_index=False, sort=True)["d"].min()
-        return allp
 
     def reachable(self, origins: Any, max_m: float, max_snap_m: float | None = None) -> Reach:
         """Everything within ``max_m`` metres of each origin, in one batched compiled pass.
@@ -590,362 +445,4 @@ class WalkNetwork:
         :class:`Reach` with ``.nodes`` (origin, node, distance_m) and
         :meth:`Reach.edge_pieces` (the reached intervals of every edge, partial edges included).
         """
-        pts = self._points(origins, "origins")
-        snaps = self._snap(pts, max_snap_m)
-        return self._reach_from_snaps(snaps, float(max_m))
-
-    def _reach_from_snaps(self, snaps: pd.DataFrame, max_m: float) -> Reach:
-        if not np.isfinite(max_m) or max_m < 0:
-            raise InputError(f"max_m must be a finite distance in metres >= 0, got {max_m}")
-        ok = ~snaps["too_far"].to_numpy()
-        a = snaps["access_m"].to_numpy()
-        p = snaps["pos_m"].to_numpy()
-        L = snaps["edge_length_m"].to_numpy()
-        n_o = len(snaps)
-        seed_ptr = np.zeros(n_o + 1, dtype=np.int64)
-        seed_ptr[1:] = np.cumsum(np.where(ok, 2, 0))
-        seed_node = np.column_stack([snaps["u"].to_numpy(), snaps["v"].to_numpy()])[ok].ravel()
-        seed_dist = np.column_stack([a + p, a + (L - p)])[ok].ravel()
-        t0 = time.perf_counter()
-        ptr, node, dist = bounded_dijkstra_batch(
-            self.indptr,
-            self.indices,
-            self.weights,
-            seed_ptr,
-            seed_node.astype(np.int64),
-            seed_dist.astype(np.float64),
-            max_m,
-        )
-        log.debug(
-            "reachable: %d origins, %d pairs in %.3f s", n_o, len(node), time.perf_counter() - t0
-        )
-        return Reach(self, snaps, max_m, ptr, node, dist)
-
-
-class Reach:
-    """Result of :meth:`WalkNetwork.reachable`: reached nodes per origin, sparse."""
-
-    def __init__(
-        self,
-        network: WalkNetwork,
-        snaps: pd.DataFrame,
-        max_m: float,
-        ptr: np.ndarray,
-        node: np.ndarray,
-        dist: np.ndarray,
-        snap_origin: np.ndarray | None = None,
-    ) -> None:
-        self.network = network
-        self.snaps = snaps
-        self.max_m = max_m
-        self.ptr = ptr
-        self.node = node
-        self.dist = dist
-        #: origin of each row of ``snaps`` (default: row i is origin i); several sources searched
-        #: together (a covered area) form one origin
-        self.snap_origin = np.arange(len(snaps)) if snap_origin is None else snap_origin
-
-    @property
-    def origin(self) -> np.ndarray:
-        """Origin position (0..n-1) of every reached (node, distance) pair."""
-        return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
-
-    @property
-    def nodes(self) -> pd.DataFrame:
-        """One row per (origin, reached node): ``origin`` (index label), ``node``, ``distance_m``."""
-        labels = np.asarray(self.snaps.index, dtype=object)
-        return pd.DataFrame(
-            {"origin": labels[self.origin], "node": self.node, "distance_m": self.dist}
-        )
-
-    def edge_pieces(self, max_m: float | None = None) -> pd.DataFrame:
-        """Reached stretches of edges within ``max_m`` (default: the search limit).
-
-        One row per (origin, edge, interval): ``origin`` (position), ``edge``, ``start_m``,
-        ``end_m`` measured along the edge from its ``u`` end. Partly walked edges at the rim
-        give partial intervals; the origin's own edge gives the interval around the origin.
-        """
-        limit = self.max_m if max_m is None else float(max_m)
-        if limit > self.max_m + 1e-9:
-            raise InputError(f"max_m={limit} exceeds the search limit {self.max_m}")
-        net = self.network
-        keep = self.dist <= limit
-        org = self.origin[keep]
-        nd = self.node[keep]
-        rem = limit - self.dist[keep]
-        eu = net.edges["u"].to_numpy()
-        ev = net.edges["v"].to_numpy()
-        el = net.edges["length_m"].to_numpy()
-        # node -> incident edge ends (edge, at_u)
-        ends_node = np.concatenate([eu, ev])
-        ends_edge = np.concatenate([np.arange(len(eu)), np.arange(len(ev))])
-        ends_at_u = np.concatenate([np.ones(len(eu), bool), np.zeros(len(ev), bool)])
-        order = np.argsort(ends_node, kind="stable")
-        ends_node, ends_edge, ends_at_u = ends_node[order], ends_edge[order], ends_at_u[order]
-        inc_ptr = np.searchsorted(ends_node, np.arange(len(net.nodes) + 1))
-        deg = inc_ptr[nd + 1] - inc_ptr[nd]
-        rep = np.repeat(np.arange(len(nd)), deg)
-        # positions into the incidence arrays for each repeated pair
-        offs = np.arange(len(rep)) - np.repeat(np.cumsum(deg) - deg, deg)
-        inc = inc_ptr[nd][rep] + offs
-        e = ends_edge[inc]
-        at_u = ends_at_u[inc]
-        r = np.minimum(rem[rep], el[e])
-        start = np.where(at_u, 0.0, el[e] - r)
-        end = np.where(at_u, r, el[e])
-        o = org[rep]
-        # the origin's own edge: the interval around the origin
-        sn = self.snaps
-        ok = ~sn["too_far"].to_numpy()
-        own_o = self.snap_origin[ok]
-        own_r = limit - sn["access_m"].to_numpy()[ok]
-        has = own_r >= 0
-        own_o, own_r = own_o[has], own_r[has]
-        own_e = sn["edge"].to_numpy()[ok][has]
-        own_p = sn["pos_m"].to_numpy()[ok][has]
-        o = np.concatenate([o, own_o])
-        e = np.concatenate([e, own_e])
-        start = np.concatenate([start, np.maximum(own_p - own_r, 0.0)])
-        end = np.concatenate([end, np.minimum(own_p + own_r, el[own_e])])
-        return _merge_intervals(o, e, start, end)
-
-
-def _merge_intervals(
-    o: np.ndarray, e: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> pd.DataFrame:
-    """Union overlapping intervals per (origin, edge)."""
-    order = np.lexsort((start, e, o))
-    o, e, start, end = o[order], e[order], start[order], end[order]
-    keep, merged_end = merge_sorted_intervals(o, e, start, end)
-    return pd.DataFrame(
-        {"origin": o[keep], "edge": e[keep], "start_m": start[keep], "end_m": merged_end[keep]}
-    )
-
-
-# ---------------------------------------------------------------------- loaders
-def load_network(
-    source: Any,
-    crs: Any = None,
-    keep: Keep = "largest",
-) -> WalkNetwork:
-    """Load a walking network and project it to a metric CRS.
-
-    Parameters
-    ----------
-    source :
-        * an OSM file: ``.osm``/``.osm.xml`` (also ``.gz``/``.bz2``) or ``.osm.pbf``;
-        * an OSMnx GraphML file (``.graphml``);
-        * a folder written by :meth:`WalkNetwork.save`;
-        * a networkx graph with node ``x``/``y`` and a ``crs`` graph attribute;
-        * online only, through OSMnx/Overpass: a place name (``"南湖区, 嘉兴市"``), a shapely
-          (Multi)Polygon in WGS84, or a ``(west, south, east, north)`` bbox in WGS84.
-    crs :
-        Metric CRS to use; default: the CGCS2000 3-degree Gauss-Krüger zone inside China
-        (EPSG:4549 for Jiaxing), UTM elsewhere.
-    keep :
-        ``"largest"`` (default) keeps the largest connected piece and reports the rest;
-        ``"all"`` keeps every piece.
-
-    Returns
-    -------
-    WalkNetwork
-    """
-    if keep not in ("largest", "all"):
-        raise InputError(f"keep must be 'largest' or 'all', got {keep!r}")
-    t0 = time.perf_counter()
-    if isinstance(source, WalkNetwork):
-        return source
-    if isinstance(source, nx.Graph):
-        net = _from_networkx(source, crs, keep)
-    elif isinstance(source, (str, Path)) and Path(source).exists():
-        path = Path(source)
-        if path.is_dir():
-            net = WalkNetwork.load(path)
-        elif path.suffix.lower() == ".graphml":
-            import osmnx as ox
-
-            net = _from_networkx(ox.load_graphml(path), crs, keep)
-        elif is_osm_file(path):
-            net = _from_osm_file(path, crs, keep)
-        else:
-            raise NetworkError(
-                f"don't know how to read {path.name}: expected .osm, .osm.gz, .osm.bz2, .osm.pbf, "
-                ".graphml or a saved network folder"
-            )
-    elif (
-        isinstance(source, (str, Path))
-        and is_osm_file(Path(source))
-        or (isinstance(source, (str, Path)) and str(source).lower().endswith(".graphml"))
-    ):
-        raise NetworkError(f"file not found: {source}")
-    else:
-        net = _from_networkx(_download(source), crs, keep)
-    log.info("loaded %r in %.2f s (%s)", net, time.perf_counter() - t0, net.components)
-    return net
-
-
-def _pick_crs(lon: np.ndarray, lat: np.ndarray, crs: Any) -> CRS:
-    if crs is not None:
-        c = as_crs(crs)
-        require_metric(c, "crs=")
-        return c
-    return metric_crs_for(float(np.nanmedian(lon)), float(np.nanmedian(lat)))
-
-
-def _from_osm_file(path: Path, crs: Any, keep: Keep) -> WalkNetwork:
-    with progress(total=2, desc=f"reading {path.name}") as bar:
-        ww = read_walk_ways(path)
-        bar.update()
-        if len(ww.way_osmid) == 0:
-            raise NetworkError(f"{path} has no walkable ways (highway=* open to pedestrians)")
-        start, stop, way = split_ways_at_junctions(ww)
-        metric = _pick_crs(ww.lon, ww.lat, crs)
-        tr = transformer(WGS84, metric)
-        x, y = tr.transform(ww.lon, ww.lat)
-        xy = np.column_stack([x, y])
-        # coordinates of each edge: way_nodes[start:stop+1]
-        counts = stop - start + 1
-        idx = np.repeat(start, counts) + (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        pts = ww.way_nodes[idx]
-        lines = shapely.linestrings(xy[pts], indices=np.repeat(np.arange(len(start)), counts))
-        end_u = ww.way_nodes[start]
-        end_v = ww.way_nodes[stop]
-        used, inv = np.unique(np.concatenate([end_u, end_v]), return_inverse=True)
-        u = inv[: len(start)]
-        v = inv[len(start) :]
-        tags = pd.DataFrame([ww.way_tags[i] for i in way])
-        attrs = pd.DataFrame({"osmid": ww.way_osmid[way]})
-        for col in ("highway", "name"):
-            attrs[col] = tags[col].to_numpy() if col in tags else None
-        bar.update()
-    return WalkNetwork.from_lines(u, v, lines, xy[used], metric, attrs, ww.node_osmid[used], keep)
-
-
-def _attr_ok(data: dict) -> bool:
-    """Walk filter on a networkx edge's attributes (list values: every part must pass)."""
-    keys = ("highway", "foot", "access", "service", "area", "motorroad", "sidewalk")
-    vals = {k: data.get(k) for k in keys if data.get(k) is not None}
-    if "highway" not in vals:
-        return True  # not an OSM-tagged graph: trust it
-    lists = {k: v if isinstance(v, list) else [v] for k, v in vals.items()}
-    for hw in lists["highway"]:
-        tags = {k: str(v[0]) for k, v in lists.items() if k != "highway"}
-        tags["highway"] = str(hw)
-        if not is_walkable(tags):
-            return False
-    return True
-
-
-def _from_networkx(G: nx.Graph, crs: Any, keep: Keep) -> WalkNetwork:
-    if G.number_of_edges() == 0:
-        raise NetworkError("the graph has no edges")
-    gcrs = G.graph.get("crs")
-    if gcrs is None:
-        raise NetworkError(
-            "the networkx graph has no 'crs' graph attribute; set G.graph['crs'] = 'EPSG:4326' "
-            "for lon/lat node coordinates"
-        )
-    gcrs = as_crs(gcrs)
-    node_ids = list(G.nodes)
-    pos = {n: i for i, n in enumerate(node_ids)}
-    try:
-        nx_ = np.array([G.nodes[n]["x"] for n in node_ids], dtype=float)
-        ny_ = np.array([G.nodes[n]["y"] for n in node_ids], dtype=float)
-    except KeyError as exc:
-        raise NetworkError(f"graph node without coordinate attribute {exc}") from None
-    tr_ll = transformer(gcrs, WGS84)
-    lon, lat = tr_ll.transform(nx_, ny_)
-    metric = _pick_crs(np.asarray(lon), np.asarray(lat), crs)
-    tr = transformer(gcrs, metric)
-    x, y = tr.transform(nx_, ny_)
-    xy = np.column_stack([x, y])
-    seen: set = set()
-    us, vs, geoms, rows = [], [], [], []
-    dropped = 0
-    for a, b, data in G.edges(data=True):
-        if not _attr_ok(data):
-            dropped += 1
-            continue
-        ia, ib = pos[a], pos[b]
-        geom = data.get("geometry")
-        if geom is not None:
-            coords = np.asarray(shapely.get_coordinates(geom))
-            cx, cy = tr.transform(coords[:, 0], coords[:, 1])
-            coords = np.column_stack([cx, cy])
-            # orient from a to b
-            if np.hypot(*(coords[0] - xy[ia])) > np.hypot(*(coords[-1] - xy[ia])):
-                coords = coords[::-1]
-        else:
-            coords = np.vstack([xy[ia], xy[ib]])
-        length = float(np.hypot(*np.diff(coords, axis=0).T).sum())
-        key = (min(ia, ib), max(ia, ib), round(length, 2))
-        if key in seen:  # the reverse twin of a two-way street
-            continue
-        seen.add(key)
-        us.append(ia)
-        vs.append(ib)
-        geoms.append(shapely.linestrings(coords))
-        osmid = data.get("osmid")
-        rows.append(
-            {
-                "osmid": osmid if not isinstance(osmid, list) else osmid[0],
-                "highway": _first(data.get("highway")),
-                "name": _first(data.get("name")),
-            }
-        )
-    if dropped:
-        log.info("dropped %d graph edges not open to pedestrians", dropped)
-    used = np.unique(np.concatenate([us, vs]))
-    remap = np.full(len(node_ids), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    osmids = np.array([node_ids[i] for i in used], dtype=object)
-    try:
-        osmids = osmids.astype(np.int64)
-    except (TypeError, ValueError):
-        osmids = np.arange(len(used))
-    return WalkNetwork.from_lines(
-        remap[np.asarray(us)],
-        remap[np.asarray(vs)],
-        np.asarray(geoms, dtype=object),
-        xy[used],
-        metric,
-        pd.DataFrame(rows),
-        osmids,
-        keep,
-    )
-
-
-def _first(v: Any) -> Any:
-    if isinstance(v, list):
-        return v[0] if v else None
-    return v
-
-
-def _download(source: Any) -> nx.MultiDiGraph:
-    """Fetch a walk graph through OSMnx (Overpass) for a place, polygon or bbox."""
-    import osmnx as ox
-
-    ox.settings.overpass_url = settings.overpass_url
-    ox.settings.requests_timeout = settings.requests_timeout_s
-    # keep the tags lifecircle's own pedestrian filter reads (see _attr_ok)
-    wanted = ["highway", "foot", "access", "service", "area", "motorroad", "sidewalk", "name"]
-    ox.settings.useful_tags_way = list(dict.fromkeys([*ox.settings.useful_tags_way, *wanted]))
-    kwargs = dict(network_type="walk", simplify=True, retain_all=True)
-    try:
-        if isinstance(source, str):
-            return ox.graph_from_place(source, **kwargs)
-        if isinstance(source, (shapely.Polygon, shapely.MultiPolygon)):
-            return ox.graph_from_polygon(source, **kwargs)
-        if isinstance(source, (tuple, list)) and len(source) == 4:
-            return ox.graph_from_bbox(tuple(float(c) for c in source), **kwargs)
-    except Exception as exc:
-        raise NetworkError(
-            f"could not download the walking network for {source!r} from Overpass: {exc}. "
-            "Offline, pass an .osm/.osm.pbf file (e.g. a Geofabrik extract) instead."
-        ) from exc
-    raise NetworkError(
-        f"unsupported network source {source!r}: give an OSM/GraphML file path, a saved network "
-        "folder, a networkx graph, a place name, a WGS84 polygon or a (west, south, east, north) bbox"
-    )
+        return self.reach(self.snap(origins, max_snap_m), max_m)

@@ -1,0 +1,144 @@
+"""The community facility-service index (0–100), its roll-ups by street and county, the
+category table (短板设施) and the headline summary. See ``docs/concepts.md``."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..standards import Category
+from .coverage import HIERARCHY
+from .shortfalls import category_weights
+
+#: Label of a missing county or street in roll-ups.
+UNKNOWN = "(未知)"
+
+
+def community_index(
+    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
+) -> gpd.GeoDataFrame:
+    """One row per community: ``service_index`` (weighted share of target residents served,
+    capacity-scaled), ``n_shortfalls`` and ``meets_all_required`` (``None`` without residents)."""
+    cov = coverage
+    w = category_weights(cov["category"], cov["required"], cats)
+    s = cov["covered_share"].fillna(1.0).clip(0, 1)
+    cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
+    s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
+    fail = ~cov["meets_standard"].astype(bool)
+    tmp = pd.DataFrame(
+        {
+            "community_id": cov["community_id"],
+            "ws": w * s,
+            "w": w,
+            "req_fail": cov["required"] & fail,
+            "fail": fail,
+        }
+    )
+    g = tmp.groupby("community_id", sort=True)
+    idx = pd.DataFrame(
+        {
+            "service_index": 100.0 * g["ws"].sum() / g["w"].sum(),
+            "n_shortfalls": g["fail"].sum().astype(int),
+            "meets_all_required": ~g["req_fail"].any(),
+        }
+    )
+    comm = communities.set_index("community_id")
+    keep = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]
+    out = comm[[*keep, "geometry"]].join(idx)
+    # communities without residents have nothing to cover: no index, not counted in shares
+    empty = out["population"].fillna(0) <= 0
+    out.loc[empty, "service_index"] = np.nan
+    out["meets_all_required"] = out["meets_all_required"].astype(object)
+    out.loc[empty, "meets_all_required"] = None
+    out = gpd.GeoDataFrame(
+        out.reset_index(names="community_id"), geometry="geometry", crs=communities.crs
+    )
+    return out.sort_values("community_id").reset_index(drop=True)
+
+
+def index_by(index: gpd.GeoDataFrame, keys: list[str], target_share: float) -> pd.DataFrame:
+    """The index rolled up by ``keys`` (street or county): population-weighted mean index and
+    the share of communities with residents that meet every required category."""
+    df = pd.DataFrame(index.drop(columns="geometry"))
+    df[keys] = df[keys].fillna(UNKNOWN)
+    df["_pw"] = df["population"].fillna(0) * df["service_index"]
+    gg = df.groupby(keys, sort=True, dropna=False)
+    res = pd.DataFrame(
+        {
+            "communities": gg.size(),
+            "population": gg["population"].sum(),
+            "service_index": gg["_pw"].sum() / gg["population"].sum().where(lambda x: x > 0),
+            "communities_assessed": gg["meets_all_required"].count(),
+            "communities_meeting": gg["meets_all_required"].agg(
+                lambda v: int(v.dropna().astype(bool).sum())
+            ),
+        }
+    )
+    assessed = res["communities_assessed"]
+    res["share_meeting_standard"] = res["communities_meeting"] / assessed.where(assessed > 0)
+    res["target_share"] = target_share
+    res["meets_target"] = res["share_meeting_standard"] >= target_share
+    return res.reset_index()
+
+
+STREET_KEYS = ["county_code", "county_name", "street_code", "street_name"]
+COUNTY_KEYS = ["county_code", "county_name"]
+
+_CATEGORY_COLUMNS = [
+    "scope", "county_code", "county_name", "street_code", "street_name", "rank", "category",
+    "category_zh", "category_en", "level", "required", "threshold_m", "facilities", "group_pop",
+    "covered_pop", "uncovered_pop", "covered_share", "communities", "communities_meeting",
+    "share_meeting",
+]  # fmt: skip
+
+
+def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
+    df = coverage.copy()
+    if keys:
+        df[keys] = df[keys].fillna(UNKNOWN)
+    df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
+    df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
+    g = df.groupby([*keys, "category"], sort=True, dropna=False)
+    res = pd.DataFrame(
+        {
+            "group_pop": g["group_pop"].sum(),
+            "covered_pop": g["covered_pop"].sum(),
+            "communities": g["_has"].sum().astype(int),
+            "communities_meeting": g["_meet"].sum().astype(int),
+        }
+    ).reset_index()
+    res["scope"] = scope
+    return res
+
+
+def category_table(
+    coverage: pd.DataFrame,
+    facilities: gpd.GeoDataFrame,
+    cats: list[Category],
+    thresholds: dict[str, float],
+) -> pd.DataFrame:
+    """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
+    scopes = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
+    out = pd.concat([_category_scope(coverage, s, k) for s, k in scopes], ignore_index=True)
+    meta = {c.id: c for c in cats}
+    out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
+    out["category_en"] = out["category"].map(lambda k: meta[k].name_en)
+    out["level"] = out["category"].map(lambda k: meta[k].level)
+    out["required"] = out["category"].map(lambda k: bool(meta[k].required))
+    out["threshold_m"] = out["category"].map(thresholds)
+    out["facilities"] = out["category"].map(fac_counts).fillna(0).astype(int)
+    out.loc[out["scope"] != "city", "facilities"] = pd.NA
+    out["uncovered_pop"] = (out["group_pop"] - out["covered_pop"]).clip(lower=0)
+    out["covered_share"] = out["covered_pop"] / out["group_pop"].where(out["group_pop"] > 0)
+    n = out["communities"]
+    out["share_meeting"] = out["communities_meeting"] / n.where(n > 0)
+    out["_s"] = out["scope"].map({"city": 0, "county": 1, "street": 2})
+    out = out.sort_values(
+        ["_s", "county_code", "street_code", "covered_share", "category"],
+        na_position="first",
+        kind="stable",
+    ).drop(columns="_s")
+    out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
+    return out[_CATEGORY_COLUMNS].reset_index(drop=True)

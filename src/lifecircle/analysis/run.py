@@ -1,0 +1,122 @@
+""":func:`analyze`: check the inputs, spread the population, and build an :class:`Analysis`."""
+
+from __future__ import annotations
+
+import logging
+from os import PathLike
+from typing import Any
+
+import geopandas as gpd
+
+from .._errors import InputError
+from ..communities import COMMUNITY_COLUMNS, Demand, demand_points
+from ..network import WalkNetwork
+from ..standards import Profile, load_profile
+from .params import AnalysisParams
+from .result import Analysis
+
+log = logging.getLogger(__name__)
+
+
+def analyze(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    profile: Profile | str | PathLike[str],
+    *,
+    categories: list[str] | None = None,
+    levels: list[str] | None = None,
+    speed: str | float | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    landuse: gpd.GeoDataFrame | None = None,
+    raster: Any = None,
+    grid_m: float | None = None,
+    demand: Demand | None = None,
+    min_covered_share: float = 0.8,
+    target_share: float = 0.6,
+    max_snap_m: float | None = None,
+) -> Analysis:
+    """Coverage of every community by every facility category of a standard profile.
+
+    Parameters
+    ----------
+    network : WalkNetwork from :func:`lifecircle.load_network`.
+    facilities : GeoDataFrame of points with a ``category`` column (profile category ids) and
+        optionally ``capacity`` (beds, places ... in the unit of the category's capacity rule);
+        its index is the facility id.
+    communities : from :func:`lifecircle.load_communities`.
+    profile : a :class:`lifecircle.Profile` or its name (e.g. ``"jiaxing-yilao-yixiao"``).
+    categories, levels : analyse only these category ids / level ids.
+    speed : ``None`` (default) uses the profile's distances (e.g. 300 m at the 5-minute level);
+        ``"adult"`` (1.2 m/s), ``"elderly"`` (0.9 m/s), ``"child"`` or a speed in m/s turns each
+        level's walking minutes into metres instead.
+    buildings, landuse, raster, grid_m : how population is spread inside community polygons
+        (see :func:`lifecircle.demand_points`); or pass ``demand`` ready-made.
+    min_covered_share : a community meets the standard for a category when at least this share
+        of its target residents lives within the threshold (default 0.8).
+    target_share : the campaign's target share of communities meeting the standard (0.6 = 60%
+        by 2025 in Jiaxing), reported in :attr:`Analysis.summary` and the street/county index.
+    max_snap_m : points farther from the network are reported and left uncovered; default
+        :data:`lifecircle.settings.max_snap_m`.
+
+    Returns
+    -------
+    Analysis
+    """
+    if isinstance(profile, (str, PathLike)):
+        profile = load_profile(profile)
+    if not isinstance(network, WalkNetwork):
+        raise InputError("network: give a WalkNetwork from lifecircle.load_network")
+    params = AnalysisParams.build(
+        profile, categories=categories, levels=levels, speed=speed,
+        min_covered_share=min_covered_share, target_share=target_share, max_snap_m=max_snap_m,
+    )  # fmt: skip
+    fac = _check_facilities(facilities, profile, list(params.categories))
+    if demand is None:
+        _check_communities(communities)
+        demand = demand_points(
+            communities, buildings=buildings, landuse=landuse, raster=raster, grid_m=grid_m
+        )
+    missing = [c for c in params.categories if (fac["category"] == c).sum() == 0]
+    if missing:
+        log.warning(
+            "no facilities at all for %d categories: %s — every community falls short there",
+            len(missing), ", ".join(missing),
+        )  # fmt: skip
+    return Analysis(network, profile, fac, demand, params)
+
+
+def _check_communities(communities: Any) -> None:
+    if not isinstance(communities, gpd.GeoDataFrame):
+        raise InputError("communities: give a GeoDataFrame from lifecircle.load_communities")
+    if len(communities) == 0:
+        raise InputError("communities: the frame is empty; there is nothing to analyse")
+    for col in COMMUNITY_COLUMNS:
+        if col not in communities.columns:
+            raise InputError(
+                f"communities: column {col!r} missing; load them with lifecircle.load_communities"
+            )
+
+
+def _check_facilities(
+    facilities: gpd.GeoDataFrame, profile: Profile, cat_ids: list[str]
+) -> gpd.GeoDataFrame:
+    if not isinstance(facilities, gpd.GeoDataFrame):
+        raise InputError(
+            "facilities: give a GeoDataFrame (see lifecircle.load_facilities / facilities_from_osm)"
+        )
+    if "category" not in facilities.columns:
+        raise InputError(
+            "facilities: a 'category' column with the profile's category ids is needed"
+        )
+    if facilities.index.has_duplicates:
+        raise InputError("facilities: the index (facility id) has duplicates; make it unique")
+    unknown = sorted(set(facilities["category"].dropna()) - set(profile.categories))
+    if unknown:
+        log.warning(
+            "facilities of categories not in profile %s are ignored: %s", profile.id, unknown
+        )
+    fac = facilities[facilities["category"].isin(cat_ids)]
+    if len(fac) and fac.crs is None:
+        raise InputError("facilities: no CRS")
+    return fac.sort_index()

@@ -1,0 +1,328 @@
+"""Network distances between snapped points: nearest source, pairs within a limit, reach.
+
+Every distance is access leg + along-edge part + network path + along-edge part + access leg,
+with both points snapped to their nearest edge (:class:`Snapped`); a source and a target on the
+same edge also get the direct along-edge distance. The searches are compiled: SciPy's
+multi-source Dijkstra for nearest distances, a Numba batched bounded Dijkstra for reach.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .._errors import InputError
+from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
+from .snapping import Snapped
+
+if TYPE_CHECKING:
+    from .graph import WalkNetwork
+
+log = logging.getLogger(__name__)
+
+#: Smallest edge weight used in CSR graphs: SciPy drops exact zeros from sparse graphs.
+MIN_WEIGHT_M = 1e-6
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Sparse (source, target, distance) triples by position in the snapped sources/targets."""
+
+    source: np.ndarray
+    target: np.ndarray
+    distance_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+def node_distances(net: WalkNetwork, src: Snapped, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """One multi-source Dijkstra from the snapped points ``src`` (all within ``max_snap_m``).
+
+    Each source is a virtual node joined to both ends of its edge at access + along-edge
+    distance (the network is not changed). Returns, per network node, the distance to the
+    nearest source (``inf`` beyond ``limit``) and that source's position in ``src`` (-1).
+    """
+    n = len(net.nodes)
+    k = len(src)
+    a, p, length = src.access_m, src.pos_m, src.edge_length_m
+    vcols = np.column_stack([src.u, src.v]).ravel()
+    vw = np.maximum(np.column_stack([a + p, a + (length - p)]).ravel(), MIN_WEIGHT_M)
+    indptr = np.concatenate([net.indptr, net.indptr[-1] + 2 * np.arange(1, k + 1)])
+    indices = np.concatenate([net.indices, vcols])
+    data = np.concatenate([net.weights, vw])
+    g = csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    d, _, origin = dijkstra(
+        g,
+        directed=True,
+        indices=np.arange(n, n + k),
+        min_only=True,
+        return_predecessors=True,
+        limit=limit,
+    )
+    origin = origin[:n]
+    return np.asarray(d[:n], dtype=np.float64), np.where(origin >= 0, origin - n, -1)
+
+
+def nearest(
+    net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from every target to its nearest source, with one multi-source search.
+
+    Returns (distance per target, ``inf`` if none within ``max_m``; position in ``src`` of the
+    nearest source, -1 if none). Unsnapped sources and targets are left out.
+    """
+    n_t = len(tgt)
+    best = np.full(n_t, np.inf)
+    best_src = np.full(n_t, -1, dtype=np.int64)
+    src_pos = np.flatnonzero(src.ok)
+    if len(src_pos) == 0 or n_t == 0:
+        return best, best_src
+    limit = np.inf if max_m is None else float(max_m)
+    s = src.take(src_pos)
+    d, origin = node_distances(net, s, limit)
+    via_u = d[tgt.u] + tgt.pos_m
+    via_v = d[tgt.v] + (tgt.edge_length_m - tgt.pos_m)
+    use_v = via_v < via_u
+    best = np.where(use_v, via_v, via_u) + tgt.access_m
+    best_src = np.where(use_v, origin[tgt.v], origin[tgt.u])
+    _same_edge_nearest(s, tgt, best, best_src)
+    out = ~np.isfinite(best) | (best > limit) | tgt.too_far
+    best[out] = np.inf
+    best_src[out] = -1
+    best_src[~out] = src_pos[best_src[~out]]
+    return best, best_src
+
+
+def _same_edge_nearest(s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray) -> None:
+    """Lower ``best`` (in place) where a source on the target's own edge is nearer directly."""
+    common = np.intersect1d(tgt.edge, s.edge)
+    if len(common) == 0:
+        return
+    t_idx = np.flatnonzero(np.isin(tgt.edge, common))
+    pairs = pd.DataFrame({"t": t_idx, "edge": tgt.edge[t_idx]}).merge(
+        pd.DataFrame({"s": np.arange(len(s)), "edge": s.edge}), on="edge"
+    )
+    t, k = pairs["t"].to_numpy(), pairs["s"].to_numpy()
+    pairs["d"] = tgt.access_m[t] + np.abs(tgt.pos_m[t] - s.pos_m[k]) + s.access_m[k]
+    pairs = pairs.sort_values(["t", "d", "s"]).drop_duplicates("t")
+    t_rows = pairs["t"].to_numpy()
+    better = pairs["d"].to_numpy() < best[t_rows]
+    best[t_rows[better]] = pairs["d"].to_numpy()[better]
+    best_src[t_rows[better]] = pairs["s"].to_numpy()[better]
+
+
+def pairs_within(net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float) -> Pairs:
+    """All (source, target) pairs with network distance <= ``max_m``, sorted by source, target.
+
+    One batched bounded search from every source (compiled); unsnapped points are left out.
+    """
+    reach = reach_from(net, src, max_m)
+    ok_t = tgt.ok
+    t_idx = np.flatnonzero(ok_t)
+    tp, ta = tgt.pos_m[ok_t], tgt.access_m[ok_t]
+    ends = pd.DataFrame(
+        {
+            "node": np.concatenate([tgt.u[ok_t], tgt.v[ok_t]]),
+            "t": np.concatenate([t_idx, t_idx]),
+            "add": np.concatenate([tp + ta, tgt.edge_length_m[ok_t] - tp + ta]),
+        }
+    )
+    r = pd.DataFrame({"s": reach.origin, "node": reach.node, "dist": reach.dist})
+    m = r.merge(ends, on="node")
+    frames = [pd.DataFrame({"s": m["s"], "t": m["t"], "d": m["dist"] + m["add"]})]
+    ok_s = src.ok
+    se = pd.DataFrame(
+        {
+            "s": np.flatnonzero(ok_s),
+            "edge": src.edge[ok_s],
+            "ps": src.pos_m[ok_s],
+            "as": src.access_m[ok_s],
+        }
+    )
+    te = pd.DataFrame({"t": t_idx, "edge": tgt.edge[ok_t], "pt": tp, "at": ta})
+    same = se.merge(te, on="edge")
+    if len(same):
+        d = same["as"] + (same["ps"] - same["pt"]).abs() + same["at"]
+        frames.append(pd.DataFrame({"s": same["s"], "t": same["t"], "d": d}))
+    allp = pd.concat(frames, ignore_index=True)
+    allp = allp[allp["d"] <= max_m]
+    allp = allp.groupby(["s", "t"], as_index=False, sort=True)["d"].min()
+    return Pairs(
+        allp["s"].to_numpy(np.int64), allp["t"].to_numpy(np.int64), allp["d"].to_numpy(np.float64)
+    )
+
+
+def reach_from(net: WalkNetwork, snapped: Snapped, max_m: float) -> Reach:
+    """Every node within ``max_m`` of each snapped point, one compiled bounded search each."""
+    if not np.isfinite(max_m) or max_m < 0:
+        raise InputError(f"max_m must be a finite distance in metres >= 0, got {max_m}")
+    ok = snapped.ok
+    a, p, length = snapped.access_m, snapped.pos_m, snapped.edge_length_m
+    n_o = len(snapped)
+    seed_ptr = np.zeros(n_o + 1, dtype=np.int64)
+    seed_ptr[1:] = np.cumsum(np.where(ok, 2, 0))
+    seed_node = np.column_stack([snapped.u, snapped.v])[ok].ravel()
+    seed_dist = np.column_stack([a + p, a + (length - p)])[ok].ravel()
+    t0 = time.perf_counter()
+    ptr, node, dist = bounded_dijkstra_batch(
+        net.indptr,
+        net.indices,
+        net.weights,
+        seed_ptr,
+        seed_node.astype(np.int64),
+        seed_dist.astype(np.float64),
+        float(max_m),
+    )
+    log.debug("reach: %d origins, %d pairs in %.3f s", n_o, len(node), time.perf_counter() - t0)
+    return Reach(net, snapped, float(max_m), ptr, node, dist)
+
+
+def reach_together(net: WalkNetwork, snapped: Snapped, max_m: float) -> Reach:
+    """What is within ``max_m`` of ANY of the snapped points, as one origin (a covered area):
+    one multi-source search instead of one search per point."""
+    s = snapped.take(snapped.ok)
+    d, _ = node_distances(net, s, max_m)
+    reached = np.flatnonzero(np.isfinite(d))
+    return Reach(
+        net,
+        s,
+        float(max_m),
+        np.array([0, len(reached)]),
+        reached,
+        d[reached],
+        snap_origin=np.zeros(len(s), dtype=np.int64),
+    )
+
+
+class Reach:
+    """What :meth:`WalkNetwork.reachable` found: reached nodes per origin, sparse.
+
+    Attributes
+    ----------
+    network : the :class:`~lifecircle.WalkNetwork` searched.
+    snapped : :class:`Snapped` origins.
+    max_m : the search limit (metres).
+    ptr, node, dist : origin ``k`` reached ``node[ptr[k]:ptr[k+1]]`` at ``dist[...]`` metres.
+    snap_origin : the origin of each snapped point (default: point i is origin i; several
+        points searched together, as for a covered area, share one origin).
+    """
+
+    def __init__(
+        self,
+        network: WalkNetwork,
+        snapped: Snapped,
+        max_m: float,
+        ptr: np.ndarray,
+        node: np.ndarray,
+        dist: np.ndarray,
+        snap_origin: np.ndarray | None = None,
+    ) -> None:
+        self.network = network
+        self.snapped = snapped
+        self.max_m = max_m
+        self.ptr = ptr
+        self.node = node
+        self.dist = dist
+        self.snap_origin = np.arange(len(snapped)) if snap_origin is None else snap_origin
+
+    @property
+    def snaps(self) -> pd.DataFrame:
+        """The snapped origins as a frame (see :meth:`Snapped.to_frame`)."""
+        return self.snapped.to_frame()
+
+    @property
+    def origin(self) -> np.ndarray:
+        """Origin position (0..n-1) of every reached (node, distance) pair."""
+        return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        """One row per (origin, reached node): ``origin`` (index label), ``node``, ``distance_m``."""
+        labels = np.asarray(self.snapped.index, dtype=object)
+        return pd.DataFrame(
+            {"origin": labels[self.origin], "node": self.node, "distance_m": self.dist}
+        )
+
+    def edge_pieces(self, max_m: float | None = None) -> pd.DataFrame:
+        """Reached stretches of edges within ``max_m`` (default: the search limit).
+
+        One row per (origin, edge, interval): ``origin`` (position), ``edge``, ``start_m``,
+        ``end_m`` measured along the edge from its ``u`` end. Partly walked edges at the rim
+        give partial intervals; the origin's own edge gives the interval around the origin.
+        """
+        limit = self.max_m if max_m is None else float(max_m)
+        if limit > self.max_m + 1e-9:
+            raise InputError(f"max_m={limit} exceeds the search limit {self.max_m}")
+        keep = self.dist <= limit
+        o, e, start, end = _pieces_from_nodes(
+            self.network, self.origin[keep], self.node[keep], limit - self.dist[keep]
+        )
+        own = _own_edge_pieces(self.network, self.snapped, self.snap_origin, limit)
+        return _merge_intervals(
+            np.concatenate([o, own[0]]),
+            np.concatenate([e, own[1]]),
+            np.concatenate([start, own[2]]),
+            np.concatenate([end, own[3]]),
+        )
+
+
+def _pieces_from_nodes(
+    net: WalkNetwork, org: np.ndarray, nd: np.ndarray, rem: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From each reached node, the stretch of every incident edge walkable with ``rem`` metres."""
+    eu = net.edges["u"].to_numpy()
+    ev = net.edges["v"].to_numpy()
+    el = net.edges["length_m"].to_numpy()
+    # node -> incident edge ends (edge, at_u)
+    ends_node = np.concatenate([eu, ev])
+    ends_edge = np.concatenate([np.arange(len(eu)), np.arange(len(ev))])
+    ends_at_u = np.concatenate([np.ones(len(eu), bool), np.zeros(len(ev), bool)])
+    order = np.argsort(ends_node, kind="stable")
+    ends_node, ends_edge, ends_at_u = ends_node[order], ends_edge[order], ends_at_u[order]
+    inc_ptr = np.searchsorted(ends_node, np.arange(len(net.nodes) + 1))
+    deg = inc_ptr[nd + 1] - inc_ptr[nd]
+    rep = np.repeat(np.arange(len(nd)), deg)
+    # positions into the incidence arrays for each repeated pair
+    offs = np.arange(len(rep)) - np.repeat(np.cumsum(deg) - deg, deg)
+    inc = inc_ptr[nd][rep] + offs
+    e = ends_edge[inc]
+    at_u = ends_at_u[inc]
+    r = np.minimum(rem[rep], el[e])
+    start = np.where(at_u, 0.0, el[e] - r)
+    end = np.where(at_u, r, el[e])
+    return org[rep], e, start, end
+
+
+def _own_edge_pieces(
+    net: WalkNetwork, sn: Snapped, snap_origin: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The interval around each origin on its own edge."""
+    el = net.edges["length_m"].to_numpy()
+    ok = sn.ok
+    own_o = snap_origin[ok]
+    own_r = limit - sn.access_m[ok]
+    has = own_r >= 0
+    own_o, own_r = own_o[has], own_r[has]
+    own_e = sn.edge[ok][has]
+    own_p = sn.pos_m[ok][has]
+    return own_o, own_e, np.maximum(own_p - own_r, 0.0), np.minimum(own_p + own_r, el[own_e])
+
+
+def _merge_intervals(
+    o: np.ndarray, e: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> pd.DataFrame:
+    """Union overlapping intervals per (origin, edge)."""
+    order = np.lexsort((start, e, o))
+    o, e, start, end = o[order], e[order], start[order], end[order]
+    keep, merged_end = merge_sorted_intervals(o, e, start, end)
+    return pd.DataFrame(
+        {"origin": o[keep], "edge": e[keep], "start_m": start[keep], "end_m": merged_end[keep]}
+    )

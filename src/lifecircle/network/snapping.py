@@ -1,0 +1,164 @@
+"""Snapping points to their nearest edge (not node): the typed result every distance, reach,
+isochrone and siting computation starts from."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .points import Points
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapped:
+    """Points snapped to the nearest edge of a :class:`~lifecircle.WalkNetwork` (metric CRS).
+
+    Every array has one entry per point, in the order of :attr:`index` (the caller's labels).
+
+    Attributes
+    ----------
+    index : the points' index labels.
+    xy : (n, 2) the points themselves, in the network's metric CRS.
+    edge : row of :attr:`WalkNetwork.edges` each point is snapped to.
+    u, v : the edge's end nodes (positions in :attr:`WalkNetwork.nodes`).
+    pos_m : distance along the edge from ``u`` to the snapped position (metres, edge length units).
+    edge_length_m : the edge's ``length_m``.
+    access_m : straight distance from the point to the edge (the access leg, metres).
+    snapped_xy : (n, 2) the snapped position on the edge.
+    too_far : True where ``access_m > max_snap_m``: such points are left out of every distance.
+    max_snap_m : the snapping limit used (metres).
+    """
+
+    index: pd.Index
+    xy: np.ndarray
+    edge: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    pos_m: np.ndarray
+    edge_length_m: np.ndarray
+    access_m: np.ndarray
+    snapped_xy: np.ndarray
+    too_far: np.ndarray
+    max_snap_m: float
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Snapped {len(self):,} points, {int(self.too_far.sum()):,} farther than "
+            f"{self.max_snap_m:g} m from the network>"
+        )
+
+    @property
+    def ok(self) -> np.ndarray:
+        """True for points within ``max_snap_m`` of the network (the ones that are used)."""
+        return ~self.too_far
+
+    def take(self, rows: np.ndarray) -> Snapped:
+        """The subset at positions (or boolean mask) ``rows``, in that order."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return Snapped(
+            index=self.index[rows],
+            xy=self.xy[rows],
+            edge=self.edge[rows],
+            u=self.u[rows],
+            v=self.v[rows],
+            pos_m=self.pos_m[rows],
+            edge_length_m=self.edge_length_m[rows],
+            access_m=self.access_m[rows],
+            snapped_xy=self.snapped_xy[rows],
+            too_far=self.too_far[rows],
+            max_snap_m=self.max_snap_m,
+        )
+
+    def on_street(self) -> Snapped:
+        """The same snapped positions as points on the street: access legs of 0 m (e.g. sites
+        proposed at the snapped position)."""
+        return dataclasses.replace(
+            self,
+            xy=self.snapped_xy,
+            access_m=np.zeros(len(self)),
+            too_far=np.zeros(len(self), bool),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per point: ``edge``, ``u``, ``v``, ``pos_m``, ``edge_length_m``, ``access_m``,
+        ``x``/``y`` of the snapped position and ``too_far``, indexed like the points."""
+        return pd.DataFrame(
+            {
+                "edge": self.edge,
+                "u": self.u,
+                "v": self.v,
+                "pos_m": self.pos_m,
+                "edge_length_m": self.edge_length_m,
+                "access_m": self.access_m,
+                "x": self.snapped_xy[:, 0],
+                "y": self.snapped_xy[:, 1],
+                "too_far": self.too_far,
+            },
+            index=self.index,
+        )
+
+
+def snap_points(
+    tree: shapely.STRtree,
+    edges_u: np.ndarray,
+    edges_v: np.ndarray,
+    edge_lines: np.ndarray,
+    edge_length_m: np.ndarray,
+    pts: Points,
+    max_snap_m: float,
+) -> Snapped:
+    """Snap ``pts`` to the nearest of ``edge_lines`` (ties: the lowest edge row, deterministic)."""
+    geoms = shapely.points(pts.xy)
+    (qi, ei), dist = tree.query_nearest(geoms, return_distance=True, all_matches=True)
+    order = np.lexsort((ei, qi))
+    qi, ei, dist = qi[order], ei[order], dist[order]
+    first = np.ones(len(qi), dtype=bool)
+    first[1:] = qi[1:] != qi[:-1]
+    edge = np.empty(len(pts), dtype=np.int64)
+    access = np.empty(len(pts), dtype=np.float64)
+    edge[qi[first]] = ei[first]
+    access[qi[first]] = dist[first]
+    lines = edge_lines[edge]
+    geom_len = shapely.length(lines)
+    along = shapely.line_locate_point(lines, geoms)
+    length = edge_length_m[edge]
+    # positions are measured on the geometry; scale to the edge's length_m
+    frac = np.where(geom_len > 0, along / np.where(geom_len > 0, geom_len, 1.0), 0.0)
+    pos = np.clip(frac, 0.0, 1.0) * length
+    snapped = shapely.get_coordinates(shapely.line_interpolate_point(lines, along))
+    out = Snapped(
+        index=pts.index,
+        xy=pts.xy,
+        edge=edge,
+        u=edges_u[edge],
+        v=edges_v[edge],
+        pos_m=pos,
+        edge_length_m=length,
+        access_m=access,
+        snapped_xy=snapped.reshape(-1, 2),
+        too_far=access > max_snap_m,
+        max_snap_m=float(max_snap_m),
+    )
+    n_far = int(out.too_far.sum())
+    if n_far:
+        log.warning(
+            "%d of %d points are farther than %.0f m from the walking network and are left "
+            "out (rows %s)",
+            n_far,
+            len(out),
+            max_snap_m,
+            ", ".join(map(str, out.index[out.too_far][:5])),
+        )
+    return out
