@@ -70,7 +70,15 @@ from bench_network import (  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 
 import lifecircle as lc  # noqa: E402
-from lifecircle.analysis import _as_points  # noqa: E402
+from lifecircle.analysis.capacity import add_capacity  # noqa: E402
+from lifecircle.analysis.coverage import coverage_table  # noqa: E402
+from lifecircle.analysis.index import (  # noqa: E402
+    STREET_KEYS,
+    category_table,
+    community_index,
+    index_by,
+)
+from lifecircle.analysis.shortfalls import shortfall_table  # noqa: E402
 
 N_COMMUNITIES = 1_000
 SEED = 20240607
@@ -203,7 +211,7 @@ def recipe_analysis(
 
 # ---------------------------------------------------------------------- where lifecircle's time goes
 def lc_parts(net: lc.WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, profile) -> dict:
-    """The steps of ``analyze`` timed one by one (the same internal calls it makes)."""
+    """The stages of ``analyze`` timed one by one (the same public stage functions it calls)."""
     out = {}
 
     def timed(key, fn):
@@ -216,57 +224,36 @@ def lc_parts(net: lc.WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame,
     f = fac.sort_index()
     snaps = timed(
         "snap communities + facilities to edges",
-        lambda: (
-            net._snap(_as_points(demand.points, net), None),
-            net._snap(_as_points(f, net), None),
-        ),
+        lambda: (net.snap(demand.points), net.snap(f)),
     )
     cat = f["category"].to_numpy()
     timed(
         f"{len(CATEGORIES)} multi-source searches (SciPy Dijkstra)",
         lambda: [
-            net._nearest_from_snaps(snaps[1].iloc[np.flatnonzero(cat == cid)], snaps[0], None)
+            net.nearest(snaps[1].take(np.flatnonzero(cat == cid)), snaps[0])
             for cid, _, _ in CATEGORIES
         ],
     )
     a = timed("whole analyze", lambda: lc.analyze(net, fac, comm, profile))
-    cats = [profile.categories[c] for c in a.params.categories]
+    cats = a.params.category_list(profile)
+    pts = a.demand
+
+    def coverage():
+        cov = coverage_table(pts, a.communities, cats, a.access, a.thresholds, 0.8)
+        add_capacity(cov, cats, a.facilities, pts, a.access, a.thresholds, net)
+        return cov
+
+    cov = timed("  coverage table (incl. weighted medians)", coverage)
+    timed("  shortfalls ranked, with zh/en reasons", lambda: shortfall_table(cov, cats, profile))
     timed(
-        "  coverage table (incl. weighted medians)",
-        lambda: (setattr(a, "coverage", a._coverage(cats, a._dist, a._nearest)), a._capacity(cats)),
+        "  service index + street/county",
+        lambda: index_by(community_index(cov, a.communities, cats), STREET_KEYS, 0.6),
     )
-    timed("  shortfalls ranked, with zh/en reasons", lambda: a._shortfalls(cats))
-    timed("  service index + street/county", lambda: a._index(cats))
-    timed("  category ranking (city/county/street)", lambda: a._categories(cats))
-    timed("  run id (hash of inputs)", a._run_id)
+    timed(
+        "  category ranking (city/county/street)",
+        lambda: category_table(cov, a.facilities, cats, a.thresholds),
+    )
     return out
-
-
-def synthetic_grid(
-    n: int, spacing_m: float = 80.0, drop: float = 0.12, seed: int = SEED
-) -> nx.MultiDiGraph:
-    """A city-sized street network for scale: an n × n lattice (80 m blocks) with nodes moved up
-    to ±20% of a block, 12% of the streets removed, lengths = straight distances, in EPSG:4549
-    near Jiaxing. Synthetic (the real networks offline are small); used for speed only."""
-    rng = np.random.default_rng(seed)
-    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    x = 560_000.0 + jj.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
-    y = 3_395_000.0 + ii.ravel() * spacing_m + rng.uniform(-0.2, 0.2, n * n) * spacing_m
-    k = np.arange(n * n).reshape(n, n)
-    pairs = np.vstack(
-        [
-            np.column_stack([k[:, :-1].ravel(), k[:, 1:].ravel()]),
-            np.column_stack([k[:-1, :].ravel(), k[1:, :].ravel()]),
-        ]
-    )
-    pairs = pairs[rng.random(len(pairs)) >= drop]
-    length = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
-    G = nx.MultiDiGraph(crs="EPSG:4549")
-    G.add_nodes_from((int(i), {"x": float(x[i]), "y": float(y[i])}) for i in range(n * n))
-    for (a, b), w in zip(pairs.tolist(), length.tolist(), strict=True):
-        G.add_edge(a, b, length=w, highway="residential")
-        G.add_edge(b, a, length=w, highway="residential")
-    return G
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -318,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(tmp_)
         # untimed: both sides load their network once
         if src is None:
-            G = ox.truncate.largest_component(synthetic_grid(args.synthetic_grid))
+            G = ox.truncate.largest_component(lc.synthetic.grid_graph(args.synthetic_grid, seed=SEED))
             net = lc.load_network(G)
         else:
             name = src.name.lower()

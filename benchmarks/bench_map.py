@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Measure the shortfall map's HTML size (and, optionally, its load time in headless Chromium).
 
-Synthetic cities from ``tests/test_map.py::synthetic_city``: Voronoi communities of about 10 ha
+Synthetic cities from :func:`lifecircle.synthetic.city`: Voronoi communities of about 10 ha
 whose boundaries curve like streets and rivers (a vertex every 10 m), on a 100 m street grid, with
 half as many facilities as communities; categories of the Jiaxing profile (9) by default. Each map
 is written with ``offline=True`` and ``basemap="none"``, simplified (``simplify_m=5``, the default)
@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 import shapely
 
 import lifecircle as lc
-from test_map import features, layers_of, synthetic_city
+from test_map import features, layers_of
 
 
 def load_seconds(paths: list[Path]) -> dict[Path, tuple[float, float]]:
@@ -89,7 +89,8 @@ def main() -> None:
     prof = lc.load_profile(args.profile)
     rows = []
     for n in args.communities:
-        a = synthetic_city(n, profile=prof)
+        c = lc.synthetic.city(n, prof)
+        a = lc.analyze(c.network, c.facilities, c.communities, prof)
         raw = sum(len(shapely.get_coordinates(g)) for g in a.index.geometry)
         for simplify in (5.0, 0.0):
             t0 = time.perf_counter()

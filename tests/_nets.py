@@ -6,21 +6,17 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from lifecircle import WalkNetwork
+from lifecircle import WalkNetwork, synthetic
 
-CRS = "EPSG:4549"
-X0, Y0 = 570_000.0, 3_400_000.0  # near Jiaxing in CGCS2000 / GK CM 120E
+CRS = synthetic.CRS
+X0, Y0 = synthetic.ORIGIN  # near Jiaxing in CGCS2000 / GK CM 120E
 
 
 def build(
     node_xy: list[tuple[float, float]], pairs: list[tuple[int, int]], keep: str = "all"
 ) -> WalkNetwork:
     """Straight edges between nodes given relative to (X0, Y0)."""
-    xy = np.asarray(node_xy, dtype=float) + [X0, Y0]
-    lines = np.array([shapely.LineString([xy[a], xy[b]]) for a, b in pairs], dtype=object)
-    u = np.array([a for a, _ in pairs])
-    v = np.array([b for _, b in pairs])
-    return WalkNetwork.from_lines(u, v, lines, xy, CRS, keep=keep)
+    return synthetic.network_from_segments(node_xy, pairs, keep=keep)
 
 
 def pts(*xy: tuple[float, float], index=None) -> gpd.GeoDataFrame:
@@ -44,7 +40,7 @@ def grid_pairs(n: int) -> list[tuple[int, int]]:
 
 def grid(n: int = 4, spacing: float = 100.0) -> WalkNetwork:
     """An n×n grid of streets, nodes numbered row by row (node i*n+j at (j*spacing, i*spacing))."""
-    return build([(j * spacing, i * spacing) for i in range(n) for j in range(n)], grid_pairs(n))
+    return synthetic.street_grid(n, spacing)
 
 
 def river_with_bridge() -> WalkNetwork:

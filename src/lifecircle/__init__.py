@@ -11,7 +11,7 @@ import logging
 from . import settings
 
 __version__ = "0.2.0.dev0"
-from . import _deprecated
+from . import _deprecated, synthetic
 from ._errors import (
     ConfigError,
     CRSError,
@@ -93,5 +93,6 @@ __all__ = [
     "read_pool",
     "save_map",
     "settings",
+    "synthetic",
     "shortfall_map",
 ]

@@ -6,6 +6,7 @@ import argparse
 import logging
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from . import settings
@@ -56,7 +57,7 @@ def _print(lines: list[str]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .config import run
+    from .pipeline import run
 
     out = Path(args.out).resolve()
     print(
@@ -70,7 +71,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_config, run
+    from .config import load_config
+    from .pipeline import run
 
     cfg = load_config(args.config)
     res = run(cfg)
@@ -125,7 +127,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def with_pd_options(fn) -> None:  # noqa: ANN001
+def with_pd_options(fn: Callable[[], object]) -> None:
+    """Call ``fn`` with pandas printing wide tables."""
     import pandas as pd
 
     with pd.option_context(
@@ -184,11 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING if args.quiet else (logging.DEBUG if args.verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if args.quiet:
-        settings.progress = False
-    settings.language = args.lang
     try:
-        return int(args.func(args) or 0)
+        with settings.override(progress=settings.progress and not args.quiet, language=args.lang):
+            return int(args.func(args) or 0)
     except LifecircleError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
         return 2

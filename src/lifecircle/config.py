@@ -1,4 +1,5 @@
-"""Run configuration files (TOML) and the whole pipeline behind ``lifecircle run``.
+"""Run configuration files (TOML): reading and checking them. The run itself is
+:func:`lifecircle.pipeline.run`.
 
 A configuration names the inputs (network, facility lists with their coordinate systems,
 communities, profile), the parameters (levels, speeds, thresholds) and the outputs (formats, map,
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +101,14 @@ class Config:
     analysis: dict[str, Any] = field(default_factory=dict)
     sites: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
+    loc: Locator | None = field(default=None, repr=False)
+
+    def where(self, *key: str | int) -> str:
+        """``"<file>, line N: section.key"`` for error messages about a configured value."""
+        if self.loc is None:
+            return ".".join(map(str, key))
+        err = located_error(self.loc, key, "", ConfigError)
+        return str(err).rstrip(": ")
 
 
 def _fail(loc: Locator, path: Path_, message: str) -> ConfigError:
@@ -153,79 +161,89 @@ def config_from_dict(data: dict[str, Any], base: str | Path = ".") -> Config:
     return _validate(Locator("<config>", None, data, {(): 1}), Path(base))
 
 
-def _validate(loc: Locator, base: Path) -> Config:
+def _check_sections(loc: Locator) -> None:
     data = loc.data
     for section, value in data.items():
         if section not in SCHEMA:
             near = difflib.get_close_matches(section, list(SCHEMA), n=1)
             hint = f"; did you mean [{near[0]}]?" if near else f"; sections are {', '.join(SCHEMA)}"
             raise _fail(loc, (section,), f"unknown section{hint}")
-        if section == "facilities":
-            if not isinstance(value, list):
-                raise _fail(loc, (section,), "write each facility source as a [[facilities]] table")
-            for i, item in enumerate(value):
-                _check_table(loc, (section, i), item, SCHEMA[section])
-                if ("path" in item) == ("osm" in item):
-                    raise _fail(loc, (section, i), 'give either path = "file" or osm = true')
-                if (
-                    "path" in item
-                    and "category" not in item
-                    and "name" not in item
-                    and "amap_type" not in item
-                ):
-                    log.info(
-                        "facilities[%d]: no category/name/amap_type column named; "
-                        "common Chinese and English headers are recognised",
-                        i,
-                    )
-        else:
+        if section != "facilities":
             _check_table(loc, (section,), value, SCHEMA[section])
+            continue
+        if not isinstance(value, list):
+            raise _fail(loc, (section,), "write each facility source as a [[facilities]] table")
+        for i, item in enumerate(value):
+            _check_table(loc, (section, i), item, SCHEMA[section])
+            if ("path" in item) == ("osm" in item):
+                raise _fail(loc, (section, i), 'give either path = "file" or osm = true')
+            if "path" in item and not {"category", "name", "amap_type"} & set(item):
+                log.info(
+                    "facilities[%d]: no category/name/amap_type column named; "
+                    "common Chinese and English headers are recognised",
+                    i,
+                )
     for section, keys in REQUIRED.items():
         for key in keys:
             if key not in data.get(section, {}):
                 raise _fail(loc, (section,), f"missing required key {section}.{key}")
 
-    def path(value: str) -> Path:
-        p = Path(value).expanduser()
-        return p if p.is_absolute() else base / p
 
-    def resolve(value: Any) -> Any:
+class _Paths:
+    """Paths in a configuration are relative to the configuration file's folder."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base / p
+
+    def resolve(self, value: Any) -> Any:
         """A file path relative to the config; a place name (no such file, no suffix) stays text."""
-        if (
-            isinstance(value, str)
-            and value
-            and not value.startswith(("postgresql://", "postgres://"))
-        ):
-            candidate = path(value)
+        if isinstance(value, str) and value and not value.startswith(_DB_PREFIXES):
+            candidate = self.path(value)
             if candidate.exists() or Path(value).suffix:
                 return candidate
         return value
 
+
+_DB_PREFIXES = ("postgresql://", "postgres://")
+
+
+def _inputs(loc: Locator, paths: _Paths) -> dict[str, Any]:
+    data = loc.data
     net = dict(data["network"])
-    net["source"] = resolve(net["source"])
+    net["source"] = paths.resolve(net["source"])
     if "keep" in net and net["keep"] not in ("largest", "all"):
         raise _fail(loc, ("network", "keep"), "must be 'largest' or 'all'")
+    if "max_snap_m" in net and not net["max_snap_m"] > 0:
+        raise _fail(loc, ("network", "max_snap_m"), "must be a distance in metres > 0")
     fac = []
     for item in data.get("facilities", []):
         item = dict(item)
         if "path" in item:
-            item["path"] = resolve(item["path"])
+            item["path"] = paths.resolve(item["path"])
         if isinstance(item.get("osm"), str):
-            item["osm"] = resolve(item["osm"])
+            item["osm"] = paths.resolve(item["osm"])
         fac.append(item)
     comm = dict(data["communities"])
-    comm["path"] = resolve(comm["path"])
+    comm["path"] = paths.resolve(comm["path"])
     demand = dict(data.get("demand", {}))
     if isinstance(demand.get("buildings"), str) and demand["buildings"] != "osm":
-        demand["buildings"] = resolve(demand["buildings"])
+        demand["buildings"] = paths.resolve(demand["buildings"])
     if "raster" in demand:
-        demand["raster"] = resolve(demand["raster"])
+        demand["raster"] = paths.resolve(demand["raster"])
     analysis = dict(data["analysis"])
-    prof = analysis["profile"]
-    if prof.endswith((".toml", ".yaml", ".yml")):
-        analysis["profile"] = resolve(prof)
-    out = dict(data.get("output", {}))
-    for i, f in enumerate(out.get("formats", [])):
+    if analysis["profile"].endswith((".toml", ".yaml", ".yml")):
+        analysis["profile"] = paths.resolve(analysis["profile"])
+    return {"network": net, "facilities": fac, "communities": comm, "demand": demand,
+            "analysis": analysis}  # fmt: skip
+
+
+def _output(loc: Locator, paths: _Paths) -> dict[str, Any]:
+    out = dict(loc.data.get("output", {}))
+    for f in out.get("formats", []):
         if f not in FORMATS:
             raise _fail(
                 loc, ("output", "formats"), f"unknown format {f!r}; use {', '.join(FORMATS)}"
@@ -240,194 +258,28 @@ def _validate(loc: Locator, base: Path) -> Config:
             ("output", "basemap"),
             "the Tianditu basemap needs tianditu_key (a free key from tianditu.gov.cn)",
         )
-    out["dir"] = path(out.get("dir", "lifecircle_output"))
-    if "pool" in out and not out["pool"].startswith(("postgresql://", "postgres://")):
+    out["dir"] = paths.path(out.get("dir", "lifecircle_output"))
+    if out["dir"].exists() and not out["dir"].is_dir():
+        raise _fail(
+            loc, ("output", "dir"),
+            f"{out['dir']} is a file, not a folder; name a folder for the results",
+        )  # fmt: skip
+    if "pool" in out and not out["pool"].startswith(_DB_PREFIXES):
         p = Path(out["pool"]).expanduser()
         out["pool"] = p if p.is_absolute() else Path(out["dir"]) / p
+    return out
+
+
+def _validate(loc: Locator, base: Path) -> Config:
+    _check_sections(loc)
+    paths = _Paths(base)
     return Config(
         path=loc.path,
-        network=net,
-        facilities=fac,
-        communities=comm,
-        demand=demand,
-        analysis=analysis,
-        sites=dict(data.get("sites", {})),
-        output=out,
+        **_inputs(loc, paths),
+        sites=dict(loc.data.get("sites", {})),
+        output=_output(loc, paths),
+        loc=loc,
     )
-
-
-# ---------------------------------------------------------------------- the pipeline
-@dataclass
-class RunResult:
-    """What a run produced: the analysis, the files written and the time each stage took."""
-
-    analysis: Any
-    files: dict[str, Path | str]
-    seconds: dict[str, float]
-
-    def summary_lines(self, lang: str = "zh") -> list[str]:
-        """The end-of-run summary, one line per item."""
-        s = self.analysis.summary
-        total = sum(self.seconds.values())
-        if lang == "en":
-            lines = [
-                f"communities: {s['communities']:,}  (population {s['population']:,.0f})",
-                f"categories: {s['categories']}  facilities: {s['facilities']:,}",
-                f"shortfalls: {s['shortfalls']:,}  communities meeting the standard: "
-                f"{s['share_meeting_standard']:.0%} (target {s['target_share']:.0%})",
-                f"time: {total:.1f} s ("
-                + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
-                + ")",
-            ]
-        else:
-            lines = [
-                f"社区 communities: {s['communities']:,}  (人口 {s['population']:,.0f})",
-                f"设施类别 categories: {s['categories']}  设施 facilities: {s['facilities']:,}",
-                f"短板 shortfalls: {s['shortfalls']:,}  达标社区比例: {s['share_meeting_standard']:.0%} "
-                f"(目标 {s['target_share']:.0%})",
-                f"用时 time: {total:.1f} s ("
-                + ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
-                + ")",
-            ]
-        lines += [f"{k}: {v}" for k, v in self.files.items()]
-        return lines
-
-
-def run(config: Config | str | Path) -> RunResult:
-    """Run the whole pipeline of a configuration and write its outputs."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from . import settings
-    from .analysis import analyze
-    from .communities import buildings_from_osm, load_communities
-    from .facilities import facilities_from_osm, load_facilities, merge_duplicates
-    from .network import load_network
-    from .outputs.pool import export_pool
-    from .outputs.tables import write_csv, write_excel
-    from .standards import load_profile
-
-    cfg = config if isinstance(config, Config) else load_config(config)
-    seconds: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        seconds[name] = now - t
-        t = now
-
-    nc = cfg.network
-    net = load_network(nc["source"], crs=nc.get("crs"), keep=nc.get("keep", "largest"))
-    if "max_snap_m" in nc:
-        settings.max_snap_m = float(nc["max_snap_m"])
-    lap("network")
-
-    ac = dict(cfg.analysis)
-    ac["profile"] = load_profile(ac["profile"])
-    frames = []
-    osm_file = nc["source"] if isinstance(nc["source"], Path) else None
-    for i, item in enumerate(cfg.facilities or [{"osm": True}]):
-        if "osm" in item:
-            src = item["osm"] if isinstance(item["osm"], Path) else osm_file
-            if item["osm"] is False:
-                continue
-            if src is None:
-                raise ConfigError(
-                    f"facilities[{i}]: osm = true needs network.source to be an OSM file"
-                )
-            frames.append(facilities_from_osm(src, ac["profile"]))
-        else:
-            kw = {k: v for k, v in item.items() if k not in ("path",)}
-            frames.append(load_facilities(item["path"], ac["profile"], network=net, **kw))
-    if len(frames) > 1:
-        fac = merge_duplicates(*frames, max_distance_m=float(ac.get("merge_duplicates_m", 50)))
-    elif frames:
-        fac = frames[0]
-    else:
-        fac = gpd.GeoDataFrame({"category": []}, geometry=[], crs=4326)
-    lap("facilities")
-
-    cc = dict(cfg.communities)
-    comm = load_communities(cc.pop("path"), **cc)
-    dc = cfg.demand
-    buildings = landuse = None
-    if dc.get("buildings", "osm" if osm_file else False):
-        bsrc = osm_file if dc.get("buildings", "osm") in ("osm", True) else dc["buildings"]
-        if bsrc is not None and Path(bsrc).suffix.lower() in (
-            ".pbf",
-            ".osm",
-            ".gz",
-            ".bz2",
-            ".xml",
-        ):
-            buildings, landuse = buildings_from_osm(bsrc)
-        elif bsrc is not None:
-            buildings = gpd.read_file(bsrc)
-    lap("communities")
-    from .communities import demand_points
-
-    demand = demand_points(
-        comm,
-        buildings=buildings,
-        landuse=landuse,
-        raster=dc.get("raster"),
-        grid_m=dc.get("grid_m"),
-        per_capita_floor_m2=float(dc.get("per_capita_floor_m2", 40.0)),
-        default_levels=float(dc.get("default_levels", 6.0)),
-        missing_population=dc.get("missing_population", "error"),
-    )
-    a = analyze(
-        net,
-        fac,
-        comm,
-        ac["profile"],
-        categories=ac.get("categories"),
-        levels=ac.get("levels"),
-        speed=ac.get("speed"),
-        demand=demand,
-        min_covered_share=float(ac.get("min_covered_share", 0.8)),
-        target_share=float(ac.get("target_share", 0.6)),
-    )
-    if cfg.sites.get("max_sites", 0):
-        a.propose_sites(
-            categories=cfg.sites.get("categories"),
-            max_sites=int(cfg.sites["max_sites"]),
-            min_new_pop=float(cfg.sites.get("min_new_pop", 1.0)),
-        )
-    lap("analysis")
-
-    oc = cfg.output
-    out_dir = Path(oc["dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lang = oc.get("lang", settings.language)
-    files: dict[str, Path | str] = {}
-    formats = oc.get("formats", ["xlsx", "csv"])
-    if "xlsx" in formats:
-        files["xlsx"] = write_excel(a, out_dir / "lifecircle_shortfalls.xlsx", lang=lang)
-    if "csv" in formats:
-        files["csv"] = write_csv(a.shortfalls, out_dir / "lifecircle_shortfalls.csv", lang=lang)
-    if "gpkg" in formats:
-        gpkg = out_dir / "lifecircle_results.gpkg"
-        a.index.to_file(gpkg, layer="service_index", driver="GPKG")
-        cov = a.coverage.merge(a.index[["community_id", "geometry"]], on="community_id")
-        gpd.GeoDataFrame(
-            pd.DataFrame(cov).replace([float("inf")], None), geometry="geometry", crs=a.index.crs
-        ).to_file(gpkg, layer="coverage", driver="GPKG")
-        files["gpkg"] = gpkg
-    if oc.get("map", True):
-        m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang)
-        path = out_dir / "lifecircle_map.html"
-        from .outputs.map import save_map
-
-        save_map(m, path, offline=oc.get("map_offline", True))
-        files["map"] = path
-    pool = oc.get("pool", out_dir / "lifecircle_pool.gpkg")
-    if pool:
-        export_pool(a, pool)
-        files["pool"] = pool
-    lap("outputs")
-    return RunResult(analysis=a, files=files, seconds=seconds)
 
 
 TEMPLATE = """# lifecircle run configuration — edit the paths, then: lifecircle run {name}
@@ -483,3 +335,19 @@ basemap = "osm"                  # osm | tianditu (needs tianditu_key) | amap | 
 pool = "lifecircle_pool.gpkg"    # or postgresql://user@host/db for a shared PostGIS pool
 lang = "zh"
 """
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "RunResult"):  # moved in 0.2: this module only reads configurations
+        import warnings
+
+        from . import pipeline
+
+        warnings.warn(
+            f"lifecircle.config.{name} moved to lifecircle.pipeline.{name}; the old name goes "
+            "in 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

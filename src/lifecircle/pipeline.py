@@ -1,0 +1,256 @@
+"""The whole run that a configuration file describes (``lifecircle run config.toml``):
+network → facilities → communities and demand → analysis (and sites) → outputs and pool.
+
+Errors from a stage name the configuration key (and line) that fed it. A run's files are written
+into a temporary folder beside the results and moved in only when every output, the pool
+included, was written: a failed run never leaves half of its files behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from . import settings
+from ._errors import ConfigError, LifecircleError
+from .analysis import Analysis, analyze
+from .communities import buildings_from_osm, demand_points, load_communities
+from .config import Config, load_config
+from .facilities import facilities_from_osm, load_facilities, merge_duplicates
+from .network import WalkNetwork, load_network
+from .outputs.map import save_map
+from .outputs.pool import export_pool
+from .outputs.tables import write_csv, write_excel
+from .standards import Profile, load_profile
+
+log = logging.getLogger(__name__)
+
+_OSM_SUFFIXES = (".pbf", ".osm", ".gz", ".bz2", ".xml")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the analysis, the files written and the time each stage took."""
+
+    analysis: Analysis
+    files: dict[str, Path | str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary_lines(self, lang: str = "zh") -> list[str]:
+        """The end-of-run summary, one line per item."""
+        s = self.analysis.summary
+        total = sum(self.seconds.values())
+        laps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        if lang == "en":
+            lines = [
+                f"communities: {s['communities']:,}  (population {s['population']:,.0f})",
+                f"categories: {s['categories']}  facilities: {s['facilities']:,}",
+                f"shortfalls: {s['shortfalls']:,}  communities meeting the standard: "
+                f"{s['share_meeting_standard']:.0%} (target {s['target_share']:.0%})",
+                f"time: {total:.1f} s ({laps})",
+            ]
+        else:
+            lines = [
+                f"社区 communities: {s['communities']:,}  (人口 {s['population']:,.0f})",
+                f"设施类别 categories: {s['categories']}  设施 facilities: {s['facilities']:,}",
+                f"短板 shortfalls: {s['shortfalls']:,}  达标社区比例: "
+                f"{s['share_meeting_standard']:.0%} (目标 {s['target_share']:.0%})",
+                f"用时 time: {total:.1f} s ({laps})",
+            ]
+        return lines + [f"{k}: {v}" for k, v in self.files.items()]
+
+
+@contextmanager
+def _from_key(cfg: Config, *key: str | int) -> Iterator[None]:
+    """Re-raise a library error of a stage as a ConfigError naming the key that fed it."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except LifecircleError as exc:
+        raise ConfigError(f"{cfg.where(*key)}: {exc}") from exc
+
+
+class _Laps:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._t
+        self._t = now
+
+
+def run(config: Config | str | Path) -> RunResult:
+    """Run the whole pipeline of a configuration and write its outputs."""
+    cfg = config if isinstance(config, Config) else load_config(config)
+    lap = _Laps()
+    nc = cfg.network
+    with _from_key(cfg, "network", "source"):
+        net = load_network(nc["source"], crs=nc.get("crs"), keep=nc.get("keep", "largest"))
+    lap("network")
+    with _from_key(cfg, "analysis", "profile"):
+        profile = load_profile(cfg.analysis["profile"])
+    fac = _facilities(cfg, net, profile)
+    lap("facilities")
+    comm, demand = _communities(cfg)
+    lap("communities")
+    a = _analysis(cfg, net, fac, comm, demand, profile)
+    lap("analysis")
+    files = _outputs(cfg, a)
+    lap("outputs")
+    return RunResult(analysis=a, files=files, seconds=lap.seconds)
+
+
+def _osm_file(cfg: Config) -> Path | None:
+    src = cfg.network["source"]
+    return src if isinstance(src, Path) else None
+
+
+def _facilities(cfg: Config, net: WalkNetwork, profile: Profile) -> gpd.GeoDataFrame:
+    frames = []
+    for i, item in enumerate(cfg.facilities or [{"osm": True}]):
+        if "osm" in item:
+            if item["osm"] is False:
+                continue
+            src = item["osm"] if isinstance(item["osm"], Path) else _osm_file(cfg)
+            if src is None:
+                raise ConfigError(
+                    f"{cfg.where('facilities', i, 'osm')}: osm = true needs network.source to "
+                    'be an OSM file; give osm = "file.osm.pbf" instead'
+                )
+            with _from_key(cfg, "facilities", i, "osm"):
+                frames.append(facilities_from_osm(src, profile))
+        else:
+            kw = {k: v for k, v in item.items() if k != "path"}
+            with _from_key(cfg, "facilities", i, "path"):
+                frames.append(load_facilities(item["path"], profile, network=net, **kw))
+    if len(frames) > 1:
+        merge_m = float(cfg.analysis.get("merge_duplicates_m", 50))
+        return merge_duplicates(*frames, max_distance_m=merge_m)
+    if frames:
+        return frames[0]
+    return gpd.GeoDataFrame({"category": []}, geometry=[], crs=4326)
+
+
+def _buildings(cfg: Config) -> tuple[Any, Any]:
+    dc = cfg.demand
+    osm_file = _osm_file(cfg)
+    if not dc.get("buildings", "osm" if osm_file else False):
+        return None, None
+    src = osm_file if dc.get("buildings", "osm") in ("osm", True) else dc["buildings"]
+    if src is None:
+        return None, None
+    with _from_key(cfg, "demand", "buildings"):
+        if Path(src).suffix.lower() in _OSM_SUFFIXES:
+            return buildings_from_osm(src)
+        return gpd.read_file(src), None
+
+
+def _communities(cfg: Config) -> tuple[gpd.GeoDataFrame, Any]:
+    cc = dict(cfg.communities)
+    with _from_key(cfg, "communities", "path"):
+        comm = load_communities(cc.pop("path"), **cc)
+    buildings, landuse = _buildings(cfg)
+    dc = cfg.demand
+    with _from_key(cfg, "demand"):
+        demand = demand_points(
+            comm,
+            buildings=buildings,
+            landuse=landuse,
+            raster=dc.get("raster"),
+            grid_m=dc.get("grid_m"),
+            per_capita_floor_m2=float(dc.get("per_capita_floor_m2", 40.0)),
+            default_levels=float(dc.get("default_levels", 6.0)),
+            missing_population=dc.get("missing_population", "error"),
+        )
+    return comm, demand
+
+
+def _analysis(
+    cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
+    profile: Profile,
+) -> Analysis:  # fmt: skip
+    ac = cfg.analysis
+    with _from_key(cfg, "analysis"):
+        a = analyze(
+            net, fac, comm, profile,
+            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
+            demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
+            target_share=float(ac.get("target_share", 0.6)),
+            max_snap_m=cfg.network.get("max_snap_m"),
+        )  # fmt: skip
+    if cfg.sites.get("max_sites", 0):
+        with _from_key(cfg, "sites"):
+            a.propose_sites(
+                categories=cfg.sites.get("categories"),
+                max_sites=int(cfg.sites["max_sites"]),
+                min_new_pop=float(cfg.sites.get("min_new_pop", 1.0)),
+            )
+    return a
+
+
+def _write_files(cfg: Config, a: Analysis, folder: Path) -> dict[str, Path]:
+    """Write the run's own files (not the pool) into ``folder``."""
+    oc = cfg.output
+    lang = oc.get("lang", settings.language)
+    files: dict[str, Path] = {}
+    formats = oc.get("formats", ["xlsx", "csv"])
+    if "xlsx" in formats:
+        files["xlsx"] = write_excel(a, folder / "lifecircle_shortfalls.xlsx", lang=lang)
+    if "csv" in formats:
+        files["csv"] = write_csv(a.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang)
+    if "gpkg" in formats:
+        gpkg = folder / "lifecircle_results.gpkg"
+        a.index.to_file(gpkg, layer="service_index", driver="GPKG")
+        cov = a.coverage.merge(a.index[["community_id", "geometry"]], on="community_id")
+        cov = pd.DataFrame(cov).replace([float("inf")], None)
+        gpd.GeoDataFrame(cov, geometry="geometry", crs=a.index.crs).to_file(
+            gpkg, layer="coverage", driver="GPKG"
+        )
+        files["gpkg"] = gpkg
+    if oc.get("map", True):
+        m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang)
+        files["map"] = save_map(
+            m, folder / "lifecircle_map.html", offline=oc.get("map_offline", True)
+        )
+    return files
+
+
+def _outputs(cfg: Config, a: Analysis) -> dict[str, Path | str]:
+    """Write into a temporary folder, export the pool, then move the files into place."""
+    out_dir = Path(cfg.output["dir"])
+    with _from_key(cfg, "output", "dir"):
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the output folder {out_dir}: {exc}") from None
+    stage = Path(tempfile.mkdtemp(prefix=".lifecircle-run-", dir=out_dir))
+    try:
+        staged = _write_files(cfg, a, stage)
+        pool = cfg.output.get("pool", out_dir / "lifecircle_pool.gpkg")
+        if pool:
+            with _from_key(cfg, "output", "pool"):
+                export_pool(a, pool)
+        files: dict[str, Path | str] = {}
+        for name, path in staged.items():
+            final = out_dir / path.name
+            os.replace(path, final)
+            files[name] = final
+        if pool:
+            files["pool"] = pool
+        return files
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
