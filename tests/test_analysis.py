@@ -127,6 +127,70 @@ def test_capacity_two_step_floating_catchment(case):
     assert cov(case, "南岸社区", "nursery")["supply_per_1000"] == pytest.approx(0.0)
 
 
+def _street_points(*specs):
+    """Point communities on the south street: (x, name, population)."""
+    return lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": [n for _, n, _ in specs], "population": [p for *_, p in specs]},
+            geometry=[shapely.Point(X0 + x, Y0) for x, _, _ in specs],
+            crs=CRS,
+        )
+    )
+
+
+def test_capacity_two_facilities_at_different_distances():
+    """Gaussian 2SFCA by hand (Dai 2010) with two nurseries: A (2 places) at x=100 and B (3 places)
+    at x=400; communities C1 (1,000 people) at x=150 and C2 (1,000) at x=350, all on the street.
+    Distances: A–C1 50 m, A–C2 250 m, B–C1 250 m, B–C2 50 m; catchment d0 = 300 m.
+    g(d) = (exp(-½(d/d0)²) − e^-½) / (1 − e^-½): g(50) = 0.964945, g(250) = 0.254448.
+    Step 1: R_A = 2 / (1000 g50 + 1000 g250), R_B = 3 / (same).
+    Step 2: C1 = 1000 (g50 R_A + g250 R_B) = (2 g50 + 3 g250) / (g50 + g250) = 2.20867 per 1,000,
+    C2 = (2 g250 + 3 g50) / (g50 + g250) = 2.79133. Without the decay both would be 2.5."""
+    net = river_with_bridge()
+    comm = _street_points((150, "C1", 1000), (350, "C2", 1000))
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
+        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)],
+        crs=CRS,
+        index=pd.Index(["A", "B"], name="facility_id"),
+    )
+    a = analyze(net, fac, comm, fixture_profile(), categories=["nursery"])
+    e = math.exp(-0.5)
+    g50, g250 = ((math.exp(-0.5 * (d / 300) ** 2) - e) / (1 - e) for d in (50, 250))
+    assert (g50, g250) == pytest.approx((0.964945, 0.254448), abs=1e-6)
+    supply = a.coverage.set_index("community_name")["supply_per_1000"]
+    assert supply["C1"] == pytest.approx((2 * g50 + 3 * g250) / (g50 + g250))
+    assert supply["C2"] == pytest.approx((2 * g250 + 3 * g50) / (g50 + g250))
+    assert (supply["C1"], supply["C2"]) == pytest.approx((2.20867, 2.79133), abs=1e-5)
+    # every place is handed out: 1,000 × 2.20867 + 1,000 × 2.79133 = 5,000 per 1,000 = 5 places
+    assert supply.sum() == pytest.approx(5.0)
+
+
+def test_isochrones_follow_the_analysis_max_snap_m():
+    """A community 10 m from the street is unsnapped with max_snap_m=5: uncovered in the table,
+    and the map's isochrone of it is empty too (it used to get a polygon)."""
+    net = river_with_bridge()
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["far", "near"], "population": [100, 100]},
+            geometry=[shapely.Point(X0 + 100, Y0 - 10), shapely.Point(X0 + 600, Y0 - 2)],
+            crs=CRS,
+        )
+    )
+    fac = river_facilities()
+    a = analyze(net, fac, comm, fixture_profile(), categories=["health_center"], max_snap_m=5)
+    c = a.coverage.set_index("community_name")
+    assert c.loc["far", "unsnapped_points"] == 1 and math.isinf(c.loc["far", "distance_m"])
+    iso = a.isochrones(minutes=(5,)).set_index("origin")
+    ids = a.communities.set_index("community_name")["community_id"]
+    assert iso.loc[ids["far"]].geometry.is_empty
+    assert not iso.loc[ids["near"]].geometry.is_empty
+    # minutes the profile has no level for are an error, not a silent adult speed
+    with pytest.raises(lc.InputError, match="no life-circle level of \\[10\\] minutes"):
+        a.isochrones(minutes=(5, 10))
+    assert len(a.isochrones(minutes=(5, 10), speed="adult")) == 4
+
+
 def test_shortfalls_ranked_with_reasons(case):
     sf = case.shortfalls
     short2 = 900 * (1 - (2000 / 900) / 4.5)  # people short of nursery places in C2: 455.6
