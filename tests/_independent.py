@@ -16,7 +16,9 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
 
     ``G``: undirected graph with node ``x``/``y`` and edge ``geometry`` (metric) and ``length``.
     Every point is inserted into the graph: its nearest edge (brute force over all edges) is
-    split at the projection and a connector of the straight access length is added.
+    split at the projection and a connector of the straight access length is added. A source
+    and a target closer to each other in a straight line than either is to its edge (the same
+    compound) are that straight distance apart (docs/concepts.md), checked pair by pair.
     """
     H = nx.Graph()
     edges = list(G.edges(keys=True, data=True)) if G.is_multigraph() else list(G.edges(data=True))
@@ -24,12 +26,14 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
     geom_arr = np.array(geoms, dtype=object)
     pts = np.vstack([sources, targets])
     on_edge: dict[int, list[tuple[float, str]]] = {}
+    access = np.empty(len(pts))
     for i, (x, y) in enumerate(pts):
         p = shapely.Point(x, y)
         d = shapely.distance(geom_arr, p)
         e = int(np.argmin(d))
         along = geoms[e].project(p)
         name = f"p{i}"
+        access[i] = d[e]
         on_edge.setdefault(e, []).append((along, name))
         H.add_edge(name, f"{name}_proj", length=float(d[e]))
     for e, (*ends, data) in enumerate(edges):
@@ -54,7 +58,12 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
             H.add_edge(n0, n1, length=w)
     src_names = [f"p{i}" for i in range(len(sources))]
     dist = nx.multi_source_dijkstra_path_length(H, src_names, weight="length")
-    return np.array([dist.get(f"p{len(sources) + j}", np.inf) for j in range(len(targets))])
+    out = np.array([dist.get(f"p{len(sources) + j}", np.inf) for j in range(len(targets))])
+    n_s = len(sources)
+    straight = np.hypot(*(pts[n_s:, None, :] - pts[None, :n_s, :]).transpose(2, 0, 1))
+    cap = np.minimum(access[n_s:, None], access[None, :n_s])  # targets × sources
+    direct = np.where((cap > 0) & (straight <= cap), straight, np.inf)
+    return np.minimum(out, direct.min(axis=1, initial=np.inf))
 
 
 def osmnx_projected(G: nx.MultiDiGraph, crs) -> nx.MultiGraph:

@@ -372,3 +372,36 @@ def test_distance_by_group_snaps_once(monkeypatch):
     assert len(calls) == 2  # sources once, targets once, although there are two categories
     with pytest.raises(InputError, match="by="):
         net.distance_to_nearest(src, tgt, by="missing")
+
+
+# ---------------------------------------------------------------------- the same-compound rule
+def test_same_compound_points_are_a_straight_line_apart():
+    """A facility at the same off-street spot as a community, 128 m from the street, used to be
+    2 × 128 = 256 m away (out to the street and back). Two points closer to each other than either
+    is to the street are as far apart as the straight line between them (docs/concepts.md)."""
+    net = river_with_bridge()  # south street y=0: y=-128 is 128 m south of it, off the street
+    home = pts((300, -128), index=["home"])
+    same_spot = pts((300, -128), index=["same"])
+    r = net.distance_to_nearest(same_spot, home)
+    assert r.loc["home", "distance_m"] == 0.0
+    # 20 m apart inside the compound (both 128 m from the street): 20 m, not 128 + 20 + 128
+    r = net.distance_to_nearest(pts((320, -128), index=["f"]), home)
+    assert r.loc["home", "distance_m"] == pytest.approx(20.0)
+    assert r.loc["home", "source"] == "f"
+    # farther apart than the nearer access leg: the walk goes by the street
+    # home (300,-128) and (300,-10): straight 118 > 10 (the facility's access) -> 128 + 0 + 10
+    r = net.distance_to_nearest(pts((300, -10), index=["g"]), home)
+    assert r.loc["home", "distance_m"] == pytest.approx(138.0)
+    # pairs_within knows the rule too
+    p = net.pairs_within(pts((320, -128), (300, -10), index=["f", "g"]), home, max_m=200)
+    assert p.set_index("source")["distance_m"].to_dict() == pytest.approx({"f": 20.0, "g": 138.0})
+    # a 200 m standard: met now (it was a false shortfall at 256 m)
+    r = net.distance_to_nearest(same_spot, home, max_m=200)
+    assert r.loc["home", "distance_m"] == 0.0
+
+
+def test_same_compound_rule_does_not_reach_unsnapped_points():
+    net = river_with_bridge()
+    home = pts((300, -700), index=["home"])  # 700 m from every street: beyond max_snap_m=500
+    r = net.distance_to_nearest(pts((305, -700), index=["f"]), home)
+    assert math.isinf(r.loc["home", "distance_m"]) and r.loc["home", "unsnapped"]

@@ -2,8 +2,11 @@
 
 Every distance is access leg + along-edge part + network path + along-edge part + access leg,
 with both points snapped to their nearest edge (:class:`Snapped`); a source and a target on the
-same edge also get the direct along-edge distance. The searches are compiled: SciPy's
-multi-source Dijkstra for nearest distances, a Numba batched bounded Dijkstra for reach.
+same edge also get the direct along-edge distance. Two points closer to each other in a straight
+line than either is to the street (the same compound, off the street) are as far apart as that
+straight line: nobody walks out to the street and back (see ``docs/concepts.md``). The searches
+are compiled: SciPy's multi-source Dijkstra for nearest distances, a Numba batched bounded
+Dijkstra for reach.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from .._errors import InputError
 from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
@@ -94,6 +98,7 @@ def nearest(
     best = np.where(use_v, via_v, via_u) + tgt.access_m
     best_src = np.where(use_v, origin[tgt.v], origin[tgt.u])
     _same_edge_nearest(s, tgt, best, best_src)
+    _same_compound_nearest(s, tgt, best, best_src)
     out = ~np.isfinite(best) | (best > limit) | tgt.too_far
     best[out] = np.inf
     best_src[out] = -1
@@ -117,6 +122,44 @@ def _same_edge_nearest(s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.
     better = pairs["d"].to_numpy() < best[t_rows]
     best[t_rows[better]] = pairs["d"].to_numpy()[better]
     best_src[t_rows[better]] = pairs["s"].to_numpy()[better]
+
+
+def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
+    """Pairs of snapped points closer to each other in a straight line than either is to the
+    street (``straight <= min(access legs)``), at their straight distance: points in the same
+    compound. Unsnapped points are left out."""
+    s_ok, t_ok = np.flatnonzero(src.ok), np.flatnonzero(tgt.ok)
+    t_ok = t_ok[tgt.access_m[t_ok] > 0]
+    s_ok = s_ok[src.access_m[s_ok] > 0]
+    if len(s_ok) == 0 or len(t_ok) == 0:
+        return Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    tree = cKDTree(src.xy[s_ok])
+    hits = tree.query_ball_point(tgt.xy[t_ok], r=tgt.access_m[t_ok])
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    t = np.repeat(t_ok, counts)
+    s = s_ok[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
+    d = np.hypot(*(src.xy[s] - tgt.xy[t]).T)
+    keep = d <= np.minimum(src.access_m[s], tgt.access_m[t])
+    order = np.lexsort((t[keep], s[keep]))
+    return Pairs(s[keep][order], t[keep][order], d[keep][order])
+
+
+def _same_compound_nearest(
+    s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray
+) -> None:
+    """Lower ``best`` (in place) where a source in the target's compound is nearer directly."""
+    p = same_compound(s, tgt)
+    if len(p) == 0:
+        return
+    order = np.lexsort((p.source, p.distance_m, p.target))
+    t, k, d = p.target[order], p.source[order], p.distance_m[order]
+    first = np.r_[True, t[1:] != t[:-1]]
+    t, k, d = t[first], k[first], d[first]
+    better = d < best[t]
+    best[t[better]] = d[better]
+    best_src[t[better]] = k[better]
 
 
 def pairs_within(net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float) -> Pairs:
@@ -152,6 +195,11 @@ def pairs_within(net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float) -> 
     if len(same):
         d = same["as"] + (same["ps"] - same["pt"]).abs() + same["at"]
         frames.append(pd.DataFrame({"s": same["s"], "t": same["t"], "d": d}))
+    compound = same_compound(src, tgt)
+    if len(compound):
+        frames.append(
+            pd.DataFrame({"s": compound.source, "t": compound.target, "d": compound.distance_m})
+        )
     allp = pd.concat(frames, ignore_index=True)
     allp = allp[allp["d"] <= max_m]
     allp = allp.groupby(["s", "t"], as_index=False, sort=True)["d"].min()
