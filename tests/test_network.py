@@ -405,3 +405,22 @@ def test_same_compound_rule_does_not_reach_unsnapped_points():
     home = pts((300, -700), index=["home"])  # 700 m from every street: beyond max_snap_m=500
     r = net.distance_to_nearest(pts((305, -700), index=["f"]), home)
     assert math.isinf(r.loc["home", "distance_m"]) and r.loc["home", "unsnapped"]
+
+
+def test_saved_network_missing_or_damaged_parts(tmp_path):
+    net = river_with_bridge()
+    folder = net.save(tmp_path / "net")
+    (folder / "edges.parquet").unlink()
+    with pytest.raises(NetworkError, match="no edges.parquet; the folder is incomplete"):
+        lc.load_network(folder)
+    folder = net.save(tmp_path / "net2")
+    (folder / "nodes.parquet").write_bytes(b"not parquet")
+    with pytest.raises(NetworkError, match="nodes.parquet: cannot read the saved network"):
+        lc.load_network(folder)
+
+
+def test_max_snap_m_must_be_positive():
+    net = river_with_bridge()
+    for bad in (0, -5, float("nan")):
+        with pytest.raises(InputError, match="max_snap_m must be a distance in metres > 0"):
+            net.snap(pts((10, 10)), max_snap_m=bad)

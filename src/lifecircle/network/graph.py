@@ -258,9 +258,18 @@ class WalkNetwork:
             raise NetworkError(
                 f"{path}: unsupported network format {meta.get('format')} v{meta.get('version')}"
             )
-        nodes = gpd.read_parquet(path / "nodes.parquet")
-        edges = gpd.read_parquet(path / "edges.parquet")
-        return cls(nodes, edges, ComponentReport(**meta["components"]))
+        frames = []
+        for name in ("nodes.parquet", "edges.parquet"):
+            if not (path / name).exists():
+                raise NetworkError(
+                    f"{path}: the saved network has no {name}; the folder is incomplete — save "
+                    "the network again with WalkNetwork.save, or load it from its source file"
+                )
+            try:
+                frames.append(gpd.read_parquet(path / name))
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                raise NetworkError(f"{path / name}: cannot read the saved network ({exc})") from exc
+        return cls(frames[0], frames[1], ComponentReport(**meta["components"]))
 
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
