@@ -46,7 +46,8 @@ def case():
         crs=CRS,
     )
     fac = river_facilities()
-    a = analyze(net, fac, comm, fixture_profile(), buildings=buildings)
+    # the two lists are complete: no health station or day care here is a real absence
+    a = analyze(net, fac, comm, fixture_profile(), buildings=buildings, complete_categories=True)
     return a
 
 
@@ -278,6 +279,7 @@ def test_deterministic(case):
         case.communities.copy(),
         case.profile,
         demand=lc.communities.Demand(case.demand.copy(), case.communities.copy()),
+        complete_categories=True,
     )
     pd.testing.assert_frame_equal(case.shortfalls, again.shortfalls)
     pd.testing.assert_frame_equal(case.coverage, again.coverage)

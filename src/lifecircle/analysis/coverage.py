@@ -17,6 +17,7 @@ import pandas as pd
 from ..communities import GROUP_COLUMNS
 from ..standards import Category
 from .access import Access
+from .datastatus import NO_DATA, PRESENT, community_status
 
 #: The administrative columns every result table carries, county first.
 HIERARCHY = [
@@ -99,10 +100,12 @@ def coverage_table(
     access: Access,
     thresholds: dict[str, float],
     min_covered_share: float,
+    point_status: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per community × category (community order, then the profile's category order):
     distances (population-weighted median, min, max), target residents, covered and uncovered
-    residents, covered share and ``meets_distance``."""
+    residents, covered share and ``meets_distance``; with ``point_status`` (see
+    :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``."""
     r = _reduce(demand, cats, access, thresholds)
     n_c, n_k = len(r.ids), len(cats)
     comm = communities.set_index("community_id").reindex(r.ids)
@@ -135,4 +138,8 @@ def coverage_table(
     # communities without residents of the group: nothing to cover
     cov["meets_distance"] = (share >= min_covered_share) | (gp <= 0)
     cov["unsnapped_points"] = np.repeat(r.unsnapped.astype(int), n_k)
+    if point_status is None:
+        point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
+    cov["data_status"] = community_status(demand, point_status, r.ids).ravel()
+    cov["assessed"] = cov["data_status"] != NO_DATA
     return cov

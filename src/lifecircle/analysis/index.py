@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..standards import Category
 from .coverage import HIERARCHY
+from .datastatus import CONFIRMED_ABSENT, NO_DATA, PRESENT
 from .shortfalls import category_weights
 
 #: Label of a missing county or street in roll-ups.
@@ -19,13 +20,16 @@ def community_index(
     coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
 ) -> gpd.GeoDataFrame:
     """One row per community: ``service_index`` (weighted share of target residents served,
-    capacity-scaled), ``n_shortfalls`` and ``meets_all_required`` (``None`` without residents)."""
+    capacity-scaled), ``n_shortfalls``, ``meets_all_required`` (``None`` without residents or
+    without any assessed category) and ``n_not_assessed`` (categories without data). Categories
+    without data count neither way."""
     cov = coverage
-    w = category_weights(cov["category"], cov["required"], cats)
+    assessed = cov["assessed"].astype(bool)
+    w = category_weights(cov["category"], cov["required"], cats) * assessed.to_numpy()
     s = cov["covered_share"].fillna(1.0).clip(0, 1)
     cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
     s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
-    fail = ~cov["meets_standard"].astype(bool)
+    fail = ~cov["meets_standard"].astype(bool) & assessed
     tmp = pd.DataFrame(
         {
             "community_id": cov["community_id"],
@@ -33,16 +37,20 @@ def community_index(
             "w": w,
             "req_fail": cov["required"] & fail,
             "fail": fail,
+            "assessed": assessed,
         }
     )
     g = tmp.groupby("community_id", sort=True)
+    wsum = g["w"].sum()
     idx = pd.DataFrame(
         {
-            "service_index": 100.0 * g["ws"].sum() / g["w"].sum(),
+            "service_index": 100.0 * g["ws"].sum() / wsum.where(wsum > 0),
             "n_shortfalls": g["fail"].sum().astype(int),
             "meets_all_required": ~g["req_fail"].any(),
+            "n_not_assessed": (g.size() - g["assessed"].sum()).astype(int),
         }
     )
+    none_assessed = g["assessed"].sum() == 0
     comm = communities.set_index("community_id")
     keep = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]
     out = comm[[*keep, "geometry"]].join(idx)
@@ -50,7 +58,7 @@ def community_index(
     empty = out["population"].fillna(0) <= 0
     out.loc[empty, "service_index"] = np.nan
     out["meets_all_required"] = out["meets_all_required"].astype(object)
-    out.loc[empty, "meets_all_required"] = None
+    out.loc[empty | none_assessed.reindex(out.index, fill_value=True), "meets_all_required"] = None
     out = gpd.GeoDataFrame(
         out.reset_index(names="community_id"), geometry="geometry", crs=communities.crs
     )
@@ -89,8 +97,12 @@ _CATEGORY_COLUMNS = [
     "scope", "county_code", "county_name", "street_code", "street_name", "rank", "category",
     "category_zh", "category_en", "level", "required", "threshold_m", "facilities", "group_pop",
     "covered_pop", "uncovered_pop", "covered_share", "communities", "communities_meeting",
-    "share_meeting",
+    "share_meeting", "data_status",
 ]  # fmt: skip
+
+#: a group is "present" if any of its rows is, else "confirmed_absent" if any is, else "no_data"
+_STATUS_RANK = {PRESENT: 0, CONFIRMED_ABSENT: 1, NO_DATA: 2}
+STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
 def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
@@ -99,6 +111,7 @@ def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.D
         df[keys] = df[keys].fillna(UNKNOWN)
     df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
     df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
+    df["_rank"] = df["data_status"].map(_STATUS_RANK)
     g = df.groupby([*keys, "category"], sort=True, dropna=False)
     res = pd.DataFrame(
         {
@@ -106,6 +119,7 @@ def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.D
             "covered_pop": g["covered_pop"].sum(),
             "communities": g["_has"].sum().astype(int),
             "communities_meeting": g["_meet"].sum().astype(int),
+            "data_status": g["_rank"].min().map(dict(enumerate(STATUSES))),
         }
     ).reset_index()
     res["scope"] = scope

@@ -10,6 +10,7 @@ from .. import settings
 from .._errors import InputError
 from ..speeds import walking_speed
 from ..standards import Category, Profile
+from .datastatus import DATA_GAP_RADIUS_M
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class AnalysisParams:
     target_share : the campaign's target share of communities meeting the standard.
     max_snap_m : demand points and facilities farther than this from the network are left out.
     categories : the profile's category ids analysed, in profile order.
+    complete_categories : categories whose facility list the user states is complete: where
+        none is near, the absence is real (``confirmed_absent``), not a data gap.
+    data_gap_radius_m : a street none of whose residents has a facility of a category within
+        this straight distance, while other streets have them, is a data gap (default 3 km).
     """
 
     speed: str | float | None
@@ -33,6 +38,8 @@ class AnalysisParams:
     target_share: float
     max_snap_m: float
     categories: tuple[str, ...]
+    complete_categories: tuple[str, ...] = ()
+    data_gap_radius_m: float = DATA_GAP_RADIUS_M
 
     @classmethod
     def build(
@@ -45,6 +52,8 @@ class AnalysisParams:
         min_covered_share: float = 0.8,
         target_share: float = 0.6,
         max_snap_m: float | None = None,
+        complete_categories: list[str] | bool | None = None,
+        data_gap_radius_m: float = DATA_GAP_RADIUS_M,
     ) -> AnalysisParams:
         """Check the parameters against ``profile``; ``max_snap_m=None`` reads the default from
         :data:`lifecircle.settings.max_snap_m` once, here."""
@@ -56,13 +65,18 @@ class AnalysisParams:
         if not (isinstance(snap, (int, float)) and math.isfinite(snap) and snap > 0):
             raise InputError(f"max_snap_m must be a distance in metres > 0, got {max_snap_m!r}")
         speed_m_per_s = None if speed is None else walking_speed(speed)[1]
+        if not (isinstance(data_gap_radius_m, (int, float)) and data_gap_radius_m > 0):
+            raise InputError(f"data_gap_radius_m must be metres > 0, got {data_gap_radius_m!r}")
+        cat_ids = tuple(_category_ids(profile, categories, levels))
         return cls(
             speed=speed,
             speed_m_per_s=speed_m_per_s,
             min_covered_share=float(min_covered_share),
             target_share=float(target_share),
             max_snap_m=float(snap),
-            categories=tuple(_category_ids(profile, categories, levels)),
+            categories=cat_ids,
+            complete_categories=_complete(profile, complete_categories, cat_ids),
+            data_gap_radius_m=float(data_gap_radius_m),
         )
 
     def thresholds(self, profile: Profile) -> dict[str, float]:
@@ -81,6 +95,20 @@ class AnalysisParams:
     def category_list(self, profile: Profile) -> list[Category]:
         """The analysed categories of ``profile``, in order."""
         return [profile.categories[c] for c in self.categories]
+
+
+def _complete(profile: Profile, complete: Any, cat_ids: tuple[str, ...]) -> tuple[str, ...]:
+    if complete is None or complete is False:
+        return ()
+    if complete is True:
+        return cat_ids
+    unknown = [c for c in complete if c not in profile.categories]
+    if unknown:
+        raise InputError(
+            f"complete_categories: unknown categories {unknown}; the profile {profile.id} has "
+            f"{list(profile.categories)}"
+        )
+    return tuple(c for c in cat_ids if c in set(complete))
 
 
 def _category_ids(profile: Profile, categories: Any, levels: Any) -> list[str]:

@@ -29,6 +29,7 @@ from ..standards import Profile
 from .access import Access, compute_access
 from .capacity import add_capacity
 from .coverage import coverage_table
+from .datastatus import NO_DATA, data_checklist, point_status
 from .index import COUNTY_KEYS, STREET_KEYS, category_table, community_index, index_by
 from .params import AnalysisParams
 from .projects import pool_projects
@@ -49,6 +50,9 @@ class Analysis:
         county and street, ranked (worst first).
     index : GeoDataFrame — community facility-service index (0–100), one row per community.
     index_by_street, index_by_county : DataFrame — the index aggregated.
+    data_gaps : DataFrame — the data checklist (数据核查清单): categories without any facility in
+        the input, and streets with none within ``data_gap_radius_m`` while others have them;
+        which source to add. These are not shortfalls (see ``analysis/datastatus.py``).
     summary : dict — headline numbers (share of communities meeting the standard vs target).
     access : :class:`~lifecircle.analysis.access.Access` — the distance arrays behind it all.
     sites : GeoDataFrame or None — proposed sites, after :meth:`propose_sites`.
@@ -79,9 +83,13 @@ class Analysis:
         self.access: Access = compute_access(
             network, self.demand, facilities, params.categories, params.max_snap_m
         )
+        self.point_status = point_status(
+            self.demand, self.communities, self.access, cats, params.complete_categories,
+            params.data_gap_radius_m,
+        )  # fmt: skip
         self.coverage = coverage_table(
             self.demand, self.communities, cats, self.access, self.thresholds,
-            params.min_covered_share,
+            params.min_covered_share, self.point_status,
         )  # fmt: skip
         add_capacity(
             self.coverage, cats, facilities, self.demand, self.access, self.thresholds, network
@@ -91,6 +99,7 @@ class Analysis:
         self.index_by_street = index_by(self.index, STREET_KEYS, params.target_share)
         self.index_by_county = index_by(self.index, COUNTY_KEYS, params.target_share)
         self.categories = category_table(self.coverage, facilities, cats, self.thresholds)
+        self.data_gaps = data_checklist(self.coverage, cats)
         log.info(
             "analysis of %d demand points × %d categories in %.2f s",
             len(self.demand), len(cats), time.perf_counter() - t0,
@@ -147,6 +156,10 @@ class Analysis:
             "facilities": int(len(self.facilities)),
             "demand_points": int(len(self.demand)),
             "shortfalls": int(len(self.shortfalls)),
+            "categories_not_assessed": int(
+                (self.categories.query("scope == 'city'")["data_status"] == NO_DATA).sum()
+            ),
+            "data_gaps": int(len(self.data_gaps)),
             "share_meeting_standard": share,
             "target_share": self.params.target_share,
             "meets_target": bool(share >= self.params.target_share),
@@ -189,7 +202,7 @@ class Analysis:
         params = SitingParams(int(max_sites), float(min_new_pop), float(candidate_cell_m))
         self._sites = propose_sites(
             self.network, self.demand, self.access, cats, self.thresholds, self.communities,
-            params,
+            params, assessed=self.point_status != NO_DATA,
         )  # fmt: skip
         return self._sites.frame
 

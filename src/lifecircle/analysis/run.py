@@ -12,6 +12,7 @@ from .._errors import InputError
 from ..communities import COMMUNITY_COLUMNS, Demand, demand_points
 from ..network import WalkNetwork
 from ..standards import Profile, load_profile
+from .datastatus import DATA_GAP_RADIUS_M
 from .params import AnalysisParams
 from .result import Analysis
 
@@ -35,6 +36,8 @@ def analyze(
     min_covered_share: float = 0.8,
     target_share: float = 0.6,
     max_snap_m: float | None = None,
+    complete_categories: list[str] | bool | None = None,
+    data_gap_radius_m: float = DATA_GAP_RADIUS_M,
 ) -> Analysis:
     """Coverage of every community by every facility category of a standard profile.
 
@@ -58,6 +61,11 @@ def analyze(
         by 2025 in Jiaxing), reported in :attr:`Analysis.summary` and the street/county index.
     max_snap_m : points farther from the network are reported and left uncovered; default
         :data:`lifecircle.settings.max_snap_m`.
+    complete_categories : categories whose facility lists are complete (``True``: all). Where
+        such a category has no facility near a street, that is a real absence; for other
+        categories it is a data gap (``Analysis.data_gaps``), not a shortfall.
+    data_gap_radius_m : a street with no facility of a category within this straight distance
+        of any resident, while other streets have one, is a data gap (default 3,000 m).
 
     Returns
     -------
@@ -70,6 +78,7 @@ def analyze(
     params = AnalysisParams.build(
         profile, categories=categories, levels=levels, speed=speed,
         min_covered_share=min_covered_share, target_share=target_share, max_snap_m=max_snap_m,
+        complete_categories=complete_categories, data_gap_radius_m=data_gap_radius_m,
     )  # fmt: skip
     fac = _check_facilities(facilities, profile, list(params.categories))
     if demand is None:
@@ -77,10 +86,15 @@ def analyze(
         demand = demand_points(
             communities, buildings=buildings, landuse=landuse, raster=raster, grid_m=grid_m
         )
-    missing = [c for c in params.categories if (fac["category"] == c).sum() == 0]
+    missing = [
+        c for c in params.categories
+        if (fac["category"] == c).sum() == 0 and c not in params.complete_categories
+    ]  # fmt: skip
     if missing:
         log.warning(
-            "no facilities at all for %d categories: %s — every community falls short there",
+            "no facilities at all for %d categories: %s — they cannot be assessed and are listed "
+            "in Analysis.data_gaps (the data checklist), not as shortfalls; load their lists, or "
+            "pass complete_categories=[...] if there really are none",
             len(missing), ", ".join(missing),
         )  # fmt: skip
     return Analysis(network, profile, fac, demand, params)

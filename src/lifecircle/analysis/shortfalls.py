@@ -42,9 +42,11 @@ def category_weights(
 
 
 def shortfall_table(coverage: pd.DataFrame, cats: list[Category], profile: Profile) -> pd.DataFrame:
-    """The rows of ``coverage`` that do not meet the standard, ranked: required categories
-    first, then by priority score (weight × affected residents)."""
-    sf = coverage[~coverage["meets_standard"].astype(bool)].copy()
+    """The assessed rows of ``coverage`` that do not meet the standard, ranked: required
+    categories first, then by priority score (weight × affected residents). Rows without data
+    (``assessed`` False) are not shortfalls: see the data checklist."""
+    failing = ~coverage["meets_standard"].astype(bool) & coverage["assessed"].astype(bool)
+    sf = coverage[failing].copy()
     ratio = sf["supply_per_1000"] / sf["capacity_threshold_per_1000"]
     short_cap = (sf["meets_capacity"] == False).to_numpy()  # noqa: E712 (None: not assessed)
     cap_short = np.where(short_cap, sf["group_pop"] * (1 - ratio.clip(0, 1)), 0.0)

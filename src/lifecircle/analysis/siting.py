@@ -108,15 +108,23 @@ def propose_sites(
     thresholds: dict[str, float],
     communities: gpd.GeoDataFrame,
     params: SitingParams,
+    assessed: np.ndarray | None = None,
 ) -> Sites:
-    """Greedy sites per category for the residents beyond the category's threshold."""
+    """Greedy sites per category for the residents beyond the category's threshold.
+
+    ``assessed`` (n_points × n_categories, optional): points whose street has no data for a
+    category (see :mod:`~lifecircle.analysis.datastatus`) are not sited for.
+    """
     cid = demand["community_id"].to_numpy()
     rows, covers, geoms = [], [], []
     for c in progress(cats, desc="siting"):
         thr = thresholds[c.id]
         w, _ = group_weights(demand, c.target_group)
         far = access.distance_m[:, access.column(c.id)] > thr
-        unc = np.flatnonzero(far & (w > 0) & access.demand.ok)
+        ok = access.demand.ok
+        if assessed is not None:
+            ok = ok & assessed[:, access.column(c.id)]
+        unc = np.flatnonzero(far & (w > 0) & ok)
         if len(unc) == 0:
             continue
         m, cand_xy = _candidates(network, access.demand.take(unc), thr, params.candidate_cell_m)
