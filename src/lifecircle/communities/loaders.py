@@ -306,13 +306,14 @@ def residential_buildings(
 
 def buildings_from_osm(source: str | Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Building and landuse polygons from an OSM file, as ``(buildings, landuse)`` (WGS84)."""
-    from ..sources.osm import read_features
+    from ..sources.osm import read_osm
 
-    feats = read_features(source, ("building", "landuse"))
+    feats = read_osm(source, ("building", "landuse"), ("way_area", "relation_area")).frame
     feats = feats[feats.geom_type.isin(["Polygon", "MultiPolygon"])]
+    feats = feats.drop(columns=["kind", "closed"])
     has_b = feats["tags"].map(lambda t: "building" in t)
     has_l = feats["tags"].map(lambda t: "landuse" in t)
-    return feats[has_b].copy(), feats[has_l].copy()
+    return feats[has_b].reset_index(drop=True), feats[has_l].reset_index(drop=True)
 
 
 def _flatten_tags(gdf: gpd.GeoDataFrame, keys: tuple[str, ...]) -> gpd.GeoDataFrame:
