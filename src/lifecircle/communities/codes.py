@@ -217,7 +217,11 @@ def settlements(
             what,
             len(unknown),
             n,
-            "class code or name" if codes is not None else "name",
+            ", ".join(
+                w
+                for w, s in (("class code", codes), ("name", names), ("settlement column", values))
+                if s is not None
+            ),
             rows_text([f"{labels[i]} {names.iloc[i]}" for i in unknown], 8),
         )
     return out

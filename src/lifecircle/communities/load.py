@@ -103,11 +103,14 @@ def _geometry(table: Table, crs: Any, lon: Any, lat: Any, what: str) -> gpd.GeoD
         return df
     try:
         ll = find_lonlat(df, lon, lat, what, exclude=table.geometry_name)
-    except InputError as exc:
+    except InputError:
+        if lon is not None or lat is not None:
+            raise
         raise InputError(
-            f"{what}: no geometry. Give boundaries (GeoPackage/GeoJSON/Shapefile or a "
-            "GeoDataFrame), or centre points as 经度/纬度 columns with crs= ('wgs84', 'gcj02' "
-            f"for Amap, 'bd09' for Baidu). ({exc})"
+            f"{what}: no geometry and no 经度/纬度 columns (the table has columns "
+            f"{', '.join(map(str, df.columns))}). Give boundaries (GeoPackage/GeoJSON/Shapefile "
+            "or a GeoDataFrame), or centre points as 经度/纬度 columns with crs= ('wgs84', "
+            "'gcj02' for Amap, 'bd09' for Baidu)"
         ) from None
     if crs is None:
         raise CRSError(
@@ -254,20 +257,21 @@ def load_communities(
     out["community_code"] = code_text(gdf[cols["code"]]) if cols["code"] else None
     _ids(out, gdf, cols, table, what)
     out["community_name"] = gdf[cols["name"]].astype(str) if cols["name"] else out["community_id"]
-    for key_, col in (("street_code", "street_code"), ("county_code", "county_code")):
-        out[col] = code_text(gdf[cols[key_]]) if cols[key_] else None
+    for col in ("street_code", "county_code"):
+        out[col] = code_text(gdf[cols[col]]) if cols[col] else None
     out["street_name"] = gdf[cols["street"]].astype(object) if cols["street"] else None
     out["county_name"] = gdf[cols["county"]].astype(object) if cols["county"] else None
     code_ok = check_codes(out["community_code"], table.labels, table.row_note, what)
     parent_codes(out, code_ok)
     _population(out, gdf, cols, table, what)
-    out["settlement"] = settlements(
-        out["community_name"] if cols["name"] else pd.Series([None] * len(out)),
+    kinds = settlements(
+        gdf[cols["name"]] if cols["name"] else pd.Series([None] * len(out), dtype=object),
         gdf[cols["urban_rural_code"]] if cols["urban_rural_code"] else None,
         gdf[cols["settlement"]] if cols["settlement"] else None,
         table.labels,
         what,
     )
+    out["settlement"] = pd.Series(kinds, index=out.index, dtype=object)
     res = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=gdf.crs)
     res = res.set_index("community_id", drop=False)
     res.index.name = None

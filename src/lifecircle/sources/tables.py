@@ -245,7 +245,10 @@ def _read_gis(path: Path, layer: str | int | None, gpd: Any) -> pd.DataFrame:
                 return pd.read_parquet(path)
         return gpd.read_file(path, layer=layer) if layer is not None else gpd.read_file(path)
     except Exception as exc:  # pyogrio and pyarrow raise several kinds
-        raise InputError(f"{path.name}: cannot read: {exc}") from exc
+        raise InputError(
+            f"{path.name}: cannot read: {exc}. Is it a complete GeoPackage/GeoJSON/Shapefile "
+            "(a .shp needs its .shx and .dbf beside it)? Open it in QGIS to check"
+        ) from exc
 
 
 def _drop_blank_rows(table: Table) -> Table:
