@@ -108,8 +108,8 @@ def check_codes(codes: pd.Series, labels: np.ndarray, note: str, what: str) -> n
     ]
     if lines:
         log.warning(
-            "%s: %d community codes are not 12-digit NBS codes (统计用区划代码) (%s); their "
-            "street, county, city and province codes are left empty:\n%s",
+            "%s: %d community codes are not 12-digit NBS codes (统计用区划代码) (%s); no "
+            "street, county, city or province code is derived from them:\n%s",
             what,
             int((given & ~ok).sum()),
             note,

@@ -87,6 +87,9 @@ class Table:
     labels : one label per row of ``frame``: spreadsheet row numbers for CSV/Excel (the first data
         row is 2, or 3 under a two-row header), else the index labels.
     row_note : how to read ``labels`` (printed after row lists in messages).
+    header_rows : header rows above the data in a spreadsheet (1, or 2 for a two-row header; 0
+        for layers and frames).
+    is_file : False for a frame given in memory.
     """
 
     frame: pd.DataFrame
@@ -176,9 +179,13 @@ def read_table(
     elif suffix == ".parquet" or suffix in GIS_SUFFIXES:
         frame = _read_gis(path, sheet, gpd)
         labels = np.asarray(frame.index, dtype=object)
-        table = Table(frame, path.name, path.stem, labels, "feature numbers from 0")
+        table = Table(frame, path.name, path.stem, labels, "feature numbers from 0", 0)
     elif is_osm_file(path):
-        raise InputError(f"{path.name} is an OSM file: use lifecircle.facilities_from_osm")
+        raise InputError(
+            f"{path.name} is an OSM file, not a table: read facilities with "
+            "lifecircle.facilities_from_osm, buildings with "
+            "lifecircle.communities.buildings_from_osm"
+        )
     else:
         raise InputError(
             f"don't know how to read {path.name}: expected .csv, .xlsx, .gpkg, .geojson, "
@@ -276,7 +283,7 @@ def _merge_two_row_header(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, in
     """A header over two rows (``坐标`` merged over ``经度``/``纬度`` below it) as one row.
 
     Recognised when some header cells are blank (pandas names them ``Unnamed: n``), the first row
-    below has text in those columns, and that row holds no number at all. Each column then takes
+    below has text in those columns, and that row holds no number at all, only short texts. Each column then takes
     the name in the second row (``经度``), or the one above it when the second row is blank there;
     a name that would repeat gets the one above as a prefix (``高德坐标经度``).
     """
@@ -288,7 +295,7 @@ def _merge_two_row_header(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, in
     if not any(u and f for u, f in zip(unnamed, first, strict=True)):
         return df, 1
     filled = [f for f in first if f]
-    if len(filled) < 2 or any(_is_number(f) for f in filled):
+    if len(filled) < 2 or any(_is_number(f) or len(f) > 20 for f in filled):
         return df, 1
     names, above = [], ""
     for col, is_blank, below in zip(cols, unnamed, first, strict=True):
