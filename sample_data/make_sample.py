@@ -68,14 +68,14 @@ def make_communities() -> None:
     import shapely
 
     import lifecircle as lc
-    from lifecircle.sources.osm import read_features
+    from lifecircle.sources.osm import read_osm
 
     net = lc.load_network(PBF)
     area = shapely.concave_hull(
         shapely.MultiPoint(shapely.get_coordinates(net.edges.geometry.values)), 0.3
     )
     area = area.buffer(30)
-    places = read_features(PBF, ("place",))
+    places = read_osm(PBF, ("place",), ("node", "way_area", "relation_area")).frame
     kind = places["tags"].map(lambda t: t.get("place"))
     places = places[kind.isin(["suburb", "neighbourhood", "quarter"])].to_crs(net.crs)
     places = places.sort_values("osm_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import socket
 from pathlib import Path
 
 import geopandas as gpd
@@ -220,7 +221,18 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
         assert geom.buffer(1e-9).contains(gdf.loc[f"osm:{t}/{i}"].geometry)
 
 
-def test_online_sources_go_through_osmnx(profile, monkeypatch):
+@pytest.fixture()
+def local_overpass(monkeypatch):
+    """A listening local port as the Overpass endpoint, so the reachability check passes offline."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    monkeypatch.setattr(settings, "overpass_url", f"http://127.0.0.1:{srv.getsockname()[1]}/api")
+    yield settings.overpass_url
+    srv.close()
+
+
+def test_online_sources_go_through_osmnx(profile, monkeypatch, local_overpass):
     """Place / polygon / bbox go to OSMnx; faked here with OSMnx's own XML reader (offline)."""
     import osmnx as ox
 
@@ -735,7 +747,7 @@ def test_osm_name_disambiguates_categories_with_the_same_tags():
     level); without a telling name a clinic is not a centre (levels are not nested, so counting it
     as both would hide a shortfall). A POI whose tags match nothing can match by name."""
     from lifecircle import load_profile
-    from lifecircle.facilities.loaders import _match_tags
+    from lifecircle.facilities.classify import match_tags as _match_tags
 
     gb = load_profile("gb50180-2018")
     cats = list(gb.categories.values())

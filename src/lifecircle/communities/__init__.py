@@ -1,15 +1,16 @@
-"""Communities with population, and the demand points residents are spread over."""
+"""Communities with population, hierarchy and settlement, and the demand points residents are
+spread over.
 
-from .loaders import (
-    COMMUNITY_COLUMNS,
-    GROUP_COLUMNS,
-    Demand,
-    buildings_from_osm,
-    demand_points,
-    floor_area_m2,
-    load_communities,
-    residential_buildings,
-)
+* ``load.py``: :func:`load_communities` (columns :data:`COMMUNITY_COLUMNS`);
+* ``codes.py``: 12-digit NBS codes (统计用区划代码) and urban/village settlement;
+* ``demand.py``: :func:`demand_points` and :class:`Demand`;
+* ``buildings.py``: :func:`buildings_from_osm`, :func:`residential_buildings`,
+  :func:`floor_area_m2`.
+"""
+
+from .buildings import buildings_from_osm, floor_area_m2, residential_buildings
+from .demand import Demand, demand_points
+from .load import COMMUNITY_COLUMNS, GROUP_COLUMNS, load_communities
 
 __all__ = [
     "COMMUNITY_COLUMNS",

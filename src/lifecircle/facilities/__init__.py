@@ -1,5 +1,28 @@
-"""Facilities by category: from OpenStreetMap and from bureau/Amap/Baidu tables."""
+"""Facilities by category: from OpenStreetMap and from bureau/Amap/Baidu tables.
 
-from .loaders import facilities_from_osm, load_facilities, merge_duplicates, name_score, unmatched
+Every loader returns a WGS84 (EPSG:4326) GeoDataFrame of points, one row per (facility,
+category), indexed by a stable unique ``facility_id`` (also kept as a column), with at least the
+columns ``facility_id``, ``category`` (profile category id), ``category_zh``, ``name``,
+``source``, ``capacity`` (float, NaN when unknown) and ``geometry``.
+
+* :func:`facilities_from_osm` (``osm.py``) reads the same OSM sources as
+  :func:`lifecircle.load_network`.
+* :func:`load_facilities` (``tables.py``) reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), Excel,
+  GeoPackage, GeoJSON or a (Geo)DataFrame with Chinese or English column names; GCJ-02 (Amap)
+  and BD-09 (Baidu) coordinates are converted to WGS84 (``locate.py``).
+* :func:`merge_duplicates` (``merge.py``) merges the same facility found in several sources.
+* ``classify.py`` decides categories (OSM tags, names, category text, Amap codes); ``frame.py``
+  holds the common columns and reports.
+
+Rows that cannot be placed or categorised are never dropped silently: they raise an
+:class:`~lifecircle.InputError` naming the rows, or (when asked) are logged and kept in
+``gdf.attrs`` (see :func:`unmatched`).
+"""
+
+from .._text import name_score
+from .frame import unmatched
+from .merge import merge_duplicates
+from .osm import facilities_from_osm
+from .tables import load_facilities
 
 __all__ = ["facilities_from_osm", "load_facilities", "merge_duplicates", "name_score", "unmatched"]

@@ -17,7 +17,6 @@ planning precision.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +25,8 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from .._errors import CRSError, InputError
+from .._text import key, norm_name
+from ..crs import WGS84, metric_crs_for, transformer
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +244,6 @@ _EXPLAIN = (
 _WGS84_DATUMS = ("world geodetic system 1984", "china geodetic coordinate system 2000")
 
 
-def _norm_name(s: str) -> str:
-    return re.sub(r"[\s_\-:.()（）/]+", "", s.strip().lower())
-
-
 def parse_coord_system(crs: Any) -> CoordSystem | CRS:
     """Read a coordinate system name: ``"wgs84"``, ``"gcj02"``, ``"bd09"`` or a pyproj CRS.
 
@@ -265,10 +262,10 @@ def parse_coord_system(crs: Any) -> CoordSystem | CRS:
     if crs is None:
         raise CRSError("no coordinate system given. " + _EXPLAIN)
     if isinstance(crs, str):
-        key = _norm_name(crs)
-        if key in _ALIASES:
-            return _ALIASES[key]
-        if key in ("bd09mc", "baidumercator", "百度墨卡托"):
+        name = key(crs)
+        if name in _ALIASES:
+            return _ALIASES[name]
+        if name in ("bd09mc", "baidumercator", "百度墨卡托"):
             raise CRSError(
                 f"{crs!r} (Baidu Mercator metres) is not supported; export Baidu lon/lat "
                 "(bd09ll) and pass crs='bd09'"
@@ -352,11 +349,18 @@ def _sample_points(geoms: np.ndarray, max_points: int) -> np.ndarray:
 
 
 def _reference_geoms(reference: Any) -> tuple[np.ndarray, CRS]:
-    """Geometries (and their CRS) to measure against: network edges or a GeoDataFrame."""
-    from ..network import WalkNetwork
+    """Geometries (and their CRS) to measure against: a network's edges or a layer's shapes.
 
-    if isinstance(reference, WalkNetwork):
-        return np.asarray(reference.edges.geometry.values), reference.crs
+    A network is anything with ``edges`` (a GeoDataFrame) and ``crs`` — a
+    :class:`~lifecircle.WalkNetwork` — taken by its shape, since sources come before the network
+    in the pipeline.
+    """
+    import pandas as pd
+
+    if not isinstance(reference, (pd.DataFrame, pd.Series)):
+        edges = getattr(reference, "edges", None)
+        if edges is not None and hasattr(edges, "geometry") and reference.crs is not None:
+            return np.asarray(edges.geometry.values), CRS.from_user_input(reference.crs)
     geoms = getattr(reference, "geometry", None)
     if geoms is None or getattr(reference, "crs", None) is None:
         raise InputError(
@@ -376,8 +380,6 @@ def _name_pairs(
     data: Any, reference: Any, max_km: float = 3.0
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Data/reference point pairs with the same (normalised, ≥4 characters) name within max_km."""
-    from .._text import norm_name
-
     if "name" not in getattr(data, "columns", ()) or "name" not in getattr(
         reference, "columns", ()
     ):
@@ -386,9 +388,9 @@ def _name_pairs(
     rpts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(ref.geometry.values)))
     by_name: dict[str, list[int]] = {}
     for j, n in enumerate(ref["name"].to_numpy()):
-        key = norm_name(n)
-        if len(key) >= 4:
-            by_name.setdefault(key, []).append(j)
+        name = norm_name(n)
+        if len(name) >= 4:
+            by_name.setdefault(name, []).append(j)
     dpts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(data.geometry.values)))
     left, right = [], []
     for i, n in enumerate(data["name"].to_numpy()):
@@ -453,8 +455,6 @@ def detect_offset(
     -------
     OffsetReport
     """
-    from ..crs import metric_crs_for
-
     if getattr(data, "crs", None) is None or not hasattr(data, "geometry"):
         raise InputError("data must be a GeoDataFrame with a CRS (the one it claims to be in)")
     src = parse_coord_system(data.crs)
@@ -465,7 +465,28 @@ def detect_offset(
     if len(data) == 0:
         raise InputError("detect_offset: the data frame is empty")
     ref_geoms, ref_crs = _reference_geoms(reference)
-    ref_pts = None
+    pts, ref_pts, mode = _points_to_compare(data, reference, on, max_points)
+    finite = np.isfinite(pts).all(axis=1)
+    pts = pts[finite]
+    if ref_pts is not None:
+        ref_pts = ref_pts[finite]
+    lon, lat = pts[:, 0], pts[:, 1]
+    readings = {
+        "wgs84": (lon, lat),
+        "gcj02": gcj02_to_wgs84(lon, lat),
+        "bd09": bd09_to_wgs84(lon, lat),
+    }
+    if ref_pts is not None:
+        medians = _paired_medians(readings, ref_pts)
+    else:
+        medians = _nearest_medians(readings, ref_geoms, ref_crs)
+    return _verdict(readings, medians, mode, len(pts), warn)
+
+
+def _points_to_compare(
+    data: Any, reference: Any, on: str | None, max_points: int
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Data points, the reference points paired with them (None: nearest feature) and the mode."""
     if on is not None:
         if on not in data.columns or on not in reference.columns:
             raise InputError(f"detect_offset: key column {on!r} must be in both frames")
@@ -479,45 +500,51 @@ def detect_offset(
             raise InputError(f"detect_offset: no {on!r} values are shared by the two frames")
         pts = shapely.get_coordinates(shapely.centroid(np.asarray(pairs["_geom_d"].values)))
         ref_pts = shapely.get_coordinates(shapely.centroid(np.asarray(pairs["_geom_r"].values)))
-        mode = "matched"
-    else:
-        named = _name_pairs(data, reference) if hasattr(reference, "columns") else None
-        if named is not None:
-            pts, ref_pts = named
-            mode = "name"
-        else:
-            pts = _sample_points(np.asarray(data.geometry.values), max_points)
-            mode = "nearest"
-    finite = np.isfinite(pts).all(axis=1)
-    pts = pts[finite]
-    if ref_pts is not None:
-        ref_pts = ref_pts[finite]
-    lon, lat = pts[:, 0], pts[:, 1]
-    readings = {
-        "wgs84": (lon, lat),
-        "gcj02": gcj02_to_wgs84(lon, lat),
-        "bd09": bd09_to_wgs84(lon, lat),
-    }
+        return pts, ref_pts, "matched"
+    named = _name_pairs(data, reference) if hasattr(reference, "columns") else None
+    if named is not None:
+        return named[0], named[1], "name"
+    return _sample_points(np.asarray(data.geometry.values), max_points), None, "nearest"
+
+
+def _paired_medians(
+    readings: dict[str, tuple[np.ndarray, np.ndarray]], ref_pts: np.ndarray
+) -> dict[str, float]:
     medians: dict[str, float] = {}
-    if ref_pts is not None:
-        for key, (x, y) in readings.items():
-            _, _, d = _GEOD.inv(x, y, ref_pts[:, 0], ref_pts[:, 1])
-            medians[key] = float(np.median(d))
-    else:
-        metric = metric_crs_for(float(np.median(lon)), float(np.median(lat)))
-        tr = Transformer.from_crs(CRS.from_epsg(4326), metric, always_xy=True)
-        if not ref_crs.equals(metric):
-            tref = Transformer.from_crs(ref_crs, metric, always_xy=True)
-            ref_geoms = shapely.transform(
-                ref_geoms, lambda c: np.column_stack(tref.transform(c[:, 0], c[:, 1]))
-            )
-        tree = shapely.STRtree(ref_geoms)
-        for key, (x, y) in readings.items():
-            mx, my = tr.transform(x, y)
-            _, d = tree.query_nearest(
-                shapely.points(mx, my), return_distance=True, all_matches=False
-            )
-            medians[key] = float(np.median(d))
+    for name, (x, y) in readings.items():
+        _, _, d = _GEOD.inv(x, y, ref_pts[:, 0], ref_pts[:, 1])
+        medians[name] = float(np.median(d))
+    return medians
+
+
+def _nearest_medians(
+    readings: dict[str, tuple[np.ndarray, np.ndarray]], ref_geoms: np.ndarray, ref_crs: CRS
+) -> dict[str, float]:
+    lon, lat = readings["wgs84"]
+    metric = metric_crs_for(float(np.median(lon)), float(np.median(lat)))
+    tr = transformer(WGS84, metric)
+    if not ref_crs.equals(metric):
+        tref = transformer(ref_crs, metric)
+        ref_geoms = shapely.transform(
+            ref_geoms, lambda c: np.column_stack(tref.transform(c[:, 0], c[:, 1]))
+        )
+    tree = shapely.STRtree(ref_geoms)
+    medians: dict[str, float] = {}
+    for name, (x, y) in readings.items():
+        mx, my = tr.transform(x, y)
+        _, d = tree.query_nearest(shapely.points(mx, my), return_distance=True, all_matches=False)
+        medians[name] = float(np.median(d))
+    return medians
+
+
+def _verdict(
+    readings: dict[str, tuple[np.ndarray, np.ndarray]],
+    medians: dict[str, float],
+    mode: str,
+    n: int,
+    warn: bool,
+) -> OffsetReport:
+    lon, lat = readings["wgs84"]
     best = min(medians, key=lambda k: (medians[k], k != "wgs84"))
     as_is = medians["wgs84"]
     clear = medians[best] <= 0.5 * as_is and as_is - medians[best] >= 30.0
@@ -530,16 +557,16 @@ def detect_offset(
         msg = (
             f"no clear shift: median distance to the reference {as_is:,.0f} m as WGS84, "
             f"{medians['gcj02']:,.0f} m as GCJ-02, {medians['bd09']:,.0f} m as BD-09 "
-            f"({mode}, {len(pts)} points)"
+            f"({mode}, {n} points)"
         )
     else:
         msg = (
             f"the data look like unconverted {nice[likely]} coordinates: read as WGS84 they lie a "
             f"median {as_is:,.0f} m from the reference, converted from {likely} only "
-            f"{medians[likely]:,.0f} m (shift ≈{shift_m:,.0f} m; {mode}, {len(pts)} points). "
+            f"{medians[likely]:,.0f} m (shift ≈{shift_m:,.0f} m; {mode}, {n} points). "
             f"Load them with lifecircle.load_facilities(..., crs='{likely}') or convert with "
             f"lifecircle.coords.to_wgs84(lon, lat, '{likely}')"
         )
         if warn:
             log.warning(msg)
-    return OffsetReport(likely, medians, shift_m, mode, len(pts), msg)
+    return OffsetReport(likely, medians, shift_m, mode, n, msg)

@@ -1,21 +1,30 @@
 """Reading OpenStreetMap files (XML, compressed XML, PBF) with pyosmium.
 
-Only what the walking network needs is read here: ways with a ``highway`` tag that pass the
-pedestrian filter, and the locations of their nodes. Ways that reference nodes missing from the
-file (clipped extracts) are split at the gaps instead of failing.
+Two readers, one per purpose:
+
+* :func:`read_walk_ways` — what the walking network needs: ways with a ``highway`` tag that pass
+  the pedestrian filter, and the locations of their nodes. Ways that reference nodes missing from
+  the file (clipped extracts) are split at the gaps instead of failing.
+* :func:`read_osm` — tagged features (facilities, buildings, land use, places): nodes, ways,
+  areas assembled from closed ways and multipolygon relations, the file's declared bounds and a
+  report of the objects that have no usable geometry.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import osmium
+import pandas as pd
+import shapely
 
-from .._errors import NetworkError
+from .._errors import InputError, NetworkError
+from .._progress import progress
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -208,61 +217,182 @@ def split_ways_at_junctions(ww: WalkWays) -> tuple[np.ndarray, np.ndarray, np.nd
     return pos[:-1][same], pos[1:][same], way_of[:-1][same]
 
 
-def read_features(path: str | Path, keys: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Tagged nodes and areas (closed ways, multipolygon relations) having any of ``keys``.
+#: What :func:`read_osm` can return: nodes (points), ways (their node coordinates as a line, or a
+#: point for a one-node way), areas assembled from closed ways, areas of multipolygon relations.
+OSM_KINDS = ("node", "way", "way_area", "relation_area")
 
-    Returns a WGS84 GeoDataFrame: ``osm_type`` (``node``/``way``/``relation``), ``osm_id``,
-    ``tags`` (dict) and ``geometry`` (Point for nodes, MultiPolygon for areas). Areas whose
-    geometry cannot be assembled (broken rings, missing members) are skipped with a count.
+
+@dataclass
+class OsmFeatures:
+    """Tagged OSM objects read from a file by :func:`read_osm`.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame (EPSG:4326), one row per object and kind, in file order
+        ``osm_type`` (``node``/``way``/``relation``), ``osm_id``, ``kind`` (one of
+        :data:`OSM_KINDS`), ``tags`` (dict; areas of relations carry libosmium's area tags, which
+        leave out ``type``), ``closed`` (ways: first node = last node) and ``geometry``.
+    skipped : list of dict
+        Objects of a requested kind without a usable geometry: ``osm_type``, ``osm_id``,
+        ``kind``, ``tags`` and ``reason``, in file order, relations without an area last.
+    relation_tags : dict
+        The relations' own tags by id (with ``type``), for every relation read.
+    bounds : (west, south, east, north) or None
+        The bounding box the file declares in its header, if any.
+    """
+
+    frame: gpd.GeoDataFrame
+    skipped: list[dict[str, Any]]
+    relation_tags: dict[int, dict[str, str]]
+    bounds: tuple[float, float, float, float] | None
+
+
+class _Collector:
+    """Rows and skipped objects gathered while scanning a file."""
+
+    def __init__(self, kinds: set[str]) -> None:
+        self.kinds = kinds
+        self.wkb = osmium.geom.WKBFactory()
+        self.rows: dict[str, list[Any]] = {
+            k: [] for k in ("osm_type", "osm_id", "kind", "tags", "closed", "geometry")
+        }
+        self.skipped: list[dict[str, Any]] = []
+        self.relation_tags: dict[int, dict[str, str]] = {}
+        self.have_area: set[int] = set()
+
+    def add(self, osm_type: str, oid: int, kind: str, tags: dict, closed: bool, geom: Any) -> None:
+        for name, value in zip(self.rows, (osm_type, oid, kind, tags, closed, geom), strict=True):
+            self.rows[name].append(value)
+
+    def skip(self, osm_type: str, oid: int, kind: str, tags: dict, reason: str) -> None:
+        self.skipped.append(
+            {"osm_type": osm_type, "osm_id": oid, "kind": kind, "tags": tags, "reason": reason}
+        )
+
+    def node(self, obj: Any) -> None:
+        tags = {t.k: t.v for t in obj.tags}
+        if obj.location.valid():
+            geom = shapely.Point(obj.location.lon, obj.location.lat)
+            self.add("node", obj.id, "node", tags, False, geom)
+        else:
+            self.skip("node", obj.id, "node", tags, "no location")
+
+    def way(self, obj: Any) -> None:
+        tags = {t.k: t.v for t in obj.tags}
+        xy = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+        if not xy:
+            self.skip("way", obj.id, "way", tags, "its nodes are missing from the extract")
+            return
+        geom = shapely.Point(xy[0]) if len(xy) == 1 else shapely.LineString(xy)
+        self.add("way", obj.id, "way", tags, bool(obj.is_closed()), geom)
+
+    def area(self, obj: Any) -> None:
+        from_way = obj.from_way()
+        kind = "way_area" if from_way else "relation_area"
+        if kind not in self.kinds:
+            return
+        osm_type = "way" if from_way else "relation"
+        tags = {t.k: t.v for t in obj.tags}
+        try:
+            geom = shapely.from_wkb(self.wkb.create_multipolygon(obj))
+        except RuntimeError:
+            if from_way:  # relations without an area are reported at the end
+                self.skip(osm_type, obj.orig_id(), kind, tags, "broken or clipped ring")
+            return
+        if not from_way:
+            self.have_area.add(obj.orig_id())
+        self.add(osm_type, obj.orig_id(), kind, tags, from_way, geom)
+
+    def relation(self, obj: Any) -> None:
+        self.relation_tags[obj.id] = {t.k: t.v for t in obj.tags}
+
+    def finish(self) -> None:
+        """Report relations that got no area (``type=site``, broken or clipped multipolygons)."""
+        if "relation_area" not in self.kinds:
+            return
+        for rid, tags in self.relation_tags.items():
+            if rid not in self.have_area:
+                reason = (
+                    f"no area geometry (type={tags.get('type', '?')}; not a complete "
+                    "multipolygon in this extract)"
+                )
+                self.skip("relation", rid, "relation_area", tags, reason)
+
+
+def _file_bounds(path: Path) -> tuple[float, float, float, float] | None:
+    box = osmium.FileProcessor(str(path)).header.box()
+    if not box.valid():
+        return None
+    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+
+
+def read_osm(
+    path: str | Path,
+    keys: Sequence[str] | None,
+    kinds: Sequence[str] = OSM_KINDS,
+    desc: str | None = None,
+) -> OsmFeatures:
+    """Tagged features of an OSM file (``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``).
+
+    Parameters
+    ----------
+    path : the file.
+    keys : read objects having any of these tag keys; ``None`` reads every tagged object.
+    kinds : which of :data:`OSM_KINDS` to return (default all). A closed way is both a ``way``
+        and, when libosmium can assemble it, a ``way_area``.
+    desc : label of the progress bar (default: ``"reading <file name>"``).
+
+    Returns
+    -------
+    :class:`OsmFeatures`
     """
     import geopandas as gpd
-    import shapely
 
     path = Path(path)
     if not path.exists():
-        raise NetworkError(f"OSM file not found: {path}")
-    wkb = osmium.geom.WKBFactory()
-    rows_type: list[str] = []
-    rows_id: list[int] = []
-    rows_tags: list[dict] = []
-    rows_wkb: list[bytes] = []
-    broken = 0
+        raise InputError(f"OSM file not found: {path}")
+    unknown = set(kinds) - set(OSM_KINDS)
+    if unknown:
+        raise ValueError(f"unknown OSM kinds {sorted(unknown)}; use some of {OSM_KINDS}")
+    want = set(kinds)
+    col = _Collector(want)
+    make_filter = (
+        (lambda: osmium.filter.KeyFilter(*keys))
+        if keys is not None
+        else (lambda: osmium.filter.EmptyTagFilter())
+    )
     try:
-        proc = (
-            osmium.FileProcessor(str(path))
-            .with_areas(osmium.filter.KeyFilter(*keys))
-            .with_filter(osmium.filter.KeyFilter(*keys))
-        )
-        for obj in proc:
-            if obj.is_node():
-                if not obj.location.valid():
-                    continue
-                geom = wkb.create_point(obj)
-                kind, oid = "node", obj.id
-            elif obj.is_area():
-                try:
-                    geom = wkb.create_multipolygon(obj)
-                except RuntimeError:
-                    broken += 1
-                    continue
-                kind = "way" if obj.from_way() else "relation"
-                oid = obj.orig_id()
-            else:
-                continue
-            rows_type.append(kind)
-            rows_id.append(oid)
-            rows_tags.append({t.k: t.v for t in obj.tags})
-            rows_wkb.append(bytes.fromhex(geom) if isinstance(geom, str) else geom)
+        fp = osmium.FileProcessor(str(path))
+        if want & {"way_area", "relation_area"}:
+            fp = fp.with_areas(make_filter())
+        else:
+            fp = fp.with_locations()
+        fp = fp.with_filter(make_filter())
+        for obj in progress(fp, desc=desc or f"reading {path.name}", unit=" objects"):
+            if obj.is_area():
+                col.area(obj)
+            elif obj.is_node():
+                if "node" in want:
+                    col.node(obj)
+            elif obj.is_way():
+                if "way" in want:
+                    col.way(obj)
+            elif obj.is_relation():
+                col.relation(obj)
+        bounds = _file_bounds(path)
     except RuntimeError as exc:
-        raise NetworkError(f"cannot read OSM file {path}: {exc}") from exc
-    if broken:
-        log.warning(
-            "%s: %d areas could not be assembled (broken or clipped rings) and were skipped",
-            path.name,
-            broken,
-        )
-    return gpd.GeoDataFrame(
-        {"osm_type": rows_type, "osm_id": np.asarray(rows_id, dtype="int64"), "tags": rows_tags},
-        geometry=shapely.from_wkb(rows_wkb) if rows_wkb else [],
+        raise InputError(f"cannot read OSM file {path}: {exc}") from exc
+    col.finish()
+    rows = col.rows
+    frame = gpd.GeoDataFrame(
+        {
+            "osm_type": rows["osm_type"],
+            "osm_id": np.asarray(rows["osm_id"], dtype="int64"),
+            "kind": rows["kind"],
+            "tags": pd.Series(rows["tags"], dtype="object"),
+            "closed": np.asarray(rows["closed"], dtype=bool),
+        },
+        geometry=gpd.GeoSeries(rows["geometry"], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
+    return OsmFeatures(frame, col.skipped, col.relation_tags, bounds)
