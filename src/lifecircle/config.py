@@ -55,6 +55,13 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "elderly": (str,),
         "child_0_3": (str,),
         "child_3_6": (str,),
+        "urban_rural_code": (str,),
+        "settlement": (str,),
+        "crs": (str, int),
+        "lon": (str,),
+        "lat": (str,),
+        "encoding": (str,),
+        "sheet": (str, int),
     },
     "demand": {
         "buildings": (bool, str),

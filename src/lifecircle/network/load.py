@@ -20,6 +20,7 @@ from .._errors import InputError, NetworkError
 from .._progress import progress
 from ..crs import WGS84, as_crs, metric_crs_for, require_metric, transformer
 from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
+from ..sources.overpass import download_walk_graph
 from .graph import Keep, WalkNetwork
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def load_network(
     ):
         raise NetworkError(f"file not found: {source}")
     else:
-        net = _from_networkx(_download(source), crs, keep)
+        graph = download_walk_graph(source, settings.overpass_url, settings.requests_timeout_s)
+        net = _from_networkx(graph, crs, keep)
     log.info("loaded %r in %.2f s (%s)", net, time.perf_counter() - t0, net.components)
     return net
 
@@ -223,31 +225,3 @@ def _first(v: Any) -> Any:
     if isinstance(v, list):
         return v[0] if v else None
     return v
-
-
-def _download(source: Any) -> nx.MultiDiGraph:
-    """Fetch a walk graph through OSMnx (Overpass) for a place, polygon or bbox."""
-    import osmnx as ox
-
-    ox.settings.overpass_url = settings.overpass_url
-    ox.settings.requests_timeout = settings.requests_timeout_s
-    # keep the tags lifecircle's own pedestrian filter reads (see _attr_ok)
-    wanted = ["highway", "foot", "access", "service", "area", "motorroad", "sidewalk", "name"]
-    ox.settings.useful_tags_way = list(dict.fromkeys([*ox.settings.useful_tags_way, *wanted]))
-    kwargs = dict(network_type="walk", simplify=True, retain_all=True)
-    try:
-        if isinstance(source, str):
-            return ox.graph_from_place(source, **kwargs)
-        if isinstance(source, (shapely.Polygon, shapely.MultiPolygon)):
-            return ox.graph_from_polygon(source, **kwargs)
-        if isinstance(source, (tuple, list)) and len(source) == 4:
-            return ox.graph_from_bbox(tuple(float(c) for c in source), **kwargs)
-    except Exception as exc:
-        raise NetworkError(
-            f"could not download the walking network for {source!r} from Overpass: {exc}. "
-            "Offline, pass an .osm/.osm.pbf file (e.g. a Geofabrik extract) instead."
-        ) from exc
-    raise NetworkError(
-        f"unsupported network source {source!r}: give an OSM/GraphML file path, a saved network "
-        "folder, a networkx graph, a place name, a WGS84 polygon or a (west, south, east, north) bbox"
-    )
