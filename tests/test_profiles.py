@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import lifecircle
 from conftest import need
 from lifecircle import ProfileError
-from lifecircle.standards.model import (
+from lifecircle.standards import (
     MARKS,
     POPULATIONS,
     PROFILE_DIR,

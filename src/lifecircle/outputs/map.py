@@ -32,6 +32,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -367,7 +368,8 @@ class _Panes(MacroElement):
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        {% for name, z in this.panes %}{{ this._parent.get_name() }}.createPane({{ name|tojson }}).style.zIndex = {{ z }};
+        {% for name, z in this.panes %}{{ this._parent.get_name()
+        }}.createPane({{ name|tojson }}).style.zIndex = {{ z }};
         {% endfor %}L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
         {% endmacro %}
     """)
@@ -543,9 +545,38 @@ def shortfall_map(
     folium.Map — shown inline in Jupyter; ``m.save("map.html")`` or :func:`save_map` writes it.
     """
     lang = lang or settings.language
+    tianditu_key = _check_options(lang, basemap, tianditu_key, max_features, simplify_m)
+    cats = _drawn_categories(analysis, categories)
+    geo = _Geo(analysis.network.crs, simplify_m, gcj02=basemap == "amap")
+    idx = _scope(analysis.index, county, street)
+    scope_ids = set(idx["community_id"])
+    idx = _drawable(idx)
+    if not len(idx):
+        raise InputError("no community with a geometry to draw")
+    idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
+    shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
+    m, bounds = _new_map(shapes, basemap, tianditu_key, lang, offline)
+    lay = _Layers.create(m, analysis, cats, geo, lang, max_features)
+    idx = _add_communities(lay, idx, shapes)
+    _add_facilities(lay, idx)
+    iso_legend = _add_isochrones(lay, isochrones, communities, simplify_m)
+    _add_covered(lay, covered, simplify_m)
+    has_sites = _add_sites(lay, scope_ids)
+    m.add_child(_Legend(_legend_html(lay, idx, iso_legend, has_sites)))
+    n_overlays = sum(isinstance(ch, folium.FeatureGroup) for ch in m._children.values())
+    m.add_child(folium.LayerControl(collapsed=n_overlays > 12))
+    (x0, y0, x1, y1) = bounds
+    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    _deterministic_ids(m)
+    return m
+
+
+def _check_options(
+    lang: str, basemap: str, tianditu_key: str | None, max_features: int, simplify_m: float
+) -> str | None:
+    """Refuse bad options; returns the Tianditu key (from the environment if not given)."""
     if lang not in _TEXT:
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
-    T = _TEXT[lang]
     if basemap not in BASEMAPS:
         raise InputError(f"basemap must be one of {list(BASEMAPS)}, got {basemap!r}")
     if basemap == "tianditu":
@@ -562,27 +593,24 @@ def shortfall_map(
         raise InputError(f"max_features must be at least 1, got {max_features}")
     if simplify_m < 0:
         raise InputError(f"simplify_m must be >= 0, got {simplify_m}")
+    return tianditu_key
 
-    prof = analysis.profile
+
+def _drawn_categories(analysis: Analysis, categories: Sequence[str] | None) -> list[str]:
+    """The categories to draw, in the profile's order; an error names any not analysed."""
     all_cats = list(analysis.params.categories)
     cats = list(all_cats) if categories is None else _as_list(categories)
     unknown = [c for c in cats if c not in all_cats]
     if unknown:
         raise InputError(f"categories {unknown} were not analysed; the analysis has {all_cats}")
-    cats = [c for c in all_cats if c in set(cats)]  # profile order
-    color = {c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(all_cats)}
-    cname = _category_names(prof, all_cats, lang)
-    glyph = {c: _glyph(prof.categories[c], lang) for c in all_cats}
-    geo = _Geo(analysis.network.crs, simplify_m, gcj02=basemap == "amap")
+    return [c for c in all_cats if c in set(cats)]
 
-    idx = _scope(analysis.index, county, street)
-    scope_ids = set(idx["community_id"])
-    idx = _drawable(idx)
-    if not len(idx):
-        raise InputError("no community with a geometry to draw")
 
-    idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
-    shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
+def _new_map(
+    shapes: np.ndarray, basemap: str, tianditu_key: str | None, lang: str, offline: bool
+) -> tuple[folium.Map, tuple[float, float, float, float]]:
+    """A map centred on ``shapes`` (the communities as drawn) with its assets, panes and tiles;
+    and the bounds of ``shapes``."""
     (x0, y0, x1, y1) = shapely.total_bounds(shapes)
     m = folium.Map(
         location=[round((y0 + y1) / 2, 5), round((x0 + x1) / 2, 5)],
@@ -595,147 +623,175 @@ def shortfall_map(
     m.add_child(_Assets(offline))
     m.add_child(_Panes([("lc-cov", 380), ("lc-iso", 420)]))
     _add_basemap(m, basemap, tianditu_key, lang)
+    return m, (x0, y0, x1, y1)
 
-    # communities, shared by the index layer and the shortfall layers
-    comm_pos = {c: i for i, c in enumerate(cats)}
+
+@dataclass
+class _Layers:
+    """What every layer needs: the map, the analysis, its texts, the geometry and the categories.
+
+    ``cats`` are the drawn categories (profile order); ``color``, ``cname`` (display names) and
+    ``glyph`` cover every analysed category, so that colours do not change with the selection.
+    """
+
+    m: folium.Map
+    analysis: Analysis
+    lang: str
+    geo: _Geo
+    cats: list[str]
+    color: dict[str, str]
+    cname: dict[str, str]
+    glyph: dict[str, str]
+    max_features: int
+
+    @classmethod
+    def create(
+        cls,
+        m: folium.Map,
+        analysis: Analysis,
+        cats: list[str],
+        geo: _Geo,
+        lang: str,
+        max_features: int,
+    ) -> _Layers:
+        """Colours, display names and glyphs of the analysed categories, for the map ``m``."""
+        prof = analysis.profile
+        all_cats = list(analysis.params.categories)
+        return cls(
+            m=m,
+            analysis=analysis,
+            lang=lang,
+            geo=geo,
+            cats=cats,
+            color={c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(all_cats)},
+            cname=_category_names(prof, all_cats, lang),
+            glyph={c: _glyph(prof.categories[c], lang) for c in all_cats},
+            max_features=max_features,
+        )
+
+    @property
+    def T(self) -> dict[str, str]:
+        """The texts of the map's language."""
+        return _TEXT[self.lang]
+
+    @property
+    def pos(self) -> dict[str, int]:
+        """Position of each drawn category (shortfall lists of communities refer to it)."""
+        return {c: i for i, c in enumerate(self.cats)}
+
+    def add(self, name: str, show: bool, layer: _GeoLayer, data: _Data | None = None) -> None:
+        """Add ``data`` (unless shared) and a switchable group ``name`` holding ``layer``."""
+        if data is not None:
+            self.m.add_child(data)
+        fg = folium.FeatureGroup(name=name, show=show)
+        fg.add_child(layer)
+        self.m.add_child(fg)
+
+    def cap(self, frame: Any, what: str) -> tuple[Any, str]:
+        """``frame`` cut to ``max_features`` rows and the layer-name suffix saying so ('' if not)."""
+        n = len(frame)
+        if n <= self.max_features:
+            return frame, ""
+        log.warning("map: %d %s, only %d are drawn", n, what, self.max_features)
+        return frame.iloc[: self.max_features], self.T["capped"].format(self.max_features, n)
+
+
+# ---------------------------------------------------------------------- layers
+def _add_communities(lay: _Layers, idx: gpd.GeoDataFrame, shapes: np.ndarray) -> gpd.GeoDataFrame:
+    """The service-index layer and, on the same data, one shortfall layer per category.
+
+    Returns the communities drawn (the ``max_features`` with the lowest index).
+    """
     n_comm = len(idx)
     capped = ""
-    if n_comm > max_features:
+    if n_comm > lay.max_features:
         log.warning(
             "map: %d communities, only the %d with the lowest index are drawn "
             "(raise max_features, or map one county/street at a time)",
             n_comm,
-            max_features,
+            lay.max_features,
         )
-        idx, shapes = idx.iloc[:max_features], shapes[:max_features]
-        capped = T["capped"].format(max_features, n_comm)
-    props, meta = _community_props(analysis, idx, cats, cname, color, lang)
-    data = _Data(geo.features(shapes, props), meta)
-    m.add_child(data)
-    fg = folium.FeatureGroup(name=_e(T["communities"]) + _e(capped), show=True)
-    fg.add_child(
-        _GeoLayer(
-            data,
-            kind="communities",
-            each="lcComm",
-            style=(
-                "function(f){return {color:'#555',weight:1,opacity:0.8,fillOpacity:0.6,fillColor:"
-                + _js(list(INDEX_COLORS) + [NO_DATA_COLOR])
-                + "[f.properties.k]};}"
-            ),
-            point="function(f,ll){return L.circleMarker(ll,{radius:7});}",
-        )
+        idx, shapes = idx.iloc[: lay.max_features], shapes[: lay.max_features]
+        capped = lay.T["capped"].format(lay.max_features, n_comm)
+    props, meta = _community_props(lay, idx)
+    data = _Data(lay.geo.features(shapes, props), meta)
+    style = (
+        "function(f){return {color:'#555',weight:1,opacity:0.8,fillOpacity:0.6,fillColor:"
+        + _js(list(INDEX_COLORS) + [NO_DATA_COLOR])
+        + "[f.properties.k]};}"
     )
-    m.add_child(fg)
+    point = "function(f,ll){return L.circleMarker(ll,{radius:7});}"
+    layer = _GeoLayer(data, kind="communities", each="lcComm", style=style, point=point)
+    lay.add(_e(lay.T["communities"]) + _e(capped), True, layer, data)
+    _add_shortfalls(lay, idx, data)
+    return idx
 
-    sf = analysis.shortfalls
+
+def _add_shortfalls(lay: _Layers, idx: gpd.GeoDataFrame, data: _Data) -> None:
+    """Per drawn category, the communities short of it (dashed outline), filtered from ``data``."""
+    sf = lay.analysis.shortfalls
     sf = sf[sf["community_id"].isin(set(idx["community_id"]))]
-    for c in cats:
+    pos = lay.pos
+    for c in lay.cats:
         n = int((sf["category"] == c).sum())
-        fg = folium.FeatureGroup(name=_e(T["shortfall"].format(cname[c])) + f" ({n:,})", show=False)
-        fg.add_child(
-            _GeoLayer(
-                data,
-                kind="shortfall",
-                each="lcComm",
-                filter=f"function(f){{return f.properties.s.indexOf({comm_pos[c]})>-1;}}",
-                style=(
-                    f"function(f){{return {{color:{_js(color[c])},weight:3,dashArray:'6 4',"
-                    f"fillColor:{_js(color[c])},fillOpacity:0.15}};}}"
-                ),
-                point="function(f,ll){return L.circleMarker(ll,{radius:10});}",
-            )
+        col = _js(lay.color[c])
+        layer = _GeoLayer(
+            data,
+            kind="shortfall",
+            each="lcComm",
+            filter=f"function(f){{return f.properties.s.indexOf({pos[c]})>-1;}}",
+            style=(
+                f"function(f){{return {{color:{col},weight:3,dashArray:'6 4',"
+                f"fillColor:{col},fillOpacity:0.15}};}}"
+            ),
+            point="function(f,ll){return L.circleMarker(ll,{radius:10});}",
         )
-        m.add_child(fg)
+        lay.add(_e(lay.T["shortfall"].format(lay.cname[c])) + f" ({n:,})", False, layer)
 
-    # facilities per category
-    fac = _facilities_in_scope(analysis, idx, cats)
-    show_fac = len(fac) <= SHOW_FACILITIES_MAX
-    for c in cats:
+
+def _add_facilities(lay: _Layers, idx: gpd.GeoDataFrame) -> None:
+    """Per drawn category, its facilities near the drawn communities, as round badges."""
+    fac = _facilities_in_scope(lay.analysis, idx, lay.cats)
+    show = len(fac) <= SHOW_FACILITIES_MAX
+    T = lay.T
+    for c in lay.cats:
         f = fac[fac["category"] == c]
-        n_all = len(f)
-        suffix = f" ({n_all:,})"
-        if n_all > max_features:
-            log.warning("map: %d facilities of %s, only %d are drawn", n_all, c, max_features)
-            f = f.iloc[:max_features]
-            suffix = T["capped"].format(max_features, n_all)
+        count = f" ({len(f):,})"
+        f, capped = lay.cap(f, f"facilities of {c}")
         f = f.set_geometry(f.geometry.representative_point())  # polygons (OSM buildings) as points
-        d = _Data(
-            geo.features(geo.lonlat(f, simplify=False), _facility_props(f)),
-            {"cat": _e(cname[c]), "capl": _e(T["capacity"]), "id": _e(T["facility"]) + " id"},
+        meta = {"cat": _e(lay.cname[c]), "capl": _e(T["capacity"]), "id": _e(T["facility"]) + " id"}
+        data = _Data(lay.geo.features(lay.geo.lonlat(f, simplify=False), _facility_props(f)), meta)
+        icon = f"lcIcon({_js(_e(lay.glyph[c]))},{_js(lay.color[c])})"
+        layer = _GeoLayer(
+            data,
+            kind="facilities",
+            each="lcFac",
+            point=f"function(f,ll){{return L.marker(ll,{{icon:{icon}}});}}",
         )
-        m.add_child(d)
-        fg = folium.FeatureGroup(
-            name=_e(T["facilities"].format(cname[c])) + _e(suffix), show=show_fac
-        )
-        fg.add_child(
-            _GeoLayer(
-                d,
-                kind="facilities",
-                each="lcFac",
-                point=f"function(f,ll){{return L.marker(ll,{{icon:lcIcon({_js(_e(glyph[c]))},{_js(color[c])})}});}}",
-            )
-        )
-        m.add_child(fg)
+        lay.add(_e(T["facilities"].format(lay.cname[c])) + _e(capped or count), show, layer, data)
 
-    # isochrones (given, or computed for the selected communities)
-    iso = isochrones
-    if iso is not None and communities:
-        raise InputError(
-            "give either isochrones= (precomputed) or communities= (computed), not both"
-        )
-    if iso is None and communities:
-        iso = _compute_isochrones(analysis, communities, simplify_m)
-    iso_legend = None
-    if iso is not None:
-        iso_legend = _add_isochrones(m, analysis, iso, geo, T, max_features)
 
-    # covered areas
-    cov = covered
-    if cov is True:
-        cov = _compute_covered(analysis, cats, simplify_m)
-    if cov is not None and cov is not False:
-        _add_covered(m, cov, geo, T, cname, color, max_features)
-
-    # proposed sites
-    has_sites = False
-    sites = analysis.sites
-    if sites is not None and len(sites):
-        s = sites[sites["category"].isin(cats)]
-        if "community_id" in s.columns:
-            s = s[s["community_id"].isin(scope_ids)]
-        if len(s):
-            s = s.assign(_o=s["category"].map(comm_pos)).sort_values(
-                ["_o", "site_rank"], kind="stable"
-            )
-            d = _Data(geo.features(geo.lonlat(s, simplify=False), _site_props(s, cname, lang)))
-            m.add_child(d)
-            has_sites = True
-            fg = folium.FeatureGroup(name=_e(T["sites"]) + f" ({len(s):,})", show=True)
-            colors = {c: color[c] for c in cats}
-            fg.add_child(
-                _GeoLayer(
-                    d,
-                    kind="sites",
-                    point=(
-                        "function(f,ll){return L.marker(ll,{icon:lcIcon('★',"
-                        + _js(colors)
-                        + "[f.properties.c],'lc-site'),zIndexOffset:1000});}"
-                    ),
-                )
-            )
-            m.add_child(fg)
-
-    m.add_child(
-        _Legend(
-            _legend_html(analysis, cats, cname, color, glyph, idx, iso_legend, has_sites, T, lang)
-        )
+def _add_sites(lay: _Layers, scope_ids: set[Any]) -> bool:
+    """Proposed sites of the drawn categories in scope, as stars; True if any were drawn."""
+    sites = lay.analysis.sites
+    if sites is None or not len(sites):
+        return False
+    s = sites[sites["category"].isin(lay.cats)]
+    if "community_id" in s.columns:
+        s = s[s["community_id"].isin(scope_ids)]
+    if not len(s):
+        return False
+    s = s.assign(_o=s["category"].map(lay.pos)).sort_values(["_o", "site_rank"], kind="stable")
+    data = _Data(lay.geo.features(lay.geo.lonlat(s, simplify=False), _site_props(s, lay)))
+    colors = {c: lay.color[c] for c in lay.cats}
+    point = (
+        "function(f,ll){return L.marker(ll,{icon:lcIcon('★',"
+        + _js(colors)
+        + "[f.properties.c],'lc-site'),zIndexOffset:1000});}"
     )
-    n_overlays = sum(isinstance(ch, folium.FeatureGroup) for ch in m._children.values())
-    m.add_child(folium.LayerControl(collapsed=n_overlays > 12))
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
-    _deterministic_ids(m)
-    return m
+    layer = _GeoLayer(data, kind="sites", point=point)
+    lay.add(_e(lay.T["sites"]) + f" ({len(s):,})", True, layer, data)
+    return True
 
 
 # ---------------------------------------------------------------------- pieces
@@ -781,12 +837,7 @@ def _scope(idx: gpd.GeoDataFrame, county: Any, street: Any) -> gpd.GeoDataFrame:
 
 
 def _community_props(
-    analysis: Analysis,
-    idx: gpd.GeoDataFrame,
-    cats: list[str],
-    cname: dict[str, str],
-    color: dict[str, str],
-    lang: str,
+    lay: _Layers, idx: gpd.GeoDataFrame
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Compact, escaped properties per community and the layer's meta (labels, categories).
 
@@ -795,12 +846,12 @@ def _community_props(
     [nearest distance (m, '' if none reachable), nearest facility's name, meets (0/1),
     short of capacity (0/1)] or null. The page builds tooltip and popup from them (``lcComm``).
     """
-    T = _TEXT[lang]
+    analysis, cats, lang, T = lay.analysis, lay.cats, lay.lang, lay.T
     cov = analysis.coverage
     cov = cov[cov["category"].isin(cats) & cov["community_id"].isin(set(idx["community_id"]))]
     fac = analysis.facilities
     fac_name = fac["name"] if "name" in fac.columns else pd.Series(dtype=object)
-    pos = {c: i for i, c in enumerate(cats)}
+    pos = lay.pos
     rows: dict[Any, list[Any]] = {}
     for r in cov.itertuples(index=False):
         rows.setdefault(r.community_id, []).append(r)
@@ -848,8 +899,8 @@ def _community_props(
                 "meets_standard",
             )
         ],
-        "n": [_e(cname[c]) for c in cats],
-        "c": [color[c] for c in cats],
+        "n": [_e(lay.cname[c]) for c in cats],
+        "c": [lay.color[c] for c in cats],
         "thr": [_fmt_m(analysis.thresholds[c]) for c in cats],
         "none": _e(T["none_reachable"]),
         "cap": _e(T["short_capacity"]),
@@ -896,12 +947,13 @@ def _facility_props(f: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _site_props(s: gpd.GeoDataFrame, cname: dict[str, str], lang: str) -> list[dict[str, Any]]:
-    T = _TEXT[lang]
+def _site_props(s: gpd.GeoDataFrame, lay: _Layers) -> list[dict[str, Any]]:
+    """Escaped tooltip ``t`` and popup ``p`` of each proposed site, ``c`` its category."""
+    T = lay.T
     out = []
     for r in s.itertuples(index=False):
         title = (
-            _e(T["proposed"].format(cname[r.category]))
+            _e(T["proposed"].format(lay.cname[r.category]))
             + " "
             + _e(T["site_rank"].format(r.site_rank))
         )
@@ -965,14 +1017,61 @@ def _check_frame(gdf: Any, what: str) -> gpd.GeoDataFrame:
 
 
 def _add_isochrones(
-    m: folium.Map,
-    analysis: Analysis,
-    iso: gpd.GeoDataFrame,
-    geo: _Geo,
-    T: dict[str, str],
-    max_features: int,
-) -> tuple[str, list[tuple[str, str]]]:
-    """Add the isochrone layer; returns its name and (colour, level label) pairs for the legend."""
+    lay: _Layers,
+    iso: gpd.GeoDataFrame | None,
+    communities: Sequence[str] | None,
+    simplify_m: float,
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """The isochrone layer (given, or computed for ``communities``); returns its name and
+    (colour, level label) pairs for the legend, or None when there is none."""
+    if iso is not None and communities:
+        raise InputError(
+            "give either isochrones= (precomputed) or communities= (computed), not both"
+        )
+    if iso is None and communities:
+        iso = _compute_isochrones(lay.analysis, communities, simplify_m)
+    if iso is None:
+        return None
+    iso, levels = _ranked_isochrones(iso)
+    iso, capped = lay.cap(iso, "isochrone polygons")
+    names = lay.analysis.communities.set_index("community_id")["community_name"]
+    props = []
+    for r, wm, dm in zip(
+        iso.itertuples(index=False), _col(iso, "walk_min"), _col(iso, "distance_m"), strict=True
+    ):
+        o = getattr(r, "origin", None)
+        who = _e(names.get(o, o)) if o is not None else ""
+        tip = (f"<b>{who}</b> · " if who else "") + _e(_level_text(lay.T, wm, dm))
+        props.append({"r": int(r.lc_rank), "t": tip})
+    data = _Data(lay.geo.features(lay.geo.lonlat(iso), props))
+    if "walk_min" in iso.columns and iso["walk_min"].notna().all():
+        minutes = sorted(pd.unique(iso["walk_min"].astype(float)))
+        label = lay.T["isochrones"].format("/".join(f"{v:g}" for v in minutes))
+    else:
+        label = lay.T["isochrones_m"].format("/".join(f"{v:,.0f}" for v in levels))
+    colors = [ISO_COLORS[min(i, len(ISO_COLORS) - 1)] for i in range(len(levels))]
+    style = (
+        "function(f){var c=" + _js(colors) + "[f.properties.r];"
+        "return {color:c,weight:1.5,fillColor:c,fillOpacity:0.15};}"
+    )
+    layer = _GeoLayer(data, kind="isochrones", pane="lc-iso", style=style)
+    lay.add(_e(label) + _e(capped), True, layer, data)
+    legend = []
+    for i in range(len(levels)):
+        sel = iso[iso["lc_rank"] == i]
+        wm = float(sel["walk_min"].iloc[0]) if "walk_min" in sel.columns and len(sel) else math.nan
+        dm = (
+            float(sel["distance_m"].iloc[0])
+            if "distance_m" in sel.columns and len(sel)
+            else math.nan
+        )
+        legend.append(_level_text(lay.T, wm, dm))
+    return label, list(zip(colors, legend, strict=True))
+
+
+def _ranked_isochrones(iso: Any) -> tuple[gpd.GeoDataFrame, list[float]]:
+    """Drawable isochrones with ``lc_rank`` (0 = shortest level), longest first (drawn under the
+    shorter ones), and the sorted levels (distance in metres, else minutes)."""
     iso = _check_frame(iso, "isochrones")
     if "distance_m" not in iso.columns and "walk_min" not in iso.columns:
         raise InputError("isochrones: a 'distance_m' or 'walk_min' column is needed")
@@ -982,118 +1081,56 @@ def _add_isochrones(
     iso = iso.assign(lc_rank=iso[key].astype(float).map(rank))
     sort = ["lc_rank"] + (["origin"] if "origin" in iso.columns else [])
     iso = iso.sort_values(sort, ascending=[False] + [True] * (len(sort) - 1), kind="stable")
-    n_all = len(iso)
-    suffix = ""
-    if n_all > max_features:
-        log.warning("map: %d isochrone polygons, only %d are drawn", n_all, max_features)
-        iso = iso.iloc[:max_features]
-        suffix = T["capped"].format(max_features, n_all)
-    names = analysis.communities.set_index("community_id")["community_name"]
-    mins = (
-        iso["walk_min"].astype(float)
-        if "walk_min" in iso.columns
-        else pd.Series(np.nan, index=iso.index)
-    )
-    dist = (
-        iso["distance_m"].astype(float)
-        if "distance_m" in iso.columns
-        else pd.Series(np.nan, index=iso.index)
-    )
-    props = []
-    for r, wm, dm in zip(iso.itertuples(index=False), mins, dist, strict=True):
-        o = getattr(r, "origin", None)
-        who = _e(names.get(o, o)) if o is not None else ""
-        lv = " · ".join(
-            p
-            for p in (
-                (T["minutes"].format(f"{wm:g}") if math.isfinite(wm) else ""),
-                (f"{dm:,.0f} m" if math.isfinite(dm) else ""),
-            )
-            if p
-        )
-        tip = (f"<b>{who}</b> · " if who else "") + _e(lv)
-        props.append({"r": int(r.lc_rank), "t": tip})
-    d = _Data(geo.features(geo.lonlat(iso), props))
-    m.add_child(d)
-    if "walk_min" in iso.columns and iso["walk_min"].notna().all():
-        lab = T["isochrones"].format(
-            "/".join(f"{v:g}" for v in sorted(pd.unique(iso["walk_min"].astype(float))))
-        )
-    else:
-        lab = T["isochrones_m"].format("/".join(f"{v:,.0f}" for v in levels))
-    colors = [ISO_COLORS[min(i, len(ISO_COLORS) - 1)] for i in range(len(levels))]
-    fg = folium.FeatureGroup(name=_e(lab) + _e(suffix), show=True)
-    fg.add_child(
-        _GeoLayer(
-            d,
-            kind="isochrones",
-            pane="lc-iso",
-            style=(
-                "function(f){var c=" + _js(colors) + "[f.properties.r];"
-                "return {color:c,weight:1.5,fillColor:c,fillOpacity:0.15};}"
-            ),
-        )
-    )
-    m.add_child(fg)
-    labels = []
-    for v in levels:
-        sel = iso[iso["lc_rank"] == rank[v]]
-        wm = float(sel["walk_min"].iloc[0]) if "walk_min" in sel.columns and len(sel) else math.nan
-        dm = (
-            float(sel["distance_m"].iloc[0])
-            if "distance_m" in sel.columns and len(sel)
-            else math.nan
-        )
-        labels.append(
-            " · ".join(
-                p
-                for p in (
-                    (T["minutes"].format(f"{wm:g}") if math.isfinite(wm) else ""),
-                    (f"{dm:,.0f} m" if math.isfinite(dm) else ""),
-                )
-                if p
-            )
-        )
-    return lab, list(zip(colors, labels, strict=True))
+    return iso, levels
 
 
-def _add_covered(
-    m: folium.Map,
-    cov: Any,
-    geo: _Geo,
-    T: dict[str, str],
-    cname: dict[str, str],
-    color: dict[str, str],
-    max_features: int,
-) -> None:
+def _col(frame: pd.DataFrame, col: str) -> pd.Series:
+    """``frame[col]`` as floats, or NaN when the column is absent."""
+    if col in frame.columns:
+        return frame[col].astype(float)
+    return pd.Series(np.nan, index=frame.index)
+
+
+def _level_text(T: dict[str, str], walk_min: float, distance_m: float) -> str:
+    """``5分钟 · 300 m``, either part left out when not finite."""
+    parts = (
+        T["minutes"].format(f"{walk_min:g}") if math.isfinite(walk_min) else "",
+        f"{distance_m:,.0f} m" if math.isfinite(distance_m) else "",
+    )
+    return " · ".join(p for p in parts if p)
+
+
+def _add_covered(lay: _Layers, covered: Any, simplify_m: float) -> None:
+    """Covered areas (given, or computed for the drawn categories when ``covered`` is True), one
+    layer per category (or one for all), under the communities."""
+    cov = covered
+    if cov is True:
+        cov = _compute_covered(lay.analysis, lay.cats, simplify_m)
+    if cov is None or cov is False:
+        return
     cov = _check_frame(cov, "covered")
     groups: list[tuple[Any, gpd.GeoDataFrame]]
     if "category" in cov.columns:
-        order = {c: i for i, c in enumerate(cname)}
+        order = {c: i for i, c in enumerate(lay.cname)}
         keys = sorted(pd.unique(cov["category"]), key=lambda k: (order.get(k, len(order)), str(k)))
         groups = [(k, cov[cov["category"] == k]) for k in keys]
     else:
         groups = [(None, cov)]
     for k, g in groups:
-        g = g.iloc[:max_features]
-        label = T["covered"].format(cname.get(k, str(k))) if k is not None else T["covered_all"]
-        col = color.get(k, "#555555")
+        g = g.iloc[: lay.max_features]
+        label = (
+            lay.T["covered"].format(lay.cname.get(k, str(k)))
+            if k is not None
+            else lay.T["covered_all"]
+        )
+        col = _js(lay.color.get(k, "#555555"))
         props = []
         for r in g.itertuples(index=False):
             dm = float(getattr(r, "distance_m", np.nan))
             props.append({"t": _e(label) + (f" · {dm:,.0f} m" if math.isfinite(dm) else "")})
-        d = _Data(geo.features(geo.lonlat(g), props))
-        m.add_child(d)
-        fg = folium.FeatureGroup(name=_e(label), show=False)
-        fg.add_child(
-            _GeoLayer(
-                d,
-                kind="covered",
-                pane="lc-cov",
-                style=f"function(f){{return {{color:{_js(col)},weight:1,fillColor:{_js(col)},fillOpacity:0.25}};}}",
-            )
-        )
-        m.add_child(fg)
+        data = _Data(lay.geo.features(lay.geo.lonlat(g), props))
+        style = f"function(f){{return {{color:{col},weight:1,fillColor:{col},fillOpacity:0.25}};}}"
+        lay.add(_e(label), False, _GeoLayer(data, kind="covered", pane="lc-cov", style=style), data)
 
 
 def _add_basemap(m: folium.Map, basemap: str, key: str | None, lang: str) -> None:
@@ -1131,17 +1168,13 @@ def _add_basemap(m: folium.Map, basemap: str, key: str | None, lang: str) -> Non
 
 
 def _legend_html(
-    analysis: Analysis,
-    cats: list[str],
-    cname: dict[str, str],
-    color: dict[str, str],
-    glyph: dict[str, str],
+    lay: _Layers,
     idx: gpd.GeoDataFrame,
     iso: tuple[str, list[tuple[str, str]]] | None,
     has_sites: bool,
-    T: dict[str, str],
-    lang: str,
 ) -> str:
+    """The legend: index classes, categories, sites, isochrone levels, run and profile."""
+    analysis, lang, T = lay.analysis, lay.lang, lay.T
     parts = [f"<details open><summary>{_e(T['legend'])}</summary><b>{_e(T['index_title'])}</b>"]
     lo = (0.0,) + INDEX_BREAKS
     hi = INDEX_BREAKS + (100.0,)
@@ -1150,10 +1183,10 @@ def _legend_html(
     if idx["service_index"].isna().any():
         parts.append(f'<i style="background:{NO_DATA_COLOR}"></i>{_e(T["no_data"])}<br>')
     parts.append(f"<b>{_e(_label('category_zh' if lang == 'zh' else 'category_en', lang))}</b>")
-    for c in cats:
+    for c in lay.cats:
         parts.append(
-            f'<span class="lc-ico"><span style="background:{color[c]}">{_e(glyph[c])}</span></span>'
-            f"{_e(cname[c])}<br>"
+            f'<span class="lc-ico"><span style="background:{lay.color[c]}">{_e(lay.glyph[c])}</span></span>'
+            f"{_e(lay.cname[c])}<br>"
         )
     parts.append(f"<small>{_e(T['shortfall_note'])}</small>")
     if has_sites:
@@ -1214,7 +1247,7 @@ def make_offline(m: folium.Map) -> folium.Map:
     remote = []
 
     def walk(el: Element) -> None:
-        for k, u in list(getattr(el, "default_js", [])) + list(getattr(el, "default_css", [])):
+        for _key, u in list(getattr(el, "default_js", [])) + list(getattr(el, "default_css", [])):
             remote.append(u)
         for ch in el._children.values():
             walk(ch)
