@@ -47,3 +47,19 @@ def futian_graphml() -> Path:
 @pytest.fixture(scope="session")
 def liechtenstein_pbf() -> Path:
     return shared_file("intl/liechtenstein.osm.pbf")
+
+
+@pytest.fixture()
+def local_overpass(monkeypatch):
+    """A listening local port as the Overpass endpoint, so the reachability check passes offline
+    (the download itself is replaced by OSMnx's own reader in the tests that use this)."""
+    import socket
+
+    from lifecircle import settings
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    monkeypatch.setattr(settings, "overpass_url", f"http://127.0.0.1:{srv.getsockname()[1]}/api")
+    yield settings.overpass_url
+    srv.close()

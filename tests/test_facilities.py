@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import socket
 from pathlib import Path
 
 import geopandas as gpd
@@ -219,17 +218,6 @@ def test_nanjing_osm_counts_match_osmnx(profile, nanjing_osm, caplog):
     # our point lies on/in OSMnx's geometry of the same feature
     for (t, i), geom in feats.geometry.items():
         assert geom.buffer(1e-9).contains(gdf.loc[f"osm:{t}/{i}"].geometry)
-
-
-@pytest.fixture()
-def local_overpass(monkeypatch):
-    """A listening local port as the Overpass endpoint, so the reachability check passes offline."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen()
-    monkeypatch.setattr(settings, "overpass_url", f"http://127.0.0.1:{srv.getsockname()[1]}/api")
-    yield settings.overpass_url
-    srv.close()
 
 
 def test_online_sources_go_through_osmnx(profile, monkeypatch, local_overpass):

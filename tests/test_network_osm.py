@@ -173,7 +173,7 @@ def test_liechtenstein_pbf_loads(liechtenstein_pbf):
     assert net.edges["osmid"].nunique() > 0.8 * n
 
 
-def test_online_sources_go_through_osmnx(monkeypatch, tmp_path):
+def test_online_sources_go_through_osmnx(monkeypatch, tmp_path, local_overpass):
     """Place / polygon / bbox are fetched by OSMnx (Overpass); here OSMnx's download functions are
     replaced by its own reader on a local file, so the path is tested offline."""
     import osmnx as ox

@@ -79,6 +79,8 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "min_covered_share": _NUM,
         "target_share": _NUM,
         "merge_duplicates_m": _NUM,
+        "complete_categories": (list, bool),
+        "data_gap_radius_m": _NUM,
     },
     "sites": {"max_sites": (int,), "categories": (list,), "min_new_pop": _NUM},
     "output": {
@@ -327,6 +329,7 @@ buildings = "osm"                # residential buildings from the OSM file sprea
 [analysis]
 profile = "jiaxing-yilao-yixiao" # or gb50180-2018, tdt1062-2021, or your own .toml (lifecircle profile init)
 # speed = "elderly"              # default: the standard's distances; or adult (1.2 m/s), elderly (0.9 m/s)
+# complete_categories = ["nursery"]  # lists you know are complete: no facility near = real absence
 min_covered_share = 0.8
 target_share = 0.6
 

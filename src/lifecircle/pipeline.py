@@ -25,6 +25,7 @@ import pandas as pd
 from . import settings
 from ._errors import ConfigError, LifecircleError
 from .analysis import Analysis, analyze
+from .analysis.datastatus import DATA_GAP_RADIUS_M
 from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
@@ -191,6 +192,8 @@ def _analysis(
             demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
             target_share=float(ac.get("target_share", 0.6)),
             max_snap_m=cfg.network.get("max_snap_m"),
+            complete_categories=ac.get("complete_categories"),
+            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
         )  # fmt: skip
     if cfg.sites.get("max_sites", 0):
         with _from_key(cfg, "sites"):
