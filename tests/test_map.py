@@ -50,7 +50,8 @@ def _profile():
 def case():
     comm = lc.load_communities(river_communities((SCRIPT, OBRIEN)))
     fac = river_facilities(IMG)
-    a = analyze(river_with_bridge(), fac, comm, _profile())
+    # a toy world whose lists are complete: no health station or day care is a real absence
+    a = analyze(river_with_bridge(), fac, comm, _profile(), complete_categories=True)
     a.propose_sites()
     return a
 

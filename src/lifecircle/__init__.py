@@ -21,6 +21,7 @@ from ._errors import (
     PoolError,
     ProfileError,
 )
+from ._progress import TqdmHandler
 from .analysis import Analysis, AnalysisParams, analyze
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
@@ -35,7 +36,7 @@ from .standards import Category, Level, Profile, list_profiles, load_profile
 _deprecated.install()
 
 
-class _FallbackHandler(logging.StreamHandler):
+class _FallbackHandler(TqdmHandler):
     """Shows lifecircle's warnings (to stderr) until the application configures logging.
 
     Warnings here tell users about data problems (facility types missing from OSM, estimated

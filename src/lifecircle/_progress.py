@@ -1,7 +1,10 @@
-"""tqdm progress bars that honour :data:`lifecircle.settings.progress`."""
+"""tqdm progress bars that honour :data:`lifecircle.settings.progress`, and a logging handler
+that writes through tqdm so a warning never lands on a progress bar's line."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -21,3 +24,19 @@ def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> tqdm:
     kwargs.setdefault("disable", not settings.progress)
     kwargs.setdefault("leave", False)
     return tqdm(iterable, **kwargs)
+
+
+class TqdmHandler(logging.StreamHandler):
+    """A stream handler (stderr by default) that prints through ``tqdm.write``: an active bar is
+    cleared, the message printed on its own line, and the bar drawn again below it."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one record above the progress bars."""
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except Exception:  # logging must never raise
+            self.handleError(record)

@@ -325,6 +325,8 @@ path = "communities.gpkg"        # polygons or points with a population column
 buildings = "osm"                # residential buildings from the OSM file spread people inside communities
 # raster = "worldpop.tif"        # or a population raster
 # grid_m = 100                   # or a regular grid
+missing_population = "zero"      # communities without population and without residential buildings
+                                 # count as empty (named in a warning); "error" stops the run instead
 
 [analysis]
 profile = "jiaxing-yilao-yixiao" # or gb50180-2018, tdt1062-2021, or your own .toml (lifecircle profile init)

@@ -67,6 +67,7 @@ from ._errors import InputError
 from ._progress import progress
 from .crs import WGS84
 from .network import Reach, Snapped, WalkNetwork
+from .network.kernels import announce_compile
 from .speeds import walking_speed
 
 log = logging.getLogger(__name__)
@@ -286,6 +287,7 @@ def _lines(geom: _EdgeGeom, edge: np.ndarray, start: np.ndarray, end: np.ndarray
     """LineStrings of edge stretches ``[start, end]`` (metres along the edge from ``u``)."""
     if len(edge) == 0:
         return np.empty(0, dtype=object)
+    announce_compile(_cut_pieces)
     out, off = _cut_pieces(
         geom.coords,
         geom.ptr,

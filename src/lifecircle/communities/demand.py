@@ -94,8 +94,9 @@ def _centroid_part(spread: _Spread, cm: gpd.GeoDataFrame) -> None:
     g = cm.loc[~spread.done]
     n = int((~spread.done).sum())
     log.warning(
-        "%d communities have no buildings, raster cells or grid points: their population is "
-        "placed at one representative point (%s%s). Give buildings=, raster= or grid_m=.",
+        "%d communities have no residential building, raster cell or grid point inside: their "
+        "population is placed at one representative point (%s%s). To spread it, add a grid "
+        "(grid_m=100; in a config file: [demand] grid_m = 100) or a population raster.",
         n,
         ", ".join(map(str, g["community_id"][:5])),
         " ..." if n > 5 else "",
@@ -147,8 +148,9 @@ def _estimate_population(
             f"communities {', '.join(map(str, c.index[still][:5]))}"
             f"{' ...' if still.sum() > 5 else ''} "
             "have no population and none could be estimated: give a population column, "
-            "residential buildings (buildings=) or a population raster (raster=), or pass "
-            "missing_population='zero'"
+            "residential buildings (buildings=) or a population raster (raster=), or count them "
+            "as empty with missing_population='zero' (in a config file: [demand] "
+            'missing_population = "zero")'
         )
 
 

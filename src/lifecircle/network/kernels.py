@@ -8,9 +8,44 @@ reaches: one distance array with a "stamp" per node (lazy reset) and growable ou
 from __future__ import annotations
 
 import heapq
+import logging
+import os
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numba import njit
+
+log = logging.getLogger(__name__)
+_announced: set[str] = set()
+
+
+def _cached_on_disk(kernel: Any) -> bool:
+    """True if Numba's on-disk cache holds a compiled version of ``kernel`` (``cache=True``)."""
+    code = kernel.py_func.__code__
+    src = Path(code.co_filename)
+    pattern = f"{src.stem}.{kernel.py_func.__name__}-*.nbi"
+    places = [src.parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    return any(next(p.rglob(pattern), None) is not None for p in places if p.is_dir())
+
+
+def announce_compile(*kernels: Any) -> None:
+    """Say once, before the wait, that the compiled kernels are being built: on the very first
+    run Numba compiles them (a one-off of about 10–20 s on a 2-core machine); they are cached on
+    disk for every later run."""
+    cold = [
+        k.py_func.__name__ for k in kernels
+        if k.py_func.__name__ not in _announced and not k.signatures and not _cached_on_disk(k)
+    ]  # fmt: skip
+    if cold:
+        _announced.update(cold)
+        log.warning(
+            "first run: compiling lifecircle's network kernels (%s) — a one-off of about 10–20 s; "
+            "they are cached on disk for later runs",
+            ", ".join(cold),
+        )
 
 
 @njit(cache=True)

@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from .._errors import InputError
-from .kernels import bounded_dijkstra_batch, merge_sorted_intervals
+from .kernels import announce_compile, bounded_dijkstra_batch, merge_sorted_intervals
 from .snapping import Snapped
 
 if TYPE_CHECKING:
@@ -219,6 +219,7 @@ def reach_from(net: WalkNetwork, snapped: Snapped, max_m: float) -> Reach:
     seed_ptr[1:] = np.cumsum(np.where(ok, 2, 0))
     seed_node = np.column_stack([snapped.u, snapped.v])[ok].ravel()
     seed_dist = np.column_stack([a + p, a + (length - p)])[ok].ravel()
+    announce_compile(bounded_dijkstra_batch)
     t0 = time.perf_counter()
     ptr, node, dist = bounded_dijkstra_batch(
         net.indptr,
@@ -370,6 +371,7 @@ def _merge_intervals(
     """Union overlapping intervals per (origin, edge)."""
     order = np.lexsort((start, e, o))
     o, e, start, end = o[order], e[order], start[order], end[order]
+    announce_compile(merge_sorted_intervals)
     keep, merged_end = merge_sorted_intervals(o, e, start, end)
     return pd.DataFrame(
         {"origin": o[keep], "edge": e[keep], "start_m": start[keep], "end_m": merged_end[keep]}
