@@ -89,7 +89,7 @@ def make_communities() -> None:
         cell = next(c for c in cells.geoms if c.contains(geom))
         rows.append(
             {
-                "code": f"HEL{i:02d}",
+                "id": f"HEL{i:02d}",
                 "name": tags.get("name", f"place {i}"),
                 "street": "Helsinki centre (sample)",
                 "county": "Helsinki",

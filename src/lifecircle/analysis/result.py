@@ -94,7 +94,7 @@ class Analysis:
         add_capacity(
             self.coverage, cats, facilities, self.demand, self.access, self.thresholds, network
         )
-        self.shortfalls = shortfall_table(self.coverage, cats, profile)
+        self.shortfalls = shortfall_table(self.coverage, cats, profile, params.min_covered_share)
         self.index = community_index(self.coverage, self.communities, cats)
         self.index_by_street = index_by(self.index, STREET_KEYS, params.target_share)
         self.index_by_county = index_by(self.index, COUNTY_KEYS, params.target_share)

@@ -11,25 +11,14 @@ from ..standards import Category, Profile
 #: Weight of optional (△) categories relative to required (▲) ones in the index and priority.
 OPTIONAL_FACTOR = 0.5
 
-_GROUP_ZH = {
-    "total": "人",
-    "elderly": "名老年人",
-    "child_0_3": "名0–3岁儿童",
-    "child_3_6": "名3–6岁儿童",
+#: How reasons name each target group: (Chinese noun, English noun).
+GROUP_WORDS = {
+    "total": ("居民", "residents"),
+    "elderly": ("老年人", "older residents"),
+    "child_0_3": ("0–3岁儿童", "children aged 0–3"),
+    "child_3_6": ("3–6岁儿童", "children aged 3–6"),
 }
-_GROUP_EN = {
-    "total": "residents",
-    "elderly": "older residents",
-    "child_0_3": "children aged 0–3",
-    "child_3_6": "children aged 3–6",
-}
-_GROUP_PER_ZH = {
-    "total": "千人",
-    "elderly": "千名老年人",
-    "child_0_3": "千名0–3岁儿童",
-    "child_3_6": "千名3–6岁儿童",
-}
-_UNIT_ZH = {"beds": "张床位", "places": "个托位", "m2": "平方米"}
+UNIT_WORDS = {"beds": ("张床位", "beds"), "places": ("个托位", "places"), "m2": ("平方米", "m²")}
 
 
 def category_weights(
@@ -41,7 +30,9 @@ def category_weights(
     return weight * np.where(required, 1.0, OPTIONAL_FACTOR)
 
 
-def shortfall_table(coverage: pd.DataFrame, cats: list[Category], profile: Profile) -> pd.DataFrame:
+def shortfall_table(
+    coverage: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float = 0.8
+) -> pd.DataFrame:
     """The assessed rows of ``coverage`` that do not meet the standard, ranked: required
     categories first, then by priority score (weight × affected residents). Rows without data
     (``assessed`` False) are not shortfalls: see the data checklist."""
@@ -62,7 +53,7 @@ def shortfall_table(coverage: pd.DataFrame, cats: list[Category], profile: Profi
         kind="stable",
     )
     sf["priority_rank"] = np.arange(1, len(sf) + 1)
-    sf["reason_zh"], sf["reason_en"] = reasons(sf, cats, profile)
+    sf["reason_zh"], sf["reason_en"] = reasons(sf, cats, profile, min_covered_share)
     return sf.reset_index(drop=True)
 
 
@@ -78,47 +69,65 @@ def level_label(profile: Profile, cat: Category) -> tuple[str, str]:
 
 _REASON_COLUMNS = [
     "category", "target_group", "meets_distance", "meets_capacity", "distance_min_m",
-    "threshold_m", "uncovered_pop", "capacity_unit", "supply_per_1000",
-    "capacity_threshold_per_1000",
+    "threshold_m", "uncovered_pop", "covered_share", "capacity_unit", "supply_per_1000",
+    "capacity_threshold_per_1000", "capacity_short_pop",
 ]  # fmt: skip
 
 
+def _distance_reason(
+    lvl: tuple[str, str], cat: Category, group: str, dmin: float, thr: float, unc: float,
+    share: float, min_share: float,
+) -> tuple[str, str]:  # fmt: skip
+    g_zh, g_en = GROUP_WORDS.get(group, GROUP_WORDS["total"])
+    name_en = cat.name_en.lower() if cat.name_en else cat.id
+    if not np.isfinite(dmin):
+        return (
+            f"{lvl[0]}{cat.name_zh}: 步行可达范围内没有此类设施 (标准 {thr:,.0f} m), "
+            f"{unc:,.0f} 名{g_zh}未覆盖",
+            f"{lvl[1]} {name_en}: none within walking reach (standard {thr:,.0f} m); "
+            f"{unc:,.0f} {g_en} not covered",
+        )
+    share = 0.0 if not np.isfinite(share) else share
+    return (
+        f"{lvl[0]}{cat.name_zh}: 仅 {share:.0%} 的{g_zh}在 {thr:,.0f} m 步行范围内 (标准要求至少 "
+        f"{min_share:.0%}), {unc:,.0f} 名{g_zh}未覆盖; 最近的设施 {dmin:,.0f} m",
+        f"{lvl[1]} {name_en}: only {share:.0%} of {g_en} live within {thr:,.0f} m on foot "
+        f"(standard: at least {min_share:.0%}); {unc:,.0f} not covered; nearest {dmin:,.0f} m",
+    )
+
+
+def _capacity_reason(
+    cat: Category, group: str, unit: str | None, sup: float, cthr: float, short: float
+) -> tuple[str, str]:
+    g_zh, g_en = GROUP_WORDS.get(group, GROUP_WORDS["total"])
+    u_zh, u_en = UNIT_WORDS.get(unit or "", (unit or "", unit or ""))
+    return (
+        f"{cat.name_zh}供给不足: 每千名{g_zh} {sup:.1f} {u_zh} (标准至少 {cthr:g}), "
+        f"约 {short:,.0f} 人的份额缺口",
+        f"{cat.name_en} short of capacity: {sup:.1f} {u_en} per 1,000 {g_en} "
+        f"(standard: at least {cthr:g}); about {short:,.0f} people's share missing",
+    )
+
+
 def reasons(
-    sf: pd.DataFrame, cats: list[Category], profile: Profile
+    sf: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float = 0.8
 ) -> tuple[list[str], list[str]]:
-    """Plain-language reasons in Chinese and English, one per shortfall row."""
+    """Plain-language reasons in Chinese and English, one per shortfall row: what failed (the
+    share within the distance against the required share; the supply per 1,000 against the
+    standard) and how many people it affects."""
     meta = {c.id: c for c in cats}
     labels = {k: level_label(profile, c) for k, c in meta.items()}
     zh_out, en_out = [], []
-    for k, g, md, mc, dmin, thr, unc, unit, sup, cthr in zip(
+    for k, g, md, mc, dmin, thr, unc, share, unit, sup, cthr, short in zip(
         *(sf[c].tolist() for c in _REASON_COLUMNS), strict=True
     ):
-        cat = meta[k]
-        lvl_zh, lvl_en = labels[k]
-        zh, en = [], []
+        parts = []
         if not md:
-            reach = np.isfinite(dmin)
-            zh.append(
-                f"{lvl_zh}缺{cat.name_zh}: "
-                + (f"最近 {dmin:,.0f} m" if reach else "步行可达范围内无此类设施")
-                + f" (标准 {thr:,.0f} m), {unc:,.0f} {_GROUP_ZH.get(g, '人')}未覆盖"
-            )
-            en.append(
-                f"{lvl_en} lacks {cat.name_en.lower() if cat.name_en else cat.id}: "
-                + (f"nearest {dmin:,.0f} m" if reach else "none reachable on foot")
-                + f" (standard {thr:,.0f} m), {unc:,.0f} "
-                f"{_GROUP_EN.get(g, 'residents')} not covered"
+            parts.append(
+                _distance_reason(labels[k], meta[k], g, dmin, thr, unc, share, min_covered_share)
             )
         if mc is False:
-            u = unit or ""
-            zh.append(
-                f"{cat.name_zh}供给不足: 每{_GROUP_PER_ZH.get(g, '千人')} {sup:.1f} "
-                f"{_UNIT_ZH.get(u, u)}, 标准 {cthr:g}"
-            )
-            en.append(
-                f"{cat.name_en} short of capacity: {sup:.1f} {u} per 1,000 "
-                f"{_GROUP_EN.get(g, 'residents')}, standard {cthr:g}"
-            )
-        zh_out.append("; ".join(zh))
-        en_out.append("; ".join(en))
+            parts.append(_capacity_reason(meta[k], g, unit, sup, cthr, short))
+        zh_out.append("; ".join(p[0] for p in parts))
+        en_out.append("; ".join(p[1] for p in parts))
     return zh_out, en_out
