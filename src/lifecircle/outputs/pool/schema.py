@@ -14,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from ..._errors import InputError, PoolError
+from ..labels import pool_label
 
 #: Version of the pool layout written by this lifecircle; stored in ``lifecircle_meta``.
 SCHEMA_VERSION = 1
@@ -32,7 +33,7 @@ Headers = Literal["zh", "en"]
 
 @dataclass(frozen=True)
 class PoolColumn:
-    """One column of the pool: storage name, Chinese and English headers, type and owner.
+    """One column of the pool: storage name, Chinese and English headers, type, owner, meaning.
 
     ``owner`` is ``"computed"`` (written by lifecircle, refreshed on every export of a run that
     lists the project) or ``"planner"`` (written by people, never overwritten by an export).
@@ -47,202 +48,60 @@ class PoolColumn:
     description: str
 
 
-def _c(name: str, zh: str, en: str, dtype: str, description: str, owner: Owner = "computed"):
+#: Every column of the pool, in the order files are written: (name, type, owner). ``geometry``
+#: is a Point in EPSG:4326 (``geom`` in GeoPackage/PostGIS; ``lon``/``lat`` columns 经度/纬度 in
+#: xlsx and csv). Headers and descriptions come from :mod:`lifecircle.outputs.labels`.
+_LAYOUT: tuple[tuple[str, str, Owner], ...] = (
+    ("project_id", "str", "computed"),
+    ("priority_rank", "int", "computed"),
+    ("county_name", "str", "computed"),
+    ("street_name", "str", "computed"),
+    ("community_name", "str", "computed"),
+    ("category_zh", "str", "computed"),
+    ("level", "str", "computed"),
+    ("reason_zh", "str", "computed"),
+    ("status", "str", "planner"),
+    ("year", "int", "planner"),
+    ("owner", "str", "planner"),
+    ("notes", "str", "planner"),
+    ("new_covered_pop", "float", "computed"),
+    ("uncovered_pop", "float", "computed"),
+    ("nearest_m", "float", "computed"),
+    ("threshold_m", "float", "computed"),
+    ("priority_score", "float", "computed"),
+    ("location_kind", "str", "computed"),
+    ("category", "str", "computed"),
+    ("county_code", "str", "computed"),
+    ("street_code", "str", "computed"),
+    ("community_code", "str", "computed"),
+    ("reason_en", "str", "computed"),
+    ("run_id", "str", "computed"),
+    ("run_date", "date", "computed"),
+    ("profile", "str", "computed"),
+    ("first_seen_run", "str", "computed"),
+    ("in_latest_run", "bool", "computed"),
+    ("missing_since", "str", "computed"),
+    ("geometry", "point", "computed"),
+)
+
+
+def _column(name: str, dtype: str, owner: Owner) -> PoolColumn:
+    zh, en, description = pool_label(name)
     return PoolColumn(name, zh, en, dtype, owner, description)
 
 
-#: Every column of the pool, in the order files are written. ``geometry`` is a Point in
-#: EPSG:4326 (``geom`` in GeoPackage/PostGIS; ``lon``/``lat`` columns 经度/纬度 in xlsx and csv).
-POOL_COLUMNS: tuple[PoolColumn, ...] = (
-    _c(
-        "project_id",
-        "项目编号",
-        "Project ID",
-        "str",
-        "Stable id 'LC-' + 12 hex digits of a SHA-1 of category, admin codes and location "
-        "(see project_id); a re-run finds the same project. 稳定编号，重新分析仍对应同一项目",
-    ),
-    _c(
-        "priority_rank",
-        "优先序",
-        "Priority rank",
-        "int",
-        "Rank in the run, 1 = most urgent. 本次分析中的优先顺序，1 为最急",
-    ),
-    _c("county_name", "区县", "County", "str", "County / district name. 区县名称"),
-    _c("street_name", "街道(乡镇)", "Street / town", "str", "Street or town name. 街道或乡镇名称"),
-    _c("community_name", "社区(村)", "Community", "str", "Community or village name. 社区或村名称"),
-    _c(
-        "category_zh",
-        "设施类别",
-        "Facility category",
-        "str",
-        "Facility category in Chinese, e.g. 老年人日间照料中心. 设施类别中文名",
-    ),
-    _c(
-        "level",
-        "生活圈层级",
-        "Life-circle level",
-        "str",
-        "L5, L10 or L15 (5/10/15-minute walking life circle). 5/10/15 分钟生活圈",
-    ),
-    _c(
-        "reason_zh",
-        "补短板理由",
-        "Reason (Chinese)",
-        "str",
-        "Plain-language reason, e.g. 5分钟生活圈缺托育: 最近 1,240 m, 3,400 人未覆盖. 通俗理由",
-    ),
-    _c(
-        "status",
-        "项目状态",
-        "Status",
-        "str",
-        "储备 → 申报 → 在建 → 建成, or 取消; new projects start as 储备. 由规划人员维护",
-        "planner",
-    ),
-    _c(
-        "year",
-        "计划年度",
-        "Planned year",
-        "int",
-        "Year the project is planned for (integer, may be empty). 计划实施年度",
-        "planner",
-    ),
-    _c(
-        "owner",
-        "责任单位",
-        "Responsible unit",
-        "str",
-        "Department or person responsible. 责任单位或责任人",
-        "planner",
-    ),
-    _c("notes", "备注", "Notes", "str", "Free notes. 备注", "planner"),
-    _c(
-        "new_covered_pop",
-        "新增覆盖人口",
-        "Newly covered residents",
-        "float",
-        "Residents a facility here would newly cover. 在此建设可新增覆盖的居民数",
-    ),
-    _c(
-        "uncovered_pop",
-        "现状未覆盖人口",
-        "Uncovered residents",
-        "float",
-        "Residents not covered now. 现状未被覆盖的居民数",
-    ),
-    _c(
-        "nearest_m",
-        "现状最近距离(米)",
-        "Nearest facility now (m)",
-        "float",
-        "Walking network distance to the nearest existing facility; empty = none within reach. "
-        "到最近现状设施的步行网络距离，空 = 可达范围内没有",
-    ),
-    _c(
-        "threshold_m",
-        "标准距离(米)",
-        "Standard distance (m)",
-        "float",
-        "Walking distance the standard asks for. 标准要求的步行距离",
-    ),
-    _c(
-        "priority_score",
-        "优先级得分",
-        "Priority score",
-        "float",
-        "Score the rank is sorted by (higher = more urgent). 排序所用得分，越高越急",
-    ),
-    _c(
-        "location_kind",
-        "位置类型",
-        "Location kind",
-        "str",
-        "proposed_site (a proposed site) or community (somewhere in the community). "
-        "proposed_site = 建议选址；community = 社区内待选址",
-    ),
-    _c(
-        "category",
-        "设施类别代码",
-        "Category id",
-        "str",
-        "Facility category id of the standard profile, e.g. elderly_daycare. 设施类别代码",
-    ),
-    _c(
-        "county_code",
-        "区县代码",
-        "County code",
-        "str",
-        "NBS county code (6 digits), text. 国家统计局区划代码，文本",
-    ),
-    _c(
-        "street_code",
-        "街道代码",
-        "Street code",
-        "str",
-        "NBS street/town code (9 digits), text. 街道(乡镇)代码，文本",
-    ),
-    _c(
-        "community_code",
-        "社区代码",
-        "Community code",
-        "str",
-        "NBS community code (12 digits), text. 社区(村)代码，文本",
-    ),
-    _c(
-        "reason_en",
-        "补短板理由(英文)",
-        "Reason (English)",
-        "str",
-        "The reason in English. 英文理由",
-    ),
-    _c(
-        "run_id",
-        "分析批次",
-        "Run ID",
-        "str",
-        "Latest analysis run that listed the project; the computed fields come from it. "
-        "最近一次列入该项目的分析批次，计算字段取自该批次",
-    ),
-    _c("run_date", "分析日期", "Run date", "date", "Date of that run (YYYY-MM-DD). 该批次分析日期"),
-    _c(
-        "profile",
-        "标准配置",
-        "Profile",
-        "str",
-        "Standard profile the run used. 该批次使用的标准配置",
-    ),
-    _c(
-        "first_seen_run",
-        "首次列入批次",
-        "First seen in run",
-        "str",
-        "Run that first listed the project. 首次列入的分析批次",
-    ),
-    _c(
-        "in_latest_run",
-        "最新分析仍列入",
-        "In latest run",
-        "bool",
-        "Whether the latest export's run still lists the project (是/否). 最近一次导出的分析是否仍列入",
-    ),
-    _c(
-        "missing_since",
-        "自此批次未列入",
-        "Missing since run",
-        "str",
-        "First run that no longer listed the project (empty while listed); the row is kept. "
-        "从该批次起不再列入（行保留，不删除）",
-    ),
-    _c(
-        "geometry",
-        "位置",
-        "Location",
-        "point",
-        "Point in EPSG:4326; xlsx/csv hold it as 经度/纬度 (lon/lat). 位置，WGS84 经纬度",
-    ),
-)
+#: Every column of the pool, in the order files are written.
+POOL_COLUMNS: tuple[PoolColumn, ...] = tuple(_column(*spec) for spec in _LAYOUT)
+
+#: Headers earlier lifecircle versions wrote for a column, (Chinese, English); still read.
+FORMER_HEADERS: dict[str, tuple[str | None, str | None]] = {
+    "street_name": (None, "Street / town"),
+    "category_zh": (None, "Facility category"),
+    "new_covered_pop": ("新增覆盖人口", "Newly covered residents"),
+    "uncovered_pop": ("现状未覆盖人口", "Uncovered residents"),
+    "threshold_m": (None, "Standard distance (m)"),
+    "category": ("设施类别代码", None),
+}
 
 #: Every pool column by name.
 COLUMN: dict[str, PoolColumn] = {c.name: c for c in POOL_COLUMNS}

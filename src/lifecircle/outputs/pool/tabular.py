@@ -6,40 +6,43 @@ from typing import Any
 
 import shapely
 
-from .schema import COLUMN, NAMES, POOL_COLUMNS
+from ..labels import pool_label
+from .schema import FORMER_HEADERS, NAMES
 from .values import Row, as_float, coerce
 
-#: The location columns of xlsx and csv: name → (Chinese, English header).
-LONLAT: dict[str, tuple[str, str]] = {"lon": ("经度", "Longitude"), "lat": ("纬度", "Latitude")}
+#: The location columns of xlsx and csv.
+LONLAT: tuple[str, str] = ("lon", "lat")
 #: The columns of a spreadsheet pool, in order (the location as lon/lat).
-TABULAR: list[str] = [n for n in NAMES if n != "geometry"] + ["lon", "lat"]
+TABULAR: list[str] = [n for n in NAMES if n != "geometry"] + list(LONLAT)
+
+
+def _headers(name: str) -> list[tuple[str, str]]:
+    """(header, language) pairs of a column: today's, then those earlier versions wrote."""
+    zh, en, _ = pool_label(name)
+    former = zip(FORMER_HEADERS.get(name, (None, None)), ("zh", "en"), strict=True)
+    return [(zh, "zh"), (en, "en")] + [(text, lang) for text, lang in former if text]
 
 
 def labels() -> dict[str, str]:
-    """Every accepted header (name, Chinese, English; case-insensitive) → column name."""
+    """Every accepted header (name, Chinese, English, former; case-insensitive) → column name."""
     out: dict[str, str] = {}
-    for c in POOL_COLUMNS:
-        if c.name != "geometry":
-            for label in (c.name, c.zh, c.en):
-                out[label.strip().lower()] = c.name
-    for name, (zh, en) in LONLAT.items():
-        for label in (name, zh, en):
-            out[label.lower()] = name
+    for name in TABULAR:
+        for text in [name] + [h for h, _ in _headers(name)]:
+            out[text.strip().lower()] = name
     return out
 
 
 def header(name: str, lang: str) -> str:
     """The header of column ``name`` in ``lang`` ("zh" or "en")."""
-    if name in LONLAT:
-        return LONLAT[name][0] if lang == "zh" else LONLAT[name][1]
-    return COLUMN[name].zh if lang == "zh" else COLUMN[name].en
+    found = pool_label(name)
+    return found.zh if lang == "zh" else found.en
 
 
 def header_lang(headers: list[str]) -> str | None:
     """The language most of ``headers`` are in, None when none is a pool header."""
-    zh = {c.zh for c in POOL_COLUMNS} | {v[0] for v in LONLAT.values()}
-    en = {c.en for c in POOL_COLUMNS} | {v[1] for v in LONLAT.values()}
-    n_zh, n_en = sum(h in zh for h in headers), sum(h in en for h in headers)
+    known = {text: lang for name in TABULAR for text, lang in _headers(name)}
+    n_zh = sum(known.get(h) == "zh" for h in headers)
+    n_en = sum(known.get(h) == "en" for h in headers)
     return None if n_zh == n_en == 0 else ("zh" if n_zh >= n_en else "en")
 
 
