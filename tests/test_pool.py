@@ -433,15 +433,14 @@ def test_file_open_in_excel_is_reported(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.xlsx"]
 
 
-def test_locked_geopackage_is_reported(tmp_path, monkeypatch):
+def test_locked_geopackage_is_reported(tmp_path):
     path = tmp_path / "pool.gpkg"
     export_pool(three(), path, run_id="r1")
-    monkeypatch.setattr(gpkg, "SQLITE_TIMEOUT_S", 0.05)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # e.g. a QGIS editing session
     try:
         with pytest.raises(PoolError, match="locked"):
-            export_pool(three(), path, run_id="r2")
+            export_pool(three(), path, run_id="r2", lock_timeout_s=0.05)
     finally:
         other.execute("ROLLBACK")
         other.close()

@@ -271,4 +271,4 @@ def label(name: str) -> Label:
 def pool_label(name: str) -> Label:
     """The label of a pool column as the pool writes it (:data:`POOL_ZH` applied)."""
     found = label(name)
-    return found._replace(zh=POOL_ZH.get(name, found.zh))
+    return Label(POOL_ZH.get(name, found.zh), found.en, found.explanation)

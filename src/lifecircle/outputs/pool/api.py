@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from ..._errors import InputError, LifecircleError, PoolError
-from .backend import Backend, ExportJob, Kind, Target, resolve_target
+from .backend import Backend, ExportJob, Kind, Target, Written, resolve_target
 from .csv import CSV
 from .geojson import GeoJSON
 from .gpkg import GeoPackage
 from .ids import GRID_M
 from .incoming import dedupe, prepare_projects, run_info
+from .locking import TargetChanged, exclusive
 from .merge import Plan, merge
 from .postgis import PostGIS
 from .schema import COLUMN, NAMES, Headers, IfExists, check_identifier
@@ -25,6 +26,9 @@ from .values import Row
 from .xlsx import Excel
 
 log = logging.getLogger(__name__)
+
+#: Exports of a file another program keeps changing are tried this many times.
+CHANGE_TRIES = 3
 
 #: The store of each kind of target.
 BACKENDS: dict[Kind, Backend] = {"gpkg": GeoPackage(), "postgis": PostGIS(), "xlsx": Excel(),
@@ -93,6 +97,8 @@ def export_pool(
     if_exists: IfExists = "upsert",
     headers: Headers | None = None,
     grid_m: float = GRID_M,
+    lock_timeout_s: float = 30.0,
+    connect_timeout_s: float = 10.0,
 ) -> PoolReport:
     """Add an analysis's projects to the reserve pool (补短板项目库), keeping planners' edits.
 
@@ -119,6 +125,13 @@ def export_pool(
         :data:`lifecircle.settings.language`.
     grid_m
         Grid (metres) of :func:`project_id`.
+    lock_timeout_s
+        Seconds to wait while another process exports to the same pool (exports take turns:
+        a ``<file>.lock`` beside a file pool, a lock in PostgreSQL), or while QGIS holds a
+        GeoPackage; then :class:`PoolError` "being written by another process".
+    connect_timeout_s
+        Seconds to wait for a PostgreSQL server to answer (whole seconds, at least 2; not
+        applied to an engine you pass); then :class:`PoolError` naming the host:port.
 
     Returns
     -------
@@ -146,12 +159,13 @@ def export_pool(
     def plan_for(existing: list[Row] | None) -> Plan:
         if existing is not None and if_exists == "fail":
             raise PoolError(f"pool {layer!r} already exists in {tgt.label} and if_exists='fail'")
-        return merge(existing or [], incoming, run, grid_m)
+        return merge(existing or [], [dict(r) for r in incoming], run, grid_m)
 
     job = ExportJob(layer=layer, schema=schema, run_id=run.run_id, plan_for=plan_for,
-                    headers=headers)  # fmt: skip
+                    headers=headers, lock_timeout_s=lock_timeout_s,
+                    connect_timeout_s=connect_timeout_s)  # fmt: skip
     try:
-        counts, total = BACKENDS[tgt.kind].export(tgt, job)
+        counts, total = _export(tgt, job)
     except LifecircleError:
         raise
     except Exception as exc:
@@ -165,10 +179,35 @@ def export_pool(
     return report
 
 
+def _export(tgt: Target, job: ExportJob) -> Written:
+    """Export holding the file's lock; start over if another program changed the file."""
+    backend = BACKENDS[tgt.kind]
+    if tgt.path is None:
+        return backend.export(tgt, job)
+    for _ in range(CHANGE_TRIES):
+        try:
+            with exclusive(tgt.path, job.lock_timeout_s):
+                return backend.export(tgt, job)
+        except TargetChanged:
+            log.warning("%s was changed by another program during the export; reading it again",
+                        tgt.label)  # fmt: skip
+    raise PoolError(
+        f"{tgt.label} was changed by another program during each of {CHANGE_TRIES} tries; "
+        "nothing was written. Close the program that keeps saving it and export again."
+    )
+
+
 def read_pool(
-    target: str | os.PathLike[str] | Any, layer: str = "lifecircle_pool", schema: str | None = None
+    target: str | os.PathLike[str] | Any,
+    layer: str = "lifecircle_pool",
+    schema: str | None = None,
+    *,
+    connect_timeout_s: float = 10.0,
 ) -> gpd.GeoDataFrame:
     """Read a pool written by :func:`export_pool` (and edited by planners) from any store.
+
+    ``connect_timeout_s``: seconds to wait for a PostgreSQL server to answer (then
+    :class:`PoolError` naming the host:port).
 
     Returns
     -------
@@ -182,7 +221,7 @@ def read_pool(
     if tgt.path is not None and not tgt.path.exists():
         raise PoolError(f"no pool at {tgt.path}")
     try:
-        rows, extras = BACKENDS[tgt.kind].read(tgt, layer, schema)
+        rows, extras = BACKENDS[tgt.kind].read(tgt, layer, schema, connect_timeout_s)
     except LifecircleError:
         raise
     except Exception as exc:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
 
 from ..._errors import InputError, PoolError
-from ..._files import atomic_write
 from .merge import Planner
 from .schema import Headers
 from .values import Row
@@ -62,12 +60,16 @@ class ExportJob:
     run_id: str
     plan_for: Planner
     headers: Headers | None
+    lock_timeout_s: float
+    connect_timeout_s: float
 
 
 class Backend(Protocol):
     """A pool store."""
 
-    def read(self, target: Target, layer: str, schema: str | None) -> Stored:
+    def read(
+        self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
+    ) -> Stored:
         """Rows of ``layer`` (typed by ``values.coerce``) and the planner-added columns."""
         ...
 
@@ -104,8 +106,3 @@ def resolve_target(target: object) -> Target:
             )
         return Target(kind, path=path)
     raise InputError(f"pool target must be a path or a postgresql:// URL, got {target!r}")
-
-
-def replace_file(path: Path, write: Callable[[Path], object]) -> None:
-    """Write beside ``path`` and move into place; on failure the pool is left as it was."""
-    atomic_write(path, write, error=PoolError, note=" (the pool was left unchanged)")

@@ -11,7 +11,8 @@ import shapely
 
 from ..._errors import PoolError
 from ..._progress import progress
-from .backend import ExportJob, Stored, Target, Written, replace_file
+from .backend import ExportJob, Stored, Target, Written
+from .locking import replace_unless_changed, signature
 from .schema import NAMES, SCHEMA_VERSION, check_version, meta_items
 from .values import coerce, record
 
@@ -45,14 +46,17 @@ def _json_value(value: Any) -> Any:
 class GeoJSON:
     """The GeoJSON store (:class:`~.backend.Backend`)."""
 
-    def read(self, target: Target, layer: str, schema: str | None) -> Stored:
+    def read(
+        self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
+    ) -> Stored:
         """All features of the file and the planner-added properties."""
         return _load(target.path)
 
     def export(self, target: Target, job: ExportJob) -> Written:
         """Read, merge, and write the whole FeatureCollection anew."""
         path: Path = target.path
-        existing, extras = _load(path) if path.exists() else (None, [])
+        seen = signature(path)
+        existing, extras = _load(path) if seen is not None else (None, [])
         plan = job.plan_for(existing)
 
         def write(tmp: Path) -> None:
@@ -76,5 +80,5 @@ class GeoJSON:
             with tmp.open("w", encoding="utf-8") as fh:
                 json.dump(doc, fh, ensure_ascii=False, indent=1, allow_nan=False)
 
-        replace_file(path, write)
+        replace_unless_changed(path, write, seen)
         return Written(plan.counts, len(plan.rows))

@@ -16,13 +16,11 @@ import shapely
 
 from ..._errors import PoolError
 from ..._progress import progress
-from .backend import ExportJob, Stored, Target, Written, replace_file
+from .backend import ExportJob, Stored, Target, Written
+from .locking import replace_unless_changed
 from .merge import Plan
 from .schema import DEFAULT_STATUS, NAMES, POOL_COLUMNS, REFRESHED, check_version, meta_items
 from .values import Row, coerce, record
-
-#: Seconds to wait for a GeoPackage another program is writing.
-SQLITE_TIMEOUT_S = 30.0
 
 _GPKG_WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
@@ -63,6 +61,8 @@ _META_DDL = (
     "layer TEXT NOT NULL, key TEXT NOT NULL, value TEXT, UNIQUE (layer, key))"
 )
 _GPKG_APPLICATION_ID = 1196444487  # 'GPKG'
+#: Seconds :func:`read_pool` waits for a GeoPackage another program is writing.
+READ_TIMEOUT_S = 30.0
 
 
 def _q(name: str) -> str:
@@ -99,8 +99,9 @@ def _blob_bounds(blob: bytes | None, i: int) -> float | None:
     return None if geom is None or geom.is_empty else float(geom.bounds[i])
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S, isolation_level=None)
+def _connect(path: Path, timeout_s: float) -> sqlite3.Connection:
+    """Open ``path``; wait at most ``timeout_s`` for another program's write to finish."""
+    con = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     # Functions GDAL's R-tree triggers call, in case QGIS/GDAL re-saved the layer with an index.
     con.create_function("ST_IsEmpty", 1, lambda b: None if b is None else int(
         gpkg_geom(b).is_empty), deterministic=True)  # fmt: skip
@@ -156,9 +157,11 @@ def _value(name: str, value: Any) -> Any:
 class GeoPackage:
     """The GeoPackage store (:class:`~.backend.Backend`)."""
 
-    def read(self, target: Target, layer: str, schema: str | None) -> Stored:
+    def read(
+        self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
+    ) -> Stored:
         """Rows of ``layer`` in the GeoPackage, or ``Stored(None, [])`` if it has none."""
-        con = _connect(target.path)
+        con = _connect(target.path, READ_TIMEOUT_S)
         try:
             info = _layer_info(con, layer)
             return Stored(None, []) if info is None else _rows(con, layer, *info)
@@ -166,7 +169,11 @@ class GeoPackage:
             con.close()
 
     def export(self, target: Target, job: ExportJob) -> Written:
-        """Upsert in one transaction; a new file is built beside the target, then moved."""
+        """Upsert in one transaction; a new file is built beside the target, then moved.
+
+        The caller holds the target's lock (:func:`.locking.exclusive`), so no other export
+        creates the file meanwhile; a program that does is caught before the move.
+        """
         path: Path = target.path
         if path.exists():
             return _upsert(path, job, new_file=False)
@@ -176,12 +183,12 @@ class GeoPackage:
             tmp.unlink()
             holder["out"] = _upsert(tmp, job, new_file=True)
 
-        replace_file(path, write)
+        replace_unless_changed(path, write, None)
         return holder["out"]
 
 
 def _upsert(path: Path, job: ExportJob, new_file: bool) -> Written:
-    con = _connect(path)
+    con = _connect(path, job.lock_timeout_s)
     try:
         if new_file:
             con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")

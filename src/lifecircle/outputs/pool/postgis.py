@@ -8,6 +8,9 @@ against a second export while one runs.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import shapely
@@ -31,13 +34,54 @@ from .values import coerce, record
 PG_BATCH = 500
 
 
-def _engine(target: Target) -> tuple[Any, bool]:
-    """The engine to use and whether this export owns it (and so disposes of it)."""
+def _engine(target: Target, connect_timeout_s: float) -> tuple[Any, bool]:
+    """The engine to use and whether this call owns it (and so disposes of it).
+
+    A URL gets libpq's ``connect_timeout`` (whole seconds, at least 2); an Engine the caller
+    made is used as it is.
+    """
     import sqlalchemy as sa
 
     if isinstance(target.url, sa.engine.Engine):
         return target.url, False
-    return sa.create_engine(target.url, poolclass=sa.pool.NullPool), True
+    seconds = max(2, math.ceil(connect_timeout_s))
+    engine = sa.create_engine(
+        target.url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": seconds}
+    )
+    return engine, True
+
+
+def _address(target: Target) -> str:
+    url = getattr(target.url, "url", target.url)
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
+
+
+@contextmanager
+def _connection(target: Target, connect_timeout_s: float) -> Iterator[Any]:
+    """A connection to the target; a server that does not answer raises a clear PoolError."""
+    import sqlalchemy as sa
+
+    engine, own = _engine(target, connect_timeout_s)
+    try:
+        try:
+            conn = engine.connect()
+        except sa.exc.OperationalError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            if "timeout" in type(orig).__name__.lower() or "timeout expired" in str(orig):
+                raise PoolError(
+                    f"PostgreSQL at {_address(target)} did not answer within "
+                    f"{max(2, math.ceil(connect_timeout_s))} s (connect_timeout_s); check the "
+                    "host and port of the URL. The pool was left unchanged."
+                ) from exc
+            raise PoolError(
+                f"cannot connect to PostgreSQL at {_address(target)}: {orig}. The pool was "
+                "left unchanged."
+            ) from exc
+        with conn:
+            yield conn
+    finally:
+        if own:
+            engine.dispose()
 
 
 def _table(layer: str, schema: str | None, metadata: Any) -> Any:
@@ -107,32 +151,82 @@ def _key(name: str) -> str:
 class PostGIS:
     """The PostgreSQL/PostGIS store (:class:`~.backend.Backend`)."""
 
-    def read(self, target: Target, layer: str, schema: str | None) -> Stored:
+    def read(
+        self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
+    ) -> Stored:
         """Rows of table ``layer`` in ``schema``, or ``Stored(None, [])`` if there is none."""
-        engine, own = _engine(target)
-        try:
-            with engine.connect() as conn:
-                return _rows(conn, layer, schema)
-        finally:
-            if own:
-                engine.dispose()
+        with _connection(target, connect_timeout_s) as conn:
+            return _rows(conn, layer, schema)
 
     def export(self, target: Target, job: ExportJob) -> Written:
-        """Upsert in one transaction; the table is locked while the export reads and writes."""
+        """Upsert in one transaction, holding the pool's lock from the read to the commit."""
         import sqlalchemy as sa
 
-        engine, own = _engine(target)
-        try:
-            with engine.begin() as conn:
-                return _export(conn, job)
-        except sa.exc.SQLAlchemyError as exc:
-            raise PoolError(
-                f"PostgreSQL export to {target.label} failed, the pool was left unchanged: "
-                f"{getattr(exc, 'orig', None) or exc}"
-            ) from exc
-        finally:
-            if own:
-                engine.dispose()
+        with _connection(target, job.connect_timeout_s) as conn:
+            try:
+                with conn.begin():
+                    return _export(conn, job)
+            except sa.exc.SQLAlchemyError as exc:
+                orig = getattr(exc, "orig", None)
+                if getattr(orig, "sqlstate", None) == "55P03":  # lock_not_available
+                    raise PoolError(
+                        f"the pool {job.layer!r} in {target.label} is being written by another "
+                        f"process; try again (waited {job.lock_timeout_s:g} s for its lock). "
+                        "The pool was left unchanged."
+                    ) from exc
+                raise PoolError(
+                    f"PostgreSQL export to {target.label} failed, the pool was left unchanged: "
+                    f"{orig or exc}"
+                ) from exc
+
+
+#: First key of lifecircle's advisory locks (pg_advisory_xact_lock(int, int)): 'LC' 0001.
+LOCK_SPACE = 0x4C430001
+
+
+def _lock_pool(conn: Any, job: ExportJob) -> None:
+    """Wait at most ``lock_timeout_s`` for the pool's advisory lock, held until the commit.
+
+    Exports to one table take turns from before the read to the commit, whether or not the
+    table exists yet; a new schema, table or extension is created by one of them only.
+    """
+    import sqlalchemy as sa
+
+    ms = max(1, int(job.lock_timeout_s * 1000))
+    conn.execute(sa.text(f"SET LOCAL lock_timeout = {ms}"))
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(coalesce(:schema, "
+                "current_schema()) || '.' || :layer))"),
+        {"space": LOCK_SPACE, "schema": job.schema, "layer": job.layer},
+    )  # fmt: skip
+
+
+def _create_missing(conn: Any, schema: str | None, meta: Any) -> None:
+    """PostGIS, the schema and the meta table, if missing; one export at a time does it."""
+    import sqlalchemy as sa
+
+    def missing() -> bool:
+        has_postgis = conn.execute(
+            sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+        ).first()
+        has_schema = (
+            schema is None
+            or conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+            ).first()
+        )
+        return not (has_postgis and has_schema and sa.inspect(conn).has_table(
+            META_TABLE, schema=schema))  # fmt: skip
+
+    if not missing():
+        return
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), 0)"), {"space": LOCK_SPACE}
+    )
+    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    if schema is not None:
+        conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    meta.create(conn, checkfirst=True)
 
 
 def _export(conn: Any, job: ExportJob) -> Written:
@@ -140,17 +234,11 @@ def _export(conn: Any, job: ExportJob) -> Written:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     layer, schema = job.layer, job.schema
-    has_postgis = conn.execute(
-        sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-    ).first()
-    if not has_postgis:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    if schema is not None:
-        conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    _lock_pool(conn, job)
     metadata = sa.MetaData()
     table = _table(layer, schema, metadata)
     meta = _meta_table(schema, metadata)
-    meta.create(conn, checkfirst=True)
+    _create_missing(conn, schema, meta)
     exists = sa.inspect(conn).has_table(layer, schema=schema)
     if not exists:
         table.create(conn)

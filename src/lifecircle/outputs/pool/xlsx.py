@@ -15,7 +15,9 @@ from typing import Any
 from ... import settings
 from ..._errors import PoolError
 from ..._progress import progress
-from .backend import ExportJob, Stored, Target, Written, replace_file
+from ..tables import excel_text
+from .backend import ExportJob, Stored, Target, Written
+from .locking import replace_unless_changed, signature
 from .merge import Plan
 from .schema import (
     CODE_COLUMNS,
@@ -77,6 +79,7 @@ def _sheet_rows(ws: Any) -> tuple[list[str | None], list[Row]]:
 def _cell(ws: Any, r: int, c: int, name: str, value: Any, lang: str) -> None:
     cell = ws.cell(row=r, column=c)
     cell.value = tabular_value(value, lang)  # ws.cell(value=None) would keep the old value
+    excel_text(cell)  # text such as "=HYPERLINK(...)" stays text, never a formula
     if name in CODE_COLUMNS or name == "project_id":
         cell.number_format = "@"
     elif name in _FORMATS:
@@ -155,9 +158,12 @@ def _meta(wb: Any, layer: str, run_id: str) -> None:
     where = {(row[0].value, row[1].value): row[2] for row in ws.iter_rows(min_row=2)}
     for key, value in meta_items(run_id):
         if (layer, key) in where:
-            where[(layer, key)].value = value
+            cell = where[(layer, key)]
+            cell.value = value
         else:
             ws.append([layer, key, value])
+            cell = ws.cell(ws.max_row, 3)
+        excel_text(cell)
 
 
 def _version(wb: Any, layer: str) -> object:
@@ -249,7 +255,9 @@ def _write_plan(sheet: _Sheet, plan: Plan, col_of: dict[str, int]) -> None:
 class Excel:
     """The Excel store (:class:`~.backend.Backend`)."""
 
-    def read(self, target: Target, layer: str, schema: str | None) -> Stored:
+    def read(
+        self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
+    ) -> Stored:
         """Rows of sheet ``layer`` and the planner-added columns, or ``Stored(None, [])``."""
         from openpyxl import load_workbook
 
@@ -269,6 +277,7 @@ class Excel:
         from openpyxl.utils import get_column_letter
 
         path: Path = target.path
+        seen = signature(path)
         wb = _open(path, job.layer)
         sheet = _sheet(wb, job.layer, job.headers)
         ws, columns = sheet.ws, sheet.columns
@@ -286,5 +295,5 @@ class Excel:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(ws.max_row, 2)}"
         _about(wb)
         _meta(wb, job.layer, job.run_id)
-        replace_file(path, wb.save)
+        replace_unless_changed(path, wb.save, seen)
         return Written(plan.counts, sum(1 for r in plan.rows if r.get("project_id") is not None))
