@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from lifecircle import export_pool, read_pool
 from lifecircle.outputs import labels, tables
-from lifecircle.outputs.pool.schema import FORMER_HEADERS, POOL_COLUMNS
-from lifecircle.outputs.pool.tabular import TABULAR, header
+from lifecircle.outputs.pool.schema import POOL_COLUMNS
+from lifecircle.outputs.pool.tabular import FORMER_HEADERS, TABULAR, header
 
 
 def two_projects() -> gpd.GeoDataFrame:

@@ -205,25 +205,25 @@ def _create_missing(conn: Any, schema: str | None, meta: Any) -> None:
     """PostGIS, the schema and the meta table, if missing; one export at a time does it."""
     import sqlalchemy as sa
 
-    def missing() -> bool:
-        has_postgis = conn.execute(
-            sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-        ).first()
-        has_schema = (
-            schema is None
-            or conn.execute(
-                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
-            ).first()
-        )
-        return not (has_postgis and has_schema and sa.inspect(conn).has_table(
-            META_TABLE, schema=schema))  # fmt: skip
+    def has_postgis() -> bool:
+        found = conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'"))
+        return found.first() is not None
 
-    if not missing():
+    def has_schema() -> bool:
+        if schema is None:
+            return True
+        found = conn.execute(
+            sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+        )
+        return found.first() is not None
+
+    if has_postgis() and has_schema() and sa.inspect(conn).has_table(META_TABLE, schema=schema):
         return
     conn.execute(
         sa.text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), 0)"), {"space": LOCK_SPACE}
     )
-    conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    if not has_postgis():
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
     if schema is not None:
         conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
     meta.create(conn, checkfirst=True)

@@ -93,16 +93,6 @@ def _column(name: str, dtype: str, owner: Owner) -> PoolColumn:
 #: Every column of the pool, in the order files are written.
 POOL_COLUMNS: tuple[PoolColumn, ...] = tuple(_column(*spec) for spec in _LAYOUT)
 
-#: Headers earlier lifecircle versions wrote for a column, (Chinese, English); still read.
-FORMER_HEADERS: dict[str, tuple[str | None, str | None]] = {
-    "street_name": (None, "Street / town"),
-    "category_zh": (None, "Facility category"),
-    "new_covered_pop": ("新增覆盖人口", "Newly covered residents"),
-    "uncovered_pop": ("现状未覆盖人口", "Uncovered residents"),
-    "threshold_m": (None, "Standard distance (m)"),
-    "category": ("设施类别代码", None),
-}
-
 #: Every pool column by name.
 COLUMN: dict[str, PoolColumn] = {c.name: c for c in POOL_COLUMNS}
 #: Column names in file order.

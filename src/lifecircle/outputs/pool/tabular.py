@@ -7,13 +7,23 @@ from typing import Any
 import shapely
 
 from ..labels import pool_label
-from .schema import FORMER_HEADERS, NAMES
+from .schema import NAMES
 from .values import Row, as_float, coerce
 
 #: The location columns of xlsx and csv.
 LONLAT: tuple[str, str] = ("lon", "lat")
 #: The columns of a spreadsheet pool, in order (the location as lon/lat).
 TABULAR: list[str] = [n for n in NAMES if n != "geometry"] + list(LONLAT)
+
+#: Headers earlier lifecircle versions wrote for a column, (Chinese, English); still read.
+FORMER_HEADERS: dict[str, tuple[str | None, str | None]] = {
+    "street_name": (None, "Street / town"),
+    "category_zh": (None, "Facility category"),
+    "new_covered_pop": ("新增覆盖人口", "Newly covered residents"),
+    "uncovered_pop": ("现状未覆盖人口", "Uncovered residents"),
+    "threshold_m": (None, "Standard distance (m)"),
+    "category": ("设施类别代码", None),
+}
 
 
 def _headers(name: str) -> list[tuple[str, str]]:
