@@ -30,7 +30,11 @@ from pyproj import Transformer
 import lifecircle
 from conftest import ROOT, need
 from lifecircle import CRSError, InputError, PoolError, export_pool, read_pool
-from lifecircle.outputs.pool import core as poolmod
+from lifecircle.outputs import pool as poolmod
+from lifecircle.outputs.pool import csv as pool_csv
+from lifecircle.outputs.pool import geojson, gpkg, postgis, schema, xlsx
+from lifecircle.outputs.pool.ids import GRID_M
+from lifecircle.outputs.pool.incoming import prepare_projects
 
 PG_URL = os.environ.get("LIFECIRCLE_TEST_PG_URL")
 TO_4326 = Transformer.from_crs(4549, 4326, always_xy=True)
@@ -178,7 +182,7 @@ def edit(t: Target, pid: str, **values) -> None:
         col = {h: i + 1 for i, h in enumerate(header)}
         row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, col["项目编号"]).value == pid)
         for k, v in values.items():
-            ws.cell(row, col[poolmod._COL[k].zh], v)
+            ws.cell(row, col[schema.COLUMN[k].zh], v)
         wb.save(t.path)
     elif t.fmt == "csv":
         with t.path.open(encoding="utf-8-sig", newline="") as fh:
@@ -187,7 +191,7 @@ def edit(t: Target, pid: str, **values) -> None:
         for r in rows[1:]:
             if r[idx["项目编号"]] == pid:
                 for k, v in values.items():
-                    r[idx[poolmod._COL[k].zh]] = "" if v is None else str(v)
+                    r[idx[schema.COLUMN[k].zh]] = "" if v is None else str(v)
         with t.path.open("w", encoding="utf-8-sig", newline="") as fh:
             csv.writer(fh).writerows(rows)
     elif t.fmt == "geojson":
@@ -207,7 +211,7 @@ def test_round_trip(target):
     report = target.export(data, run_id="2025-05-a", profile="jiaxing-2025")
     assert (report.added, report.updated, report.retired, report.total) == (3, 0, 0, 3)
     pool = target.read()
-    assert list(pool.columns) == list(poolmod.NAMES)
+    assert list(pool.columns) == list(schema.NAMES)
     assert pool.crs.to_epsg() == 4326
     assert len(pool) == 3
     pool = pool.set_index("priority_rank").sort_index()
@@ -228,7 +232,7 @@ def test_round_trip(target):
     expected = data.to_crs(4326).set_index("priority_rank").sort_index().geometry
     assert np.allclose(shapely.get_coordinates(pool.geometry), shapely.get_coordinates(expected),
                        atol=1e-9)  # fmt: skip
-    ids = poolmod._prepare_projects(data, poolmod.GRID_M)
+    ids = prepare_projects(data, GRID_M)
     assert set(pool["project_id"]) == {r["project_id"] for r in ids}
 
 
@@ -372,7 +376,7 @@ def test_planner_columns_survive_in_databases(tmp_path, request):
 
 def _inject_failure(monkeypatch, after: int) -> dict:
     calls = {"n": 0}
-    original = poolmod._record
+    original = gpkg.record  # every store writes each row from values.record
 
     def failing(row):
         calls["n"] += 1
@@ -380,8 +384,9 @@ def _inject_failure(monkeypatch, after: int) -> dict:
             raise RuntimeError("injected failure")
         return original(row)
 
-    monkeypatch.setattr(poolmod, "_record", failing)
-    monkeypatch.setattr(poolmod, "_PG_BATCH", 1)
+    for store in (gpkg, postgis, xlsx, pool_csv, geojson):
+        monkeypatch.setattr(store, "record", failing)
+    monkeypatch.setattr(postgis, "PG_BATCH", 1)
     return calls
 
 
@@ -421,22 +426,21 @@ def test_file_open_in_excel_is_reported(tmp_path, monkeypatch):
     def locked(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(poolmod.os, "replace", locked)
+    monkeypatch.setattr(os, "replace", locked)
     with pytest.raises(PoolError, match="open in Excel"):
         export_pool(three(), path, run_id="r2")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.xlsx"]
 
 
-def test_locked_geopackage_is_reported(tmp_path, monkeypatch):
+def test_locked_geopackage_is_reported(tmp_path):
     path = tmp_path / "pool.gpkg"
     export_pool(three(), path, run_id="r1")
-    monkeypatch.setattr(poolmod, "_SQLITE_TIMEOUT_S", 0.05)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # e.g. a QGIS editing session
     try:
         with pytest.raises(PoolError, match="locked"):
-            export_pool(three(), path, run_id="r2")
+            export_pool(three(), path, run_id="r2", lock_timeout_s=0.05)
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -449,14 +453,14 @@ def test_locked_geopackage_is_reported(tmp_path, monkeypatch):
 
 def test_project_ids_are_deterministic_and_stable_under_jitter():
     data = three()
-    first = [r["project_id"] for r in poolmod._prepare_projects(data, 50.0)]
-    again = [r["project_id"] for r in poolmod._prepare_projects(three(), 50.0)]
+    first = [r["project_id"] for r in prepare_projects(data, 50.0)]
+    again = [r["project_id"] for r in prepare_projects(three(), 50.0)]
     assert first == again
     assert all(re.fullmatch(r"LC-[0-9a-f]{12}", p) for p in first)
     jittered = data.set_geometry(data.geometry.translate(0.7, -0.7))  # about 1 m
-    assert [r["project_id"] for r in poolmod._prepare_projects(jittered, 50.0)] == first
+    assert [r["project_id"] for r in prepare_projects(jittered, 50.0)] == first
     # The same points given in another CRS give the same ids.
-    assert [r["project_id"] for r in poolmod._prepare_projects(data.to_crs(4326), 50.0)] == first
+    assert [r["project_id"] for r in prepare_projects(data.to_crs(4326), 50.0)] == first
     # Different category or community: different id.
     lon, lat = TO_4326.transform(X0, Y0)
     base = dict(county_code="330402", street_code="330402001", community_code="330402001001",
@@ -495,7 +499,7 @@ def test_site_crossing_a_grid_line_keeps_its_id(tmp_path):
     pid = read_pool(path)["project_id"][0]
     edit(Target(fmt="gpkg", path=path), pid, status="申报")
     moved = frame(project(1, geometry=shapely.Point(X0 + 25.4, Y0)))  # crosses the line
-    assert poolmod._prepare_projects(moved, 50.0)[0]["project_id"] != pid
+    assert prepare_projects(moved, 50.0)[0]["project_id"] != pid
     report = export_pool(moved, path, run_id="r2")
     assert (report.added, report.retired, report.updated) == (0, 0, 1)
     pool = read_pool(path)
@@ -738,8 +742,8 @@ def test_docs_table_matches_schema():
     doc = (ROOT / "docs" / "pool.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \| (\w+) \| (\w+) \|", doc, re.M)
     assert [(n, zh, en, t, o) for n, zh, en, t, o in rows] == [
-        (c.name, c.zh, c.en, c.dtype, c.owner) for c in poolmod.POOL_COLUMNS
+        (c.name, c.zh, c.en, c.dtype, c.owner) for c in schema.POOL_COLUMNS
     ]
     assert lifecircle.export_pool is export_pool and lifecircle.PoolReport is poolmod.PoolReport
-    schema = poolmod.pool_schema()
-    assert list(schema["column"]) == list(poolmod.NAMES)
+    table = poolmod.pool_schema()
+    assert list(table["column"]) == list(schema.NAMES)

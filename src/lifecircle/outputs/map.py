@@ -50,7 +50,7 @@ from .. import settings
 from .._errors import InputError
 from .._files import atomic_write
 from ..sources.coords import wgs84_to_gcj02
-from .tables import COLUMNS
+from .labels import COLUMNS
 
 if TYPE_CHECKING:
     from ..analysis import Analysis

@@ -1,0 +1,274 @@
+"""Column labels of every output, once: Chinese header, English header, explanation.
+
+:data:`COLUMNS` covers the analysis tables (Excel/CSV, map pop-ups, ``docs/outputs.md``);
+:data:`POOL_ONLY` the columns only the reserve pool has. A column both have (names, codes, the
+shortfall figures of a project) has one label, used by both; the pool keeps its own Chinese
+wording only where :data:`POOL_ZH` says so (the register's established headers).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Label(NamedTuple):
+    """Headers and meaning of one output column."""
+
+    zh: str
+    en: str
+    explanation: str
+
+
+_L = Label
+
+#: Columns of the analysis tables, in the order of ``docs/outputs.md``.
+COLUMNS: dict[str, Label] = {
+    "county_code": _L(
+        "区县代码",
+        "County code",
+        "6-digit statistical code of the county/district, as text. 区县代码，文本",
+    ),
+    "county_name": _L("区县", "County", "county or district (区/县/县级市). 区县名称"),
+    "street_code": _L(
+        "街道代码",
+        "Street code",
+        "9-digit statistical code of the street/town, as text. 街道(乡镇)代码，文本",
+    ),
+    "street_name": _L("街道(乡镇)", "Street/town", "street (街道) or town (镇). 街道或乡镇名称"),
+    "community_id": _L("社区编号", "Community id", "stable id: the statistical code when known"),
+    "community_code": _L(
+        "社区代码",
+        "Community code",
+        "12-digit statistical code (统计用区划代码), as text. 社区(村)代码，文本",
+    ),
+    "community_name": _L("社区名称", "Community", "community (社区) or village (村). 社区或村名称"),
+    "population": _L("常住人口", "Population", "residents of the community"),
+    "pop_estimated": _L(
+        "人口为估算",
+        "Population estimated",
+        "True if estimated from floor area or a raster",
+    ),
+    "category": _L(
+        "设施类别编号",
+        "Category id",
+        "facility category id in the profile, e.g. elderly_daycare. 设施类别编号",
+    ),
+    "category_zh": _L(
+        "设施类别",
+        "Category (Chinese)",
+        "facility category, Chinese name, e.g. 老年人日间照料中心. 设施类别中文名",
+    ),
+    "category_en": _L("设施类别(英)", "Category", "facility category, English name"),
+    "level": _L(
+        "生活圈层级",
+        "Life-circle level",
+        "life-circle level id: L5, L10, L15 (5/10/15-minute walking life circle) or L0. 生活圈层级",
+    ),
+    "required": _L("应配建", "Required", "▲ required (True) or △ optional (False) in the standard"),
+    "target_group": _L("服务人群", "Target group", "total, elderly (60+), child_0_3 or child_3_6"),
+    "threshold_m": _L(
+        "标准距离(米)",
+        "Threshold (m)",
+        "walking distance the standard allows, metres on the network. 标准要求的步行距离",
+    ),
+    "distance_m": _L(
+        "步行距离中位数(米)",
+        "Distance, median (m)",
+        "population-weighted median network distance to the nearest facility",
+    ),
+    "distance_min_m": _L("最近距离(米)", "Nearest (m)", "distance from the best-placed residents"),
+    "distance_max_m": _L(
+        "最远距离(米)", "Farthest (m)", "distance from the worst-placed residents"
+    ),
+    "nearest_facility": _L("最近设施", "Nearest facility", "id of the nearest facility"),
+    "group_pop": _L("服务人群人数", "Target residents", "residents of the target group"),
+    "covered_pop": _L("已覆盖人数", "Covered", "target residents within the threshold"),
+    "uncovered_pop": _L(
+        "未覆盖人数",
+        "Not covered",
+        "target residents beyond the threshold (not covered now). 现状未被覆盖的居民数",
+    ),
+    "covered_share": _L("覆盖率", "Covered share", "covered / target residents"),
+    "meets_distance": _L(
+        "距离达标",
+        "Meets distance",
+        "covered share ≥ the minimum share (default 80%)",
+    ),
+    "supply_per_1000": _L(
+        "每千人供给",
+        "Supply per 1,000",
+        "Gaussian 2SFCA supply (beds, places …) per 1,000 target residents",
+    ),
+    "capacity_threshold_per_1000": _L(
+        "每千人标准",
+        "Standard per 1,000",
+        "the standard's per-1,000 supply",
+    ),
+    "capacity_unit": _L("供给单位", "Supply unit", "beds, places, m2 …"),
+    "meets_capacity": _L(
+        "供给达标",
+        "Meets capacity",
+        "supply ≥ standard (empty where not assessed)",
+    ),
+    "meets_standard": _L("达标", "Meets standard", "meets distance and, where assessed, capacity"),
+    "unsnapped_points": _L(
+        "未接入路网点数",
+        "Unsnapped points",
+        "demand points too far from any walkable street",
+    ),
+    "kind": _L("短板类型", "Shortfall kind", "distance, capacity or both"),
+    "capacity_short_pop": _L(
+        "供给缺口人数",
+        "Short of capacity",
+        "people whose share of supply is missing",
+    ),
+    "weight": _L("权重", "Weight", "category weight × 0.5 for optional categories"),
+    "affected_pop": _L("受影响人数", "Affected", "max(not covered, short of capacity)"),
+    "priority_score": _L(
+        "优先级得分",
+        "Priority score",
+        "weight × affected residents; ranks sort by it (higher = more urgent). "
+        "排序所用得分，越高越急",
+    ),
+    "priority_rank": _L(
+        "优先级排名",
+        "Priority rank",
+        "1 = most urgent; required categories first. 优先顺序，1 为最急",
+    ),
+    "reason_zh": _L(
+        "原因",
+        "Reason (Chinese)",
+        "plain-language reason in Chinese, e.g. 5分钟生活圈缺托育: 最近 1,240 m, 3,400 人未覆盖. "
+        "通俗理由",
+    ),
+    "reason_en": _L("原因(英)", "Reason (English)", "plain-language reason in English. 英文理由"),
+    "service_index": _L(
+        "设施服务指数",
+        "Service index",
+        "0–100, weighted coverage (docs/concepts.md)",
+    ),
+    "n_shortfalls": _L("短板数", "Shortfalls", "categories not meeting the standard"),
+    "meets_all_required": _L(
+        "全部达标",
+        "Meets all required",
+        "every required category meets the standard",
+    ),
+    "communities": _L(
+        "社区数",
+        "Communities",
+        "number of communities (with residents of the target group, in the category table)",
+    ),
+    "communities_meeting": _L(
+        "达标社区数",
+        "Communities meeting",
+        "communities meeting the standard",
+    ),
+    "communities_assessed": _L(
+        "有居民社区数", "Communities assessed", "communities with residents"
+    ),
+    "share_meeting_standard": _L(
+        "达标社区比例",
+        "Share meeting",
+        "share of communities meeting all required",
+    ),
+    "share_meeting": _L(
+        "达标社区比例",
+        "Share meeting",
+        "share of communities meeting this category",
+    ),
+    "target_share": _L("目标比例", "Target share", "campaign target (e.g. 60% by 2025)"),
+    "meets_target": _L("达到目标", "Meets target", "share meeting ≥ target"),
+    "scope": _L("统计范围", "Scope", "city, county or street"),
+    "rank": _L("排名", "Rank", "1 = lowest coverage within the scope"),
+    "facilities": _L("设施数", "Facilities", "facilities of the category (city scope)"),
+    "site_rank": _L("选址序号", "Site rank", "order of the greedy choice"),
+    "new_covered_pop": _L(
+        "新增覆盖人数",
+        "Newly covered",
+        "target residents a facility here would newly cover. 在此建设可新增覆盖的居民数",
+    ),
+    "location_kind": _L(
+        "位置类型",
+        "Location kind",
+        "proposed_site (a proposed site) or community (somewhere in the community). "
+        "proposed_site = 建议选址；community = 社区内待选址",
+    ),
+    "nearest_m": _L(
+        "现状最近距离(米)",
+        "Nearest facility now (m)",
+        "walking network distance to the nearest existing facility; empty = none within reach. "
+        "到最近现状设施的步行网络距离，空 = 可达范围内没有",
+    ),
+}
+
+#: Columns only the reserve pool has: its id, planner and bookkeeping columns, the location.
+POOL_ONLY: dict[str, Label] = {
+    "project_id": _L(
+        "项目编号",
+        "Project ID",
+        "Stable id 'LC-' + 12 hex digits of a SHA-1 of category, admin codes and location "
+        "(see project_id); a re-run finds the same project. 稳定编号，重新分析仍对应同一项目",
+    ),
+    "status": _L(
+        "项目状态",
+        "Status",
+        "储备 → 申报 → 在建 → 建成, or 取消; new projects start as 储备. 由规划人员维护",
+    ),
+    "year": _L(
+        "计划年度",
+        "Planned year",
+        "Year the project is planned for (integer, may be empty). 计划实施年度",
+    ),
+    "owner": _L(
+        "责任单位", "Responsible unit", "Department or person responsible. 责任单位或责任人"
+    ),
+    "notes": _L("备注", "Notes", "Free notes. 备注"),
+    "run_id": _L(
+        "分析批次",
+        "Run ID",
+        "Latest analysis run that listed the project; the computed fields come from it. "
+        "最近一次列入该项目的分析批次，计算字段取自该批次",
+    ),
+    "run_date": _L("分析日期", "Run date", "Date of that run (YYYY-MM-DD). 该批次分析日期"),
+    "profile": _L("标准配置", "Profile", "Standard profile the run used. 该批次使用的标准配置"),
+    "first_seen_run": _L(
+        "首次列入批次", "First seen in run", "Run that first listed the project. 首次列入的分析批次"
+    ),
+    "in_latest_run": _L(
+        "最新分析仍列入",
+        "In latest run",
+        "Whether the latest export's run still lists the project (是/否). 最近一次导出的分析是否仍列入",
+    ),
+    "missing_since": _L(
+        "自此批次未列入",
+        "Missing since run",
+        "First run that no longer listed the project (empty while listed); the row is kept. "
+        "从该批次起不再列入（行保留，不删除）",
+    ),
+    "geometry": _L(
+        "位置",
+        "Location",
+        "Point in EPSG:4326; xlsx/csv hold it as 经度/纬度 (lon/lat). 位置，WGS84 经纬度",
+    ),
+    "lon": _L("经度", "Longitude", "Longitude, EPSG:4326 degrees. 经度，WGS84"),
+    "lat": _L("纬度", "Latitude", "Latitude, EPSG:4326 degrees. 纬度，WGS84"),
+}
+
+#: The reserve pool's own Chinese headers, where the project register keeps its wording.
+POOL_ZH: dict[str, str] = {
+    "priority_rank": "优先序",
+    "community_name": "社区(村)",
+    "reason_zh": "补短板理由",
+    "reason_en": "补短板理由(英文)",
+}
+
+
+def label(name: str) -> Label:
+    """The label of an analysis or pool column (KeyError for an unknown name)."""
+    return COLUMNS[name] if name in COLUMNS else POOL_ONLY[name]
+
+
+def pool_label(name: str) -> Label:
+    """The label of a pool column as the pool writes it (:data:`POOL_ZH` applied)."""
+    found = label(name)
+    return Label(POOL_ZH.get(name, found.zh), found.en, found.explanation)
