@@ -13,6 +13,7 @@ and a nursery (5-minute level, 2 places) 5 m north of the north street at x=380.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 
@@ -211,11 +212,25 @@ def test_shortfalls_ranked_with_reasons(case):
     assert sf.loc[sf["category"] == "health_center", "kind"].item() == "distance"
     assert set(sf.loc[sf["category"] == "nursery", "kind"]) == {"distance+capacity"}
     r = sf[(sf["community_name"] == "南岸社区") & (sf["category"] == "nursery")].iloc[0]
-    assert r["reason_zh"].startswith("5分钟生活圈缺托育: 最近 735 m (标准 300 m), 1,000 人未覆盖")
-    assert "托育供给不足: 每千人 0.0 个托位, 标准 4.5" in r["reason_zh"]
-    assert r["reason_en"].startswith("5-min life circle lacks nursery: nearest 735 m")
+    # the reason says what failed: the share within the distance against the required share,
+    # the supply per 1,000 against the standard, and the people affected
+    assert r["reason_zh"] == (
+        "5分钟生活圈托育: 仅 0% 的居民在 300 m 步行范围内 (标准要求至少 80%), 1,000 名居民未覆盖; "
+        "最近的设施 735 m; 托育供给不足: 每千名居民 0.0 个托位 (标准至少 4.5), 约 1,000 人的份额缺口"
+    )
+    assert r["reason_en"].startswith(
+        "5-min life circle nursery: only 0% of residents live within 300 m on foot "
+        "(standard: at least 80%); 1,000 not covered; nearest 735 m"
+    )
+    # C2: 2/3 of its residents are within 300 m of the nursery, short of 80%; 2.22 places per
+    # 1,000 against 4.5: 900 × (1 − 2.222/4.5) = 456 people's share missing
+    c2 = sf[(sf["community_name"] == "北岸社区") & (sf["category"] == "nursery")].iloc[0]
+    assert "仅 67% 的居民在 300 m 步行范围内 (标准要求至少 80%), 300 名居民未覆盖" in c2["reason_zh"]
+    assert "每千名居民 2.2 个托位 (标准至少 4.5), 约 456 人的份额缺口" in c2["reason_zh"]
     hs = sf[(sf["community_name"] == "南岸社区") & (sf["category"] == "health_station")].iloc[0]
-    assert "步行可达范围内无此类设施" in hs["reason_zh"]
+    assert hs["reason_zh"] == (
+        "5分钟生活圈社区卫生服务站: 步行可达范围内没有此类设施 (标准 300 m), 1,000 名居民未覆盖"
+    )
 
 
 def test_service_index(case):
@@ -315,6 +330,44 @@ def test_proposed_sites_and_projects(case):
         "reason_en",
     ]:
         assert col in proj.columns
+
+
+def test_shortfalls_link_to_the_projects_that_answer_them():
+    """Each shortfall names the pool project that answers it; a site in a neighbouring community
+    covering it says so; sites of several categories at one spot are one site with several uses;
+    project ranks are unique."""
+    net = river_with_bridge()
+    comm = _street_points((150, "西社区", 1000), (350, "东社区", 200))
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_center"]},
+        geometry=[shapely.Point(X0 + 150, Y0)],
+        crs=CRS,
+        index=pd.Index(["F1"], name="facility_id"),
+    )
+    a = analyze(net, fac, comm, fixture_profile(), complete_categories=True)
+    # before any site: every shortfall is a project at its own community
+    assert a.shortfalls["answered_by_zh"].str.startswith("本社区内待选址").all()
+    assert set(a.shortfalls["project_id"]) == set(a.projects["project_id"])
+    sites = a.propose_sites(categories=["nursery", "elderly_daycare", "health_station"])
+    # nursery, day care and health station all have a 300 m threshold and the same residents:
+    # greedy chooses the same spot for the three, which is one site with three uses
+    assert sites["site_id"].nunique() == 1 and len(sites) == 3
+    assert set(sites["uses_zh"]) == {"托育、老年人日间照料中心、社区卫生服务站"}
+    proj = a.projects
+    assert proj["priority_rank"].tolist() == list(range(1, len(proj) + 1))
+    assert proj["project_id"].is_unique
+    sf = a.shortfalls
+    assert sf["project_id"].isin(proj["project_id"]).all()
+    # the site stands where it covers both (1,200 people within 300 m of x 150–350): its main
+    # community is 西社区, and 东社区's shortfall says it is covered by a site over there
+    east = sf[(sf["community_name"] == "东社区") & (sf["category"] == "nursery")].iloc[0]
+    west = sf[(sf["community_name"] == "西社区") & (sf["category"] == "nursery")].iloc[0]
+    assert east["project_id"] == west["project_id"]
+    assert west["answered_by_zh"].startswith("本社区的建议选址 S1 可覆盖")
+    assert east["answered_by_zh"].startswith("西社区的建议选址 S1 可覆盖")
+    assert "in 西社区" in east["answered_by_en"]
+    row = proj.set_index("project_id").loc[east["project_id"]]
+    assert row["location_kind"] == "proposed_site" and "同址" in row["reason_zh"]
 
 
 def test_bad_inputs(case):
@@ -424,3 +477,52 @@ def test_communities_without_residents_have_no_shortfalls():
     assert np.isnan(a.index.set_index("community_name").loc["nobody", "service_index"])
     city = a.categories[a.categories["scope"] == "city"].iloc[0]
     assert city["communities"] == 1  # only communities with residents count
+
+
+def test_share_meeting_counts_urban_communities_by_default():
+    """The campaign's target is a share of urban communities (城镇社区), not villages: A 甲社区
+    meets the standard (health centre 50 m away), B 乙社区 does not (150→500 350 m + bridge 200 m
+    + 490 m + 10 m = 1,050 m > 1,000 m), C 丙村 meets it. Urban share 1/2, village 1/1, all 2/3."""
+    net = river_with_bridge()
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["甲社区", "乙社区", "丙村"], "population": [100, 100, 100]},
+            geometry=[shapely.Point(X0 + 150, Y0 + 0.0), shapely.Point(X0 + 990, Y0 + 210),
+                      shapely.Point(X0 + 200, Y0 - 5)],
+            crs=CRS,
+        )
+    )  # fmt: skip
+    assert comm["settlement"].tolist() == ["urban", "urban", "village"]
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_center"]}, geometry=[shapely.Point(X0 + 100, Y0)], crs=CRS
+    )
+    shares = {}
+    for share_of in ("urban", "village", "all"):
+        a = analyze(net, fac, comm, fixture_profile(), categories=["health_center"],
+                    share_of=share_of)  # fmt: skip
+        s = a.summary
+        assert s["share_of"] == share_of
+        shares[share_of] = s["share_meeting_standard"]
+        street = a.index_by_street.iloc[0]
+        assert street["share_of"] == share_of
+        assert street["share_meeting_standard"] == pytest.approx(shares[share_of])
+        assert (street["urban_assessed"], street["urban_meeting"]) == (2, 1)
+        assert (street["village_assessed"], street["village_meeting"]) == (1, 1)
+    assert shares == pytest.approx({"urban": 0.5, "village": 1.0, "all": 2 / 3})
+    assert a.summary["share_meeting_urban"] == 0.5 and a.summary["share_meeting_village"] == 1.0
+    # a target of 60% is missed over urban communities although 67% of all communities meet it
+    a = analyze(net, fac, comm, fixture_profile(), categories=["health_center"])
+    assert a.summary["share_of"] == "urban" and not a.summary["meets_target"]
+
+
+def test_share_falls_back_to_all_when_nothing_is_classified(caplog):
+    net = river_with_bridge()
+    comm = _street_points((150, "Block A", 100), (600, "Block B", 100))
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_center"]}, geometry=[shapely.Point(X0 + 100, Y0)], crs=CRS
+    )
+    with caplog.at_level(logging.WARNING, logger="lifecircle.analysis"):
+        a = analyze(net, fac, comm, fixture_profile(), categories=["health_center"])
+    assert a.share_of == "all" and a.summary["share_of"] == "all"
+    assert "computed over all communities instead of urban ones" in caplog.text
+    assert a.summary["communities_unclassified"] == 2

@@ -352,7 +352,7 @@ def test_missing_categories_are_data_gaps_not_shortfalls(run, inputs, inhabited)
         rows = sf[sf["category"] == c]
         assert set(rows["community_id"]) == inhabited_ids, c
         assert (rows["kind"] == "distance").all()
-        assert rows["reason_zh"].str.contains("步行可达范围内无").all()
+        assert rows["reason_zh"].str.contains("步行可达范围内没有此类设施").all()
     assert len(confirmed.data_gaps) == 0
 
 

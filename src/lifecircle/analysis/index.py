@@ -3,6 +3,8 @@ category table (短板设施) and the headline summary. See ``docs/concepts.md``
 
 from __future__ import annotations
 
+import logging
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,6 +13,8 @@ from ..standards import Category
 from .coverage import HIERARCHY
 from .datastatus import CONFIRMED_ABSENT, NO_DATA, PRESENT
 from .shortfalls import category_weights
+
+log = logging.getLogger(__name__)
 
 #: Label of a missing county or street in roll-ups.
 UNKNOWN = "(未知)"
@@ -52,7 +56,9 @@ def community_index(
     )
     none_assessed = g["assessed"].sum() == 0
     comm = communities.set_index("community_id")
-    keep = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]
+    keep = [h for h in HIERARCHY if h != "community_id"]
+    keep += [c for c in ("province_code", "city_code", "settlement") if c in comm]
+    keep += ["population", "pop_estimated"]
     out = comm[[*keep, "geometry"]].join(idx)
     # communities without residents have nothing to cover: no index, not counted in shares
     empty = out["population"].fillna(0) <= 0
@@ -65,9 +71,46 @@ def community_index(
     return out.sort_values("community_id").reset_index(drop=True)
 
 
-def index_by(index: gpd.GeoDataFrame, keys: list[str], target_share: float) -> pd.DataFrame:
-    """The index rolled up by ``keys`` (street or county): population-weighted mean index and
-    the share of communities with residents that meet every required category."""
+#: Who counts in the share of communities meeting the standard.
+SHARE_OF = ("urban", "village", "all")
+
+
+def effective_share_of(communities: pd.DataFrame, share_of: str) -> str:
+    """``share_of``, or ``"all"`` when no community is classified urban/village (then the
+    campaign's urban share cannot be told apart; said in a warning)."""
+    settled = communities["settlement"].notna() if "settlement" in communities else None
+    if share_of != "all" and (settled is None or not settled.any()):
+        log.warning(
+            "no community is classified urban (社区) or village (村): the share meeting the "
+            "standard is computed over all communities instead of %s ones; give load_communities "
+            "urban_rural_code= or settlement= (or names ending in 社区/村) to count urban "
+            "communities only",
+            share_of,
+        )
+        return "all"
+    return share_of
+
+
+def _meeting_counts(
+    df: pd.DataFrame, keys: list[str], prefix: str, mask: pd.Series
+) -> pd.DataFrame:
+    """Communities of one kind (``mask``) assessed and meeting every required category."""
+    g = df["meets_all_required"].where(mask).groupby([df[k] for k in keys], dropna=False)
+    return pd.DataFrame(
+        {
+            f"{prefix}_assessed": g.count(),
+            f"{prefix}_meeting": g.agg(lambda v: int(v.dropna().astype(bool).sum())),
+        }
+    )
+
+
+def index_by(
+    index: gpd.GeoDataFrame, keys: list[str], target_share: float, share_of: str = "all"
+) -> pd.DataFrame:
+    """The index rolled up by ``keys`` (street, county, city): population-weighted mean index and
+    the share of communities with residents that meet every required category, counted over
+    ``share_of`` communities (``"urban"``: 城镇社区, ``"village"``: 村, ``"all"``); urban and
+    village counts are given in their own columns either way."""
     df = pd.DataFrame(index.drop(columns="geometry"))
     df[keys] = df[keys].fillna(UNKNOWN)
     df["_pw"] = df["population"].fillna(0) * df["service_index"]
@@ -83,8 +126,13 @@ def index_by(index: gpd.GeoDataFrame, keys: list[str], target_share: float) -> p
             ),
         }
     )
-    assessed = res["communities_assessed"]
-    res["share_meeting_standard"] = res["communities_meeting"] / assessed.where(assessed > 0)
+    settlement = df["settlement"] if "settlement" in df else pd.Series(None, index=df.index)
+    for prefix in ("urban", "village"):
+        res = res.join(_meeting_counts(df, keys, prefix, settlement == prefix))
+    base = "communities" if share_of == "all" else share_of
+    assessed = res[f"{base}_assessed"]
+    res["share_meeting_standard"] = res[f"{base}_meeting"] / assessed.where(assessed > 0)
+    res["share_of"] = share_of
     res["target_share"] = target_share
     res["meets_target"] = res["share_meeting_standard"] >= target_share
     return res.reset_index()
@@ -92,6 +140,7 @@ def index_by(index: gpd.GeoDataFrame, keys: list[str], target_share: float) -> p
 
 STREET_KEYS = ["county_code", "county_name", "street_code", "street_name"]
 COUNTY_KEYS = ["county_code", "county_name"]
+CITY_KEYS = ["province_code", "city_code"]
 
 _CATEGORY_COLUMNS = [
     "scope", "county_code", "county_name", "street_code", "street_name", "rank", "category",

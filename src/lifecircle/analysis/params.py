@@ -30,6 +30,8 @@ class AnalysisParams:
         none is near, the absence is real (``confirmed_absent``), not a data gap.
     data_gap_radius_m : a street none of whose residents has a facility of a category within
         this straight distance, while other streets have them, is a data gap (default 3 km).
+    share_of : the communities the target share is counted over: ``"urban"`` (城镇社区, the
+        campaign's target, default), ``"village"`` (村) or ``"all"``.
     """
 
     speed: str | float | None
@@ -40,6 +42,7 @@ class AnalysisParams:
     categories: tuple[str, ...]
     complete_categories: tuple[str, ...] = ()
     data_gap_radius_m: float = DATA_GAP_RADIUS_M
+    share_of: str = "urban"
 
     @classmethod
     def build(
@@ -54,6 +57,7 @@ class AnalysisParams:
         max_snap_m: float | None = None,
         complete_categories: list[str] | bool | None = None,
         data_gap_radius_m: float = DATA_GAP_RADIUS_M,
+        share_of: str = "urban",
     ) -> AnalysisParams:
         """Check the parameters against ``profile``; ``max_snap_m=None`` reads the default from
         :data:`lifecircle.settings.max_snap_m` once, here."""
@@ -67,6 +71,8 @@ class AnalysisParams:
         speed_m_per_s = None if speed is None else walking_speed(speed)[1]
         if not (isinstance(data_gap_radius_m, (int, float)) and data_gap_radius_m > 0):
             raise InputError(f"data_gap_radius_m must be metres > 0, got {data_gap_radius_m!r}")
+        if share_of not in ("urban", "village", "all"):
+            raise InputError(f"share_of must be 'urban', 'village' or 'all', got {share_of!r}")
         cat_ids = tuple(_category_ids(profile, categories, levels))
         return cls(
             speed=speed,
@@ -77,6 +83,7 @@ class AnalysisParams:
             categories=cat_ids,
             complete_categories=_complete(profile, complete_categories, cat_ids),
             data_gap_radius_m=float(data_gap_radius_m),
+            share_of=share_of,
         )
 
     def thresholds(self, profile: Profile) -> dict[str, float]:

@@ -1,8 +1,14 @@
 """Projects for the reserve pool (补短板项目库): one per proposed site, plus one per shortfall that
-no site answers, located at its community."""
+no site answers, located at its community; and the link from every shortfall to the project that
+answers it (a site in a neighbouring community that covers several shortfalls says so in each).
+
+Every project has a stable id (:func:`lifecircle.analysis.ids.project_id`) under which the pool
+keeps it; priority ranks are unique (1 = most urgent).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -10,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..standards import Profile
+from .ids import project_id
 from .siting import Sites
 
 PLACE = ["county_code", "county_name", "street_code", "street_name", "community_code",
@@ -18,6 +25,17 @@ PROJECT_COLUMNS = [
     *PLACE, "category", "category_zh", "level", "location_kind", "new_covered_pop", "nearest_m",
     "threshold_m", "uncovered_pop", "priority_score", "priority_rank", "reason_zh", "reason_en",
 ]  # fmt: skip
+#: Columns :func:`link_shortfalls` adds to the shortfall list.
+LINK_COLUMNS = ["project_id", "answered_by_zh", "answered_by_en"]
+
+
+@dataclass(frozen=True)
+class Projects:
+    """Projects (WGS84, by unique priority rank, with ``project_id`` and ``site_id``) and which
+    project answers each shortfall: ``answers`` maps (community_id, category) → project row."""
+
+    frame: gpd.GeoDataFrame
+    answers: dict[tuple[str, str], int]
 
 
 def _site_record(
@@ -32,6 +50,10 @@ def _site_record(
     )
     n = len(served)
     name_en = profile.categories[s.category].name_en
+    together = [
+        u for u in str(getattr(s, "uses_zh", "") or "").split("、") if u and u != s.category_zh
+    ]
+    with_zh = f"; 与{'、'.join(together)}同址" if together else ""
     rec = {
         **{k: comm.at[s.community_id, k] for k in PLACE},
         "category": s.category,
@@ -45,25 +67,27 @@ def _site_record(
         "priority_score": float(sub["priority_score"].sum()) if sub is not None else 0.0,
         "priority_rank": int(sub["priority_rank"].min()) if sub is not None and len(sub) else 0,
         "reason_zh": f"新建{s.category_zh}: 可新覆盖 {s.new_covered_pop:,.0f} 人 ({n} 个社区)"
+        + with_zh
         + (f"; {main['reason_zh']}" if main is not None else ""),
         "reason_en": f"new {name_en}: would newly cover {s.new_covered_pop:,.0f} people "
         f"in {n} communities" + (f"; {main['reason_en']}" if main is not None else ""),
+        "site_id": getattr(s, "site_id", None),
     }
     return rec, keys
 
 
-def pool_projects(
+def build_projects(
     shortfalls: pd.DataFrame,
     sites: Sites | None,
     communities: gpd.GeoDataFrame,
     thresholds: dict[str, float],
     profile: Profile,
-) -> gpd.GeoDataFrame:
-    """Projects (WGS84) for :func:`lifecircle.export_pool`, by priority rank."""
+) -> Projects:
+    """The projects of a set of shortfalls and (optionally) proposed sites."""
     comm = communities.set_index("community_id")
     recs: list[dict] = []
     geoms: list[Any] = []
-    answered: set[tuple[str, str]] = set()
+    answered: dict[tuple[str, str], int] = {}
     if sites is not None and len(sites.frame):
         cover = sites.cover
         sfi = shortfalls.set_index(["community_id", "category"])
@@ -71,16 +95,33 @@ def pool_projects(
         for s, geom in zip(frame.itertuples(), frame.geometry.values, strict=True):
             served = cover[(cover["category"] == s.category) & (cover["site_rank"] == s.site_rank)]
             rec, keys = _site_record(s, served, sfi, comm, profile, thresholds[s.category])
-            answered.update(keys)
+            answered.update({k: len(recs) for k in keys if k not in answered})
             recs.append(rec)
             geoms.append(geom)
     rep = communities.to_crs(4326).set_index("community_id").geometry.representative_point()
-    open_rows = [
-        (cid, cat) not in answered
-        for cid, cat in zip(shortfalls["community_id"], shortfalls["category"], strict=True)
-    ]
-    rest = shortfalls[np.asarray(open_rows, dtype=bool)]
-    at_community = pd.DataFrame(
+    keys = list(zip(shortfalls["community_id"], shortfalls["category"], strict=True))
+    rest = shortfalls[np.asarray([k not in answered for k in keys], dtype=bool)]
+    for i, k in enumerate(zip(rest["community_id"], rest["category"], strict=True)):
+        answered[k] = len(recs) + i
+    recs.extend(_community_records(rest))
+    geoms.extend(rep[rest["community_id"]].to_list())
+    cols = [*PROJECT_COLUMNS, "site_id"]
+    out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
+    out["project_id"] = [_id(r, g) for r, g in zip(out.itertuples(), out.geometry, strict=True)]
+    order = out.sort_values(
+        ["priority_rank", "category", "location_kind", "project_id"], kind="stable"
+    ).index.to_numpy()
+    new_pos = np.empty(len(order), dtype=np.int64)
+    new_pos[order] = np.arange(len(order))
+    out = out.loc[order].reset_index(drop=True)
+    out["priority_rank"] = np.arange(1, len(out) + 1)  # unique, 1 = most urgent
+    return Projects(
+        out[["project_id", *cols, "geometry"]], {k: int(new_pos[v]) for k, v in answered.items()}
+    )
+
+
+def _community_records(rest: pd.DataFrame) -> list[dict]:
+    frame = pd.DataFrame(
         {
             **{k: rest[k] for k in [*PLACE, "category", "category_zh", "level"]},
             "location_kind": "community",
@@ -99,9 +140,58 @@ def pool_projects(
             },
         }  # fmt: skip
     )
-    recs.extend(at_community.to_dict("records"))
-    geoms.extend(rep[rest["community_id"]].to_list())
-    out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=PROJECT_COLUMNS), geometry=geoms, crs=4326)
-    return out.sort_values(
-        ["priority_rank", "category", "location_kind"], kind="stable"
-    ).reset_index(drop=True)
+    return frame.to_dict("records")
+
+
+def _id(r: Any, geom: Any) -> str:
+    lon, lat = (geom.x, geom.y) if r.location_kind != "community" else (None, None)
+    return project_id(
+        r.category, r.county_code, r.street_code, r.community_code, r.location_kind, lon, lat
+    )
+
+
+def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFrame:
+    """``shortfalls`` with :data:`LINK_COLUMNS`: the id of the project that answers each row and,
+    for a proposed site, a sentence saying which site (and in which community) covers it."""
+    out = shortfalls.copy()
+    frame = projects.frame
+    rows = [
+        projects.answers.get((c, k), -1)
+        for c, k in zip(out["community_id"], out["category"], strict=True)
+    ]
+    names = dict(zip(out["community_id"], out["community_name"], strict=True))
+    pid: list[Any] = []
+    zh: list[Any] = []
+    en: list[Any] = []
+    for cid, row in zip(out["community_id"], rows, strict=True):
+        link = _link(frame.iloc[row], names[cid]) if row >= 0 else (None, None, None)
+        pid.append(link[0])
+        zh.append(link[1])
+        en.append(link[2])
+    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = pid, zh, en
+    return out
+
+
+def _link(p: pd.Series, own_name: str) -> tuple[str, str, str]:
+    """(project id, Chinese, English) of the project ``p`` answering a shortfall."""
+    pid = p["project_id"]
+    if p["location_kind"] != "proposed_site":
+        return (pid, f"本社区内待选址 (项目 {pid})",
+                f"a site to find in the community (project {pid})")  # fmt: skip
+    where = "本社区" if p["community_name"] == own_name else str(p["community_name"])
+    return (
+        pid,
+        f"{where}的建议选址 {p['site_id']} 可覆盖 (项目 {pid})",
+        f"covered by proposed site {p['site_id']} in {p['community_name']} (project {pid})",
+    )
+
+
+def pool_projects(
+    shortfalls: pd.DataFrame,
+    sites: Sites | None,
+    communities: gpd.GeoDataFrame,
+    thresholds: dict[str, float],
+    profile: Profile,
+) -> gpd.GeoDataFrame:
+    """Projects (WGS84) for :func:`lifecircle.export_pool`, by unique priority rank."""
+    return build_projects(shortfalls, sites, communities, thresholds, profile).frame

@@ -30,9 +30,17 @@ from .access import Access, compute_access
 from .capacity import add_capacity
 from .coverage import coverage_table
 from .datastatus import NO_DATA, data_checklist, point_status
-from .index import COUNTY_KEYS, STREET_KEYS, category_table, community_index, index_by
+from .index import (
+    CITY_KEYS,
+    COUNTY_KEYS,
+    STREET_KEYS,
+    category_table,
+    community_index,
+    effective_share_of,
+    index_by,
+)
 from .params import AnalysisParams
-from .projects import pool_projects
+from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
 from .siting import Sites, SitingParams, propose_sites
 
@@ -49,7 +57,9 @@ class Analysis:
     categories : DataFrame — the 短板设施 list: coverage of each category city-wide and per
         county and street, ranked (worst first).
     index : GeoDataFrame — community facility-service index (0–100), one row per community.
-    index_by_street, index_by_county : DataFrame — the index aggregated.
+    index_by_street, index_by_county, index_by_city : DataFrame — the index aggregated, with
+        the share of communities meeting the standard over :attr:`share_of` communities
+        (urban communities by default: the campaign's target) and urban/village counts.
     data_gaps : DataFrame — the data checklist (数据核查清单): categories without any facility in
         the input, and streets with none within ``data_gap_radius_m`` while others have them;
         which source to add. These are not shortfalls (see ``analysis/datastatus.py``).
@@ -72,7 +82,7 @@ class Analysis:
         self.network = network
         self.profile = profile
         self.facilities = facilities
-        self.communities = demand.communities
+        self.communities = _with_optional_columns(demand.communities)
         self.demand = demand.points
         self.params = params
         self.thresholds = params.thresholds(profile) if thresholds is None else thresholds
@@ -94,10 +104,16 @@ class Analysis:
         add_capacity(
             self.coverage, cats, facilities, self.demand, self.access, self.thresholds, network
         )
-        self.shortfalls = shortfall_table(self.coverage, cats, profile, params.min_covered_share)
+        self._unlinked = shortfall_table(self.coverage, cats, profile, params.min_covered_share)
+        self._projects = self._build_projects()
+        self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         self.index = community_index(self.coverage, self.communities, cats)
-        self.index_by_street = index_by(self.index, STREET_KEYS, params.target_share)
-        self.index_by_county = index_by(self.index, COUNTY_KEYS, params.target_share)
+        #: the communities the share meeting the standard is counted over (see AnalysisParams)
+        self.share_of = effective_share_of(self.communities, params.share_of)
+        target = params.target_share
+        self.index_by_street = index_by(self.index, STREET_KEYS, target, self.share_of)
+        self.index_by_county = index_by(self.index, COUNTY_KEYS, target, self.share_of)
+        self.index_by_city = index_by(self.index, CITY_KEYS, target, self.share_of)
         self.categories = category_table(self.coverage, facilities, cats, self.thresholds)
         self.data_gaps = data_checklist(self.coverage, cats)
         log.info(
@@ -139,8 +155,8 @@ class Analysis:
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
         idx = self.index
-        assessed = idx["meets_all_required"].dropna().astype(bool)
-        share = float(assessed.mean()) if len(assessed) else float("nan")
+        shares = {k: _share_meeting(idx, k) for k in ("urban", "village", "all")}
+        share = shares[self.share_of]
         pop = idx["population"].fillna(0)
         mean_index = (
             float(np.average(idx["service_index"].fillna(0), weights=pop))
@@ -161,6 +177,11 @@ class Analysis:
             ),
             "data_gaps": int(len(self.data_gaps)),
             "share_meeting_standard": share,
+            "share_of": self.share_of,
+            "share_meeting_urban": shares["urban"],
+            "share_meeting_village": shares["village"],
+            "share_meeting_all": shares["all"],
+            "communities_unclassified": int(idx["settlement"].isna().sum()),
             "target_share": self.params.target_share,
             "meets_target": bool(share >= self.params.target_share),
             "mean_service_index": mean_index,
@@ -187,8 +208,10 @@ class Analysis:
         Returns
         -------
         GeoDataFrame (WGS84): ``category``, ``site_rank``, ``new_covered_pop``, ``communities``
-        (ids served), the main community's hierarchy, and geometry. Also kept as :attr:`sites`;
-        from then on :attr:`projects` places the projects these sites answer at the sites.
+        (ids served), the main community's hierarchy, ``site_id`` (sites of several categories
+        at one spot share it), ``uses_zh``/``uses_en`` and geometry. Also kept as :attr:`sites`;
+        from then on :attr:`projects` places the projects these sites answer at the sites, and
+        each row of :attr:`shortfalls` names the site project that answers it.
         """
         unknown = [c for c in categories or () if c not in self.params.categories]
         if unknown:
@@ -204,6 +227,8 @@ class Analysis:
             self.network, self.demand, self.access, cats, self.thresholds, self.communities,
             params, assessed=self.point_status != NO_DATA,
         )  # fmt: skip
+        self._projects = self._build_projects()
+        self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         return self._sites.frame
 
     @property
@@ -230,8 +255,11 @@ class Analysis:
                 "no proposed sites: each shortfall becomes a project at its community "
                 "(call propose_sites() first to place projects at sites)"
             )
-        return pool_projects(
-            self.shortfalls, self._sites, self.communities, self.thresholds, self.profile
+        return self._projects.frame
+
+    def _build_projects(self) -> Projects:
+        return build_projects(
+            self._unlinked, self._sites, self.communities, self.thresholds, self.profile
         )
 
     # ------------------------------------------------------------------ isochrones
@@ -318,3 +346,16 @@ class Analysis:
         from ..outputs.map import shortfall_map
 
         return shortfall_map(self, **kwargs)
+
+
+def _with_optional_columns(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Communities from older code lack the 0.2 columns: add them empty."""
+    missing = [c for c in ("province_code", "city_code", "settlement") if c not in communities]
+    return communities.assign(**{c: None for c in missing}) if missing else communities
+
+
+def _share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
+    """Share of ``share_of`` communities (with residents) meeting every required category."""
+    rows = index if share_of == "all" else index[index["settlement"] == share_of]
+    assessed = rows["meets_all_required"].dropna().astype(bool)
+    return float(assessed.mean()) if len(assessed) else float("nan")

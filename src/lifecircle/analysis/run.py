@@ -38,6 +38,7 @@ def analyze(
     max_snap_m: float | None = None,
     complete_categories: list[str] | bool | None = None,
     data_gap_radius_m: float = DATA_GAP_RADIUS_M,
+    share_of: str = "urban",
 ) -> Analysis:
     """Coverage of every community by every facility category of a standard profile.
 
@@ -66,6 +67,10 @@ def analyze(
         categories it is a data gap (``Analysis.data_gaps``), not a shortfall.
     data_gap_radius_m : a street with no facility of a category within this straight distance
         of any resident, while other streets have one, is a data gap (default 3,000 m).
+    share_of : the communities the share meeting the standard is counted over: ``"urban"``
+        (城镇社区: the campaign's target is a share of urban communities, default), ``"village"``
+        (村) or ``"all"``. Without any urban/village classification it falls back to all
+        communities, with a warning; the tables say which one was used (``share_of``).
 
     Returns
     -------
@@ -79,6 +84,7 @@ def analyze(
         profile, categories=categories, levels=levels, speed=speed,
         min_covered_share=min_covered_share, target_share=target_share, max_snap_m=max_snap_m,
         complete_categories=complete_categories, data_gap_radius_m=data_gap_radius_m,
+        share_of=share_of,
     )  # fmt: skip
     fac = _check_facilities(facilities, profile, list(params.categories))
     if demand is None:
@@ -100,13 +106,17 @@ def analyze(
     return Analysis(network, profile, fac, demand, params)
 
 
+#: Community columns added in 0.2: frames made by older code get them empty.
+OPTIONAL_COLUMNS = ("province_code", "city_code", "settlement")
+
+
 def _check_communities(communities: Any) -> None:
     if not isinstance(communities, gpd.GeoDataFrame):
         raise InputError("communities: give a GeoDataFrame from lifecircle.load_communities")
     if len(communities) == 0:
         raise InputError("communities: the frame is empty; there is nothing to analyse")
     for col in COMMUNITY_COLUMNS:
-        if col not in communities.columns:
+        if col not in communities.columns and col not in OPTIONAL_COLUMNS:
             raise InputError(
                 f"communities: column {col!r} missing; load them with lifecircle.load_communities"
             )

@@ -147,5 +147,21 @@ def propose_sites(
     sites = gpd.GeoDataFrame(rows, geometry=geoms, crs=network.crs)
     if len(sites):
         h = communities.set_index("community_id")[[k for k in HIERARCHY if k != "community_id"]]
-        sites = sites.join(h, on="community_id")
+        sites = _site_groups(sites.join(h, on="community_id"), cats)
     return Sites(sites.to_crs(4326), pd.DataFrame(covers, columns=COVER_COLUMNS))
+
+
+def _site_groups(sites: gpd.GeoDataFrame, cats: list[Category]) -> gpd.GeoDataFrame:
+    """``site_id`` (S1, S2 … in order of choice) shared by sites of different categories at the
+    same spot (within 1 m), and ``uses_zh``/``uses_en``: every category proposed there."""
+    xy = np.round(shapely.get_coordinates(sites.geometry.values)).astype(np.int64)
+    _, first, inverse = np.unique(xy, axis=0, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))  # groups numbered by their first site
+    sites["site_id"] = [f"S{rank[g] + 1}" for g in inverse.ravel()]
+    en = {c.id: c.name_en for c in cats}
+    groups = sites.groupby("site_id", sort=False)
+    sites["uses_zh"] = groups["category_zh"].transform(lambda v: "、".join(dict.fromkeys(v)))
+    sites["uses_en"] = groups["category"].transform(
+        lambda v: ", ".join(dict.fromkeys(en[c] for c in v))
+    )
+    return sites

@@ -19,7 +19,7 @@ the store interface), one module per store (``gpkg``, ``postgis``, ``xlsx``, ``c
 """
 
 from .api import PoolReport, export_pool, read_pool
-from .ids import project_id
+from ...analysis.ids import project_id
 from .schema import POOL_COLUMNS, pool_schema
 
 __all__ = ["POOL_COLUMNS", "PoolReport", "export_pool", "pool_schema", "project_id", "read_pool"]

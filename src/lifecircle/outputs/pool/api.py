@@ -16,7 +16,7 @@ from .backend import Backend, ExportJob, Kind, Target, Written, resolve_target
 from .csv import CSV
 from .geojson import GeoJSON
 from .gpkg import GeoPackage
-from .ids import GRID_M
+from ...analysis.ids import GRID_M
 from .incoming import dedupe, prepare_projects, run_info
 from .locking import TargetChanged, exclusive
 from .merge import Plan, merge

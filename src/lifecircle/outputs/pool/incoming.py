@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 
 from ..._errors import CRSError, InputError
-from .ids import GRID_M, project_id
+from ...analysis.ids import GRID_M, project_id
 from .schema import INPUT_COLUMNS, REQUIRED_INPUT
 from .values import Row, as_date, coerce
 

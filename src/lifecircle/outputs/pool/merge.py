@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ids import metric_xy
+from ...analysis.ids import metric_xy
 from .incoming import Run
 from .schema import COMPARED, DEFAULT_STATUS, NAMES, REFRESHED
 from .values import Row, planner_edited, same

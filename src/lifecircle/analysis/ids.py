@@ -1,4 +1,7 @@
-"""Project ids: the same gap gets the same id in every run (see :func:`project_id`)."""
+"""Project ids: the same gap gets the same id in every run (see :func:`project_id`).
+
+The analysis names its projects (so each shortfall can say which project answers it); the reserve
+pool (:mod:`lifecircle.outputs.pool`) stores them under the same ids."""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ import math
 
 import numpy as np
 
-from ..._errors import InputError
-from ...crs import WGS84, metric_crs_for, transformer
-from .values import is_na
+from .._errors import InputError
+from .._text import is_missing
+from ..crs import WGS84, metric_crs_for, transformer
 
 #: Grid (metres, in the CGCS2000 Gauss-Krüger / UTM zone of the point) that proposed-site
 #: locations are snapped to before hashing them into a project id.
@@ -23,7 +26,7 @@ def metric_xy(lon: float, lat: float, at: tuple[float, float] | None = None) -> 
 
 
 def _key(value: object) -> str:
-    return "" if is_na(value) else str(value).strip()
+    return "" if is_missing(value) else str(value).strip()
 
 
 def project_id(
