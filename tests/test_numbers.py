@@ -292,6 +292,37 @@ def test_detect_offset_needs_a_30_m_gain():
     assert offset_case(40.0, 5.0).likely == "gcj02"
 
 
+def name_case(names: list[str], far_m: float = 0.0) -> lc.coords.OffsetReport:
+    """Reference: WGS84 points at JIAXING[:3] named ``names``; data: the same names at the
+    GCJ-02 coordinates of those points (about 490 m away), the first moved ``far_m`` north."""
+    lon, lat = JIAXING[:3, 0], JIAXING[:3, 1]
+    glon, glat = lc.coords.wgs84_to_gcj02(lon, lat)
+    glon, glat, _ = GEOD.fwd(glon, glat, [0, 0, 0], [far_m, 0, 0])
+    ref = gpd.GeoDataFrame({"name": names}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    data = gpd.GeoDataFrame({"name": names}, geometry=gpd.points_from_xy(glon, glat), crs=4326)
+    return lc.detect_offset(data, ref, warn=False)
+
+
+def test_detect_offset_name_pairs_at_their_limits():
+    """Name mode needs at least 3 shared names of at least 4 characters within 3 km.
+
+    Caught changes: ``< 3`` pairs → ``<= 3``, ``>= 4`` characters → ``> 4``, the 3 km limit
+    (3.0 → 0), wrong coordinates in the pair distance. Each falls back to nearest mode (which
+    here also finds GCJ-02, so only ``mode`` tells them apart).
+    """
+    ok = name_case(["南湖公园", "月河街区", "嘉兴火车站"])  # exactly 3 names, two of 4 chars
+    assert (ok.mode, ok.n, ok.likely) == ("name", 3, "gcj02")
+    assert ok.median_m["gcj02"] < 0.01  # the reading recovers the reference exactly
+    assert 470 < ok.median_m["wgs84"] < 510  # the GCJ-02 shift in Jiaxing
+    short = name_case(["南湖园", "月河街区", "嘉兴火车站"])  # a 3-character name does not count
+    assert short.mode == "nearest"
+    # Nanhu's GCJ-02 point is 486 m from it, 414 m east and 255 m south; moved 2,400 m north
+    # it is hypot(414, 2400 - 255) = 2,185 m away: within 3 km
+    assert name_case(["南湖公园", "月河街区", "嘉兴火车站"], far_m=2_400).mode == "name"
+    # moved 4,000 m north: hypot(414, 4000 - 255) = 3,768 m, dropped; 2 pairs are left
+    assert name_case(["南湖公园", "月河街区", "嘉兴火车站"], far_m=4_000).mode == "nearest"
+
+
 def test_bd09_matches_a_published_vector():
     """BD-09 on its own: a wrong constant in the radial term 0.00002·sin(lat·x_pi) or the
     angular term 0.000003·cos(lon·x_pi) moves points by up to metres, which the round-trip
