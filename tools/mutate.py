@@ -114,7 +114,7 @@ class Mutant:
 
 @dataclass
 class Result:
-    mutant: Mutant
+    mutant: Mutant | None  # None: the baseline run
     outcome: str  # killed, survived, timeout, error
     seconds: float
     detail: str = ""
@@ -269,9 +269,14 @@ def find_mutants(path: Path) -> list[Mutant]:
     finder = _Finder(rel, text)
     for node in _walk(ast.parse(text, filename=str(path))):
         finder.visit(node)
-    out = sorted(set(finder.found), key=lambda m: (m.line, m.col, m.kind, m.new))
-    for m in out:  # every mutant must still parse, or it tests nothing
-        ast.parse(m.apply(text))
+    out = []
+    for m in sorted(set(finder.found), key=lambda m: (m.line, m.col, m.kind, m.new)):
+        try:  # a mutant that does not parse tests nothing
+            ast.parse(m.apply(text))
+        except SyntaxError:
+            print(f"skipped (does not parse): {m.label()}", file=sys.stderr)
+            continue
+        out.append(m)
     return out
 
 
@@ -291,7 +296,6 @@ class Runner:
     src_dir: Path
     pytest_args: list[str]
     jobs: int = 1
-    timeout_s: float | None = None
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mutate-")))
 
     def __post_init__(self) -> None:
