@@ -51,7 +51,7 @@ def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -
             + sorted((a / glen * L, f"{n}_proj") for a, n in on_edge.get(e, []))
             + [(L, v)]
         )
-        for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:]):
+        for (a0, n0), (a1, n1) in zip(chain[:-1], chain[1:], strict=True):
             w = a1 - a0
             if H.has_edge(n0, n1):
                 w = min(w, H.edges[n0, n1]["length"])

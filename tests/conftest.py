@@ -63,3 +63,27 @@ def local_overpass(monkeypatch):
     monkeypatch.setattr(settings, "overpass_url", f"http://127.0.0.1:{srv.getsockname()[1]}/api")
     yield settings.overpass_url
     srv.close()
+
+
+def libreoffice_sheets(path: Path, tmp_path: Path) -> dict[str, list[list[str]]]:
+    """Every sheet of a workbook as LibreOffice shows it (headless ``soffice --convert-to csv``,
+    cell contents as shown: number formats applied): {sheet name: rows of text}."""
+    import csv
+    import shutil
+    import subprocess
+
+    need(shutil.which("soffice") is not None, "LibreOffice (soffice) is not installed")
+    out = tmp_path / f"rendered-{path.stem}"
+    # filter options: comma, quote, UTF-8, from line 1, -, -, not quoted as text, detect special
+    # numbers, save cell contents AS SHOWN, no formulas, keep spaces, every sheet (-1)
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'lo_profile').as_uri()}", "--headless",
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,"
+         "false,-1", "--outdir", str(out), str(path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    sheets = {}
+    for f in sorted(out.glob(f"{path.stem}-*.csv")):
+        name = f.stem[len(path.stem) + 1 :]
+        sheets[name] = list(csv.reader(f.open(encoding="utf-8", newline="")))
+    return sheets

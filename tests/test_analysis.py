@@ -393,7 +393,10 @@ def test_excel_and_csv_reports(case, tmp_path):
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["短板社区", "短板设施", "服务指数", "街道汇总", "区县汇总", "覆盖明细"]
+    # (建议选址 only once sites were proposed: the module's case may have them)
+    sheets = ["总体情况", "短板社区", "数据核查清单", "短板设施", "服务指数", "街道汇总", "区县汇总",
+              "覆盖明细"] + (["建议选址"] if case.sites is not None and len(case.sites) else [])  # fmt: skip
+    assert wb.sheetnames == sheets
     ws = wb["短板社区"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
@@ -430,9 +433,12 @@ def test_outputs_doc_lists_every_column(case):
     doc = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
     for col in COLUMNS:
         assert f"| `{col}` |" in doc, col
-    for frame in (case.coverage, case.shortfalls, case.categories, case.index_by_street):
+    case.propose_sites(categories=["health_station"], max_sites=1)
+    frames = [case.coverage, case.shortfalls, case.categories, case.index, case.index_by_street,
+              case.index_by_county, case.index_by_city, case.data_gaps, case.sites]  # fmt: skip
+    for frame in frames:
         for col in frame.columns:
-            assert col in COLUMNS, col
+            assert col == "geometry" or col in COLUMNS, col
 
 
 def test_isochrones_and_covered_areas_of_an_analysis(case):

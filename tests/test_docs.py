@@ -16,6 +16,14 @@ def test_api_reference_is_current():
     assert current == mod.render(), "docs/api.md is stale: run python docs/make_api.py"
 
 
+def test_outputs_doc_is_current():
+    spec = importlib.util.spec_from_file_location("make_api", ROOT / "docs" / "make_api.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    current = (ROOT / "docs" / "outputs.md").read_text(encoding="utf-8")
+    assert current == mod.render_outputs(current), "docs/outputs.md is stale: run docs/make_api.py"
+
+
 def test_cli_doc_quotes_the_config_template_and_all_keys():
     from lifecircle.config import SCHEMA, TEMPLATE
 

@@ -344,7 +344,7 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
         gpd.GeoSeries(shapely.points(src), crs=CRS), gpd.GeoSeries(shapely.points(tgt), crs=CRS)
     )["distance_m"].to_numpy()
     G = net.to_networkx()
-    for i, (_, _, d) in enumerate(G.edges(data=True)):
+    for _, _, d in G.edges(data=True):
         d["geometry"] = net.edges.geometry.iloc[d["edge"]]
     theirs = independent_nearest(G, src, tgt)
     assert np.array_equal(np.isinf(ours), np.isinf(theirs))

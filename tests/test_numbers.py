@@ -202,7 +202,9 @@ def test_street_and_county_index_weighted_by_population():
         crs=CRS,
     )
     comm = lc.load_communities(river_communities())
-    a = lc.analyze(river(), river_facilities(), comm, PROFILE, buildings=buildings)
+    a = lc.analyze(
+        river(), river_facilities(), comm, PROFILE, buildings=buildings, complete_categories=True
+    )
     si1 = 100 * 1 / 6
     si2 = 100 * (2 / 3 + 2 * (2 / 3) * ((2000 / 900) / 4.5)) / 6
     idx = a.index.set_index("community_name")["service_index"]

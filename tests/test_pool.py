@@ -30,10 +30,10 @@ from pyproj import Transformer
 import lifecircle
 from conftest import ROOT, need
 from lifecircle import CRSError, InputError, PoolError, export_pool, read_pool
+from lifecircle.analysis.ids import GRID_M
 from lifecircle.outputs import pool as poolmod
 from lifecircle.outputs.pool import csv as pool_csv
 from lifecircle.outputs.pool import geojson, gpkg, postgis, schema, xlsx
-from lifecircle.analysis.ids import GRID_M
 from lifecircle.outputs.pool.incoming import prepare_projects
 
 PG_URL = os.environ.get("LIFECIRCLE_TEST_PG_URL")

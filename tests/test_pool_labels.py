@@ -29,7 +29,7 @@ def two_projects() -> gpd.GeoDataFrame:
 def test_a_column_of_both_tables_has_one_label():
     assert tables.COLUMNS is labels.COLUMNS
     shared = [c for c in POOL_COLUMNS if c.name in labels.COLUMNS]
-    assert len(shared) == 18  # names, codes and the shortfall figures of a project
+    assert len(shared) == 19  # the project id, names, codes and the shortfall figures of a project
     for c in shared:
         table = labels.COLUMNS[c.name]
         assert (c.en, c.description) == (table.en, table.explanation), c.name

@@ -32,7 +32,7 @@ from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .network import WalkNetwork, load_network
 from .outputs.map import save_map
 from .outputs.pool import export_pool
-from .outputs.tables import write_csv, write_excel
+from .outputs.tables import facility_names, write_csv, write_excel
 from .standards import Profile, load_profile
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,10 @@ def _write_files(cfg: Config, a: Analysis, folder: Path) -> dict[str, Path]:
     if "xlsx" in formats:
         files["xlsx"] = write_excel(a, folder / "lifecircle_shortfalls.xlsx", lang=lang)
     if "csv" in formats:
-        files["csv"] = write_csv(a.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang)
+        files["csv"] = write_csv(
+            a.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang, profile=a.profile,
+            facility_names=facility_names(a),
+        )  # fmt: skip
     if "gpkg" in formats:
         gpkg = folder / "lifecircle_results.gpkg"
         a.index.to_file(gpkg, layer="service_index", driver="GPKG")

@@ -207,8 +207,8 @@ class Analysis:
 
         Returns
         -------
-        GeoDataFrame (WGS84): ``category``, ``site_rank``, ``new_covered_pop``, ``communities``
-        (ids served), the main community's hierarchy, ``site_id`` (sites of several categories
+        GeoDataFrame (WGS84): ``category``, ``site_rank``, ``new_covered_pop``,
+        ``served_communities`` (ids served), the main community's hierarchy, ``site_id`` (sites of several categories
         at one spot share it), ``uses_zh``/``uses_en`` and geometry. Also kept as :attr:`sites`;
         from then on :attr:`projects` places the projects these sites answer at the sites, and
         each row of :attr:`shortfalls` names the site project that answers it.

@@ -34,7 +34,8 @@ class Sites:
     ----------
     frame : GeoDataFrame (WGS84), one row per site: ``category``, ``category_zh``, ``level``,
         ``site_rank``, ``new_covered_pop``, ``community_id`` (the community it serves most),
-        ``communities`` (ids served), that community's hierarchy, geometry.
+        ``served_communities`` (ids served, comma-separated), that community's hierarchy,
+        ``site_id``, ``uses_zh``/``uses_en``, geometry.
     cover : DataFrame ``category``, ``site_rank``, ``community_id``, ``pop``: the target
         residents of each community each site newly covers.
     """
@@ -137,7 +138,7 @@ def propose_sites(
             rows.append(
                 {"category": c.id, "category_zh": c.name_zh, "level": c.level,
                  "site_rank": rank, "new_covered_pop": gain, "community_id": main,
-                 "communities": ",".join(sorted(pop.index))}
+                 "served_communities": ",".join(sorted(pop.index))}
             )  # fmt: skip
             geoms.append(shapely.Point(cand_xy[best]))
             covers.extend(

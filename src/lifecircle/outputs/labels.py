@@ -64,7 +64,9 @@ COLUMNS: dict[str, Label] = {
         "Life-circle level",
         "life-circle level id: L5, L10, L15 (5/10/15-minute walking life circle) or L0. 生活圈层级",
     ),
-    "required": _L("应配建", "Required", "▲ required (True) or △ optional (False) in the standard"),
+    "required": _L(
+        "配建要求", "Required", "▲ required (应配建) or △ optional (宜配建) in the standard"
+    ),
     "target_group": _L("服务人群", "Target group", "total, elderly (60+), child_0_3 or child_3_6"),
     "threshold_m": _L(
         "标准距离(米)",
@@ -80,7 +82,12 @@ COLUMNS: dict[str, Label] = {
     "distance_max_m": _L(
         "最远距离(米)", "Farthest (m)", "distance from the worst-placed residents"
     ),
-    "nearest_facility": _L("最近设施", "Nearest facility", "id of the nearest facility"),
+    "nearest_facility": _L(
+        "最近设施",
+        "Nearest facility",
+        "in Python the id of the nearest facility; in workbooks and CSV its name (the id is in "
+        "最近设施编号). 最近设施名称",
+    ),
     "group_pop": _L("服务人群人数", "Target residents", "residents of the target group"),
     "covered_pop": _L("已覆盖人数", "Covered", "target residents within the threshold"),
     "uncovered_pop": _L(
@@ -199,16 +206,123 @@ COLUMNS: dict[str, Label] = {
         "walking network distance to the nearest existing facility; empty = none within reach. "
         "到最近现状设施的步行网络距离，空 = 可达范围内没有",
     ),
-}
-
-#: Columns only the reserve pool has: its id, planner and bookkeeping columns, the location.
-POOL_ONLY: dict[str, Label] = {
+    "data_status": _L(
+        "数据状态",
+        "Data status",
+        "present (facilities in the input), no_data (none in the input, or none within 3 km of a "
+        "street while others have some: a list to add, not a shortfall) or confirmed_absent "
+        "(the list is stated complete: a real absence). 有数据 / 缺数据 / 确认没有",
+    ),
+    "assessed": _L(
+        "已评估", "Assessed", "False where the data status is no_data. 缺数据的行不评估"
+    ),
+    "n_not_assessed": _L(
+        "未评估类别数",
+        "Categories not assessed",
+        "categories without data for the community (left out of the index). 缺数据未评估的类别数",
+    ),
+    "province_code": _L("省代码", "Province code", "2-digit code from the 12-digit code"),
+    "city_code": _L("市代码", "City code", "4-digit code from the 12-digit code"),
+    "settlement": _L(
+        "城乡类型",
+        "Settlement",
+        "urban (城镇社区, 社区居委会) or village (村委会); empty when unknown. 城镇社区 / 村",
+    ),
+    "share_of": _L(
+        "比例口径",
+        "Share of",
+        "the communities the share meeting the standard is counted over: urban (default, the "
+        "campaign's target), village or all. 达标比例的统计口径",
+    ),
+    "urban_assessed": _L("城镇社区数", "Urban communities", "urban communities with residents"),
+    "urban_meeting": _L(
+        "达标城镇社区数", "Urban meeting", "urban communities meeting every required category"
+    ),
+    "village_assessed": _L("村数", "Villages", "villages with residents"),
+    "village_meeting": _L(
+        "达标村数", "Villages meeting", "villages meeting every required category"
+    ),
     "project_id": _L(
         "项目编号",
         "Project ID",
         "Stable id 'LC-' + 12 hex digits of a SHA-1 of category, admin codes and location "
-        "(see project_id); a re-run finds the same project. 稳定编号，重新分析仍对应同一项目",
+        "(see project_id); a re-run finds the same project; in the shortfall list: the pool "
+        "project that answers the row. 稳定编号，重新分析仍对应同一项目",
     ),
+    "answered_by_zh": _L(
+        "解决方案",
+        "Answered by (Chinese)",
+        "which pool project answers the shortfall: a proposed site (maybe in a neighbouring "
+        "community) or a site still to find in the community. 由哪个项目解决",
+    ),
+    "answered_by_en": _L(
+        "解决方案(英)", "Answered by", "which pool project answers the shortfall, in English"
+    ),
+    "served_communities": _L(
+        "受益社区", "Communities served", "ids of the communities a proposed site newly covers"
+    ),
+    "site_id": _L(
+        "选址编号",
+        "Site",
+        "proposed site (S1, S2 …); several categories at one spot share it. 建议选址编号",
+    ),
+    "uses_zh": _L(
+        "同址设施", "Uses (Chinese)", "every category proposed at this spot. 同址建设的设施"
+    ),
+    "uses_en": _L("同址设施(英)", "Uses", "every category proposed at this spot, in English"),
+    "source_hint_zh": _L(
+        "建议补充的数据",
+        "Source to add (Chinese)",
+        "which list or POI type to load. 建议补充的数据来源",
+    ),
+    "source_hint_en": _L("建议补充的数据(英)", "Source to add", "which list to load, in English"),
+    "nearest_facility_id": _L(
+        "最近设施编号", "Nearest facility id", "id of the nearest facility (its name: 最近设施)"
+    ),
+}
+
+#: Values of coded columns as people read them: column → value → (Chinese, English).
+VALUES: dict[str, dict[object, tuple[str, str]]] = {
+    "target_group": {
+        "total": ("全体居民", "all residents"),
+        "elderly": ("老年人(60岁以上)", "older residents (60+)"),
+        "child_0_3": ("0–3岁儿童", "children aged 0–3"),
+        "child_3_6": ("3–6岁儿童", "children aged 3–6"),
+    },
+    "kind": {
+        "distance": ("距离不达标", "too far"),
+        "capacity": ("供给不足", "short of capacity"),
+        "distance+capacity": ("距离与供给均不达标", "too far and short of capacity"),
+    },
+    "scope": {"city": ("全市", "city"), "county": ("区县", "county"), "street": ("街道", "street")},
+    "data_status": {
+        "present": ("有数据", "data present"),
+        "no_data": ("缺数据", "no data"),
+        "confirmed_absent": ("确认没有", "confirmed absent"),
+    },
+    "location_kind": {
+        "proposed_site": ("建议选址", "proposed site"),
+        "community": ("社区内待选址", "within the community"),
+    },
+    "settlement": {"urban": ("城镇社区", "urban community"), "village": ("村", "village")},
+    "share_of": {
+        "urban": ("城镇社区", "urban communities"),
+        "village": ("村", "villages"),
+        "all": ("全部社区", "all communities"),
+    },
+    "capacity_unit": {
+        "beds": ("床位", "beds"),
+        "places": ("托位", "places"),
+        "m2": ("平方米", "m²"),
+    },
+    "required": {True: ("▲ 应配建", "▲ required"), False: ("△ 宜配建", "△ optional")},
+}
+
+#: How yes/no columns read.
+YES_NO = {True: ("是", "yes"), False: ("否", "no")}
+
+#: Columns only the reserve pool has: its id, planner and bookkeeping columns, the location.
+POOL_ONLY: dict[str, Label] = {
     "status": _L(
         "项目状态",
         "Status",

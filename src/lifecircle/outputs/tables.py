@@ -19,7 +19,9 @@ import pandas as pd
 
 from .._errors import InputError
 from .._files import atomic_write
-from .labels import COLUMNS
+from ..standards import Profile
+from .labels import COLUMNS, VALUES, YES_NO
+from .present import Presented, present
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -28,19 +30,23 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "COLUMNS", "FORMULA_START", "csv_text", "csv_text_back", "excel_text", "formula_like",
-    "headers", "write_csv", "write_excel",
+    "headers", "facility_names", "summary_table", "write_csv", "write_excel",
 ]  # fmt: skip
 
 #: First characters that make Excel or LibreOffice read a typed-in cell as a formula (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_SHEETS = [
+#: (attribute of Analysis, Chinese sheet, English sheet); ``summary`` is the headline sheet.
+SHEETS = [
+    ("summary", "总体情况", "Summary"),
     ("shortfalls", "短板社区", "Shortfalls"),
+    ("data_gaps", "数据核查清单", "Data checklist"),
     ("categories", "短板设施", "Categories"),
     ("index", "服务指数", "Service index"),
     ("index_by_street", "街道汇总", "By street"),
     ("index_by_county", "区县汇总", "By county"),
     ("coverage", "覆盖明细", "Coverage"),
+    ("sites", "建议选址", "Proposed sites"),
 ]
 
 
@@ -94,53 +100,148 @@ def _excel_texts_stay_text(ws: Any, df: pd.DataFrame) -> None:
             excel_text(ws.cell(row=int(i) + 2, column=j + 1))
 
 
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    df = pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns]))
-    for c in df.columns:
-        if df[c].dtype.kind == "f":
-            df[c] = df[c].replace([np.inf, -np.inf], np.nan)
-    return df
+def facility_names(analysis: Analysis) -> pd.Series:
+    """Facility id → name (the id where a facility has no name)."""
+    fac = analysis.facilities
+    ids = pd.Series(fac.index, index=fac.index)
+    if "name" not in fac.columns:
+        return ids
+    return fac["name"].where(fac["name"].notna() & (fac["name"].astype(str) != ""), ids)
+
+
+def summary_table(analysis: Analysis, lang: str = "zh") -> pd.DataFrame:
+    """The headline numbers for the first sheet: ``item``, ``value`` and the Excel ``format``."""
+    s = analysis.summary
+    zh = lang == "zh"
+    share_of = VALUES["share_of"][s["share_of"]][0 if zh else 1]
+    yes_no = YES_NO[bool(s["meets_target"])][0 if zh else 1]
+    rows = [
+        ("标准配置" if zh else "Standard profile", s["profile"], None),
+        ("社区数" if zh else "Communities", s["communities"], "#,##0"),
+        ("常住人口" if zh else "Population", round(s["population"]), "#,##0"),
+        ("设施类别数" if zh else "Categories", s["categories"], "#,##0"),
+        ("缺数据未评估的类别数" if zh else "Categories not assessed (no data)",
+         s["categories_not_assessed"], "#,##0"),
+        ("数据核查项" if zh else "Data checklist items", s["data_gaps"], "#,##0"),
+        ("设施数" if zh else "Facilities", s["facilities"], "#,##0"),
+        ("短板数" if zh else "Shortfalls", s["shortfalls"], "#,##0"),
+        (f"达标社区比例 ({share_of})" if zh else f"Share meeting the standard ({share_of})",
+         s["share_meeting_standard"], "0%"),
+        ("目标比例" if zh else "Target share", s["target_share"], "0%"),
+        ("达到目标" if zh else "Meets the target", yes_no, None),
+        ("城镇社区达标比例" if zh else "Urban communities meeting", s["share_meeting_urban"], "0%"),
+        ("村达标比例" if zh else "Villages meeting", s["share_meeting_village"], "0%"),
+        ("全部社区达标比例" if zh else "All communities meeting", s["share_meeting_all"], "0%"),
+        ("设施服务指数 (人口加权)" if zh else "Service index (population-weighted)",
+         round(s["mean_service_index"], 1), "0.0"),
+        ("分析批次" if zh else "Run", s["run_id"], None),
+        ("分析时间 (UTC)" if zh else "Run time (UTC)", analysis.created_at, None),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "item": [r[0] for r in rows],
+            "value": [_blank_nan(r[1]) for r in rows],
+            "format": [r[2] for r in rows],
+        }
+    )
+
+
+def _blank_nan(v: object) -> object:
+    return None if isinstance(v, float) and v != v else v
+
+
+def _sheet_frame(analysis: Analysis, attr: str, lang: str) -> Presented | None:
+    df = getattr(analysis, attr)
+    if df is None or (attr == "sites" and len(df) == 0):
+        return None
+    return present(df, lang, profile=analysis.profile, facility_names=facility_names(analysis))
+
+
+def _fit_columns(ws: Any, df: pd.DataFrame) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for j, col in enumerate(df.columns, start=1):
+        sample = [str(col)] + [str(v) for v in df.iloc[:200, j - 1].tolist()]
+        width = max(_display_width(s) for s in sample)
+        ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
+
+
+def _number_formats(ws: Any, columns: list[str], formats: dict[str, str], n_rows: int) -> None:
+    for j, col in enumerate(columns, start=1):
+        fmt = formats.get(col)
+        if fmt:
+            for r in range(2, n_rows + 2):
+                ws.cell(row=r, column=j).number_format = fmt
+
+
+def _write_summary(xw: Any, analysis: Analysis, lang: str, name: str) -> None:
+    table = summary_table(analysis, lang)
+    df = table[["item", "value"]].copy()
+    df.columns = ["项目", "数值"] if lang == "zh" else ["Item", "Value"]
+    df.to_excel(xw, sheet_name=name, index=False)
+    ws = xw.sheets[name]
+    for r, fmt in enumerate(table["format"], start=2):
+        if isinstance(fmt, str):
+            ws.cell(row=r, column=2).number_format = fmt
+    _excel_texts_stay_text(ws, df)
+    _fit_columns(ws, df)
 
 
 def write_excel(analysis: Analysis, path: str | Path, lang: str = "zh") -> Path:
-    """Write the analysis to one workbook: shortfalls, categories, index, summaries, coverage.
+    """Write the analysis to one workbook, Chinese-first (``lang="zh"``) or English.
 
-    Headers are in Chinese (``lang="zh"``) or English, the header row is frozen and columns
-    get widths that fit their content. The file is replaced atomically.
+    Sheets: the headline numbers, shortfalls, the data checklist, categories, the service index
+    and its roll-ups by street and county, coverage, and proposed sites when there are any.
+    Values read as an official's list (see :mod:`lifecircle.outputs.present`): numbers keep
+    Excel number formats (people and metres whole, shares as percentages), the header row is
+    frozen and columns fit their content. The file is replaced atomically.
     """
-    from openpyxl.utils import get_column_letter
-
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
     path = Path(path)
 
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for attr, zh, en in _SHEETS:
-                df = _plain(getattr(analysis, attr))
-                df.columns = headers(list(df.columns), lang)
+            for attr, zh, en in SHEETS:
                 name = zh if lang == "zh" else en
+                if attr == "summary":
+                    _write_summary(xw, analysis, lang, name)
+                    continue
+                table = _sheet_frame(analysis, attr, lang)
+                if table is None:
+                    continue
+                df = table.frame
+                cols = list(df.columns)
+                df = df.copy()
+                df.columns = headers(cols, lang)
                 df.to_excel(xw, sheet_name=name, index=False)
                 ws = xw.sheets[name]
                 _excel_texts_stay_text(ws, df)
+                _number_formats(ws, cols, table.formats, len(df))
                 ws.freeze_panes = "A2"
-                for j, col in enumerate(df.columns, start=1):
-                    sample = [str(col)] + [str(v) for v in df.iloc[:200, j - 1].tolist()]
-                    width = max(_display_width(s) for s in sample)
-                    ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
+                _fit_columns(ws, df)
 
     out = atomic_write(path, write)
-    log.info("wrote %s", out)
+    log.debug("wrote %s", out)
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, lang: str = "zh") -> Path:
+def write_csv(
+    frame: pd.DataFrame,
+    path: str | Path,
+    lang: str = "zh",
+    *,
+    profile: Profile | None = None,
+    facility_names: pd.Series | None = None,
+) -> Path:
     """Write one result frame as CSV, UTF-8 with BOM (so Excel opens Chinese text).
 
+    Values as in the workbook but as rounded text (shares as ``25%``); pass ``profile`` to show
+    levels as 5分钟生活圈 and ``facility_names`` (id → name) to name the nearest facility.
     Formula-like text gets a leading apostrophe (:func:`csv_text`); numbers are left alone.
     """
     path = Path(path)
-    df = _plain(frame)
+    df = present(frame, lang, profile=profile, facility_names=facility_names, for_csv=True).frame
     for j in _text_columns(df):
         df.isetitem(j, df.iloc[:, j].map(csv_text))
     df.columns = [csv_text(h) for h in headers(list(df.columns), lang)]

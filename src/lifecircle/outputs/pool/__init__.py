@@ -18,8 +18,8 @@ the store interface), one module per store (``gpkg``, ``postgis``, ``xlsx``, ``c
 ``geojson``; ``tabular`` is what xlsx and csv share) and ``api`` (the entry points).
 """
 
-from .api import PoolReport, export_pool, read_pool
 from ...analysis.ids import project_id
+from .api import PoolReport, export_pool, read_pool
 from .schema import POOL_COLUMNS, pool_schema
 
 __all__ = ["POOL_COLUMNS", "PoolReport", "export_pool", "pool_schema", "project_id", "read_pool"]

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ..._errors import InputError, LifecircleError, PoolError
+from ...analysis.ids import GRID_M
 from .backend import Backend, ExportJob, Kind, Target, Written, resolve_target
 from .csv import CSV
 from .geojson import GeoJSON
 from .gpkg import GeoPackage
-from ...analysis.ids import GRID_M
 from .incoming import dedupe, prepare_projects, run_info
 from .locking import TargetChanged, exclusive
 from .merge import Plan, merge
