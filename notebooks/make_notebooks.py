@@ -139,23 +139,35 @@ QUICKSTART: list[Cell] = [
                   "设施数 facilities": counts.to_numpy()}, index=counts.index)
     """),
     md("""
-    **注意上面的警告 / Note the warning above.** 这个示例里 OSM 没有养老机构、幼儿园、托育、日间照料和助餐点，
-    于是每个社区都会“缺”这些设施——这是**数据的缺口，不是服务的缺口**。OSM 由志愿者绘制，
-    小型设施（居民楼二层的托育点、社区中心里的助餐点）很少被画上，在中国城市更少。
-    正式分析前，请加载民政、卫健、教育部门的设施清单（`lc.load_facilities`，见 `02_your_own_city.ipynb`）。
+    **OSM 不够 / OSM is not enough.** 这个示例里 OSM 没有养老机构、幼儿园、托育、日间照料和助餐点。
+    OSM 由志愿者绘制，小型设施（居民楼二层的托育点、社区中心里的助餐点）很少被画上，在中国城市更少。
+    所以还要加载民政、卫健、教育部门的设施清单（`lc.load_facilities`）。示例附带一份**虚构的示例清单**
+    （仅用于演示，坐标为 WGS84），它有意漏掉了“助餐点”这一类：没有任何数据的类别不算短板，而是列入
+    数据核查清单。
 
-    OSM in this extract has no nursing home, kindergarten, nursery, day care or meal-aid point,
-    so every community will "lack" them: a gap in the **data**, not necessarily in the service.
-    OSM is drawn by volunteers and small facilities (a nursery on the second floor of a housing
-    block, a meal point inside a community centre) are rarely mapped, in Chinese cities even
-    less. Load the bureau lists with `lc.load_facilities` before judging coverage.
+    OSM in this extract has no nursing home, kindergarten, nursery, day care or meal-aid point:
+    small facilities (a nursery on the second floor of a housing block, a meal point inside a
+    community centre) are rarely mapped, in Chinese cities even less. So the bureau lists are
+    loaded too (`lc.load_facilities`). The sample ships an **illustrative, made-up** list (WGS84
+    coordinates) that deliberately leaves out meal-aid points: a category with no data at all is
+    not a shortfall, it goes to the data checklist.
 
     另外，OSM 标签无法区分社区卫生服务中心（15 分钟）和服务站（5 分钟）：名称含“社区卫生服务中心”
-    的诊所和医院算服务中心，其他诊所算服务站（也算门诊部）。应以卫健部门的清单为准。
+    的诊所和医院算服务中心，其他诊所算服务站。应以卫健部门的清单为准。
     Also, OSM tags cannot tell a community health centre (15-minute level) from a health station
     (5-minute level): hospitals and clinics named 社区卫生服务中心 count as centres, other clinics
-    as stations (and outpatient clinics). The health bureau's list should decide.
+    as stations. The health bureau's list should decide.
     """),
+    code(
+        """
+    bureau = lc.load_facilities(DATA / "illustrative_bureau_facilities.csv", profile, crs="wgs84")
+    fac = lc.merge_duplicates(fac, bureau)
+    counts = fac["category"].value_counts().reindex(list(profile.categories), fill_value=0)
+    pd.DataFrame({"类别 category": [profile.categories[c].name_zh for c in counts.index],
+                  "设施数 facilities": counts.to_numpy()}, index=counts.index)
+    """,
+        "with-bureau",
+    ),
     code("""
     fac[["category", "category_zh", "name", "source"]].head(8)
     """),
@@ -224,6 +236,23 @@ QUICKSTART: list[Cell] = [
         "shortfalls",
     ),
     md("""
+    ### 数据核查清单 / Data checklist
+
+    没有任何数据的类别（或某个街道 3 km 内一个都没有、而别处有）不算短板，也不计入服务指数：
+    它们列在这里，并说明应补充什么数据。如果确实没有（清单是完整的），用
+    `complete_categories=["elderly_meal_aid"]` 说明，它们就成为真正的短板。
+    A category without any data (or with none within 3 km of a street while other streets have
+    some) is not a shortfall and not part of the index: it is listed here with the source to
+    add. If there really are none (the list is complete), say so with
+    `complete_categories=["elderly_meal_aid"]` and they become real shortfalls.
+    """),
+    code(
+        """
+    a.data_gaps
+    """,
+        "data-gaps",
+    ),
+    md("""
     同一张表，只看规划人员最常用的几列 / The same list, the columns planners read first:
     """),
     code("""
@@ -253,9 +282,12 @@ QUICKSTART: list[Cell] = [
     a.index
     """),
     md("""
-    总体情况：达标社区比例与目标（到 2025 年约 60%）的比较。
+    总体情况：达标社区比例与目标（到 2025 年约 60%）的比较。目标针对城镇社区（不含村）：
+    `share_of` 说明比例按哪些社区计算；示例社区的名称不含“社区/村”，无法区分城乡，所以按全部社区计算。
     Headline numbers: the share of communities meeting the standard against the target (about
-    60% by 2025).
+    60% by 2025). The target is a share of urban communities (not villages): `share_of` says
+    which communities the share counts; the sample's names do not say 社区 or 村, so it counts
+    all of them.
     """),
     code("""
     a.summary
@@ -307,9 +339,11 @@ QUICKSTART: list[Cell] = [
     md("""
     ## 9. 导出 / Export
 
-    Excel：短板社区、短板设施、服务指数、覆盖明细四张表（中文表头）。
-    Excel: shortfall communities, shortfall categories, service index and coverage (Chinese
-    headers).
+    Excel：总体情况、短板社区、数据核查清单、短板设施、服务指数、街道汇总、区县汇总、覆盖明细，
+    有建议选址时再加一张“建议选址”（中文表头与中文取值，人数为整数，比例为百分比）。
+    Excel: summary, shortfall communities, data checklist, shortfall categories, service index,
+    by street, by county and coverage, plus proposed sites when there are any (Chinese headers
+    and values, whole numbers for people, shares as percentages).
     """),
     code("""
     a.to_excel(OUT / "短板清单.xlsx")

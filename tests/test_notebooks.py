@@ -108,8 +108,11 @@ def test_quickstart(tmp_path, monkeypatch):
     nb = _execute("01_quickstart.ipynb", tmp_path, monkeypatch)
     # the kernel ran this checkout's lifecircle (sample_dir() is found next to its src/)
     assert f"sample data: {ROOT / 'sample_data'}" in _stdout(_tagged(nb, "setup"))
+    assert "nursing_home" in _text(_tagged(nb, "with-bureau"))
     sf = _tagged(nb, "shortfalls")
-    assert _html_rows(sf) == 10 and "步行可达范围内无此类设施" in _text(sf)
+    assert _html_rows(sf) == 10 and "仅 0% 的居民在 300 m 步行范围内" in _text(sf)
+    gaps = _tagged(nb, "data-gaps")
+    assert _html_rows(gaps) == 1 and "elderly_meal_aid" in _text(gaps)
     cats = _tagged(nb, "categories")
     assert _html_rows(cats) == 9 and "health_centre" in _text(cats)
     assert _html_rows(_tagged(nb, "sites")) > 0
