@@ -225,7 +225,9 @@ def test_shortfalls_ranked_with_reasons(case):
     # C2: 2/3 of its residents are within 300 m of the nursery, short of 80%; 2.22 places per
     # 1,000 against 4.5: 900 × (1 − 2.222/4.5) = 456 people's share missing
     c2 = sf[(sf["community_name"] == "北岸社区") & (sf["category"] == "nursery")].iloc[0]
-    assert "仅 67% 的居民在 300 m 步行范围内 (标准要求至少 80%), 300 名居民未覆盖" in c2["reason_zh"]
+    assert (
+        "仅 67% 的居民在 300 m 步行范围内 (标准要求至少 80%), 300 名居民未覆盖" in c2["reason_zh"]
+    )
     assert "每千名居民 2.2 个托位 (标准至少 4.5), 约 456 人的份额缺口" in c2["reason_zh"]
     hs = sf[(sf["community_name"] == "南岸社区") & (sf["category"] == "health_station")].iloc[0]
     assert hs["reason_zh"] == (

@@ -113,3 +113,127 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
     assert cfg.output["pool"] == cfg_dir / "results" / "pool.gpkg"
     assert cfg.network["source"] == cfg_dir / "city.osm.pbf"
     assert cfg.communities["path"] == cfg_dir / "c.gpkg"
+
+
+def test_demo_is_its_config_and_reads_right(tmp_path):
+    """`lifecircle demo` writes demo.toml and `lifecircle run demo.toml` gives the same numbers;
+    the sample shows all three kinds of result: communities meeting the standard, real
+    shortfalls, and a category without data (issue 12.5)."""
+    import openpyxl
+
+    out = tmp_path / "demo"
+    r = cli("--quiet", "demo", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "demo.toml").exists() and "lifecircle run" in r.stdout
+    first = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(out / "lifecircle_shortfalls.xlsx")["总体情况"].iter_rows(
+            min_row=2, values_only=True
+        )
+    }
+    # 2 of the 4 inhabited sample communities meet every required category; 1 category has no data
+    assert first["达标社区比例 (全部社区)"] == 0.5 and first["缺数据未评估的类别数"] == 1
+    assert first["短板数"] > 0
+    r = cli("--quiet", "run", str(out / "demo.toml"))
+    assert r.returncode == 0, r.stderr
+    again = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(out / "lifecircle_shortfalls.xlsx")["总体情况"].iter_rows(
+            min_row=2, values_only=True
+        )
+    }
+    assert {k: v for k, v in again.items() if not k.startswith("分析时间")} == {
+        k: v for k, v in first.items() if not k.startswith("分析时间")
+    }  # fmt: skip
+
+
+def test_config_template_runs_after_editing_only_the_paths(tmp_path):
+    from lifecircle.cli import sample_dir
+
+    d = sample_dir()
+    r = cli("config", "init", "--out", str(tmp_path / "c.toml"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "c.toml").read_text(encoding="utf-8")
+    text = text.replace('"city.osm.pbf"', f'"{(d / "helsinki_centre.osm.pbf").as_posix()}"')
+    text = text.replace(
+        '"communities.gpkg"', f'"{(d / "helsinki_communities.geojson").as_posix()}"'
+    )
+    (tmp_path / "c.toml").write_text(text, encoding="utf-8")
+    r = cli("run", str(tmp_path / "c.toml"))
+    assert r.returncode == 0, r.stderr
+    assert "Give buildings=" not in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "lifecircle_output" / "lifecircle_shortfalls.xlsx").exists()
+    # the summary says how many categories could not be assessed and what the share counts
+    assert "无数据未评估" in r.stdout and "全部社区" in r.stdout
+
+
+def test_run_errors_name_the_config_key_and_line(tmp_path):
+    from lifecircle.cli import sample_dir
+
+    d = sample_dir()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[network]\nsource = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n\n'
+        f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\n\n'
+        '[demand]\nbuildings = "osm"\nmissing_population = "error"\n\n'
+        '[analysis]\nprofile = "jiaxing-yilao-yixiao"\n',
+        encoding="utf-8",
+    )
+    r = cli("--quiet", "run", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "line 7" in r.stderr and "demand" in r.stderr
+    assert '[demand] missing_population = \\"zero\\"' in r.stderr or (
+        '[demand] missing_population = "zero"' in r.stderr
+    )
+
+
+def test_output_dir_that_is_a_file_is_a_clear_error(tmp_path):
+    from lifecircle.cli import sample_dir
+
+    d = sample_dir()
+    (tmp_path / "results").write_text("not a folder", encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[network]\nsource = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
+        f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\n'
+        '[analysis]\nprofile = "gb50180-2018"\n[output]\ndir = "results"\n',
+        encoding="utf-8",
+    )
+    r = cli("run", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "line 8" in r.stderr and "output.dir" in r.stderr and "is a file" in r.stderr
+
+
+def test_a_failed_pool_export_leaves_no_files_of_the_run(tmp_path):
+    """Outputs are written in a temporary folder and moved in only when the pool export worked:
+    a pool that cannot be written leaves nothing of that run behind (issue 13)."""
+    from lifecircle.cli import sample_dir
+
+    d = sample_dir()
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "broken.gpkg").write_bytes(b"this is not a GeoPackage")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[network]\nsource = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
+        f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\n'
+        '[demand]\nmissing_population = "zero"\n'
+        '[analysis]\nprofile = "jiaxing-yilao-yixiao"\n'
+        '[output]\ndir = "results"\nformats = ["xlsx", "csv", "gpkg"]\npool = "broken.gpkg"\n',
+        encoding="utf-8",
+    )
+    r = cli("--quiet", "run", str(cfg))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "output.pool" in r.stderr and "broken.gpkg" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["broken.gpkg"]
+
+
+def test_version_global_options_after_the_subcommand_and_profile_show(tmp_path):
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"lifecircle {lc.__version__}"
+    r = cli("profile", "show")
+    assert r.returncode == 2 and "gb50180-2018" in r.stdout and "needs a name" in r.stdout
+    r = cli("demo", "--quiet", "--lang", "en", "--out", str(tmp_path / "d"))
+    assert r.returncode == 0, r.stderr
+    assert "shortfalls:" in r.stdout and "短板" not in r.stdout
+    assert 'lang = "en"' in (tmp_path / "d" / "demo.toml").read_text(encoding="utf-8")

@@ -15,7 +15,9 @@ import pytest
 from conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-_BLOCK = re.compile(r"(<!-- docs-test: skip \((?P<why>[^)]*)\) -->\s*\n)?```python\n(?P<code>.*?)```", re.S)
+_BLOCK = re.compile(
+    r"(<!-- docs-test: skip \((?P<why>[^)]*)\) -->\s*\n)?```python\n(?P<code>.*?)```", re.S
+)
 
 SETUP = """
 import logging

@@ -290,7 +290,9 @@ def test_coverage_matches_independent_networkx(run, independent, reference):
     # per demand point (Analysis keeps them in ``_dist``, one column per category)
     a, b = _aligned(run, independent)
     ours = (
-        pd.DataFrame(run.access.distance_m, columns=list(run.params.categories)).iloc[a].reset_index(drop=True)
+        pd.DataFrame(run.access.distance_m, columns=list(run.params.categories))
+        .iloc[a]
+        .reset_index(drop=True)
     )
     theirs = dist.iloc[b].reset_index(drop=True)
     assert np.array_equal(np.isinf(ours[CATEGORIES]), np.isinf(theirs[CATEGORIES]))

@@ -99,7 +99,12 @@ GENERIC = [
     ("gpkg-damaged", _write("坏.gpkg", b"SQLite format 3\x00junk"), lc.InputError, ["坏.gpkg"]),
     ("file-missing", _missing, lc.InputError, ["file not found", "没有这个文件.csv"]),
     ("unknown-suffix", _write("名单.docx", b"x"), lc.InputError, ["don't know how to read"]),
-    ("osm-file", _write("map.osm.pbf", b"x"), lc.InputError, ["is an OSM file, not a table", "facilities_from_osm"]),
+    (
+        "osm-file",
+        _write("map.osm.pbf", b"x"),
+        lc.InputError,
+        ["is an OSM file, not a table", "facilities_from_osm"],
+    ),
     ("frame-empty", lambda tmp: pd.DataFrame({"名称": []}), lc.InputError, ["empty (no rows)"]),
     ("geoframe-empty", _empty_geodataframe, lc.InputError, ["empty (no rows)"]),
     ("frame-blank-rows", _blank_rows_frame, lc.InputError, ["only blank rows"]),

@@ -30,6 +30,7 @@ from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .network import WalkNetwork, load_network
+from .outputs.labels import VALUES
 from .outputs.map import save_map
 from .outputs.pool import export_pool
 from .outputs.tables import facility_names, write_csv, write_excel
@@ -53,20 +54,24 @@ class RunResult:
         s = self.analysis.summary
         total = sum(self.seconds.values())
         laps = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        share_of = VALUES["share_of"][s["share_of"]][0 if lang == "zh" else 1]
         if lang == "en":
             lines = [
                 f"communities: {s['communities']:,}  (population {s['population']:,.0f})",
-                f"categories: {s['categories']}  facilities: {s['facilities']:,}",
-                f"shortfalls: {s['shortfalls']:,}  communities meeting the standard: "
-                f"{s['share_meeting_standard']:.0%} (target {s['target_share']:.0%})",
+                f"categories: {s['categories']}  ({s['categories_not_assessed']} without data, "
+                f"not assessed)  facilities: {s['facilities']:,}",
+                f"shortfalls: {s['shortfalls']:,}  data checklist: {s['data_gaps']:,}  "
+                f"meeting the standard: {s['share_meeting_standard']:.0%} of {share_of} "
+                f"(target {s['target_share']:.0%})",
                 f"time: {total:.1f} s ({laps})",
             ]
         else:
             lines = [
                 f"社区 communities: {s['communities']:,}  (人口 {s['population']:,.0f})",
-                f"设施类别 categories: {s['categories']}  设施 facilities: {s['facilities']:,}",
-                f"短板 shortfalls: {s['shortfalls']:,}  达标社区比例: "
-                f"{s['share_meeting_standard']:.0%} (目标 {s['target_share']:.0%})",
+                f"设施类别 categories: {s['categories']}  (其中 {s['categories_not_assessed']} 类无数据未评估)  "
+                f"设施 facilities: {s['facilities']:,}",
+                f"短板 shortfalls: {s['shortfalls']:,}  数据核查 {s['data_gaps']:,} 项  达标社区比例 "
+                f"({share_of}): {s['share_meeting_standard']:.0%} (目标 {s['target_share']:.0%})",
                 f"用时 time: {total:.1f} s ({laps})",
             ]
         return lines + [f"{k}: {v}" for k, v in self.files.items()]
