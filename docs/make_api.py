@@ -91,9 +91,8 @@ def render() -> str:
                     if mname.startswith("_"):
                         continue
                     if isinstance(member, property):
-                        out += [
-                            f"* **`{name}.{mname}`** (property) — {_doc(member).splitlines()[0] if _doc(member) else ''}"
-                        ]
+                        first = _doc(member).splitlines()[0] if _doc(member) else ""
+                        out += [f"* **`{name}.{mname}`** (property) — {first}"]
                     elif callable(member) or isinstance(member, (classmethod, staticmethod)):
                         fn = (
                             member.__func__

@@ -24,17 +24,30 @@ MAX_LINES = 80
 
 #: stage of every top-level module or subpackage; a module may import from stages <= its own
 STAGES: dict[str, int] = {
-    "_errors": 0, "_files": 0, "_text": 0, "_located": 0, "_progress": 0, "settings": 0,
-    "crs": 0, "speeds": 0, "_deprecated": 0,
+    "_errors": 0,
+    "_files": 0,
+    "_text": 0,
+    "_located": 0,
+    "_progress": 0,
+    "settings": 0,
+    "crs": 0,
+    "speeds": 0,
+    "_deprecated": 0,
     "sources": 1,
     "network": 2,
     "standards": 3,
-    "facilities": 4, "communities": 4,
-    "synthetic": 5, "isochrone": 5,
+    "facilities": 4,
+    "communities": 4,
+    "synthetic": 5,
+    "isochrone": 5,
     "analysis": 6,
     "outputs": 7,
-    "pipeline": 8, "config": 8, "batch": 8,
-    "cli": 9, "__main__": 9, "__init__": 10,
+    "pipeline": 8,
+    "config": 8,
+    "batch": 8,
+    "cli": 9,
+    "__main__": 9,
+    "__init__": 10,
 }
 #: (importing stage, imported stage) pairs allowed inside functions only
 LAZY_OK = {("analysis", "outputs"), ("_deprecated", "*")}
@@ -67,7 +80,11 @@ def _resolve(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
 def _code_lines(fn: ast.AST, lines: list[str]) -> int:
     body = fn.body  # type: ignore[attr-defined]
     skip: set[int] = set()
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+    ):
         if isinstance(body[0].value.value, str):
             skip = set(range(body[0].lineno, body[0].end_lineno + 1))
     n = 0
@@ -79,69 +96,91 @@ def _code_lines(fn: ast.AST, lines: list[str]) -> int:
     return n
 
 
-def check_file(path: Path) -> list[str]:
-    """Violations in one file."""
-    out: list[str] = []
-    text = path.read_text(encoding="utf-8")
-    tree = ast.parse(text)
-    lines = text.splitlines()
-    module = _module_name(path)
-    is_pkg = path.name == "__init__.py"
-    stage = _stage_of(module)
-    rel = path.relative_to(ROOT)
-    imported_modules: dict[str, str] = {}  # local alias -> lifecircle module
+def _long_functions(tree: ast.Module, lines: list[str], rel: Path) -> list[str]:
+    out = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             n = _code_lines(node, lines)
             if n > MAX_LINES:
-                out.append(f"{rel}:{node.lineno}: {node.name}() has {n} lines of code (max {MAX_LINES})")
+                out.append(
+                    f"{rel}:{node.lineno}: {node.name}() has {n} lines of code (max {MAX_LINES})"
+                )
+    return out
+
+
+def _import_target(module: str, is_pkg: bool, node: ast.AST) -> tuple[str, list[str]]:
+    if isinstance(node, ast.ImportFrom):
+        return _resolve(module, is_pkg, node), [a.name for a in node.names]
+    return "", []
+
+
+def _later_stages(target: str, names: list[str], stage: str) -> list[str]:
+    """Stages imported by one import that come after ``stage``."""
+    tstage = _stage_of(target) if target != "lifecircle" else None
+    tstages = (
+        [n for n in names if n in STAGES]
+        if tstage is None and names
+        else ([tstage] if tstage else [])
+    )
+    return [
+        ts for ts in tstages
+        if ts in STAGES and stage in STAGES and STAGES[ts] > STAGES[stage]
+    ]  # fmt: skip
+
+
+def _imports(tree: ast.Module, module: str, is_pkg: bool, rel: Path) -> tuple[list[str], dict]:
+    out: list[str] = []
+    imported: dict[str, str] = {}  # local alias -> lifecircle module
+    stage = _stage_of(module)
     top_level = {id(n) for n in tree.body}
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        if isinstance(node, ast.ImportFrom):
-            target = _resolve(module, is_pkg, node)
-            names = [a.name for a in node.names]
-        else:
-            target, names = "", []
-            for a in node.names:
-                if a.name.startswith("lifecircle"):
-                    imported_modules[a.asname or a.name] = a.name
+        if isinstance(node, ast.Import):
+            imported.update({a.asname or a.name: a.name for a in node.names
+                             if a.name.startswith("lifecircle")})  # fmt: skip
+            continue
+        target, names = _import_target(module, is_pkg, node)
         if not target.startswith("lifecircle"):
             continue
-        for a in node.names:
-            if isinstance(node, ast.ImportFrom):
-                imported_modules[a.asname or a.name] = f"{target}.{a.name}"
-        same_module = target == module
+        imported.update({a.asname or a.name: f"{target}.{a.name}" for a in node.names})
         for name in names:
-            if name.startswith("_") and not name.startswith("__") and not same_module:
+            if _private(name) and target != module:
                 out.append(f"{rel}:{node.lineno}: imports private name {name} from {target}")
-        tstage = _stage_of(target) if target != "lifecircle" else None
-        if tstage is None and names:
-            # "from .. import settings" / "from . import x": judge each imported name as a module
-            tstages = [n for n in names if n in STAGES]
-        else:
-            tstages = [tstage] if tstage else []
-        for ts in tstages:
-            if ts not in STAGES or stage not in STAGES or STAGES[ts] <= STAGES[stage]:
-                continue
-            lazy = id(node) not in top_level
+        lazy = id(node) not in top_level
+        for ts in _later_stages(target, names, stage):
             if lazy and ((stage, ts) in LAZY_OK or (stage, "*") in LAZY_OK):
                 continue
             out.append(f"{rel}:{node.lineno}: {stage} imports {ts} (a later stage)"
-                       + (" inside a function" if lazy else ""))
+                       + (" inside a function" if lazy else ""))  # fmt: skip
+    return out, imported
+
+
+def _private_attributes(tree: ast.Module, imported: dict, rel: Path) -> list[str]:
+    out = []
     own = _own_private_names(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and _private(node.attr)):
             continue
         base = node.value
-        if isinstance(base, ast.Name) and base.id in imported_modules:
+        if isinstance(base, ast.Name) and base.id in imported:
             out.append(f"{rel}:{node.lineno}: uses private name {base.id}.{node.attr}")
         elif not (isinstance(base, ast.Name) and base.id in ("self", "cls")) and (
             node.attr not in own and node.attr not in EXTERNAL_PRIVATE_OK
         ):
             out.append(f"{rel}:{node.lineno}: uses another module's private attribute .{node.attr}")
     return out
+
+
+def check_file(path: Path) -> list[str]:
+    """Violations in one file."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    module = _module_name(path)
+    rel = path.relative_to(ROOT)
+    out = _long_functions(tree, text.splitlines(), rel)
+    found, imported = _imports(tree, module, path.name == "__init__.py", rel)
+    return out + found + _private_attributes(tree, imported, rel)
 
 
 #: private attributes of other libraries that their documented extension patterns use

@@ -80,50 +80,59 @@ class TomlPositions:
 
     def _value(self, path: Path_) -> None:
         s, i = self.s, self.i
-        if s.startswith('"""', i):
-            k = i + 3
-            while not s.startswith('"""', k):
-                k += 2 if s[k] == "\\" else 1
-            k += 3
-            while k < self.n and s[k] == '"':
-                k += 1
-            self.i = k
-        elif s.startswith("'''", i):
-            k = s.index("'''", i + 3) + 3
-            while k < self.n and s[k] == "'":
-                k += 1
-            self.i = k
+        if s.startswith(('"""', "'''"), i):
+            self.i = self._end_multiline(i)
         elif s[i] == '"':
             self.i = self._end_basic(i + 1)
         elif s[i] == "'":
             self.i = s.index("'", i + 1) + 1
         elif s[i] == "[":
-            self.i += 1
-            idx = 0
-            while True:
-                self._ws(True)
-                if s[self.i] == "]":
-                    self.i += 1
-                    return
-                self._record(path + (idx,), self.i)
-                self._value(path + (idx,))
-                self._ws(True)
-                if s[self.i] == ",":
-                    self.i += 1
-                idx += 1
+            self._array(path)
         elif s[i] == "{":
-            self.i += 1
-            while True:
-                self._ws(True)
-                if s[self.i] == "}":
-                    self.i += 1
-                    return
-                self._pair(path)
-                self._ws(True)
-                if s[self.i] == ",":
-                    self.i += 1
+            self._inline_table(path)
         else:
             self.i = self._SCALAR.match(s, i).end()  # type: ignore[union-attr]
+
+    def _end_multiline(self, i: int) -> int:
+        """Index just past a multi-line string (basic or literal) starting at ``i``."""
+        s, quote = self.s, self.s[i : i + 3]
+        if quote == '"""':
+            k = i + 3
+            while not s.startswith('"""', k):
+                k += 2 if s[k] == "\\" else 1
+            k += 3
+        else:
+            k = s.index(quote, i + 3) + 3
+        while k < self.n and s[k] == quote[0]:
+            k += 1
+        return k
+
+    def _array(self, path: Path_) -> None:
+        self.i += 1
+        idx = 0
+        while True:
+            self._ws(True)
+            if self.s[self.i] == "]":
+                self.i += 1
+                return
+            self._record(path + (idx,), self.i)
+            self._value(path + (idx,))
+            self._ws(True)
+            if self.s[self.i] == ",":
+                self.i += 1
+            idx += 1
+
+    def _inline_table(self, path: Path_) -> None:
+        self.i += 1
+        while True:
+            self._ws(True)
+            if self.s[self.i] == "}":
+                self.i += 1
+                return
+            self._pair(path)
+            self._ws(True)
+            if self.s[self.i] == ",":
+                self.i += 1
 
     def _pair(self, table: Path_) -> None:
         start = self.i
