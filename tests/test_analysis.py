@@ -534,3 +534,48 @@ def test_share_falls_back_to_all_when_nothing_is_classified(caplog):
     assert a.share_of == "all" and a.summary["share_of"] == "all"
     assert "computed over all communities instead of urban ones" in caplog.text
     assert a.summary["communities_unclassified"] == 2
+
+
+def openpyxl_sheets(path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_compound_level_below_the_community(case, tmp_path):
+    """Two residential compounds (小区) inside 北岸社区: 甲小区 around building B1 (300 people,
+    350 m from the nursery) and 乙小区 around B2 (600 people, 100 m). Nursery coverage: 0 and 1;
+    2SFCA supply: B1 is outside the 300 m catchment (0), B2 holds all 2 places for its 600 people
+    (2 / 600 × 1,000 = 3.333 per 1,000); the community's own figure stays 2,000 / 900."""
+    compounds = gpd.GeoDataFrame(
+        {"小区名称": ["甲小区", "乙小区"], "小区编号": ["XQ1", "XQ2"]},
+        geometry=[box(40, 215, 100, 260), box(290, 215, 350, 260)],
+        crs=CRS,
+    )
+    a = analyze(
+        case.network, case.facilities, case.communities, case.profile,
+        demand=lc.communities.Demand(case.demand.copy(), case.communities.copy()),
+        complete_categories=True, compounds=compounds,
+    )  # fmt: skip
+    cov = a.compound_coverage.set_index(["compound_name", "category"])
+    assert cov.loc[("甲小区", "nursery"), "covered_share"] == 0.0
+    assert cov.loc[("乙小区", "nursery"), "covered_share"] == 1.0
+    assert cov.loc[("甲小区", "nursery"), "group_pop"] == pytest.approx(300)
+    assert cov.loc[("甲小区", "nursery"), "supply_per_1000"] == pytest.approx(0.0)
+    assert cov.loc[("乙小区", "nursery"), "supply_per_1000"] == pytest.approx(2000 / 600)
+    idx = a.index_by_compound.set_index("compound_id")
+    assert list(idx.index) == ["XQ1", "XQ2"]
+    assert set(idx["parent_community_name"]) == {"北岸社区"}
+    assert idx.loc["XQ2", "service_index"] > idx.loc["XQ1", "service_index"]
+    from lifecircle.outputs.tables import COLUMNS
+
+    assert all(c == "geometry" or c in COLUMNS for c in a.index_by_compound.columns)
+    book = openpyxl_sheets(a.to_excel(tmp_path / "c.xlsx"))
+    assert "小区指数" in book and "小区名称" in book["小区指数"][0]
+    # the community level is unchanged by the compounds
+    pd.testing.assert_frame_equal(a.coverage, case.coverage)
+    assert case.index_by_compound is None
+    with pytest.raises(lc.InputError, match="duplicate ids"):
+        analyze(case.network, case.facilities, case.communities, case.profile,
+                compounds=compounds.assign(小区编号="X"))  # fmt: skip

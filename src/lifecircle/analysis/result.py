@@ -28,6 +28,7 @@ from ..network import WalkNetwork
 from ..standards import Profile
 from .access import Access, compute_access
 from .capacity import add_capacity
+from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, data_checklist, point_status
 from .index import (
@@ -77,6 +78,7 @@ class Analysis:
         demand: Demand,
         params: AnalysisParams,
         thresholds: dict[str, float] | None = None,
+        compounds: gpd.GeoDataFrame | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.network = network
@@ -116,6 +118,10 @@ class Analysis:
         self.index_by_city = index_by(self.index, CITY_KEYS, target, self.share_of)
         self.categories = category_table(self.coverage, facilities, cats, self.thresholds)
         self.data_gaps = data_checklist(self.coverage, cats)
+        self._compounds = None if compounds is None else compound_tables(
+            network, self.demand, self.communities, facilities, compounds, self.access, cats,
+            self.thresholds, params.min_covered_share, self.point_status,
+        )  # fmt: skip
         log.info(
             "analysis of %d demand points × %d categories in %.2f s",
             len(self.demand), len(cats), time.perf_counter() - t0,
@@ -186,6 +192,17 @@ class Analysis:
             "meets_target": bool(share >= self.params.target_share),
             "mean_service_index": mean_index,
         }
+
+    @property
+    def index_by_compound(self) -> gpd.GeoDataFrame | None:
+        """The service index of every residential compound (小区), when ``compounds=`` was
+        given: one row per compound with its parent community (``None`` otherwise)."""
+        return None if self._compounds is None else self._compounds.index
+
+    @property
+    def compound_coverage(self) -> pd.DataFrame | None:
+        """Coverage per compound × category, when ``compounds=`` was given."""
+        return None if self._compounds is None else self._compounds.coverage
 
     # ------------------------------------------------------------------ siting and projects
     def propose_sites(

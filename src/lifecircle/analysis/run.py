@@ -39,6 +39,7 @@ def analyze(
     complete_categories: list[str] | bool | None = None,
     data_gap_radius_m: float = DATA_GAP_RADIUS_M,
     share_of: str = "urban",
+    compounds: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """Coverage of every community by every facility category of a standard profile.
 
@@ -71,6 +72,9 @@ def analyze(
         (城镇社区: the campaign's target is a share of urban communities, default), ``"village"``
         (村) or ``"all"``. Without any urban/village classification it falls back to all
         communities, with a warning; the tables say which one was used (``share_of``).
+    compounds : residential compounds (小区), polygons or points, optionally with an id and a
+        name column (``小区名称`` …): adds the compound level below the community
+        (:attr:`Analysis.index_by_compound`, :attr:`Analysis.compound_coverage`).
 
     Returns
     -------
@@ -103,7 +107,7 @@ def analyze(
             "pass complete_categories=[...] if there really are none",
             len(missing), ", ".join(missing),
         )  # fmt: skip
-    return Analysis(network, profile, fac, demand, params)
+    return Analysis(network, profile, fac, demand, params, compounds=compounds)
 
 
 #: Community columns added in 0.2: frames made by older code get them empty.

@@ -258,6 +258,12 @@ COLUMNS: dict[str, Label] = {
     "answered_by_en": _L(
         "解决方案(英)", "Answered by", "which pool project answers the shortfall, in English"
     ),
+    "compound_id": _L("小区编号", "Compound id", "id of the residential compound (小区)"),
+    "compound_name": _L("小区名称", "Compound", "residential compound (小区)"),
+    "parent_community_id": _L(
+        "所属社区编号", "Community id", "the community most of the compound's residents belong to"
+    ),
+    "parent_community_name": _L("所属社区", "Community", "that community's name"),
     "served_communities": _L(
         "受益社区", "Communities served", "ids of the communities a proposed site newly covers"
     ),

@@ -43,6 +43,7 @@ SHEETS = [
     ("data_gaps", "数据核查清单", "Data checklist"),
     ("categories", "短板设施", "Categories"),
     ("index", "服务指数", "Service index"),
+    ("index_by_compound", "小区指数", "By compound"),
     ("index_by_street", "街道汇总", "By street"),
     ("index_by_county", "区县汇总", "By county"),
     ("coverage", "覆盖明细", "Coverage"),
