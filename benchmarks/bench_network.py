@@ -56,6 +56,7 @@ from pyproj import Transformer  # noqa: E402
 
 import lifecircle as lc  # noqa: E402
 from lifecircle.sources.osm import is_walkable  # noqa: E402
+from lifecircle.sources.overpass import WALK_TAGS_WAY  # noqa: E402
 
 DEFAULT_FILE = "data/intl/liechtenstein.osm.pbf"
 CATEGORY_SIZES = (10, 20, 40, 80, 160, 320)
@@ -63,19 +64,7 @@ N_COMMUNITIES = 1_000
 MAX_M = 1_200.0
 SEED = 20240601
 #: way tags the pedestrian filter looks at; OSMnx keeps only ``useful_tags_way`` on edges
-WALK_TAGS = (
-    "highway",
-    "name",
-    "foot",
-    "access",
-    "service",
-    "area",
-    "motorroad",
-    "sidewalk",
-    "sidewalk:both",
-    "sidewalk:left",
-    "sidewalk:right",
-)
+WALK_TAGS = WALK_TAGS_WAY
 
 
 # ---------------------------------------------------------------------- input

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from lifecircle.sources.osm import is_walkable
+from lifecircle.sources.overpass import WALK_TAGS_WAY
 
 
 def independent_nearest(G: nx.Graph, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -96,19 +97,7 @@ def osmnx_walk_from_xml(path: Path) -> nx.MultiDiGraph:
     to each edge's tags (the filter is the definition under test elsewhere, not the reading)."""
     import osmnx as ox
 
-    tags = [
-        "highway",
-        "name",
-        "foot",
-        "access",
-        "service",
-        "area",
-        "motorroad",
-        "sidewalk",
-        "sidewalk:both",
-        "sidewalk:left",
-        "sidewalk:right",
-    ]
+    tags = list(WALK_TAGS_WAY)
     old = ox.settings.useful_tags_way
     ox.settings.useful_tags_way = list(dict.fromkeys(list(old) + tags))
     try:

@@ -228,3 +228,23 @@ def test_online_sources_go_through_osmnx(monkeypatch, tmp_path, local_overpass):
     monkeypatch.setattr(ox, "graph_from_place", boom)
     with pytest.raises(lc.NetworkError, match="Offline, pass an .osm/.osm.pbf file"):
         lc.load_network("嘉兴市")
+
+
+def test_online_graphs_keep_every_tag_the_walk_filter_reads():
+    """A road whose sidewalks are mapped separately (sidewalk:left/right=separate) is dropped
+    from a file and from an Overpass/networkx graph alike: the online download keeps those tags."""
+    import networkx as nx
+
+    from lifecircle.sources.osm import WALK_FILTER_TAGS, is_walkable
+    from lifecircle.sources.overpass import WALK_TAGS_WAY
+
+    assert set(WALK_FILTER_TAGS) <= set(WALK_TAGS_WAY)
+    assert {"sidewalk:left", "sidewalk:right", "sidewalk:both"} <= set(WALK_FILTER_TAGS)
+    assert not is_walkable({"highway": "primary", "sidewalk:left": "separate"})
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for i, x in enumerate((120.75, 120.751, 120.752)):
+        G.add_node(i, x=x, y=30.75)
+    G.add_edge(0, 1, highway="residential", length=96.0)
+    G.add_edge(1, 2, highway="primary", length=96.0, **{"sidewalk:right": "separate"})
+    net = lc.load_network(G, keep="all")
+    assert len(net.edges) == 1 and net.edges["highway"].tolist() == ["residential"]

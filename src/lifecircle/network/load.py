@@ -19,7 +19,13 @@ from .. import settings
 from .._errors import InputError, NetworkError
 from .._progress import progress
 from ..crs import WGS84, as_crs, metric_crs_for, require_metric, transformer
-from ..sources.osm import is_osm_file, is_walkable, read_walk_ways, split_ways_at_junctions
+from ..sources.osm import (
+    WALK_FILTER_TAGS,
+    is_osm_file,
+    is_walkable,
+    read_walk_ways,
+    split_ways_at_junctions,
+)
 from ..sources.overpass import download_walk_graph
 from .graph import Keep, WalkNetwork
 
@@ -129,8 +135,7 @@ def _from_osm_file(path: Path, crs: Any, keep: Keep) -> WalkNetwork:
 
 def _attr_ok(data: dict) -> bool:
     """Walk filter on a networkx edge's attributes (list values: every part must pass)."""
-    keys = ("highway", "foot", "access", "service", "area", "motorroad", "sidewalk")
-    vals = {k: data.get(k) for k in keys if data.get(k) is not None}
+    vals = {k: data.get(k) for k in WALK_FILTER_TAGS if data.get(k) is not None}
     if "highway" not in vals:
         return True  # not an OSM-tagged graph: trust it
     lists = {k: v if isinstance(v, list) else [v] for k, v in vals.items()}

@@ -71,6 +71,9 @@ _FOOT_YES = {"yes", "designated", "permissive", "official"}
 _NO_ACCESS = {"private", "no", "customers_no", "military", "agricultural", "forestry", "delivery"}
 _SIDEWALK_KEYS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
 
+#: Every tag :func:`is_walkable` reads: a loader of tagged ways must keep all of them.
+WALK_FILTER_TAGS = ("highway", "foot", "access", "service", "area", "motorroad", *_SIDEWALK_KEYS)
+
 #: Tags kept on each network edge.
 EDGE_TAGS = ("highway", "name", "foot", "access", "service", "bridge", "tunnel", "footway")
 

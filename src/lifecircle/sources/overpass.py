@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 
 from .._errors import InputError, NetworkError
+from .osm import WALK_FILTER_TAGS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 REACH_TIMEOUT_S = 4.0
 
 #: Way tags a downloaded walk graph keeps: those lifecircle's pedestrian filter reads.
-WALK_TAGS_WAY = ("highway", "foot", "access", "service", "area", "motorroad", "sidewalk", "name")
+WALK_TAGS_WAY = (*WALK_FILTER_TAGS, "name")
 
 _HELP = "load an .osm.pbf file instead (see README)"
 
