@@ -424,3 +424,13 @@ def test_max_snap_m_must_be_positive():
     for bad in (0, -5, float("nan")):
         with pytest.raises(InputError, match="max_snap_m must be a distance in metres > 0"):
             net.snap(pts((10, 10)), max_snap_m=bad)
+
+
+def test_source_exactly_on_a_junction():
+    """A facility standing exactly on a street junction (access 0, at the end of its edge): its
+    zero-length link to that node must stay in the graph, else the walk would go round by the far
+    end of the edge. The bridge node is at (500, 0); a target at (500, 200) is 200 m away over
+    the bridge, one at (900, 200) 200 + 400 m."""
+    net = river_with_bridge()
+    r = net.distance_to_nearest(pts((500, 0), index=["junction"]), pts((500, 200), (900, 200)))
+    assert r["distance_m"].tolist() == pytest.approx([200.0, 600.0])

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Smallest edge weight used in CSR graphs: SciPy drops exact zeros from sparse graphs.
+#: Smallest edge weight used in CSR graphs: a zero-length edge stays an edge even where a sparse
+#: operation would drop explicit zeros (SciPy's csgraph keeps them as built here; this is a guard).
 MIN_WEIGHT_M = 1e-6
 
 
