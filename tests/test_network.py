@@ -434,3 +434,18 @@ def test_source_exactly_on_a_junction():
     net = river_with_bridge()
     r = net.distance_to_nearest(pts((500, 0), index=["junction"]), pts((500, 200), (900, 200)))
     assert r["distance_m"].tolist() == pytest.approx([200.0, 600.0])
+
+
+def test_same_compound_rule_holds_close_to_the_street_too():
+    """Two points 0.8 m off the street and 0.3 m apart: 0.3 m, not 0.8 + 0.3 + 0.8 = 1.9 m."""
+    net = river_with_bridge()
+    r = net.distance_to_nearest(pts((300, -0.8), index=["f"]), pts((300.3, -0.8)))
+    assert r["distance_m"].iloc[0] == pytest.approx(0.3)
+
+
+def test_no_snapped_source_means_no_distance():
+    net = river_with_bridge()
+    r = net.distance_to_nearest(pts((300, -900), index=["far"]), pts((300, -5), (10, 200)))
+    assert np.isinf(r["distance_m"]).all() and r["source"].isna().all()
+    p = net.pairs_within(pts((300, -900), index=["far"]), pts((300, -5)), max_m=5000)
+    assert len(p) == 0
