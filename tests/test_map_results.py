@@ -22,7 +22,7 @@ from _nets import river_communities, river_facilities, river_with_bridge
 from lifecircle.analysis import analyze
 from lifecircle.outputs import map as mapping
 from lifecircle.outputs.map import _Legend, category_glyphs
-from test_map import IMG, OBRIEN, SCRIPT, _profile, features, layer_names, layers_of
+from test_map import IMG, OBRIEN, SCRIPT, _profile, features, layer_names, layers_of, sentence
 
 BUILTIN = ("gb50180-2018", "jiaxing-yilao-yixiao", "tdt1062-2021")
 
@@ -197,6 +197,7 @@ def test_popups_carry_the_shortfall_reasons_and_answers(request, which, lang):
     a = request.getfixturevalue(which)
     m = a.map(basemap="none", lang=lang)
     props = comm_props(m)
+    meta = layers_of(m, "communities")[0].data.meta
     pos = {c: j for j, c in enumerate(a.params.categories)}
     n = 0
     for r in a.shortfalls.itertuples(index=False):
@@ -204,21 +205,45 @@ def test_popups_carry_the_shortfall_reasons_and_answers(request, which, lang):
         cell = p["d"][pos[r.category]]
         reason, answer = getattr(r, f"reason_{lang}"), getattr(r, f"answered_by_{lang}")
         assert reason and answer
-        assert cell[2:] == [0, html.escape(reason), html.escape(answer)]
+        assert cell[2] == 0 and len(cell) == 5
+        assert [sentence(meta, v) for v in cell[3:]] == [html.escape(reason), html.escape(answer)]
         n += 1
     assert n == len(a.shortfalls) == sum(len(p["s"]) for p in props.values())
 
 
 def test_popup_sentences_are_escaped(complete):
     """answered_by names the community of the site: a hostile name stays text."""
-    p = comm_props(complete.map(basemap="none"))["O&#x27;Brien &amp; 张三"]
-    assert p["d"][2][3] == (
+    m = complete.map(basemap="none")
+    meta = layers_of(m, "communities")[0].data.meta
+    p = comm_props(m)["O&#x27;Brien &amp; 张三"]
+    assert sentence(meta, p["d"][2][3]) == (
         "托育 &amp; &lt;托儿所&gt;供给不足: 每千名居民 2.2 个托位 (标准至少 4.5), 约 456 人的份额缺口"
     )
-    c1 = comm_props(complete.map(basemap="none", lang="en"))[
-        "&lt;script&gt;alert(1)&lt;/script&gt;"
+    m = complete.map(basemap="none", lang="en")
+    meta = layers_of(m, "communities")[0].data.meta
+    c1 = comm_props(m)["&lt;script&gt;alert(1)&lt;/script&gt;"]
+    assert "in &lt;script&gt;alert(1)&lt;/script&gt; (project LC-" in sentence(meta, c1["d"][1][4])
+
+
+def test_sentences_are_packed_losslessly():
+    """Numbers and project ids are cut out of each sentence, templates kept once; put back
+    together they give the same text, whatever it holds."""
+    packer = mapping._Sentences()
+    texts = [
+        "5分钟生活圈托育: 仅 0% 的居民在 300 m 步行范围内, 1,000 名居民未覆盖; 最近的设施 735 m",
+        "5分钟生活圈托育: 仅 12% 的居民在 300 m 步行范围内, 8,998 名居民未覆盖; 最近的设施 1,127 m",
+        "社区13的建议选址 S2 可覆盖 (项目 LC-2a809d19a055)",
+        "O&#x27;Brien 3.5 &amp; 1,2,3. end.",
+        "name with the \x01 mark 12",
+        "",
+        "no numbers at all",
     ]
-    assert "in &lt;script&gt;alert(1)&lt;/script&gt; (project LC-" in c1["d"][1][4]
+    packed = [packer.pack(t) for t in texts]
+    meta = {"T": packer.templates}
+    assert [sentence(meta, v) for v in packed] == texts
+    assert packed[0][0] == packed[1][0] and packed[1][1:] == ["5", "12", "300", "8,998", "1,127"]
+    assert packed[2][1:] == ["13", "2", "LC-2a809d19a055"]
+    assert packed[4] == texts[4] and packed[5] == ""  # kept whole
 
 
 # ---------------------------------------------------------------------- 3. a glyph per category

@@ -362,13 +362,15 @@ _CSS = """<style>
 _JS = """<script>
 function lcEach(f,l){var p=f.properties;if(p.t){l.bindTooltip(p.t,{sticky:true});}
 if(p.p){l.bindPopup(p.p,{maxWidth:400,maxHeight:360});}}
+function lcText(M,v){if(typeof v==='string'){return v;}var t=M.T[v[0]].split('\\u0001'),h=t[0];
+for(var i=1;i<t.length;i++){h+=v[i]+t[i];}return h;}
 function lcCommPopup(M,p){var L=M.L,sh='',gp='',ok='';
 for(var j=0;j<p.d.length;j++){var r=p.d[j];if(r===null){continue;}
 if(r===2){gp+='<div class="lc-c g"><b><i>\\u25CB</i> '+M.n[j]+'</b> \\u2014 '+M.na+
 (M.h[j]?'<br><small>'+M.h[j]+'</small>':'')+'</div>';continue;}
 var dot='<i style="color:'+M.c[j]+'">\\u25CF</i> ';
-if(r[2]===0){sh+='<div class="lc-c n"><b>'+dot+M.n[j]+'</b><br>'+r[3]+
-(r[4]?'<br><small>\\u2192 '+r[4]+'</small>':'')+'</div>';continue;}
+if(r[2]===0){sh+='<div class="lc-c n"><b>'+dot+M.n[j]+'</b><br>'+lcText(M,r[3])+
+(r[4]?'<br><small>\\u2192 '+lcText(M,r[4])+'</small>':'')+'</div>';continue;}
 ok+='<tr><td>'+dot+M.n[j]+'</td><td>'+(r[0]||M.none)+(r[1]?'<br><small>'+r[1]+'</small>':'')+
 '</td><td>'+M.thr[j]+'</td></tr>';}
 var h='<div class="lc-p"><b>'+p.n+'</b>'+(p.a?'<br><small>'+p.a+'</small>':'')+
@@ -981,7 +983,8 @@ def _community_props(
     cov = cov[cov["category"].isin(cats) & cov["community_id"].isin(ids)]
     fac = analysis.facilities
     fac_name = fac["name"] if "name" in fac.columns else pd.Series(dtype=object)
-    said = _shortfall_sentences(analysis.shortfalls, ids, lay.lang)
+    packer = _Sentences()
+    said = _shortfall_sentences(analysis.shortfalls, ids, lay.lang, packer)
     pos = lay.pos
     rows: dict[Any, list[Any]] = {}
     for r in cov.itertuples(index=False):
@@ -1008,23 +1011,51 @@ def _community_props(
                 "d": d,
             }
         )
-    return out, _community_meta(lay)
+    return out, {**_community_meta(lay), "T": packer.templates}
+
+
+class _Sentences:
+    """The analysis' sentences in less space, losslessly: each kept as the index of its
+    template (the escaped text with its numbers and project ids cut out, held once in the page)
+    followed by those numbers and ids. The page (``lcText``) puts them back together: the same
+    text, character for character. A text holding the cut mark itself is kept whole."""
+
+    HOLE = "\x01"
+    VARIABLE = re.compile(r"LC-[0-9a-f]+|\d[\d,.]*")
+
+    def __init__(self) -> None:
+        self.templates: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def pack(self, text: str) -> list[Any] | str:
+        """``[template index, *cut-out parts]``, or ``text`` itself when empty or unsafe."""
+        if not text or self.HOLE in text:
+            return text
+        template = self.VARIABLE.sub(self.HOLE, text)
+        k = self._index.setdefault(template, len(self.templates))
+        if k == len(self.templates):
+            self.templates.append(template)
+        return [k, *self.VARIABLE.findall(text)]
 
 
 def _shortfall_sentences(
-    sf: pd.DataFrame, ids: set[Any], lang: str
-) -> dict[tuple[Any, str], tuple[str, str]]:
-    """(community id, category) → the escaped reason and answer of each shortfall row: the
-    analysis' own sentences (``reason_*``, ``answered_by_*``), never composed again here."""
+    sf: pd.DataFrame, ids: set[Any], lang: str, packer: _Sentences
+) -> dict[tuple[Any, str], tuple[Any, Any]]:
+    """(community id, category) → the escaped reason and answer of each shortfall row (packed):
+    the analysis' own sentences (``reason_*``, ``answered_by_*``), never composed again here."""
     sf = sf[sf["community_id"].isin(ids)]
     cols = [sf[k] for k in ("community_id", "category", f"reason_{lang}", f"answered_by_{lang}")]
-    return {(c, k): (_e(why), _e(ans)) for c, k, why, ans in zip(*cols, strict=True)}
+    return {
+        (c, k): (packer.pack(_e(why)), packer.pack(_e(ans)))
+        for c, k, why, ans in zip(*cols, strict=True)
+    }
 
 
-def _category_cell(x: Any, said: tuple[str, str] | None, fname: Any) -> list[Any] | int:
+def _category_cell(x: Any, said: tuple[Any, Any] | None, fname: Any) -> list[Any] | int:
     """One category of one community in the page: ``2`` without data (not assessed); else
     [nearest distance (m, '' if none reachable), nearest facility's name, 1 meets / 0 falls
-    short] and, for a shortfall, the analysis' reason and answer."""
+    short] and, for a shortfall, the analysis' reason and answer (packed, see
+    :class:`_Sentences`)."""
     if x.data_status == NO_DATA:
         return 2
     cell = [_fmt_m(x.distance_min_m), _e(fname)]
