@@ -4,13 +4,18 @@
 every layer switchable in the layer control:
 
 * communities coloured by the facility-service index (0–100, five classes, with a legend);
-* per category, the communities falling short of it (dashed outline in the category colour);
-* facilities per category (a round badge with a glyph, one colour per category);
+* per category, the communities falling short of it — their rows of ``Analysis.shortfalls``
+  (dashed outline in the category colour);
+* per category without data somewhere, the communities not assessed for it (``data_status``
+  ``no_data``: grey dotted outline, never drawn as shortfalls; the legend names the source to add);
+* facilities per category (a round badge with the category's own glyph, one colour per category);
 * 5/10/15-minute walking isochrones of selected communities;
 * the area covered by each category's facilities;
-* proposed sites (after :meth:`Analysis.propose_sites`).
+* proposed sites (after :meth:`Analysis.propose_sites`), one marker per ``site_id``.
 
-Tooltips and popups are in Chinese or English; every string that comes from the user's data
+Community popups list, per category, the analysis' own sentences: why it falls short
+(``reason_*``) and what answers it (``answered_by_*``). Tooltips and popups are in Chinese or
+English; every string that comes from the user's data
 (names of communities, streets and facilities, category names) is HTML-escaped in Python before it
 reaches the page, and the page's data is embedded as JSON that cannot close its ``<script>``.
 
