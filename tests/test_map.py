@@ -486,6 +486,21 @@ def synthetic_analysis(n_comm: int, profile: str = "jiaxing-yilao-yixiao", **kwa
     return analyze(c.network, c.facilities, c.communities, prof, **kwargs)
 
 
+def test_same_seed_same_city_same_map():
+    """The size numbers hold for anyone: lifecircle.synthetic.city is the same city for the same
+    seed (and another for another seed), so its map is the same page."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    a, b, c = (lc.synthetic.city(40, prof, seed=s) for s in (0, 0, 1))
+    assert a.communities.geometry.geom_equals_exact(b.communities.geometry, 0).all()
+    assert a.facilities.equals(b.facilities) and not a.facilities.equals(c.facilities)
+    pages = [
+        analyze(x.network, x.facilities, x.communities, prof).map(basemap="none") for x in (a, b)
+    ]
+    assert features(layers_of(pages[0], "communities")[0]) == features(
+        layers_of(pages[1], "communities")[0]
+    )
+
+
 @pytest.mark.slow
 def test_html_size_of_a_1000_community_city(tmp_path):
     a = synthetic_analysis(1000)

@@ -692,8 +692,9 @@ def _new_map(
 class _Layers:
     """What every layer needs: the map, the analysis, its texts, the geometry and the categories.
 
-    ``cats`` are the drawn categories (profile order); ``color``, ``cname`` (display names) and
-    ``glyph`` cover every analysed category, so that colours do not change with the selection.
+    ``cats`` are the drawn categories (profile order); ``color`` and ``cname`` (display names)
+    cover every analysed category and ``glyph`` every category of the profile, so that colours
+    and glyphs do not change with the selection.
     """
 
     m: folium.Map
@@ -716,7 +717,8 @@ class _Layers:
         lang: str,
         max_features: int,
     ) -> _Layers:
-        """Colours, display names and glyphs of the analysed categories, for the map ``m``."""
+        """Colours and display names of the analysed categories and the glyphs of the profile's
+        categories, for the map ``m``."""
         prof = analysis.profile
         all_cats = list(analysis.params.categories)
         return cls(
@@ -891,8 +893,6 @@ def _add_sites(lay: _Layers, scope_ids: set[Any]) -> bool:
         s = s[s["community_id"].isin(scope_ids)]
     if not len(s):
         return False
-    if "site_id" not in s.columns:  # sites from before site ids: one spot per site
-        s = s.assign(site_id=[f"S{i + 1}" for i in range(len(s))])
     sid = s["site_id"].astype(str)
     s = s.assign(_l=sid.str.len(), _s=sid, _o=s["category"].map(lay.pos))  # S2 before S10
     s = s.sort_values(["_l", "_s", "_o", "site_rank"], kind="stable")
