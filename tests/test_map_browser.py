@@ -142,6 +142,16 @@ def _assert_not_blank(png: Path) -> None:
 
 
 def _keep_screenshot(drv, path: Path, record_property) -> None:
+    """Save the window as ``path`` once any popup has faded in, check it, and name it for CI."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(drv, 10).until(
+        lambda d: d.execute_script(
+            "return Array.from(document.querySelectorAll('.leaflet-popup'))"
+            ".every(p => getComputedStyle(p).opacity === '1');"
+        )
+    )
+    time.sleep(0.3)  # the SVG is redrawn after the popup's pan
     assert drv.save_screenshot(str(path))
     _assert_not_blank(path)
     record_property("screenshot", str(path))
@@ -208,7 +218,9 @@ def test_offline_map_in_headless_chromium(case, browser, tmp_path, record_proper
     fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
     need(bool(fonts.stdout.strip()), "no CJK font installed (Debian package fonts-noto-cjk)")
     assert browser.execute_script(_CJK) == [True, True, True]
-    # the page as a planner sees it, C1's popup open; kept for CI
+    # the page as a planner sees it (fresh, as opened), C1's popup open; kept for CI
+    _open(browser, path)
+    _switch_on(browser, "短板：托育")
     browser.execute_script(
         "map.eachLayer(function (l) { if (l.feature && !window.lcShown && l.feature.properties.d"
         " && l.feature.properties.s.length === 3) { window.lcShown = 1; l.openPopup(); } });"
@@ -274,6 +286,18 @@ def _rect(drv, selector: str) -> dict:
     )
 
 
+def _settled_rect(drv, selector: str, timeout_s: float = 10.0) -> dict:
+    """The bounding box of ``selector`` once it stays the same for 0.3 s."""
+    last, t0 = None, time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        r = _rect(drv, selector)
+        if r == last:
+            return r
+        last = r
+        time.sleep(0.3)
+    raise AssertionError(f"{selector} still moving after {timeout_s} s")
+
+
 def _overlap(a: dict, b: dict) -> bool:
     return (
         a["left"] < b["right"]
@@ -332,6 +356,5 @@ def test_legend_folds_and_never_overlaps_the_layer_control(case, browser, tmp_pa
         // the community 60 px from the left edge, 120 px from the bottom: behind the legend
         map.panBy([window.innerWidth / 2 - 60, -(window.innerHeight / 2 - 120)], {animate: false});
         best[1].openPopup();""")
-    time.sleep(0.6)  # the pan is animated
-    popup = _rect(browser, ".leaflet-popup")
+    popup = _settled_rect(browser, ".leaflet-popup")  # once the animated pan is over
     assert popup["bottom"] - popup["top"] > 100 and not _overlap(popup, unfolded)
