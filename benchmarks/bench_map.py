@@ -5,7 +5,8 @@ Synthetic cities from :func:`lifecircle.synthetic.city`: Voronoi communities of 
 whose boundaries curve like streets and rivers (a vertex every 10 m), on a 100 m street grid, with
 half as many facilities as communities; categories of the Jiaxing profile (9) by default. Each map
 is written with ``offline=True`` and ``basemap="none"``, simplified (``simplify_m=5``, the default)
-and not simplified (``simplify_m=0``). These are the numbers in ``docs/map.md``.
+and not simplified (``simplify_m=0``). These are the numbers in ``docs/map.md``; the page carries
+each shortfall's reason and answer, so its size grows with the number of shortfalls (printed).
 
 Run from the repository root::
 
@@ -101,15 +102,15 @@ def main() -> None:
                 len(shapely.get_coordinates(shapely.from_geojson(json.dumps(f["geometry"]))))
                 for f in features(layers_of(m, "communities")[0])
             )
-            rows.append((n, simplify, path, secs, raw, drawn))
+            rows.append((n, simplify, path, secs, raw, drawn, len(a.shortfalls)))
     times = load_seconds([r[2] for r in rows]) if args.browser else {}
     print(
-        f"{'communities':>11} {'simplify':>8} {'MB':>6} {'vertices':>17} {'build+save':>10}"
-        + (f" {'load':>6} {'toggle':>6}" if times else "")
+        f"{'communities':>11} {'shortfalls':>10} {'simplify':>8} {'MB':>6} {'vertices':>17} "
+        f"{'build+save':>10}" + (f" {'load':>6} {'toggle':>6}" if times else "")
     )
-    for n, simplify, path, secs, raw, drawn in rows:
+    for n, simplify, path, secs, raw, drawn, n_short in rows:
         line = (
-            f"{n:>11,} {simplify:>7g}m {path.stat().st_size / 1e6:>6.2f} "
+            f"{n:>11,} {n_short:>10,} {simplify:>7g}m {path.stat().st_size / 1e6:>6.2f} "
             f"{drawn:>8,}/{raw:<8,} {secs:>9.1f}s"
         )
         if times:

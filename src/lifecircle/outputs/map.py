@@ -4,13 +4,18 @@
 every layer switchable in the layer control:
 
 * communities coloured by the facility-service index (0–100, five classes, with a legend);
-* per category, the communities falling short of it (dashed outline in the category colour);
-* facilities per category (a round badge with a glyph, one colour per category);
+* per category, the communities falling short of it — their rows of ``Analysis.shortfalls``
+  (dashed outline in the category colour);
+* per category without data somewhere, the communities not assessed for it (``data_status``
+  ``no_data``: grey dotted outline, never drawn as shortfalls; the legend names the source to add);
+* facilities per category (a round badge with the category's own glyph, one colour per category);
 * 5/10/15-minute walking isochrones of selected communities;
 * the area covered by each category's facilities;
-* proposed sites (after :meth:`Analysis.propose_sites`).
+* proposed sites (after :meth:`Analysis.propose_sites`), one marker per ``site_id``.
 
-Tooltips and popups are in Chinese or English; every string that comes from the user's data
+Community popups list, per category, the analysis' own sentences: why it falls short
+(``reason_*``) and what answers it (``answered_by_*``). Tooltips and popups are in Chinese or
+English; every string that comes from the user's data
 (names of communities, streets and facilities, category names) is HTML-escaped in Python before it
 reaches the page, and the page's data is embedded as JSON that cannot close its ``<script>``.
 
@@ -49,6 +54,7 @@ from folium.template import Template
 from .. import settings
 from .._errors import InputError
 from .._files import atomic_write
+from ..analysis.datastatus import NO_DATA
 from ..sources.coords import wgs84_to_gcj02
 from .labels import COLUMNS
 
@@ -57,7 +63,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BASEMAPS", "INDEX_BREAKS", "INDEX_COLORS", "make_offline", "save_map", "shortfall_map"]
+__all__ = [
+    "BASEMAPS",
+    "INDEX_BREAKS",
+    "INDEX_COLORS",
+    "category_glyphs",
+    "make_offline",
+    "save_map",
+    "shortfall_map",
+]
 
 #: Version of the vendored Leaflet (``lifecircle/outputs/static/leaflet``); online maps load the same
 #: version from jsDelivr, pinned by a Subresource-Integrity hash of the vendored file.
@@ -72,6 +86,8 @@ BASEMAPS = ("osm", "tianditu", "amap", "none")
 INDEX_BREAKS = (20.0, 40.0, 60.0, 80.0)
 INDEX_COLORS = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 NO_DATA_COLOR = "#bdbdbd"
+#: Outline of communities without data for a category (never the red of shortfalls).
+NO_DATA_LINE = "#636363"
 
 #: One colour per category, in the profile's category order (cycled after 12).
 CATEGORY_COLORS = (
@@ -102,32 +118,35 @@ SHOW_FACILITIES_MAX = 300
 #: Decimals of lon/lat in the page (5 ≈ 1 m).
 COORD_DECIMALS = 5
 
-#: Glyphs of facility badges in Chinese maps: the first keyword found in the category's name.
+#: Glyphs of facility badges in Chinese maps: every keyword found in the category's short name
+#: (without its parenthesised part) offers its glyphs, in this order; see :func:`category_glyphs`.
 _GLYPHS_ZH = (
-    ("卫生", "医"),
-    ("医院", "医"),
-    ("门诊", "医"),
-    ("养老", "养"),
-    ("养护", "养"),
-    ("日间照料", "照"),
-    ("托老", "照"),
-    ("助餐", "餐"),
-    ("食堂", "餐"),
-    ("托育", "托"),
-    ("托儿", "托"),
-    ("幼儿园", "幼"),
-    ("活动场地", "活"),
-    ("健身", "健"),
-    ("小学", "小"),
-    ("初中", "中"),
-    ("菜市场", "菜"),
-    ("公交", "公"),
+    ("卫生服务中心", "医"), ("社区医院", "医"), ("医院", "医"), ("卫生服务站", "卫"), ("门诊", "诊"),
+    ("养护", "护"), ("护理", "护"), ("养老", "养"), ("为老服务", "老"), ("日间照料", "照"),
+    ("托老", "照"), ("助餐", "餐"), ("食堂", "餐食"), ("托育", "托"), ("托儿", "托"),
+    ("幼儿园", "幼"), ("活动场地", "活"), ("室外综合健身", "健"), ("健身器械", "器"),
+    ("健身房", "房"), ("健身", "健"), ("体育", "体"), ("大型", "大"), ("大、中型", "大"),
+    ("中型", "运"), ("小型", "球"), ("游泳", "游"), ("小学", "小"), ("初中", "中"),
+    ("社区学校", "学"), ("老年大学", "学"), ("文化活动中心", "文"), ("文化活动站", "艺"),
+    ("菜市场", "菜"), ("生鲜", "菜"), ("公交", "公交车"), ("厕所", "厕"), ("派出所", "警"),
+    ("司法", "司"), ("街道办事处", "街"), ("社区服务中心", "社"), ("社区服务站", "居"),
+    ("居委会", "居"), ("银行", "银"), ("邮政", "邮"), ("快件", "快"), ("商场", "商"),
+    ("商业网点", "店"), ("便利店", "便"), ("超市", "超"), ("早餐", "早"), ("物业", "物"),
+    ("垃圾", "垃"),
+)  # fmt: skip
+#: Characters that say little about a category: tried last for Chinese glyphs.
+_GENERIC_ZH = frozenset("社区设施服务机构站点所中心场地的和与及或等含型多功能、/ ")
+#: Words English glyphs skip.
+_STOP_EN = frozenset(
+    "community sub district subdistrict service services the and or of for incl with ages a an "
+    "to etc s".split()
 )
 
 _TEXT = {
     "zh": {
         "communities": "社区设施服务指数",
         "shortfall": "短板：{}",
+        "no_data_layer": "缺数据：{}",
         "facilities": "设施：{}",
         "isochrones": "步行等时圈（{}分钟）",
         "isochrones_m": "步行范围（{} 米）",
@@ -137,25 +156,33 @@ _TEXT = {
         "capped": "（显示 {:,} / 共 {:,}）",
         "estimated": "（估算）",
         "none_reachable": "步行可达范围内无",
-        "short_capacity": "供给不足",
         "all_met": "各类设施均达标",
         "no_data": "无数据",
+        "not_assessed": "无数据，未评估",
+        "gaps_title": "缺数据（无数据，未评估，不计为短板）",
+        "gap_some": "{:,} 个社区无数据，未评估",
+        "short_title": "短板",
+        "met_title": "达标",
         "legend": "图例",
         "index_title": "设施服务指数（0–100）",
         "shortfall_note": "虚线框：该类设施短板社区",
+        "no_data_note": "灰色点线框：该类设施缺数据的社区（未评估）",
         "facility": "设施",
+        "site": "建议选址 {}",
+        "site_note": "同一地点的多类设施合为一个标记",
         "site_rank": "第 {} 个",
         "new_cov": "可新覆盖 {:,.0f} 人",
         "minutes": "{}分钟",
         "run": "运行 {} · {}",
         "profile": "标准 {}",
         "share": "达标社区 {:.0%}（目标 {:.0%}）",
-        "proposed": "建议新建{}",
         "capacity": "容量",
+        "list_sep": "、",
     },
     "en": {
         "communities": "Community service index",
         "shortfall": "Shortfall: {}",
+        "no_data_layer": "No data: {}",
         "facilities": "Facilities: {}",
         "isochrones": "Walking isochrones ({} min)",
         "isochrones_m": "Walking reach ({} m)",
@@ -165,21 +192,28 @@ _TEXT = {
         "capped": " (showing {:,} of {:,})",
         "estimated": " (estimated)",
         "none_reachable": "none reachable",
-        "short_capacity": "short of capacity",
         "all_met": "every category meets the standard",
         "no_data": "no data",
+        "not_assessed": "no data, not assessed",
+        "gaps_title": "No data (not assessed, not counted as shortfalls)",
+        "gap_some": "{:,} communities without data, not assessed",
+        "short_title": "Shortfalls",
+        "met_title": "Meeting the standard",
         "legend": "Legend",
         "index_title": "Service index (0–100)",
         "shortfall_note": "dashed: communities short of it",
+        "no_data_note": "grey dotted: communities without data for it (not assessed)",
         "facility": "Facility",
+        "site": "Proposed site {}",
+        "site_note": "several categories at one spot share one marker",
         "site_rank": "#{}",
         "new_cov": "would newly cover {:,.0f} people",
         "minutes": "{} min",
         "run": "run {} · {}",
         "profile": "profile {}",
         "share": "communities meeting the standard {:.0%} (target {:.0%})",
-        "proposed": "new {}",
         "capacity": "capacity",
+        "list_sep": ", ",
     },
 }
 
@@ -235,16 +269,6 @@ def index_class(values: Any) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     k = np.searchsorted(np.asarray(INDEX_BREAKS), v, side="right")
     return np.where(np.isfinite(v), k, len(INDEX_COLORS))
-
-
-def _is_false(v: Any) -> bool:
-    """True for False / numpy False, not for None or NaN (not assessed)."""
-    return (
-        v is not None
-        and not (isinstance(v, float) and math.isnan(v))
-        and v is not pd.NA
-        and not bool(v)
-    )
 
 
 def _as_list(x: Any) -> list[Any] | None:
@@ -308,42 +332,77 @@ def _online_head() -> str:
 _CSS = """<style>
 .lc-ico span{display:block;box-sizing:border-box;width:22px;height:22px;border-radius:50%;
  border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6);color:#fff;font:bold 12px/18px sans-serif;
- text-align:center;text-shadow:0 0 2px #000}
-.lc-site span{border-radius:3px;border:2px solid #000;width:24px;height:24px;font-size:14px;line-height:20px}
-.lc-p{font:12px/1.45 sans-serif}.lc-p table{border-collapse:collapse;margin-top:3px}
+ text-align:center;text-shadow:0 0 2px #000;white-space:nowrap;overflow:hidden}
+.lc-ico span.lc-g2{font-size:9px;letter-spacing:-.5px}
+.lc-site>span{display:flex;align-items:center;gap:1px;width:auto;height:24px;border-radius:3px;
+ border:2px solid #000;background:#fff;color:#000;text-shadow:none;padding:0 2px;font-size:14px;
+ line-height:20px;overflow:visible}
+.lc-site b{display:inline-block;min-width:16px;height:16px;border-radius:50%;color:#fff;
+ font:bold 10px/16px sans-serif;text-align:center;text-shadow:0 0 2px #000;padding:0 1px;
+ box-sizing:border-box}
+.lc-p{font:12px/1.45 sans-serif;overflow-wrap:anywhere}.lc-p table{border-collapse:collapse;margin-top:3px}
 .lc-p th{text-align:left;font-weight:normal;color:#555;padding:0 8px 0 0;vertical-align:top}
-.lc-p td{padding:0 6px 0 0;vertical-align:top}.lc-p .n td{color:#b2182b}.lc-p small{color:#666}
-.lc-legend{background:rgba(255,255,255,.93);padding:6px 9px;font:12px/1.55 sans-serif;max-height:55vh;
- overflow:auto;box-shadow:0 1px 5px rgba(0,0,0,.4);border-radius:5px;max-width:260px}
-.lc-legend summary{font-weight:bold;cursor:pointer}.lc-legend b{display:block;margin-top:4px}
-.lc-legend i{display:inline-block;width:14px;height:12px;margin-right:5px;vertical-align:-1px;
- border:1px solid #777}.lc-legend .lc-ico{display:inline-block;vertical-align:middle;margin-right:4px}
+.lc-p td{padding:0 6px 0 0;vertical-align:top}.lc-p small{color:#666}
+.lc-p h4{margin:6px 0 2px;font-size:12px;border-bottom:1px solid #ddd}
+.lc-p .lc-c{margin:2px 0 4px}.lc-p .n b{color:#b2182b}.lc-p .g b{color:#636363}
+.lc-legend{background:rgba(255,255,255,.93);padding:4px 9px 6px;font:12px/1.55 sans-serif;
+ max-height:55vh;overflow:hidden auto;overflow-wrap:anywhere;box-shadow:0 1px 5px rgba(0,0,0,.4);
+ border-radius:5px;max-width:270px}
+.lc-legend .lc-fold{font:bold 12px/1.6 sans-serif;border:0;background:none;padding:0;cursor:pointer;
+ width:100%;text-align:left}
+.lc-legend .lc-fold::after{content:" \\25BE"}.lc-legend.lc-folded .lc-fold::after{content:" \\25B8"}
+.lc-legend.lc-folded .lc-body{display:none}.lc-legend b{display:block;margin-top:4px}
+.lc-legend i{display:inline-block;box-sizing:border-box;width:14px;height:12px;margin-right:5px;
+ vertical-align:-1px;border:1px solid #777}
+.lc-legend .lc-ico{display:inline-block;vertical-align:middle;margin-right:4px}
 .lc-legend .lc-ico span{width:18px;height:18px;font-size:10px;line-height:14px}
-.lc-legend small{color:#555;display:block;margin-top:4px}
+.lc-legend .lc-site>span{width:auto;height:20px;font-size:12px;line-height:16px}
+.lc-legend small{color:#555;display:block;margin-top:2px}.lc-legend .lc-na{color:#636363}
 </style>"""
 
 # Popups of communities and facilities are assembled in the page from compact properties (every
 # string in them was HTML-escaped in Python); that keeps large cities' files about half as big.
+# A community's popup lists its shortfalls with the analysis' own sentences (reason and the project
+# or site that answers it), the categories without data, then the categories it meets.
 _JS = """<script>
 function lcEach(f,l){var p=f.properties;if(p.t){l.bindTooltip(p.t,{sticky:true});}
-if(p.p){l.bindPopup(p.p,{maxWidth:380,maxHeight:320});}}
-function lcComm(M){return function(f,l){var p=f.properties,L=M.L;
-l.bindTooltip('<b>'+p.n+'</b> · '+L[1]+' '+p.i+(p.s.length?' · '+L[2]+' '+p.s.length:''),{sticky:true});
-l.bindPopup(function(){var h='<div class="lc-p"><b>'+p.n+'</b>'+(p.a?'<br><small>'+p.a+'</small>':'')+
+if(p.p){l.bindPopup(p.p,{maxWidth:400,maxHeight:360});}}
+function lcText(M,v){if(typeof v==='string'){return v;}var t=M.T[v[0]].split('\\u0001'),h=t[0];
+for(var i=1;i<t.length;i++){h+=v[i]+t[i];}return h;}
+function lcCommPopup(M,p){var L=M.L,sh='',gp='',ok='';
+for(var j=0;j<p.d.length;j++){var r=p.d[j];if(r===null){continue;}
+if(r===2){gp+='<div class="lc-c g"><b><i>\\u25CB</i> '+M.n[j]+'</b> \\u2014 '+M.na+
+(M.h[j]?'<br><small>'+M.h[j]+'</small>':'')+'</div>';continue;}
+var dot='<i style="color:'+M.c[j]+'">\\u25CF</i> ';
+if(r[2]===0){sh+='<div class="lc-c n"><b>'+dot+M.n[j]+'</b><br>'+lcText(M,r[3])+
+(r[4]?'<br><small>\\u2192 '+lcText(M,r[4])+'</small>':'')+'</div>';continue;}
+ok+='<tr><td>'+dot+M.n[j]+'</td><td>'+(r[0]||M.none)+(r[1]?'<br><small>'+r[1]+'</small>':'')+
+'</td><td>'+M.thr[j]+'</td></tr>';}
+var h='<div class="lc-p"><b>'+p.n+'</b>'+(p.a?'<br><small>'+p.a+'</small>':'')+
 '<table><tr><th>'+L[0]+'</th><td>'+p.pop+'</td></tr><tr><th>'+L[1]+'</th><td>'+p.i+
-'</td></tr><tr><th>'+L[2]+'</th><td>'+p.s.length+'</td></tr></table>'+(p.s.length?'':'<div>'+M.ok+'</div>')+
-'<table><tr><th>'+L[3]+'</th><th>'+L[4]+'</th><th>'+L[5]+'</th><th>'+L[6]+'</th></tr>';
-for(var j=0;j<p.d.length;j++){var r=p.d[j];if(!r){continue;}
-h+='<tr'+(r[2]?'':' class=n')+'><td><i style="color:'+M.c[j]+'">●</i> '+M.n[j]+'</td><td>'+(r[0]||M.none)+
-(r[1]?'<br><small>'+r[1]+'</small>':'')+'</td><td>'+M.thr[j]+'</td><td>'+(r[2]?'✓':'✗')+
-(r[3]?'<br><small>'+M.cap+'</small>':'')+'</td></tr>';}
-return h+'</table></div>';},{maxWidth:380,maxHeight:320});};}
-function lcFac(M){return function(f,l){var p=f.properties;l.bindTooltip(p.n+' · '+M.cat,{sticky:true});
+'</td></tr><tr><th>'+L[2]+'</th><td>'+p.s.length+'</td></tr>'+
+(p.g.length?'<tr><th>'+M.na+'</th><td>'+p.g.length+'</td></tr>':'')+'</table>';
+if(sh){h+='<h4>'+M.ts+'</h4>'+sh;}if(gp){h+='<h4>'+M.tg+'</h4>'+gp;}
+if(ok){h+='<h4>'+M.tm+'</h4><table><tr><th>'+L[3]+'</th><th>'+L[4]+'</th><th>'+L[5]+'</th></tr>'+
+ok+'</table>';}if(!sh&&!gp){h+='<div>'+M.ok+'</div>';}return h+'</div>';}
+function lcComm(M){return function(f,l){var p=f.properties,L=M.L;
+l.bindTooltip('<b>'+p.n+'</b> \\u00B7 '+L[1]+' '+p.i+(p.s.length?' \\u00B7 '+L[2]+' '+p.s.length:'')+
+(p.g.length?' \\u00B7 '+M.na+' '+p.g.length:''),{sticky:true});
+l.bindPopup(function(){return lcCommPopup(M,p);},{maxWidth:400,maxHeight:360});};}
+function lcFac(M){return function(f,l){var p=f.properties;l.bindTooltip(p.n+' \\u00B7 '+M.cat,{sticky:true});
 l.bindPopup('<div class="lc-p"><b>'+p.n+'</b><br>'+M.cat+(p.a?'<br><small>'+p.a+'</small>':'')+
 (p.c?'<br>'+M.capl+': '+p.c:'')+'<br><small>'+M.id+': '+p.id+'</small></div>',{maxWidth:380});};}
 function lcIcon(g,c,cls){return L.divIcon({className:'lc-ico '+(cls||''),
-html:'<span style="background:'+c+'">'+g+'</span>',iconSize:[22,22],iconAnchor:[11,11],
-popupAnchor:[0,-11],tooltipAnchor:[11,0]});}
+html:'<span'+(g.length>1?' class="lc-g2"':'')+' style="background:'+c+'">'+g+'</span>',
+iconSize:[22,22],iconAnchor:[11,11],popupAnchor:[0,-11],tooltipAnchor:[11,0]});}
+function lcSite(p){var h='\\u2605',w=18+17*p.g.length;
+for(var i=0;i<p.g.length;i++){h+='<b style="background:'+p.c[i]+'">'+p.g[i]+'</b>';}
+return L.divIcon({className:'lc-ico lc-site',html:'<span>'+h+'</span>',iconSize:[w,24],
+iconAnchor:[w/2,12],popupAnchor:[0,-12],tooltipAnchor:[w/2,0]});}
+function lcFold(d){var b=d.querySelector('.lc-fold');
+function pad(){L.Popup.prototype.options.autoPanPaddingTopLeft=L.point(d.offsetWidth+15,10);}
+L.DomEvent.on(b,'click',function(){var f=d.classList.toggle('lc-folded');
+b.setAttribute('aria-expanded',f?'false':'true');pad();});setTimeout(pad,0);}
 </script>"""
 
 
@@ -436,14 +495,17 @@ class _GeoLayer(MacroElement):
 
 
 class _Legend(MacroElement):
-    """A small HTML legend (collapsible ``<details>``) in the bottom-right corner."""
+    """The legend in the bottom-left corner (the layer control is top right, so the two never
+    overlap), folded and unfolded by the button in its title. Popups pan clear of its width
+    (controls are drawn over popups)."""
 
     _template = Template("""
-        {% macro script(this, kwargs) %}var {{ this.get_name() }} = L.control({position: "bottomright"});
+        {% macro script(this, kwargs) %}var {{ this.get_name() }} = L.control({position: "bottomleft"});
         {{ this.get_name() }}.onAdd = function () {
             var d = L.DomUtil.create("div", "lc-legend");
             d.innerHTML = {{ this.html_js }};
             L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
+            lcFold(d);
             return d;
         };
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -557,12 +619,12 @@ def shortfall_map(
     shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
     m, bounds = _new_map(shapes, basemap, tianditu_key, lang, offline)
     lay = _Layers.create(m, analysis, cats, geo, lang, max_features)
-    idx = _add_communities(lay, idx, shapes)
+    idx, counts = _add_communities(lay, idx, shapes)
     _add_facilities(lay, idx)
     iso_legend = _add_isochrones(lay, isochrones, communities, simplify_m)
     _add_covered(lay, covered, simplify_m)
     has_sites = _add_sites(lay, scope_ids)
-    m.add_child(_Legend(_legend_html(lay, idx, iso_legend, has_sites)))
+    m.add_child(_Legend(_legend_html(lay, idx, counts, iso_legend, has_sites)))
     n_overlays = sum(isinstance(ch, folium.FeatureGroup) for ch in m._children.values())
     m.add_child(folium.LayerControl(collapsed=n_overlays > 12))
     (x0, y0, x1, y1) = bounds
@@ -630,8 +692,9 @@ def _new_map(
 class _Layers:
     """What every layer needs: the map, the analysis, its texts, the geometry and the categories.
 
-    ``cats`` are the drawn categories (profile order); ``color``, ``cname`` (display names) and
-    ``glyph`` cover every analysed category, so that colours do not change with the selection.
+    ``cats`` are the drawn categories (profile order); ``color`` and ``cname`` (display names)
+    cover every analysed category and ``glyph`` every category of the profile, so that colours
+    and glyphs do not change with the selection.
     """
 
     m: folium.Map
@@ -654,7 +717,8 @@ class _Layers:
         lang: str,
         max_features: int,
     ) -> _Layers:
-        """Colours, display names and glyphs of the analysed categories, for the map ``m``."""
+        """Colours and display names of the analysed categories and the glyphs of the profile's
+        categories, for the map ``m``."""
         prof = analysis.profile
         all_cats = list(analysis.params.categories)
         return cls(
@@ -665,7 +729,7 @@ class _Layers:
             cats=cats,
             color={c: CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i, c in enumerate(all_cats)},
             cname=_category_names(prof, all_cats, lang),
-            glyph={c: _glyph(prof.categories[c], lang) for c in all_cats},
+            glyph=category_glyphs(prof.categories.values(), lang),
             max_features=max_features,
         )
 
@@ -697,10 +761,36 @@ class _Layers:
 
 
 # ---------------------------------------------------------------------- layers
-def _add_communities(lay: _Layers, idx: gpd.GeoDataFrame, shapes: np.ndarray) -> gpd.GeoDataFrame:
-    """The service-index layer and, on the same data, one shortfall layer per category.
+@dataclass(frozen=True)
+class _Counts:
+    """Per drawn category (in :attr:`_Layers.cats` order), among the drawn communities: how many
+    fall short of it, how many have no data for it, and how many were assessed for it."""
 
-    Returns the communities drawn (the ``max_features`` with the lowest index).
+    short: list[int]
+    gaps: list[int]
+    assessed: list[int]
+
+    @classmethod
+    def of(cls, props: list[dict[str, Any]], n_cats: int) -> _Counts:
+        """Counted from the communities' properties (``s``, ``g`` and ``d``)."""
+        short, gaps, assessed = [0] * n_cats, [0] * n_cats, [0] * n_cats
+        for p in props:
+            for j in p["s"]:
+                short[j] += 1
+            for j in p["g"]:
+                gaps[j] += 1
+            for j, cell in enumerate(p["d"]):
+                assessed[j] += isinstance(cell, list)
+        return cls(short, gaps, assessed)
+
+
+def _add_communities(
+    lay: _Layers, idx: gpd.GeoDataFrame, shapes: np.ndarray
+) -> tuple[gpd.GeoDataFrame, _Counts]:
+    """The service-index layer and, on the same data, one shortfall layer per category and one
+    no-data layer per category without data somewhere.
+
+    Returns the communities drawn (the ``max_features`` with the lowest index) and their counts.
     """
     n_comm = len(idx)
     capped = ""
@@ -723,30 +813,50 @@ def _add_communities(lay: _Layers, idx: gpd.GeoDataFrame, shapes: np.ndarray) ->
     point = "function(f,ll){return L.circleMarker(ll,{radius:7});}"
     layer = _GeoLayer(data, kind="communities", each="lcComm", style=style, point=point)
     lay.add(_e(lay.T["communities"]) + _e(capped), True, layer, data)
-    _add_shortfalls(lay, idx, data)
-    return idx
+    counts = _Counts.of(props, len(lay.cats))
+    _add_shortfalls(lay, data, counts)
+    return idx, counts
 
 
-def _add_shortfalls(lay: _Layers, idx: gpd.GeoDataFrame, data: _Data) -> None:
-    """Per drawn category, the communities short of it (dashed outline), filtered from ``data``."""
-    sf = lay.analysis.shortfalls
-    sf = sf[sf["community_id"].isin(set(idx["community_id"]))]
-    pos = lay.pos
-    for c in lay.cats:
-        n = int((sf["category"] == c).sum())
+def _add_shortfalls(lay: _Layers, data: _Data, counts: _Counts) -> None:
+    """Per drawn category, the communities short of it (the rows of ``Analysis.shortfalls``:
+    dashed outline in its colour); none for a category no drawn community was assessed for.
+    Then per category without data somewhere, those communities (grey dotted outline): not
+    assessed, so never drawn as shortfalls. Both filter the communities' shared ``data``."""
+    T = lay.T
+    for j, c in enumerate(lay.cats):
+        if not counts.assessed[j]:
+            continue
         col = _js(lay.color[c])
         layer = _GeoLayer(
             data,
             kind="shortfall",
             each="lcComm",
-            filter=f"function(f){{return f.properties.s.indexOf({pos[c]})>-1;}}",
+            filter=f"function(f){{return f.properties.s.indexOf({j})>-1;}}",
             style=(
                 f"function(f){{return {{color:{col},weight:3,dashArray:'6 4',"
                 f"fillColor:{col},fillOpacity:0.15}};}}"
             ),
             point="function(f,ll){return L.circleMarker(ll,{radius:10});}",
         )
-        lay.add(_e(lay.T["shortfall"].format(lay.cname[c])) + f" ({n:,})", False, layer)
+        name = _e(T["shortfall"].format(lay.cname[c])) + f" ({counts.short[j]:,})"
+        lay.add(name, False, layer)
+    for j, c in enumerate(lay.cats):
+        if not counts.gaps[j]:
+            continue
+        layer = _GeoLayer(
+            data,
+            kind="no_data",
+            each="lcComm",
+            filter=f"function(f){{return f.properties.g.indexOf({j})>-1;}}",
+            style=(
+                f"function(f){{return {{color:{_js(NO_DATA_LINE)},weight:2,dashArray:'1 5',"
+                f"fillColor:{_js(NO_DATA_COLOR)},fillOpacity:0.5}};}}"
+            ),
+            point="function(f,ll){return L.circleMarker(ll,{radius:10});}",
+        )
+        name = _e(T["no_data_layer"].format(lay.cname[c])) + f" ({counts.gaps[j]:,})"
+        lay.add(name, False, layer)
 
 
 def _add_facilities(lay: _Layers, idx: gpd.GeoDataFrame) -> None:
@@ -772,7 +882,9 @@ def _add_facilities(lay: _Layers, idx: gpd.GeoDataFrame) -> None:
 
 
 def _add_sites(lay: _Layers, scope_ids: set[Any]) -> bool:
-    """Proposed sites of the drawn categories in scope, as stars; True if any were drawn."""
+    """Proposed sites of the drawn categories in scope: one marker per ``site_id`` (sites of
+    several categories at one spot share it) showing the glyph of each category proposed there;
+    True if any were drawn."""
     sites = lay.analysis.sites
     if sites is None or not len(sites):
         return False
@@ -781,16 +893,14 @@ def _add_sites(lay: _Layers, scope_ids: set[Any]) -> bool:
         s = s[s["community_id"].isin(scope_ids)]
     if not len(s):
         return False
-    s = s.assign(_o=s["category"].map(lay.pos)).sort_values(["_o", "site_rank"], kind="stable")
-    data = _Data(lay.geo.features(lay.geo.lonlat(s, simplify=False), _site_props(s, lay)))
-    colors = {c: lay.color[c] for c in lay.cats}
-    point = (
-        "function(f,ll){return L.marker(ll,{icon:lcIcon('★',"
-        + _js(colors)
-        + "[f.properties.c],'lc-site'),zIndexOffset:1000});}"
-    )
+    sid = s["site_id"].astype(str)
+    s = s.assign(_l=sid.str.len(), _s=sid, _o=s["category"].map(lay.pos))  # S2 before S10
+    s = s.sort_values(["_l", "_s", "_o", "site_rank"], kind="stable")
+    first = s.drop_duplicates("site_id")
+    data = _Data(lay.geo.features(lay.geo.lonlat(first, simplify=False), _site_props(s, lay)))
+    point = "function(f,ll){return L.marker(ll,{icon:lcSite(f.properties),zIndexOffset:1000});}"
     layer = _GeoLayer(data, kind="sites", point=point)
-    lay.add(_e(lay.T["sites"]) + f" ({len(s):,})", True, layer, data)
+    lay.add(_e(lay.T["sites"]) + f" ({len(first):,})", True, layer, data)
     return True
 
 
@@ -805,14 +915,40 @@ def _category_names(prof: Any, cats: list[str], lang: str) -> dict[str, str]:
     return {c: (full[c] if short[c] in dup else short[c]) for c in cats}
 
 
-def _glyph(cat: Any, lang: str) -> str:
+def _glyph_candidates(cat: Any, lang: str) -> list[str]:
+    """Glyphs a category could take, best first: Chinese the keyword glyphs of its short name,
+    then its characters (telling ones first); English the initial of its first telling word,
+    then that initial with the initial of another word, then with another letter of the word."""
     if lang == "zh":
-        for key, g in _GLYPHS_ZH:
-            if key in (cat.name_zh or ""):
-                return g
-        return (_short(cat.name_zh) or cat.id)[:1]
-    name = (cat.name_en or cat.id).strip()
-    return name[:1].upper() or "?"
+        name = cat.name_zh or cat.id
+        short = _short(name)
+        out = [g for key, gs in _GLYPHS_ZH if key in short for g in gs]
+        out += [ch for ch in short if ch not in _GENERIC_ZH]
+        return out + [ch for ch in name if not ch.isspace()]
+    name = _short(cat.name_en or cat.id)
+    words = [w for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _STOP_EN]
+    words = words or re.findall(r"[A-Za-z]+", name) or ["X"]
+    first = words[0][0].upper()
+    out = [first] + [first + w[0].upper() for w in words[1:]]
+    return out + [first + ch for ch in words[0][1:].lower()]
+
+
+def category_glyphs(categories: Iterable[Any], lang: str) -> dict[str, str]:
+    """A glyph per category (id → glyph) for the facility badges, different for every category
+    given: each takes its first candidate not taken by an earlier one (in the order given), and a
+    number when every candidate is taken. Give the profile's categories in its order, so that the
+    glyphs of a profile do not change with the categories analysed or drawn."""
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for cat in categories:
+        glyph = next((g for g in _glyph_candidates(cat, lang) if g not in used), None)
+        k = 1
+        while glyph is None:
+            glyph = None if str(k) in used else str(k)
+            k += 1
+        used.add(glyph)
+        out[cat.id] = glyph
+    return out
 
 
 def _scope(idx: gpd.GeoDataFrame, county: Any, street: Any) -> gpd.GeoDataFrame:
@@ -841,16 +977,19 @@ def _community_props(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Compact, escaped properties per community and the layer's meta (labels, categories).
 
-    Per community: ``k`` index class, ``s`` positions of the categories it falls short of,
-    ``n`` name, ``a`` county · street, ``pop``, ``i`` index, and ``d`` one row per category:
-    [nearest distance (m, '' if none reachable), nearest facility's name, meets (0/1),
-    short of capacity (0/1)] or null. The page builds tooltip and popup from them (``lcComm``).
+    Per community: ``k`` index class, ``s`` positions of the categories it falls short of (its
+    rows of ``Analysis.shortfalls``), ``g`` positions of the categories without data for it,
+    ``n`` name, ``a`` county · street, ``pop``, ``i`` index, and ``d`` one cell per category
+    (see :func:`_category_cell`). The page builds tooltip and popup from them (``lcComm``).
     """
-    analysis, cats, lang, T = lay.analysis, lay.cats, lay.lang, lay.T
+    analysis, cats, T = lay.analysis, lay.cats, lay.T
+    ids = set(idx["community_id"])
     cov = analysis.coverage
-    cov = cov[cov["category"].isin(cats) & cov["community_id"].isin(set(idx["community_id"]))]
+    cov = cov[cov["category"].isin(cats) & cov["community_id"].isin(ids)]
     fac = analysis.facilities
     fac_name = fac["name"] if "name" in fac.columns else pd.Series(dtype=object)
+    packer = _Sentences()
+    said = _shortfall_sentences(analysis.shortfalls, ids, lay.lang, packer)
     pos = lay.pos
     rows: dict[Any, list[Any]] = {}
     for r in cov.itertuples(index=False):
@@ -859,25 +998,17 @@ def _community_props(
     out = []
     for r, kk in zip(idx.itertuples(index=False), k, strict=True):
         d: list[Any] = [None] * len(cats)
-        short = []
         for x in rows.get(r.community_id, []):
-            ok = bool(x.meets_standard)
-            if not ok:
-                short.append(pos[x.category])
             fname = fac_name.get(x.nearest_facility) if x.nearest_facility is not None else None
-            d[pos[x.category]] = [
-                _fmt_m(x.distance_min_m),
-                _e(fname),
-                int(ok),
-                int(_is_false(x.meets_capacity)),
-            ]
+            d[pos[x.category]] = _category_cell(x, said.get((x.community_id, x.category)), fname)
         pop = "" if pd.isna(r.population) else f"{r.population:,.0f}"
         if pop and bool(r.pop_estimated):
             pop += T["estimated"]
         out.append(
             {
                 "k": int(kk),
-                "s": sorted(short),
+                "s": [j for j, c in enumerate(d) if isinstance(c, list) and c[2] == 0],
+                "g": [j for j, c in enumerate(d) if c == 2],
                 "n": _e(r.community_name) or _e(r.community_id),
                 "a": " · ".join(p for p in (_e(r.county_name), _e(r.street_name)) if p),
                 "pop": _e(pop),
@@ -885,28 +1016,93 @@ def _community_props(
                 "d": d,
             }
         )
+    return out, {**_community_meta(lay), "T": packer.templates}
+
+
+class _Sentences:
+    """The analysis' sentences in less space, losslessly: each kept as the index of its
+    template (the escaped text with its numbers and project ids cut out, held once in the page)
+    followed by those numbers and ids. The page (``lcText``) puts them back together: the same
+    text, character for character. A text holding the cut mark itself is kept whole."""
+
+    HOLE = "\x01"
+    VARIABLE = re.compile(r"LC-[0-9a-f]+|\d[\d,.]*")
+
+    def __init__(self) -> None:
+        self.templates: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def pack(self, text: str) -> list[Any] | str:
+        """``[template index, *cut-out parts]``, or ``text`` itself when empty or unsafe."""
+        if not text or self.HOLE in text:
+            return text
+        template = self.VARIABLE.sub(self.HOLE, text)
+        k = self._index.setdefault(template, len(self.templates))
+        if k == len(self.templates):
+            self.templates.append(template)
+        return [k, *self.VARIABLE.findall(text)]
+
+
+def _shortfall_sentences(
+    sf: pd.DataFrame, ids: set[Any], lang: str, packer: _Sentences
+) -> dict[tuple[Any, str], tuple[Any, Any]]:
+    """(community id, category) → the escaped reason and answer of each shortfall row (packed):
+    the analysis' own sentences (``reason_*``, ``answered_by_*``), never composed again here."""
+    sf = sf[sf["community_id"].isin(ids)]
+    cols = [sf[k] for k in ("community_id", "category", f"reason_{lang}", f"answered_by_{lang}")]
+    return {
+        (c, k): (packer.pack(_e(why)), packer.pack(_e(ans)))
+        for c, k, why, ans in zip(*cols, strict=True)
+    }
+
+
+def _category_cell(x: Any, said: tuple[Any, Any] | None, fname: Any) -> list[Any] | int:
+    """One category of one community in the page: ``2`` without data (not assessed); else
+    [nearest distance (m, '' if none reachable), nearest facility's name, 1 meets / 0 falls
+    short] and, for a shortfall, the analysis' reason and answer (packed, see
+    :class:`_Sentences`)."""
+    if x.data_status == NO_DATA:
+        return 2
+    cell = [_fmt_m(x.distance_min_m), _e(fname)]
+    return cell + [0, *said] if said is not None else cell + [1]
+
+
+def _community_meta(lay: _Layers) -> dict[str, Any]:
+    """What every community popup shares: labels, category names, colours, thresholds, the
+    source to add for each category without data, and the section titles."""
+    analysis, cats, lang, T = lay.analysis, lay.cats, lay.lang, lay.T
     cat_col = "category_zh" if lang == "zh" else "category_en"
-    meta = {
-        "L": [
-            _e(_label(c, lang))
-            for c in (
-                "population",
-                "service_index",
-                "n_shortfalls",
-                cat_col,
-                "distance_min_m",
-                "threshold_m",
-                "meets_standard",
-            )
-        ],
+    labels = (
+        "population",
+        "service_index",
+        "n_shortfalls",
+        cat_col,
+        "distance_min_m",
+        "threshold_m",
+    )
+    hints = _source_hints(analysis, lang)
+    return {
+        "L": [_e(_label(c, lang)) for c in labels],
         "n": [_e(lay.cname[c]) for c in cats],
         "c": [lay.color[c] for c in cats],
         "thr": [_fmt_m(analysis.thresholds[c]) for c in cats],
+        "h": [hints.get(c, "") for c in cats],
         "none": _e(T["none_reachable"]),
-        "cap": _e(T["short_capacity"]),
         "ok": _e(T["all_met"]),
+        "na": _e(T["not_assessed"]),
+        "ts": _e(T["short_title"]),
+        "tg": _e(T["gaps_title"]),
+        "tm": _e(T["met_title"]),
     }
-    return out, meta
+
+
+def _source_hints(analysis: Analysis, lang: str) -> dict[str, str]:
+    """Category → the escaped source to add (``source_hint_*`` of the data checklist)."""
+    gaps = analysis.data_gaps
+    if gaps is None or not len(gaps):
+        return {}
+    first = gaps.drop_duplicates("category")
+    return {c: _e(h) for c, h in zip(first["category"], first[f"source_hint_{lang}"], strict=True)}
 
 
 def _facilities_in_scope(
@@ -948,26 +1144,36 @@ def _facility_props(f: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 
 def _site_props(s: gpd.GeoDataFrame, lay: _Layers) -> list[dict[str, Any]]:
-    """Escaped tooltip ``t`` and popup ``p`` of each proposed site, ``c`` its category."""
+    """Per ``site_id`` (in the order of ``s``): escaped tooltip ``t`` and popup ``p`` listing
+    every category proposed there, and the glyphs ``g`` and colours ``c`` of the marker."""
     T = lay.T
     out = []
-    for r in s.itertuples(index=False):
-        title = (
-            _e(T["proposed"].format(lay.cname[r.category]))
-            + " "
-            + _e(T["site_rank"].format(r.site_rank))
-        )
+    for sid, g in s.groupby("site_id", sort=False):
+        title = _e(T["site"].format(sid))
+        uses = _e(T["list_sep"].join(lay.cname[c] for c in g["category"]))
+        first = g.iloc[0]
         place = " · ".join(
-            p
-            for p in (_e(getattr(r, "street_name", None)), _e(getattr(r, "community_name", None)))
-            if p
+            p for p in (_e(first.get("street_name")), _e(first.get("community_name"))) if p
+        )
+        rows = "".join(
+            f'<tr><td><i style="color:{lay.color[r.category]}">●</i> {_e(lay.cname[r.category])}'
+            f"</td><td>{_e(T['site_rank'].format(r.site_rank))} · "
+            f"{_e(T['new_cov'].format(float(r.new_covered_pop)))}</td></tr>"
+            for r in g.itertuples(index=False)
         )
         pop = (
-            f'<div class="lc-p"><b>{title}</b>'
+            f'<div class="lc-p"><b>{title}</b><br>{uses}'
             + (f"<br><small>{place}</small>" if place else "")
-            + f"<br>{_e(T['new_cov'].format(float(r.new_covered_pop)))}</div>"
+            + f"<table>{rows}</table></div>"
         )
-        out.append({"c": r.category, "t": title, "p": pop})
+        out.append(
+            {
+                "t": f"<b>{title}</b> · {uses}",
+                "p": pop,
+                "g": [_e(lay.glyph[c]) for c in g["category"]],
+                "c": [lay.color[c] for c in g["category"]],
+            }
+        )
     return out
 
 
@@ -1170,12 +1376,18 @@ def _add_basemap(m: folium.Map, basemap: str, key: str | None, lang: str) -> Non
 def _legend_html(
     lay: _Layers,
     idx: gpd.GeoDataFrame,
+    counts: _Counts,
     iso: tuple[str, list[tuple[str, str]]] | None,
     has_sites: bool,
 ) -> str:
-    """The legend: index classes, categories, sites, isochrone levels, run and profile."""
+    """The legend: a fold button, then index classes, categories (greyed where no drawn
+    community has data), line styles, sites, the categories without data and the source to
+    add for them, isochrone levels, run and profile."""
     analysis, lang, T = lay.analysis, lay.lang, lay.T
-    parts = [f"<details open><summary>{_e(T['legend'])}</summary><b>{_e(T['index_title'])}</b>"]
+    parts = [
+        f'<button type="button" class="lc-fold" aria-expanded="true">{_e(T["legend"])}</button>'
+        f'<div class="lc-body"><b>{_e(T["index_title"])}</b>'
+    ]
     lo = (0.0,) + INDEX_BREAKS
     hi = INDEX_BREAKS + (100.0,)
     for c, a, b in zip(INDEX_COLORS, lo, hi, strict=True):
@@ -1183,17 +1395,26 @@ def _legend_html(
     if idx["service_index"].isna().any():
         parts.append(f'<i style="background:{NO_DATA_COLOR}"></i>{_e(T["no_data"])}<br>')
     parts.append(f"<b>{_e(_label('category_zh' if lang == 'zh' else 'category_en', lang))}</b>")
-    for c in lay.cats:
+    for j, c in enumerate(lay.cats):
+        unassessed = counts.gaps[j] and not counts.assessed[j]
+        bg = NO_DATA_COLOR if unassessed else lay.color[c]
+        note = f' <span class="lc-na">（{_e(T["not_assessed"])}）</span>' if unassessed else ""
         parts.append(
-            f'<span class="lc-ico"><span style="background:{lay.color[c]}">{_e(lay.glyph[c])}</span></span>'
-            f"{_e(lay.cname[c])}<br>"
+            f'<span class="lc-ico"><span style="background:{bg}">{_e(lay.glyph[c])}</span></span>'
+            f"{_e(lay.cname[c])}{note}<br>"
         )
-    parts.append(f"<small>{_e(T['shortfall_note'])}</small>")
+    parts.append('<i style="border:2px dashed #555;background:none"></i>' + _e(T["shortfall_note"]))
+    if any(counts.gaps):
+        parts.append(
+            f'<br><i style="border:2px dotted {NO_DATA_LINE};background:{NO_DATA_COLOR}"></i>'
+            + _e(T["no_data_note"])
+        )
     if has_sites:
         parts.append(
-            f'<span class="lc-ico lc-site"><span style="background:#fff;color:#000;text-shadow:none">★</span>'
-            f"</span>{_e(T['sites'])}<br>"
+            '<br><span class="lc-ico lc-site"><span>★</span></span>'
+            f"{_e(T['sites'])}<small>{_e(T['site_note'])}</small>"
         )
+    parts.append(_gaps_legend(lay, counts))
     if iso is not None:
         parts.append(f"<b>{_e(iso[0])}</b>")
         for c, lab in iso[1]:
@@ -1205,8 +1426,24 @@ def _legend_html(
         T["profile"].format(analysis.profile.id),
         f"lifecircle {_version()}",
     ]
-    parts.append("<small>" + "<br>".join(_e(x) for x in lines) + "</small></details>")
+    parts.append("<small>" + "<br>".join(_e(x) for x in lines) + "</small></div>")
     return "".join(parts)
+
+
+def _gaps_legend(lay: _Layers, counts: _Counts) -> str:
+    """The categories without data among the drawn communities: ``{name}：无数据，未评估`` (or how
+    many communities lack it) and the source to add, from the data checklist ('' if none)."""
+    T = lay.T
+    hints = _source_hints(lay.analysis, lay.lang)
+    out = []
+    for j, c in enumerate(lay.cats):
+        if not counts.gaps[j]:
+            continue
+        what = T["not_assessed"] if not counts.assessed[j] else T["gap_some"].format(counts.gaps[j])
+        sep = "：" if lay.lang == "zh" else ": "
+        hint = f"<small>{hints[c]}</small>" if hints.get(c) else ""
+        out.append(f'<div class="lc-na">{_e(lay.cname[c])}{sep}{_e(what)}{hint}</div>')
+    return f"<b>{_e(T['gaps_title'])}</b>" + "".join(out) if out else ""
 
 
 def _version() -> str:
