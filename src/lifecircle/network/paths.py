@@ -11,6 +11,7 @@ Dijkstra for reach.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -132,16 +133,14 @@ def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
     s_ok, t_ok = np.flatnonzero(src.ok), np.flatnonzero(tgt.ok)
     t_ok = t_ok[tgt.access_m[t_ok] > 0]
     s_ok = s_ok[src.access_m[s_ok] > 0]
-    if len(s_ok) == 0 or len(t_ok) == 0:
-        return Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-    tree = cKDTree(src.xy[s_ok])
-    hits = tree.query_ball_point(tgt.xy[t_ok], r=tgt.access_m[t_ok])
+    hits = cKDTree(src.xy[s_ok].reshape(-1, 2)).query_ball_point(
+        tgt.xy[t_ok].reshape(-1, 2), r=tgt.access_m[t_ok]
+    )
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    if counts.sum() == 0:
-        return Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
     t = np.repeat(t_ok, counts)
-    s = s_ok[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
-    d = np.hypot(*(src.xy[s] - tgt.xy[t]).T)
+    flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
+    s = s_ok[flat]
+    d = np.hypot(src.xy[s, 0] - tgt.xy[t, 0], src.xy[s, 1] - tgt.xy[t, 1])
     keep = d <= np.minimum(src.access_m[s], tgt.access_m[t])
     order = np.lexsort((t[keep], s[keep]))
     return Pairs(s[keep][order], t[keep][order], d[keep][order])
