@@ -449,3 +449,28 @@ def test_no_snapped_source_means_no_distance():
     assert np.isinf(r["distance_m"]).all() and r["source"].isna().all()
     p = net.pairs_within(pts((300, -900), index=["far"]), pts((300, -5)), max_m=5000)
     assert len(p) == 0
+
+
+def test_pairs_within_off_street_targets_reached_from_either_end():
+    """A 300 m square of streets: 0 (0,0) – 1 (300,0) – 2 (300,300) – 3 (0,300) – 0. Target T at
+    (250,-5) is on edge 0–1, 250 m from node 0, 5 m off the street; target U at (50,-5).
+    Source A at (310,150) is on edge 1–2, 10 m off, 150 m from node 1: A–T = 10 + 150 + 50 + 5
+    = 215 m through node 1 (the far end of T's edge); A–U = 10 + 150 + 250 + 5 = 415 m.
+    Source B at (-10,150) on edge 3–0: B–U = 10 + 150 + 50 + 5 = 215 m through node 0 (the near
+    end); B–T = 10 + 150 + 250 + 5 = 415 m."""
+    net = build([(0, 0), (300, 0), (300, 300), (0, 300)], [(0, 1), (1, 2), (2, 3), (3, 0)])
+    p = net.pairs_within(
+        pts((310, 150), (-10, 150), index=["A", "B"]), pts((250, -5), (50, -5), index=["T", "U"]),
+        max_m=1000,
+    )
+    got = {(s, t): d for s, t, d in zip(p["source"], p["target"], p["distance_m"], strict=True)}
+    assert got == pytest.approx({("A", "T"): 215.0, ("A", "U"): 415.0,
+                                 ("B", "T"): 415.0, ("B", "U"): 215.0})  # fmt: skip
+
+
+def test_same_compound_rule_at_exactly_the_access_leg():
+    """Straight distance equal to the smaller access leg still counts as the same compound:
+    (300,-10) and (310,-10) are 10 m apart and 10 m off the street: 10 m, not 10 + 10 + 10."""
+    net = river_with_bridge()
+    r = net.distance_to_nearest(pts((300, -10), index=["f"]), pts((310, -10)))
+    assert r["distance_m"].iloc[0] == pytest.approx(10.0)
