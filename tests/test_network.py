@@ -474,3 +474,22 @@ def test_same_compound_rule_at_exactly_the_access_leg():
     net = river_with_bridge()
     r = net.distance_to_nearest(pts((300, -10), index=["f"]), pts((310, -10)))
     assert r["distance_m"].iloc[0] == pytest.approx(10.0)
+
+
+def test_origin_piece_near_the_start_of_its_edge():
+    """Origin 10 m off the street at x=0.5, limit 10.4 m: 0.4 m to either side of its foot, no
+    node reached: the piece [0.1, 0.9] (not clipped at 1 m, not merged with a node's)."""
+    net = river_with_bridge()
+    pieces = net.reachable(pts((0.5, -10)), max_m=10.4).edge_pieces()
+    assert len(net.reachable(pts((0.5, -10)), max_m=10.4).nodes) == 0
+    assert pieces["edge"].tolist() == [0]
+    assert pieces[["start_m", "end_m"]].iloc[0].tolist() == pytest.approx([0.1, 0.9])
+
+
+def test_ties_resolved_for_every_point_not_only_the_first():
+    """The second of two points is at the centre of a block, 50 m from four edges: it takes the
+    lowest edge row, as the first point of a frame does."""
+    net = grid(3, 100.0)
+    s = net.snap(pts((10, 1), (50, 50))).to_frame()
+    centre = shapely.Point(X0 + 50, Y0 + 50)
+    assert s["edge"].iloc[1] == min(net.edges.index[net.edges.distance(centre) < 50 + 1e-9])
