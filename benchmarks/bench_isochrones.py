@@ -298,9 +298,12 @@ def fidelity_nodes(net, origins, polys, radii) -> float:
 
 
 def report(rows: list[dict]) -> str:
-    pct = lambda v: f"{100 * v:.2f} %"
+    def pct(v: float) -> str:
+        return f"{100 * v:.2f} %"
+
     lines = [
-        "| network | lifecircle ms/polygon (threads) | lifecircle ms/polygon (1 thread) | recipe ms/polygon | speed-up (threads / 1 thread) |",
+        "| network | lifecircle ms/polygon (threads) | lifecircle ms/polygon (1 thread) "
+        "| recipe ms/polygon | speed-up (threads / 1 thread) |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
@@ -311,7 +314,8 @@ def report(rows: list[dict]) -> str:
         )
     lines += [
         "",
-        "| network | method | nodes outside | street missed | area > limit | area > limit + 25 m | mean area 5/10/15 min (ha) |",
+        "| network | method | nodes outside | street missed | area > limit | area > limit + 25 m "
+        "| mean area 5/10/15 min (ha) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -321,9 +325,10 @@ def report(rows: list[dict]) -> str:
             ("recipe", r["fid_theirs"], r["area_theirs"]),
         )
         for name, f, area in variants:
+            areas_ha = " / ".join(f"{a / 1e4:.1f}" for a in area)
             lines.append(
                 f"| {r['label']} | {name} | {pct(f['nodes outside'])} | {pct(f['street missed'])} "
-                f"| {pct(f['area > limit'])} | {pct(f['area > limit+25m'])} | {' / '.join(f'{a / 1e4:.1f}' for a in area)} |"
+                f"| {pct(f['area > limit'])} | {pct(f['area > limit+25m'])} | {areas_ha} |"
             )
     lines.append("")
     for r in rows:
