@@ -8,7 +8,7 @@ percentile of people over 60 about 0.92 m/s; 0.8 m/s for a child with a carer, a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import settings
@@ -19,8 +19,14 @@ MIN_M_PER_S = 0.2
 MAX_M_PER_S = 3.0
 
 
+#: A walking speed: a profile name ("adult", "elderly", "child") or metres per second.
+Speed = str | float
+#: One speed, a list of speeds, or ``{name: speed}``: the speed profiles of isochrones.
+Speeds = Speed | Sequence[Speed] | Mapping[str, Speed]
+
+
 def walking_speed(
-    value: Any, what: str = "speed", known: Mapping[str, float] | None = None
+    value: object, what: str = "speed", known: Mapping[str, float] | None = None
 ) -> tuple[str | float, float]:
     """``(label, metres per second)`` of a speed given by profile name or in m/s.
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from pyproj import CRS
 
 from .._errors import CRSError, InputError
@@ -54,7 +54,14 @@ def _check_lonlat(lon: np.ndarray, lat: np.ndarray, index: pd.Index, what: str) 
         )
 
 
-def to_points(obj: Any, crs: CRS, what: str = "points", bounds: tuple | None = None) -> Points:
+#: Points as users give them: a GeoDataFrame/GeoSeries in any CRS, a ``(lon, lat)`` pair of
+#: arrays, or an ``(n, 2)`` array of WGS84 lon/lat.
+PointsLike = gpd.GeoDataFrame | gpd.GeoSeries | tuple[ArrayLike, ArrayLike] | np.ndarray
+
+
+def to_points(
+    obj: PointsLike, crs: CRS, what: str = "points", bounds: tuple | None = None
+) -> Points:
     """Convert ``obj`` to :class:`Points` in ``crs`` (the network's metric CRS).
 
     ``obj`` may be a GeoDataFrame/GeoSeries of points in any CRS, a ``(lon, lat)`` pair of
