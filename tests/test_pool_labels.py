@@ -77,3 +77,30 @@ def test_a_pool_with_earlier_headers_is_still_read(tmp_path):
     assert read_pool(path).set_index("priority_rank").loc[1, "new_covered_pop"] == 100.0
     heads = [c.value for c in load_workbook(path)["lifecircle_pool"][1]]
     assert "新增覆盖人口" in heads and "新增覆盖人数" not in heads  # the planner's sheet as it was
+
+
+def test_levels_and_location_kinds_are_words_in_spreadsheets_and_codes_when_read(tmp_path):
+    projects = two_projects().assign(profile="jiaxing-yilao-yixiao", level="L5")
+    for lang, words in (("zh", ("5分钟生活圈", "建议选址")), ("en", ("5-min life circle", "proposed site"))):
+        for ext in ("xlsx", "csv"):
+            path = tmp_path / f"pool_{lang}.{ext}"
+            export_pool(projects, path, run_id="r1", headers=lang)
+            if ext == "xlsx":
+                ws = load_workbook(path).worksheets[0]
+                cells = {c.value for row in ws.iter_rows() for c in row}
+            else:
+                with path.open(encoding="utf-8-sig", newline="") as fh:
+                    cells = {v for row in csv.reader(fh) for v in row}
+            assert set(words) <= cells, (lang, ext)
+            assert "L5" not in cells and "proposed_site" not in cells
+            back = read_pool(path)
+            assert list(back["level"]) == ["L5", "L5"], (lang, ext)
+            assert list(back["location_kind"]) == ["proposed_site"] * 2, (lang, ext)
+
+
+def test_a_level_of_an_unknown_profile_stays_a_code(tmp_path):
+    projects = two_projects().assign(profile="our-own-city-profile", level="L5")
+    path = tmp_path / "pool.csv"
+    export_pool(projects, path, run_id="r1", headers="zh")
+    assert list(read_pool(path)["level"]) == ["L5", "L5"]
+    assert "L5" in path.read_text(encoding="utf-8-sig")

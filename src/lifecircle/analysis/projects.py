@@ -76,6 +76,10 @@ def _site_record(
     return rec, keys
 
 
+#: Project columns kept as whole numbers (people, metres).
+_WHOLE = ["new_covered_pop", "uncovered_pop", "nearest_m"]
+
+
 def build_projects(
     shortfalls: pd.DataFrame,
     sites: Sites | None,
@@ -115,6 +119,9 @@ def build_projects(
     new_pos[order] = np.arange(len(order))
     out = out.loc[order].reset_index(drop=True)
     out["priority_rank"] = np.arange(1, len(out) + 1)  # unique, 1 = most urgent
+    # as the pool keeps them: whole people and metres, scores to 0.001
+    out[_WHOLE] = out[_WHOLE].round()
+    out["priority_score"] = out["priority_score"].round(3)
     return Projects(
         out[["project_id", *cols, "geometry"]], {k: int(new_pos[v]) for k, v in answered.items()}
     )

@@ -59,12 +59,7 @@ def shortfall_table(
 
 def level_label(profile: Profile, cat: Category) -> tuple[str, str]:
     """(Chinese, English) name of a category's life circle: "5分钟生活圈" / "5-min life circle"."""
-    lvl = profile.levels.get(cat.level)
-    walk = cat.walk_min if cat.walk_min is not None else (lvl.walk_min if lvl else None)
-    if walk:
-        w = f"{walk:g}"
-        return f"{w}分钟生活圈", f"{w}-min life circle"
-    return (lvl.name_zh if lvl else cat.level), (lvl.name_en if lvl else cat.level)
+    return profile.level_label(cat.level, cat.walk_min)
 
 
 _REASON_COLUMNS = [

@@ -283,6 +283,16 @@ class Profile:
             return self.levels[id]
         raise ProfileError(miss_message("level", id, list(self.levels), self.id))
 
+    def level_label(self, id: str, walk_min: float | None = None) -> tuple[str, str]:
+        """(Chinese, English) name of level ``id`` as people say it: "5分钟生活圈" /
+        "5-min life circle" when it has walking minutes (``walk_min`` overrides the level's),
+        else its own name ("居住街坊"); an unknown id is returned as it is."""
+        lvl = self.levels.get(id)
+        walk = walk_min if walk_min is not None else (lvl.walk_min if lvl else None)
+        if walk:
+            return f"{walk:g}分钟生活圈", f"{walk:g}-min life circle"
+        return (lvl.name_zh, lvl.name_en) if lvl else (id, id)
+
     def category(self, id: str) -> Category:
         """The category ``id``; a :class:`ProfileError` lists the valid ids on a miss."""
         if id in self.categories:

@@ -86,7 +86,12 @@ class CSV:
                 for row in progress(plan.rows, desc="pool: writing CSV", unit="project"):
                     rec = record(row)
                     rec["lon"], rec["lat"] = lonlat(rec.get("geometry"))
-                    out.writerow([_text(tabular_value(rec.get(n), lang)) for n in columns])
+                    out.writerow(
+                        [
+                            _text(tabular_value(rec.get(n), lang, n, rec.get("profile")))
+                            for n in columns
+                        ]
+                    )
 
         replace_unless_changed(path, write, seen)
         return Written(plan.counts, len(plan.rows))

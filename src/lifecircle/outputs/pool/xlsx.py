@@ -76,9 +76,10 @@ def _sheet_rows(ws: Any) -> tuple[list[str | None], list[Row]]:
     return names, rows
 
 
-def _cell(ws: Any, r: int, c: int, name: str, value: Any, lang: str) -> None:
+def _cell(ws: Any, r: int, c: int, name: str, rec: Row, lang: str) -> None:
     cell = ws.cell(row=r, column=c)
-    cell.value = tabular_value(value, lang)  # ws.cell(value=None) would keep the old value
+    # set even when None: ws.cell(value=None) would keep the old value
+    cell.value = tabular_value(rec.get(name), lang, name, rec.get("profile"))
     excel_text(cell)  # text such as "=HYPERLINK(...)" stays text, never a formula
     if name in CODE_COLUMNS or name == "project_id":
         cell.number_format = "@"
@@ -249,7 +250,7 @@ def _write_plan(sheet: _Sheet, plan: Plan, col_of: dict[str, int]) -> None:
             names = book if action == "retire" else [*REFRESHED, "lon", "lat"]
         for name in names:
             if name != "geometry":
-                _cell(ws, r, col_of[name], name, rec.get(name), sheet.lang)
+                _cell(ws, r, col_of[name], name, rec, sheet.lang)
 
 
 class Excel:
