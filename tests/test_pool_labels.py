@@ -80,11 +80,11 @@ def test_a_pool_with_earlier_headers_is_still_read(tmp_path):
 
 
 def test_levels_and_location_kinds_are_words_in_spreadsheets_and_codes_when_read(tmp_path):
-    projects = two_projects().assign(profile="jiaxing-yilao-yixiao", level="L5")
+    projects = two_projects().assign(level="L5")
     for lang, words in (("zh", ("5分钟生活圈", "建议选址")), ("en", ("5-min life circle", "proposed site"))):
         for ext in ("xlsx", "csv"):
             path = tmp_path / f"pool_{lang}.{ext}"
-            export_pool(projects, path, run_id="r1", headers=lang)
+            export_pool(projects, path, run_id="r1", profile="jiaxing-yilao-yixiao", headers=lang)
             if ext == "xlsx":
                 ws = load_workbook(path).worksheets[0]
                 cells = {c.value for row in ws.iter_rows() for c in row}
@@ -99,8 +99,7 @@ def test_levels_and_location_kinds_are_words_in_spreadsheets_and_codes_when_read
 
 
 def test_a_level_of_an_unknown_profile_stays_a_code(tmp_path):
-    projects = two_projects().assign(profile="our-own-city-profile", level="L5")
     path = tmp_path / "pool.csv"
-    export_pool(projects, path, run_id="r1", headers="zh")
+    export_pool(two_projects().assign(level="L5"), path, run_id="r1", profile="our-own-city", headers="zh")
     assert list(read_pool(path)["level"]) == ["L5", "L5"]
     assert "L5" in path.read_text(encoding="utf-8-sig")
