@@ -31,7 +31,7 @@ def category_weights(
 
 
 def shortfall_table(
-    coverage: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float = 0.8
+    coverage: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float
 ) -> pd.DataFrame:
     """The assessed rows of ``coverage`` that do not meet the standard, ranked: required
     categories first, then by priority score (weight × affected residents). Rows without data
@@ -105,7 +105,7 @@ def _capacity_reason(
 
 
 def reasons(
-    sf: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float = 0.8
+    sf: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float
 ) -> tuple[list[str], list[str]]:
     """Plain-language reasons in Chinese and English, one per shortfall row: what failed (the
     share within the distance against the required share; the supply per 1,000 against the
