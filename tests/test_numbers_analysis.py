@@ -140,6 +140,17 @@ def test_a_community_of_one_resident_is_assessed_like_any_other():
     assert len(a.shortfalls) == 1
 
 
+def test_one_resident_gets_the_supply_within_reach():
+    """Catches a community's supply per 1,000 dropped when it weighs 1 resident or less
+    (``w > 0`` turned into ``w > 1``): one resident at a nursery with one place has 1,000 places
+    per 1,000 residents."""
+    comm = coded(("330402001001", "独居", 1, shapely.Point(X0 + 100, Y0)))
+    fac = facilities("nursery", (100, 0), capacity=[1.0])
+    a = lc.analyze(river(), fac, comm, PROFILE, categories=["nursery"])
+    assert a.coverage["supply_per_1000"].tolist() == pytest.approx([1000.0])
+    assert a.coverage["meets_capacity"].tolist() == [True]
+
+
 def test_a_community_without_residents_has_no_verdict_and_no_supply():
     """Catches the "no residents or nothing assessed" rule of ``meets_all_required`` turned
     into "no residents and nothing assessed", and an empty community's supply filled with 1.0
@@ -238,6 +249,8 @@ def test_optional_category_weight_is_halved(tmp_path):
     assert sf.loc["elderly_daycare", "affected_pop"] == pytest.approx(300.0)
     assert sf.loc["elderly_daycare", "priority_score"] == pytest.approx(300.0)
     assert sf.loc["nursery", "priority_score"] == pytest.approx(2000.0)
+    assert sf["kind"].tolist() == ["distance", "distance"]
+    assert sf["capacity_short_pop"].tolist() == [0.0, 0.0]  # no capacity rule failed
     assert a.shortfalls["category"].tolist() == ["nursery", "elderly_daycare"]
 
 
