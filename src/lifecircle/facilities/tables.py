@@ -23,10 +23,12 @@ from .frame import (
     explode_categories,
     finish,
     log_counts,
+    log_rules,
     parse_number,
     profile_categories,
     records,
 )
+from .gates import attach_gates
 from .locate import (
     bad_coords_report,
     bad_coords_text,
@@ -332,7 +334,9 @@ def _unmatched(
     errors: str,
     where: str,
 ) -> list[dict[str, Any]]:
-    no_match = np.array([not cs for cs in cat.matched], dtype=bool)
+    no_match = np.array(
+        [not cs and h != "gate" for cs, h in zip(cat.matched, cat.how, strict=True)], dtype=bool
+    )
     if not no_match.any():
         return []
     labels = table.labels
@@ -355,8 +359,26 @@ def _unmatched(
     geom = table.geometry_name
     rep = table.frame.loc[no_match].drop(columns=[geom] if geom else []).copy()
     rep.insert(0, "row", labels[no_match])
+    rep["rule"] = [cat.how[i] for i in np.flatnonzero(no_match)]
     rep["lon_wgs84"] = wgs[0][no_match]
     rep["lat_wgs84"] = wgs[1][no_match]
+    return records(rep)
+
+
+def _gate_rows(
+    table: Table, cat: _Categories, wgs: tuple[np.ndarray, np.ndarray]
+) -> list[dict[str, Any]]:
+    """Records of the rows that are entrances of another POI (rule ``"gate"``)."""
+    is_gate = np.array([h == "gate" for h in cat.how], dtype=bool)
+    if not is_gate.any():
+        return []
+    geom = table.geometry_name
+    rep = table.frame.loc[is_gate].drop(columns=[geom] if geom else []).copy()
+    rep = rep.drop(columns=[c for c in ("name", "facility_id") if c in rep.columns])
+    rep.insert(0, "row", table.labels[is_gate])
+    rep.insert(1, "name", [cat.names[i] for i in np.flatnonzero(is_gate)])
+    rep["lon_wgs84"] = wgs[0][is_gate]
+    rep["lat_wgs84"] = wgs[1][is_gate]
     return records(rep)
 
 
@@ -470,11 +492,17 @@ def load_facilities(
     GeoDataFrame (EPSG:4326, points)
         Indexed by ``facility_id`` (``<source>:<id>`` with an id column, else
         ``<source>:<row>``; ``#<category>`` appended when one row matches several categories,
-        which then gives one row per category). Columns ``facility_id``, ``category``,
-        ``category_zh``, ``name``, ``source``, ``capacity``, ``category_source`` (``column``,
-        ``amap_type``, ``keyword`` or ``given``), ``row`` (the row as the user sees it: spreadsheet
-        row number for CSV/Excel — the header is row 1 — else the index label), the table's
-        other columns (a name clash gets a ``_raw`` suffix) and ``geometry``.
+        which then gives one row per category). Entrances listed as POIs (tag ``出入口;门`` or
+        names like ``XX小学-东门``) are no facilities: they are kept, attached to the facility of
+        their base name, in :func:`~lifecircle.facilities.gates`. Departments (``XX医院-内科``)
+        are no facilities either (rule ``part`` in ``unmatched(gdf)``). Columns ``facility_id``,
+        ``category``, ``category_zh``, ``name``, ``source``, ``capacity``, ``category_source``
+        (``column``, ``amap_type``, ``tag`` (the provider's type tag decided, e.g. Baidu
+        ``教育培训;幼儿园``), ``tag+name`` (the tag allowed a few categories, the name picked),
+        ``keyword`` or ``given``; per category:
+        :func:`~lifecircle.facilities.rules_by_category`), ``row`` (the row as the user sees it:
+        spreadsheet row number for CSV/Excel — the header is row 1 — else the index label), the
+        table's other columns (a name clash gets a ``_raw`` suffix) and ``geometry``.
     """
     cats = profile_categories(profile)
     if errors not in ("warn", "raise"):
@@ -498,11 +526,15 @@ def load_facilities(
     ids = _ids(table, cols.id, id, src_name, where)
     unmatched_rep = _unmatched(table, cat, cats, wgs, errors, where)
     gdf = _frame(table, cols, cat, ids, cap, wgs, src_name)
+    gate_rep = attach_gates(_gate_rows(table, cat, wgs), gdf, where)
     if network is not None or bounds is not None:
         flag_outside(gdf, network, bounds, where, system)
     if unmatched_rep:
         gdf.attrs["unmatched"] = unmatched_rep
     if bad_report:
         gdf.attrs["bad_coords"] = bad_report
+    if gate_rep:
+        gdf.attrs["gates"] = gate_rep
     log_counts(gdf, cats, where)
+    log_rules(gdf, where)
     return gdf
