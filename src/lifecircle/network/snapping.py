@@ -162,3 +162,41 @@ def snap_points(
             ", ".join(map(str, out.index[out.too_far][:5])),
         )
     return out
+
+
+def through_gates(points: Snapped, gates: Snapped, owner: np.ndarray) -> tuple[Snapped, np.ndarray]:
+    """Points that are entered through their gates (a compound's or a school's entrances).
+
+    ``owner[i]`` is the position in ``points`` of the point gate ``i`` belongs to (-1: none).
+    A point with at least one gate within ``max_snap_m`` of the network is replaced by one row
+    per such gate: the gate's place on the network, and an access leg of the gate's own access
+    leg plus the straight walk inside, from the point to the gate. Other points keep their own
+    row (snapped to the nearest street, as before). Rows keep the point's index label and
+    ``xy``, so the same-compound rule still compares the points themselves.
+
+    Returns the rows and, per row, the position in ``points`` it stands for: a distance to the
+    point is the smallest over its rows.
+    """
+    owner = np.asarray(owner, dtype=np.int64)
+    usable = (owner >= 0) & gates.ok
+    gated = np.zeros(len(points), dtype=bool)
+    gated[owner[usable]] = True
+    own = np.flatnonzero(~gated)
+    g = np.flatnonzero(usable)
+    rows = np.concatenate([own, owner[g]])
+    inside_m = np.hypot(*(points.xy[owner[g]] - gates.xy[g]).T)
+    kept, via = points.take(own), gates.take(g)
+    out = Snapped(
+        index=points.index[rows],
+        xy=points.xy[rows],
+        edge=np.concatenate([kept.edge, via.edge]),
+        u=np.concatenate([kept.u, via.u]),
+        v=np.concatenate([kept.v, via.v]),
+        pos_m=np.concatenate([kept.pos_m, via.pos_m]),
+        edge_length_m=np.concatenate([kept.edge_length_m, via.edge_length_m]),
+        access_m=np.concatenate([kept.access_m, via.access_m + inside_m]),
+        snapped_xy=np.concatenate([kept.snapped_xy, via.snapped_xy]),
+        too_far=np.concatenate([kept.too_far, via.too_far]),
+        max_snap_m=points.max_snap_m,
+    )
+    return out, rows

@@ -1,0 +1,103 @@
+"""Distances through gates (issue 14 §2): a gated compound is left through its nearest usable
+gate, walking straight inside, instead of from the street nearest to its centre.
+
+The network (metres, relative to the synthetic origin): a south street y=0 and a north street
+y=300, both x=0..1000, joined only at their ends (x=0 and x=1000). The compound lies between them;
+its centre C=(500, 120) is nearest the south street (120 m). Gates: N=(500, 260), 40 m from the
+north street, and S=(800, 40), 40 m from the south street.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from _nets import build, pts
+from lifecircle import InputError
+
+CENTRE = (500.0, 120.0)
+GATE_N = (500.0, 260.0)
+GATE_S = (800.0, 40.0)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return build([(0, 0), (1000, 0), (0, 300), (1000, 300)], [(0, 1), (2, 3), (0, 2), (1, 3)])
+
+
+def _gates(usable=(True, True)) -> gpd.GeoDataFrame:
+    g = pts(GATE_N, GATE_S, index=["N", "S"])
+    g["facility_id"] = "C"
+    g["usable"] = list(usable)
+    return g
+
+
+def _inside(gate: tuple[float, float]) -> float:
+    return math.hypot(gate[0] - CENTRE[0], gate[1] - CENTRE[1])
+
+
+def test_a_facility_across_the_compound_is_reached_through_the_north_gate(net):
+    school = pts((500, 300), index=["school"])
+    compound = pts(CENTRE, index=["C"])
+    plain = net.distance_to_nearest(school, compound)
+    # centre → south street (120) → along to a corner (500) → up (300) → back (500)
+    assert plain.loc["C", "distance_m"] == pytest.approx(120 + 500 + 300 + 500)
+    gated = net.distance_to_nearest(school, compound, target_gates=_gates())
+    assert gated.loc["C", "distance_m"] == pytest.approx(_inside(GATE_N) + 40)  # 140 + 40
+    assert gated.loc["C", "source"] == "school" and not gated.loc["C", "unsnapped"]
+
+
+def test_a_facility_on_the_south_street_is_reached_through_the_south_gate(net):
+    shop = pts((900, 0), index=["shop"])
+    compound = pts(CENTRE, index=["C"])
+    gated = net.distance_to_nearest(shop, compound, target_gates=_gates())
+    via_s = _inside(GATE_S) + 40 + 100  # 310.5 inside, 40 to the street, 100 along it
+    via_n = _inside(GATE_N) + 40 + 500 + 300 + 100
+    assert gated.loc["C", "distance_m"] == pytest.approx(min(via_s, via_n))
+    assert gated.loc["C", "distance_m"] == pytest.approx(via_s)
+    # the plain centroid snap is shorter here (120 + 400): gates are not a shortcut in general
+    assert net.distance_to_nearest(shop, compound).loc["C", "distance_m"] == pytest.approx(520)
+
+
+def test_a_closed_gate_is_not_used(net):
+    school = pts((500, 300), index=["school"])
+    compound = pts(CENTRE, index=["C"])
+    d = net.distance_to_nearest(school, compound, target_gates=_gates(usable=(False, True)))
+    assert d.loc["C", "distance_m"] == pytest.approx(_inside(GATE_S) + 40 + 200 + 300 + 500)
+
+
+def test_a_facility_with_gates_is_entered_through_them(net):
+    """The same compound as a source (a school behind its gates), residents on the street."""
+    school = pts(CENTRE, index=["C"])
+    homes = pts((500, 300), (900, 0), (0, 150), index=["north", "south", "west"])
+    plain = net.distance_to_nearest(school, homes)
+    gated = net.distance_to_nearest(school, homes, source_gates=_gates())
+    assert list(gated.index) == ["north", "south", "west"]
+    assert gated.loc["north", "distance_m"] == pytest.approx(_inside(GATE_N) + 40)
+    assert gated.loc["south", "distance_m"] == pytest.approx(_inside(GATE_S) + 40 + 100)
+    # west side street x=0: via N (180 + 500 + 150) or S (350.5 + 800 + 150)
+    assert gated.loc["west", "distance_m"] == pytest.approx(_inside(GATE_N) + 40 + 500 + 150)
+    assert (gated["source"] == "C").all()
+    assert plain.loc["north", "distance_m"] == pytest.approx(1420)
+
+
+def test_points_without_gates_and_by_category_are_unchanged(net):
+    fac = pts((500, 300), (900, 0), index=["a", "b"])
+    fac["category"] = ["school", "shop"]
+    homes = pts(CENTRE, (100, 0), index=["C", "D"])
+    plain = net.distance_to_nearest(fac, homes, by="category")
+    gated = net.distance_to_nearest(fac, homes, by="category", target_gates=_gates())
+    d_row = plain[plain.index == "D"].reset_index(drop=True)
+    assert d_row.equals(gated[gated.index == "D"].reset_index(drop=True))
+    school = gated[(gated.index == "C") & (gated["category"] == "school")]
+    assert school["distance_m"].item() == pytest.approx(180)
+    assert np.isfinite(gated["distance_m"]).all()
+
+
+def test_gates_need_their_owner_column(net):
+    g = _gates().drop(columns="facility_id")
+    with pytest.raises(InputError, match="facility_id"):
+        net.distance_to_nearest(pts((500, 300)), pts(CENTRE, index=["C"]), target_gates=g)
