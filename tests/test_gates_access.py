@@ -101,3 +101,34 @@ def test_gates_need_their_owner_column(net):
     g = _gates().drop(columns="facility_id")
     with pytest.raises(InputError, match="facility_id"):
         net.distance_to_nearest(pts((500, 300)), pts(CENTRE, index=["C"]), target_gates=g)
+
+
+def test_baidu_gates_of_a_compound_give_its_distances(net):
+    """End to end: a Baidu-like list (a school, a 小区 and the 小区's two gates as POIs), the
+    gates attached to the compound polygon by name, the compound left through the right gate."""
+    import pandas as pd
+
+    import lifecircle as lc
+    from _nets import CRS, box
+    from lifecircle.facilities import gates, gates_of_places
+
+    names = ["实验小学", "江南润园", "江南润园-北门", "江南润园-东南门"]
+    where = pts((500, 300), CENTRE, GATE_N, GATE_S).to_crs("EPSG:4326")
+    table = pd.DataFrame(
+        {
+            "name": names,
+            "tag": ["教育培训;小学", "房地产;住宅区", "出入口;门", ""],
+            "lng": where.geometry.x,
+            "lat": where.geometry.y,
+        }
+    )
+    fac = lc.load_facilities(table, "gb50180-2018", crs="wgs84", category="tag")
+    assert list(fac["name"]) == ["实验小学"]  # the compound and its gates are no facilities
+    compounds = gpd.GeoDataFrame(
+        {"小区名称": ["江南润园"]}, geometry=[box(300, 40, 850, 260)], crs=CRS, index=["jn"]
+    )
+    g = gates_of_places(gates(fac), compounds, name="小区名称")
+    assert list(g["place_id"]) == ["jn", "jn"] and list(g["gate"]) == ["北门", "东南门"]
+    home = pts(CENTRE, index=["jn"])
+    d = net.distance_to_nearest(fac, home, target_gates=g, gate_owner="place_id")
+    assert d.loc["jn", "distance_m"] == pytest.approx(_inside(GATE_N) + 40, abs=0.05)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .._errors import InputError
 from .._text import key, name_score
 from ..crs import WGS84, metric_crs_for
 from .poi_types import split_gate
@@ -100,3 +101,51 @@ def gates(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
     df["facility_id"] = ids.where(ids.notna(), None)
     geom = shapely.points(df.pop("lon_wgs84").to_numpy(), df.pop("lat_wgs84").to_numpy())
     return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
+
+
+def gates_of_places(
+    gate_points: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    name: str,
+    max_distance_m: float = 100.0,
+    owner: str = "place_id",
+) -> gpd.GeoDataFrame:
+    """Attach entrance POIs to the places (compounds 小区, schools ...) of their base name.
+
+    Parameters
+    ----------
+    gate_points : entrances, e.g. :func:`gates` of a facility frame (``base_name`` column; else
+        ``name``, from which the base name is taken: ``"江南润园-3号门"`` → ``"江南润园"``).
+    places : polygons or points, any CRS, with a unique index.
+    name : the column of ``places`` holding their names.
+    max_distance_m : a gate is attached only when it lies within this distance of the place
+        (metres; gates sit on a compound's boundary, so a small distance).
+
+    Returns
+    -------
+    The gates (WGS84) with a column ``owner`` holding the index label of their place (None where
+    no place of that name is near), ready for
+    ``WalkNetwork.distance_to_nearest(..., target_gates=..., gate_owner=owner)``.
+    """
+    if name not in places:
+        raise InputError(f"places have no column {name!r} (their names, to match gates by)")
+    out = gate_points.to_crs(WGS84).copy()
+    bases = out["base_name"] if "base_name" in out else out["name"].map(lambda n: gate_parts(n)[0])
+    c = shapely.get_coordinates(shapely.centroid(shapely.union_all(out.geometry.values)))[0]
+    crs = metric_crs_for(float(c[0]), float(c[1]))
+    gm = out.geometry.to_crs(crs).values
+    pm = places.geometry.to_crs(crs).values
+    by_key: dict[str, list[int]] = {}
+    for i, n in enumerate(places[name]):
+        by_key.setdefault(key(n), []).append(i)
+    labels = np.asarray(places.index, dtype=object)
+    found: list[Any] = []
+    for base, g in zip(bases, gm, strict=True):
+        cands = by_key.get(key(base), [])
+        d = [shapely.distance(g, pm[i]) for i in cands]
+        ok = [i for i, di in zip(cands, d, strict=True) if di <= max_distance_m]
+        found.append(labels[min(ok, key=lambda i: shapely.distance(g, pm[i]))] if ok else None)
+    out[owner] = pd.Series(found, index=out.index, dtype=object)
+    n_att = sum(f is not None for f in found)
+    log.info("%d of %d gates attached to a place of their base name", n_att, len(found))
+    return out
