@@ -13,6 +13,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 
 from _nets import build, pts
@@ -132,3 +133,54 @@ def test_baidu_gates_of_a_compound_give_its_distances(net):
     home = pts(CENTRE, index=["jn"])
     d = net.distance_to_nearest(fac, home, target_gates=g, gate_owner="place_id")
     assert d.loc["jn", "distance_m"] == pytest.approx(_inside(GATE_N) + 40, abs=0.05)
+
+
+def test_analyze_enters_facilities_through_their_gates():
+    """river_with_bridge (south street y=0, north street y=200, bridge at x=500). A nursery
+    inside a compound at (100, 150) is nearest the north street (50 m); its south gate (100, 10)
+    is 10 m from the south street, where the community lives at x=100.
+    Without gates: 0 + 400 (to the bridge) + 200 + 400 + 50 = 1,050 m: beyond 300 m.
+    Through the gate: 140 (inside) + 10 = 150 m: covered."""
+    import pandas as pd
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1"], "population": [1000]},
+            geometry=[shapely.Point(X0 + 100, Y0)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"], "capacity": [10.0]},
+        geometry=[shapely.Point(X0 + 100, Y0 + 150)],
+        crs=CRS,
+        index=pd.Index(["N1"], name="facility_id"),
+    )
+    gate = pts((100, 10), index=["g"])
+    gate["facility_id"] = "N1"
+    plain = analyze(net, fac, comm, profile, categories=["nursery"])
+    gated = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=gate)
+    assert plain.access.distance_m[0, 0] == pytest.approx(1050)
+    assert gated.access.distance_m[0, 0] == pytest.approx(150)
+    assert gated.access.nearest[0, 0] == "N1"
+    assert not bool(plain.coverage["meets_distance"].iloc[0])
+    assert bool(gated.coverage["meets_distance"].iloc[0])
+    assert len(gated.access.facilities) == 1  # still one facility (capacity counted once)
+
+
+def test_a_gate_serves_every_category_row_of_its_facility():
+    from lifecircle.network.snapping import gate_owners
+
+    labels = pd.Index(["F#kindergarten", "F#nursery", "G", "F2"])
+    owners = pd.Series(["F", "G", "H", None, "F2"])
+    usable = pd.Series([True, True, True, True, False])
+    gate, owner = gate_owners(labels, owners, usable)
+    assert list(zip(gate, owner, strict=True)) == [(0, 0), (0, 1), (1, 2)]

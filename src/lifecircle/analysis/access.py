@@ -52,21 +52,33 @@ def compute_access(
     facilities: gpd.GeoDataFrame,
     categories: tuple[str, ...],
     max_snap_m: float,
+    facility_gates: gpd.GeoDataFrame | None = None,
 ) -> Access:
-    """Snap demand points and facilities once; one nearest-facility search per category."""
+    """Snap demand points and facilities once; one nearest-facility search per category.
+
+    ``facility_gates``: entrances of the facilities (column ``facility_id``, e.g.
+    :func:`lifecircle.facilities.gates`); a facility with usable gates is entered through its
+    nearest gate instead of from the street nearest to it (:meth:`WalkNetwork.snap_through_gates`).
+    :attr:`Access.facilities` stays one row per facility.
+    """
     demand = network.snap(demand_points, max_snap_m, what="demand points")
     fac = network.snap(facilities, max_snap_m, what="facilities") if len(facilities) else None
     fac_cat = facilities["category"].to_numpy() if len(facilities) else np.array([], dtype=object)
     fac_ids = np.asarray(facilities.index, dtype=object)
+    via, via_rows = fac, np.arange(len(facilities))
+    if fac is not None and facility_gates is not None and len(facility_gates):
+        via, via_rows = network.snap_through_gates(
+            fac, facility_gates, max_snap_m, what="facilities"
+        )
     n = len(demand)
     dist = np.full((n, len(categories)), np.inf)
     nearest = np.full((n, len(categories)), None, dtype=object)
     for j, cid in enumerate(progress(categories, desc="categories")):
-        rows = np.flatnonzero(fac_cat == cid)
+        rows = np.flatnonzero(fac_cat[via_rows] == cid)
         if len(rows) == 0:
             continue
-        d, which = network.nearest(fac.take(rows), demand)  # type: ignore[union-attr]
+        d, which = network.nearest(via.take(rows), demand)  # type: ignore[union-attr]
         dist[:, j] = d
         ok = which >= 0
-        nearest[ok, j] = fac_ids[rows[which[ok]]]
+        nearest[ok, j] = fac_ids[via_rows[rows[which[ok]]]]
     return Access(tuple(categories), demand, fac, fac_cat, dist, nearest)

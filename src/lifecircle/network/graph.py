@@ -28,7 +28,7 @@ from ..crs import as_crs, require_metric
 from . import paths
 from .paths import MIN_WEIGHT_M, Pairs, Reach
 from .points import to_points
-from .snapping import Snapped, snap_points, through_gates
+from .snapping import Snapped, gate_owners, snap_points, through_gates
 
 log = logging.getLogger(__name__)
 
@@ -350,8 +350,10 @@ class WalkNetwork:
         points : points with a unique index (see :meth:`snap`), e.g. facilities or the
             centres of gated compounds.
         gates : a GeoDataFrame of gate points (any CRS) whose ``owner`` column names the index
-            label of the point each gate belongs to (e.g. ``lifecircle.facilities.gates(gdf)``);
-            a boolean column ``usable`` (optional) leaves closed gates out. ``None``: no gates.
+            label of the point each gate belongs to (e.g. ``lifecircle.facilities.gates(gdf)``;
+            ``"F"`` also names the rows ``"F#kindergarten"``, ``"F#nursery"`` of a facility
+            listed under two categories); a boolean column ``usable`` (optional) leaves closed
+            gates out. ``None``: no gates.
         max_snap_m : see :meth:`snap`; gates farther than this from the network are not used.
 
         Returns
@@ -369,12 +371,8 @@ class WalkNetwork:
                 f"gates must be a GeoDataFrame with a column {owner!r} naming the {what} each "
                 "gate belongs to (e.g. lifecircle.facilities.gates(facilities))"
             )
-        if not pts.index.is_unique:
-            raise InputError(f"{what}: index labels must be unique to attach gates to them")
-        owner_pos = pts.index.get_indexer(pd.Index(gates[owner].astype(object)))
-        if "usable" in gates:
-            owner_pos = np.where(gates["usable"].fillna(True).astype(bool), owner_pos, -1)
-        return through_gates(pts, self.snap(gates, max_snap_m, what="gates"), owner_pos)
+        gate, owned = gate_owners(pts.index, gates[owner], gates.get("usable"))
+        return through_gates(pts, self.snap(gates, max_snap_m, what="gates"), gate, owned)
 
     # ------------------------------------------------------------------ on snapped points
     def nearest(
