@@ -184,3 +184,18 @@ def test_a_gate_serves_every_category_row_of_its_facility():
     usable = pd.Series([True, True, True, True, False])
     gate, owner = gate_owners(labels, owners, usable)
     assert list(zip(gate, owner, strict=True)) == [(0, 0), (0, 1), (1, 2)]
+
+
+def test_an_entrance_layer_is_assigned_to_compounds_by_location():
+    """OSM entrance=* / barrier=gate nodes, or a survey layer: no names, the nearest compound."""
+    from _nets import CRS, box
+    from lifecircle.facilities import gates_of_places
+
+    compounds = gpd.GeoDataFrame(
+        geometry=[box(300, 40, 850, 260), box(0, 400, 200, 500)], crs=CRS, index=["A", "B"]
+    )
+    entrances = pts(GATE_N, (100, 400), (100, 398), (2000, 2000), index=["n", "b", "b2", "far"])
+    g = gates_of_places(entrances, compounds)
+    assert g["place_id"].to_dict() == {"n": "A", "b": "B", "b2": "B", "far": None}
+    strict = gates_of_places(entrances, compounds, max_distance_m=1.0)
+    assert strict["place_id"].to_dict() == {"n": "A", "b": "B", "b2": None, "far": None}

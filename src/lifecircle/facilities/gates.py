@@ -66,7 +66,8 @@ def attach_gates(
     first = facilities[~facilities.index.duplicated()] if len(facilities) else facilities
     fxy = shapely.get_coordinates(first.geometry.to_crs(crs)) if len(first) else np.empty((0, 2))
     names = [str(n) if n is not None else "" for n in first["name"]] if len(first) else []
-    ids = [str(i) for i in first["facility_id"]] if len(first) else []
+    # a facility listed under two categories has rows F#kindergarten, F#nursery: the gate is F's
+    ids = [str(i).split("#", 1)[0] for i in first["facility_id"]] if len(first) else []
     out = []
     for rec, xy in zip(records, gxy, strict=True):
         base, gate = gate_parts(rec.get("name"))
@@ -106,46 +107,59 @@ def gates(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
 def gates_of_places(
     gate_points: gpd.GeoDataFrame,
     places: gpd.GeoDataFrame,
-    name: str,
+    name: str | None = None,
     max_distance_m: float = 100.0,
     owner: str = "place_id",
 ) -> gpd.GeoDataFrame:
-    """Attach entrance POIs to the places (compounds 小区, schools ...) of their base name.
+    """Attach entrances to the places (compounds 小区, schools ...) they belong to.
 
     Parameters
     ----------
-    gate_points : entrances, e.g. :func:`gates` of a facility frame (``base_name`` column; else
-        ``name``, from which the base name is taken: ``"江南润园-3号门"`` → ``"江南润园"``).
-    places : polygons or points, any CRS, with a unique index.
-    name : the column of ``places`` holding their names.
-    max_distance_m : a gate is attached only when it lies within this distance of the place
-        (metres; gates sit on a compound's boundary, so a small distance).
+    gate_points : entrance points, any CRS: entrance POIs (:func:`gates` of a facility frame,
+        with ``base_name``; else the base name is taken from ``name``: ``"江南润园-3号门"`` →
+        ``"江南润园"``), or a layer of entrances (OSM ``entrance=*``/``barrier=gate`` nodes, a
+        survey) matched by location only.
+    places : polygons or points, any CRS.
+    name : the column of ``places`` holding their names: a gate then goes to the nearest place
+        of its base name. ``None``: to the nearest place, whatever its name.
+    max_distance_m : a gate is attached only within this distance of the place (metres; gates
+        sit on a compound's boundary, so a small distance).
 
     Returns
     -------
     The gates (WGS84) with a column ``owner`` holding the index label of their place (None where
-    no place of that name is near), ready for
+    no place is near enough), ready for
     ``WalkNetwork.distance_to_nearest(..., target_gates=..., gate_owner=owner)``.
     """
-    if name not in places:
+    if name is not None and name not in places:
         raise InputError(f"places have no column {name!r} (their names, to match gates by)")
     out = gate_points.to_crs(WGS84).copy()
-    bases = out["base_name"] if "base_name" in out else out["name"].map(lambda n: gate_parts(n)[0])
+    if len(out) == 0:
+        out[owner] = pd.Series([], dtype=object)
+        return out
     c = shapely.get_coordinates(shapely.centroid(shapely.union_all(out.geometry.values)))[0]
     crs = metric_crs_for(float(c[0]), float(c[1]))
     gm = out.geometry.to_crs(crs).values
     pm = places.geometry.to_crs(crs).values
-    by_key: dict[str, list[int]] = {}
-    for i, n in enumerate(places[name]):
-        by_key.setdefault(key(n), []).append(i)
+    if name is None:
+        cands = [np.arange(len(places))] * len(out)
+    else:
+        names = out["base_name"] if "base_name" in out else out["name"].map(_base)
+        by_key: dict[str, list[int]] = {}
+        for i, n in enumerate(places[name]):
+            by_key.setdefault(key(n), []).append(i)
+        cands = [np.asarray(by_key.get(key(b), []), dtype=np.int64) for b in names]
     labels = np.asarray(places.index, dtype=object)
     found: list[Any] = []
-    for base, g in zip(bases, gm, strict=True):
-        cands = by_key.get(key(base), [])
-        d = [shapely.distance(g, pm[i]) for i in cands]
-        ok = [i for i, di in zip(cands, d, strict=True) if di <= max_distance_m]
-        found.append(labels[min(ok, key=lambda i: shapely.distance(g, pm[i]))] if ok else None)
+    for g, cs in zip(gm, cands, strict=True):
+        d = shapely.distance(g, pm[cs]) if len(cs) else np.array([])
+        near = d <= max_distance_m
+        found.append(labels[cs[near][np.argmin(d[near])]] if near.any() else None)
     out[owner] = pd.Series(found, index=out.index, dtype=object)
     n_att = sum(f is not None for f in found)
-    log.info("%d of %d gates attached to a place of their base name", n_att, len(found))
+    log.info("%d of %d gates attached to a place within %g m", n_att, len(found), max_distance_m)
     return out
+
+
+def _base(name: Any) -> str:
+    return gate_parts(name)[0]
