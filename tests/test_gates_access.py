@@ -199,3 +199,46 @@ def test_an_entrance_layer_is_assigned_to_compounds_by_location():
     assert g["place_id"].to_dict() == {"n": "A", "b": "B", "b2": "B", "far": None}
     strict = gates_of_places(entrances, compounds, max_distance_m=1.0)
     assert strict["place_id"].to_dict() == {"n": "A", "b": "B", "b2": None, "far": None}
+
+
+def test_analyze_lets_residents_leave_through_their_compound_gate():
+    """river_with_bridge again. A compound between the streets, box x 50-150, y 20-190; its
+    residents (a point community at (100, 150)) are nearest the north street (50 m). Its gate
+    (100, 20) is 20 m from the south street, where a nursery stands 5 m south at x=100.
+    Without gates: 50 + 400 (to the bridge) + 200 + 400 + 5 = 1,055 m.
+    Through the gate: 130 (inside) + 20 + 5 = 155 m."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, box, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1"], "population": [1000]},
+            geometry=[shapely.Point(X0 + 100, Y0 + 150)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"], "capacity": [10.0]},
+        geometry=[shapely.Point(X0 + 100, Y0 - 5)],
+        crs=CRS,
+        index=pd.Index(["N1"], name="facility_id"),
+    )
+    compounds = gpd.GeoDataFrame(
+        {"小区名称": ["江南润园"]}, geometry=[box(50, 20, 150, 190)], crs=CRS
+    )
+    gate = pts((100, 20), (2000, 2000), index=["south", "elsewhere"])
+    kw = {"categories": ["nursery"], "compounds": compounds}
+    plain = analyze(net, fac, comm, profile, **kw)
+    gated = analyze(net, fac, comm, profile, compound_gates=gate, **kw)
+    assert plain.access.distance_m[0, 0] == pytest.approx(1055)
+    assert gated.access.distance_m[0, 0] == pytest.approx(130 + 20 + 5)
+    assert gated.access.nearest[0, 0] == "N1"
+    closed = gate.assign(usable=[False, True])
+    shut = analyze(net, fac, comm, profile, compound_gates=closed, **kw)
+    assert shut.access.distance_m[0, 0] == pytest.approx(1055)  # no usable gate: as before

@@ -41,6 +41,7 @@ def analyze(
     share_of: str = "urban",
     compounds: gpd.GeoDataFrame | None = None,
     facility_gates: gpd.GeoDataFrame | None = None,
+    compound_gates: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """Coverage of every community by every facility category of a standard profile.
 
@@ -80,6 +81,11 @@ def analyze(
         for a Baidu/Amap list (column ``facility_id``; optional boolean ``usable``): a facility
         with usable gates is entered through its nearest gate, walking straight inside, instead
         of from the street nearest to it. Default: none (every facility snapped to its street).
+    compound_gates : entrances of the ``compounds`` polygons (points, e.g. OSM
+        ``entrance=*``/``barrier=gate`` nodes or 小区 gate POIs; optional boolean ``usable``),
+        each given to the compound within 100 m: residents of a gated compound leave through its
+        nearest usable gate, walking straight inside (the capacity step still uses the plain
+        snap).
 
     Returns
     -------
@@ -113,8 +119,9 @@ def analyze(
             len(missing), ", ".join(missing),
         )  # fmt: skip
     return Analysis(
-        network, profile, fac, demand, params, compounds=compounds, facility_gates=facility_gates
-    )
+        network, profile, fac, demand, params, compounds=compounds,
+        facility_gates=facility_gates, compound_gates=compound_gates,
+    )  # fmt: skip
 
 
 #: Community columns added in 0.2: frames made by older code get them empty.
