@@ -19,7 +19,8 @@ Data:
   the 579 rows whose name mentions 卫生/社区医院/养老/老年/护理/照料/福利院/疗养/...; every other
   row counts as no category of these); how it was made is in docs/inputs.md. For pharmacies the
   reference is Baidu's own tag ``医疗;药店``. The residential layer holds no facility of these
-  categories: every match there is a false positive.
+  categories: every match there is listed. The ``elderly_like`` layer (17 names, no tag) against
+  ``tests/data/xian_elderly_truth.csv`` (row → label, read by hand).
 * ``tests/data/poi_names_labelled.csv``: 161 hand-labelled Chinese names (education, elderly
   care, childcare, health, with negatives, entrances; 16 with a provider tag).
 
@@ -126,6 +127,14 @@ def xian(shared: Path, profile: lc.Profile) -> None:
         list(gb.categories.values()),
         ["neighbourhood_shops"],
         "Xi'an Baidu, health: pharmacies (reference: Baidu tag 医疗;药店; profile gb50180-2018)",
+    )
+    old = gpd.read_file(path, layer="elderly_like")[["name"]].assign(tag="")
+    old["truth"] = pd.read_csv(ROOT / "tests/data/xian_elderly_truth.csv")["truth"].to_numpy()
+    table(
+        old,
+        cats,
+        ["elderly_daycare", "nursing_home", "elderly_meal_aid"],
+        "Xi'an Baidu, elderly_like (names only, no tag)",
     )
     res = gpd.read_file(path, layer="residential")[["name", "tag"]].fillna("")
     print(
