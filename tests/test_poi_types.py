@@ -189,3 +189,22 @@ def test_xian_baidu_residential_layer_gives_no_schools_or_care(yilao):
     assert set(gdf["category"]) <= {"nursing_home"} and len(gdf) <= 1
     assert all("老年公寓" in n for n in gdf["name"])
     assert len(gates(gdf)) >= 2  # 出入口;门
+
+
+def test_a_users_own_tag_table(tmp_path, yilao):
+    """The tag table is data: a city whose export tags kindergartens as 培训机构 edits a copy."""
+    own = tmp_path / "my_types.toml"
+    own.write_text('[tags]\n"教育培训;培训机构" = { among = ["kindergarten"] }\n', encoding="utf-8")
+    df = pd.DataFrame(
+        {"name": ["小博士幼儿园", "新东方英语"], "tag": ["教育培训;培训机构"] * 2,
+         "lon": [120.75, 120.76], "lat": [30.75, 30.76]}  # fmt: skip
+    )
+    shipped = lc.load_facilities(df, yilao, crs="wgs84", category="tag")
+    assert len(shipped) == 0
+    mine = lc.load_facilities(df, yilao, crs="wgs84", category="tag", poi_types=own)
+    assert list(mine["name"]) == ["小博士幼儿园"]
+    assert list(mine["category_source"]) == ["tag+name"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[tags]\n"医疗" = ["health_station"]\n', encoding="utf-8")
+    with pytest.raises(lc.InputError, match="needs is = "):
+        lc.load_facilities(df, yilao, crs="wgs84", category="tag", poi_types=bad)

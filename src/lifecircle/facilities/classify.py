@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._text import key
-from .poi_types import PoiTypes, categorise_poi, load_poi_types
+from .poi_types import PoiTypes, categorise_poi, default_poi_types
 
 #: Tag keys of point-of-interest-like OSM features, whose Chinese name may decide the category.
 POI_KEYS = (
@@ -137,7 +137,7 @@ def categorise_row(
 
     Order: a category given for the whole table; the category column read as a category id or
     name; the Amap type code; the provider's type tag (Baidu ``tag``, Amap ``type``) through the
-    tag table ``types`` (default :func:`~lifecircle.facilities.poi_types.load_poi_types`), which
+    tag table ``types`` (default: the shipped ``poi_types.toml``), which
     may let the name pick among a few categories, or say the row is an entrance (``"gate"``) or
     a department (``"part"``) rather than a facility; keywords in other category text; the name
     (the category whose keyword ends the name). The first step that finds something decides.
@@ -156,7 +156,7 @@ def categorise_row(
             cs = [c for c in cs if c.matches_name(name)] or cs
         if cs:
             return cs, "amap_type"
-    types = types if types is not None else _default_types()
+    types = types if types is not None else default_poi_types()
     if cat_text and types.rule(cat_text) is not None:
         return categorise_poi(name, cat_text, cats, types)
     if cat_text:
@@ -164,12 +164,3 @@ def categorise_row(
         if cs:
             return cs, "keyword"
     return categorise_poi(name, None, cats, types)
-
-
-_TYPES: list[PoiTypes] = []
-
-
-def _default_types() -> PoiTypes:
-    if not _TYPES:
-        _TYPES.append(load_poi_types())
-    return _TYPES[0]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -93,6 +94,21 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
         tuple(map(compact, names.get("part_endings", ()))),
         tuple(map(compact, names.get("other_endings", ()))),
     )
+
+
+@functools.cache
+def default_poi_types() -> PoiTypes:
+    """The shipped table (read once)."""
+    return load_poi_types()
+
+
+def poi_types_from(value: Any) -> PoiTypes:
+    """A :class:`PoiTypes` from ``None`` (the shipped table), a path, or a :class:`PoiTypes`."""
+    if value is None:
+        return default_poi_types()
+    if isinstance(value, PoiTypes):
+        return value
+    return load_poi_types(value)
 
 
 def _tail(name: str) -> tuple[str, str]:

@@ -37,6 +37,7 @@ from .locate import (
     geometry_xy,
     table_crs,
 )
+from .poi_types import PoiTypes, poi_types_from
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,9 @@ class _Categories:
     how: list[str]
 
 
-def _categorise(table: Table, c: _Columns, cats: list[Any], where: str) -> _Categories:
+def _categorise(
+    table: Table, c: _Columns, cats: list[Any], where: str, types: PoiTypes
+) -> _Categories:
     df = table.frame
     n = len(df)
     names = clean_text(df[c.name]) if c.name is not None else [None] * n
@@ -257,7 +260,7 @@ def _categorise(table: Table, c: _Columns, cats: list[Any], where: str) -> _Cate
     matched: list[list[Any]] = []
     how: list[str] = []
     for i in range(n):
-        cs, h = categorise_row(names[i], cat_text[i], amap_text[i], cats, c.given_cat)
+        cs, h = categorise_row(names[i], cat_text[i], amap_text[i], cats, c.given_cat, types)
         matched.append(cs)
         how.append(h)
     several = np.array([len(cs) > 1 for cs in matched], dtype=bool)
@@ -443,6 +446,7 @@ def load_facilities(
     bounds: tuple[float, float, float, float] | None = None,
     errors: Literal["warn", "raise"] = "warn",
     bad_coords: Literal["raise", "report"] = "raise",
+    poi_types: Any = None,
 ) -> gpd.GeoDataFrame:
     """Load a facility list (bureau table, Amap/Baidu export, GIS layer) as WGS84 points.
 
@@ -486,6 +490,10 @@ def load_facilities(
         Rows with missing, non-numeric, out-of-range or swapped coordinates: ``"raise"`` (default)
         raises :class:`~lifecircle.InputError` naming the rows; ``"report"`` leaves them out with
         a warning and keeps them in ``unmatched(gdf, "bad_coords")``.
+    poi_types :
+        The table of provider type tags (Baidu ``tag``, Amap ``type``) → categories: a TOML file
+        laid out like the shipped ``lifecircle/facilities/poi_types.toml`` (copy and edit it), or
+        ``None`` for the shipped one.
 
     Returns
     -------
@@ -521,7 +529,7 @@ def load_facilities(
     system = table_crs(crs, table.frame, use_geometry, cols.lon, cols.lat, where)
     x, y, bad_report = _coordinates(table, cols, system, use_geometry, bad_coords, where)
     wgs = _to_wgs84(table, x, y, system, crs, where)
-    cat = _categorise(table, cols, cats, where)
+    cat = _categorise(table, cols, cats, where, poi_types_from(poi_types))
     cap = _capacity(table, cols.capacity, where)
     ids = _ids(table, cols.id, id, src_name, where)
     unmatched_rep = _unmatched(table, cat, cats, wgs, errors, where)
