@@ -104,8 +104,11 @@ def _table(divisions: pd.DataFrame):
     rows, expect = [], []
     for i, r in enumerate(keep.itertuples()):
         pop = 1000 + 10 * i
-        if rng.random() < 0.5:  # with its code, as a number (Excel) or text
-            code: object = int(r.code) if rng.random() < 0.5 else r.code
+        if rng.random() < 0.5:  # with its code: a number (Excel), text, or full-width text
+            kind = rng.integers(3)
+            code: object = int(r.code) if kind == 0 else r.code
+            if kind == 2:
+                code = r.code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
             rows.append(
                 {"统计用区划代码": code, "村（社区）": r.name, "镇街": None, "常住人口": pop}
             )
@@ -136,6 +139,11 @@ def _table(divisions: pd.DataFrame):
     dup = divisions[divisions["name"].duplicated(keep=False)].iloc[0]
     rows.append({"统计用区划代码": None, "村（社区）": dup["name"], "镇街": None, "常住人口": 1})
     expect.append(("ambiguous", None))
+    # a wrong code (a typo) with the right name and street: joined by name, and said so
+    typo = keep.iloc[-2]
+    rows[len(keep) - 2] = {"统计用区划代码": "330402999999", "村（社区）": typo["name"],
+                           "镇街": typo.street, "常住人口": rows[len(keep) - 2]["常住人口"]}  # fmt: skip
+    expect[len(keep) - 2] = ("name", typo.code)
     # one community listed twice (by code and by name)
     twice = keep.iloc[-1]
     rows.append(
@@ -160,6 +168,8 @@ def test_jiaxing_divisions_join_a_population_table(divisions, boundaries, caplog
     assert np.array_equal(comm.loc[report.loc[joined, "community_id"], "population"], pops)
     assert comm["population"].notna().sum() == joined.sum()
     assert (comm.loc[comm["population"].notna(), "pop_source"] == "table").all()
+    assert (report["note"] != "").sum() == 1  # the typo
+    assert report.loc[report["code"] == "330402999999", "note"].item().startswith("code not")
     n_name = int((report["match"] == "name").sum())
     assert n_name > 400  # about half of the rows join by their (varied) name
     # reported, not guessed
@@ -192,3 +202,13 @@ def test_a_table_without_names_or_codes_is_refused(boundaries):
     comm = lc.load_communities(boundaries)
     with pytest.raises(lc.InputError, match="neither a 12-digit code column"):
         join_population(comm, pd.DataFrame({"常住人口": [1, 2]}))
+
+
+def test_population_from_an_excel_file(divisions, boundaries, tmp_path):
+    table, expect, _ = _table(divisions)
+    path = tmp_path / "七普人口.xlsx"
+    table.astype({"统计用区划代码": str}).replace({"None": None}).to_excel(path, index=False)
+    comm = lc.load_communities(boundaries, population=str(path))
+    report = pd.DataFrame.from_records(comm.attrs["population_join"])
+    assert list(report["match"]) == [m for m, _ in expect]
+    assert list(report["row"][:2]) == [2, 3]  # spreadsheet rows: the header is row 1

@@ -131,18 +131,20 @@ class _Index:
         return cls(by_code, by_name)
 
     def find(self, code: Any, name: Any, street: Any) -> tuple[str, list[str]]:
-        """``(how, ids)``: ``("code", [id])``, ``("name", [id])``, or several/no ids."""
+        """``(how, ids)``: ``("code", [id])``, ``("name", [id])``, or several/no ids; ``how``
+        is ``"name, code unknown"`` when the row's code names no community."""
         if not is_missing(code) and str(code) in self.by_code:
             return "code", [self.by_code[str(code)]]
+        how = "name" if is_missing(code) else "name, code unknown"
         if is_missing(name):
-            return "name", []
+            return how, []
         stem, kind = name_key(name)
         s = street_key(street) if not is_missing(street) else "*"
         cands = self.by_name.get((s, stem), [])
         if kind:
             same = [i for k, i in cands if k == kind]
             cands = [(k, i) for k, i in cands if k == kind] if same else cands
-        return "name", sorted({i for _, i in cands})
+        return how, sorted({i for _, i in cands})
 
 
 def _table_columns(df: pd.DataFrame, given: dict[str, Any], what: str) -> dict[str, Any]:
@@ -190,7 +192,8 @@ def join_population(
     were found (NaN where no row joined); ``report`` one row per table row: ``row``,
     ``name``, ``street``, ``code``, ``match`` (``"code"``, ``"name"``, ``"unmatched"``,
     ``"ambiguous"``, ``"duplicate"``: several rows for one community), ``community_id`` and
-    ``candidates`` (the communities an ambiguous row could be).
+    ``candidates`` (the communities an ambiguous row could be) and ``note`` (``"code not
+    among the communities"`` when a row's code matched nothing and its name was used).
     """
     t = read_table(table, encoding, sheet, what="population table")
     what = f"population table ({t.name})"
@@ -201,12 +204,13 @@ def join_population(
         k: (df[c] if c is not None else pd.Series([None] * n, index=df.index))
         for k, c in cols.items()
     }
-    codes = code_text(col["code"])
+    codes = code_text(col["code"]).map(lambda c: key(c) or None if c is not None else None)
     idx = _Index.of(communities)
     recs = []
     for i in range(n):
         how, ids = idx.find(codes.iloc[i], col["name"].iloc[i], col["street"].iloc[i])
-        match = how if len(ids) == 1 else ("unmatched" if not ids else "ambiguous")
+        match = ("name" if how != "code" else how) if len(ids) == 1 else "unmatched"
+        match = "ambiguous" if len(ids) > 1 else match
         recs.append(
             {
                 "row": t.labels[i],
@@ -216,6 +220,7 @@ def join_population(
                 "match": match,
                 "community_id": ids[0] if len(ids) == 1 else None,
                 "candidates": ", ".join(ids) if len(ids) > 1 else "",
+                "note": "code not among the communities" if how == "name, code unknown" else "",
             }
         )
     report = pd.DataFrame.from_records(recs)
