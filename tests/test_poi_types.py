@@ -164,10 +164,11 @@ def test_gate_far_from_a_namesake_is_not_attached(yilao):
 def test_xian_baidu_health_layer_meets_the_target(yilao):
     """Baidu tags first, names second, against the hand-checked labels of the health layer.
 
-    ``category="tag"``: the file also holds a ``category`` column derived by its packager.
+    The file also holds a ``category`` column derived by its packager (``clinic`` ...): the
+    ``tag`` column, which holds Baidu tags, is used instead.
     """
     path = shared_file("cn_xian_pois_bd09/xian_baidu_pois.gpkg")
-    gdf = lc.load_facilities(path, yilao, sheet="health", category="tag", source="xian")
+    gdf = lc.load_facilities(path, yilao, sheet="health", source="xian")
     truth = pd.read_csv(DATA / "xian_health_truth.csv").drop_duplicates("uid")
     assert len(truth) >= 500
     raw = __import__("geopandas").read_file(path, layer="health")

@@ -168,6 +168,8 @@ def _find_columns(
         found.category = find_column(
             cols, category, _CAT_NAMES, "category column (类别)", taken=taken
         )
+    if category is None and found.given_cat is None:
+        found.category = _prefer_tags(df, cols, found.category, cats, taken)
     taken.append(found.category)
     if (
         found.category is not None
@@ -187,6 +189,43 @@ def _find_columns(
     taken.append(found.capacity)
     found.id = find_column(cols, given["id"], _ID_NAMES, "id column (编号)", taken=taken)
     return found
+
+
+def _tag_share(values: pd.Series) -> float:
+    """Share of the non-blank cells that are provider type tags known to the tag table."""
+    vals = [v for v in clean_text(values.head(2000)) if v]
+    types = poi_types_from(None)
+    return sum(types.rule(v) is not None for v in vals) / len(vals) if vals else 0.0
+
+
+def _label_share(values: pd.Series, cats: list[Any]) -> float:
+    vals = [v for v in clean_text(values.head(2000)) if v]
+    return sum(category_by_label(v, cats) is not None for v in vals) / len(vals) if vals else 0.0
+
+
+def _prefer_tags(
+    df: pd.DataFrame, cols: list[Any], current: Any, cats: list[Any], taken: list[Any]
+) -> Any:
+    """The category column found by header, unless it holds neither profile categories (20 % of
+    its cells or more) nor provider tags while another category-like column (``tag``, ``type`` ...) holds mostly
+    provider tags (a Baidu export with both ``type``: ``hospital`` and ``tag``: ``医疗;诊所``)."""
+    if current is not None and (
+        _tag_share(df[current]) >= 0.5 or _label_share(df[current], cats) >= 0.2
+    ):
+        return current
+    wanted = {key(n) for n in _CAT_NAMES}
+    others = [c for c in cols if c != current and c not in taken and key(c) in wanted]
+    best = max(others, key=lambda c: _tag_share(df[c]), default=None)
+    if best is not None and _tag_share(df[best]) >= 0.5:
+        if current is not None:
+            log.info(
+                "category column: %r holds provider type tags, %r does not; using %r",
+                best,
+                current,
+                best,
+            )
+        return best
+    return current
 
 
 def _coordinates(
@@ -472,7 +511,8 @@ def load_facilities(
     category :
         A column holding the category (a profile category id, Chinese or English name, or a
         text such as an Amap type string ``科教文化服务;学校;幼儿园``), found automatically
-        (类别/类型/category/type). If it is not a column but a category id or name, every row
+        (类别/类型/category/type; a column of Baidu/Amap type tags such as ``tag`` is taken
+        instead when the first one holds neither profile categories nor such tags). If it is not a column but a category id or name, every row
         gets that category (e.g. ``category="kindergarten"`` for a list of kindergartens).
     encoding, sheet :
         CSV text encoding (default: detected); Excel sheet or GeoPackage layer.
