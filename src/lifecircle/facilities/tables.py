@@ -512,8 +512,9 @@ def load_facilities(
         A column holding the category (a profile category id, Chinese or English name, or a
         text such as an Amap type string ``科教文化服务;学校;幼儿园``), found automatically
         (类别/类型/category/type; a column of Baidu/Amap type tags such as ``tag`` is taken
-        instead when the first one holds neither profile categories nor such tags). If it is not a column but a category id or name, every row
-        gets that category (e.g. ``category="kindergarten"`` for a list of kindergartens).
+        instead when the first one holds neither profile categories nor such tags). If it is not
+        a column but a category id or name, every row gets that category (e.g.
+        ``category="kindergarten"`` for a list of kindergartens).
     encoding, sheet :
         CSV text encoding (default: detected); Excel sheet or GeoPackage layer.
     source :
