@@ -7,9 +7,15 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from .._progress import progress
+from ..facilities.gates import gates_of_places
 from ..network import Snapped, WalkNetwork
+from ..network.snapping import through_gates
+
+#: A compound's gate lies on its boundary: gates farther than this from every compound are unused.
+GATE_TO_COMPOUND_M = 100.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,21 +58,92 @@ def compute_access(
     facilities: gpd.GeoDataFrame,
     categories: tuple[str, ...],
     max_snap_m: float,
+    facility_gates: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    compound_gates: gpd.GeoDataFrame | None = None,
 ) -> Access:
-    """Snap demand points and facilities once; one nearest-facility search per category."""
+    """Snap demand points and facilities once; one nearest-facility search per category.
+
+    ``facility_gates``: entrances of the facilities (column ``facility_id``, e.g.
+    :func:`lifecircle.facilities.gates`); a facility with usable gates is entered through its
+    nearest gate instead of from the street nearest to it (:meth:`WalkNetwork.snap_through_gates`).
+    :attr:`Access.facilities` stays one row per facility.
+
+    ``compounds`` (polygons) with ``compound_gates`` (points): residents of a gated compound
+    leave through its nearest usable gate (each gate belongs to the compound within 100 m), a
+    straight walk inside from their demand point to the gate; :attr:`Access.demand` stays the
+    plain snap (used by the capacity step).
+    """
     demand = network.snap(demand_points, max_snap_m, what="demand points")
     fac = network.snap(facilities, max_snap_m, what="facilities") if len(facilities) else None
     fac_cat = facilities["category"].to_numpy() if len(facilities) else np.array([], dtype=object)
     fac_ids = np.asarray(facilities.index, dtype=object)
+    via, via_rows = fac, np.arange(len(facilities))
+    if fac is not None and facility_gates is not None and len(facility_gates):
+        via, via_rows = network.snap_through_gates(
+            fac, facility_gates, max_snap_m, what="facilities"
+        )
+    homes, home_rows = demand, np.arange(len(demand))
+    if compounds is not None and compound_gates is not None and len(compound_gates):
+        homes, home_rows = _demand_through_gates(
+            network, demand, compounds, compound_gates, max_snap_m
+        )
     n = len(demand)
     dist = np.full((n, len(categories)), np.inf)
     nearest = np.full((n, len(categories)), None, dtype=object)
     for j, cid in enumerate(progress(categories, desc="categories")):
-        rows = np.flatnonzero(fac_cat == cid)
+        rows = np.flatnonzero(fac_cat[via_rows] == cid)
         if len(rows) == 0:
             continue
-        d, which = network.nearest(fac.take(rows), demand)  # type: ignore[union-attr]
+        d, which = network.nearest(via.take(rows), homes)  # type: ignore[union-attr]
+        d, which = _best_per_point(d, which, home_rows, n)
         dist[:, j] = d
         ok = which >= 0
-        nearest[ok, j] = fac_ids[rows[which[ok]]]
+        nearest[ok, j] = fac_ids[via_rows[rows[which[ok]]]]
     return Access(tuple(categories), demand, fac, fac_cat, dist, nearest)
+
+
+def _best_per_point(
+    d: np.ndarray, which: np.ndarray, rows: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per point (``rows`` gives each row's point), the smallest distance and its source."""
+    if len(rows) == n and np.array_equal(rows, np.arange(n)):
+        return d, which
+    order = np.lexsort((d, rows))
+    first = np.r_[True, rows[order][1:] != rows[order][:-1]] if len(rows) else np.zeros(0, bool)
+    best_d, best_w = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    best_d[rows[order][first]] = d[order][first]
+    best_w[rows[order][first]] = which[order][first]
+    return best_d, best_w
+
+
+def _demand_through_gates(
+    network: WalkNetwork,
+    demand: Snapped,
+    compounds: gpd.GeoDataFrame,
+    gates: gpd.GeoDataFrame,
+    max_snap_m: float,
+) -> tuple[Snapped, np.ndarray]:
+    """Demand points inside gated compound polygons, through those compounds' gates."""
+    polys = compounds[compounds.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if len(polys) == 0:
+        return demand, np.arange(len(demand))
+    polys = polys.set_axis(np.arange(len(polys)))
+    owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
+    if "usable" in owned:
+        owned = owned[owned["usable"].fillna(True).astype(bool)]
+    owned = owned[owned["_compound"].notna()]
+    if len(owned) == 0:
+        return demand, np.arange(len(demand))
+    geoms = polys.geometry.to_crs(network.crs).values
+    pi, ci = shapely.STRtree(geoms).query(shapely.points(demand.xy), predicate="within")
+    by_compound: dict[int, list[int]] = {}
+    for p_, c_ in zip(pi, ci, strict=True):
+        by_compound.setdefault(int(c_), []).append(int(p_))
+    gate, point = [], []
+    for g, c_ in enumerate(owned["_compound"].astype(int)):
+        for p_ in by_compound.get(c_, []):
+            gate.append(g)
+            point.append(p_)
+    snapped = network.snap(owned, max_snap_m, what="compound gates")
+    return through_gates(demand, snapped, np.asarray(gate), np.asarray(point))

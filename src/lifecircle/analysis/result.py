@@ -79,6 +79,8 @@ class Analysis:
         params: AnalysisParams,
         thresholds: dict[str, float] | None = None,
         compounds: gpd.GeoDataFrame | None = None,
+        facility_gates: gpd.GeoDataFrame | None = None,
+        compound_gates: gpd.GeoDataFrame | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.network = network
@@ -93,8 +95,9 @@ class Analysis:
         self._sites: Sites | None = None
         cats = params.category_list(profile)
         self.access: Access = compute_access(
-            network, self.demand, facilities, params.categories, params.max_snap_m
-        )
+            network, self.demand, facilities, params.categories, params.max_snap_m, facility_gates,
+            compounds, compound_gates,
+        )  # fmt: skip
         self.point_status = point_status(
             self.demand, self.communities, self.access, cats, params.complete_categories,
             params.data_gap_radius_m,

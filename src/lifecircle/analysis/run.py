@@ -40,6 +40,8 @@ def analyze(
     data_gap_radius_m: float = DATA_GAP_RADIUS_M,
     share_of: str = "urban",
     compounds: gpd.GeoDataFrame | None = None,
+    facility_gates: gpd.GeoDataFrame | None = None,
+    compound_gates: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """Coverage of every community by every facility category of a standard profile.
 
@@ -75,6 +77,15 @@ def analyze(
     compounds : residential compounds (小区), polygons or points, optionally with an id and a
         name column (``小区名称`` …): adds the compound level below the community
         (:attr:`Analysis.index_by_compound`, :attr:`Analysis.compound_coverage`).
+    facility_gates : entrances of the facilities, e.g. ``lifecircle.facilities.gates(facilities)``
+        for a Baidu/Amap list (column ``facility_id``; optional boolean ``usable``): a facility
+        with usable gates is entered through its nearest gate, walking straight inside, instead
+        of from the street nearest to it. Default: none (every facility snapped to its street).
+    compound_gates : entrances of the ``compounds`` polygons (points, e.g. OSM
+        ``entrance=*``/``barrier=gate`` nodes or 小区 gate POIs; optional boolean ``usable``),
+        each given to the compound within 100 m: residents of a gated compound leave through its
+        nearest usable gate, walking straight inside (the capacity step still uses the plain
+        snap).
 
     Returns
     -------
@@ -107,7 +118,10 @@ def analyze(
             "pass complete_categories=[...] if there really are none",
             len(missing), ", ".join(missing),
         )  # fmt: skip
-    return Analysis(network, profile, fac, demand, params, compounds=compounds)
+    return Analysis(
+        network, profile, fac, demand, params, compounds=compounds,
+        facility_gates=facility_gates, compound_gates=compound_gates,
+    )  # fmt: skip
 
 
 #: Community columns added in 0.2: frames made by older code get them empty.

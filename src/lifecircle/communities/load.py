@@ -15,6 +15,7 @@ from ..crs import WGS84
 from ..sources.coords import to_wgs84
 from ..sources.tables import Table, coerce_numbers, find_column, find_lonlat, read_table
 from .codes import check_codes, code_text, parent_codes, settlements
+from .population import is_table, join_population
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def load_communities(
     id: str | None = None,  # noqa: A002 - the issue's parameter name
     name: str | None = None,
     code: str | None = None,
-    population: str | None = None,
+    population: Any = None,
     street: str | None = None,
     street_code: str | None = None,
     county: str | None = None,
@@ -210,6 +211,7 @@ def load_communities(
     lon: str | None = None,
     lat: str | None = None,
     encoding: str | None = None,
+    population_columns: dict[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load communities (polygons or points) with population, hierarchy and settlement.
 
@@ -233,6 +235,14 @@ def load_communities(
         (``"wgs84"``, ``"gcj02"``, ``"bd09"`` or an EPSG code) and the columns (found from
         经度/纬度, lng/lat ... when not given).
     encoding : CSV text encoding (default: detected).
+    population : a column name, or a separate population table (DataFrame, CSV or Excel file;
+        a 七普/统计 table per community), joined by the 12-digit code, else by normalised name
+        within street (社区/居委会/村委会 endings and full-width characters ignored). Rows that
+        match no community or several are left out and logged; every row's outcome is in
+        ``gdf.attrs["population_join"]`` (see :func:`lifecircle.communities.join_population`).
+    population_columns : with a population table, its column names by role (``code``,
+        ``name``, ``street``, ``population``, ``elderly``, ``child_0_3``, ``child_3_6``) where
+        the headers are not recognised.
 
     Returns
     -------
@@ -242,6 +252,8 @@ def load_communities(
     name (…社区/…居委会, …村/…村委会) nor the settlement column tells (those rows are logged).
     Population may be NaN: :func:`demand_points` can estimate it.
     """
+    pop_table = population if is_table(population) else None
+    population = None if pop_table is not None else population
     table = read_table(source, encoding, layer, what="communities")
     what = f"communities ({table.name})"
     gdf = _check_geometry(_geometry(table, crs, lon, lat, what), table, what)
@@ -275,4 +287,11 @@ def load_communities(
     res = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=gdf.crs)
     res = res.set_index("community_id", drop=False)
     res.index.name = None
-    return res[COMMUNITY_COLUMNS + ["geometry"]]
+    res = res[COMMUNITY_COLUMNS + ["geometry"]].copy()
+    if pop_table is not None:
+        values, report = join_population(res, pop_table, columns=population_columns)
+        for col in values.columns:
+            res[col] = values[col].to_numpy()
+        res["pop_source"] = np.where(res["population"].notna(), "table", None)
+        res.attrs["population_join"] = report.to_dict("records")
+    return res

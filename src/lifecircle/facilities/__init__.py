@@ -11,8 +11,10 @@ columns ``facility_id``, ``category`` (profile category id), ``category_zh``, ``
   GeoPackage, GeoJSON or a (Geo)DataFrame with Chinese or English column names; GCJ-02 (Amap)
   and BD-09 (Baidu) coordinates are converted to WGS84 (``locate.py``).
 * :func:`merge_duplicates` (``merge.py``) merges the same facility found in several sources.
-* ``classify.py`` decides categories (OSM tags, names, category text, Amap codes); ``frame.py``
-  holds the common columns and reports.
+* ``classify.py`` decides categories (OSM tags, names, category text, Amap codes); the provider
+  type tags of Amap/Baidu exports are read through the table ``poi_types.toml``
+  (``poi_types.py``); entrances listed as POIs are attached to their facility (``gates.py``,
+  :func:`gates`); ``frame.py`` holds the common columns and reports (:func:`rules_by_category`).
 
 Rows that cannot be placed or categorised are never dropped silently: they raise an
 :class:`~lifecircle.InputError` naming the rows, or (when asked) are logged and kept in
@@ -20,9 +22,19 @@ Rows that cannot be placed or categorised are never dropped silently: they raise
 """
 
 from .._text import name_score
-from .frame import unmatched
+from .frame import rules_by_category, unmatched
+from .gates import gates, gates_of_places
 from .merge import merge_duplicates
 from .osm import facilities_from_osm
 from .tables import load_facilities
 
-__all__ = ["facilities_from_osm", "load_facilities", "merge_duplicates", "name_score", "unmatched"]
+__all__ = [
+    "facilities_from_osm",
+    "gates",
+    "gates_of_places",
+    "load_facilities",
+    "merge_duplicates",
+    "name_score",
+    "rules_by_category",
+    "unmatched",
+]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._text import key
+from .poi_types import PoiTypes, categorise_poi, default_poi_types
 
 #: Tag keys of point-of-interest-like OSM features, whose Chinese name may decide the category.
 POI_KEYS = (
@@ -125,14 +126,23 @@ def category_by_label(label: str, cats: list[Any]) -> Any:
 
 
 def categorise_row(
-    name: str | None, cat_text: str | None, amap: str | None, cats: list[Any], given: Any
+    name: str | None,
+    cat_text: str | None,
+    amap: str | None,
+    cats: list[Any],
+    given: Any,
+    types: PoiTypes | None = None,
 ) -> tuple[list[Any], str]:
     """Categories of one table row and how they were found.
 
     Order: a category given for the whole table; the category column read as a category id or
-    name; the Amap type code; keywords in the category text (e.g. an Amap type string); keywords
-    in the name. The first step that finds something decides. When an Amap code fits several
-    categories (090102 is used for both 社区卫生服务中心 and 服务站), the name picks among them.
+    name; the Amap type code; the provider's type tag (Baidu ``tag``, Amap ``type``) through the
+    tag table ``types`` (default: the shipped ``poi_types.toml``), which
+    may let the name pick among a few categories, or say the row is an entrance (``"gate"``) or
+    a department (``"part"``) rather than a facility; keywords in other category text; the name
+    (the category whose keyword ends the name). The first step that finds something decides.
+    When an Amap code fits several categories (090102 is used for both 社区卫生服务中心 and
+    服务站), the name picks among them.
     """
     if given is not None:
         return [given], "given"
@@ -146,12 +156,11 @@ def categorise_row(
             cs = [c for c in cs if c.matches_name(name)] or cs
         if cs:
             return cs, "amap_type"
+    types = types if types is not None else default_poi_types()
+    if cat_text and types.rule(cat_text) is not None:
+        return categorise_poi(name, cat_text, cats, types)
     if cat_text:
         cs = [c for c in cats if c.matches_name(cat_text)]
         if cs:
             return cs, "keyword"
-    if name:
-        cs = [c for c in cats if c.matches_name(name)]
-        if cs:
-            return cs, "keyword"
-    return [], ""
+    return categorise_poi(name, None, cats, types)

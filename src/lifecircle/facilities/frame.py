@@ -155,3 +155,26 @@ def log_counts(gdf: pd.DataFrame, cats: list[Any], what: str) -> None:
             "load the bureau lists with lifecircle.load_facilities before judging coverage.",
             "、".join(missing),
         )
+
+
+def rules_by_category(gdf: pd.DataFrame) -> pd.DataFrame:
+    """How many facilities of each category were found by which rule (``category_source``).
+
+    One row per category, one column per rule (``tag``, ``tag+name``, ``amap_type``,
+    ``column``, ``keyword``, ``given``, OSM ``tags`` ...), counts of facility rows.
+    """
+    if not len(gdf) or "category_source" not in gdf.columns:
+        return pd.DataFrame()
+    how = gdf["category_source"].fillna("").replace("", "(none)")
+    return pd.crosstab(gdf["category"], how).rename_axis(index="category", columns="rule")
+
+
+def log_rules(gdf: pd.DataFrame, what: str) -> None:
+    """Log, per category, how many facilities each rule found."""
+    table = rules_by_category(gdf)
+    if table.empty:
+        return
+    parts = []
+    for cat, row in table.iterrows():
+        parts.append(f"{cat}: " + ", ".join(f"{r} {int(n)}" for r, n in row.items() if n))
+    log.info("%s: categories by rule: %s", what, "; ".join(parts))

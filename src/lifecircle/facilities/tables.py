@@ -23,10 +23,12 @@ from .frame import (
     explode_categories,
     finish,
     log_counts,
+    log_rules,
     parse_number,
     profile_categories,
     records,
 )
+from .gates import attach_gates
 from .locate import (
     bad_coords_report,
     bad_coords_text,
@@ -35,6 +37,7 @@ from .locate import (
     geometry_xy,
     table_crs,
 )
+from .poi_types import PoiTypes, poi_types_from
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +168,8 @@ def _find_columns(
         found.category = find_column(
             cols, category, _CAT_NAMES, "category column (类别)", taken=taken
         )
+    if category is None and found.given_cat is None:
+        found.category = _prefer_tags(df, cols, found.category, cats, taken)
     taken.append(found.category)
     if (
         found.category is not None
@@ -184,6 +189,43 @@ def _find_columns(
     taken.append(found.capacity)
     found.id = find_column(cols, given["id"], _ID_NAMES, "id column (编号)", taken=taken)
     return found
+
+
+def _tag_share(values: pd.Series) -> float:
+    """Share of the non-blank cells that are provider type tags known to the tag table."""
+    vals = [v for v in clean_text(values.head(2000)) if v]
+    types = poi_types_from(None)
+    return sum(types.rule(v) is not None for v in vals) / len(vals) if vals else 0.0
+
+
+def _label_share(values: pd.Series, cats: list[Any]) -> float:
+    vals = [v for v in clean_text(values.head(2000)) if v]
+    return sum(category_by_label(v, cats) is not None for v in vals) / len(vals) if vals else 0.0
+
+
+def _prefer_tags(
+    df: pd.DataFrame, cols: list[Any], current: Any, cats: list[Any], taken: list[Any]
+) -> Any:
+    """The category column found by header, unless it holds neither profile categories (20 % of
+    its cells or more) nor provider tags while another category-like column (``tag``, ``type`` ...) holds mostly
+    provider tags (a Baidu export with both ``type``: ``hospital`` and ``tag``: ``医疗;诊所``)."""
+    if current is not None and (
+        _tag_share(df[current]) >= 0.5 or _label_share(df[current], cats) >= 0.2
+    ):
+        return current
+    wanted = {key(n) for n in _CAT_NAMES}
+    others = [c for c in cols if c != current and c not in taken and key(c) in wanted]
+    best = max(others, key=lambda c: _tag_share(df[c]), default=None)
+    if best is not None and _tag_share(df[best]) >= 0.5:
+        if current is not None:
+            log.info(
+                "category column: %r holds provider type tags, %r does not; using %r",
+                best,
+                current,
+                best,
+            )
+        return best
+    return current
 
 
 def _coordinates(
@@ -246,7 +288,9 @@ class _Categories:
     how: list[str]
 
 
-def _categorise(table: Table, c: _Columns, cats: list[Any], where: str) -> _Categories:
+def _categorise(
+    table: Table, c: _Columns, cats: list[Any], where: str, types: PoiTypes
+) -> _Categories:
     df = table.frame
     n = len(df)
     names = clean_text(df[c.name]) if c.name is not None else [None] * n
@@ -255,7 +299,7 @@ def _categorise(table: Table, c: _Columns, cats: list[Any], where: str) -> _Cate
     matched: list[list[Any]] = []
     how: list[str] = []
     for i in range(n):
-        cs, h = categorise_row(names[i], cat_text[i], amap_text[i], cats, c.given_cat)
+        cs, h = categorise_row(names[i], cat_text[i], amap_text[i], cats, c.given_cat, types)
         matched.append(cs)
         how.append(h)
     several = np.array([len(cs) > 1 for cs in matched], dtype=bool)
@@ -332,7 +376,9 @@ def _unmatched(
     errors: str,
     where: str,
 ) -> list[dict[str, Any]]:
-    no_match = np.array([not cs for cs in cat.matched], dtype=bool)
+    no_match = np.array(
+        [not cs and h != "gate" for cs, h in zip(cat.matched, cat.how, strict=True)], dtype=bool
+    )
     if not no_match.any():
         return []
     labels = table.labels
@@ -355,8 +401,26 @@ def _unmatched(
     geom = table.geometry_name
     rep = table.frame.loc[no_match].drop(columns=[geom] if geom else []).copy()
     rep.insert(0, "row", labels[no_match])
+    rep["rule"] = [cat.how[i] for i in np.flatnonzero(no_match)]
     rep["lon_wgs84"] = wgs[0][no_match]
     rep["lat_wgs84"] = wgs[1][no_match]
+    return records(rep)
+
+
+def _gate_rows(
+    table: Table, cat: _Categories, wgs: tuple[np.ndarray, np.ndarray]
+) -> list[dict[str, Any]]:
+    """Records of the rows that are entrances of another POI (rule ``"gate"``)."""
+    is_gate = np.array([h == "gate" for h in cat.how], dtype=bool)
+    if not is_gate.any():
+        return []
+    geom = table.geometry_name
+    rep = table.frame.loc[is_gate].drop(columns=[geom] if geom else []).copy()
+    rep = rep.drop(columns=[c for c in ("name", "facility_id") if c in rep.columns])
+    rep.insert(0, "row", table.labels[is_gate])
+    rep.insert(1, "name", [cat.names[i] for i in np.flatnonzero(is_gate)])
+    rep["lon_wgs84"] = wgs[0][is_gate]
+    rep["lat_wgs84"] = wgs[1][is_gate]
     return records(rep)
 
 
@@ -421,6 +485,7 @@ def load_facilities(
     bounds: tuple[float, float, float, float] | None = None,
     errors: Literal["warn", "raise"] = "warn",
     bad_coords: Literal["raise", "report"] = "raise",
+    poi_types: Any = None,
 ) -> gpd.GeoDataFrame:
     """Load a facility list (bureau table, Amap/Baidu export, GIS layer) as WGS84 points.
 
@@ -446,8 +511,10 @@ def load_facilities(
     category :
         A column holding the category (a profile category id, Chinese or English name, or a
         text such as an Amap type string ``科教文化服务;学校;幼儿园``), found automatically
-        (类别/类型/category/type). If it is not a column but a category id or name, every row
-        gets that category (e.g. ``category="kindergarten"`` for a list of kindergartens).
+        (类别/类型/category/type; a column of Baidu/Amap type tags such as ``tag`` is taken
+        instead when the first one holds neither profile categories nor such tags). If it is not
+        a column but a category id or name, every row gets that category (e.g.
+        ``category="kindergarten"`` for a list of kindergartens).
     encoding, sheet :
         CSV text encoding (default: detected); Excel sheet or GeoPackage layer.
     source :
@@ -464,17 +531,27 @@ def load_facilities(
         Rows with missing, non-numeric, out-of-range or swapped coordinates: ``"raise"`` (default)
         raises :class:`~lifecircle.InputError` naming the rows; ``"report"`` leaves them out with
         a warning and keeps them in ``unmatched(gdf, "bad_coords")``.
+    poi_types :
+        The table of provider type tags (Baidu ``tag``, Amap ``type``) → categories: a TOML file
+        laid out like the shipped ``lifecircle/facilities/poi_types.toml`` (copy and edit it), or
+        ``None`` for the shipped one.
 
     Returns
     -------
     GeoDataFrame (EPSG:4326, points)
         Indexed by ``facility_id`` (``<source>:<id>`` with an id column, else
         ``<source>:<row>``; ``#<category>`` appended when one row matches several categories,
-        which then gives one row per category). Columns ``facility_id``, ``category``,
-        ``category_zh``, ``name``, ``source``, ``capacity``, ``category_source`` (``column``,
-        ``amap_type``, ``keyword`` or ``given``), ``row`` (the row as the user sees it: spreadsheet
-        row number for CSV/Excel — the header is row 1 — else the index label), the table's
-        other columns (a name clash gets a ``_raw`` suffix) and ``geometry``.
+        which then gives one row per category). Entrances listed as POIs (tag ``出入口;门`` or
+        names like ``XX小学-东门``) are no facilities: they are kept, attached to the facility of
+        their base name, in :func:`~lifecircle.facilities.gates`. Departments (``XX医院-内科``)
+        are no facilities either (rule ``part`` in ``unmatched(gdf)``). Columns ``facility_id``,
+        ``category``, ``category_zh``, ``name``, ``source``, ``capacity``, ``category_source``
+        (``column``, ``amap_type``, ``tag`` (the provider's type tag decided, e.g. Baidu
+        ``教育培训;幼儿园``), ``tag+name`` (the tag allowed a few categories, the name picked),
+        ``keyword`` or ``given``; per category:
+        :func:`~lifecircle.facilities.rules_by_category`), ``row`` (the row as the user sees it:
+        spreadsheet row number for CSV/Excel — the header is row 1 — else the index label), the
+        table's other columns (a name clash gets a ``_raw`` suffix) and ``geometry``.
     """
     cats = profile_categories(profile)
     if errors not in ("warn", "raise"):
@@ -493,16 +570,20 @@ def load_facilities(
     system = table_crs(crs, table.frame, use_geometry, cols.lon, cols.lat, where)
     x, y, bad_report = _coordinates(table, cols, system, use_geometry, bad_coords, where)
     wgs = _to_wgs84(table, x, y, system, crs, where)
-    cat = _categorise(table, cols, cats, where)
+    cat = _categorise(table, cols, cats, where, poi_types_from(poi_types))
     cap = _capacity(table, cols.capacity, where)
     ids = _ids(table, cols.id, id, src_name, where)
     unmatched_rep = _unmatched(table, cat, cats, wgs, errors, where)
     gdf = _frame(table, cols, cat, ids, cap, wgs, src_name)
+    gate_rep = attach_gates(_gate_rows(table, cat, wgs), gdf, where)
     if network is not None or bounds is not None:
         flag_outside(gdf, network, bounds, where, system)
     if unmatched_rep:
         gdf.attrs["unmatched"] = unmatched_rep
     if bad_report:
         gdf.attrs["bad_coords"] = bad_report
+    if gate_rep:
+        gdf.attrs["gates"] = gate_rep
     log_counts(gdf, cats, where)
+    log_rules(gdf, where)
     return gdf

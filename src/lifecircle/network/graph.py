@@ -28,7 +28,7 @@ from ..crs import as_crs, require_metric
 from . import paths
 from .paths import MIN_WEIGHT_M, Pairs, Reach
 from .points import to_points
-from .snapping import Snapped, snap_points
+from .snapping import Snapped, gate_owners, snap_points, through_gates
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +334,46 @@ class WalkNetwork:
             limit,
         )
 
+    def snap_through_gates(
+        self,
+        points: Any,
+        gates: Any,
+        max_snap_m: float | None = None,
+        *,
+        owner: str = "facility_id",
+        what: str = "points",
+    ) -> tuple[Snapped, np.ndarray]:
+        """Snap points that are entered through gates (entrances of a compound or a school).
+
+        Parameters
+        ----------
+        points : points with a unique index (see :meth:`snap`), e.g. facilities or the
+            centres of gated compounds.
+        gates : a GeoDataFrame of gate points (any CRS) whose ``owner`` column names the index
+            label of the point each gate belongs to (e.g. ``lifecircle.facilities.gates(gdf)``;
+            ``"F"`` also names the rows ``"F#kindergarten"``, ``"F#nursery"`` of a facility
+            listed under two categories); a boolean column ``usable`` (optional) leaves closed
+            gates out. ``None``: no gates.
+        max_snap_m : see :meth:`snap`; gates farther than this from the network are not used.
+
+        Returns
+        -------
+        ``(snapped, rows)``: a point with usable gates gives one row per gate: the gate's place
+        on the network, reached by a straight walk inside from the point to the gate (access leg
+        = that walk + the gate's own access leg); other points are snapped as by :meth:`snap`.
+        ``rows`` gives, per row, the position in ``points`` it stands for.
+        """
+        pts = self.snap(points, max_snap_m, what=what)
+        if gates is None or len(gates) == 0:
+            return pts, np.arange(len(pts))
+        if not isinstance(gates, gpd.GeoDataFrame) or owner not in gates:
+            raise InputError(
+                f"gates must be a GeoDataFrame with a column {owner!r} naming the {what} each "
+                "gate belongs to (e.g. lifecircle.facilities.gates(facilities))"
+            )
+        gate, owned = gate_owners(pts.index, gates[owner], gates.get("usable"))
+        return through_gates(pts, self.snap(gates, max_snap_m, what="gates"), gate, owned)
+
     # ------------------------------------------------------------------ on snapped points
     def nearest(
         self, sources: Snapped, targets: Snapped, max_m: float | None = None
@@ -368,6 +408,10 @@ class WalkNetwork:
         max_m: float | None = None,
         max_snap_m: float | None = None,
         by: str | None = None,
+        *,
+        source_gates: Any = None,
+        target_gates: Any = None,
+        gate_owner: str = "facility_id",
     ) -> pd.DataFrame:
         """Network distance from every target to its nearest source.
 
@@ -383,6 +427,10 @@ class WalkNetwork:
         max_snap_m : see :meth:`snap`. Sources and targets beyond it are left out.
         by : a column of ``sources`` (e.g. ``"category"``): one pass per value, with every point
             snapped only once; the result then has one row per target and value.
+        source_gates, target_gates : gates of the sources / targets (see
+            :meth:`snap_through_gates`, column ``gate_owner``): a source or target with usable
+            gates is left and entered through its nearest gate, walking straight inside,
+            instead of from the street nearest to it.
 
         Returns
         -------
@@ -393,23 +441,25 @@ class WalkNetwork:
         """
         if by is not None and (not isinstance(sources, gpd.GeoDataFrame) or by not in sources):
             raise InputError(f"by={by!r}: sources must be a GeoDataFrame with that column")
-        src = self.snap(sources, max_snap_m)
-        tgt = self.snap(targets, max_snap_m)
+        src, src_rows = self.snap_through_gates(sources, source_gates, max_snap_m, owner=gate_owner)
+        tgt, tgt_rows = self.snap_through_gates(targets, target_gates, max_snap_m, owner=gate_owner)
         if by is None:
-            return self._nearest_frame(src, tgt, max_m)
-        groups = sources[by].to_numpy()
+            return self._nearest_frame(src, tgt, max_m, tgt_rows)
+        groups = sources[by].to_numpy()[src_rows]
         frames = []
         for value in sorted(pd.unique(groups[pd.notna(groups)])):
-            part = self._nearest_frame(src.take(groups == value), tgt, max_m)
+            part = self._nearest_frame(src.take(groups == value), tgt, max_m, tgt_rows)
             part.insert(0, by, value)
             frames.append(part)
         return pd.concat(frames)
 
-    def _nearest_frame(self, src: Snapped, tgt: Snapped, max_m: float | None) -> pd.DataFrame:
+    def _nearest_frame(
+        self, src: Snapped, tgt: Snapped, max_m: float | None, tgt_rows: np.ndarray | None = None
+    ) -> pd.DataFrame:
         dist, pos = self.nearest(src, tgt, max_m)
         labels = np.asarray(src.index, dtype=object)
         source = np.where(pos >= 0, labels[np.maximum(pos, 0)], None)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "distance_m": dist,
                 "source": source,
@@ -418,6 +468,17 @@ class WalkNetwork:
             },
             index=tgt.index,
         )
+        if tgt_rows is None:
+            return frame
+        # targets entered through gates: per target its best row (ties: the first), in order
+        order = np.lexsort((dist, tgt_rows))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = tgt_rows[order][1:] != tgt_rows[order][:-1]
+        unsnapped = np.ones(int(tgt_rows.max()) + 1 if len(tgt_rows) else 0, dtype=bool)
+        np.logical_and.at(unsnapped, tgt_rows, tgt.too_far)
+        out = frame.iloc[order[first]].copy()
+        out["unsnapped"] = unsnapped[tgt_rows[order[first]]]
+        return out
 
     def pairs_within(
         self, sources: Any, targets: Any, max_m: float, max_snap_m: float | None = None

@@ -162,3 +162,74 @@ def snap_points(
             ", ".join(map(str, out.index[out.too_far][:5])),
         )
     return out
+
+
+def through_gates(
+    points: Snapped, gates: Snapped, gate: np.ndarray, owner: np.ndarray
+) -> tuple[Snapped, np.ndarray]:
+    """Points that are entered through their gates (a compound's or a school's entrances).
+
+    ``(gate[k], owner[k])`` are pairs of positions in ``gates`` and ``points``: gate ``gate[k]``
+    belongs to point ``owner[k]`` (a gate may serve several points, e.g. the rows of a facility
+    listed under two categories). A point with at least one gate within ``max_snap_m`` of the
+    network is replaced by one row per such gate: the gate's place on the network, and an access
+    leg of the gate's own access leg plus the straight walk inside, from the point to the gate.
+    Other points keep their own row (snapped to the nearest street, as before). Rows keep the
+    point's index label and ``xy``, so the same-compound rule still compares the points
+    themselves.
+
+    Returns the rows and, per row, the position in ``points`` it stands for: a distance to the
+    point is the smallest over its rows.
+    """
+    gate = np.asarray(gate, dtype=np.int64)
+    owner = np.asarray(owner, dtype=np.int64)
+    keep = (owner >= 0) & (gate >= 0)
+    gate, owner = gate[keep], owner[keep]
+    keep = gates.ok[gate]
+    gate, owner = gate[keep], owner[keep]
+    gated = np.zeros(len(points), dtype=bool)
+    gated[owner] = True
+    own = np.flatnonzero(~gated)
+    rows = np.concatenate([own, owner])
+    inside_m = np.hypot(*(points.xy[owner] - gates.xy[gate]).T)
+    kept, via = points.take(own), gates.take(gate)
+    out = Snapped(
+        index=points.index[rows],
+        xy=points.xy[rows],
+        edge=np.concatenate([kept.edge, via.edge]),
+        u=np.concatenate([kept.u, via.u]),
+        v=np.concatenate([kept.v, via.v]),
+        pos_m=np.concatenate([kept.pos_m, via.pos_m]),
+        edge_length_m=np.concatenate([kept.edge_length_m, via.edge_length_m]),
+        access_m=np.concatenate([kept.access_m, via.access_m + inside_m]),
+        snapped_xy=np.concatenate([kept.snapped_xy, via.snapped_xy]),
+        too_far=np.concatenate([kept.too_far, via.too_far]),
+        max_snap_m=points.max_snap_m,
+    )
+    return out, rows
+
+
+def gate_owners(
+    labels: pd.Index, owners: pd.Series, usable: pd.Series | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (gate position, point position): each gate's ``owners`` value names the points
+    labelled so, or ``"<owner>#<anything>"`` (a facility's rows per category). Gates with a
+    false ``usable`` value, or whose owner is missing or names no point, give no pair."""
+    base = pd.Series([str(x).split("#", 1)[0] for x in labels])
+    exact = pd.Series(np.asarray(labels, dtype=object)).astype(str)
+    by_name: dict[str, list[int]] = {}
+    for i, (e, b) in enumerate(zip(exact, base, strict=True)):
+        by_name.setdefault(e, []).append(i)
+        if b != e:
+            by_name.setdefault(b, []).append(i)
+    ok = np.ones(len(owners), dtype=bool)
+    if usable is not None:
+        ok = usable.fillna(True).astype(bool).to_numpy()
+    gate, owner = [], []
+    for g, (o, use) in enumerate(zip(owners, ok, strict=True)):
+        if not use or o is None or (isinstance(o, float) and o != o):
+            continue
+        for i in sorted(set(by_name.get(str(o), []))):
+            gate.append(g)
+            owner.append(i)
+    return np.asarray(gate, dtype=np.int64), np.asarray(owner, dtype=np.int64)

@@ -1,0 +1,213 @@
+"""POI rows as Amap/Baidu export them: provider type tags, entrances, parts of a facility.
+
+* :func:`load_poi_types` reads the tag → category table (``poi_types.toml`` beside this module,
+  or a user's copy): the provider's own type decides first, the name second.
+* :func:`split_gate` recognises an entrance listed as its own POI (``上海市杨浦区世界小学-东门``,
+  ``XX小区-南门``, ``西区-15号门``) and gives the parent's name.
+* :func:`part_of` recognises a department or building of a facility listed as its own POI
+  (``XX社区卫生服务中心-内科``, ``XX医院-门诊部``), which is not a second facility; the
+  endings that say so are data too (``[names]`` in the table).
+* :func:`name_categories` matches names by the facility type they end with, so that
+  ``社区医院便民药房`` is a pharmacy, not a community hospital.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError
+from .._text import compact
+
+#: The table shipped with lifecircle.
+DEFAULT_TYPES = Path(__file__).with_name("poi_types.toml")
+
+_BRACKETS = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
+_GATE = re.compile(
+    r"^(?:[东南西北]{1,2}|正|侧|后|前|主|次|大|小|[东南西北]?侧|[a-z0-9一二三四五六七八九十]+号?)?"
+    r"(?:[东南西北]{0,2}(?:大门|门|门岗|出入口|入口|出口|进口|门卫)|[东南西北]?[0-9一二三四五六七八九十]*号?门)$"
+)
+_SEP = re.compile(r"[-—–－_·|]")
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """What a provider type tag says: ``is`` categories, name ``among`` them, or an entrance."""
+
+    tag: str
+    decides: tuple[str, ...] | None  # None: the name picks
+    among: tuple[str, ...] | None
+    gate: bool = False
+
+
+@dataclass(frozen=True)
+class PoiTypes:
+    """Provider type tags (compacted) and their rules; :meth:`rule` finds the one for a tag."""
+
+    rules: dict[str, TagRule]
+    path: str
+    part_endings: tuple[str, ...] = ()  # a department or building of a facility (科, 门诊部 ...)
+    other_endings: tuple[str, ...] = ()  # after the type word: the POI is something else (路, 公司)
+
+    def rule(self, tag: Any) -> TagRule | None:
+        """The rule of the longest listed prefix of ``tag`` (``"医疗;诊所;x"`` → ``"医疗;诊所"``)."""
+        text = compact(tag).replace("；", ";")
+        if not text:
+            return None
+        parts = [p for p in re.split(r"[;|]", text) if p]
+        for n in range(len(parts), 0, -1):
+            found = self.rules.get(";".join(parts[:n]))
+            if found is not None:
+                return found
+        return None
+
+
+def load_poi_types(path: str | Path | None = None) -> PoiTypes:
+    """Read a tag → category table (default: the one shipped, ``facilities/poi_types.toml``).
+
+    Each entry of ``[tags]`` is ``"<tag>" = { is = [ids] }`` (the tag decides),
+    ``{ among = [ids] }`` (the name picks among these categories) or ``{ gate = true }``.
+    """
+    file = Path(path) if path is not None else DEFAULT_TYPES
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{file}: cannot read the POI type table: {exc}") from None
+    rules: dict[str, TagRule] = {}
+    for tag, spec in data.get("tags", {}).items():
+        if not isinstance(spec, dict) or not ({"is", "among", "gate"} & spec.keys()):
+            raise InputError(
+                f"{file}: tag {tag!r} needs is = [...], among = [...] or gate = true, got {spec!r}"
+            )
+        decides = tuple(spec["is"]) if "is" in spec else None
+        among = tuple(spec["among"]) if "among" in spec else None
+        rules[compact(tag)] = TagRule(tag, decides, among, bool(spec.get("gate", False)))
+    names = data.get("names", {})
+    return PoiTypes(
+        rules,
+        str(file),
+        tuple(map(compact, names.get("part_endings", ()))),
+        tuple(map(compact, names.get("other_endings", ()))),
+    )
+
+
+@functools.cache
+def default_poi_types() -> PoiTypes:
+    """The shipped table (read once)."""
+    return load_poi_types()
+
+
+def poi_types_from(value: Any) -> PoiTypes:
+    """A :class:`PoiTypes` from ``None`` (the shipped table), a path, or a :class:`PoiTypes`."""
+    if value is None:
+        return default_poi_types()
+    if isinstance(value, PoiTypes):
+        return value
+    return load_poi_types(value)
+
+
+def _tail(name: str) -> tuple[str, str]:
+    """``(base, tail)`` split at the last separator (``-``), brackets removed; tail "" if none."""
+    text = _BRACKETS.sub("", compact(name))
+    parts = _SEP.split(text)
+    if len(parts) < 2 or not parts[-1] or not "".join(parts[:-1]):
+        return text, ""
+    return "-".join(parts[:-1]), parts[-1]
+
+
+def split_gate(name: Any) -> tuple[str, str] | None:
+    """``(parent name, gate)`` when ``name`` is an entrance POI, else None.
+
+    ``"上海市杨浦区世界小学-东门"`` → ``("上海市杨浦区世界小学", "东门")``; also ``(南门)`` in
+    brackets and ``"-3号出入口"``. A name that only *contains* 门 (``南门小学``) is no gate.
+    """
+    raw = compact(name)
+    if not raw:
+        return None
+    m = re.search(r"[(（]([^()（）]*)[)）]$", raw)
+    if m and _GATE.match(m.group(1)):
+        return raw[: m.start()], m.group(1)
+    base, tail = _tail(raw)
+    if tail and _GATE.match(tail):
+        return base, tail
+    return None
+
+
+def _after_type(name: Any, cats: Sequence[Any]) -> tuple[str, str, str]:
+    """``(base, separator tail, text after the last type keyword of cats)`` of a name."""
+    base, tail = _tail(name)
+    text = base if not tail else f"{base}-{tail}"
+    words = tuple(k for c in cats for k in map(compact, c.keywords) if k)
+    end = _last_end(text, words)
+    return base, tail, text[end:] if 0 < end < len(text) else ""
+
+
+def part_of(name: Any, types: PoiTypes, cats: Sequence[Any] = ()) -> str | None:
+    """The parent's name when ``name`` is a part of a facility, else None.
+
+    A part ends with a department or building word (``part_endings`` of ``types``) after a
+    ``-`` (``XX卫生院-门诊部``) or after the type keyword of one of ``cats``
+    (``XX社区卫生服务站口腔科``, ``XX社区卫生服务中心中医理疗区``).
+    """
+    base, tail, after = _after_type(name, cats)
+    if not types.part_endings:
+        return None
+    if tail and tail.endswith(types.part_endings):
+        return base
+    if after and after.endswith(types.part_endings):
+        return compact(name)[: -len(after)] or base
+    return None
+
+
+def _last_end(text: str, words: tuple[str, ...]) -> int:
+    return max((text.rfind(w) + len(w) for w in words if w in text), default=-1)
+
+
+def name_categories(name: Any, cats: list[Any]) -> list[Any]:
+    """Categories whose keywords ``name`` matches, keeping those whose keyword ends last.
+
+    A Chinese name ends with its type (``社区医院便民药房`` is a 药房, ``超市`` in
+    ``便利超市`` ...): when several categories match, those whose keyword ends latest win; a
+    bracketed branch (``(丈八东路店)``) is ignored.
+    """
+    text = _BRACKETS.sub("", compact(name)) or compact(name)
+    hits = [c for c in cats if c.keywords and c.matches_name(text)]
+    if len(hits) < 2:
+        return hits
+    ends = {c.id: _last_end(text, tuple(k for k in map(compact, c.keywords) if k)) for c in hits}
+    best = max(ends.values())
+    return [c for c in hits if ends[c.id] == best]
+
+
+def categorise_poi(
+    name: str | None, tag: str | None, cats: list[Any], types: PoiTypes
+) -> tuple[list[Any], str]:
+    """Categories of a POI from its provider ``tag`` first, its name second, and the rule used.
+
+    Rules: ``"gate"`` (an entrance: no category), ``"part"`` (a department or building of a
+    facility: no category), ``"tag"`` (the tag decides), ``"tag+name"`` (the name picks among
+    the tag's categories), ``"tag:none"`` (the tag says no category), ``"keyword"`` (no
+    usable tag: the name alone), ``""`` (nothing matched).
+    """
+    rule = types.rule(tag) if tag else None
+    if (rule is not None and rule.gate) or (name and split_gate(name)):
+        return [], "gate"
+    if name and part_of(name, types, cats):
+        return [], "part"
+    if rule is not None and rule.decides is not None:
+        cs = [c for c in cats if c.id in rule.decides]
+        return cs, "tag" if cs else "tag:none"
+    allowed = cats if rule is None else [c for c in cats if c.id in (rule.among or ())]
+    cs = name_categories(name, allowed) if name and allowed else []
+    if cs and types.other_endings:
+        after = _after_type(name, cs)[2]
+        if after and after.endswith(types.other_endings):
+            cs = []  # 幼儿园路公交站, 卫生室设备公司: named after a facility, not one
+    if rule is None:
+        return cs, "keyword" if cs else ""
+    return cs, "tag+name" if cs else "tag:none"
