@@ -1,0 +1,508 @@
+"""Walking networks from line layers (road centrelines, 路网中心线): the topology built from geometry.
+
+Bureau centrelines carry no node ids: lines stop anywhere, cross without a junction and miss each
+other by centimetres. :func:`network_from_lines` turns them into an ordinary :class:`WalkNetwork`:
+
+1. *walk filter* — rows dropped by ``exclude={"道路等级": ["高速公路", ...]}`` and, when the layer
+   has an OSM ``highway`` column, by the OSM pedestrian rules; one-way is ignored;
+2. *coordinates* — any CRS (CGCS2000 lon/lat or Gauss-Krüger, WGS84, UTM ...) and GCJ-02/BD-09
+   lon/lat (``crs="gcj02"``), converted vertex by vertex, into a metric CRS;
+3. *levels* — each line's level from ``layer``, ``bridge`` (+1) and ``tunnel`` (-1) columns
+   (OSM names, or 层级/桥梁/隧道, or any column through ``columns=``);
+4. *junctions* — node candidates: every line end; every point where two lines of the same level
+   cross or touch (lines of different levels pass over each other); the foot of an end that lies
+   within ``tolerance_m`` of the middle of another line (a T-junction; onto another level only
+   from a loose end, e.g. a footbridge landing on a path, never from a bridge's continuation).
+   Candidates within ``tolerance_m`` of each other join into one node (line ends of any level; others
+   of the same level) — whole chains at once, so the result does not depend on the input order.
+   A node lies on the crossing point if it has one, else on the line it was joined to, else at the
+   mean of the ends;
+5. *edges* — every line cut at its nodes, with its end vertices moved onto them; pieces joining the
+   same two nodes along the same course (Hausdorff distance < ``tolerance_m``) are one street drawn
+   twice, and only the first is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .._errors import CRSError, InputError, NetworkError
+from .._progress import progress
+from ..crs import WGS84, metric_crs_for, require_metric, transformer
+from ..sources.coords import parse_coord_system, to_wgs84
+from ..sources.osm import WALK_FILTER_TAGS, is_walkable
+from .graph import Keep, WalkNetwork
+
+log = logging.getLogger(__name__)
+
+#: Default end-joining tolerance in metres.
+TOLERANCE_M = 1.0
+
+#: Column names looked for when ``columns=`` does not name one (OSM style first, then Chinese).
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bridge": ("bridge", "桥梁", "是否桥梁"),
+    "tunnel": ("tunnel", "隧道", "是否隧道"),
+    "layer": ("layer", "层级", "层"),
+}
+# Values meaning "no" in a bridge/tunnel column; anything else non-empty means yes.
+_FALSE = {"", "no", "false", "0", "0.0", "n", "f", "none", "nan", "否", "无", "非", "不是"}
+# Columns of the edge table that the layer's own attributes may not overwrite.
+_RESERVED = {"u", "v", "key", "length_m", "geometry", "line_id"}
+
+# How far a node candidate's position is trusted (a node lies at the mean of its most trusted ones):
+# a crossing away from both lines' ends is exact; a foot on a line away from its ends, or a
+# crossing near one line's end, is exact across that line; a line end is where the layer put it;
+# a crossing of two line ends (near-parallel ends cross far from where they meet) least of all.
+_WEAK, _END, _FOOT, _CROSS = 0, 1, 2, 3
+_EPS_M = 1e-3  # positions along a line closer than this are the same place
+
+
+@dataclass(frozen=True)
+class LineTopology:
+    """How a line layer was turned into a network (``WalkNetwork.topology``)."""
+
+    lines_read: int
+    lines_excluded: int
+    ends_joined: int
+    t_junctions: int
+    crossings: int
+    grade_separated: int
+    duplicates_merged: int
+    dangles: int
+    tolerance_m: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.lines_read:,} lines ({self.lines_excluded:,} excluded): {self.ends_joined:,} "
+            f"ends joined within {self.tolerance_m:g} m ({self.t_junctions:,} onto the middle of "
+            f"a line), {self.crossings:,} crossings made junctions, {self.grade_separated:,} "
+            f"left grade-separated, {self.duplicates_merged:,} duplicate pieces merged; "
+            f"{self.dangles:,} dead ends remain"
+        )
+
+
+@dataclass
+class _Cands:
+    """Node candidates: position, level, kind; links between them (pairs of positions)."""
+
+    xy: np.ndarray
+    level: np.ndarray
+    kind: np.ndarray
+    links: list[np.ndarray]
+
+
+# ---------------------------------------------------------------------------- attributes
+def _find_column(frame: pd.DataFrame, role: str, columns: Mapping[str, str]) -> str | None:
+    if role in columns:
+        name = columns[role]
+        if name not in frame.columns:
+            raise InputError(
+                f"columns={{{role!r}: {name!r}}}: the layer has no column {name!r}; its columns "
+                f"are {', '.join(map(str, frame.columns))}"
+            )
+        return name
+    return next((c for c in DEFAULT_COLUMNS[role] if c in frame.columns), None)
+
+
+def _flag(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").fillna("").str.strip().str.lower()
+    return ~text.isin(_FALSE).to_numpy()
+
+
+def line_levels(frame: pd.DataFrame, columns: Mapping[str, str] | None = None) -> np.ndarray:
+    """Each line's level: its ``layer`` value, else +1 for a bridge, -1 for a tunnel, else 0.
+
+    ``columns`` maps the roles ``"bridge"``, ``"tunnel"``, ``"layer"`` to the layer's own column
+    names (``{"bridge": "桥梁", "layer": "层级"}``); unnamed roles use :data:`DEFAULT_COLUMNS`.
+    """
+    columns = dict(columns or {})
+    unknown = set(columns) - set(DEFAULT_COLUMNS)
+    if unknown:
+        raise InputError(
+            f"columns=: unknown role(s) {sorted(unknown)}; known: {sorted(DEFAULT_COLUMNS)}"
+        )
+    level = np.zeros(len(frame), dtype=np.int64)
+    bridge, tunnel, layer = (_find_column(frame, r, columns) for r in ("bridge", "tunnel", "layer"))
+    if bridge:
+        level[_flag(frame[bridge])] = 1
+    if tunnel:
+        level[_flag(frame[tunnel])] = -1
+    if layer:
+        first = frame[layer].astype("string").fillna("").str.split(";").str[0].str.strip()
+        num = pd.to_numeric(first, errors="coerce").to_numpy(dtype=float)
+        given = np.isfinite(num) & (num != 0)
+        level[given] = np.round(num[given]).astype(np.int64)
+    return level
+
+
+def walk_rows(frame: pd.DataFrame, exclude: Mapping[str, Sequence[Any]] | None) -> np.ndarray:
+    """Rows kept for walking: not matched by ``exclude`` and, with a ``highway`` column, walkable
+    by the OSM rules (:func:`lifecircle.sources.osm.is_walkable`)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for col, values in (exclude or {}).items():
+        if col not in frame.columns:
+            raise InputError(
+                f"exclude={{{col!r}: ...}}: the layer has no column {col!r}; its columns are "
+                f"{', '.join(map(str, frame.columns))}"
+            )
+        if isinstance(values, str):
+            values = [values]
+        wanted = {str(v).strip() for v in values}
+        keep &= ~frame[col].astype("string").fillna("").str.strip().isin(wanted).to_numpy()
+    if "highway" in frame.columns:
+        tags = frame[[c for c in WALK_FILTER_TAGS if c in frame.columns]].astype("string")
+        ok = [
+            is_walkable({k: v for k, v in row.items() if isinstance(v, str) and v})
+            for row in tags.to_dict("records")
+        ]
+        keep &= np.asarray(ok, dtype=bool)
+    return keep
+
+
+# ---------------------------------------------------------------------------- coordinates
+def _systems(layer_crs: Any, crs: Any) -> tuple[Any, CRS | None]:
+    """The layer's coordinate system and the metric CRS asked for (None: choose one)."""
+    if crs is None:
+        if layer_crs is None:
+            raise CRSError(
+                "the line layer has no coordinate system (a Shapefile without .prj?): pass crs=, "
+                "e.g. crs=4549 for CGCS2000 Gauss-Krüger 120°E metres, crs='cgcs2000' or "
+                "'wgs84' for lon/lat, crs='gcj02' for lines digitised on Amap/Tencent maps"
+            )
+        return parse_coord_system(layer_crs), None
+    given = parse_coord_system(crs)
+    if isinstance(given, str) or layer_crs is None:
+        if layer_crs is not None and not isinstance(parse_coord_system(layer_crs), str):
+            log.warning("the layer says %s; reading it as %s as asked", layer_crs, crs)
+        return given, None
+    require_metric(given, "crs=")
+    return parse_coord_system(layer_crs), given
+
+
+def to_metric(geoms: np.ndarray, layer_crs: Any, crs: Any) -> tuple[np.ndarray, CRS]:
+    """Lines in ``layer_crs`` (or ``crs``, see :func:`load_network`) in a metric CRS, converted
+    vertex by vertex (GCJ-02/BD-09 through :mod:`lifecircle.sources.coords`)."""
+    system, metric = _systems(layer_crs, crs)
+    if isinstance(system, CRS) and metric in (None, system):
+        try:
+            require_metric(system, "the line layer")
+            return geoms, system
+        except CRSError:
+            pass  # Web Mercator or feet: through lon/lat
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) == 0:
+        raise NetworkError("the line layer has no coordinates")
+    lon, lat = to_wgs84(xy[:, 0], xy[:, 1], system)
+    if metric is None:
+        metric = metric_crs_for(float(np.nanmedian(lon)), float(np.nanmedian(lat)))
+    x, y = transformer(WGS84, metric).transform(lon, lat)
+    return shapely.set_coordinates(geoms.copy(), np.column_stack([x, y])), metric
+
+
+# ---------------------------------------------------------------------------- topology
+def _end_candidates(lines: np.ndarray, level: np.ndarray, tol: float) -> tuple[_Cands, np.ndarray]:
+    """Both ends of every line (2i start, 2i+1 end), linked to ends of any level within ``tol``.
+
+    Returns the candidates and which ends are loose (no other end within ``tol``).
+    """
+    n = len(lines)
+    ends = np.empty((2 * n, 2))
+    ends[0::2] = shapely.get_coordinates(shapely.get_point(lines, 0))
+    ends[1::2] = shapely.get_coordinates(shapely.get_point(lines, -1))
+    pts = shapely.points(ends)
+    a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
+    pair = a < b
+    near = np.bincount(np.concatenate([a[pair], b[pair]]), minlength=2 * n)
+    cands = _Cands(ends, np.repeat(level, 2), np.full(2 * n, _END), [np.column_stack([a, b])[pair]])
+    return cands, near == 0
+
+
+def _feet(
+    lines: np.ndarray, level: np.ndarray, cands: _Cands, loose: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ends within ``tol`` of the middle of a line (T-junctions): (end, line, position along)."""
+    n_end = 2 * len(lines)
+    pts = shapely.points(cands.xy[:n_end])
+    e, ln = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=tol)
+    own = e // 2
+    ok = (level[own] == level[ln]) | loose[e]
+    e, ln, own = e[ok], ln[ok], own[ok]
+    d = shapely.line_locate_point(lines[ln], pts[e])
+    for i in np.flatnonzero(ln == own):  # a loop closing on its own middle: look away from that end
+        d[i] = _locate_on_rest(lines[ln[i]], pts[e[i]], bool(e[i] % 2), 2 * tol)
+    length = shapely.length(lines[ln])
+    inside = (d > _EPS_M) & (d < length - _EPS_M)
+    near = shapely.distance(shapely.line_interpolate_point(lines[ln], d), pts[e]) <= tol
+    keep = inside & near
+    return e[keep], ln[keep], d[keep]
+
+
+def _locate_on_rest(
+    line: shapely.LineString, point: shapely.Point, at_end: bool, skip_m: float
+) -> float:
+    """Position along ``line`` of the point nearest ``point``, leaving out ``skip_m`` at one end."""
+    from shapely.ops import substring
+
+    length = line.length
+    if length <= 2 * skip_m:
+        return -1.0
+    if at_end:
+        return float(substring(line, 0.0, length - skip_m).project(point))
+    return skip_m + float(substring(line, skip_m, length).project(point))
+
+
+def _crossings(
+    lines: np.ndarray, level: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Points where two lines of the same level cross, touch or start/stop overlapping.
+
+    Returns (points xy, line a, line b) per point and the number of line pairs that cross at
+    different levels (left unjoined).
+    """
+    a, b = shapely.STRtree(lines).query(lines, predicate="intersects")
+    pair = a < b
+    a, b = a[pair], b[pair]
+    same = level[a] == level[b]
+    inter = shapely.intersection(lines[a[~same]], lines[b[~same]])
+    separated = int(np.count_nonzero(~shapely.is_empty(inter)))
+    a, b = a[same], b[same]
+    parts, idx = shapely.get_parts(shapely.intersection(lines[a], lines[b]), return_index=True)
+    kind = shapely.get_type_id(parts)
+    is_pt = kind == 0
+    is_ln = kind == 1
+    xy = np.concatenate(
+        [
+            shapely.get_coordinates(parts[is_pt]),
+            shapely.get_coordinates(shapely.get_point(parts[is_ln], 0)),
+            shapely.get_coordinates(shapely.get_point(parts[is_ln], -1)),
+        ]
+    )
+    owner = np.concatenate([idx[is_pt], idx[is_ln], idx[is_ln]])
+    return xy, a[owner], b[owner], separated
+
+
+def _join(cands: _Cands, tol: float) -> np.ndarray:
+    """Node number of every candidate: linked ones and same-level ones within ``tol`` together."""
+    pts = shapely.points(cands.xy)
+    a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
+    ok = (a < b) & (cands.level[a] == cands.level[b])
+    links = np.concatenate([*cands.links, np.column_stack([a[ok], b[ok]])])
+    n = len(cands.xy)
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    return comp
+
+
+def _node_xy(cands: _Cands, comp: np.ndarray) -> np.ndarray:
+    """Node positions: the mean of the most trusted candidates (crossings, feet, ends)."""
+    n_comp = int(comp.max()) + 1
+    best = np.full(n_comp, -1)
+    np.maximum.at(best, comp, cands.kind)
+    use = cands.kind == best[comp]
+    count = np.bincount(comp[use], minlength=n_comp)
+    x = np.bincount(comp[use], weights=cands.xy[use, 0], minlength=n_comp) / count
+    y = np.bincount(comp[use], weights=cands.xy[use, 1], minlength=n_comp) / count
+    return np.column_stack([x, y])
+
+
+def _cut(
+    lines: np.ndarray,
+    events: tuple[np.ndarray, np.ndarray, np.ndarray],
+    node_xy: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut every line at its events (line, position along it, node).
+
+    Returns (u, v, piece LineStrings, source line) for the pieces between consecutive events
+    (pieces from a node back to itself only if longer than ``2 * tol``: a loop, not a sliver).
+    Vertices within 1 mm of a cut are dropped; piece ends sit exactly on their nodes.
+    """
+    ev_line, ev_d, ev_node = events
+    length = shapely.length(lines)
+    offset = np.concatenate([[0.0], np.cumsum(length + 1.0)[:-1]])  # one global position axis
+    order = np.lexsort((ev_node, ev_d, ev_line))
+    ev_line, ev_node = ev_line[order], ev_node[order]
+    ev_g = offset[ev_line] + ev_d[order]
+    xy, vline = shapely.get_coordinates(lines, return_index=True)
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    seg[vline[1:] != vline[:-1]] = 0.0
+    m = np.concatenate([[0.0], np.cumsum(seg)])
+    first = np.searchsorted(vline, np.arange(len(lines)))
+    g = offset[vline] + m - m[first][vline]
+    piece = np.searchsorted(ev_g, g, side="right") - 1
+    piece = np.clip(piece, 0, len(ev_g) - 2)
+    inner = (g - ev_g[piece] > _EPS_M) & (ev_g[piece + 1] - g > _EPS_M)
+    valid = (ev_line[:-1] == ev_line[1:]) & (
+        (ev_node[:-1] != ev_node[1:]) | (ev_g[1:] - ev_g[:-1] > 2 * tol)
+    )
+    starts = np.flatnonzero(valid)
+    keep_v = inner & valid[piece]
+    pid = np.concatenate([starts, piece[keep_v], starts])
+    pg = np.concatenate([ev_g[starts], g[keep_v], ev_g[starts + 1]])
+    pxy = np.concatenate([node_xy[ev_node[starts]], xy[keep_v], node_xy[ev_node[starts + 1]]])
+    rank = np.concatenate([np.zeros(len(starts)), np.ones(keep_v.sum()), np.full(len(starts), 2)])
+    o = np.lexsort((rank, pg, pid))
+    _, inv = np.unique(pid[o], return_inverse=True)
+    geoms = shapely.linestrings(pxy[o], indices=inv)
+    return ev_node[starts], ev_node[starts + 1], geoms, ev_line[starts]
+
+
+def _dedupe(u: np.ndarray, v: np.ndarray, geoms: np.ndarray, tol: float) -> np.ndarray:
+    """Mask of pieces to keep: of pieces between the same nodes along the same course, the first."""
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    frame = pd.DataFrame({"lo": lo, "hi": hi, "i": np.arange(len(u))})
+    first = frame.groupby(["lo", "hi"])["i"].transform("min").to_numpy()
+    dup = first != frame["i"].to_numpy()
+    idx = np.flatnonzero(dup)
+    same = shapely.hausdorff_distance(geoms[idx], geoms[first[idx]]) < tol
+    keep = np.ones(len(u), dtype=bool)
+    keep[idx[same]] = False
+    return keep
+
+
+def _topology(
+    lines: np.ndarray, level: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """Nodes and edges of a line layer (metric LineStrings, one level each).
+
+    Returns (u, v, edge LineStrings, source line of each edge, node xy, counts for the report).
+    """
+    n = len(lines)
+    cands, loose = _end_candidates(lines, level, tol)
+    fe, fl, fd = _feet(lines, level, cands, loose, tol)
+    foot_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[fl], fd))
+    cx, ca, cb, separated = _crossings(lines, level)
+    n_end, n_foot = 2 * n, len(fe)
+    length = shapely.length(lines)
+    cross_pts = shapely.points(cx)
+    da = shapely.line_locate_point(lines[ca], cross_pts)
+    db = shapely.line_locate_point(lines[cb], cross_pts)
+
+    def near_end(line: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return (d < 2 * tol) | (d > length[line] - 2 * tol)
+
+    foot_trust = np.where(near_end(fl, fd), _WEAK, _FOOT)
+    cross_trust = np.array([_CROSS, _FOOT, _WEAK])[
+        near_end(ca, da).astype(int) + near_end(cb, db).astype(int)
+    ]
+    cands.xy = np.concatenate([cands.xy, foot_xy, cx])
+    cands.level = np.concatenate([cands.level, level[fl], level[ca]])
+    cands.kind = np.concatenate([cands.kind, foot_trust, cross_trust])
+    cands.links.append(np.column_stack([fe, n_end + np.arange(n_foot)]))
+    comp = _join(cands, tol)
+    node_xy = _node_xy(cands, comp)
+    cross_id = n_end + n_foot + np.arange(len(cx))
+    events = (
+        np.concatenate([np.repeat(np.arange(n), 2), fl, ca, cb]),
+        np.concatenate([np.column_stack([np.zeros(n), length]).ravel(), fd, da, db]),
+        comp[np.concatenate([np.arange(n_end), n_end + np.arange(n_foot), cross_id, cross_id])],
+    )
+    u, v, geoms, src = _cut(lines, events, node_xy, tol)
+    keep = _dedupe(u, v, geoms, tol)
+    u, v, geoms, src = u[keep], v[keep], geoms[keep], src[keep]
+    used, inv = np.unique(np.concatenate([u, v]), return_inverse=True)
+    degree = np.bincount(inv, minlength=len(used))
+    moved = np.hypot(*(node_xy[comp[:n_end]] - cands.xy[:n_end]).T) > _EPS_M
+    counts = {
+        "ends_joined": int(np.count_nonzero(moved)),
+        "t_junctions": int(np.count_nonzero(foot_trust == _FOOT)),
+        "crossings": int(len(np.unique(comp[cross_id]))),
+        "grade_separated": separated,
+        "duplicates_merged": int(np.count_nonzero(~keep)),
+        "dangles": int(np.count_nonzero(degree == 1)),
+    }
+    return inv[: len(u)], inv[len(u) :], geoms, src, node_xy[used], counts
+
+
+def _explode(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """2-D LineStrings of the layer (multi-part lines split) and the row of each."""
+    geoms = shapely.force_2d(np.asarray(frame.geometry.values, dtype=object))
+    parts, row = shapely.get_parts(geoms, return_index=True)
+    kind = shapely.get_type_id(parts)
+    bad = ~np.isin(kind, (1, 2)) & ~shapely.is_empty(parts)
+    if bad.any():
+        first = frame.index[row[np.flatnonzero(bad)[0]]]
+        raise NetworkError(
+            f"row {first!r} of the line layer is a {shapely.get_type_id(parts[bad][0])} geometry "
+            f"type, not a line ({int(bad.sum())} such parts); a network needs road centrelines"
+        )
+    ok = np.isin(kind, (1, 2)) & (shapely.length(parts) > 0)
+    return parts[ok], row[ok]
+
+
+def network_from_lines(
+    frame: gpd.GeoDataFrame | gpd.GeoSeries,
+    crs: Any = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    exclude: Mapping[str, Sequence[Any]] | None = None,
+    tolerance_m: float = TOLERANCE_M,
+    keep: Keep = "largest",
+) -> WalkNetwork:
+    """A walking network from a layer of lines (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    frame :
+        LineStrings/MultiLineStrings with their attributes, in any CRS.
+    crs :
+        The layer's coordinate system when it has none or when it is GCJ-02/BD-09 lon/lat
+        (``"gcj02"``, ``"bd09"``; such files are often labelled WGS84); a metric CRS given for a
+        layer that has its own CRS is the CRS to work in. Default: the layer's own, and the
+        metric CRS the library picks (a projected metric layer is kept in its CRS).
+    columns :
+        ``{"bridge": ..., "tunnel": ..., "layer": ...}``: the layer's columns holding those.
+    exclude :
+        ``{column: [values]}``: rows to leave out, e.g. ``{"道路等级": ["高速公路", "快速路主路"]}``.
+    tolerance_m :
+        Line ends this close to another end or line are joined to it (metres).
+    keep :
+        ``"largest"`` connected piece (default) or ``"all"``.
+
+    Returns
+    -------
+    WalkNetwork, with the :class:`LineTopology` report as ``.topology``.
+    """
+    if isinstance(frame, gpd.GeoSeries):
+        frame = gpd.GeoDataFrame(geometry=frame)
+    if not np.isfinite(tolerance_m) or tolerance_m <= 0:
+        raise InputError(f"tolerance_m must be a distance in metres > 0, got {tolerance_m!r}")
+    with progress(total=3, desc="building the network from lines") as bar:
+        n_read = len(frame)
+        level_all = line_levels(frame, columns)
+        walk = walk_rows(frame, exclude)
+        frame = frame.loc[walk]
+        lines, row = _explode(frame)
+        if len(lines) == 0:
+            raise NetworkError("the line layer has no walkable lines")
+        lines, metric = to_metric(lines, frame.crs, crs)
+        bar.update()
+        u, v, geoms, src, node_xy, counts = _topology(
+            lines, level_all[walk][row], float(tolerance_m)
+        )
+        bar.update()
+        attrs = frame.drop(columns=frame.geometry.name).iloc[row[src]].reset_index(drop=True)
+        attrs = attrs[[c for c in attrs.columns if str(c) not in _RESERVED]]
+        attrs.insert(0, "line_id", frame.index.to_numpy()[row[src]])
+        net = WalkNetwork.from_lines(u, v, geoms, node_xy, metric, attrs, keep=keep)
+        bar.update()
+    report = LineTopology(
+        lines_read=n_read,
+        lines_excluded=int(n_read - walk.sum()),
+        tolerance_m=float(tolerance_m),
+        **counts,
+    )
+    net.topology = report
+    log.info("line layer: %s", report)
+    return net
