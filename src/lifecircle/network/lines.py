@@ -100,6 +100,7 @@ class _Cands:
     level: np.ndarray
     kind: np.ndarray
     links: list[np.ndarray]
+    direction: np.ndarray  # unit direction of the line the candidate lies on
 
 
 # ---------------------------------------------------------------------------- attributes
@@ -224,7 +225,17 @@ def _end_candidates(lines: np.ndarray, level: np.ndarray, tol: float) -> tuple[_
     a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
     pair = a < b
     near = np.bincount(np.concatenate([a[pair], b[pair]]), minlength=2 * n)
-    cands = _Cands(ends, np.repeat(level, 2), np.full(2 * n, _END), [np.column_stack([a, b])[pair]])
+    length = shapely.length(lines)
+    reach = np.minimum(5.0, length / 2)
+    line = np.repeat(np.arange(n), 2)
+    at = np.column_stack([reach, length - reach]).ravel()
+    cands = _Cands(
+        ends,
+        np.repeat(level, 2),
+        np.full(2 * n, _END),
+        [np.column_stack([a, b])[pair]],
+        _directions(lines, line, at, np.repeat(reach, 2)),
+    )
     return cands, near == 0
 
 
@@ -260,6 +271,42 @@ def _locate_on_rest(
     if at_end:
         return float(substring(line, 0.0, length - skip_m).project(point))
     return skip_m + float(substring(line, skip_m, length).project(point))
+
+
+def _feet_on_vertices(
+    lines: np.ndarray, fl: np.ndarray, fd: np.ndarray, foot_xy: np.ndarray, within_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move each foot onto the nearest inner vertex of its line within ``within_m``, if any.
+
+    A line drawn through a junction usually has a vertex there (OSM nodes, CAD snapping), and a
+    street that stops short of it meets it at that vertex. Returns (moved?, foot xy, position).
+    """
+    xy, line = shapely.get_coordinates(lines[np.unique(fl)], return_index=True)
+    line = np.unique(fl)[line]
+    inner = np.ones(len(xy), dtype=bool)
+    inner[:-1] &= line[1:] == line[:-1]
+    inner[1:] &= line[1:] == line[:-1]
+    xy, line = xy[inner], line[inner]
+    moved = np.zeros(len(fl), dtype=bool)
+    if len(xy) == 0 or len(fl) == 0:
+        return moved, foot_xy, fd
+    f, vtx = shapely.STRtree(shapely.points(xy)).query(
+        shapely.points(foot_xy), predicate="dwithin", distance=within_m
+    )
+    ok = line[vtx] == fl[f]
+    f, vtx = f[ok], vtx[ok]
+    dist = np.hypot(*(xy[vtx] - foot_xy[f]).T)
+    order = np.lexsort((dist, f))
+    f, vtx = f[order], vtx[order]
+    first = np.ones(len(f), dtype=bool)
+    first[1:] = f[1:] != f[:-1]
+    f, vtx = f[first], vtx[first]
+    foot_xy = foot_xy.copy()
+    fd = fd.copy()
+    foot_xy[f] = xy[vtx]
+    fd[f] = shapely.line_locate_point(lines[fl[f]], shapely.points(xy[vtx]))
+    moved[f] = True
+    return moved, foot_xy, fd
 
 
 def _crossings(
@@ -304,16 +351,56 @@ def _join(cands: _Cands, tol: float) -> np.ndarray:
     return comp
 
 
-def _node_xy(cands: _Cands, comp: np.ndarray) -> np.ndarray:
-    """Node positions: the mean of the most trusted candidates (crossings, feet, ends)."""
+def _directions(lines: np.ndarray, line: np.ndarray, d: np.ndarray, reach_m: float) -> np.ndarray:
+    """Unit direction of each ``line`` around position ``d``, over ``reach_m`` each way (clipped)."""
+    length = shapely.length(lines[line])
+    lo = shapely.line_interpolate_point(lines[line], np.clip(d - reach_m, 0, length))
+    hi = shapely.line_interpolate_point(lines[line], np.clip(d + reach_m, 0, length))
+    t = shapely.get_coordinates(hi) - shapely.get_coordinates(lo)
+    norm = np.hypot(t[:, 0], t[:, 1])
+    return t / np.where(norm > 0, norm, 1.0)[:, None]
+
+
+def _node_xy(cands: _Cands, comp: np.ndarray, tol: float) -> np.ndarray:
+    """Node positions.
+
+    With a crossing away from line ends, the mean of those (exact). Otherwise the point nearest
+    the lines that meet there (each end's line continued, each T-junction's through line), held
+    near the candidates by a weak pull: where a line was cut a few decimetres from a junction,
+    the junction stays where the other streets meet it, not at the mean of the cut ends. A
+    result farther than ``tol`` from the candidates' mean falls back to that mean.
+    """
     n_comp = int(comp.max()) + 1
-    best = np.full(n_comp, -1)
-    np.maximum.at(best, comp, cands.kind)
-    use = cands.kind == best[comp]
-    count = np.bincount(comp[use], minlength=n_comp)
-    x = np.bincount(comp[use], weights=cands.xy[use, 0], minlength=n_comp) / count
-    y = np.bincount(comp[use], weights=cands.xy[use, 1], minlength=n_comp) / count
-    return np.column_stack([x, y])
+    x, y = cands.xy[:, 0], cands.xy[:, 1]
+    use = np.isin(cands.kind, (_END, _FOOT))
+    exact = cands.kind == _CROSS
+    has_exact = np.bincount(comp[exact], minlength=n_comp) > 0
+    use = np.where(has_exact[comp], exact, use)
+    use |= ~(np.bincount(comp[use], minlength=n_comp) > 0)[comp]  # only weak ones: use them
+    c, w = comp[use], np.ones(int(use.sum()))
+    count = np.bincount(c, minlength=n_comp)
+    mean = (
+        np.column_stack(
+            [
+                np.bincount(c, weights=x[use], minlength=n_comp),
+                np.bincount(c, weights=y[use], minlength=n_comp),
+            ]
+        )
+        / count[:, None]
+    )
+    nx_, ny_ = -cands.direction[use, 1], cands.direction[use, 0]
+    lam = 0.1
+    a11 = np.bincount(c, weights=w * nx_ * nx_ + lam, minlength=n_comp)
+    a12 = np.bincount(c, weights=w * nx_ * ny_, minlength=n_comp)
+    a22 = np.bincount(c, weights=w * ny_ * ny_ + lam, minlength=n_comp)
+    proj = nx_ * x[use] + ny_ * y[use]
+    b1 = np.bincount(c, weights=w * nx_ * proj + lam * x[use], minlength=n_comp)
+    b2 = np.bincount(c, weights=w * ny_ * proj + lam * y[use], minlength=n_comp)
+    det = a11 * a22 - a12 * a12
+    fit = np.column_stack([(a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det])
+    bad = has_exact | ~np.isfinite(fit).all(axis=1) | (np.hypot(*(fit - mean).T) > tol)
+    fit[bad] = mean[bad]
+    return fit
 
 
 def _cut(
@@ -382,6 +469,7 @@ def _topology(
     cands, loose = _end_candidates(lines, level, tol)
     fe, fl, fd = _feet(lines, level, cands, loose, tol)
     foot_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[fl], fd))
+    on_vertex, foot_xy, fd = _feet_on_vertices(lines, fl, fd, foot_xy, 0.5 * tol)
     cx, ca, cb, separated = _crossings(lines, level)
     n_end, n_foot = 2 * n, len(fe)
     length = shapely.length(lines)
@@ -392,16 +480,19 @@ def _topology(
     def near_end(line: np.ndarray, d: np.ndarray) -> np.ndarray:
         return (d < 2 * tol) | (d > length[line] - 2 * tol)
 
-    foot_trust = np.where(near_end(fl, fd), _WEAK, _FOOT)
+    foot_trust = np.where(on_vertex, _CROSS, np.where(near_end(fl, fd), _WEAK, _FOOT))
     cross_trust = np.array([_CROSS, _FOOT, _WEAK])[
         near_end(ca, da).astype(int) + near_end(cb, db).astype(int)
     ]
     cands.xy = np.concatenate([cands.xy, foot_xy, cx])
     cands.level = np.concatenate([cands.level, level[fl], level[ca]])
     cands.kind = np.concatenate([cands.kind, foot_trust, cross_trust])
+    cands.direction = np.concatenate(
+        [cands.direction, _directions(lines, fl, fd, np.full(n_foot, 2.0)), np.zeros((len(cx), 2))]
+    )
     cands.links.append(np.column_stack([fe, n_end + np.arange(n_foot)]))
     comp = _join(cands, tol)
-    node_xy = _node_xy(cands, comp)
+    node_xy = _node_xy(cands, comp, tol)
     cross_id = n_end + n_foot + np.arange(len(cx))
     events = (
         np.concatenate([np.repeat(np.arange(n), 2), fl, ca, cb]),
