@@ -281,14 +281,15 @@ def _feet_on_vertices(
     A line drawn through a junction usually has a vertex there (OSM nodes, CAD snapping), and a
     street that stops short of it meets it at that vertex. Returns (moved?, foot xy, position).
     """
+    moved = np.zeros(len(fl), dtype=bool)
+    if len(fl) == 0:
+        return moved, foot_xy, fd
     xy, line = shapely.get_coordinates(lines[np.unique(fl)], return_index=True)
     line = np.unique(fl)[line]
-    inner = np.ones(len(xy), dtype=bool)
-    inner[:-1] &= line[1:] == line[:-1]
-    inner[1:] &= line[1:] == line[:-1]
+    change = line[1:] != line[:-1]
+    inner = ~np.r_[True, change] & ~np.r_[change, True]  # neither a line's first nor its last
     xy, line = xy[inner], line[inner]
-    moved = np.zeros(len(fl), dtype=bool)
-    if len(xy) == 0 or len(fl) == 0:
+    if len(xy) == 0:
         return moved, foot_xy, fd
     f, vtx = shapely.STRtree(shapely.points(xy)).query(
         shapely.points(foot_xy), predicate="dwithin", distance=within_m
@@ -321,8 +322,7 @@ def _crossings(
     pair = a < b
     a, b = a[pair], b[pair]
     same = level[a] == level[b]
-    inter = shapely.intersection(lines[a[~same]], lines[b[~same]])
-    separated = int(np.count_nonzero(~shapely.is_empty(inter)))
+    separated = _passing_over(lines, a[~same], b[~same])
     a, b = a[same], b[same]
     parts, idx = shapely.get_parts(shapely.intersection(lines[a], lines[b]), return_index=True)
     kind = shapely.get_type_id(parts)
@@ -337,6 +337,18 @@ def _crossings(
     )
     owner = np.concatenate([idx[is_pt], idx[is_ln], idx[is_ln]])
     return xy, a[owner], b[owner], separated
+
+
+def _passing_over(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+    """How many pairs of lines (of different levels) cross away from their ends."""
+    parts, idx = shapely.get_parts(shapely.intersection(lines[a], lines[b]), return_index=True)
+    point = shapely.get_type_id(parts) == 0
+    parts, idx = parts[point], idx[point]
+    inner = np.ones(len(parts), dtype=bool)
+    for line in (a[idx], b[idx]):
+        d = shapely.line_locate_point(lines[line], parts)
+        inner &= (d > _EPS_M) & (d < shapely.length(lines[line]) - _EPS_M)
+    return len(np.unique(idx[inner]))
 
 
 def _join(cands: _Cands, tol: float) -> np.ndarray:
