@@ -269,3 +269,36 @@ def test_nanjing_gcj02_copy_gives_the_same_answers(nanjing_osm, nanjing_lines):
     fin = np.isfinite(a)
     assert (np.isfinite(b) == fin).all()
     assert np.abs(a[fin] - b[fin]).max() < 0.01
+
+
+# ---------------------------------------------------------------------- configuration
+def test_config_network_section_takes_a_line_layer(tmp_path):
+    from lifecircle.cli import sample_dir
+    from lifecircle.config import load_config
+    from lifecircle.pipeline import run
+
+    d = sample_dir()
+    lines = synthetic.lines_from_osm(d / "helsinki_centre.osm.pbf", seed=0)
+    lines["道路等级"] = np.where(lines["highway"] == "steps", "台阶", "道路")
+    lines.to_file(tmp_path / "roads.gpkg", layer="中心线")
+    lines.head(3).to_file(tmp_path / "roads.gpkg", layer="other")
+    (tmp_path / "run.toml").write_text(
+        '[network]\nsource = "roads.gpkg"\nlayer = "中心线"\ntolerance_m = 1.0\n'
+        'exclude = { "道路等级" = ["台阶"] }\ncolumns = { bridge = "bridge" }\n'
+        f'[[facilities]]\nosm = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
+        f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\n'
+        f'[demand]\nbuildings = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
+        'missing_population = "zero"\n'
+        '[analysis]\nprofile = "gb50180-2018"\n[output]\ndir = "out"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(tmp_path / "run.toml")
+    assert cfg.network["exclude"] == {"道路等级": ["台阶"]}
+    net = run(cfg).analysis.network
+    assert (tmp_path / "out" / "lifecircle_shortfalls.xlsx").exists()
+    assert net.topology is not None
+    assert net.topology.lines_excluded == (lines["道路等级"] == "台阶").sum() > 0
+    bad = (tmp_path / "run.toml").read_text(encoding="utf-8").replace('["台阶"]', "3")
+    (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(lc.ConfigError, match=r"exclude.*list of values"):
+        load_config(tmp_path / "bad.toml")

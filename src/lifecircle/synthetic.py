@@ -286,8 +286,8 @@ def lines_from_osm(
     random direction (``jitter_within=True``: anywhere within ``jitter_m``, uniform on the disc).
     Dead ends that OSM leaves unjoined although they lie within 2 m of another way are cut back to
     2 m from it (a line layer says "not joined" only with a gap). Columns ``highway``, ``name``,
-    ``bridge``, ``tunnel``, ``layer``; WGS84. ``attrs`` count the ``ends_pulled_back`` and
-    ``bridges_added``."""
+    ``bridge``, ``tunnel``, ``layer``, ``foot``, ``access``, ``service``; WGS84. ``attrs`` count
+    the ``ends_pulled_back`` and ``bridges_added``."""
     from .crs import WGS84, metric_crs_for, transformer
     from .sources.osm import read_walk_ways
 
@@ -316,6 +316,9 @@ def lines_from_osm(
                     "name": tags.get("name"),
                     "bridge": "yes" if bridge else tags.get("bridge"),
                     "tunnel": tags.get("tunnel"),
+                    "foot": tags.get("foot"),
+                    "access": tags.get("access"),
+                    "service": tags.get("service"),
                     "layer": level[w] + 1 if bridge else level[w],
                 }
             )

@@ -519,7 +519,7 @@ def _topology(
     moved = np.hypot(*(node_xy[comp[:n_end]] - cands.xy[:n_end]).T) > _EPS_M
     counts = {
         "ends_joined": int(np.count_nonzero(moved)),
-        "t_junctions": int(np.count_nonzero(foot_trust == _FOOT)),
+        "t_junctions": int(np.count_nonzero(~near_end(fl, fd))),
         "crossings": int(len(np.unique(comp[cross_id]))),
         "grade_separated": separated,
         "duplicates_merged": int(np.count_nonzero(~keep)),
