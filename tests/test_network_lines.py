@@ -99,6 +99,14 @@ def test_street_stopping_short_of_another_joins_its_middle():
     assert dist(apart, (0, 0), (100, 100)) == float("inf")
 
 
+def test_street_closing_on_its_own_middle_joins_it():
+    # a "P": along y=0, round a block, back down to 0.4 m above its own start stretch
+    lines = layer([(0, 0), (100, 0), (100, 50), (50, 50), (50, 0.4)])
+    net = lc.load_network(lines, keep="all")
+    assert dist(net, (0, 0), (50, 50)) == pytest.approx(100.0, abs=0.05)
+    assert net.topology.t_junctions == 1
+
+
 def test_overshooting_end_is_cut_at_the_crossing():
     lines = layer([(0, 0), (200, 0)], [(100, -0.4), (100, 100)])
     net = lc.load_network(lines, keep="all")

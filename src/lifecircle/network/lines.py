@@ -247,11 +247,11 @@ def _feet(
     pts = shapely.points(cands.xy[:n_end])
     e, ln = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=tol)
     own = e // 2
-    ok = (level[own] == level[ln]) | loose[e]
-    e, ln, own = e[ok], ln[ok], own[ok]
+    ok = ((level[own] == level[ln]) | loose[e]) & (ln != own)
+    e, ln = e[ok], ln[ok]
     d = shapely.line_locate_point(lines[ln], pts[e])
-    for i in np.flatnonzero(ln == own):  # a loop closing on its own middle: look away from that end
-        d[i] = _locate_on_rest(lines[ln[i]], pts[e[i]], bool(e[i] % 2), 2 * tol)
+    le, ld = _own_loops(lines, pts, tol)  # a line closing on its own middle
+    e, ln, d = np.concatenate([e, le]), np.concatenate([ln, le // 2]), np.concatenate([d, ld])
     length = shapely.length(lines[ln])
     inside = (d > _EPS_M) & (d < length - _EPS_M)
     near = shapely.distance(shapely.line_interpolate_point(lines[ln], d), pts[e]) <= tol
@@ -259,18 +259,28 @@ def _feet(
     return e[keep], ln[keep], d[keep]
 
 
-def _locate_on_rest(
-    line: shapely.LineString, point: shapely.Point, at_end: bool, skip_m: float
-) -> float:
-    """Position along ``line`` of the point nearest ``point``, leaving out ``skip_m`` at one end."""
-    from shapely.ops import substring
-
-    length = line.length
-    if length <= 2 * skip_m:
-        return -1.0
-    if at_end:
-        return float(substring(line, 0.0, length - skip_m).project(point))
-    return skip_m + float(substring(line, skip_m, length).project(point))
+def _own_loops(lines: np.ndarray, ends: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ends within ``tol`` of their own line more than ``2 tol`` along it from that end (a loop
+    closing on itself, a "P"): (end, position along the line), the nearest such place per end."""
+    xy, li = shapely.get_coordinates(lines, return_index=True)
+    step = np.hypot(*np.diff(xy, axis=0).T)
+    seg = li[1:] == li[:-1]
+    m = np.concatenate([[0.0], np.cumsum(np.where(seg, step, 0.0))])
+    m -= m[np.searchsorted(li, li)]  # along-line position of every vertex
+    i = np.flatnonzero(seg)
+    segs = shapely.linestrings(np.stack([xy[i], xy[i + 1]], axis=1))
+    e, s = shapely.STRtree(segs).query(ends, predicate="dwithin", distance=tol)
+    line, m0, m1 = li[i[s]], m[i[s]], m[i[s] + 1]
+    length = shapely.length(lines[line])
+    far = np.where(e % 2 == 0, m0 > 2 * tol, m1 < length - 2 * tol)
+    e, s, m0 = e[(line == e // 2) & far], s[(line == e // 2) & far], m0[(line == e // 2) & far]
+    if len(e) == 0:
+        return e, np.empty(0)
+    d = m0 + shapely.line_locate_point(segs[s], ends[e])
+    gap = shapely.distance(segs[s], ends[e])
+    order = np.lexsort((gap, e))
+    first = np.r_[True, e[order][1:] != e[order][:-1]]
+    return e[order][first], d[order][first]
 
 
 def _feet_on_vertices(
