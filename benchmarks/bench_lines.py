@@ -120,6 +120,9 @@ def accuracy(osm: Path, seeds: list[int]) -> None:
                 )
                 got = od_matrix(lc.load_network(gcj, crs="gcj02", keep="all"), points, K)
                 print(f"| the same, GCJ-02 copy, crs='gcj02' | {seed} | {compare(want, got)} |")
+                flat = lines.drop(columns=["bridge", "layer"])
+                got = od_matrix(lc.load_network(flat, keep="all"), points, K)
+                print(f"| the same, bridge/layer columns dropped | {seed} | {compare(want, got)} |")
 
 
 # ---------------------------------------------------------------------- speed

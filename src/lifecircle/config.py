@@ -315,8 +315,8 @@ keep = "largest"                 # or "all": keep disconnected pieces
 # A road centreline layer (路网中心线: .shp, .gpkg, .geojson, .gdb) also works as source:
 # layer = "道路中心线"             # the layer of a GeoPackage/FileGDB
 # crs = "gcj02"                  # its coordinates, when the file has none or they are GCJ-02/BD-09
-# columns = { bridge = "桥梁", tunnel = "隧道", layer = "层级" }
-# exclude = { "道路等级" = ["高速公路", "快速路主路"] }
+# columns = {{ bridge = "桥梁", tunnel = "隧道", layer = "层级" }}
+# exclude = {{ "道路等级" = ["高速公路", "快速路主路"] }}
 # tolerance_m = 1.0              # line ends this close to another line are joined to it
 
 [[facilities]]
