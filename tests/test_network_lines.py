@@ -310,3 +310,8 @@ def test_config_network_section_takes_a_line_layer(tmp_path):
     (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
     with pytest.raises(lc.ConfigError, match=r"exclude.*list of values"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_line_options_refused_for_other_sources(nanjing_osm):
+    with pytest.raises(InputError, match="exclude=.*line layers"):
+        lc.load_network(nanjing_osm, exclude={"highway": ["footway"]})

@@ -97,6 +97,11 @@ def load_network(
         "tolerance_m": tolerance_m,
         "keep": keep,
     }
+    if not _is_line_source(source) and (layer, columns, exclude) != (None, None, None):
+        raise InputError(
+            "layer=, columns= and exclude= are for line layers (.shp, .gpkg, .geojson, .gdb or a "
+            f"GeoDataFrame of lines), not for {source!r}"
+        )
     if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
         net = network_from_lines(source, crs, **line_kw)
     elif isinstance(source, nx.Graph):
@@ -130,6 +135,12 @@ def load_network(
         net = _from_networkx(graph, crs, keep)
     log.info("loaded %r in %.2f s (%s)", net, time.perf_counter() - t0, net.components)
     return net
+
+
+def _is_line_source(source: Any) -> bool:
+    if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return True
+    return isinstance(source, (str, Path)) and is_line_file(Path(source))
 
 
 def _pick_crs(lon: np.ndarray, lat: np.ndarray, crs: Any) -> CRS:
