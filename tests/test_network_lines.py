@@ -315,3 +315,29 @@ def test_config_network_section_takes_a_line_layer(tmp_path):
 def test_line_options_refused_for_other_sources(nanjing_osm):
     with pytest.raises(InputError, match="exclude=.*line layers"):
         lc.load_network(nanjing_osm, exclude={"highway": ["footway"]})
+
+
+def test_multi_part_3d_and_missing_geometries_and_one_way():
+    lines = layer([(0, 0), (100, 0)], [(100, 0), (100, 100)], oneway=["yes", "-1"])
+    lines.loc[2, "geometry"] = None
+    lines.loc[3, "geometry"] = shapely.MultiLineString(
+        [[(X0, Y0 + 100), (X0 + 100, Y0 + 100)], [(X0 + 200, Y0, 5), (X0 + 300, Y0, 7)]]
+    )
+    net = lc.load_network(lines, keep="all")
+    assert net.topology.lines_read == 4
+    assert net.edges["line_id"].tolist().count(3) == 2  # both parts of the multi-line
+    # one-way is ignored: 0,0 -> 100,100 against the second line's direction
+    assert dist(net, (100, 100), (0, 0)) == pytest.approx(200.0, abs=0.01)
+    assert dist(net, (0, 100), (0, 0)) == pytest.approx(300.0, abs=0.01)
+    lines.loc[4, "geometry"] = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
+    with pytest.raises(NetworkError, match="row 4 of the line layer is a Polygon"):
+        lc.load_network(lines)
+
+
+def test_utf8_shapefile_without_cpg(tmp_path):
+    lines = layer(ROAD, BRIDGE, BLOCK, 名称=["中山路", "人民桥", "解放路"], 桥梁=["否", "是", "否"])
+    lines.to_file(tmp_path / "a.shp", encoding="utf-8")
+    (tmp_path / "a.cpg").unlink()
+    net = lc.load_network(tmp_path / "a.shp", keep="all")
+    assert set(net.edges["名称"]) == {"中山路", "人民桥", "解放路"}
+    assert net.topology.grade_separated == 1

@@ -530,7 +530,7 @@ def _topology(
     counts = {
         "ends_joined": int(np.count_nonzero(moved)),
         "t_junctions": int(np.count_nonzero(~near_end(fl, fd))),
-        "crossings": int(len(np.unique(comp[cross_id]))),
+        "crossings": int(len(np.unique(comp[cross_id][cross_trust == _CROSS]))),
         "grade_separated": separated,
         "duplicates_merged": int(np.count_nonzero(~keep)),
         "dangles": int(np.count_nonzero(degree == 1)),
@@ -547,8 +547,9 @@ def _explode(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         first = frame.index[row[np.flatnonzero(bad)[0]]]
         raise NetworkError(
-            f"row {first!r} of the line layer is a {shapely.get_type_id(parts[bad][0])} geometry "
-            f"type, not a line ({int(bad.sum())} such parts); a network needs road centrelines"
+            f"row {first!r} of the line layer is a {parts[bad][0].geom_type}, not a line "
+            f"({int(bad.sum())} such parts); a network needs road centrelines, e.g. "
+            "frame[frame.geom_type.str.endswith('LineString')]"
         )
     ok = np.isin(kind, (1, 2)) & (shapely.length(parts) > 0)
     return parts[ok], row[ok]
