@@ -349,6 +349,39 @@ def _crossings(
     return xy, a[owner], b[owner], separated
 
 
+def _end_noise(
+    lines: np.ndarray, cands: _Cands, cx: np.ndarray, ca: np.ndarray, cb: np.ndarray
+) -> np.ndarray:
+    """Crossings of two lines that meet at their ends, on the end segments of both.
+
+    Straight end segments that meet at a point cannot cross elsewhere: such a crossing comes from
+    ends drawn a little off (for near-parallel lines, metres before they meet) and is dropped, or
+    a pedestrian could turn there and cut the acute corner.
+    """
+    xy, li = shapely.get_coordinates(lines, return_index=True)
+    first = np.searchsorted(li, np.arange(len(lines)))
+    last = np.r_[first[1:], len(li)] - 1
+    first_seg = np.hypot(*(xy[first + 1] - xy[first]).T)
+    last_seg = np.hypot(*(xy[last] - xy[last - 1]).T)
+    length = shapely.length(lines)
+    pts = shapely.points(cx)
+    out = np.zeros(len(cx), dtype=bool)
+    at = [shapely.line_locate_point(lines[ln], pts) for ln in (ca, cb)]
+    on_end = [
+        [at[k] <= first_seg[ln] + _EPS_M, at[k] >= length[ln] - last_seg[ln] - _EPS_M]
+        for k, ln in enumerate((ca, cb))
+    ]
+    links = cands.links[0]
+    met = set(map(tuple, np.sort(links, axis=1).tolist()))
+    for sa in (0, 1):
+        for sb in (0, 1):
+            ea, eb = 2 * ca + sa, 2 * cb + sb
+            pair = np.sort(np.column_stack([ea, eb]), axis=1)
+            meet = np.fromiter((tuple(p) in met for p in pair.tolist()), bool, len(pair))
+            out |= meet & on_end[0][sa] & on_end[1][sb]
+    return out
+
+
 def _passing_over(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
     """How many pairs of lines (of different levels) cross away from their ends."""
     parts, idx = shapely.get_parts(shapely.intersection(lines[a], lines[b]), return_index=True)
@@ -493,6 +526,8 @@ def _topology(
     foot_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[fl], fd))
     on_vertex, foot_xy, fd = _feet_on_vertices(lines, fl, fd, foot_xy, 0.5 * tol)
     cx, ca, cb, separated = _crossings(lines, level)
+    noise = _end_noise(lines, cands, cx, ca, cb)
+    cx, ca, cb = cx[~noise], ca[~noise], cb[~noise]
     n_end, n_foot = 2 * n, len(fe)
     length = shapely.length(lines)
     cross_pts = shapely.points(cx)
