@@ -114,6 +114,20 @@ def test_overshooting_end_is_cut_at_the_crossing():
     assert len(net.edges) == 3  # the 0.4 m stub past the road is not kept as a street
 
 
+def test_slip_road_meeting_at_a_sharp_angle_gives_no_corner_cut():
+    # a road and its slip road meet at (0, 0) at 5 degrees; both ends drawn 0.3 m off, so the
+    # two lines cross about 3 m before they meet. A walker cannot turn there.
+    slope = np.tan(np.radians(5))
+    road = [(-100, 0), (0.1, -0.3)]
+    slip = [(-100, -100 * slope), (0.0, 0.3)]
+    lines = layer(road, slip, [(0, 0), (100, 0)])
+    assert shapely.intersects(lines.geometry[0], lines.geometry[1])
+    net = lc.load_network(lines, keep="all")
+    a, b = (-20, -0.06), (-20, -20 * slope + 0.06)  # on each line, 20 m before they meet
+    assert dist(net, a, b) == pytest.approx(40.0, abs=0.6)
+    assert dist(net, a, (100, 0)) == pytest.approx(120.0, abs=0.6)
+
+
 def test_chain_of_nearly_meeting_ends_is_one_node_whatever_the_order():
     # four streets end 0.6 m apart one after another: 1.8 m from first to last, one junction
     ends = [(0, 0), (0.6, 0), (1.2, 0), (1.8, 0)]
