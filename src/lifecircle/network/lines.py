@@ -66,6 +66,7 @@ _RESERVED = {"u", "v", "key", "length_m", "geometry", "line_id"}
 # a crossing of two line ends (near-parallel ends cross far from where they meet) least of all.
 _WEAK, _END, _FOOT, _CROSS = 0, 1, 2, 3
 _EPS_M = 1e-3  # positions along a line closer than this are the same place
+_PARALLEL = np.cos(np.radians(30))  # lines closer than 30 degrees run alongside each other
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,9 @@ def to_metric(geoms: np.ndarray, layer_crs: Any, crs: Any) -> tuple[np.ndarray, 
 def _end_candidates(lines: np.ndarray, level: np.ndarray, tol: float) -> tuple[_Cands, np.ndarray]:
     """Both ends of every line (2i start, 2i+1 end), linked to ends of any level within ``tol``.
 
-    Returns the candidates and which ends are loose (no other end within ``tol``).
+    Returns the candidates and, per end, 0 if it is loose (no other end within ``tol``), 1 if
+    it continues one other line (one end within ``tol``, the lines in line: a line cut in two),
+    else 2.
     """
     n = len(lines)
     ends = np.empty((2 * n, 2))
@@ -236,13 +239,23 @@ def _end_candidates(lines: np.ndarray, level: np.ndarray, tol: float) -> tuple[_
         [np.column_stack([a, b])[pair]],
         _directions(lines, line, at, np.repeat(reach, 2)),
     )
-    return cands, near == 0
+    one = pair & (near[a] == 1) & (near[b] == 1)
+    cos = np.abs(np.sum(cands.direction[a[one]] * cands.direction[b[one]], axis=1))
+    kind = np.where(near == 0, 0, 2)
+    kind[a[one][cos > _PARALLEL]] = 1
+    kind[b[one][cos > _PARALLEL]] = 1
+    return cands, kind
 
 
 def _feet(
-    lines: np.ndarray, level: np.ndarray, cands: _Cands, loose: np.ndarray, tol: float
+    lines: np.ndarray, level: np.ndarray, cands: _Cands, ends: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ends within ``tol`` of the middle of a line (T-junctions): (end, line, position along)."""
+    """Ends within ``tol`` of the middle of a line (T-junctions): (end, line, position along).
+
+    Not the ends where a line was merely cut in two, onto a line running alongside (a slip road
+    cut just before it merges is not joined there).
+    """
+    loose = ends == 0
     n_end = 2 * len(lines)
     pts = shapely.points(cands.xy[:n_end])
     e, ln = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=tol)
@@ -255,7 +268,8 @@ def _feet(
     length = shapely.length(lines[ln])
     inside = (d > _EPS_M) & (d < length - _EPS_M)
     near = shapely.distance(shapely.line_interpolate_point(lines[ln], d), pts[e]) <= tol
-    keep = inside & near
+    along = np.abs(np.sum(_directions(lines, ln, d, np.full(len(d), 2.0)) * cands.direction[e], 1))
+    keep = inside & near & ~((ends[e] == 1) & (along > _PARALLEL))
     return e[keep], ln[keep], d[keep]
 
 
@@ -350,35 +364,50 @@ def _crossings(
 
 
 def _end_noise(
-    lines: np.ndarray, cands: _Cands, cx: np.ndarray, ca: np.ndarray, cb: np.ndarray
+    lines: np.ndarray,
+    cands: _Cands,
+    crossings: tuple[np.ndarray, np.ndarray, np.ndarray],
+    feet: tuple[np.ndarray, np.ndarray],
+    tol: float,
 ) -> np.ndarray:
-    """Crossings of two lines that meet at their ends, on the end segments of both.
+    """Crossings made by line ends drawn a little off, to be dropped.
 
-    Straight end segments that meet at a point cannot cross elsewhere: such a crossing comes from
-    ends drawn a little off (for near-parallel lines, metres before they meet) and is dropped, or
-    a pedestrian could turn there and cut the acute corner.
+    A straight end segment that meets another line at its end cannot also cross it elsewhere:
+    such a crossing comes from an end drawn a little off (for near-parallel lines, metres before
+    they meet), and a walker could turn there and cut the acute corner. Dropped: crossings on the
+    end segments of two lines whose ends meet; and crossings within ``10 * tol`` of a line's end,
+    on its end segment, where that end is joined to the other line (end to end or onto its middle).
     """
+    cx, ca, cb = crossings
     xy, li = shapely.get_coordinates(lines, return_index=True)
     first = np.searchsorted(li, np.arange(len(lines)))
     last = np.r_[first[1:], len(li)] - 1
-    first_seg = np.hypot(*(xy[first + 1] - xy[first]).T)
-    last_seg = np.hypot(*(xy[last] - xy[last - 1]).T)
     length = shapely.length(lines)
+    seg = (np.hypot(*(xy[first + 1] - xy[first]).T), np.hypot(*(xy[last] - xy[last - 1]).T))
     pts = shapely.points(cx)
-    out = np.zeros(len(cx), dtype=bool)
     at = [shapely.line_locate_point(lines[ln], pts) for ln in (ca, cb)]
     on_end = [
-        [at[k] <= first_seg[ln] + _EPS_M, at[k] >= length[ln] - last_seg[ln] - _EPS_M]
+        [at[k] <= seg[0][ln] + _EPS_M, at[k] >= length[ln] - seg[1][ln] - _EPS_M]
         for k, ln in enumerate((ca, cb))
     ]
+    from_end = [[at[k], length[ln] - at[k]] for k, ln in enumerate((ca, cb))]
     links = cands.links[0]
     met = set(map(tuple, np.sort(links, axis=1).tolist()))
+    joined = set(zip(feet[0].tolist(), feet[1].tolist(), strict=True))
+    joined |= set(zip(links[:, 0].tolist(), (links[:, 1] // 2).tolist(), strict=True))
+    joined |= set(zip(links[:, 1].tolist(), (links[:, 0] // 2).tolist(), strict=True))
+    out = np.zeros(len(cx), dtype=bool)
     for sa in (0, 1):
         for sb in (0, 1):
-            ea, eb = 2 * ca + sa, 2 * cb + sb
-            pair = np.sort(np.column_stack([ea, eb]), axis=1)
+            pair = np.sort(np.column_stack([2 * ca + sa, 2 * cb + sb]), axis=1)
             meet = np.fromiter((tuple(p) in met for p in pair.tolist()), bool, len(pair))
             out |= meet & on_end[0][sa] & on_end[1][sb]
+    for k, (line, other) in enumerate(((ca, cb), (cb, ca))):
+        for side in (0, 1):
+            end = (2 * line + side).tolist()
+            pairs = zip(end, other.tolist(), strict=True)
+            onto = np.fromiter((p in joined for p in pairs), bool, len(end))
+            out |= onto & on_end[k][side] & (from_end[k][side] <= 10 * tol)
     return out
 
 
@@ -521,12 +550,12 @@ def _topology(
     Returns (u, v, edge LineStrings, source line of each edge, node xy, counts for the report).
     """
     n = len(lines)
-    cands, loose = _end_candidates(lines, level, tol)
-    fe, fl, fd = _feet(lines, level, cands, loose, tol)
+    cands, ends = _end_candidates(lines, level, tol)
+    fe, fl, fd = _feet(lines, level, cands, ends, tol)
     foot_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[fl], fd))
     on_vertex, foot_xy, fd = _feet_on_vertices(lines, fl, fd, foot_xy, 0.5 * tol)
     cx, ca, cb, separated = _crossings(lines, level)
-    noise = _end_noise(lines, cands, cx, ca, cb)
+    noise = _end_noise(lines, cands, (cx, ca, cb), (fe, fl), tol)
     cx, ca, cb = cx[~noise], ca[~noise], cb[~noise]
     n_end, n_foot = 2 * n, len(fe)
     length = shapely.length(lines)
