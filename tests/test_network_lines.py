@@ -128,6 +128,17 @@ def test_slip_road_meeting_at_a_sharp_angle_gives_no_corner_cut():
     assert dist(net, a, (100, 0)) == pytest.approx(120.0, abs=0.6)
 
 
+def test_slip_road_cut_just_before_it_merges_is_not_joined_there():
+    # the slip road is drawn as two lines cut 1.5 m before it meets the road at (0, 0); at that
+    # cut it runs 0.13 m from the road, well within the tolerance, but it does not meet it there
+    slope = np.tan(np.radians(5))
+    cut = (-1.5, -1.5 * slope)
+    lines = layer([(-100, 0), (100, 0)], [(-100, -100 * slope), cut], [cut, (0, 0)])
+    net = lc.load_network(lines, keep="all")
+    a, b = (-20, 0), (-20, -20 * slope)  # on the road and on the slip road, 20 m before
+    assert dist(net, a, b) == pytest.approx(20 + 20 / np.cos(np.radians(5)), abs=0.1)
+
+
 def test_chain_of_nearly_meeting_ends_is_one_node_whatever_the_order():
     # four streets end 0.6 m apart one after another: 1.8 m from first to last, one junction
     ends = [(0, 0), (0.6, 0), (1.2, 0), (1.8, 0)]
