@@ -13,10 +13,13 @@ other by centimetres. :func:`network_from_lines` turns them into an ordinary :cl
    cross or touch (lines of different levels pass over each other); the foot of an end that lies
    within ``tolerance_m`` of the middle of another line (a T-junction; onto another level only
    from a loose end, e.g. a footbridge landing on a path, never from a bridge's continuation).
-   Candidates within ``tolerance_m`` of each other join into one node (line ends of any level; others
-   of the same level) — whole chains at once, so the result does not depend on the input order.
-   A node lies on the crossing point if it has one, else on the line it was joined to, else at the
-   mean of the ends;
+   Not candidates: crossings of an end segment whose end already meets the other line (ends
+   drawn a little off make near-parallel lines cross metres before they meet), and feet of the
+   ends of a line merely cut in two onto a line running alongside (a slip road cut before it
+   merges). Candidates within ``tolerance_m`` of each other join into one node (line ends of any
+   level; others of the same level) — whole chains at once, so the result does not depend on the
+   input order. A node lies on a crossing away from line ends if it has one, else on the through
+   line's vertex a street stops short of, else where the meeting lines cross (least squares);
 5. *edges* — every line cut at its nodes, with its end vertices moved onto them; pieces joining the
    same two nodes along the same course (Hausdorff distance < ``tolerance_m``) are one street drawn
    twice, and only the first is kept.
