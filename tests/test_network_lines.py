@@ -72,8 +72,13 @@ def test_bridge_over_road_keeps_the_detour(columns, kw):
 
 def test_bridge_cut_right_above_the_road_is_not_joined_to_it():
     # the bridge drawn as two lines meeting 0.2 m north of the road, ends 0.3 m apart
-    lines = layer(ROAD, [(200, -100), (200, 0.2)], [(200.1, 0.4), (200, 100)], BLOCK,
-                  bridge=[None, "yes", "yes", None])
+    lines = layer(
+        ROAD,
+        [(200, -100), (200, 0.2)],
+        [(200.1, 0.4), (200, 100)],
+        BLOCK,
+        bridge=[None, "yes", "yes", None],
+    )
     net = lc.load_network(lines, keep="all")
     assert dist(net, (200, 10), (210, 0)) == pytest.approx(DETOUR_M, abs=0.5)
     assert dist(net, (200, -50), (200, 50)) == pytest.approx(100.0, abs=0.5)
@@ -144,8 +149,10 @@ def test_chain_of_nearly_meeting_ends_is_one_node_whatever_the_order():
     ends = [(0, 0), (0.6, 0), (1.2, 0), (1.8, 0)]
     far = [(0.9, 100), (100, 0.9), (0.9, -100), (-100, 0.9)]
     coords = [[e, f] for e, f in zip(ends, far, strict=True)]
-    nets = [lc.load_network(layer(*[coords[i] for i in order]), keep="all")
-            for order in ([0, 1, 2, 3], [3, 1, 0, 2], [2, 3, 1, 0])]
+    nets = [
+        lc.load_network(layer(*[coords[i] for i in order]), keep="all")
+        for order in ([0, 1, 2, 3], [3, 1, 0, 2], [2, 3, 1, 0])
+    ]
     for net in nets:
         assert len(net.nodes) == 5
         deg = np.bincount(np.concatenate([net.edges["u"], net.edges["v"]]))
@@ -169,10 +176,14 @@ def test_duplicates_merged_but_two_streets_between_the_same_junctions_kept():
 
 # ---------------------------------------------------------------------- attributes
 def test_exclude_by_road_class_and_osm_walk_filter():
-    lines = layer([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(200, 0), (300, 0)],
-                  [(0, 0), (0, 100)],
-                  道路等级=["支路", "快速路主路", "高速公路", "次干路"],
-                  highway=["residential", "residential", "residential", "motorway"])
+    lines = layer(
+        [(0, 0), (100, 0)],
+        [(100, 0), (200, 0)],
+        [(200, 0), (300, 0)],
+        [(0, 0), (0, 100)],
+        道路等级=["支路", "快速路主路", "高速公路", "次干路"],
+        highway=["residential", "residential", "residential", "motorway"],
+    )
     net = lc.load_network(lines, keep="all", exclude={"道路等级": ["高速公路", "快速路主路"]})
     assert len(net.edges) == 1 and net.edges["道路等级"].tolist() == ["支路"]
     assert net.topology.lines_excluded == 3 and net.topology.lines_read == 4
