@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 # section -> {key: allowed types}; "facilities" is an array of tables
 _NUM = (int, float)
 SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "network": {"source": (str,), "crs": (str, int), "keep": (str,), "max_snap_m": _NUM},
+    "network": {"source": (str,), "crs": (str, int), "keep": (str,), "max_snap_m": _NUM,
+                "layer": (str, int), "columns": (dict,), "exclude": (dict,),
+                "tolerance_m": _NUM},  # fmt: skip
     "facilities": {
         "osm": (bool, str),
         "path": (str,),
@@ -147,6 +149,7 @@ def _check_table(
                     float: "a number",
                     bool: "true/false",
                     list: "a list",
+                    dict: "a table",
                 }[t]
                 for t in types
             )
@@ -228,6 +231,16 @@ def _inputs(loc: Locator, paths: _Paths) -> dict[str, Any]:
         raise _fail(loc, ("network", "keep"), "must be 'largest' or 'all'")
     if "max_snap_m" in net and not net["max_snap_m"] > 0:
         raise _fail(loc, ("network", "max_snap_m"), "must be a distance in metres > 0")
+    if "tolerance_m" in net and not net["tolerance_m"] > 0:
+        raise _fail(loc, ("network", "tolerance_m"), "must be a distance in metres > 0")
+    for role, column in net.get("columns", {}).items():
+        if not isinstance(column, str):
+            raise _fail(loc, ("network", "columns", role), "must be a column name (text)")
+    for column, values in net.get("exclude", {}).items():
+        if not isinstance(values, (str, list)) or not all(
+            isinstance(v, (str, int)) for v in ([values] if isinstance(values, str) else values)
+        ):
+            raise _fail(loc, ("network", "exclude", column), 'must be a list of values, e.g. ["高速公路"]')
     fac = []
     for item in data.get("facilities", []):
         item = dict(item)
@@ -299,6 +312,12 @@ source = "city.osm.pbf"          # an .osm.pbf/.osm file (e.g. a Geofabrik extra
                                  # folder, or a place name fetched online, e.g. "南湖区, 嘉兴市, 浙江省"
 # crs = "EPSG:4549"              # default: the CGCS2000 3-degree Gauss-Krüger zone (EPSG:4549 in Jiaxing)
 keep = "largest"                 # or "all": keep disconnected pieces
+# A road centreline layer (路网中心线: .shp, .gpkg, .geojson, .gdb) also works as source:
+# layer = "道路中心线"             # the layer of a GeoPackage/FileGDB
+# crs = "gcj02"                  # its coordinates, when the file has none or they are GCJ-02/BD-09
+# columns = {{ bridge = "桥梁", tunnel = "隧道", layer = "层级" }}
+# exclude = {{ "道路等级" = ["高速公路", "快速路主路"] }}
+# tolerance_m = 1.0              # line ends this close to another line are joined to it
 
 [[facilities]]
 osm = true                       # facilities tagged in the network's OSM file

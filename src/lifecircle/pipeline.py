@@ -105,7 +105,10 @@ def run(config: Config | str | Path) -> RunResult:
     lap = _Laps()
     nc = cfg.network
     with _from_key(cfg, "network", "source"):
-        net = load_network(nc["source"], crs=nc.get("crs"), keep=nc.get("keep", "largest"))
+        lines_kw = {k: nc[k] for k in ("layer", "columns", "exclude", "tolerance_m") if k in nc}
+        net = load_network(
+            nc["source"], crs=nc.get("crs"), keep=nc.get("keep", "largest"), **lines_kw
+        )
     lap("network")
     with _from_key(cfg, "analysis", "profile"):
         profile = load_profile(cfg.analysis["profile"])

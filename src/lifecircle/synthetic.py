@@ -172,3 +172,201 @@ def city(
         index=pd.Index([f"F{i:05d}" for i in range(n_fac)], name="facility_id"),
     )
     return City(net, comm, fac)
+
+
+# ---------------------------------------------------------------------- OSM streets as bare lines
+def _way_level(tags: dict) -> int:
+    if tags.get("bridge", "no") != "no":
+        return 1
+    if tags.get("tunnel", "no") != "no":
+        return -1
+    return 0
+
+
+def _unnoded_crossings(
+    lines: np.ndarray, level: np.ndarray, junction_xy: np.ndarray
+) -> list[tuple[int, float, int, float]]:
+    """(way a, position along a, way b, position along b) where two ways of one level cross
+    without a shared node."""
+    a, b = shapely.STRtree(lines).query(lines, predicate="intersects")
+    pair = (a < b) & (level[a] == level[b])
+    a, b = a[pair], b[pair]
+    parts, idx = shapely.get_parts(shapely.intersection(lines[a], lines[b]), return_index=True)
+    point = shapely.get_type_id(parts) == 0
+    pts, idx = parts[point], idx[point]
+    noded = np.zeros(len(pts), dtype=bool)
+    noded[shapely.STRtree(shapely.points(junction_xy)).query(pts, "dwithin", 0.05)[0]] = True
+    out = []
+    for i in np.flatnonzero(~noded):
+        wa, wb = int(a[idx[i]]), int(b[idx[i]])
+        da = float(shapely.line_locate_point(lines[wa], pts[i]))
+        out.append((wa, da, wb, float(shapely.line_locate_point(lines[wb], pts[i]))))
+    return out
+
+
+def _half_span(length: float, junction_m: np.ndarray, d: float) -> float:
+    """Half the length of a bridge or tunnel piece at ``d``: up to 6 m, short of junctions."""
+    gap = float(np.abs(junction_m - d).min()) if len(junction_m) else np.inf
+    return min(6.0, 0.4 * gap, 0.4 * d, 0.4 * (length - d))
+
+
+def _grade_spans(
+    lines: np.ndarray, crossings: list, junction_m: list[np.ndarray], tunnel: np.ndarray
+) -> dict[int, list[tuple[float, float, str]]]:
+    """{way: [(from, to, "bridge" | "tunnel")]}: at each crossing the street above gets a bridge
+    piece, or, where it has no room for one (a junction within 2.5 m), the street below a tunnel
+    piece; a way that was a tunnel in OSM is the one below."""
+    spans: dict[int, list[tuple[float, float, str]]] = {}
+    for wa, da, wb, db in crossings:
+        if tunnel[wa] and not tunnel[wb]:
+            wa, da, wb, db = wb, db, wa, da  # wa: the street above
+        ha = _half_span(lines[wa].length, junction_m[wa], da)
+        hb = _half_span(lines[wb].length, junction_m[wb], db)
+        way, d, half, kind = (
+            (wa, da, ha, "bridge") if ha >= min(2.5, hb) else (wb, db, hb, "tunnel")
+        )
+        spans.setdefault(way, []).append((d - half, d + half, kind))
+    return spans
+
+
+def _pull_back_loose_ends(
+    lines: np.ndarray, runs: list[np.ndarray], shared: np.ndarray, gap_m: float
+) -> tuple[np.ndarray, int]:
+    """Dead ends that OSM leaves unjoined although they lie within ``gap_m`` of another way, cut
+    back until they are ``gap_m`` away (a line layer can only say "not joined" with a gap)."""
+    from shapely.ops import substring
+
+    tree = shapely.STRtree(lines)
+    lines = lines.copy()
+    pulled = 0
+    for w, run in enumerate(runs):
+        for at_end in (False, True):
+            node = run[-1] if at_end else run[0]
+            if shared[node]:
+                continue
+            line = lines[w]
+            end = shapely.get_point(line, -1 if at_end else 0)
+            others = [o for o in tree.query(end, "dwithin", gap_m) if o != w]
+            if not others:
+                continue
+            cut = gap_m
+            while cut < 0.5 * line.length:
+                lo, hi = (0.0, line.length - cut) if at_end else (cut, line.length)
+                piece = substring(line, lo, hi)
+                tip = shapely.get_point(piece, -1 if at_end else 0)
+                if min(shapely.distance(tip, lines[o]) for o in others) >= gap_m:
+                    lines[w] = piece
+                    pulled += 1
+                    break
+                cut += gap_m
+    return lines, pulled
+
+
+def _way_pieces(
+    line: shapely.LineString,
+    spans: list[tuple[float, float, str]],
+    split_every_m: float,
+    rng: np.random.Generator,
+) -> list[tuple[shapely.LineString, str | None]]:
+    """One way cut at random places and at its bridge/tunnel spans: (piece, "bridge"/"tunnel")."""
+    from shapely.ops import substring
+
+    length = line.length
+    cuts = np.sort(rng.uniform(0, length, rng.poisson(length / split_every_m)))
+    cuts = [c for c in cuts if not any(lo - 1 <= c <= hi + 1 for lo, hi, _ in spans)]
+    marks = np.unique(
+        np.clip([0.0, length, *cuts, *[e for sp in spans for e in sp[:2]]], 0, length)
+    )
+    pieces = []
+    for lo, hi in zip(marks[:-1], marks[1:], strict=True):
+        if hi - lo > 1e-6:
+            mid = 0.5 * (lo + hi)
+            kind = next((k for a, b, k in spans if a < mid < b), None)
+            pieces.append((substring(line, lo, hi), kind))
+    return pieces
+
+
+def _jitter_ends(
+    piece: shapely.LineString, jitter_m: float, within: bool, rng: np.random.Generator
+) -> shapely.LineString:
+    xy = shapely.get_coordinates(piece).copy()
+    angle = rng.uniform(0, 2 * np.pi, 2)
+    radius = jitter_m * np.sqrt(rng.uniform(0, 1, 2)) if within else np.full(2, jitter_m)
+    xy[[0, -1]] += radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    return shapely.linestrings(xy)
+
+
+def lines_from_osm(
+    path: Any,
+    *,
+    seed: int = 0,
+    split_every_m: float = 150.0,
+    jitter_m: float = 0.3,
+    jitter_within: bool = False,
+    tunnels_as_bridges: bool = True,
+) -> gpd.GeoDataFrame:
+    """The walkable ways of an OSM file as a bare line layer, the way a bureau's centreline file
+    looks: no node ids; every way cut at random places (about one every ``split_every_m``, not at
+    junctions); a short ``bridge=yes`` piece (``layer`` one up) wherever two ways of one level cross
+    without a shared node (OSM keeps them apart); each piece's two ends moved ``jitter_m`` in a
+    random direction (``jitter_within=True``: anywhere within ``jitter_m``, uniform on the disc).
+    With ``tunnels_as_bridges`` (default) a tunnel is written as an ordinary line and each street
+    it passes under gets the bridge piece instead (a tunnel piece only where that street has no
+    room for a bridge).
+    Dead ends that OSM leaves unjoined although they lie within 2 m of another way are cut back to
+    2 m from it (a line layer says "not joined" only with a gap). Columns ``highway``, ``name``,
+    ``bridge``, ``tunnel``, ``layer``, ``foot``, ``access``, ``service``; WGS84. ``attrs`` count
+    the ``ends_pulled_back``, ``bridges_added`` and ``tunnels_added``."""
+    from .crs import WGS84, metric_crs_for, transformer
+    from .sources.osm import read_walk_ways
+
+    ww = read_walk_ways(path)
+    metric = metric_crs_for(float(np.median(ww.lon)), float(np.median(ww.lat)))
+    x, y = transformer(WGS84, metric).transform(ww.lon, ww.lat)
+    xy = np.column_stack([x, y])
+    runs = [ww.way_nodes[a:b] for a, b in zip(ww.way_ptr[:-1], ww.way_ptr[1:], strict=True)]
+    lines = np.array([shapely.linestrings(xy[r]) for r in runs])
+    level = np.array([_way_level(t) for t in ww.way_tags])
+    tunnel = level < 0
+    if tunnels_as_bridges:
+        level[tunnel] = 0
+    shared = np.bincount(ww.way_nodes, minlength=len(xy)) > 1
+    lines, pulled = _pull_back_loose_ends(lines, runs, shared, 2.0)
+    crossings = _unnoded_crossings(lines, level, xy[shared])
+    junction_m = [
+        shapely.line_locate_point(lines[w], shapely.points(xy[run[shared[run]]]))
+        for w, run in enumerate(runs)
+    ]
+    spans = _grade_spans(lines, crossings, junction_m, tunnel & tunnels_as_bridges)
+    rng = np.random.default_rng(seed)
+    rows, geoms = [], []
+    for w in range(len(runs)):
+        tags = ww.way_tags[w]
+        for piece, kind in _way_pieces(lines[w], spans.get(w, []), split_every_m, rng):
+            geoms.append(_jitter_ends(piece, jitter_m, jitter_within, rng))
+            rows.append(
+                {
+                    "highway": tags.get("highway"),
+                    "name": tags.get("name"),
+                    "bridge": "yes" if kind == "bridge" else tags.get("bridge"),
+                    "tunnel": "yes"
+                    if kind == "tunnel"
+                    else None
+                    if tunnels_as_bridges
+                    else tags.get("tunnel"),
+                    "foot": tags.get("foot"),
+                    "access": tags.get("access"),
+                    "service": tags.get("service"),
+                    "layer": level[w] + {"bridge": 1, "tunnel": -1, None: 0}[kind],
+                }
+            )
+    back = transformer(metric, WGS84)
+    lonlat = shapely.transform(
+        np.array(geoms), lambda c: np.column_stack(back.transform(c[:, 0], c[:, 1]))
+    )
+    out = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=lonlat, crs=4326)
+    out.attrs["ends_pulled_back"] = pulled
+    kinds = [k for v in spans.values() for _, _, k in v]
+    out.attrs["bridges_added"] = kinds.count("bridge")
+    out.attrs["tunnels_added"] = kinds.count("tunnel")
+    return out

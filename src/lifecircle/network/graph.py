@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -29,6 +29,9 @@ from . import paths
 from .paths import MIN_WEIGHT_M, Pairs, Reach
 from .points import to_points
 from .snapping import Snapped, gate_owners, snap_points, through_gates
+
+if TYPE_CHECKING:
+    from .lines import LineTopology
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,12 @@ class WalkNetwork:
         Symmetric CSR adjacency (shortest parallel edge per node pair), weights in metres.
     components : ComponentReport
         Connectivity as loaded.
+    topology : LineTopology or None
+        For a network built from a line layer: ends joined, crossings made junctions, crossings
+        left grade-separated, duplicates merged, dead ends (``None`` otherwise).
     """
+
+    topology: LineTopology | None = None
 
     def __init__(
         self,

@@ -1,14 +1,18 @@
 """Loading a walking network: OSM files (XML, compressed XML, PBF), OSMnx GraphML, networkx
-graphs, saved networks, or (online) a place / polygon / bbox through OSMnx; pedestrian semantics
-applied, projected to a metric CRS (CGCS2000 Gauss-Krüger in China, UTM elsewhere)."""
+graphs, saved networks, line layers (road centrelines: Shapefile, GeoPackage, GeoJSON, FileGDB or a
+GeoDataFrame; topology in ``lines.py``), or (online) a place / polygon / bbox through OSMnx;
+pedestrian semantics applied, projected to a metric CRS (CGCS2000 Gauss-Krüger in China, UTM
+elsewhere)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -19,6 +23,7 @@ from .. import settings
 from .._errors import InputError, NetworkError
 from .._progress import progress
 from ..crs import WGS84, as_crs, metric_crs_for, require_metric, transformer
+from ..sources.lines import is_line_file, read_line_layer
 from ..sources.osm import (
     WALK_FILTER_TAGS,
     is_osm_file,
@@ -28,6 +33,7 @@ from ..sources.osm import (
 )
 from ..sources.overpass import download_walk_graph
 from .graph import Keep, WalkNetwork
+from .lines import TOLERANCE_M, network_from_lines
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,11 @@ def load_network(
     source: Any,
     crs: Any = None,
     keep: Keep = "largest",
+    *,
+    layer: str | int | None = None,
+    columns: Mapping[str, str] | None = None,
+    exclude: Mapping[str, Sequence[Any]] | None = None,
+    tolerance_m: float = TOLERANCE_M,
 ) -> WalkNetwork:
     """Load a walking network and project it to a metric CRS.
 
@@ -46,14 +57,30 @@ def load_network(
         * an OSMnx GraphML file (``.graphml``);
         * a folder written by :meth:`WalkNetwork.save`;
         * a networkx graph with node ``x``/``y`` and a ``crs`` graph attribute;
+        * a line layer of streets (road centrelines, 路网中心线): ``.shp``, ``.gpkg`` (with
+          ``layer=``), ``.geojson``/``.json``, ``.fgb``, a FileGDB ``.gdb`` folder, or a
+          GeoDataFrame of LineStrings; the junctions are built from the geometry (see
+          :func:`lifecircle.network.lines.network_from_lines`);
         * online only, through OSMnx/Overpass: a place name (``"南湖区, 嘉兴市"``), a shapely
           (Multi)Polygon in WGS84, or a ``(west, south, east, north)`` bbox in WGS84.
     crs :
         Metric CRS to use; default: the CGCS2000 3-degree Gauss-Krüger zone inside China
-        (EPSG:4549 for Jiaxing), UTM elsewhere.
+        (EPSG:4549 for Jiaxing), UTM elsewhere. For a line layer, ``crs`` names the layer's own
+        coordinates when the file has none or when they are GCJ-02/BD-09 (``"gcj02"``,
+        ``"bd09"``): those are converted vertex by vertex.
     keep :
         ``"largest"`` (default) keeps the largest connected piece and reports the rest;
         ``"all"`` keeps every piece.
+    layer :
+        Line layers only: the layer of a GeoPackage/FileGDB holding the streets.
+    columns :
+        Line layers only: ``{"bridge": ..., "tunnel": ..., "layer": ...}``, the layer's columns
+        saying which lines are bridges, tunnels or on which level (e.g. ``{"bridge": "桥梁"}``);
+        default: ``bridge``/``tunnel``/``layer`` or 桥梁/隧道/层级 when present.
+    exclude :
+        Line layers only: rows not walkable, e.g. ``{"道路等级": ["高速公路", "快速路主路"]}``.
+    tolerance_m :
+        Line layers only: line ends this close (metres) to another end or line are joined to it.
 
     Returns
     -------
@@ -64,11 +91,26 @@ def load_network(
     t0 = time.perf_counter()
     if isinstance(source, WalkNetwork):
         return source
-    if isinstance(source, nx.Graph):
+    line_kw: dict[str, Any] = {
+        "columns": columns,
+        "exclude": exclude,
+        "tolerance_m": tolerance_m,
+        "keep": keep,
+    }
+    if not _is_line_source(source) and (layer, columns, exclude) != (None, None, None):
+        raise InputError(
+            "layer=, columns= and exclude= are for line layers (.shp, .gpkg, .geojson, .gdb or a "
+            f"GeoDataFrame of lines), not for {source!r}"
+        )
+    if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        net = network_from_lines(source, crs, **line_kw)
+    elif isinstance(source, nx.Graph):
         net = _from_networkx(source, crs, keep)
     elif isinstance(source, (str, Path)) and Path(source).exists():
         path = Path(source)
-        if path.is_dir():
+        if is_line_file(path):
+            net = network_from_lines(read_line_layer(path, layer), crs, **line_kw)
+        elif path.is_dir():
             net = WalkNetwork.load(path)
         elif path.suffix.lower() == ".graphml":
             import osmnx as ox
@@ -79,11 +121,12 @@ def load_network(
         else:
             raise NetworkError(
                 f"don't know how to read {path.name}: expected .osm, .osm.gz, .osm.bz2, .osm.pbf, "
-                ".graphml or a saved network folder"
+                ".graphml, a line layer (.shp, .gpkg, .geojson, .fgb, .gdb) or a saved network "
+                "folder"
             )
     elif (
         isinstance(source, (str, Path))
-        and is_osm_file(Path(source))
+        and (is_osm_file(Path(source)) or is_line_file(Path(source)))
         or (isinstance(source, (str, Path)) and str(source).lower().endswith(".graphml"))
     ):
         raise NetworkError(f"file not found: {source}")
@@ -92,6 +135,12 @@ def load_network(
         net = _from_networkx(graph, crs, keep)
     log.info("loaded %r in %.2f s (%s)", net, time.perf_counter() - t0, net.components)
     return net
+
+
+def _is_line_source(source: Any) -> bool:
+    if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return True
+    return isinstance(source, (str, Path)) and is_line_file(Path(source))
 
 
 def _pick_crs(lon: np.ndarray, lat: np.ndarray, crs: Any) -> CRS:
