@@ -11,11 +11,29 @@ from pathlib import Path
 
 import pytest
 
+from lifecircle import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIFECIRCLE_SHARED", ROOT.parent / "shared")).resolve()
 DATA = SHARED / "data"
 FIXTURES = Path(__file__).parent / "data"
 IN_CI = os.environ.get("LIFECIRCLE_CI") == "1"
+
+
+#: lifecircle.settings as the tests found them; restored after every test, so a test that
+#: silences progress bars (or changes any setting) cannot change what a later test sees.
+_SETTINGS = {
+    k: v
+    for k, v in vars(settings).items()
+    if not k.startswith("_") and isinstance(v, bool | int | float | str)
+}
+
+
+@pytest.fixture(autouse=True)
+def _restore_settings():
+    yield
+    for k, v in _SETTINGS.items():
+        setattr(settings, k, v)
 
 
 def need(condition: bool, reason: str) -> None:
