@@ -167,29 +167,32 @@ def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFram
         for c, k in zip(out["community_id"], out["category"], strict=True)
     ]
     names = dict(zip(out["community_id"], out["community_name"], strict=True))
-    pid: list[Any] = []
-    zh: list[Any] = []
-    en: list[Any] = []
-    for cid, row in zip(out["community_id"], rows, strict=True):
-        link = _link(frame.iloc[row], names[cid]) if row >= 0 else (None, None, None)
-        pid.append(link[0])
-        zh.append(link[1])
-        en.append(link[2])
-    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = pid, zh, en
+    # the project columns a link needs, as plain lists (row -1: no project)
+    cols = [frame[c].tolist() + [None] for c in _LINK_FROM]
+    links = [
+        _link(*(col[row] for col in cols), names[cid]) if row >= 0 else (None, None, None)
+        for cid, row in zip(out["community_id"], rows, strict=True)
+    ]
+    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = (
+        [x[i] for x in links] for i in range(3)
+    )
     return out
 
 
-def _link(p: pd.Series, own_name: str) -> tuple[str, str, str]:
-    """(project id, Chinese, English) of the project ``p`` answering a shortfall."""
-    pid = p["project_id"]
-    if p["location_kind"] != "proposed_site":
+#: Project columns :func:`_link` reads, in its argument order.
+_LINK_FROM = ["project_id", "location_kind", "community_name", "site_id"]
+
+
+def _link(pid: str, kind: str, name: Any, site_id: Any, own_name: str) -> tuple[str, str, str]:
+    """(project id, Chinese, English) of the project answering a shortfall."""
+    if kind != "proposed_site":
         return (pid, f"本社区内待选址 (项目 {pid})",
                 f"a site to find in the community (project {pid})")  # fmt: skip
-    where = "本社区" if p["community_name"] == own_name else str(p["community_name"])
+    where = "本社区" if name == own_name else str(name)
     return (
         pid,
-        f"{where}的建议选址 {p['site_id']} 可覆盖 (项目 {pid})",
-        f"covered by proposed site {p['site_id']} in {p['community_name']} (project {pid})",
+        f"{where}的建议选址 {site_id} 可覆盖 (项目 {pid})",
+        f"covered by proposed site {site_id} in {name} (project {pid})",
     )
 
 

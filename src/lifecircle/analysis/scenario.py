@@ -169,7 +169,7 @@ def extend_access(
     for cid in changed:
         j = old.column(cid)
         rows = np.flatnonzero(new_cat == cid)
-        d, which = net.nearest(new.take(rows), old.demand)
+        d, which = net.nearest(new.take(rows), old.demand, max_m=_search_limit(dist[:, j], old))
         better = d < dist[:, j]
         dist[better, j] = d[better]
         nearest[better, j] = new_ids[rows[which[better]]]
@@ -180,6 +180,17 @@ def extend_access(
     snapped = _concat_snapped(old.facilities, new, order)
     cats = facilities["category"].to_numpy()
     return Access(old.categories, old.demand, snapped, cats, dist, nearest), changed
+
+
+def _search_limit(dist: np.ndarray, access: Access) -> float | None:
+    """How far the added facilities need searching: a new facility only matters where it is
+    nearer than the old nearest one, so no farther than the farthest snapped point's current
+    distance (``None``, unbounded, while some snapped point has none)."""
+    ok = access.demand.ok
+    if not ok.any():
+        return 0.0
+    far = float(dist[ok].max())
+    return far if np.isfinite(far) else None
 
 
 def _sub_access(access: Access, cats: list[str]) -> Access:
@@ -271,7 +282,8 @@ def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame)
          (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
         ["short_to_meeting", "meeting_to_short"], "index_only",
     )  # fmt: skip
-    comm["categories_met"] = [_newly_met(before, after, c) for c in comm["community_id"]]
+    met = _newly_met(before, after)
+    comm["categories_met"] = [met.get(c, "") for c in comm["community_id"]]
     summary = _summary(before, after, added, comm)
     return Scenario(
         after, before, added, comm, _newly_covered(before, after, added),
@@ -285,33 +297,44 @@ def _tri(meets: pd.Series) -> np.ndarray:
     return meets.map({True: 1, False: 0}).fillna(-1).to_numpy(dtype=int)
 
 
-def _newly_met(before: Analysis, after: Analysis, community_id: str) -> str:
-    cb = before.coverage[before.coverage["community_id"] == community_id]
-    ca = after.coverage[after.coverage["community_id"] == community_id]
-    met = (~cb["meets_standard"].astype(bool).to_numpy()) & ca["meets_standard"].astype(
-        bool
-    ).to_numpy()
-    return "、".join(cb["category"].to_numpy()[met])
+def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
+    """Categories newly meeting the standard, 、-separated, per community id (the coverage
+    tables of both have the same rows in the same order)."""
+    cb, ca = before.coverage, after.coverage
+    met = (
+        ~cb["meets_standard"].astype(bool).to_numpy() & ca["meets_standard"].astype(bool).to_numpy()
+    )
+    return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
+
+
+def _per_category(cov: pd.DataFrame) -> pd.DataFrame:
+    """Covered target residents and communities meeting the standard, per category."""
+    meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
+    df = pd.DataFrame({"category": cov["category"].to_numpy(), "covered_pop": cov["covered_pop"],
+                       "meeting": meet})  # fmt: skip
+    return df.groupby("category", sort=False).agg(
+        covered_pop=("covered_pop", "sum"), meeting=("meeting", "sum")
+    )
 
 
 def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> pd.DataFrame:
-    cats = [c for c in before.params.categories if (added["category"] == c).any()]
-    rows = []
-    for c in cats:
-        cb = before.coverage[before.coverage["category"] == c]
-        ca = after.coverage[after.coverage["category"] == c]
-        has_b, has_a = cb["group_pop"] > 0, ca["group_pop"] > 0
-        rows.append({
-            "category": c,
-            "category_zh": before.profile.categories[c].name_zh,
-            "facilities_added": int((added["category"] == c).sum()),
-            "covered_pop_before": float(cb["covered_pop"].sum()),
-            "covered_pop_after": float(ca["covered_pop"].sum()),
-            "newly_covered_pop": float(ca["covered_pop"].sum() - cb["covered_pop"].sum()),
-            "communities_meeting_before": int((has_b & cb["meets_standard"].astype(bool)).sum()),
-            "communities_meeting_after": int((has_a & ca["meets_standard"].astype(bool)).sum()),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+    """One row per category with added facilities: covered residents and communities meeting
+    the standard, before and after."""
+    counts = added["category"].value_counts()
+    cats = [c for c in before.params.categories if c in counts.index]
+    b, a = _per_category(before.coverage).loc[cats], _per_category(after.coverage).loc[cats]
+    return pd.DataFrame(
+        {
+            "category": cats,
+            "category_zh": [before.profile.categories[c].name_zh for c in cats],
+            "facilities_added": counts.loc[cats].to_numpy(dtype=int),
+            "covered_pop_before": b["covered_pop"].to_numpy(dtype=float),
+            "covered_pop_after": a["covered_pop"].to_numpy(dtype=float),
+            "newly_covered_pop": (a["covered_pop"] - b["covered_pop"]).to_numpy(dtype=float),
+            "communities_meeting_before": b["meeting"].to_numpy(dtype=int),
+            "communities_meeting_after": a["meeting"].to_numpy(dtype=int),
+        }
+    )
 
 
 def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
