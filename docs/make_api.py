@@ -35,6 +35,8 @@ SECTIONS = [
     ("Isochrones", ["isochrones", "covered_area"]),
     ("Map", ["shortfall_map", "save_map"]),
     ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
+    ("Monitoring", ["compare", "Comparison", "RunRecord", "record_run", "read_runs", "read_run",
+                    "Scenario"]),  # fmt: skip
     (
         "Errors",
         [

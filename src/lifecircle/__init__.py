@@ -22,13 +22,13 @@ from ._errors import (
     ProfileError,
 )
 from ._progress import TqdmHandler
-from .analysis import Analysis, AnalysisParams, analyze
+from .analysis import Analysis, AnalysisParams, Comparison, RunRecord, Scenario, analyze, compare
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
 from .network import ComponentReport, Pairs, Reach, Snapped, WalkNetwork, load_network
 from .outputs.map import save_map, shortfall_map
-from .outputs.pool import PoolReport, export_pool, read_pool
+from .outputs.pool import PoolReport, export_pool, read_pool, read_run, read_runs, record_run
 from .sources import coords
 from .sources.coords import detect_offset, parse_coord_system, to_wgs84
 from .standards import Category, Level, Profile, list_profiles, load_profile
@@ -96,4 +96,11 @@ __all__ = [
     "settings",
     "synthetic",
     "shortfall_map",
+    "Comparison",
+    "RunRecord",
+    "Scenario",
+    "compare",
+    "read_run",
+    "read_runs",
+    "record_run",
 ]
