@@ -53,9 +53,16 @@ def _run(fac, pop_c2):
                       complete_categories=True)  # fmt: skip
 
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet():
+    """No progress bars here (restored afterwards: other tests see the default)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        yield
+
 @pytest.fixture(scope="module")
 def runs():
-    lc.settings.progress = False
     a = _run(_facilities([("H1", "health_station", 0, 5, np.nan),
                           ("H2", "health_station", 500, 5, np.nan),
                           ("N2", "nursery", 495, 0, 5.0)]), 1000)  # fmt: skip

@@ -20,9 +20,16 @@ CATEGORIES = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", 
               "primary_school", "kindergarten", "nursery", "elderly_daycare"]  # fmt: skip
 
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet():
+    """No progress bars here (restored afterwards: other tests see the default)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        yield
+
 @pytest.fixture(scope="module")
 def inputs(nanjing_osm):
-    lc.settings.progress = False
     net = lc.load_network(nanjing_osm)
     fac = lc.facilities_from_osm(nanjing_osm, lc.load_profile(PROFILE))
     buildings, landuse = buildings_from_osm(nanjing_osm)
