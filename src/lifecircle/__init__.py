@@ -29,6 +29,7 @@ from .isochrone import covered_area, isochrones
 from .network import ComponentReport, Pairs, Reach, Snapped, WalkNetwork, load_network
 from .outputs.map import save_map, shortfall_map
 from .outputs.pool import PoolReport, export_pool, read_pool, read_run, read_runs, record_run
+from .outputs.report import report
 from .sources import coords
 from .sources.coords import detect_offset, parse_coord_system, to_wgs84
 from .standards import Category, Level, Profile, list_profiles, load_profile
@@ -103,4 +104,5 @@ __all__ = [
     "read_run",
     "read_runs",
     "record_run",
+    "report",
 ]
