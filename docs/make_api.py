@@ -36,7 +36,7 @@ SECTIONS = [
     ("Map", ["shortfall_map", "save_map"]),
     ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
     ("Monitoring", ["report", "compare", "Comparison", "RunRecord", "record_run", "read_runs",
-                    "read_run", "Scenario"]),  # fmt: skip
+                    "read_run", "Scenario", "load_survey", "Survey", "residents_voice", "Voice"]),  # fmt: skip
     (
         "Errors",
         [

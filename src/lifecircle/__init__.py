@@ -22,8 +22,18 @@ from ._errors import (
     ProfileError,
 )
 from ._progress import TqdmHandler
-from .analysis import Analysis, AnalysisParams, Comparison, RunRecord, Scenario, analyze, compare
-from .communities import Demand, demand_points, load_communities
+from .analysis import (
+    Analysis,
+    AnalysisParams,
+    Comparison,
+    RunRecord,
+    Scenario,
+    Voice,
+    analyze,
+    compare,
+    residents_voice,
+)
+from .communities import Demand, Survey, demand_points, load_communities, load_survey
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
 from .network import ComponentReport, Pairs, Reach, Snapped, WalkNetwork, load_network
@@ -105,4 +115,8 @@ __all__ = [
     "read_runs",
     "record_run",
     "report",
+    "Survey",
+    "Voice",
+    "load_survey",
+    "residents_voice",
 ]

@@ -9,6 +9,8 @@ from .result import Analysis
 from .run import analyze
 from .scenario import Scenario
 from .siting import Sites, SitingParams
+from .voice import Voice, residents_voice
 
 __all__ = ["Analysis", "AnalysisParams", "Sites", "SitingParams", "analyze"]
 __all__ += ["Comparison", "RunRecord", "Scenario", "compare", "run_record"]
+__all__ += ["Voice", "residents_voice"]

@@ -11,6 +11,7 @@ spread over.
 from .buildings import buildings_from_osm, floor_area_m2, residential_buildings
 from .demand import Demand, demand_points
 from .load import COMMUNITY_COLUMNS, GROUP_COLUMNS, load_communities
+from .survey import Survey, load_survey
 
 __all__ = [
     "COMMUNITY_COLUMNS",
@@ -21,4 +22,6 @@ __all__ = [
     "floor_area_m2",
     "load_communities",
     "residential_buildings",
+    "Survey",
+    "load_survey",
 ]
