@@ -20,13 +20,13 @@ CATEGORIES = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", 
               "primary_school", "kindergarten", "nursery", "elderly_daycare"]  # fmt: skip
 
 
-
 @pytest.fixture(scope="module", autouse=True)
 def _quiet():
     """No progress bars here (restored afterwards: other tests see the default)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(lc.settings, "progress", False)
         yield
+
 
 @pytest.fixture(scope="module")
 def inputs(nanjing_osm):
@@ -154,5 +154,13 @@ def test_pool_rows_by_status(before):
 
 def test_taken_ids_are_refused(before):
     fac = before.facilities.head(1)
-    with pytest.raises(lc.InputError, match="taken or repeated"):
+    with pytest.raises(lc.InputError, match="taken by facilities"):
         before.with_projects(fac)
+
+
+def test_repeated_project_ids_become_one_facility_each(before):
+    """A pool may list one project id at two places: each row is a facility of its own."""
+    proj = before.projects.head(2).copy()
+    proj["project_id"] = "LC-same"
+    sc = before.with_projects(proj, statuses=None)
+    assert list(sc.added.index) == ["LC-same", "LC-same#2"]

@@ -102,11 +102,11 @@ def added_facilities(
     if unknown:
         log.warning("scenario: projects of categories not analysed are left out: %s", unknown)
     rows = rows[rows["category"].isin(before.params.categories)]
-    ids = _ids(rows)
+    ids = _unique(_ids(rows))
     clash = sorted(set(ids) & set(before.facilities.index.astype(str)))
-    if clash or len(set(ids)) < len(ids):
+    if clash:
         raise InputError(
-            f"with_projects: facility ids {(clash or sorted(ids))[:5]} are taken or repeated; "
+            f"with_projects: facility ids {clash[:5]} are taken by facilities of the analysis; "
             "give each added facility its own id (facility_id column)"
         )
     crs = before.facilities.crs or rows.crs
@@ -124,6 +124,17 @@ def added_facilities(
         if "capacity" in rows else np.nan  # fmt: skip
     keep = [c for c in before.facilities.columns if c in out.columns]
     return out[keep] if "geometry" in keep else out[[*keep, "geometry"]]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    """``ids`` with repeats numbered (``id#2``, ``id#3`` …): one facility per row (a pool may
+    list one project id at several places, e.g. communities without codes)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i in ids:
+        seen[i] = seen.get(i, 0) + 1
+        out.append(i if seen[i] == 1 else f"{i}#{seen[i]}")
+    return out
 
 
 def _ids(rows: gpd.GeoDataFrame) -> list[str]:
