@@ -59,11 +59,12 @@ TABLES = ["coverage", "shortfalls", "categories", "index", "index_by_street", "i
           "data_gaps"]  # fmt: skip
 
 
-def make_added(net: lc.WalkNetwork, n: int) -> gpd.GeoDataFrame:
-    """``n`` new facilities near random edges, categories round robin."""
+def make_added(net: lc.WalkNetwork, n: int, n_cats: int = len(CATEGORIES)) -> gpd.GeoDataFrame:
+    """``n`` new facilities near random edges, categories round robin over the first
+    ``n_cats`` categories."""
     xy = random_points_near_edges(net, n, SEED + 99)
     ids = [f"new{i:03d}" for i in range(n)]
-    cats = [CATEGORIES[i % len(CATEGORIES)][0] for i in range(n)]
+    cats = [CATEGORIES[i % n_cats][0] for i in range(n)]
     return gpd.GeoDataFrame(
         {"facility_id": ids, "category": cats},
         geometry=shapely.points(xy),
@@ -84,6 +85,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", default=None, help=f"an OSM file instead of <shared>/{MILAN}")
     ap.add_argument("--added", type=int, default=20, help="facilities added (default 20)")
     ap.add_argument("--communities", type=int, default=1000)
+    ap.add_argument(
+        "--added-categories",
+        type=int,
+        default=len(CATEGORIES),
+        help="spread the added facilities over this many categories (default: all 12)",
+    )
+    ap.add_argument(
+        "--radius-m",
+        type=float,
+        default=0.0,
+        help="communities as discs of this radius with demand points on a 50 m grid "
+        "inside (default 0: point communities, one demand point each)",
+    )
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="cProfile the scenario call")
     ap.add_argument("--machine", default="", help="what else runs on the machine, for the record")
@@ -100,15 +114,24 @@ def main(argv: list[str] | None = None) -> None:
     with TemporaryDirectory(prefix="lc-bench-") as tmp:
         profile = lc.load_profile(write_profile(Path(tmp)))
     comm, fac = make_work(net, args.communities)
-    added = make_added(net, args.added)
+    demand = None
+    if args.radius_m > 0:
+        m = comm.to_crs(net.crs)
+        comm = lc.load_communities(m.assign(geometry=m.geometry.buffer(args.radius_m)).to_crs(4326))
+        demand = lc.demand_points(comm, grid_m=50)
+    added = make_added(net, args.added, args.added_categories)
     print(f"{net!r}")
     print(f"work: {len(comm):,} communities × {len(CATEGORIES)} categories, {len(fac):,} "
-          f"facilities; {len(added)} added over {added['category'].nunique()} categories")  # fmt: skip
-    a = lc.analyze(net, fac, comm, profile)
+          f"facilities; {len(added)} added over {added['category'].nunique()} categories; "
+          f"{len(demand.points) if demand else len(comm):,} demand points")  # fmt: skip
+    a = lc.analyze(net, fac, comm, profile, demand=demand)
     both = pd.concat([fac, added])
 
     (t_sc, t_full), (sc, full) = best_of(
-        [lambda: a.with_projects(added), lambda: lc.analyze(net, both, comm, profile)],
+        [
+            lambda: a.with_projects(added),
+            lambda: lc.analyze(net, both, comm, profile, demand=demand),
+        ],
         args.repeat,
     )
     _check_equal(sc.analysis, full)

@@ -164,3 +164,9 @@ def test_repeated_project_ids_become_one_facility_each(before):
     proj["project_id"] = "LC-same"
     sc = before.with_projects(proj, statuses=None)
     assert list(sc.added.index) == ["LC-same", "LC-same#2"]
+
+
+def test_nothing_to_add_says_why(before):
+    proj = before.projects.head(2).assign(status="储备")
+    with pytest.raises(lc.InputError, match="nothing to add.*status 申报/在建/建成"):
+        before.with_projects(proj)

@@ -102,6 +102,13 @@ def added_facilities(
     if unknown:
         log.warning("scenario: projects of categories not analysed are left out: %s", unknown)
     rows = rows[rows["category"].isin(before.params.categories)]
+    if len(rows) == 0:
+        said = f" with status {'/'.join(statuses)}" if statuses and "status" in projects else ""
+        raise InputError(
+            f"with_projects: nothing to add: none of the {len(projects)} rows{said} is of an "
+            f"analysed category ({', '.join(before.params.categories)}); statuses=None takes "
+            "every row"
+        )
     ids = _unique(_ids(rows))
     clash = sorted(set(ids) & set(before.facilities.index.astype(str)))
     if clash:
