@@ -62,6 +62,9 @@ class Stages:
     access: Access
     point_status: np.ndarray
     coverage: pd.DataFrame
+    #: shortfalls of an earlier analysis with the same profile and parameters, whose reason
+    #: sentences unchanged rows reuse (see :func:`~lifecircle.analysis.shortfalls.shortfall_table`)
+    known_shortfalls: pd.DataFrame | None = None
 
 
 class Analysis:
@@ -114,7 +117,9 @@ class Analysis:
         self.access: Access = stages.access
         self.point_status = stages.point_status
         self.coverage = stages.coverage
-        self._unlinked = shortfall_table(self.coverage, cats, profile, params.min_covered_share)
+        self._unlinked = shortfall_table(
+            self.coverage, cats, profile, params.min_covered_share, stages.known_shortfalls
+        )
         self._projects = self._build_projects()
         self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         self.index = community_index(self.coverage, self.communities, cats)

@@ -244,7 +244,7 @@ def scenario_stages(
     sub_cats = [c for c in cats if c.id in changed]
     status = before.point_status.copy()
     if not sub_cats:
-        return Stages(access, status, before.coverage.copy())
+        return Stages(access, status, before.coverage.copy(), before.shortfalls)
     sub = _sub_access(access, [c.id for c in sub_cats])
     sub_status = point_status(
         before.demand, before.communities, sub, sub_cats, params.complete_categories,
@@ -257,7 +257,8 @@ def scenario_stages(
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds, before.network)
     ids = [c.id for c in cats]
-    return Stages(access, status, _splice(before.coverage, cov, ids, [c.id for c in sub_cats]))
+    spliced = _splice(before.coverage, cov, ids, [c.id for c in sub_cats])
+    return Stages(access, status, spliced, before.shortfalls)
 
 
 def with_projects(
