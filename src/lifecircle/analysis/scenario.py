@@ -187,7 +187,8 @@ def extend_access(
     for cid in changed:
         j = old.column(cid)
         rows = np.flatnonzero(new_cat == cid)
-        d, which = net.nearest(new.take(rows), old.demand, max_m=_search_limit(dist[:, j], old))
+        src = new.take(rows)
+        d, which = net.nearest(src, old.demand, max_m=_search_limit(dist[:, j], old, src))
         better = d < dist[:, j]
         dist[better, j] = d[better]
         nearest[better, j] = new_ids[rows[which[better]]]
@@ -200,15 +201,26 @@ def extend_access(
     return Access(old.categories, old.demand, snapped, cats, dist, nearest), changed
 
 
-def _search_limit(dist: np.ndarray, access: Access) -> float | None:
-    """How far the added facilities need searching: a new facility only matters where it is
-    nearer than the old nearest one, so no farther than the farthest snapped point's current
-    distance (``None``, unbounded, while some snapped point has none)."""
+#: Slack on straight distances in :func:`_search_limit`: projected metres may differ from the
+#: network's edge lengths by a map projection's scale (well under 1%).
+_STRAIGHT_SLACK = 1.01
+
+
+def _search_limit(dist: np.ndarray, access: Access, new: Snapped) -> float | None:
+    """How far the added facilities ``new`` need searching from: a new facility only matters
+    where it is nearer than the current nearest one, and no walk is shorter than the straight
+    line, so only points whose current distance exceeds their straight distance to a new
+    facility can gain; the search stops at the largest current distance among those.
+    ``None`` (unbounded) while such a point has no facility within reach at all."""
     ok = access.demand.ok
-    if not ok.any():
-        return 0.0
-    far = float(dist[ok].max())
-    return far if np.isfinite(far) else None
+    xy, d = access.demand.xy[ok], dist[ok]
+    limit = 0.0
+    for fx, fy in new.xy[new.ok]:
+        straight = np.hypot(xy[:, 0] - fx, xy[:, 1] - fy)
+        may_gain = straight < d * _STRAIGHT_SLACK + 1.0
+        if may_gain.any():
+            limit = max(limit, float(d[may_gain].max()))
+    return limit if np.isfinite(limit) else None
 
 
 def _sub_access(access: Access, cats: list[str]) -> Access:
