@@ -170,3 +170,34 @@ def test_nothing_to_add_says_why(before):
     proj = before.projects.head(2).assign(status="储备")
     with pytest.raises(lc.InputError, match="nothing to add.*status 申报/在建/建成"):
         before.with_projects(proj)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bounded_search_equals_full_distances_on_a_synthetic_city(seed):
+    """The bounded search from the added facilities gives the same distance arrays as a full
+    access computation, on a synthetic city with random old and added facilities."""
+    from lifecircle.analysis.access import compute_access
+    from lifecircle.analysis.scenario import added_facilities, extend_access
+
+    prof = lc.load_profile(PROFILE)
+    city = lc.synthetic.city(80, prof, seed=seed, facilities_per_community=0.4)
+    cats = ["health_centre", "kindergarten", "elderly_daycare"]
+    fac = city.facilities[city.facilities["category"].isin(cats)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        a = lc.analyze(city.network, fac, city.communities, prof, categories=cats)
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = city.network.bounds
+    new = gpd.GeoDataFrame(
+        {"category": rng.choice(cats, 6)},
+        geometry=shapely.points(rng.uniform([x0, y0], [x1, y1], size=(6, 2))),
+        crs=city.network.crs, index=[f"N{i}" for i in range(6)],
+    )  # fmt: skip
+    added = added_facilities(new, a)
+    both = gpd.GeoDataFrame(pd.concat([a.facilities, added.to_crs(a.facilities.crs)]).sort_index(),
+                            crs=a.facilities.crs)  # fmt: skip
+    acc, changed = extend_access(a, added, both)
+    full = compute_access(city.network, a.demand, both, a.params.categories, a.params.max_snap_m)
+    assert set(changed) == set(new["category"])
+    assert np.array_equal(acc.distance_m, full.distance_m)
+    assert np.array_equal(acc.nearest, full.nearest)
