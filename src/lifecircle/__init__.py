@@ -22,27 +22,23 @@ from ._errors import (
     ProfileError,
 )
 from ._progress import TqdmHandler
-from .analysis import (
-    Analysis,
-    AnalysisParams,
-    Comparison,
-    RunRecord,
-    Scenario,
-    Voice,
-    analyze,
-    compare,
-    residents_voice,
-)
-from .communities import Demand, Survey, demand_points, load_communities, load_survey
+from .analysis import Analysis, AnalysisParams, analyze
+from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
 from .network import ComponentReport, Pairs, Reach, Snapped, WalkNetwork, load_network
 from .outputs.map import save_map, shortfall_map
-from .outputs.pool import PoolReport, export_pool, read_pool, read_run, read_runs, record_run
-from .outputs.report import report
+from .outputs.pool import PoolReport, export_pool, read_pool
 from .sources import coords
 from .sources.coords import detect_offset, parse_coord_system, to_wgs84
 from .standards import Category, Level, Profile, list_profiles, load_profile
+
+# isort: split
+# campaign monitoring (issue 16): scenarios, runs over time, residents' voice, the report
+from .analysis import Comparison, RunRecord, Scenario, Voice, compare, residents_voice
+from .communities import Survey, load_survey
+from .outputs.pool import read_run, read_runs, record_run
+from .outputs.report import report
 
 _deprecated.install()
 
