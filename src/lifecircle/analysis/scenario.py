@@ -188,10 +188,14 @@ def extend_access(
         j = old.column(cid)
         rows = np.flatnonzero(new_cat == cid)
         src = new.take(rows)
-        d, which = net.nearest(src, old.demand, max_m=_search_limit(dist[:, j], old, src))
-        better = d < dist[:, j]
-        dist[better, j] = d[better]
-        nearest[better, j] = new_ids[rows[which[better]]]
+        cand, limit = _may_gain(dist[:, j], old, src)
+        if len(cand) == 0:
+            continue
+        d, which = net.nearest(src, old.demand.take(cand), max_m=limit)
+        better = d < dist[cand, j]
+        pts = cand[better]
+        dist[pts, j] = d[better]
+        nearest[pts, j] = new_ids[rows[which[better]]]
     ids = pd.Index(np.asarray(before.facilities.index, dtype=object)).append(
         pd.Index(new_ids, dtype=object)
     )
@@ -206,21 +210,23 @@ def extend_access(
 _STRAIGHT_SLACK = 1.01
 
 
-def _search_limit(dist: np.ndarray, access: Access, new: Snapped) -> float | None:
-    """How far the added facilities ``new`` need searching from: a new facility only matters
-    where it is nearer than the current nearest one, and no walk is shorter than the straight
-    line, so only points whose current distance exceeds their straight distance to a new
-    facility can gain; the search stops at the largest current distance among those.
-    ``None`` (unbounded) while such a point has no facility within reach at all."""
+def _may_gain(dist: np.ndarray, access: Access, new: Snapped) -> tuple[np.ndarray, float | None]:
+    """The demand points the added facilities ``new`` may bring nearer, and how far to search.
+
+    A new facility only matters where it is nearer than the current nearest one, and no walk is
+    shorter than the straight line: only points whose current distance exceeds their straight
+    distance to a new facility can gain, and the search stops at the largest current distance
+    among those (``None``, unbounded, while one of them has no facility within reach at all).
+    """
     ok = access.demand.ok
-    xy, d = access.demand.xy[ok], dist[ok]
-    limit = 0.0
+    xy = access.demand.xy
+    may = np.zeros(len(dist), dtype=bool)
     for fx, fy in new.xy[new.ok]:
         straight = np.hypot(xy[:, 0] - fx, xy[:, 1] - fy)
-        may_gain = straight < d * _STRAIGHT_SLACK + 1.0
-        if may_gain.any():
-            limit = max(limit, float(d[may_gain].max()))
-    return limit if np.isfinite(limit) else None
+        may |= ok & (straight < dist * _STRAIGHT_SLACK + 1.0)
+    cand = np.flatnonzero(may)
+    limit = float(dist[cand].max()) if len(cand) else 0.0
+    return cand, (limit if np.isfinite(limit) else None)
 
 
 def _sub_access(access: Access, cats: list[str]) -> Access:
