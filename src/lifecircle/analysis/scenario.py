@@ -205,7 +205,7 @@ def extend_access(
     return Access(old.categories, old.demand, snapped, cats, dist, nearest), changed
 
 
-#: Slack on straight distances in :func:`_search_limit`: projected metres may differ from the
+#: Slack on straight distances in :func:`_may_gain`: projected metres may differ from the
 #: network's edge lengths by a map projection's scale (well under 1%).
 _STRAIGHT_SLACK = 1.01
 
