@@ -201,3 +201,14 @@ def test_bounded_search_equals_full_distances_on_a_synthetic_city(seed):
     assert set(changed) == set(new["category"])
     assert np.array_equal(acc.distance_m, full.distance_m)
     assert np.array_equal(acc.nearest, full.nearest)
+
+
+def test_pool_path(before, tmp_path):
+    """A pool's path works like its rows; a fresh pool's projects are 储备 (reserve): none taken
+    by default."""
+    pool = tmp_path / "pool.gpkg"
+    lc.export_pool(before.projects.head(3), pool, run_id=before.run_id, profile="gb50180-2018")
+    with pytest.raises(lc.InputError, match="nothing to add"):
+        before.with_projects(pool)
+    sc = before.with_projects(pool, statuses=None)
+    assert sorted(sc.added.index) == sorted(lc.read_pool(pool)["project_id"])
