@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import lifecircle as lc  # noqa: E402
-from lifecircle._deprecated import MOVED  # noqa: E402
+from lifecircle._deprecated import MOVED, REPLACED  # noqa: E402
 
 SECTIONS = [
     ("Network", ["load_network", "WalkNetwork", "Snapped", "Reach", "Pairs", "ComponentReport"]),
@@ -35,6 +35,8 @@ SECTIONS = [
     ("Isochrones", ["isochrones", "covered_area"]),
     ("Map", ["shortfall_map", "save_map"]),
     ("Reserve pool", ["export_pool", "read_pool", "PoolReport"]),
+    ("Monitoring", ["report", "compare", "Comparison", "RunRecord", "record_run", "read_runs",
+                    "read_run", "Scenario", "load_survey", "Survey", "residents_voice", "Voice"]),  # fmt: skip
     (
         "Errors",
         [
@@ -117,6 +119,7 @@ def render() -> str:
 #: What moved in 0.2, with the new name; the old names still work and warn.
 DEPRECATED = [
     *(f"* module `{old}` → `{new}`" for old, new in sorted(MOVED.items())),
+    *(f"* module `{old}` → `{new}`: {why}" for old, (new, why) in sorted(REPLACED.items())),
     "* `lifecircle.isochrone.Level` → `lifecircle.isochrone.IsochroneLevel` "
     "(`lifecircle.Level` is a standard profile's life-circle level)",
     "* `WalkNetwork.snap()` returns a `Snapped` object instead of a DataFrame; "

@@ -33,6 +33,13 @@ from .sources import coords
 from .sources.coords import detect_offset, parse_coord_system, to_wgs84
 from .standards import Category, Level, Profile, list_profiles, load_profile
 
+# isort: split
+# campaign monitoring (issue 16): scenarios, runs over time, residents' voice, the report
+from .analysis import Comparison, RunRecord, Scenario, Voice, compare, residents_voice
+from .communities import Survey, load_survey
+from .outputs.pool import read_run, read_runs, record_run
+from .outputs.report import report
+
 _deprecated.install()
 
 
@@ -96,4 +103,16 @@ __all__ = [
     "settings",
     "synthetic",
     "shortfall_map",
+    "Comparison",
+    "RunRecord",
+    "Scenario",
+    "compare",
+    "read_run",
+    "read_runs",
+    "record_run",
+    "report",
+    "Survey",
+    "Voice",
+    "load_survey",
+    "residents_voice",
 ]

@@ -15,9 +15,17 @@ from types import ModuleType
 MOVED: dict[str, str] = {
     "lifecircle.mapping": "lifecircle.outputs.map",
     "lifecircle.pool": "lifecircle.outputs.pool",
-    "lifecircle.report": "lifecircle.outputs.tables",
     "lifecircle.profiles": "lifecircle.standards",
     "lifecircle.coords": "lifecircle.sources.coords",
+}
+
+#: old module paths whose name is now taken by something else: old path → (new module, why).
+#: Importing one raises an ImportError that says where the module went.
+REPLACED: dict[str, tuple[str, str]] = {
+    "lifecircle.report": (
+        "lifecircle.outputs.tables",
+        "lifecircle.report is now the periodic report function, lifecircle.report(analysis, ...)",
+    ),
 }
 
 
@@ -49,6 +57,10 @@ class MovedModules(importlib.abc.MetaPathFinder):
     """Finds the old module paths of :data:`MOVED` and loads their new modules."""
 
     def find_spec(self, fullname: str, path: object = None, target: object = None):  # noqa: ANN201
+        if fullname in REPLACED:
+            new, why = REPLACED[fullname]
+            raise ImportError(f"the module {fullname} moved to {new} in lifecircle 0.2 ({why}); "
+                              f"import {new} instead", name=fullname)  # fmt: skip
         if fullname not in MOVED:
             return None
         return importlib.util.spec_from_loader(fullname, _Alias(fullname))

@@ -3,9 +3,14 @@
 roll-ups, category table); ``siting`` and ``projects`` on request. :func:`analyze` (``run``)
 builds an :class:`Analysis` (``result``), whose tables are computed on construction."""
 
+from .compare import Comparison, RunRecord, compare, run_record
 from .params import AnalysisParams
 from .result import Analysis
 from .run import analyze
+from .scenario import Scenario
 from .siting import Sites, SitingParams
+from .voice import Voice, residents_voice
 
 __all__ = ["Analysis", "AnalysisParams", "Sites", "SitingParams", "analyze"]
+__all__ += ["Comparison", "RunRecord", "Scenario", "compare", "run_record"]
+__all__ += ["Voice", "residents_voice"]

@@ -103,15 +103,15 @@ def build_projects(
             recs.append(rec)
             geoms.append(geom)
     rep = communities.to_crs(4326).set_index("community_id").geometry.representative_point()
-    keys = list(zip(shortfalls["community_id"], shortfalls["category"], strict=True))
+    keys = _keys(shortfalls)
     rest = shortfalls[np.asarray([k not in answered for k in keys], dtype=bool)]
-    for i, k in enumerate(zip(rest["community_id"], rest["category"], strict=True)):
+    for i, k in enumerate(_keys(rest)):
         answered[k] = len(recs) + i
     recs.extend(_community_records(rest))
     geoms.extend(rep[rest["community_id"]].to_list())
     cols = [*PROJECT_COLUMNS, "site_id"]
     out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
-    out["project_id"] = [_id(r, g) for r, g in zip(out.itertuples(), out.geometry, strict=True)]
+    out["project_id"] = _ids(out)
     order = out.sort_values(
         ["priority_rank", "category", "location_kind", "project_id"], kind="stable"
     ).index.to_numpy()
@@ -147,14 +147,26 @@ def _community_records(rest: pd.DataFrame) -> list[dict]:
             },
         }  # fmt: skip
     )
-    return frame.to_dict("records")
+    cols = list(frame.columns)
+    # plain lists: iterating text columns value by value is slow (pandas' Arrow strings)
+    values = zip(*(frame[c].tolist() for c in cols), strict=True)
+    return [dict(zip(cols, row, strict=True)) for row in values]
 
 
-def _id(r: Any, geom: Any) -> str:
-    lon, lat = (geom.x, geom.y) if r.location_kind != "community" else (None, None)
-    return project_id(
-        r.category, r.county_code, r.street_code, r.community_code, r.location_kind, lon, lat
-    )
+def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(community_id, category) of every row."""
+    return list(zip(frame["community_id"].tolist(), frame["category"].tolist(), strict=True))
+
+
+def _ids(out: gpd.GeoDataFrame) -> list[str]:
+    """The project id of every row (sites located by their point, the others by community)."""
+    cols = ["category", "county_code", "street_code", "community_code", "location_kind"]
+    rows = zip(*(out[c].tolist() for c in cols), out.geometry.values, strict=True)
+    return [
+        project_id(cat, county, street, comm, kind,
+                   *((g.x, g.y) if kind != "community" else (None, None)))
+        for cat, county, street, comm, kind, g in rows
+    ]  # fmt: skip
 
 
 def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFrame:
@@ -162,34 +174,35 @@ def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFram
     for a proposed site, a sentence saying which site (and in which community) covers it."""
     out = shortfalls.copy()
     frame = projects.frame
-    rows = [
-        projects.answers.get((c, k), -1)
-        for c, k in zip(out["community_id"], out["category"], strict=True)
+    ids = out["community_id"].tolist()
+    rows = [projects.answers.get(k, -1) for k in _keys(out)]
+    names = dict(zip(ids, out["community_name"].tolist(), strict=True))
+    # the project columns a link needs, as plain lists (row -1: no project)
+    cols = [frame[c].tolist() + [None] for c in _LINK_FROM]
+    links = [
+        _link(*(col[row] for col in cols), names[cid]) if row >= 0 else (None, None, None)
+        for cid, row in zip(ids, rows, strict=True)
     ]
-    names = dict(zip(out["community_id"], out["community_name"], strict=True))
-    pid: list[Any] = []
-    zh: list[Any] = []
-    en: list[Any] = []
-    for cid, row in zip(out["community_id"], rows, strict=True):
-        link = _link(frame.iloc[row], names[cid]) if row >= 0 else (None, None, None)
-        pid.append(link[0])
-        zh.append(link[1])
-        en.append(link[2])
-    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = pid, zh, en
+    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = (
+        [x[i] for x in links] for i in range(3)
+    )
     return out
 
 
-def _link(p: pd.Series, own_name: str) -> tuple[str, str, str]:
-    """(project id, Chinese, English) of the project ``p`` answering a shortfall."""
-    pid = p["project_id"]
-    if p["location_kind"] != "proposed_site":
+#: Project columns :func:`_link` reads, in its argument order.
+_LINK_FROM = ["project_id", "location_kind", "community_name", "site_id"]
+
+
+def _link(pid: str, kind: str, name: Any, site_id: Any, own_name: str) -> tuple[str, str, str]:
+    """(project id, Chinese, English) of the project answering a shortfall."""
+    if kind != "proposed_site":
         return (pid, f"本社区内待选址 (项目 {pid})",
                 f"a site to find in the community (project {pid})")  # fmt: skip
-    where = "本社区" if p["community_name"] == own_name else str(p["community_name"])
+    where = "本社区" if name == own_name else str(name)
     return (
         pid,
-        f"{where}的建议选址 {p['site_id']} 可覆盖 (项目 {pid})",
-        f"covered by proposed site {p['site_id']} in {p['community_name']} (project {pid})",
+        f"{where}的建议选址 {site_id} 可覆盖 (项目 {pid})",
+        f"covered by proposed site {site_id} in {name} (project {pid})",
     )
 
 

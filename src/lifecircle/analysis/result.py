@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,7 +47,24 @@ from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
 from .siting import Sites, SitingParams, propose_sites
 
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Stages:
+    """The costly first stages of an :class:`Analysis`, computed once: ``access`` (distances),
+    ``point_status`` (data status per demand point × category) and ``coverage`` (with capacity).
+    :meth:`Analysis.with_projects` passes them in, updated for the categories that changed."""
+
+    access: Access
+    point_status: np.ndarray
+    coverage: pd.DataFrame
+    #: shortfalls of an earlier analysis with the same profile and parameters, whose reason
+    #: sentences unchanged rows reuse (see :func:`~lifecircle.analysis.shortfalls.shortfall_table`)
+    known_shortfalls: pd.DataFrame | None = None
 
 
 class Analysis:
@@ -81,6 +100,7 @@ class Analysis:
         compounds: gpd.GeoDataFrame | None = None,
         facility_gates: gpd.GeoDataFrame | None = None,
         compound_gates: gpd.GeoDataFrame | None = None,
+        stages: Stages | None = None,
     ) -> None:
         t0 = time.perf_counter()
         self.network = network
@@ -94,22 +114,16 @@ class Analysis:
         self.run_id = self._run_id()
         self._sites: Sites | None = None
         cats = params.category_list(profile)
-        self.access: Access = compute_access(
-            network, self.demand, facilities, params.categories, params.max_snap_m, facility_gates,
-            compounds, compound_gates,
-        )  # fmt: skip
-        self.point_status = point_status(
-            self.demand, self.communities, self.access, cats, params.complete_categories,
-            params.data_gap_radius_m,
-        )  # fmt: skip
-        self.coverage = coverage_table(
-            self.demand, self.communities, cats, self.access, self.thresholds,
-            params.min_covered_share, self.point_status,
-        )  # fmt: skip
-        add_capacity(
-            self.coverage, cats, facilities, self.demand, self.access, self.thresholds, network
+        # the gates (and the compounds they belong to) change where routes start and end
+        self._gates = (facility_gates, compounds, compound_gates)
+        if stages is None:
+            stages = self._first_stages(cats)
+        self.access: Access = stages.access
+        self.point_status = stages.point_status
+        self.coverage = stages.coverage
+        self._unlinked = shortfall_table(
+            self.coverage, cats, profile, params.min_covered_share, stages.known_shortfalls
         )
-        self._unlinked = shortfall_table(self.coverage, cats, profile, params.min_covered_share)
         self._projects = self._build_projects()
         self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         self.index = community_index(self.coverage, self.communities, cats)
@@ -129,6 +143,24 @@ class Analysis:
             "analysis of %d demand points × %d categories in %.2f s",
             len(self.demand), len(cats), time.perf_counter() - t0,
         )  # fmt: skip
+
+    def _first_stages(self, cats: list) -> Stages:
+        """Access, data status and coverage (with capacity) computed from the inputs."""
+        params = self.params
+        access = compute_access(
+            self.network, self.demand, self.facilities, params.categories, params.max_snap_m,
+            *self._gates,
+        )  # fmt: skip
+        status = point_status(
+            self.demand, self.communities, access, cats, params.complete_categories,
+            params.data_gap_radius_m,
+        )  # fmt: skip
+        cov = coverage_table(
+            self.demand, self.communities, cats, access, self.thresholds,
+            params.min_covered_share, status,
+        )  # fmt: skip
+        add_capacity(cov, cats, self.facilities, self.demand, access, self.thresholds, self.network)
+        return Stages(access, status, cov)
 
     # ------------------------------------------------------------------ bookkeeping
     def _run_id(self) -> str:
@@ -281,6 +313,32 @@ class Analysis:
         return build_projects(
             self._unlinked, self._sites, self.communities, self.thresholds, self.profile
         )
+
+    # ------------------------------------------------------------------ scenarios
+    def with_projects(
+        self,
+        projects: gpd.GeoDataFrame | str | PathLike[str],
+        statuses: tuple[str, ...] | None = ("申报", "在建", "建成"),
+    ) -> Scenario:
+        """The analysis as if ``projects`` were built, and what changes (a
+        :class:`~lifecircle.analysis.scenario.Scenario`: ``.analysis``, ``.communities``,
+        ``.newly_covered``, ``.by_street``, ``.by_county``, ``.summary``).
+
+        ``projects``: pool rows (a frame from :func:`lifecircle.read_pool`, or the pool's path:
+        rows whose ``status`` is in ``statuses``, by default 申报/在建/建成 — declared, under
+        construction, built), proposed sites (:attr:`sites`) or any facility frame with a
+        ``category`` column. Only the added facilities are searched from; the distances are the
+        element-wise minimum of the old and new ones, and coverage, capacity and data status
+        are recomputed for the categories that got facilities. The result equals
+        :func:`lifecircle.analyze` with the facilities appended.
+        """
+        from .scenario import with_projects
+
+        if isinstance(projects, (str, PathLike)):
+            from ..outputs.pool import read_pool
+
+            projects = read_pool(projects)
+        return with_projects(self, projects, statuses)
 
     # ------------------------------------------------------------------ isochrones
     def _level_distances(self) -> dict[float, float]:

@@ -31,11 +31,17 @@ def category_weights(
 
 
 def shortfall_table(
-    coverage: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float
+    coverage: pd.DataFrame,
+    cats: list[Category],
+    profile: Profile,
+    min_covered_share: float,
+    known: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The assessed rows of ``coverage`` that do not meet the standard, ranked: required
     categories first, then by priority score (weight × affected residents). Rows without data
-    (``assessed`` False) are not shortfalls: see the data checklist."""
+    (``assessed`` False) are not shortfalls: see the data checklist. ``known``: shortfalls made
+    earlier with the same profile and required share (a scenario's analysis): rows whose reason
+    inputs are unchanged take their sentences from it instead of writing them again."""
     failing = ~coverage["meets_standard"].astype(bool) & coverage["assessed"].astype(bool)
     sf = coverage[failing].copy()
     ratio = sf["supply_per_1000"] / sf["capacity_threshold_per_1000"]
@@ -53,7 +59,7 @@ def shortfall_table(
         kind="stable",
     )
     sf["priority_rank"] = np.arange(1, len(sf) + 1)
-    sf["reason_zh"], sf["reason_en"] = reasons(sf, cats, profile, min_covered_share)
+    sf["reason_zh"], sf["reason_en"] = reasons(sf, cats, profile, min_covered_share, known)
     return sf.reset_index(drop=True)
 
 
@@ -104,18 +110,43 @@ def _capacity_reason(
     )
 
 
+def _known_reasons(sf: pd.DataFrame, known: pd.DataFrame) -> list[tuple[str, str] | None]:
+    """The (Chinese, English) reason of ``known`` for each row of ``sf`` whose reason inputs
+    are identical there (``None`` elsewhere)."""
+    keys = ["community_id", "category"]
+    cols = [c for c in _REASON_COLUMNS if c != "category"]
+    m = sf[[*keys, *cols]].merge(
+        known[[*keys, *cols, "reason_zh", "reason_en"]], on=keys, how="left", suffixes=("", "_k")
+    )
+    same = m["reason_zh"].notna().to_numpy(dtype=bool, copy=True)
+    for c in cols:
+        a, b = m[c], m[f"{c}_k"]
+        same = same & ((a == b) | (a.isna() & b.isna())).to_numpy(dtype=bool)
+    zh, en = m["reason_zh"].tolist(), m["reason_en"].tolist()
+    return [(z, e) if ok else None for z, e, ok in zip(zh, en, same, strict=True)]
+
+
 def reasons(
-    sf: pd.DataFrame, cats: list[Category], profile: Profile, min_covered_share: float
+    sf: pd.DataFrame,
+    cats: list[Category],
+    profile: Profile,
+    min_covered_share: float,
+    known: pd.DataFrame | None = None,
 ) -> tuple[list[str], list[str]]:
     """Plain-language reasons in Chinese and English, one per shortfall row: what failed (the
     share within the distance against the required share; the supply per 1,000 against the
-    standard) and how many people it affects."""
+    standard) and how many people it affects. ``known``: see :func:`shortfall_table`."""
     meta = {c.id: c for c in cats}
     labels = {k: level_label(profile, c) for k, c in meta.items()}
     zh_out, en_out = [], []
-    for k, g, md, mc, dmin, thr, unc, share, unit, sup, cthr, short in zip(
-        *(sf[c].tolist() for c in _REASON_COLUMNS), strict=True
+    reuse = _known_reasons(sf, known) if known is not None and len(sf) else [None] * len(sf)
+    for old, (k, g, md, mc, dmin, thr, unc, share, unit, sup, cthr, short) in zip(
+        reuse, zip(*(sf[c].tolist() for c in _REASON_COLUMNS), strict=True), strict=True
     ):
+        if old is not None:
+            zh_out.append(old[0])
+            en_out.append(old[1])
+            continue
         parts = []
         if not md:
             parts.append(

@@ -392,3 +392,20 @@ def pool_label(name: str) -> Label:
     """The label of a pool column as the pool writes it (:data:`POOL_ZH` applied)."""
     found = label(name)
     return Label(POOL_ZH.get(name, found.zh), found.en, found.explanation)
+
+#: Columns of the monitoring outputs (scenarios, comparisons of runs, the periodic report).
+MONITORING: dict[str, Label] = {
+    "share_before": _L("上期达标占比", "Share before", "Share meeting the standard, earlier run. 上期达标社区占比"),
+    "share_after": _L("本期达标占比", "Share now", "Share meeting the standard, this run. 本期达标社区占比"),
+    "share_change": _L("变化", "Change", "Share now minus share before (percentage points). 达标占比变化"),
+    "gap_to_target": _L("距目标", "Gap to target", "Target share minus share now (0 when reached). 距目标差距"),
+    "reached_by_year": _L("按当前进度达标年份", "Target reached by", "Year the target is reached at the pace "
+                          "between the two runs (empty: no progress). 按两次评估间的进度推算的达标年份"),
+    "target_year": _L("目标年份", "Target year", "Year the target share is due. 目标年份"),
+    "on_track": _L("进度正常", "On track", "Target reached by the target year at this pace. 是否按期达标"),
+    "change": _L("变化", "Change", "improved 改善 / worsened 退步. 变化方向"),
+    "causes": _L("原因代码", "Causes", "facility_opened, facility_closed, population_changed, "
+                 "standard_changed, other. 变化原因代码"),
+    "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),
+    "projects": _L("项目数", "Projects", "Number of projects. 项目数"),
+}  # fmt: skip

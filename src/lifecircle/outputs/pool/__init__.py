@@ -20,6 +20,8 @@ the store interface), one module per store (``gpkg``, ``postgis``, ``xlsx``, ``c
 
 from ...analysis.ids import project_id
 from .api import PoolReport, export_pool, read_pool
+from .history import read_run, read_runs, record_run
 from .schema import POOL_COLUMNS, pool_schema
 
 __all__ = ["POOL_COLUMNS", "PoolReport", "export_pool", "pool_schema", "project_id", "read_pool"]
+__all__ += ["read_run", "read_runs", "record_run"]

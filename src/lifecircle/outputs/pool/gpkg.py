@@ -313,3 +313,22 @@ def _finish(con: sqlite3.Connection, layer: str, geom_col: str, run_id: str) -> 
             "ON CONFLICT (layer, key) DO UPDATE SET value = excluded.value",
             (layer, key, value),
         )
+
+
+def open_geopackage(path: Path, timeout_s: float = READ_TIMEOUT_S) -> sqlite3.Connection:
+    """Open a GeoPackage for tables kept beside the pool (the run history), creating the file
+    with its core tables if needed (autocommit; the caller wraps writes in a transaction)."""
+    new_file = not path.exists()
+    con = _connect(path, timeout_s)
+    if new_file:
+        con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+        con.execute("PRAGMA user_version = 10200")
+    elif con.execute("PRAGMA application_id").fetchone()[0] != _GPKG_APPLICATION_ID and not (
+        con.execute("SELECT count(*) FROM sqlite_master WHERE name='gpkg_contents'").fetchone()[0]
+    ):
+        con.close()
+        raise PoolError(f"{path} is not a GeoPackage")
+    for ddl in _GPKG_CORE:
+        con.execute(ddl)
+    con.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _GPKG_SRS)
+    return con

@@ -1,0 +1,406 @@
+"""Scenarios (情景): the analysis as if some facilities were built, without redoing the city.
+
+:meth:`Analysis.with_projects` takes pool rows, proposed sites or any facility frame and returns a
+:class:`Scenario`: the new :class:`~lifecircle.Analysis` and what changed. Only the new
+facilities are searched from (one multi-source search per category that gets any), and the
+distances become the element-wise minimum of the old and the new ones: nothing else is snapped
+or searched again. Data status, coverage and capacity are recomputed for the categories that
+got facilities only; shortfalls, the index and its roll-ups (cheap) for all. The result equals a
+full re-analysis with the facilities appended (tested on real data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ..communities import Demand
+from ..network import Snapped
+from .access import Access
+from .capacity import add_capacity
+from .coverage import HIERARCHY, coverage_table
+from .datastatus import point_status
+from .result import Analysis, Stages
+
+if TYPE_CHECKING:
+    from ..standards import Category
+
+log = logging.getLogger(__name__)
+
+#: Pool statuses taken by default: declared, under construction, built (申报、在建、建成).
+BUILT_OR_PLANNED: tuple[str, ...] = ("申报", "在建", "建成")
+#: Columns of :attr:`Scenario.by_street` / ``by_county`` compared before and after.
+_COMPARED = ["service_index", "communities_meeting", "share_meeting_standard", "meets_target"]
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """An analysis as if ``added`` were built, and the comparison with the analysis before.
+
+    Attributes
+    ----------
+    analysis : the new :class:`~lifecircle.Analysis` (all its tables, as after a full run).
+    before : the analysis the scenario started from.
+    added : the facilities added (a facility frame, ids ``facility_id``).
+    communities : one row per community whose standard status or service index changed:
+        hierarchy, ``meets_before``/``meets_after`` (every required category), ``service_index_before``
+        /``_after``, ``change`` (``short_to_meeting``, ``meeting_to_short``, ``index_only``) and
+        ``categories_met`` (categories newly meeting the standard there, 、-separated).
+    newly_covered : one row per category with added facilities: ``facilities_added``,
+        ``covered_pop_before``/``_after``, ``newly_covered_pop`` (target residents now within the
+        threshold), ``communities_meeting_before``/``_after``.
+    by_street, by_county : the service index and the share meeting the standard before and after
+        (``*_before``, ``*_after``) per street / county.
+    summary : headline numbers before and after.
+    """
+
+    analysis: Analysis
+    before: Analysis
+    added: gpd.GeoDataFrame
+    communities: pd.DataFrame
+    newly_covered: pd.DataFrame
+    by_street: pd.DataFrame
+    by_county: pd.DataFrame
+    summary: dict[str, Any]
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<Scenario +{s['facilities_added']} facilities: {s['communities_short_to_meeting']} "
+            f"communities reach the standard; share meeting {s['share_before']:.1%} → "
+            f"{s['share_after']:.1%}>"
+        )
+
+
+# ---------------------------------------------------------------------- the added facilities
+def added_facilities(
+    projects: gpd.GeoDataFrame,
+    before: Analysis,
+    statuses: tuple[str, ...] | None = BUILT_OR_PLANNED,
+) -> gpd.GeoDataFrame:
+    """``projects`` as facility rows like ``before.facilities``: pool rows (kept where ``status``
+    is in ``statuses``; ids ``project_id``), proposed sites (ids ``site_id:category``) or any
+    facility frame (ids from ``facility_id`` or the index); categories not analysed are left out."""
+    if not isinstance(projects, gpd.GeoDataFrame) or "category" not in projects.columns:
+        raise InputError(
+            "with_projects: give a GeoDataFrame with a 'category' column: pool rows "
+            "(lifecircle.read_pool), proposed sites (Analysis.sites) or facilities"
+        )
+    rows = projects
+    if "status" in rows.columns and statuses is not None:
+        rows = rows[rows["status"].isin(statuses)]
+        log.info("scenario: %d of %d pool projects with status %s", len(rows), len(projects),
+                 "/".join(statuses))  # fmt: skip
+    unknown = sorted(set(rows["category"].dropna()) - set(before.params.categories))
+    if unknown:
+        log.warning("scenario: projects of categories not analysed are left out: %s", unknown)
+    rows = rows[rows["category"].isin(before.params.categories)]
+    if len(rows) == 0:
+        said = f" with status {'/'.join(statuses)}" if statuses and "status" in projects else ""
+        raise InputError(
+            f"with_projects: nothing to add: none of the {len(projects)} rows{said} is of an "
+            f"analysed category ({', '.join(before.params.categories)}); statuses=None takes "
+            "every row"
+        )
+    ids = _unique(_ids(rows))
+    clash = sorted(set(ids) & set(before.facilities.index.astype(str)))
+    if clash:
+        raise InputError(
+            f"with_projects: facility ids {clash[:5]} are taken by facilities of the analysis; "
+            "give each added facility its own id (facility_id column)"
+        )
+    crs = before.facilities.crs or rows.crs
+    out = gpd.GeoDataFrame(
+        {"facility_id": ids, "category": rows["category"].to_numpy()},
+        geometry=rows.geometry.to_crs(crs).values if rows.crs else rows.geometry.values,
+        crs=crs,
+        index=pd.Index(ids, dtype="object"),
+    )
+    cat_zh = {c: before.profile.categories[c].name_zh for c in before.params.categories}
+    out["category_zh"] = out["category"].map(cat_zh)
+    out["name"] = rows["name"].to_numpy() if "name" in rows else None
+    out["source"] = "scenario"
+    out["capacity"] = pd.to_numeric(rows["capacity"], errors="coerce").to_numpy() \
+        if "capacity" in rows else np.nan  # fmt: skip
+    keep = [c for c in before.facilities.columns if c in out.columns]
+    return out[keep] if "geometry" in keep else out[[*keep, "geometry"]]
+
+
+def _unique(ids: list[str]) -> list[str]:
+    """``ids`` with repeats numbered (``id#2``, ``id#3`` …): one facility per row (a pool may
+    list one project id at several places, e.g. communities without codes)."""
+    seen: dict[str, int] = {}
+    out = []
+    for i in ids:
+        seen[i] = seen.get(i, 0) + 1
+        out.append(i if seen[i] == 1 else f"{i}#{seen[i]}")
+    return out
+
+
+def _ids(rows: gpd.GeoDataFrame) -> list[str]:
+    if "project_id" in rows.columns:
+        return [str(v) for v in rows["project_id"]]
+    if "site_id" in rows.columns:
+        return [f"{s}:{c}" for s, c in zip(rows["site_id"], rows["category"], strict=True)]
+    if "facility_id" in rows.columns:
+        return [str(v) for v in rows["facility_id"]]
+    return [str(v) for v in rows.index]
+
+
+# ---------------------------------------------------------------------- distances
+def _concat_snapped(a: Snapped | None, b: Snapped, order: np.ndarray) -> Snapped:
+    """``a`` then ``b`` (one set of snapped points), rows taken in ``order``."""
+    if a is None:
+        return b.take(order)
+    fields = {}
+    for f in dataclasses.fields(Snapped):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "index":
+            fields[f.name] = a.index.append(b.index)
+        elif f.name == "max_snap_m":
+            fields[f.name] = x
+        else:
+            fields[f.name] = np.concatenate([x, y])
+    return Snapped(**fields).take(order)
+
+
+def extend_access(
+    before: Analysis, added: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+) -> tuple[Access, list[str]]:
+    """The access of ``before`` with ``added`` built: one search per category from the added
+    facilities only, then the element-wise minimum. ``facilities``: old and added, sorted by id
+    (as :func:`lifecircle.analyze` sorts them). Returns the access and the changed categories."""
+    old = before.access
+    net = before.network
+    new = net.snap(added, before.params.max_snap_m, what="added facilities")
+    new_cat = added["category"].to_numpy()
+    new_ids = np.asarray(added.index, dtype=object)
+    dist, nearest = old.distance_m.copy(), old.nearest.copy()
+    changed = [c for c in old.categories if (new_cat == c).any()]
+    for cid in changed:
+        j = old.column(cid)
+        rows = np.flatnonzero(new_cat == cid)
+        src = new.take(rows)
+        cand, limit = _may_gain(dist[:, j], old, src)
+        if len(cand) == 0:
+            continue
+        d, which = net.nearest(src, old.demand.take(cand), max_m=limit)
+        better = d < dist[cand, j]
+        pts = cand[better]
+        dist[pts, j] = d[better]
+        nearest[pts, j] = new_ids[rows[which[better]]]
+    ids = pd.Index(np.asarray(before.facilities.index, dtype=object)).append(
+        pd.Index(new_ids, dtype=object)
+    )
+    order = pd.Index(ids).get_indexer(pd.Index(facilities.index))
+    snapped = _concat_snapped(old.facilities, new, order)
+    cats = facilities["category"].to_numpy()
+    return Access(old.categories, old.demand, snapped, cats, dist, nearest), changed
+
+
+#: Slack on straight distances in :func:`_may_gain`: projected metres may differ from the
+#: network's edge lengths by a map projection's scale (well under 1%).
+_STRAIGHT_SLACK = 1.01
+
+
+def _may_gain(dist: np.ndarray, access: Access, new: Snapped) -> tuple[np.ndarray, float | None]:
+    """The demand points the added facilities ``new`` may bring nearer, and how far to search.
+
+    A new facility only matters where it is nearer than the current nearest one, and no walk is
+    shorter than the straight line: only points whose current distance exceeds their straight
+    distance to a new facility can gain, and the search stops at the largest current distance
+    among those (``None``, unbounded, while one of them has no facility within reach at all).
+    """
+    ok = access.demand.ok
+    xy = access.demand.xy
+    may = np.zeros(len(dist), dtype=bool)
+    for fx, fy in new.xy[new.ok]:
+        straight = np.hypot(xy[:, 0] - fx, xy[:, 1] - fy)
+        may |= ok & (straight < dist * _STRAIGHT_SLACK + 1.0)
+    cand = np.flatnonzero(may)
+    limit = float(dist[cand].max()) if len(cand) else 0.0
+    return cand, (limit if np.isfinite(limit) else None)
+
+
+def _sub_access(access: Access, cats: list[str]) -> Access:
+    cols = [access.column(c) for c in cats]
+    return dataclasses.replace(access, categories=tuple(cats), distance_m=access.distance_m[:, cols],
+                               nearest=access.nearest[:, cols])  # fmt: skip
+
+
+# ---------------------------------------------------------------------- the stages
+def _splice(
+    old: pd.DataFrame, new: pd.DataFrame, all_cats: list[str], changed: list[str]
+) -> pd.DataFrame:
+    """Coverage of ``old`` with the rows of the ``changed`` categories taken from ``new``
+    (community order, then the profile's category order, as :func:`coverage_table` orders)."""
+    n_k = len(all_cats)
+    keep = ~old["category"].isin(changed).to_numpy()
+    n_c = len(old) // n_k
+    pos_old = np.flatnonzero(keep)
+    col = np.array([all_cats.index(c) for c in changed])
+    pos_new = (np.arange(n_c)[:, None] * n_k + col[None, :]).ravel()
+    both = pd.concat([old.iloc[pos_old], new[old.columns]], ignore_index=True)
+    where = np.empty(len(old), dtype=np.int64)
+    where[np.concatenate([pos_old, pos_new])] = np.arange(len(both))
+    return both.iloc[where].reset_index(drop=True)
+
+
+def scenario_stages(
+    before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str]
+) -> Stages:
+    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only."""
+    params = before.params
+    cats: list[Category] = params.category_list(before.profile)
+    sub_cats = [c for c in cats if c.id in changed]
+    status = before.point_status.copy()
+    if not sub_cats:
+        return Stages(access, status, before.coverage.copy(), before.shortfalls)
+    sub = _sub_access(access, [c.id for c in sub_cats])
+    sub_status = point_status(
+        before.demand, before.communities, sub, sub_cats, params.complete_categories,
+        params.data_gap_radius_m,
+    )  # fmt: skip
+    status[:, [access.column(c.id) for c in sub_cats]] = sub_status
+    cov = coverage_table(
+        before.demand, before.communities, sub_cats, sub, before.thresholds,
+        params.min_covered_share, sub_status,
+    )  # fmt: skip
+    add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds, before.network)
+    ids = [c.id for c in cats]
+    spliced = _splice(before.coverage, cov, ids, [c.id for c in sub_cats])
+    return Stages(access, status, spliced, before.shortfalls)
+
+
+def with_projects(
+    before: Analysis,
+    projects: gpd.GeoDataFrame,
+    statuses: tuple[str, ...] | None = BUILT_OR_PLANNED,
+) -> Scenario:
+    """The analysis as if ``projects`` were built (see :meth:`Analysis.with_projects`)."""
+    added = added_facilities(projects, before, statuses)
+    old = before.facilities
+    both = pd.concat([old, added.to_crs(old.crs) if old.crs else added]).sort_index()
+    both = gpd.GeoDataFrame(both, geometry="geometry", crs=old.crs or added.crs)
+    access, changed = extend_access(before, added, both)
+    stages = scenario_stages(before, access, both, changed)
+    demand = Demand(before.demand, before.communities)
+    after = Analysis(
+        before.network, before.profile, both, demand, before.params, before.thresholds,
+        stages=stages,
+    )  # fmt: skip
+    return compare_scenario(before, after, added)
+
+
+# ---------------------------------------------------------------------- the comparison
+def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> Scenario:
+    """The :class:`Scenario` of ``after`` (``before`` with ``added`` built)."""
+    b = before.index.set_index("community_id")
+    a = after.index.set_index("community_id").reindex(b.index)
+    meets_b, meets_a = b["meets_all_required"], a["meets_all_required"]
+    si_b, si_a = b["service_index"], a["service_index"]
+    diff = (_tri(meets_b) != _tri(meets_a)) | ~np.isclose(
+        si_b.fillna(-1).to_numpy(float), si_a.fillna(-1).to_numpy(float), rtol=0, atol=1e-9
+    )
+    comm = b.loc[diff, [k for k in HIERARCHY if k != "community_id"]].reset_index()
+    comm["meets_before"] = meets_b[diff].to_numpy()
+    comm["meets_after"] = meets_a[diff].to_numpy()
+    comm["service_index_before"] = si_b[diff].to_numpy()
+    comm["service_index_after"] = si_a[diff].to_numpy()
+    comm["change"] = np.select(
+        [(comm["meets_before"] != True) & (comm["meets_after"] == True),  # noqa: E712
+         (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
+        ["short_to_meeting", "meeting_to_short"], "index_only",
+    )  # fmt: skip
+    met = _newly_met(before, after)
+    comm["categories_met"] = [met.get(c, "") for c in comm["community_id"]]
+    summary = _summary(before, after, added, comm)
+    return Scenario(
+        after, before, added, comm, _newly_covered(before, after, added),
+        _before_after(before.index_by_street, after.index_by_street),
+        _before_after(before.index_by_county, after.index_by_county), summary,
+    )  # fmt: skip
+
+
+def _tri(meets: pd.Series) -> np.ndarray:
+    """True / False / not assessed (None, NaN) as comparable codes."""
+    return meets.map({True: 1, False: 0}).fillna(-1).to_numpy(dtype=int)
+
+
+def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
+    """Categories newly meeting the standard, 、-separated, per community id (the coverage
+    tables of both have the same rows in the same order)."""
+    cb, ca = before.coverage, after.coverage
+    met = (
+        ~cb["meets_standard"].astype(bool).to_numpy() & ca["meets_standard"].astype(bool).to_numpy()
+    )
+    return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
+
+
+def _per_category(cov: pd.DataFrame) -> pd.DataFrame:
+    """Covered target residents and communities meeting the standard, per category."""
+    meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
+    df = pd.DataFrame({"category": cov["category"].to_numpy(), "covered_pop": cov["covered_pop"],
+                       "meeting": meet})  # fmt: skip
+    return df.groupby("category", sort=False).agg(
+        covered_pop=("covered_pop", "sum"), meeting=("meeting", "sum")
+    )
+
+
+def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> pd.DataFrame:
+    """One row per category with added facilities: covered residents and communities meeting
+    the standard, before and after."""
+    counts = added["category"].value_counts()
+    cats = [c for c in before.params.categories if c in counts.index]
+    b, a = _per_category(before.coverage).loc[cats], _per_category(after.coverage).loc[cats]
+    return pd.DataFrame(
+        {
+            "category": cats,
+            "category_zh": [before.profile.categories[c].name_zh for c in cats],
+            "facilities_added": counts.loc[cats].to_numpy(dtype=int),
+            "covered_pop_before": b["covered_pop"].to_numpy(dtype=float),
+            "covered_pop_after": a["covered_pop"].to_numpy(dtype=float),
+            "newly_covered_pop": (a["covered_pop"] - b["covered_pop"]).to_numpy(dtype=float),
+            "communities_meeting_before": b["meeting"].to_numpy(dtype=int),
+            "communities_meeting_after": a["meeting"].to_numpy(dtype=int),
+        }
+    )
+
+
+def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
+    """Place columns of ``b`` with :data:`_COMPARED` before (``_before``) and after (``_after``)."""
+    place = [c for c in b.columns if c.endswith(("_code", "_name"))]
+    left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
+    right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
+    out = left.merge(right, on=place, how="outer")
+    out["share_change"] = out["share_meeting_standard_after"] - out["share_meeting_standard_before"]
+    return out
+
+
+def _summary(
+    before: Analysis, after: Analysis, added: gpd.GeoDataFrame, comm: pd.DataFrame
+) -> dict[str, Any]:
+    sb, sa = before.summary, after.summary
+    return {
+        "facilities_added": int(len(added)),
+        "categories_changed": sorted(set(added["category"])),
+        "communities_short_to_meeting": int((comm["change"] == "short_to_meeting").sum()),
+        "communities_meeting_to_short": int((comm["change"] == "meeting_to_short").sum()),
+        "share_before": sb["share_meeting_standard"],
+        "share_after": sa["share_meeting_standard"],
+        "share_of": sa["share_of"],
+        "target_share": sa["target_share"],
+        "meets_target_before": sb["meets_target"],
+        "meets_target_after": sa["meets_target"],
+        "shortfalls_before": sb["shortfalls"],
+        "shortfalls_after": sa["shortfalls"],
+        "mean_service_index_before": sb["mean_service_index"],
+        "mean_service_index_after": sa["mean_service_index"],
+    }

@@ -1,0 +1,209 @@
+"""Residents' survey results per community (需求调研、满意度调研), joined to the communities.
+
+A survey table (Excel, CSV or a frame) has one row per community: its code or name, a sample
+size, a satisfaction score 1–5 and, per facility category, either the residents' answer
+"需要"/"不需要" (or the share answering 需要, 0–1) or a demand rank (1 = most wanted). Rows are
+matched to communities by code first, then by name through the project's normaliser
+(:func:`lifecircle._text.key`: width, case, spaces, punctuation) and the usual name variants
+(``X社区`` = ``X社区居委会`` = ``X居民委员会``; ``X村`` = ``X村委会`` = ``X村民委员会``). Rows that match
+no community, or several, are kept in :attr:`Survey.unmatched` with the reason — never dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from .._text import fold, key
+from ..sources.tables import find_column, read_table
+from ..standards import Profile
+from .codes import code_text
+
+log = logging.getLogger(__name__)
+
+#: Header names recognised for each survey field (compared through ``key``).
+HEADERS = {
+    "code": ("社区代码", "统计用区划代码", "区划代码", "code", "community_code"),
+    "name": ("社区名称", "社区", "村社区", "社区(村)", "名称", "name", "community_name"),
+    "sample": ("样本量", "样本数", "有效问卷", "问卷数", "sample_size", "sample", "n"),
+    "satisfaction": ("满意度", "总体满意度", "满意度评分", "satisfaction"),
+}
+#: Name endings that say the same community (longest first).
+SUFFIXES = ("社区居民委员会", "社区居委会", "居民委员会", "村民委员会", "居委会", "村委会")
+#: Answers read as "needed" (1) and "not needed" (0).
+YES = {"需要", "是", "有需要", "需求", "yes", "y", "1", "√"}
+NO = {"不需要", "否", "无需要", "no", "n", "0", "×"}
+
+
+@dataclass(frozen=True)
+class Survey:
+    """Survey results joined to communities.
+
+    Attributes
+    ----------
+    frame : one row per matched community: ``community_id``, ``sample_size``, ``satisfaction``
+        (1–5) and per surveyed category ``demand:<category id>``: the share needing it (0–1, from
+        需要/不需要 or a share) or, for a rank, ``1 / rank`` (1 = most wanted).
+    unmatched : the survey rows matched to no community or to several: ``row``, the code and name
+        as written, ``reason``.
+    categories : the category ids surveyed.
+    demand_kind : ``"share"`` (需要/不需要) or ``"rank"``, per category id.
+    """
+
+    frame: pd.DataFrame
+    unmatched: pd.DataFrame
+    categories: tuple[str, ...]
+    demand_kind: dict[str, str]
+
+
+def name_variant(name: Any) -> str:
+    """The comparable form of a community name: :func:`key`, with the committee endings
+    (居委会, 村委会, 居民委员会 …) cut to 社区 / 村."""
+    k = key(name)
+    for suffix in SUFFIXES:
+        if k.endswith(suffix) and len(k) > len(suffix):
+            base = k[: -len(suffix)]
+            village = "村" in suffix
+            k = base if base.endswith(("社区", "村")) else base + ("村" if village else "社区")
+            break
+    return k
+
+
+def _demand_value(v: Any) -> tuple[float, str]:
+    """(value, kind) of one answer: 需要 → (1, share); 0.35 → (0.35, share); 2 → (0.5, rank)."""
+    text = fold(v)
+    if text == "":
+        return np.nan, ""
+    if text in YES:
+        return 1.0, "share"
+    if text in NO:
+        return 0.0, "share"
+    try:
+        x = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    except ValueError:
+        return np.nan, "bad"
+    if x >= 1 and float(x).is_integer() and not text.endswith("%"):
+        return 1.0 / x, "rank"
+    return x, "share"
+
+
+def _category_columns(columns: list[Any], profile: Profile, taken: set) -> dict[Any, str]:
+    """Survey columns that name a profile category (by id or Chinese/English name)."""
+    names = {}
+    for c in profile.categories.values():
+        for n in (c.id, c.name_zh, c.name_en):
+            if n:
+                names[key(n)] = c.id
+    out = {}
+    for col in columns:
+        if col in taken:
+            continue
+        k = re.sub(r"(需求|需要|排序|排名)$", "", key(col))
+        if k in names:
+            out[col] = names[k]
+    return out
+
+
+def _match(
+    codes: list[Any], names: list[Any], communities: pd.DataFrame
+) -> tuple[list[Any], list[str]]:
+    """Community id of each survey row (None: unmatched) and the reason when unmatched."""
+    by_code = dict(zip(code_text(communities["community_code"]), communities["community_id"],
+                       strict=True))  # fmt: skip
+    variants = pd.Series(communities["community_id"].to_numpy(),
+                         index=[name_variant(n) for n in communities["community_name"]])  # fmt: skip
+    ids, reasons = [], []
+    for code, name in zip(code_text(pd.Series(codes, dtype=object)), names, strict=True):
+        if code is not None and code in by_code:
+            ids.append(by_code[code])
+            reasons.append("")
+            continue
+        hits = variants[variants.index == name_variant(name)] if fold(name) else variants.iloc[:0]
+        if len(hits) == 1:
+            ids.append(hits.iloc[0])
+            reasons.append("")
+            continue
+        ids.append(None)
+        reasons.append("several communities have this name; give the community code"
+                       if len(hits) > 1 else "no community with this code or name")  # fmt: skip
+    return ids, reasons
+
+
+def load_survey(
+    obj: Any, communities: pd.DataFrame, profile: Profile, *, sheet: str | int | None = None,
+    code: str | None = None, name: str | None = None,
+) -> Survey:  # fmt: skip
+    """Read survey results per community and join them to ``communities``.
+
+    Parameters
+    ----------
+    obj : an Excel/CSV path or a DataFrame, one row per community.
+    communities : from :func:`lifecircle.load_communities` (or ``Analysis.communities``).
+    profile : the profile whose categories the demand columns name (id, Chinese or English name,
+        optionally followed by 需求/需要/排序).
+    sheet : Excel sheet. code, name : the code / name columns if not recognised.
+
+    Returns
+    -------
+    :class:`Survey`; unmatched rows are logged and kept in ``Survey.unmatched``.
+    """
+    table = read_table(obj, sheet=sheet, what="survey")
+    df = table.frame
+    cols = list(df.columns)
+    c_code = find_column(cols, code, HEADERS["code"], "community code", where=table.name)
+    c_name = find_column(cols, name, HEADERS["name"], "community name", taken=[c_code],
+                         where=table.name)  # fmt: skip
+    if c_code is None and c_name is None:
+        raise InputError(f"{table.name}: no community code or name column; name them 社区代码 / "
+                         "社区名称, or pass code= / name=")  # fmt: skip
+    c_sample = find_column(cols, None, HEADERS["sample"], "sample size", where=table.name)
+    c_sat = find_column(cols, None, HEADERS["satisfaction"], "satisfaction", where=table.name)
+    cat_cols = _category_columns(cols, profile, {c_code, c_name, c_sample, c_sat})
+    codes = df[c_code].tolist() if c_code is not None else [None] * len(df)
+    names = df[c_name].tolist() if c_name is not None else [None] * len(df)
+    ids, reasons = _match(codes, names, communities)
+    ok = np.array([i is not None for i in ids])
+    out = pd.DataFrame({"community_id": pd.Series(ids, dtype=object)[ok].to_numpy()})
+    out["sample_size"] = _numbers(df, c_sample, ok)
+    out["satisfaction"] = _numbers(df, c_sat, ok)
+    if c_sat is not None:
+        sat = pd.to_numeric(df[c_sat], errors="coerce").to_numpy(dtype=float)
+        bad = (sat < 1) | (sat > 5)
+        if bad.any():
+            raise InputError(f"{table.name}: satisfaction must be 1–5 in {table.rows(bad)}")
+    kinds = _demand_columns(out, df, cat_cols, ok, table.name)
+    unmatched = pd.DataFrame({"row": table.labels[~ok], "code": np.asarray(codes, dtype=object)[~ok],
+                              "name": np.asarray(names, dtype=object)[~ok],
+                              "reason": np.asarray(reasons, dtype=object)[~ok]})  # fmt: skip
+    if len(unmatched):
+        log.warning("%s: %d survey rows match no community (%s); see Survey.unmatched",
+                    table.name, len(unmatched), table.rows(~ok))  # fmt: skip
+    return Survey(out, unmatched, tuple(kinds), kinds)
+
+
+def _numbers(df: pd.DataFrame, col: Any, ok: np.ndarray) -> np.ndarray:
+    if col is None:
+        return np.full(int(ok.sum()), np.nan)
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)[ok]
+
+
+def _demand_columns(
+    out: pd.DataFrame, df: pd.DataFrame, cat_cols: dict[Any, str], ok: np.ndarray, where: str
+) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for col, cid in cat_cols.items():
+        values = [_demand_value(v) for v in df[col].to_numpy()[ok]]
+        found = {k for _, k in values if k}
+        if "bad" in found or len(found) > 1:
+            raise InputError(f"{where}: column {col!r} mixes answers; give 需要/不需要, shares "
+                             "0–1 or ranks 1, 2, 3 … in one column")  # fmt: skip
+        out[f"demand:{cid}"] = [v for v, _ in values]
+        kinds[cid] = found.pop() if found else "share"
+    return kinds

@@ -1,0 +1,367 @@
+"""The periodic report (月报/季报) of the 风貌办: one self-contained, printable HTML file, or Excel.
+
+:func:`report` writes the headline figures, the share of communities meeting the standard per
+county and street against the target (bar charts), the progress since the previous run (and the
+trend over the recorded runs), the top shortfall communities, the data checklist and the status
+of the programme in the reserve pool. Charts are drawn with matplotlib (no pyplot state) and
+embedded as PNG data URIs; the HTML loads nothing from the network and names CJK fonts first, as
+the map does, so Chinese shows wherever it is opened or printed. Every figure in a table carries
+its raw value (``data-value``) so it can be checked against the analysis.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import settings
+from .._errors import InputError
+from .._files import atomic_write
+from ..analysis import Analysis
+from ..analysis.compare import Comparison, RunRecord, compare, run_record
+from .labels import MONITORING, label
+
+log = logging.getLogger(__name__)
+
+#: CJK fonts tried first in charts and pages (the first one installed is used in charts).
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+             "WenQuanYi Micro Hei", "SimHei", "Noto Sans CJK JP")  # fmt: skip
+#: Rows of the shortfall list shown.
+TOP_SHORTFALLS = 20
+_CSS = """
+body{font-family:%s,sans-serif;margin:24px auto;max-width:1000px;color:#222;line-height:1.5}
+h1{font-size:22px;border-bottom:3px solid #b22;padding-bottom:4px}h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}th,td{border:1px solid #bbb;
+padding:2px 6px;text-align:left}td.n{text-align:right}th{background:#f2f2f2}
+.head{display:flex;flex-wrap:wrap;gap:10px}.fig{border:1px solid #ccc;padding:6px 12px;min-width:130px}
+.fig b{display:block;font-size:20px}.bad{color:#b22}.good{color:#272}img{max-width:100%%}
+@media print{body{margin:0;max-width:none}h2{page-break-after:avoid}table,img{page-break-inside:avoid}}
+"""
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What the report shows, computed once for HTML and Excel."""
+
+    analysis: Analysis
+    lang: str
+    comparison: Comparison | None
+    history: list[RunRecord]
+    pool: pd.DataFrame | None
+
+
+def _t(zh: str, en: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def _header(col: str, lang: str) -> str:
+    lab = MONITORING.get(col)
+    if lab is None:
+        try:
+            lab = label(col)
+        except KeyError:
+            return col
+    return lab.zh if lang == "zh" else lab.en
+
+
+# ---------------------------------------------------------------------- charts
+def _cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return next((f for f in CJK_FONTS if f in have), None)
+
+
+def _png(draw: Any, height_in: float) -> str:
+    """A chart drawn by ``draw(ax)`` as a PNG data URI (CJK font first, no pyplot)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    font = _cjk_font()
+    if font is None:
+        log.warning("no CJK font for the report's charts (install Noto Sans CJK SC): Chinese "
+                    "labels may show as boxes")  # fmt: skip
+    rc = {"font.family": "sans-serif", "axes.unicode_minus": False,
+          "font.sans-serif": [f for f in (font, "DejaVu Sans") if f]}  # fmt: skip
+    with matplotlib.rc_context(rc):
+        fig = Figure(figsize=(9, height_in), dpi=110)
+        ax = fig.subplots()
+        draw(ax)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _share_chart(df: pd.DataFrame, name_col: str, target: float, lang: str) -> str:
+    names = df[name_col].fillna("—").astype(str).to_list()
+    shares = df["share_meeting_standard"].fillna(0).to_numpy(float) * 100
+
+    def draw(ax: Any) -> None:
+        y = np.arange(len(names))
+        ax.barh(y, shares, color=["#2a7" if s >= target * 100 else "#c44" for s in shares])
+        ax.axvline(target * 100, color="#222", ls="--", lw=1)
+        ax.set_yticks(y, names)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(_t(f"达标社区占比 (%)，虚线为目标 {target:.0%}",
+                         f"communities meeting the standard (%), dashed: target {target:.0%}",
+                         lang))  # fmt: skip
+
+    return _png(draw, 0.6 + 0.28 * max(len(names), 2))
+
+
+def _trend_chart(points: list[tuple[str, float]], target: float, lang: str) -> str:
+    def draw(ax: Any) -> None:
+        dates = [d for d, _ in points]
+        ax.plot(dates, [100 * s for _, s in points], marker="o", color="#36c")
+        ax.axhline(target * 100, color="#222", ls="--", lw=1)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel(_t("达标社区占比 (%)", "meeting the standard (%)", lang))
+
+    return _png(draw, 3.0)
+
+
+# ---------------------------------------------------------------------- tables
+def _cell(v: Any, col: str) -> str:
+    """One ``<td>``: shares as %, people and metres whole, raw value in ``data-value``."""
+    raw = "" if v is None or (isinstance(v, float) and np.isnan(v)) else v
+    if isinstance(raw, (bool, np.bool_)):
+        text = "是" if raw else "否"
+    elif isinstance(raw, (float, np.floating, int, np.integer)) and raw != "":
+        x = float(raw)
+        is_share = "share" in col or col in ("gap_to_target", "target_share")
+        text = f"{x:.1%}" if is_share else (f"{x:,.1f}" if col == "service_index" else f"{x:,.0f}")
+        return f'<td class="n" data-col="{col}" data-value="{x!r}">{html.escape(text)}</td>'
+    else:
+        text = str(raw)
+    return f'<td data-col="{col}">{html.escape(text)}</td>'
+
+
+def _table(df: pd.DataFrame, cols: Sequence[str], lang: str, key: str) -> str:
+    cols = [c for c in cols if c in df.columns]
+    head = "".join(f"<th>{html.escape(_header(c, lang))}</th>" for c in cols)
+    rows = "".join(
+        "<tr>" + "".join(_cell(v, c) for v, c in zip(r, cols, strict=True)) + "</tr>"
+        for r in df[cols].itertuples(index=False)
+    )
+    return f'<table data-table="{key}"><tr>{head}</tr>{rows}</table>'
+
+
+_SHARE_COLS = ["communities_assessed", "communities_meeting", "share_meeting_standard",
+               "target_share", "meets_target", "service_index"]  # fmt: skip
+_SHORTFALL_COLS = ["priority_rank", "county_name", "street_name", "community_name", "category_zh",
+                   "affected_pop", "reason_zh"]  # fmt: skip
+_CHECK_COLS = ["scope", "county_name", "street_name", "category_zh", "communities", "group_pop",
+               "source_hint_zh"]  # fmt: skip
+_PROGRESS_COLS = ["share_before", "share_after", "share_change", "target_share", "gap_to_target",
+                  "reached_by_year", "on_track"]  # fmt: skip
+_CHANGE_COLS = ["street_name", "community_name", "category", "change", "reason_zh"]
+
+
+def _en(cols: list[str], lang: str) -> list[str]:
+    """English tables show the English text columns instead of the Chinese ones."""
+    if lang == "zh":
+        return cols
+    swap = {
+        "category_zh": "category_en",
+        "reason_zh": "reason_en",
+        "source_hint_zh": "source_hint_en",
+    }
+    return [swap.get(c, c) for c in cols]
+
+
+def _headline(a: Analysis, lang: str) -> str:
+    s = a.summary
+    share, target = s["share_meeting_standard"], s["target_share"]
+    figs = [
+        ("communities", _t("社区数", "communities", lang), f"{s['communities']:,}"),
+        ("population", _t("常住人口", "residents", lang), f"{s['population']:,.0f}"),
+        ("share_meeting_standard", _t("达标社区占比", "meeting the standard", lang),
+         f"{share:.1%}" if np.isfinite(share) else "—"),
+        ("target_share", _t("目标", "target", lang), f"{target:.0%}"),
+        ("shortfalls", _t("短板项", "shortfalls", lang), f"{s['shortfalls']:,}"),
+        ("mean_service_index", _t("平均服务指数", "mean service index", lang),
+         f"{s['mean_service_index']:.1f}"),
+        ("data_gaps", _t("数据待核查", "data gaps", lang), f"{s['data_gaps']:,}"),
+    ]  # fmt: skip
+    cls = "good" if s["meets_target"] else "bad"
+    return '<div class="head">' + "".join(
+        f'<div class="fig" data-figure="{k}" data-value="{s[k]!r}">{html.escape(t)}'
+        f'<b class="{cls if k == "share_meeting_standard" else ""}">{html.escape(v)}</b></div>'
+        for k, t, v in figs
+    ) + "</div>"  # fmt: skip
+
+
+def _shares_section(a: Analysis, lang: str) -> str:
+    target = a.params.target_share
+    out = [
+        f"<h2>{_t('分区县、街道达标情况', 'Share meeting the standard by county and street', lang)}</h2>"
+    ]
+    for df, keys, name, key in ((a.index_by_county, ["county_name"], "county_name", "by_county"),
+                                (a.index_by_street, ["county_name", "street_name"], "street_name",
+                                 "by_street")):  # fmt: skip
+        out.append(f'<img alt="{key}" src="{_share_chart(df, name, target, lang)}">')
+        out.append(_table(df, [*keys, *_SHARE_COLS], lang, key))
+    return "".join(out)
+
+
+def _progress_section(p: _Parts) -> str:
+    lang = p.lang
+    out = [f"<h2>{_t('较上期进展', 'Progress since the previous run', lang)}</h2>"]
+    if p.comparison is None:
+        return out[0] + f"<p>{_t('无上期结果。', 'No previous run given.', lang)}</p>"
+    c = p.comparison
+    s = c.summary
+    out.append(
+        f"<p data-figure='progress'>{html.escape(_t('上期', 'previous', lang))} {s['date_a']} "
+        f"({s['run_a']}) → {s['date_b']} ({s['run_b']}): "
+        f"{_t('改善', 'improved', lang)} {s['improved']}, {_t('退步', 'worsened', lang)} "
+        f"{s['worsened']}; {_t('新增设施', 'new facilities', lang)} {s['facilities_new']}, "
+        f"{_t('消失设施', 'vanished facilities', lang)} {s['facilities_vanished']}</p>"
+    )
+    points = [(r.run_date, r.summary.get("share_meeting_standard")) for r in p.history]
+    points = [(d, v) for d, v in points if v is not None and np.isfinite(v)]
+    if len(points) >= 2:
+        out.append(
+            f'<img alt="trend" src="{_trend_chart(points, p.analysis.params.target_share, lang)}">'
+        )
+    out.append(_table(c.by_county, ["county_name", *_PROGRESS_COLS], lang, "progress_county"))
+    out.append(_table(c.by_street, ["county_name", "street_name", *_PROGRESS_COLS], lang,
+                      "progress_street"))  # fmt: skip
+    out.append(_table(c.changes, _CHANGE_COLS if lang == "zh" else
+                      [*_CHANGE_COLS[:-1], "reason_en"], lang, "changes"))  # fmt: skip
+    return "".join(out)
+
+
+def _pool_section(pool: pd.DataFrame | None, lang: str) -> str:
+    out = f"<h2>{_t('项目库进展', 'Programme status (reserve pool)', lang)}</h2>"
+    if pool is None or len(pool) == 0:
+        return out + f"<p>{_t('未提供项目库。', 'No pool given.', lang)}</p>"
+    return out + _table(pool_status(pool), ["category_zh", "status", "projects"], lang, "pool")
+
+
+def pool_status(pool: pd.DataFrame) -> pd.DataFrame:
+    """Projects per category and status (储备/申报/在建/建成/取消), as listed in the pool."""
+    df = pd.DataFrame({"category_zh": pool["category_zh"].fillna(""),
+                       "status": pool["status"].fillna("")})  # fmt: skip
+    return df.groupby(["category_zh", "status"]).size().rename("projects").reset_index()
+
+
+def _html(p: _Parts, title: str) -> str:
+    a, lang = p.analysis, p.lang
+    sf = a.shortfalls.head(TOP_SHORTFALLS)
+    fonts = ",".join(f'"{f}"' for f in CJK_FONTS)
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{_t('评估标准', 'profile', lang)}: {html.escape(str(a.profile.id))} "
+        f"{html.escape(str(a.profile.version))} · run {a.run_id} · {a.created_at[:10]}</p>",
+        _headline(a, lang), _shares_section(a, lang), _progress_section(p),
+        f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
+        _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
+        f"<h2>{_t('数据核查清单', 'Data checklist', lang)}</h2>",
+        _table(a.data_gaps, _en(_CHECK_COLS, lang), lang, "data_gaps"),
+        _pool_section(p.pool, lang),
+    ]  # fmt: skip
+    return (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS % fonts}</style></head><body>{''.join(body)}</body></html>"
+    )
+
+
+# ---------------------------------------------------------------------- entry point
+def _history(previous: Any) -> list[RunRecord]:
+    if previous is None:
+        return []
+    items = list(previous) if isinstance(previous, (list, tuple)) else [previous]
+    out = []
+    for it in items:
+        if isinstance(it, Analysis):
+            out.append(run_record(it, it.created_at[:10]))
+        elif isinstance(it, RunRecord):
+            out.append(it)
+        else:
+            raise InputError("report: previous= takes an Analysis, a recorded run "
+                             "(lifecircle.read_run) or a list of them, oldest first")  # fmt: skip
+    return out
+
+
+def report(
+    analysis: Analysis,
+    previous: Analysis | RunRecord | Sequence[Analysis | RunRecord] | None = None,
+    path: str | os.PathLike[str] = "report.html",
+    *,
+    pool: pd.DataFrame | None = None,
+    title: str | None = None,
+    lang: str | None = None,
+    target_year: int | None = None,
+) -> Path:
+    """Write the periodic report of ``analysis``: HTML (printable, offline) or Excel by suffix.
+
+    Parameters
+    ----------
+    analysis : this period's run.
+    previous : the previous run (an Analysis or a record from :func:`lifecircle.read_run`), or
+        the recorded runs oldest first (the last one is compared; all draw the trend).
+    path : ``.html`` (default) or ``.xlsx``, e.g. ``"2026年第4季度.html"``.
+    pool : the reserve pool (:func:`lifecircle.read_pool`) for the programme status.
+    title : defaults to the file name. lang : ``"zh"`` or ``"en"``.
+    target_year : the year the target share is due (progress says whether it is on track).
+
+    Returns
+    -------
+    Path of the file written.
+    """
+    lang = lang or settings.language
+    if lang not in ("zh", "en"):
+        raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
+    path = Path(path)
+    history = _history(previous)
+    cmp = compare(history[-1], analysis, target_year) if history else None
+    if history:
+        history = [*history, run_record(analysis, analysis.created_at[:10])]
+    parts = _Parts(analysis, lang, cmp, history, pool)
+    if path.suffix.lower() == ".xlsx":
+        return _excel(parts, path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"report: {path.name}: give a .html or .xlsx path")
+    data = _html(parts, title or path.stem).encode("utf-8")
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    return path
+
+
+def _excel(p: _Parts, path: Path) -> Path:
+    """The report's tables as sheets (headers in the report's language)."""
+    a, lang = p.analysis, p.lang
+    sheets: dict[str, pd.DataFrame] = {
+        _t("概要", "Summary", lang): pd.DataFrame(
+            {"item": list(a.summary), "value": [str(v) for v in a.summary.values()]}),
+        _t("区县达标", "Counties", lang): a.index_by_county[["county_name", *_SHARE_COLS]],
+        _t("街道达标", "Streets", lang): a.index_by_street[["county_name", "street_name", *_SHARE_COLS]],
+        _t("重点短板", "Top shortfalls", lang): a.shortfalls.head(TOP_SHORTFALLS)[
+            [c for c in _en(_SHORTFALL_COLS, lang) if c in a.shortfalls]],
+        _t("数据核查清单", "Data checklist", lang): a.data_gaps[
+            [c for c in _en(_CHECK_COLS, lang) if c in a.data_gaps]],
+    }  # fmt: skip
+    if p.comparison is not None:
+        sheets[_t("较上期进展", "Progress", lang)] = p.comparison.by_street
+        sheets[_t("变化社区", "Changes", lang)] = p.comparison.changes
+    if p.pool is not None and len(p.pool):
+        sheets[_t("项目库进展", "Programme", lang)] = pool_status(p.pool)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets.items():
+            df.rename(columns=lambda c: _header(c, lang)).to_excel(xw, sheet_name=name, index=False)
+    atomic_write(path, lambda tmp: tmp.write_bytes(buf.getvalue()))
+    return path

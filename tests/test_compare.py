@@ -1,0 +1,152 @@
+"""Runs over time: two runs with hand-made differences — one facility removed, one added, one
+community's population changed — and ``lc.compare`` reports exactly those causes.
+
+Network: a 6 × 6 street grid, 100 m blocks (x, y from 0 to 500 m). Three point communities on
+streets, 500 m apart on the network (farther than the 300 m thresholds): C1 at (0, 0),
+C2 at (500, 0), C3 at (500, 500), 1,000 residents each. Categories: health station (300 m) and
+nursery (300 m, 4.5 places per 1,000 residents, 2SFCA).
+
+Run A: health stations H1 at C1 and H2 at C2; a nursery N2 with 5 places at C2 (5 per 1,000 at
+C2: meets). Run B: H1 closed, H3 opened at C3, C2 has 2,000 residents (2.5 places per 1,000:
+short). So: C1 health station worsens (facility closed), C3 health station improves (facility
+opened), C2 nursery worsens (population changed); nothing else changes.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import lifecircle as lc
+from _nets import CRS, X0, Y0, grid
+from conftest import FIXTURES
+
+PROFILE = FIXTURES / "profile_analysis.toml"
+CATS = ["health_station", "nursery"]
+
+
+def _communities(pop_c2: int) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"社区代码": ["330402001001", "330402001002", "330402001003"],
+         "社区名称": ["C1", "C2", "C3"], "街道": ["建设街道"] * 3, "区县": ["南湖区"] * 3,
+         "常住人口": [1000, pop_c2, 1000]},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in [(0, 0), (500, 0), (500, 500)]],
+        crs=CRS,
+    )  # fmt: skip
+
+
+def _facilities(rows: list[tuple[str, str, float, float, float]]) -> gpd.GeoDataFrame:
+    ids, cats, x, y, cap = zip(*rows, strict=True)
+    return gpd.GeoDataFrame(
+        {"category": cats, "name": ids, "capacity": cap},
+        geometry=[shapely.Point(X0 + a, Y0 + b) for a, b in zip(x, y, strict=True)],
+        crs=CRS, index=pd.Index(ids, name="facility_id"),
+    )  # fmt: skip
+
+
+def _run(fac, pop_c2):
+    comm = lc.load_communities(_communities(pop_c2))
+    return lc.analyze(grid(6, 100.0), fac, comm, lc.load_profile(PROFILE), categories=CATS,
+                      complete_categories=True)  # fmt: skip
+
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet():
+    """No progress bars here (restored afterwards: other tests see the default)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        yield
+
+@pytest.fixture(scope="module")
+def runs():
+    a = _run(_facilities([("H1", "health_station", 0, 5, np.nan),
+                          ("H2", "health_station", 500, 5, np.nan),
+                          ("N2", "nursery", 495, 0, 5.0)]), 1000)  # fmt: skip
+    b = _run(_facilities([("H2", "health_station", 500, 5, np.nan),
+                          ("H3", "health_station", 500, 495, np.nan),
+                          ("N2", "nursery", 495, 0, 5.0)]), 2000)  # fmt: skip
+    return a, b
+
+
+def _expected_changes():
+    return {("C1", "health_station"): ("worsened", "facility_closed"),
+            ("C3", "health_station"): ("improved", "facility_opened"),
+            ("C2", "nursery"): ("worsened", "population_changed")}  # fmt: skip
+
+
+def _check(cmp):
+    got = {(r.community_name, r.category): (r.change, r.causes) for r in cmp.changes.itertuples()}
+    assert got == _expected_changes()
+    assert list(cmp.facilities_new["facility_id"]) == ["H3"]
+    assert list(cmp.facilities_vanished["facility_id"]) == ["H1"]
+    assert cmp.summary["improved"] == 1 and cmp.summary["worsened"] == 2
+    assert set(cmp.summary["inputs_changed"]) >= {"facilities", "communities"}
+    c = cmp.communities.set_index("community_name")
+    assert (
+        c.loc["C1", "worsened"] == "health_station" and c.loc["C1", "causes"] == "facility_closed"
+    )
+    assert c.loc["C3", "improved"] == "health_station"
+    assert c.loc["C2", "meets_before"] == True  # noqa: E712
+    assert c.loc["C2", "meets_after"] == False  # noqa: E712
+
+
+def test_compare_two_analyses_reports_exactly_the_causes(runs):
+    a, b = runs
+    # the hand-worked premises
+    cov = a.coverage.set_index(["community_name", "category"])
+    assert cov.loc[("C2", "nursery"), "meets_standard"]
+    assert cov.loc[("C2", "nursery"), "supply_per_1000"] == pytest.approx(5.0)
+    _check(lc.compare(a, b))
+
+
+def test_compare_recorded_runs(runs, tmp_path):
+    """The same, from the run history of a GeoPackage pool (written and read back)."""
+    a, b = runs
+    pool = tmp_path / "pool.gpkg"
+    lc.record_run(a, pool, run_date="2026-03-31")
+    lc.record_run(b, pool, run_date="2026-06-30")
+    hist = lc.read_runs(pool)
+    assert list(hist["run_date"]) == ["2026-03-31", "2026-06-30"]
+    assert list(hist["run_id"]) == [a.run_id, b.run_id]
+    assert list(hist["profile"]) == ["test-analysis"] * 2
+    ra, rb = (lc.read_run(pool, r) for r in hist["run_id"])
+    cmp = lc.compare(ra, rb, target_year=2027)
+    _check(cmp)
+    st = cmp.by_street.iloc[0]
+    assert st["share_before"] == a.index_by_street["share_meeting_standard"].iloc[0]
+    assert st["share_after"] == b.index_by_street["share_meeting_standard"].iloc[0]
+
+
+def test_progress_toward_target_year(runs):
+    """Shares and the year the target is reached at the pace between the two runs."""
+    from lifecircle.analysis.compare import run_record
+
+    a, b = runs
+    ra = run_record(a, "2025-01-01")
+    rb = run_record(b, "2026-01-01")
+    # hand-made shares: 20% → 40% in a year, target 60%: reached in 2027
+    ra.by_county["share_meeting_standard"] = 0.2
+    rb.by_county["share_meeting_standard"] = 0.4
+    rb.by_county["target_share"] = 0.6
+    p = lc.compare(ra, rb, target_year=2026).by_county.iloc[0]
+    assert p["share_change"] == pytest.approx(0.2)
+    assert p["gap_to_target"] == pytest.approx(0.2)
+    assert p["reached_by_year"] == 2027
+    assert not p["on_track"]
+
+
+def test_compare_refuses_other_things(runs):
+    with pytest.raises(lc.InputError, match="Analysis or a recorded run"):
+        lc.compare(runs[0], "last quarter")
+
+
+def test_same_run_twice_changes_nothing(runs):
+    cmp = lc.compare(runs[0], runs[0])
+    assert cmp.changes.empty and cmp.communities.empty
+    assert cmp.facilities_new.empty and cmp.facilities_vanished.empty
+    assert cmp.summary["inputs_changed"] == []
+    assert (cmp.by_street["share_change"] == 0).all()

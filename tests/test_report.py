@@ -1,0 +1,165 @@
+"""The periodic report: opened in real headless Chromium — no console errors, no network request,
+Chinese rendered with a CJK font, the charts decoded — and its figures equal the Analysis tables.
+
+The city is ``lifecircle.synthetic.city`` (60 communities in three streets, 100 m street grid)
+with three 15-minute categories (1,000 m), so some communities meet the standard and some do not;
+the previous run is the same city before 30 of its pool projects were built
+(:meth:`Analysis.with_projects`), so the progress section has changes to show.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lifecircle as lc
+from test_map_browser import _CJK, _chromium  # noqa: F401 (browser helpers)
+
+CATS = ["health_centre", "culture_centre", "junior_middle_school"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def runs():
+    prof = lc.load_profile("gb50180-2018")
+    city = lc.synthetic.city(60, prof, seed=3, facilities_per_community=3.0)
+    fac = city.facilities[city.facilities["category"].isin(CATS)]
+    before = lc.analyze(city.network, fac, city.communities, prof, categories=CATS, share_of="all")
+    pool = before.projects.head(30).assign(status="建成")
+    after = before.with_projects(pool).analysis
+    return before, after, pool
+
+
+@pytest.fixture(scope="module")
+def html_report(runs, tmp_path_factory):
+    before, after, pool = runs
+    path = tmp_path_factory.mktemp("report") / "2026年第4季度.html"
+    return lc.report(after, previous=before, path=path, pool=pool, target_year=2027)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    chromium, driver_path = _chromium()
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900"):  # fmt: skip
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+
+
+def _requests(drv) -> list[str]:
+    out = []
+    for e in drv.get_log("performance"):
+        msg = json.loads(e["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            out.append(msg["params"]["request"]["url"])
+    return out
+
+
+def _table(drv, key: str) -> list[dict[str, str]]:
+    """Rows of one report table: {column: raw data-value (or text)}."""
+    return drv.execute_script(
+        "return Array.from(document.querySelectorAll('table[data-table=\"' + arguments[0] + "
+        "'\"] tr')).slice(1).map(r => Object.fromEntries(Array.from(r.cells).map(c => "
+        "[c.dataset.col, c.dataset.value !== undefined ? c.dataset.value : c.textContent])))",
+        key,
+    )
+
+
+def test_report_in_chromium(browser, html_report, runs, tmp_path):
+    _, after, pool = runs
+    browser.get_log("browser")
+    browser.get_log("performance")
+    browser.get(html_report.as_uri())
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    # the browser's own pages (chrome://) aside, only the file itself and its data: images
+    urls = [u for u in _requests(browser) if not u.startswith(("chrome:", "chrome-"))]
+    assert urls and all(u.startswith(("file:", "data:")) for u in urls), urls
+    # charts decoded (bar charts per county and street, the trend)
+    sizes = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
+    )
+    assert {s[0] for s in sizes} >= {"by_county", "by_street"}
+    assert all(ok and w > 300 for _, ok, w in sizes)
+    assert all(browser.execute_script(_CJK))
+    browser.save_screenshot(str(tmp_path / "report.png"))
+    # headline figures = the summary
+    figs = dict(browser.execute_script(
+        "return Array.from(document.querySelectorAll('[data-figure]')).filter(e => e.dataset.value)"
+        ".map(e => [e.dataset.figure, e.dataset.value])"))  # fmt: skip
+    s = after.summary
+    assert float(figs["share_meeting_standard"]) == s["share_meeting_standard"]
+    assert float(figs["communities"]) == s["communities"]
+    assert float(figs["shortfalls"]) == s["shortfalls"]
+    # share per street / county = the index tables
+    for key, table in (("by_street", after.index_by_street), ("by_county", after.index_by_county)):
+        rows = _table(browser, key)
+        assert len(rows) == len(table)
+        for r, (_, t) in zip(rows, table.iterrows(), strict=True):
+            assert r["street_name" if key == "by_street" else "county_name"] == (
+                t["street_name" if key == "by_street" else "county_name"])  # fmt: skip
+            assert float(r["share_meeting_standard"]) == t["share_meeting_standard"]
+            assert float(r["communities_meeting"]) == t["communities_meeting"]
+    # top shortfalls in rank order, the pool's status counts
+    sf = _table(browser, "shortfalls")
+    assert [int(float(r["priority_rank"])) for r in sf] == list(after.shortfalls["priority_rank"][:20])
+    status = _table(browser, "pool")
+    assert sum(float(r["projects"]) for r in status) == len(pool)
+
+
+def test_report_progress_equals_compare(runs, html_report):
+    """The progress section shows what lc.compare says (read from the file, no browser)."""
+    before, after, _ = runs
+    cmp = lc.compare(before, after)
+    text = html_report.read_text(encoding="utf-8")
+    assert f"{cmp.summary['improved']}" in text
+    assert cmp.summary["improved"] > 0
+    county = re.search(r'<table data-table="progress_county">(.*?)</table>', text).group(1)
+    assert county.count("<tr>") - 1 == len(cmp.by_county)
+    changes = re.search(r'<table data-table="changes">(.*?)</table>', text).group(1)
+    assert changes.count("<tr>") - 1 == len(cmp.changes)
+    shares = re.findall(r'data-col="share_after" data-value="([^"]+)"', county)
+    assert [float(v) for v in shares] == list(cmp.by_county["share_after"])
+
+
+def test_report_as_excel(runs, tmp_path):
+    before, after, pool = runs
+    path = lc.report(after, previous=before, path=tmp_path / "季报.xlsx", pool=pool)
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert {"概要", "区县达标", "街道达标", "重点短板", "数据核查清单", "较上期进展",
+            "项目库进展"} <= set(sheets)  # fmt: skip
+    streets = sheets["街道达标"]
+    assert np.allclose(streets.iloc[:, 4].to_numpy(float),
+                       after.index_by_street["share_meeting_standard"].to_numpy(float))  # fmt: skip
+
+
+def test_report_name_and_old_module_path():
+    """lc.report is the function; the old module path says where its module went."""
+    assert callable(lc.report)
+    with pytest.raises(ImportError, match="lifecircle.outputs.tables"):
+        import lifecircle.report  # noqa: F401
+
+
+def test_report_refuses_unknown_suffix(runs, tmp_path):
+    with pytest.raises(lc.InputError, match=".html or .xlsx"):
+        lc.report(runs[1], path=tmp_path / "r.pdf")

@@ -1,0 +1,214 @@
+"""Scenarios: ``Analysis.with_projects`` equals a full re-analysis with the facilities appended,
+exactly, on the real Nanjing Xinjiekou extract; and its comparison says what changed."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import lifecircle as lc
+from lifecircle.communities import buildings_from_osm
+
+pytestmark = pytest.mark.shared
+
+PROFILE = "gb50180-2018"
+#: present in the extract, and two categories without any facility (nursery, elderly day care)
+CATEGORIES = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", "health_station",
+              "primary_school", "kindergarten", "nursery", "elderly_daycare"]  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet():
+    """No progress bars here (restored afterwards: other tests see the default)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        yield
+
+
+@pytest.fixture(scope="module")
+def inputs(nanjing_osm):
+    net = lc.load_network(nanjing_osm)
+    fac = lc.facilities_from_osm(nanjing_osm, lc.load_profile(PROFILE))
+    buildings, landuse = buildings_from_osm(nanjing_osm)
+    x0, y0, x1, y1 = net.bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    cells = gpd.GeoDataFrame(
+        {"社区名称": [f"网格{r}{c}" for r in range(3) for c in range(3)],
+         "id": [f"g{r}{c}" for r in range(3) for c in range(3)]},
+        geometry=[shapely.box(cx - 1500 + c * 1000, cy - 1500 + r * 1000,
+                              cx - 500 + c * 1000, cy - 500 + r * 1000)
+                  for r in range(3) for c in range(3)],
+        crs=net.crs,
+    )  # fmt: skip
+    comm = lc.load_communities(cells)
+    demand = lc.demand_points(comm, buildings=buildings, landuse=landuse, missing_population="zero")
+    return net, fac, comm, demand
+
+
+def _analyze(inputs, fac):
+    net, _, comm, demand = inputs
+    return lc.analyze(net, fac, comm, PROFILE, categories=CATEGORIES, demand=demand)
+
+
+@pytest.fixture(scope="module")
+def before(inputs):
+    return _analyze(inputs, inputs[1])
+
+
+@pytest.fixture(scope="module")
+def added(before, inputs):
+    """Proposed sites (3 per category) plus two nurseries where there was none: a category
+    without data becomes assessed."""
+    sites = before.propose_sites(max_sites=3)
+    comm = inputs[2].to_crs(4326)
+    pts = comm.geometry.representative_point().to_numpy()[:2]
+    nurseries = gpd.GeoDataFrame(
+        {"facility_id": ["new-nursery-1", "new-nursery-2"], "category": "nursery"},
+        geometry=list(pts), crs=4326, index=["new-nursery-1", "new-nursery-2"],
+    )  # fmt: skip
+    rows = sites[["category", "site_id", "geometry"]].copy()
+    rows["facility_id"] = [
+        f"{s}:{c}" for s, c in zip(rows["site_id"], rows["category"], strict=True)
+    ]
+    rows = rows.set_index("facility_id", drop=False).drop(columns="site_id")
+    return gpd.GeoDataFrame(pd.concat([rows, nurseries]), crs=4326)
+
+
+@pytest.fixture(scope="module")
+def scenario(before, added):
+    return before.with_projects(added)
+
+
+@pytest.fixture(scope="module")
+def full(inputs, before, scenario):
+    """The full re-analysis with the same facility rows appended."""
+    return _analyze(inputs, pd.concat([before.facilities, scenario.added]))
+
+
+TABLES = ["coverage", "shortfalls", "categories", "data_gaps", "index_by_street",
+          "index_by_county", "index_by_city"]  # fmt: skip
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tables_equal_full_reanalysis(scenario, full, table):
+    pd.testing.assert_frame_equal(getattr(scenario.analysis, table), getattr(full, table))
+
+
+def test_index_projects_and_arrays_equal_full_reanalysis(scenario, full):
+    s = scenario.analysis
+    pd.testing.assert_frame_equal(s.index, full.index)
+    pd.testing.assert_frame_equal(s.projects, full.projects)
+    assert np.array_equal(s.access.distance_m, full.access.distance_m)
+    assert np.array_equal(s.access.nearest, full.access.nearest)
+    assert np.array_equal(s.point_status, full.point_status)
+    assert s.access.facilities.index.equals(full.access.facilities.index)
+    assert np.array_equal(s.access.facilities.edge, full.access.facilities.edge)
+    assert pd.Series(s.summary).equals(pd.Series(full.summary))  # NaN == NaN here
+    assert s.run_id == full.run_id
+
+
+def test_something_changed(before, scenario, added):
+    """The sites were proposed where they cover residents: the scenario must cover more."""
+    nc = scenario.newly_covered.set_index("category")
+    assert set(nc.index) == set(added["category"])
+    assert (nc["newly_covered_pop"] >= 0).all()
+    assert nc["newly_covered_pop"].sum() > 0
+    assert nc.loc["nursery", "covered_pop_before"] == 0
+    # the data checklist lost nursery (it now has facilities)
+    assert "nursery" in set(before.data_gaps["category"])
+    assert "nursery" not in set(scenario.analysis.data_gaps["category"])
+
+
+def test_comparison_matches_tables(before, scenario):
+    """Every community listed changed, every one not listed did not; counts agree."""
+    b = before.index.set_index("community_id")
+    a = scenario.analysis.index.set_index("community_id")
+    listed = set(scenario.communities["community_id"])
+    for cid in b.index:
+        same = (str(b.at[cid, "meets_all_required"]) == str(a.at[cid, "meets_all_required"])
+                and np.isclose(b.at[cid, "service_index"], a.at[cid, "service_index"],
+                               equal_nan=True, rtol=0, atol=1e-9))  # fmt: skip
+        assert (cid not in listed) == same, cid
+    up = scenario.communities[scenario.communities["change"] == "short_to_meeting"]
+    assert scenario.summary["communities_short_to_meeting"] == len(up)
+    for cid in up["community_id"]:
+        assert b.at[cid, "meets_all_required"] is not True
+        assert a.at[cid, "meets_all_required"] is True
+    st = scenario.by_street
+    after = scenario.analysis.index_by_street.set_index("street_name")
+    for _, r in st.iterrows():
+        assert r["communities_meeting_after"] == after.at[r["street_name"], "communities_meeting"]
+
+
+def test_pool_rows_by_status(before):
+    """Pool rows: only declared / under construction / built projects are taken by default."""
+    proj = before.projects.head(4).copy()
+    proj["status"] = ["储备", "在建", "建成", "取消"]
+    sc = before.with_projects(proj)
+    assert list(sc.added.index) == list(proj["project_id"].iloc[[1, 2]])
+    assert sc.summary["facilities_added"] == 2
+
+
+def test_taken_ids_are_refused(before):
+    fac = before.facilities.head(1)
+    with pytest.raises(lc.InputError, match="taken by facilities"):
+        before.with_projects(fac)
+
+
+def test_repeated_project_ids_become_one_facility_each(before):
+    """A pool may list one project id at two places: each row is a facility of its own."""
+    proj = before.projects.head(2).copy()
+    proj["project_id"] = "LC-same"
+    sc = before.with_projects(proj, statuses=None)
+    assert list(sc.added.index) == ["LC-same", "LC-same#2"]
+
+
+def test_nothing_to_add_says_why(before):
+    proj = before.projects.head(2).assign(status="储备")
+    with pytest.raises(lc.InputError, match="nothing to add.*status 申报/在建/建成"):
+        before.with_projects(proj)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bounded_search_equals_full_distances_on_a_synthetic_city(seed):
+    """The bounded search from the added facilities gives the same distance arrays as a full
+    access computation, on a synthetic city with random old and added facilities."""
+    from lifecircle.analysis.access import compute_access
+    from lifecircle.analysis.scenario import added_facilities, extend_access
+
+    prof = lc.load_profile(PROFILE)
+    city = lc.synthetic.city(80, prof, seed=seed, facilities_per_community=0.4)
+    cats = ["health_centre", "kindergarten", "elderly_daycare"]
+    fac = city.facilities[city.facilities["category"].isin(cats)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        a = lc.analyze(city.network, fac, city.communities, prof, categories=cats)
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = city.network.bounds
+    new = gpd.GeoDataFrame(
+        {"category": rng.choice(cats, 6)},
+        geometry=shapely.points(rng.uniform([x0, y0], [x1, y1], size=(6, 2))),
+        crs=city.network.crs, index=[f"N{i}" for i in range(6)],
+    )  # fmt: skip
+    added = added_facilities(new, a)
+    both = gpd.GeoDataFrame(pd.concat([a.facilities, added.to_crs(a.facilities.crs)]).sort_index(),
+                            crs=a.facilities.crs)  # fmt: skip
+    acc, changed = extend_access(a, added, both)
+    full = compute_access(city.network, a.demand, both, a.params.categories, a.params.max_snap_m)
+    assert set(changed) == set(new["category"])
+    assert np.array_equal(acc.distance_m, full.distance_m)
+    assert np.array_equal(acc.nearest, full.nearest)
+
+
+def test_pool_path(before, tmp_path):
+    """A pool's path works like its rows; a fresh pool's projects are 储备 (reserve): none taken
+    by default."""
+    pool = tmp_path / "pool.gpkg"
+    lc.export_pool(before.projects.head(3), pool, run_id=before.run_id, profile="gb50180-2018")
+    with pytest.raises(lc.InputError, match="nothing to add"):
+        before.with_projects(pool)
+    sc = before.with_projects(pool, statuses=None)
+    assert sorted(sc.added.index) == sorted(lc.read_pool(pool)["project_id"])

@@ -1,0 +1,124 @@
+"""Residents' voice: a survey workbook joined to communities by code and by name variants,
+unmatched rows reported, disagreements with the measured coverage flagged, the optional priority
+weight applied as documented.
+
+Network: a 6 × 6 street grid, 100 m blocks. Communities (points on streets, 1,000 residents,
+500 m apart on the network, beyond the 300 m thresholds): 南湖社区 at (0, 0), 北湖社区 at
+(500, 0), 东湖村 at (500, 500). Health stations at 南湖 and 北湖, a nursery with 5 places at 北湖
+(5 per 1,000: meets 4.5). So 北湖 meets every required category; 南湖 lacks a nursery; 东湖
+lacks both.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import lifecircle as lc
+from _nets import CRS, X0, Y0, grid
+from conftest import FIXTURES
+
+PROFILE = FIXTURES / "profile_analysis.toml"
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    comm = gpd.GeoDataFrame(
+        {"社区代码": ["330402001001", "330402001002", "330402001003"],
+         "社区名称": ["南湖社区", "北湖社区", "东湖村"], "街道": ["建设街道"] * 3,
+         "区县": ["南湖区"] * 3, "常住人口": [1000, 1000, 1000]},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in [(0, 0), (500, 0), (500, 500)]],
+        crs=CRS,
+    )  # fmt: skip
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_station", "health_station", "nursery"], "capacity": [np.nan, np.nan, 5.0]},
+        geometry=[shapely.Point(X0, Y0 + 5), shapely.Point(X0 + 500, Y0 + 5), shapely.Point(X0 + 495, Y0)],
+        crs=CRS, index=pd.Index(["H1", "H2", "N2"], name="facility_id"),
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lc.settings, "progress", False)
+        return lc.analyze(grid(6, 100.0), fac, lc.load_communities(comm),
+                          lc.load_profile(PROFILE), categories=["health_station", "nursery"],
+                          complete_categories=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def survey_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("survey") / "满意度调查.xlsx"
+    pd.DataFrame(
+        {"社区代码": ["330402001002", None, None, None],
+         "社区名称": ["北湖", "南湖社区居委会", "东湖村村民委员会", "西湖社区"],
+         "样本量": [120, 80, 60, 30], "满意度": [2.0, 4.5, 3.5, 4.0],
+         "社区卫生服务站需求": ["需要", "不需要", "需要", "需要"],
+         "托育需求": ["需要", "需要", "不需要", "不需要"]}
+    ).to_excel(path, index=False)  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def survey(analysis, survey_file):
+    return lc.load_survey(survey_file, analysis.communities, analysis.profile)
+
+
+def test_join_by_code_and_name_variants(survey, analysis):
+    ids = dict(zip(analysis.communities["community_name"], analysis.communities["community_id"],
+                   strict=True))  # fmt: skip
+    f = survey.frame.set_index("community_id")
+    # by code (the name 北湖 alone would not match), 居委会 → 社区, 村民委员会 → 村
+    assert list(f.index) == [ids["北湖社区"], ids["南湖社区"], ids["东湖村"]]
+    assert f.loc[ids["南湖社区"], "satisfaction"] == 4.5
+    assert f.loc[ids["北湖社区"], "sample_size"] == 120
+    assert set(survey.categories) == {"health_station", "nursery"}
+    assert f.loc[ids["东湖村"], "demand:health_station"] == 1.0
+    assert f.loc[ids["东湖村"], "demand:nursery"] == 0.0
+    u = survey.unmatched
+    assert list(u["name"]) == ["西湖社区"] and list(u["row"]) == [5]
+    assert "no community" in u["reason"].iloc[0]
+
+
+def test_disagreements_flagged(analysis, survey):
+    v = lc.residents_voice(analysis, survey)
+    flags = dict(zip(v.communities["community_name"], v.communities["flag"], strict=True))
+    # 北湖 meets every required category but residents rate it 2 of 5; 南湖 falls short, rated 4.5
+    assert flags == {"南湖社区": "short_but_satisfied", "北湖社区": "covered_but_unsatisfied",
+                     "东湖村": ""}  # fmt: skip
+    cat = {(r.community_name, r.category): r.flag for r in v.categories.itertuples()}
+    assert cat == {
+        ("南湖社区", "health_station"): "required_not_wanted",
+        ("南湖社区", "nursery"): "wanted_and_short",
+        ("北湖社区", "health_station"): "", ("北湖社区", "nursery"): "",
+        ("东湖村", "health_station"): "wanted_and_short",
+        ("东湖村", "nursery"): "required_not_wanted",
+    }  # fmt: skip
+    assert len(v.follow_up) == 2 + 4
+
+
+def test_priority_weight(analysis, survey):
+    v0 = lc.residents_voice(analysis, survey)
+    assert list(v0.shortfalls["priority_rank_weighted"]) == list(
+        analysis.shortfalls["priority_rank"]
+    )
+    v1 = lc.residents_voice(analysis, survey, weight=1.0)
+    sf = v1.shortfalls
+    assert np.allclose(
+        sf["priority_score_weighted"], sf["priority_score"] * (1 + sf["survey_demand"])
+    )
+    ranked = sf.sort_values("priority_rank_weighted")
+    assert ranked["priority_score_weighted"].is_monotonic_decreasing
+    # 东湖村's nursery (not wanted) falls behind 南湖社区's (wanted), equal before
+    r = {(x.community_name, x.category): x.priority_rank_weighted for x in sf.itertuples()}
+    score = {(x.community_name, x.category): x.priority_score for x in sf.itertuples()}
+    assert score[("南湖社区", "nursery")] == score[("东湖村", "nursery")]
+    assert r[("南湖社区", "nursery")] < r[("东湖村", "nursery")]
+
+
+def test_bad_survey_values(analysis, tmp_path):
+    bad = pd.DataFrame({"社区名称": ["南湖社区"], "满意度": [7]})
+    with pytest.raises(lc.InputError, match="satisfaction must be 1–5"):
+        lc.load_survey(bad, analysis.communities, analysis.profile)
+    mixed = pd.DataFrame({"社区名称": ["南湖社区", "东湖村"], "托育": ["需要", "很多"]})
+    with pytest.raises(lc.InputError, match="mixes answers"):
+        lc.load_survey(mixed, analysis.communities, analysis.profile)
