@@ -13,9 +13,11 @@ The contract (what "identical" means; ``docs/batch.md``): for every community of
 finished, the coverage table equals the whole-area run's in every column, except that a distance
 (``distance_m``, ``distance_min_m``, ``distance_max_m``) and its ``nearest_facility`` are only
 exact up to the **reach** (the largest threshold): a whole-area distance within the reach is
-reproduced exactly, one beyond it is beyond it in both (its value may differ, since the region
-does not hold the streets that far). The community index, the shortfall list and the roll-ups
-are then equal in every column.
+reproduced exactly; one beyond it is given as ``inf`` (farther than the reach; a region does not
+hold the streets that far), with no nearest facility. The community index and the roll-ups are
+then equal in every column; the shortfall list too, except those distances and, where the
+nearest facility is beyond the reach, the reason's "nearest … m" (it says "none within walking
+reach" instead).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import shapely
 from ._errors import InputError, LifecircleError
 from ._progress import progress
 from .analysis import AnalysisParams, analyze
-from .analysis.datastatus import data_checklist
+from .analysis.datastatus import NO_DATA, data_checklist
 from .analysis.index import (
     CITY_KEYS,
     COUNTY_KEYS,
@@ -46,10 +48,12 @@ from .analysis.index import (
     effective_share_of,
     index_by,
 )
+from .analysis.result import share_meeting
 from .analysis.run import OPTIONAL_COLUMNS
 from .analysis.shortfalls import shortfall_table
 from .communities import Demand, demand_points
 from .network import WalkNetwork
+from .outputs.tables import write_csv
 from .standards import Profile, load_profile
 
 log = logging.getLogger(__name__)
@@ -122,6 +126,35 @@ class RegionsResult:
     reach_m: float
     cut_m: float
 
+    profile: str = ""
+    n_categories: int = 0
+    n_facilities: int = 0
+    share_of: str = "all"
+    target_share: float = 0.6
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers, as :attr:`lifecircle.Analysis.summary` (without the run id), plus
+        the regions that finished and failed."""
+        share = share_meeting(self.index, self.share_of)
+        city = self.categories[self.categories["scope"] == "city"]
+        return {
+            "profile": self.profile,
+            "communities": int(len(self.index)),
+            "population": float(self.index["population"].sum()),
+            "categories": self.n_categories,
+            "facilities": self.n_facilities,
+            "shortfalls": int(len(self.shortfalls)),
+            "categories_not_assessed": int((city["data_status"] == NO_DATA).sum()),
+            "data_gaps": int(len(self.data_gaps)),
+            "share_meeting_standard": share,
+            "share_of": self.share_of,
+            "target_share": self.target_share,
+            "meets_target": bool(share >= self.target_share),
+            "regions_ok": int((self.regions["status"] == "ok").sum()),
+            "regions_failed": int(len(self.failed)),
+        }
+
     @property
     def failed(self) -> pd.DataFrame:
         """The regions that did not finish, with their errors."""
@@ -164,7 +197,7 @@ def plan_regions(
     bad = comm[by].isna()
     if bad.any():
         rows = ", ".join(map(str, comm.loc[bad, "community_id"].head(5)))
-        raise InputError(f"regions: communities {rows} have no {by!r}; fill it in to assign them")
+        raise InputError(f"communities {rows} have no {by!r} to assign them to a region; fill it in")
     region_of = comm.set_index("community_id")[by].astype(str)
     pts = demand.points.to_crs(network.crs)
     xy = shapely.get_coordinates(pts.geometry.values)
@@ -231,6 +264,18 @@ class RegionTask:
     facilities: gpd.GeoDataFrame
     profile: Profile
     params: AnalysisParams
+    reach_m: float
+
+
+def beyond_reach(coverage: pd.DataFrame, reach_m: float) -> pd.DataFrame:
+    """``coverage`` with every distance beyond ``reach_m`` set to ``inf`` (and the nearest
+    facility to ``None`` where the closest resident is beyond it): a region does not hold the
+    streets that far, so it states "farther than the reach" rather than a number."""
+    cov = coverage.copy()
+    for col in ("distance_m", "distance_min_m", "distance_max_m"):
+        cov.loc[cov[col] > reach_m, col] = np.inf
+    cov.loc[~np.isfinite(cov["distance_min_m"]), "nearest_facility"] = None
+    return cov
 
 
 class _PeakRSS:
@@ -274,7 +319,7 @@ def run_region(task: RegionTask) -> RegionOutput:
             max_snap_m=p.max_snap_m, complete_categories=list(p.complete_categories),
             data_gap_radius_m=p.data_gap_radius_m, share_of=p.share_of,
         )  # fmt: skip
-        cov = a.coverage[a.coverage["community_id"].isin(task.core)]
+        cov = beyond_reach(a.coverage[a.coverage["community_id"].isin(task.core)], task.reach_m)
     stats = {
         "communities": len(task.core),
         "demand_points": len(task.points),
@@ -288,13 +333,14 @@ def run_region(task: RegionTask) -> RegionOutput:
 
 
 # ---------------------------------------------------------------------------------- running
-def _tasks(
+def region_tasks(
     plans: list[RegionPlan],
     paths: dict[str, Path | str],
     demand: Demand,
     facilities: gpd.GeoDataFrame,
     profile: Profile,
     params: AnalysisParams,
+    reach_m: float,
 ) -> tuple[list[RegionTask], list[RegionOutput]]:
     """Tasks for the regions whose network was cut; the others are failed outputs already."""
     tasks, failed = [], []
@@ -309,7 +355,7 @@ def _tasks(
         tasks.append(
             RegionTask(
                 plan.region, str(path), plan.core, pts, comm[comm["community_id"].isin(ids)],
-                facilities.iloc[plan.facilities], profile, params,
+                facilities.iloc[plan.facilities], profile, params, reach_m,
             )  # fmt: skip
         )
     return tasks, failed
@@ -417,6 +463,11 @@ def merge_regions(
     share_of = effective_share_of(comm, params.share_of)
     t = params.target_share
     return {
+        "profile": profile.id,
+        "n_categories": len(cats),
+        "n_facilities": len(facilities),
+        "share_of": share_of,
+        "target_share": t,
         "coverage": cov,
         "shortfalls": shortfall_table(cov, cats, profile, params.min_covered_share),
         "index": index,
@@ -481,7 +532,25 @@ def analyze_regions(
     cut_m = (2 * reach_m if capacities else reach_m) + params.max_snap_m
     with tempfile.TemporaryDirectory(prefix="lifecircle-regions-") as tmp:
         paths = prepare_regions(network, plans, workdir or tmp)
-        tasks, outputs = _tasks(plans, paths, demand, fac, profile, params)
+        tasks, outputs = region_tasks(plans, paths, demand, fac, profile, params, reach_m)
         outputs += run_tasks(tasks, scheduler, n_workers, retries)
     tables = merge_regions(outputs, demand, fac, profile, params, by)
     return RegionsResult(**tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m)
+
+
+def write_region_files(
+    result: RegionsResult, folder: Path, lang: str = "zh", profile: Profile | None = None
+) -> dict[str, Path]:
+    """Write a regions run's tables as CSV (UTF-8 with BOM) into ``folder``: the shortfalls,
+    the index by street and county, and the regions with their status and errors."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "csv": write_csv(result.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang,
+                         profile=profile),
+        "streets_csv": write_csv(result.index_by_street, folder / "lifecircle_streets.csv", lang=lang),
+        "counties_csv": write_csv(result.index_by_county, folder / "lifecircle_counties.csv", lang=lang),
+    }  # fmt: skip
+    regions = folder / "lifecircle_regions.csv"
+    result.regions.to_csv(regions, index=False, encoding="utf-8-sig")
+    files["regions_csv"] = regions
+    return files
