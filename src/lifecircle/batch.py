@@ -23,6 +23,7 @@ reach" instead).
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -37,8 +38,11 @@ import shapely
 
 from ._errors import InputError, LifecircleError
 from ._progress import progress
-from .analysis import AnalysisParams, analyze
-from .analysis.datastatus import NO_DATA, data_checklist
+from .analysis import AnalysisParams
+from .analysis.access import compute_access
+from .analysis.capacity import add_capacity
+from .analysis.coverage import coverage_table
+from .analysis.datastatus import NO_DATA, data_checklist, point_status
 from .analysis.index import (
     CITY_KEYS,
     COUNTY_KEYS,
@@ -108,8 +112,9 @@ class RegionsResult:
     data_gaps : as in :class:`lifecircle.Analysis` (``shortfalls`` without project links),
         over the communities of the regions that finished.
     regions : one row per region: ``region``, ``status`` (``ok`` / ``failed``), ``error``,
-        ``communities``, ``demand_points``, ``facilities``, ``nodes``, ``edges``, ``seconds``
-        and ``peak_rss_mb`` (the worker's peak memory while the task ran).
+        ``communities``, ``demand_points``, ``facilities``, ``nodes``, ``edges``, ``seconds``,
+        ``peak_rss_mb`` (the worker's peak memory while the task ran) and ``pid`` (the worker
+        process).
     reach_m : distances are exact up to this (the largest threshold).
     cut_m : radius of the network cut around each region's demand points.
     """
@@ -278,10 +283,11 @@ def beyond_reach(coverage: pd.DataFrame, reach_m: float) -> pd.DataFrame:
     return cov
 
 
-class _PeakRSS:
-    """The process's peak resident memory while a block runs (sampled every 10 ms)."""
+class PeakRSS:
+    """The process's peak resident memory (bytes, :attr:`peak`) while a ``with`` block runs,
+    sampled every 10 ms (needs psutil, which Dask brings)."""
 
-    def __enter__(self) -> _PeakRSS:
+    def __enter__(self) -> PeakRSS:
         import psutil
 
         self._proc = psutil.Process()
@@ -301,25 +307,43 @@ class _PeakRSS:
         self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
+def region_coverage(
+    network: WalkNetwork,
+    points: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    profile: Profile,
+    params: AnalysisParams,
+) -> pd.DataFrame:
+    """The coverage table of :class:`lifecircle.Analysis` (distances, data status, capacity),
+    computed by the same stage functions, without the roll-ups a region's task does not need."""
+    cats = params.category_list(profile)
+    thresholds = params.thresholds(profile)
+    comm = communities.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in communities})
+    access = compute_access(network, points, facilities, params.categories, params.max_snap_m)
+    status = point_status(
+        points, comm, access, cats, params.complete_categories, params.data_gap_radius_m
+    )
+    cov = coverage_table(
+        points, comm, cats, access, thresholds, params.min_covered_share, status
+    )
+    add_capacity(cov, cats, facilities, points, access, thresholds, network)
+    return cov
+
+
 def run_region(task: RegionTask) -> RegionOutput:
     """Analyse one region on its saved network; return the coverage rows of its own communities.
 
     Runs on a Dask worker (or in-process); an error propagates so that Dask can retry it.
     """
     t0 = time.perf_counter()
-    with _PeakRSS() as mem:
+    with PeakRSS() as mem:
         net = WalkNetwork.load(task.network_path)
         p = task.params
         if len(task.facilities) == 0:
             log.warning("region %s: no facilities within reach", task.region)
-        a = analyze(
-            net, task.facilities, task.communities, task.profile,
-            categories=list(p.categories), speed=p.speed, demand=Demand(task.points, task.communities),
-            min_covered_share=p.min_covered_share, target_share=p.target_share,
-            max_snap_m=p.max_snap_m, complete_categories=list(p.complete_categories),
-            data_gap_radius_m=p.data_gap_radius_m, share_of=p.share_of,
-        )  # fmt: skip
-        cov = beyond_reach(a.coverage[a.coverage["community_id"].isin(task.core)], task.reach_m)
+        cov = region_coverage(net, task.points, task.communities, task.facilities, task.profile, p)
+        cov = beyond_reach(cov[cov["community_id"].isin(task.core)], task.reach_m)
     stats = {
         "communities": len(task.core),
         "demand_points": len(task.points),
@@ -328,6 +352,7 @@ def run_region(task: RegionTask) -> RegionOutput:
         "edges": len(net.edges),
         "seconds": time.perf_counter() - t0,
         "peak_rss_mb": mem.peak / 2**20,
+        "pid": os.getpid(),
     }
     return RegionOutput(task.region, cov.reset_index(drop=True), stats=stats)
 
@@ -435,7 +460,7 @@ def _region_table(outputs: list[RegionOutput]) -> pd.DataFrame:
         for o in outputs
     ]
     cols = ["region", "status", "error", "communities", "demand_points", "facilities", "nodes",
-            "edges", "seconds", "peak_rss_mb"]  # fmt: skip
+            "edges", "seconds", "peak_rss_mb", "pid"]  # fmt: skip
     return pd.DataFrame(rows).reindex(columns=cols).sort_values("region").reset_index(drop=True)
 
 
