@@ -8,7 +8,8 @@ Run from the repository root (needs ``pip install -e '.[batch]'``)::
     .venv/bin/python benchmarks/bench_batch.py --skip-milan --memory 224 708
 
 * **Milan** (``../shared/data/intl/milan.osm.pbf``, OSM facilities of the Jiaxing profile's
-  categories): square 500 m synthetic communities over the network, grouped into streets by a
+  categories, plus 1 synthetic facility per 25 ha near a random street, with capacities): square
+  500 m synthetic communities over the network, grouped into streets by a
   3 × 2 grid of blocks (6 regions). Timed: ``lc.analyze`` on the whole area (one process), then
   ``analyze_regions`` with ``scheduler="inline"`` (one process, region after region), on a Dask
   LocalCluster of 1 worker and of 2 workers (cluster start-up included, and reported apart).
@@ -81,6 +82,19 @@ def milan_job() -> tuple[lc.WalkNetwork, gpd.GeoDataFrame, gpd.GeoDataFrame]:
         geometry=boxes,
         crs=net.crs,
     )
+    # the extract holds few POIs: add facilities near random streets (1 per 25 ha, seed 0) with
+    # capacities, so both sides of the reach and the 2SFCA across boundaries are exercised
+    n_fac = int(len(boxes) * size * size / 250_000)
+    e = rng.choice(len(net.edges), n_fac)
+    pts = shapely.line_interpolate_point(net.edges.geometry.values[e], rng.random(n_fac),
+                                         normalized=True)  # fmt: skip
+    extra = gpd.GeoDataFrame(
+        {"category": rng.choice(list(prof.categories), n_fac),
+         "name": [f"F{i}" for i in range(n_fac)],
+         "capacity": rng.integers(20, 200, n_fac).astype(float)},
+        geometry=pts, crs=net.crs, index=pd.Index([f"S{i:05d}" for i in range(n_fac)]),
+    ).to_crs(fac.crs)  # fmt: skip
+    fac = pd.concat([fac, extra])
     return net, fac, lc.load_communities(comm)
 
 
@@ -221,6 +235,7 @@ def main() -> None:
     ap.add_argument("--memory", type=int, nargs="*", default=[], help="grid sides for --memory")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     lc.settings.progress = False  # a benchmark script, not library code
     print(f"machine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GB")
     if not args.skip_milan:

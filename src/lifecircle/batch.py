@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.ndimage import binary_dilation
 
 from ._errors import InputError, LifecircleError
 from ._progress import progress
@@ -65,9 +66,6 @@ log = logging.getLogger(__name__)
 #: Distance columns of the coverage table that are exact only up to the reach.
 REACH_COLUMNS = ("distance_m", "distance_min_m", "distance_max_m", "nearest_facility")
 
-#: Polygon buffers are inscribed in the true circles: cut a little wider than the radius.
-_MARGIN = 1.01
-
 
 @dataclass(frozen=True)
 class RegionPlan:
@@ -82,14 +80,15 @@ class RegionPlan:
         capacities) the other regions' points within twice the reach, in their original order.
     facilities : positions of the facilities the region sees (within the reach or the data-gap
         radius of its points, whichever is larger).
-    area : the network to cut: the region's points buffered by ``cut_m``.
+    area : the network to cut (grid cells holding every point within ``cut_m`` of the region's
+        points), polygons in the network's CRS.
     """
 
     region: str
     core: tuple[str, ...]
     points: np.ndarray
     facilities: np.ndarray
-    area: shapely.Geometry
+    area: np.ndarray
 
 
 @dataclass
@@ -167,16 +166,39 @@ class RegionsResult:
 
 
 # ---------------------------------------------------------------------------------- planning
-def _cells(xy: np.ndarray, cell_m: float) -> np.ndarray:
-    return np.floor(xy / cell_m).astype(np.int64)
+@dataclass(frozen=True)
+class _Zone:
+    """Grid cells within a distance of a region's points: a cell raster dilated by whole cells
+    (a square around each cell, so it holds every point's circle; a little more is harmless)."""
 
+    lo: np.ndarray  # (2,) cell index of the raster's corner
+    mask: np.ndarray  # (nx, ny) bool
+    cell_m: float
 
-def _zone(cells: np.ndarray, cell_m: float, radius_m: float) -> shapely.Geometry:
-    """The occupied grid cells buffered by ``radius_m`` (covers every point's circle)."""
-    uniq = np.unique(cells, axis=0)
-    lo = uniq * cell_m
-    boxes = shapely.box(lo[:, 0], lo[:, 1], lo[:, 0] + cell_m, lo[:, 1] + cell_m)
-    return shapely.buffer(shapely.union_all(boxes), radius_m * _MARGIN + 1.0, quad_segs=16)
+    @classmethod
+    def around(cls, cells: np.ndarray, cell_m: float, radius_m: float) -> _Zone:
+        k = int(np.ceil((radius_m + 1.0) / cell_m))
+        lo = cells.min(axis=0) - k
+        size = cells.max(axis=0) + k - lo + 1
+        occ = np.zeros(tuple(size), dtype=bool)
+        occ[cells[:, 0] - lo[0], cells[:, 1] - lo[1]] = True
+        mask = binary_dilation(occ, structure=np.ones((2 * k + 1, 2 * k + 1), dtype=bool))
+        return cls(lo, mask, cell_m)
+
+    def holds(self, xy: np.ndarray) -> np.ndarray:
+        """Which points ``xy`` (metric) lie in the zone's cells."""
+        c = np.floor(xy / self.cell_m).astype(np.int64) - self.lo
+        inside = (c >= 0).all(axis=1) & (c < self.mask.shape).all(axis=1)
+        out = np.zeros(len(xy), dtype=bool)
+        out[inside] = self.mask[c[inside, 0], c[inside, 1]]
+        return out
+
+    def boxes(self) -> np.ndarray:
+        """The zone's cells as polygons (to cut the network with)."""
+        ix, iy = np.nonzero(self.mask)
+        x0 = (ix + self.lo[0]) * self.cell_m
+        y0 = (iy + self.lo[1]) * self.cell_m
+        return shapely.box(x0, y0, x0 + self.cell_m, y0 + self.cell_m)
 
 
 def plan_regions(
@@ -215,21 +237,20 @@ def plan_regions(
     cut_m = (2 * reach_m if capacities else reach_m) + max_snap_m
     fac_m = max(reach_m, data_gap_radius_m)
     cell_m = max(100.0, reach_m / 4)
-    cells = _cells(xy, cell_m)
+    cells = np.floor(xy / cell_m).astype(np.int64)
     plans = []
     for region in sorted(pd.unique(region_of)):
         own = np.flatnonzero(point_region == region)
         core = tuple(region_of.index[region_of == region])
         if len(own) == 0:
-            plans.append(RegionPlan(region, core, own, own, shapely.Polygon()))
+            plans.append(RegionPlan(region, core, own, own, np.empty(0, dtype=object)))
             continue
+        occupied = np.unique(cells[own], axis=0)
         if halo_m:
-            zone = _zone(cells[own], cell_m, halo_m)
-            near = shapely.contains_xy(zone, xy[:, 0], xy[:, 1])
+            near = _Zone.around(occupied, cell_m, halo_m).holds(xy)
             own = np.flatnonzero(near | (point_region == region))
-        fac_zone = _zone(cells[point_region == region], cell_m, fac_m)
-        fac_rows = np.flatnonzero(shapely.contains_xy(fac_zone, fac_xy[:, 0], fac_xy[:, 1]))
-        area = _zone(cells[point_region == region], cell_m, cut_m)
+        fac_rows = np.flatnonzero(_Zone.around(occupied, cell_m, fac_m).holds(fac_xy))
+        area = _Zone.around(occupied, cell_m, cut_m).boxes()
         plans.append(RegionPlan(region, core, own, fac_rows, area))
     return plans
 
@@ -246,7 +267,7 @@ def prepare_regions(
     out: dict[str, Path | str] = {}
     for i, plan in enumerate(progress(plans, desc="cutting regions")):
         try:
-            if shapely.is_empty(plan.area):
+            if len(plan.area) == 0:
                 raise InputError(f"region {plan.region}: no demand points to analyse")
             part = network.clip(plan.area)
             out[plan.region] = part.save(folder / f"region_{i:05d}")

@@ -227,8 +227,9 @@ class WalkNetwork:
         edges["v"] = new_id[edges["v"].to_numpy()]
         return WalkNetwork(nodes, edges, report)
 
-    def clip(self, area: shapely.Geometry) -> WalkNetwork:
-        """The part of the network that touches ``area`` (a polygon in the network's metric CRS).
+    def clip(self, area: shapely.Geometry | np.ndarray) -> WalkNetwork:
+        """The part of the network that touches ``area`` (a polygon, or an array of polygons, in
+        the network's metric CRS).
 
         Every edge that intersects ``area`` is kept whole, with both its end nodes; node and edge
         order is kept, so snapping ties resolve as in the whole network. Disconnected pieces are
@@ -242,6 +243,8 @@ class WalkNetwork:
         if self._tree is None:
             self._tree = shapely.STRtree(self.edges.geometry.values)
         hit = self._tree.query(area, predicate="intersects")
+        if hit.ndim == 2:  # an array of polygons: (polygon, edge) pairs
+            hit = np.unique(hit[1])
         if len(hit) == 0:
             raise NetworkError(
                 "no street of the network touches the area to clip; check that the area is in "
