@@ -212,8 +212,8 @@ def bench_memory(sizes: list[int]) -> None:
     print("| nodes | edges | communities | task s | worker before MB | peak during task MB |")
     print("|---|---|---|---|---|---|")
     for n in sizes:
-        p = lc.synthetic.province(n, prof, county_m=1e9, street_m=1e9)
-        comm = p.communities
+        p = lc.synthetic.province(n, prof)
+        comm = p.communities.assign(county_code="330000")  # the whole province as one region
         cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
         try:
