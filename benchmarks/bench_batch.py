@@ -200,6 +200,7 @@ def bench_province(n: int, workers: int = 2) -> None:
     print(f"{workers} Dask workers: wall {sec:.1f} s for {len(r)} regions ({(r.status == 'ok').sum()} ok); "
           f"task seconds: median {r.seconds.median():.1f}, max {r.seconds.max():.1f}; "
           f"region networks: median {r.nodes.median():,.0f} nodes, max {r.nodes.max():,.0f}")
+    print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items()))
     per_worker = r.groupby("pid")["peak_rss_mb"].max()
     print("peak memory per worker (MB): " + ", ".join(f"{v:,.0f}" for v in per_worker))
 

@@ -116,6 +116,8 @@ class RegionsResult:
         process).
     reach_m : distances are exact up to this (the largest threshold).
     cut_m : radius of the network cut around each region's demand points.
+    seconds : wall time of each phase: ``demand``, ``plan``, ``prepare`` (cut and save the
+        networks), ``run`` (the tasks) and ``merge``.
     """
 
     coverage: pd.DataFrame
@@ -135,6 +137,7 @@ class RegionsResult:
     n_facilities: int = 0
     share_of: str = "all"
     target_share: float = 0.6
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -567,8 +570,10 @@ def analyze_regions(
     if isinstance(profile, str):
         profile = load_profile(profile)
     params = AnalysisParams.build(profile, **analysis)
+    laps = _Laps()
     if demand is None:
         demand = demand_points(communities)
+    laps("demand")
     fac = facilities[facilities["category"].isin(params.categories)].sort_index()
     reach_m = max(params.thresholds(profile).values())
     capacities = "capacity" in fac.columns and bool(fac["capacity"].notna().any())
@@ -576,12 +581,32 @@ def analyze_regions(
         network, demand, fac, by, reach_m, params.max_snap_m, params.data_gap_radius_m, capacities
     )
     cut_m = (2 * reach_m if capacities else reach_m) + params.max_snap_m
+    laps("plan")
     with tempfile.TemporaryDirectory(prefix="lifecircle-regions-") as tmp:
         paths = prepare_regions(network, plans, workdir or tmp)
         tasks, outputs = region_tasks(plans, paths, demand, fac, profile, params, reach_m)
+        laps("prepare")
         outputs += run_tasks(tasks, scheduler, n_workers, retries)
+        laps("run")
     tables = merge_regions(outputs, demand, fac, profile, params, by)
-    return RegionsResult(**tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m)
+    laps("merge")
+    log.info("analyze_regions: %s", ", ".join(f"{k} {v:.1f} s" for k, v in laps.seconds.items()))
+    return RegionsResult(
+        **tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m, seconds=laps.seconds
+    )
+
+
+class _Laps:
+    """Seconds per phase of a run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._t
+        self._t = now
 
 
 def write_region_files(
