@@ -4,6 +4,7 @@ keeps what a region needs."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -223,3 +224,45 @@ def test_regions_section_is_checked(tmp_path):
             "analysis": {"profile": "gb50180-2018"}, "regions": {"by": "province"}}  # fmt: skip
     with pytest.raises(lc.ConfigError, match='by = "street_code"'):
         config_from_dict(data, tmp_path)
+
+
+# ------------------------------------------------------------------ real data: Milan in 6 regions
+@pytest.mark.slow
+@pytest.mark.shared
+def test_milan_in_six_regions_equals_one_whole_run(profile):
+    from conftest import shared_file
+
+    pbf = shared_file("intl/milan.osm.pbf")
+    net = lc.load_network(pbf)
+    osm = lc.facilities_from_osm(pbf, profile)
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = net.bounds
+    gx, gy = (a.ravel() for a in np.meshgrid(np.arange(x0, x1, 500.0), np.arange(y0, y1, 500.0)))
+    boxes = shapely.box(gx, gy, gx + 500, gy + 500)
+    on = np.unique(shapely.STRtree(net.edges.geometry.values).query(boxes, "intersects")[0])
+    gx, gy, boxes = gx[on], gy[on], boxes[on]
+    street = np.minimum(((gy - y0) / (y1 - y0) * 2).astype(int), 1) * 3 + np.minimum(
+        ((gx - x0) / (x1 - x0) * 3).astype(int), 2
+    )
+    local = pd.Series(street).groupby(street).cumcount().to_numpy()
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"社区代码": [f"330402{s:03d}{m + 1:03d}" for s, m in zip(street, local, strict=True)],
+         "社区名称": [f"社区{i}" for i in range(len(street))], "街道": [f"街道{s}" for s in street],
+         "区县": "米兰区", "常住人口": rng.integers(1000, 9000, len(street))},
+        geometry=boxes, crs=net.crs,
+    ))  # fmt: skip
+    e = rng.choice(len(net.edges), 800)
+    extra = gpd.GeoDataFrame(
+        {"category": rng.choice(list(profile.categories), 800),
+         "capacity": rng.integers(20, 200, 800).astype(float)},
+        geometry=shapely.line_interpolate_point(net.edges.geometry.values[e], 0.5, normalized=True),
+        crs=net.crs, index=pd.Index([f"S{i:04d}" for i in range(800)]),
+    ).to_crs(osm.crs)  # fmt: skip
+    fac = pd.concat([osm, extra])
+    whole = lc.analyze(net, fac, comm, profile)
+    res = lc.analyze_regions(net, fac, comm, profile, scheduler="inline")
+    assert len(res.regions) == 6 and (res.regions["status"] == "ok").all()
+    assert (res.regions["edges"] < len(net.edges)).all()
+    _same_coverage(whole.coverage, res.coverage, res.reach_m)
+    for name in TABLES:
+        assert_frame_equal(getattr(whole, name), getattr(res, name), obj=name)
