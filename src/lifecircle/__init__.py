@@ -11,7 +11,7 @@ import logging
 from . import settings
 
 __version__ = "0.2.0.dev0"
-from . import _deprecated, synthetic
+from . import _deprecated, batch, synthetic
 from ._errors import (
     ConfigError,
     CRSError,
@@ -23,6 +23,7 @@ from ._errors import (
 )
 from ._progress import TqdmHandler
 from .analysis import Analysis, AnalysisParams, analyze
+from .batch import RegionsResult, analyze_regions
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
@@ -115,4 +116,7 @@ __all__ = [
     "Voice",
     "load_survey",
     "residents_voice",
+    "batch",
+    "analyze_regions",
+    "RegionsResult",
 ]

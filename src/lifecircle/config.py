@@ -95,6 +95,13 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "pool": (str,),
         "lang": (str,),
     },
+    "regions": {
+        "by": (str,),
+        "scheduler": (str,),
+        "n_workers": (int,),
+        "retries": (int,),
+        "workdir": (str,),
+    },
 }
 REQUIRED = {"network": ("source",), "communities": ("path",), "analysis": ("profile",)}
 FORMATS = ("xlsx", "csv", "gpkg")
@@ -113,6 +120,7 @@ class Config:
     sites: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
     loc: Locator | None = field(default=None, repr=False)
+    regions: dict[str, Any] = field(default_factory=dict)
 
     def where(self, *key: str | int) -> str:
         """``"<file>, line N: section.key"`` for error messages about a configured value."""
@@ -301,7 +309,18 @@ def _validate(loc: Locator, base: Path) -> Config:
         sites=dict(loc.data.get("sites", {})),
         output=_output(loc, paths),
         loc=loc,
+        regions=_regions(loc, paths),
     )
+
+
+def _regions(loc: Locator, paths: _Paths) -> dict[str, Any]:
+    """The [regions] section: split the run by street or county and run it on Dask."""
+    rc = dict(loc.data.get("regions", {}))
+    if rc.get("by", "street_code") not in ("street_code", "county_code"):
+        raise _fail(loc, ("regions", "by"), 'give by = "street_code" or by = "county_code"')
+    if "workdir" in rc:
+        rc["workdir"] = paths.path(rc["workdir"])
+    return rc
 
 
 TEMPLATE = """# lifecircle run configuration — edit the paths, then: lifecircle run {name}

@@ -26,6 +26,7 @@ from . import settings
 from ._errors import ConfigError, LifecircleError
 from .analysis import Analysis, analyze
 from .analysis.datastatus import DATA_GAP_RADIUS_M
+from .batch import RegionsResult, analyze_regions, write_region_files
 from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
@@ -45,7 +46,7 @@ _OSM_SUFFIXES = (".pbf", ".osm", ".gz", ".bz2", ".xml")
 class RunResult:
     """What a run produced: the analysis, the files written and the time each stage took."""
 
-    analysis: Analysis
+    analysis: Analysis | RegionsResult
     files: dict[str, Path | str]
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -116,6 +117,8 @@ def run(config: Config | str | Path) -> RunResult:
     lap("facilities")
     comm, demand = _communities(cfg)
     lap("communities")
+    if cfg.regions:
+        return _run_regions(cfg, net, fac, comm, demand, profile, lap)
     a = _analysis(cfg, net, fac, comm, demand, profile)
     lap("analysis")
     files = _outputs(cfg, a)
@@ -268,3 +271,28 @@ def _outputs(cfg: Config, a: Analysis) -> dict[str, Path | str]:
         return files
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _run_regions(
+    cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
+    profile: Profile, lap: _Laps,
+) -> RunResult:  # fmt: skip
+    """The [regions] run: the analysis region by region on Dask, its tables written as CSV."""
+    rc, ac = cfg.regions, cfg.analysis
+    with _from_key(cfg, "regions"):
+        res = analyze_regions(
+            net, fac, comm, profile, by=rc.get("by", "street_code"),
+            scheduler=rc.get("scheduler"), n_workers=rc.get("n_workers"),
+            retries=int(rc.get("retries", 2)), workdir=rc.get("workdir"), demand=demand,
+            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
+            min_covered_share=float(ac.get("min_covered_share", 0.8)),
+            target_share=float(ac.get("target_share", 0.6)),
+            max_snap_m=cfg.network.get("max_snap_m"),
+            complete_categories=ac.get("complete_categories"),
+            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
+        )  # fmt: skip
+    lap("analysis")
+    lang = cfg.output.get("lang", settings.language)
+    files = write_region_files(res, Path(cfg.output["dir"]), lang=lang, profile=profile)
+    lap("outputs")
+    return RunResult(analysis=res, files=dict(files), seconds=lap.seconds)

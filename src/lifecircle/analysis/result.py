@@ -437,3 +437,7 @@ def _share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
     rows = index if share_of == "all" else index[index["settlement"] == share_of]
     assessed = rows["meets_all_required"].dropna().astype(bool)
     return float(assessed.mean()) if len(assessed) else float("nan")
+
+
+#: Public name of the share meeting the standard, for tables merged outside an Analysis (batch).
+share_meeting = _share_meeting

@@ -52,7 +52,8 @@ class _Spread:
 
     def add(self, part: pd.DataFrame) -> None:
         self.parts.append(part)
-        self.done |= np.isin(self.ids, part["community_id"].unique())
+        # a hash lookup: np.isin on object (string) ids compares them pairwise (minutes at 80k)
+        self.done |= pd.Index(self.ids).isin(part["community_id"].unique())
 
 
 def _part(ids: Any, w: Any, geoms: Any, method: str) -> pd.DataFrame:

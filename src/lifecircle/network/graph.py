@@ -235,6 +235,38 @@ class WalkNetwork:
         edges["v"] = new_id[edges["v"].to_numpy()]
         return WalkNetwork(nodes, edges, report)
 
+    def clip(self, area: shapely.Geometry | np.ndarray) -> WalkNetwork:
+        """The part of the network that touches ``area`` (a polygon, or an array of polygons, in
+        the network's metric CRS).
+
+        Every edge that intersects ``area`` is kept whole, with both its end nodes; node and edge
+        order is kept, so snapping ties resolve as in the whole network. Disconnected pieces are
+        all kept. Used by :func:`lifecircle.batch.analyze_regions` to cut a region plus its buffer.
+
+        Raises
+        ------
+        NetworkError
+            When no edge touches ``area`` (the area is not where the network is).
+        """
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.edges.geometry.values)
+        hit = self._tree.query(area, predicate="intersects")
+        if hit.ndim == 2:  # an array of polygons: (polygon, edge) pairs
+            hit = np.unique(hit[1])
+        if len(hit) == 0:
+            raise NetworkError(
+                "no street of the network touches the area to clip; check that the area is in "
+                f"the network's CRS ({self.crs.to_string()}) and overlaps its extent {self.bounds}"
+            )
+        edge_mask = np.zeros(len(self.edges), dtype=bool)
+        edge_mask[hit] = True
+        node_mask = np.zeros(len(self.nodes), dtype=bool)
+        node_mask[self.edges["u"].to_numpy()[edge_mask]] = True
+        node_mask[self.edges["v"].to_numpy()[edge_mask]] = True
+        part = self._subset(node_mask, edge_mask, self.components)
+        part.components = part._component_report()[0]
+        return part
+
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Save to a folder (GeoParquet nodes and edges + ``meta.json``); fast to load again."""

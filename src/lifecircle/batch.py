@@ -1,0 +1,627 @@
+"""Province scale: the gap analysis region by region (county or street) on Dask, with the same
+answers as one whole-area run.
+
+:func:`analyze_regions` splits the communities by a column (``street_code`` or ``county_code``),
+cuts each region's network out of the whole (its demand points plus a buffer, see
+:func:`plan_regions`), saves every cut as its own GeoParquet folder (prepared once: a worker reads
+only its part) and runs one independent Dask task per region, retried on failure. A region that
+fails is reported in :attr:`RegionsResult.regions` while the others finish. The per-community rows
+are merged and every roll-up (index, shortfalls ranked across the whole area, street/county/city
+tables, category table, data checklist) is computed once from the merged rows.
+
+The contract (what "identical" means; ``docs/batch.md``): for every community of a region that
+finished, the coverage table equals the whole-area run's in every column, except that a distance
+(``distance_m``, ``distance_min_m``, ``distance_max_m``) and its ``nearest_facility`` are only
+exact up to the **reach** (the largest threshold): a whole-area distance within the reach is
+reproduced exactly; one beyond it is given as ``inf`` (farther than the reach; a region does not
+hold the streets that far), with no nearest facility. The community index and the roll-ups are
+then equal in every column; the shortfall list too, except those distances and, where the
+nearest facility is beyond the reach, the reason's "nearest … m" (it says "none within walking
+reach" instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.ndimage import binary_dilation
+
+from ._errors import InputError, LifecircleError
+from ._progress import progress
+from .analysis import AnalysisParams
+from .analysis.access import compute_access
+from .analysis.capacity import add_capacity
+from .analysis.coverage import coverage_table
+from .analysis.datastatus import NO_DATA, data_checklist, point_status
+from .analysis.index import (
+    CITY_KEYS,
+    COUNTY_KEYS,
+    STREET_KEYS,
+    category_table,
+    community_index,
+    effective_share_of,
+    index_by,
+)
+from .analysis.result import share_meeting
+from .analysis.run import OPTIONAL_COLUMNS
+from .analysis.shortfalls import shortfall_table
+from .communities import Demand, demand_points
+from .network import WalkNetwork
+from .outputs.tables import write_csv
+from .standards import Profile, load_profile
+
+log = logging.getLogger(__name__)
+
+#: Distance columns of the coverage table that are exact only up to the reach.
+REACH_COLUMNS = ("distance_m", "distance_min_m", "distance_max_m", "nearest_facility")
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """What one region needs: its communities, the demand points and facilities near them, and
+    the area of network to cut (metric CRS of the network).
+
+    Attributes
+    ----------
+    region : the region's value of the split column.
+    core : ids of the region's own communities (the rows it reports).
+    points : positions in the whole demand-point frame: the region's own points, then (for
+        capacities) the other regions' points within twice the reach, in their original order.
+    facilities : positions of the facilities the region sees (within the reach or the data-gap
+        radius of its points, whichever is larger).
+    area : the network to cut (grid cells holding every point within ``cut_m`` of the region's
+        points), polygons in the network's CRS.
+    """
+
+    region: str
+    core: tuple[str, ...]
+    points: np.ndarray
+    facilities: np.ndarray
+    area: np.ndarray
+
+
+@dataclass
+class RegionOutput:
+    """The outcome of one region: its coverage rows, or the error that stopped it."""
+
+    region: str
+    coverage: pd.DataFrame | None = None
+    error: str | None = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RegionsResult:
+    """Result of :func:`analyze_regions`: the whole area's tables, merged from its regions.
+
+    Attributes
+    ----------
+    coverage, shortfalls, index, index_by_street, index_by_county, index_by_city, categories,
+    data_gaps : as in :class:`lifecircle.Analysis` (``shortfalls`` without project links),
+        over the communities of the regions that finished.
+    regions : one row per region: ``region``, ``status`` (``ok`` / ``failed``), ``error``,
+        ``communities``, ``demand_points``, ``facilities``, ``nodes``, ``edges``, ``seconds``,
+        ``peak_rss_mb`` (the worker's peak memory while the task ran) and ``pid`` (the worker
+        process).
+    reach_m : distances are exact up to this (the largest threshold).
+    cut_m : radius of the network cut around each region's demand points.
+    seconds : wall time of each phase: ``demand``, ``plan``, ``prepare`` (cut and save the
+        networks), ``run`` (the tasks) and ``merge``.
+    """
+
+    coverage: pd.DataFrame
+    shortfalls: pd.DataFrame
+    index: gpd.GeoDataFrame
+    index_by_street: pd.DataFrame
+    index_by_county: pd.DataFrame
+    index_by_city: pd.DataFrame
+    categories: pd.DataFrame
+    data_gaps: pd.DataFrame
+    regions: pd.DataFrame
+    reach_m: float
+    cut_m: float
+
+    profile: str = ""
+    n_categories: int = 0
+    n_facilities: int = 0
+    share_of: str = "all"
+    target_share: float = 0.6
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers, as :attr:`lifecircle.Analysis.summary` (without the run id), plus
+        the regions that finished and failed."""
+        share = share_meeting(self.index, self.share_of)
+        city = self.categories[self.categories["scope"] == "city"]
+        return {
+            "profile": self.profile,
+            "communities": int(len(self.index)),
+            "population": float(self.index["population"].sum()),
+            "categories": self.n_categories,
+            "facilities": self.n_facilities,
+            "shortfalls": int(len(self.shortfalls)),
+            "categories_not_assessed": int((city["data_status"] == NO_DATA).sum()),
+            "data_gaps": int(len(self.data_gaps)),
+            "share_meeting_standard": share,
+            "share_of": self.share_of,
+            "target_share": self.target_share,
+            "meets_target": bool(share >= self.target_share),
+            "regions_ok": int((self.regions["status"] == "ok").sum()),
+            "regions_failed": int(len(self.failed)),
+        }
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """The regions that did not finish, with their errors."""
+        return self.regions[self.regions["status"] == "failed"]
+
+
+# ---------------------------------------------------------------------------------- planning
+@dataclass(frozen=True)
+class _Zone:
+    """Grid cells within a distance of a region's points: a cell raster dilated by whole cells
+    (a square around each cell, so it holds every point's circle; a little more is harmless)."""
+
+    lo: np.ndarray  # (2,) cell index of the raster's corner
+    mask: np.ndarray  # (nx, ny) bool
+    cell_m: float
+
+    @classmethod
+    def around(cls, cells: np.ndarray, cell_m: float, radius_m: float) -> _Zone:
+        k = int(np.ceil((radius_m + 1.0) / cell_m))
+        lo = cells.min(axis=0) - k
+        size = cells.max(axis=0) + k - lo + 1
+        occ = np.zeros(tuple(size), dtype=bool)
+        occ[cells[:, 0] - lo[0], cells[:, 1] - lo[1]] = True
+        mask = binary_dilation(occ, structure=np.ones((2 * k + 1, 2 * k + 1), dtype=bool))
+        return cls(lo, mask, cell_m)
+
+    def holds(self, xy: np.ndarray) -> np.ndarray:
+        """Which points ``xy`` (metric) lie in the zone's cells."""
+        c = np.floor(xy / self.cell_m).astype(np.int64) - self.lo
+        inside = (c >= 0).all(axis=1) & (c < self.mask.shape).all(axis=1)
+        out = np.zeros(len(xy), dtype=bool)
+        out[inside] = self.mask[c[inside, 0], c[inside, 1]]
+        return out
+
+    def boxes(self) -> np.ndarray:
+        """The zone's cells as polygons (to cut the network with)."""
+        ix, iy = np.nonzero(self.mask)
+        x0 = (ix + self.lo[0]) * self.cell_m
+        y0 = (iy + self.lo[1]) * self.cell_m
+        return shapely.box(x0, y0, x0 + self.cell_m, y0 + self.cell_m)
+
+
+def plan_regions(
+    network: WalkNetwork,
+    demand: Demand,
+    facilities: gpd.GeoDataFrame,
+    by: str,
+    reach_m: float,
+    max_snap_m: float,
+    data_gap_radius_m: float,
+    capacities: bool,
+) -> list[RegionPlan]:
+    """Split the demand into regions by the communities' column ``by`` and plan each cut.
+
+    A resident within ``reach_m`` of a facility has the whole path, and the facility's nearest
+    street, within ``reach_m + max_snap_m`` of it; with capacities (2SFCA) a facility's catchment
+    reaches ``reach_m`` further, so the cut is ``2 × reach_m + max_snap_m`` and the other regions'
+    points within ``2 × reach_m`` come along (their rows are dropped at the merge).
+    """
+    comm = demand.communities
+    if by not in comm.columns:
+        raise InputError(f"regions: the communities have no column {by!r} to split by")
+    bad = comm[by].isna()
+    if bad.any():
+        rows = ", ".join(map(str, comm.loc[bad, "community_id"].head(5)))
+        raise InputError(f"communities {rows} have no {by!r} to assign them to a region; fill it in")
+    region_of = comm.set_index("community_id")[by].astype(str)
+    pts = demand.points.to_crs(network.crs)
+    xy = shapely.get_coordinates(pts.geometry.values)
+    fac_xy = (
+        shapely.get_coordinates(facilities.to_crs(network.crs).geometry.values)
+        if len(facilities) else np.empty((0, 2))
+    )  # fmt: skip
+    point_region = demand.points["community_id"].map(region_of).to_numpy()
+    halo_m = 2 * reach_m if capacities else 0.0
+    cut_m = (2 * reach_m if capacities else reach_m) + max_snap_m
+    fac_m = max(reach_m, data_gap_radius_m)
+    cell_m = max(100.0, reach_m / 4)
+    cells = np.floor(xy / cell_m).astype(np.int64)
+    plans = []
+    for region in sorted(pd.unique(region_of)):
+        own = np.flatnonzero(point_region == region)
+        core = tuple(region_of.index[region_of == region])
+        if len(own) == 0:
+            plans.append(RegionPlan(region, core, own, own, np.empty(0, dtype=object)))
+            continue
+        occupied = np.unique(cells[own], axis=0)
+        if halo_m:
+            near = _Zone.around(occupied, cell_m, halo_m).holds(xy)
+            own = np.flatnonzero(near | (point_region == region))
+        fac_rows = np.flatnonzero(_Zone.around(occupied, cell_m, fac_m).holds(fac_xy))
+        area = _Zone.around(occupied, cell_m, cut_m).boxes()
+        plans.append(RegionPlan(region, core, own, fac_rows, area))
+    return plans
+
+
+def prepare_regions(
+    network: WalkNetwork, plans: list[RegionPlan], folder: str | Path
+) -> dict[str, Path | str]:
+    """Cut and save each region's network (GeoParquet, one folder per region) once.
+
+    Returns the folder of every region, or the error text where its cut failed (e.g. a region
+    whose communities lie away from every street).
+    """
+    folder = Path(folder)
+    out: dict[str, Path | str] = {}
+    for i, plan in enumerate(progress(plans, desc="cutting regions")):
+        try:
+            if len(plan.area) == 0:
+                raise InputError(f"region {plan.region}: no demand points to analyse")
+            part = network.clip(plan.area)
+            out[plan.region] = part.save(folder / f"region_{i:05d}")
+        except LifecircleError as exc:
+            out[plan.region] = f"{type(exc).__name__}: region {plan.region}: {exc}"
+            log.warning("region %s cannot be prepared: %s", plan.region, exc)
+    return out
+
+
+# ---------------------------------------------------------------------------------- one task
+@dataclass(frozen=True)
+class RegionTask:
+    """Everything one worker needs for one region (picklable; the network is read from disk)."""
+
+    region: str
+    network_path: str
+    core: tuple[str, ...]
+    points: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    profile: Profile
+    params: AnalysisParams
+    reach_m: float
+
+
+def beyond_reach(coverage: pd.DataFrame, reach_m: float) -> pd.DataFrame:
+    """``coverage`` with every distance beyond ``reach_m`` set to ``inf`` (and the nearest
+    facility to ``None`` where the closest resident is beyond it): a region does not hold the
+    streets that far, so it states "farther than the reach" rather than a number."""
+    cov = coverage.copy()
+    for col in ("distance_m", "distance_min_m", "distance_max_m"):
+        cov.loc[cov[col] > reach_m, col] = np.inf
+    cov.loc[~np.isfinite(cov["distance_min_m"]), "nearest_facility"] = None
+    return cov
+
+
+class PeakRSS:
+    """The process's peak resident memory (bytes, :attr:`peak`) while a ``with`` block runs,
+    sampled every 10 ms (needs psutil, which Dask brings)."""
+
+    def __enter__(self) -> PeakRSS:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+
+
+def region_coverage(
+    network: WalkNetwork,
+    points: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    profile: Profile,
+    params: AnalysisParams,
+) -> pd.DataFrame:
+    """The coverage table of :class:`lifecircle.Analysis` (distances, data status, capacity),
+    computed by the same stage functions, without the roll-ups a region's task does not need."""
+    cats = params.category_list(profile)
+    thresholds = params.thresholds(profile)
+    comm = communities.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in communities})
+    access = compute_access(network, points, facilities, params.categories, params.max_snap_m)
+    status = point_status(
+        points, comm, access, cats, params.complete_categories, params.data_gap_radius_m
+    )
+    cov = coverage_table(
+        points, comm, cats, access, thresholds, params.min_covered_share, status
+    )
+    add_capacity(cov, cats, facilities, points, access, thresholds, network)
+    return cov
+
+
+def run_region(task: RegionTask) -> RegionOutput:
+    """Analyse one region on its saved network; return the coverage rows of its own communities.
+
+    Runs on a Dask worker (or in-process); an error propagates so that Dask can retry it.
+    """
+    t0 = time.perf_counter()
+    with PeakRSS() as mem:
+        net = WalkNetwork.load(task.network_path)
+        p = task.params
+        if len(task.facilities) == 0:
+            log.warning("region %s: no facilities within reach", task.region)
+        cov = region_coverage(net, task.points, task.communities, task.facilities, task.profile, p)
+        cov = beyond_reach(cov[cov["community_id"].isin(task.core)], task.reach_m)
+    stats = {
+        "communities": len(task.core),
+        "demand_points": len(task.points),
+        "facilities": len(task.facilities),
+        "nodes": len(net.nodes),
+        "edges": len(net.edges),
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_mb": mem.peak / 2**20,
+        "pid": os.getpid(),
+    }
+    return RegionOutput(task.region, cov.reset_index(drop=True), stats=stats)
+
+
+# ---------------------------------------------------------------------------------- running
+def region_tasks(
+    plans: list[RegionPlan],
+    paths: dict[str, Path | str],
+    demand: Demand,
+    facilities: gpd.GeoDataFrame,
+    profile: Profile,
+    params: AnalysisParams,
+    reach_m: float,
+) -> tuple[list[RegionTask], list[RegionOutput]]:
+    """Tasks for the regions whose network was cut; the others are failed outputs already."""
+    tasks, failed = [], []
+    comm = demand.communities
+    for plan in plans:
+        path = paths.get(plan.region)
+        if not isinstance(path, Path):
+            failed.append(RegionOutput(plan.region, error=str(path)))
+            continue
+        pts = demand.points.iloc[plan.points]
+        ids = set(pts["community_id"]) | set(plan.core)
+        tasks.append(
+            RegionTask(
+                plan.region, str(path), plan.core, pts, comm[comm["community_id"].isin(ids)],
+                facilities.iloc[plan.facilities], profile, params, reach_m,
+            )  # fmt: skip
+        )
+    return tasks, failed
+
+
+def _client(scheduler: Any, n_workers: int | None) -> tuple[Any, list[Any]]:
+    """A Dask client: the one given, one to a scheduler address, or a new LocalCluster."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise InputError(
+            "analyze_regions needs Dask: pip install 'lifecircle[batch]' (or "
+            "scheduler='inline' to run the regions one after another in this process)"
+        ) from exc
+    if isinstance(scheduler, Client):
+        return scheduler, []
+    if isinstance(scheduler, str):
+        client = Client(scheduler)
+        return client, [client]
+    cluster = LocalCluster(
+        n_workers=n_workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = Client(cluster)
+    return client, [client, cluster]
+
+
+def run_tasks(
+    tasks: list[RegionTask], scheduler: Any = None, n_workers: int | None = None, retries: int = 2
+) -> list[RegionOutput]:
+    """Run the regions' tasks: one independent Dask task per region, retried ``retries`` times;
+    a region that still fails is reported (:attr:`RegionOutput.error`), the others finish.
+    ``scheduler`` as for :func:`analyze_regions` (``"inline"``: in this process, no Dask)."""
+    if scheduler == "inline":
+        return _run_inline(tasks)
+    from dask.distributed import as_completed
+
+    client, owned = _client(scheduler, n_workers)
+    try:
+        futures = {
+            client.submit(run_region, t, retries=retries, pure=False, key=f"region-{i}-{t.region}")
+            : t for i, t in enumerate(tasks)
+        }
+        out = []
+        bar = progress(total=len(tasks), desc="regions")
+        for fut in as_completed(futures):
+            region = futures[fut].region
+            if fut.status == "finished":
+                out.append(fut.result())
+            else:
+                exc = fut.exception()
+                log.warning("region %s failed: %s", region, exc)
+                out.append(RegionOutput(region, error=f"{type(exc).__name__}: {exc}"))
+            bar.update(1)
+        bar.close()
+        return out
+    finally:
+        for obj in owned:
+            obj.close()
+
+
+def _run_inline(tasks: list[RegionTask]) -> list[RegionOutput]:
+    """The regions one after another in this process (no Dask), failures reported."""
+    out = []
+    for t in progress(tasks, desc="regions"):
+        try:
+            out.append(run_region(t))
+        except Exception as exc:  # reported per region, like a failed Dask task
+            log.warning("region %s failed: %s", t.region, exc)
+            out.append(RegionOutput(t.region, error=f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+# ---------------------------------------------------------------------------------- merging
+def _region_table(outputs: list[RegionOutput]) -> pd.DataFrame:
+    rows = [
+        {"region": o.region, "status": "failed" if o.error else "ok", "error": o.error, **o.stats}
+        for o in outputs
+    ]
+    cols = ["region", "status", "error", "communities", "demand_points", "facilities", "nodes",
+            "edges", "seconds", "peak_rss_mb", "pid"]  # fmt: skip
+    return pd.DataFrame(rows).reindex(columns=cols).sort_values("region").reset_index(drop=True)
+
+
+def merge_regions(
+    outputs: list[RegionOutput],
+    demand: Demand,
+    facilities: gpd.GeoDataFrame,
+    profile: Profile,
+    params: AnalysisParams,
+    by: str,
+) -> dict[str, Any]:
+    """The whole area's tables from the regions' coverage rows (failed regions left out)."""
+    frames = [o.coverage for o in outputs if o.coverage is not None]
+    if not frames:
+        raise InputError("regions: every region failed; see the warnings for their errors")
+    cov = pd.concat(frames, ignore_index=True)
+    cov = cov.sort_values("community_id", kind="stable").reset_index(drop=True)
+    ok = {o.region for o in outputs if o.error is None}
+    comm = demand.communities
+    comm = comm[comm[by].astype(str).isin(ok)]
+    comm = comm.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in comm})
+    cats = params.category_list(profile)
+    thresholds = params.thresholds(profile)
+    index = community_index(cov, comm, cats)
+    share_of = effective_share_of(comm, params.share_of)
+    t = params.target_share
+    return {
+        "profile": profile.id,
+        "n_categories": len(cats),
+        "n_facilities": len(facilities),
+        "share_of": share_of,
+        "target_share": t,
+        "coverage": cov,
+        "shortfalls": shortfall_table(cov, cats, profile, params.min_covered_share),
+        "index": index,
+        "index_by_street": index_by(index, STREET_KEYS, t, share_of),
+        "index_by_county": index_by(index, COUNTY_KEYS, t, share_of),
+        "index_by_city": index_by(index, CITY_KEYS, t, share_of),
+        "categories": category_table(cov, facilities, cats, thresholds),
+        "data_gaps": data_checklist(cov, cats),
+    }
+
+
+# ---------------------------------------------------------------------------------- entry
+def analyze_regions(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    profile: Profile | str,
+    *,
+    by: str = "street_code",
+    scheduler: Any = None,
+    n_workers: int | None = None,
+    retries: int = 2,
+    workdir: str | Path | None = None,
+    demand: Demand | None = None,
+    **analysis: Any,
+) -> RegionsResult:
+    """The gap analysis of a large area region by region, in parallel on Dask, with the answers
+    of one whole-area :func:`lifecircle.analyze` run (see the module's contract).
+
+    Parameters
+    ----------
+    network, facilities, communities, profile : as for :func:`lifecircle.analyze`.
+    by : the communities' column that names each one's region: ``"street_code"`` (街道/镇,
+        default) or ``"county_code"`` (区县).
+    scheduler : ``None`` starts a Dask ``LocalCluster`` of ``n_workers`` single-threaded worker
+        processes (default 2); a scheduler address (``"tcp://host:8786"``) or a
+        ``dask.distributed.Client`` runs on that cluster; ``"inline"`` runs the regions one
+        after another in this process without Dask.
+    retries : how often Dask retries a failed region before reporting it.
+    workdir : where the regions' networks are saved (one GeoParquet folder per region; a real
+        cluster's workers must see it); default a temporary folder.
+    demand : ready-made demand points (see :func:`lifecircle.demand_points`).
+    **analysis : ``categories``, ``levels``, ``speed``, ``min_covered_share``, ``target_share``,
+        ``max_snap_m``, ``complete_categories``, ``data_gap_radius_m``, ``share_of`` as for
+        :func:`lifecircle.analyze`.
+
+    Returns
+    -------
+    RegionsResult
+    """
+    if isinstance(profile, str):
+        profile = load_profile(profile)
+    params = AnalysisParams.build(profile, **analysis)
+    laps = _Laps()
+    if demand is None:
+        demand = demand_points(communities)
+    laps("demand")
+    fac = facilities[facilities["category"].isin(params.categories)].sort_index()
+    reach_m = max(params.thresholds(profile).values())
+    capacities = "capacity" in fac.columns and bool(fac["capacity"].notna().any())
+    plans = plan_regions(
+        network, demand, fac, by, reach_m, params.max_snap_m, params.data_gap_radius_m, capacities
+    )
+    cut_m = (2 * reach_m if capacities else reach_m) + params.max_snap_m
+    laps("plan")
+    with tempfile.TemporaryDirectory(prefix="lifecircle-regions-") as tmp:
+        paths = prepare_regions(network, plans, workdir or tmp)
+        tasks, outputs = region_tasks(plans, paths, demand, fac, profile, params, reach_m)
+        laps("prepare")
+        outputs += run_tasks(tasks, scheduler, n_workers, retries)
+        laps("run")
+    tables = merge_regions(outputs, demand, fac, profile, params, by)
+    laps("merge")
+    log.info("analyze_regions: %s", ", ".join(f"{k} {v:.1f} s" for k, v in laps.seconds.items()))
+    return RegionsResult(
+        **tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m, seconds=laps.seconds
+    )
+
+
+class _Laps:
+    """Seconds per phase of a run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._t
+        self._t = now
+
+
+def write_region_files(
+    result: RegionsResult, folder: Path, lang: str = "zh", profile: Profile | None = None
+) -> dict[str, Path]:
+    """Write a regions run's tables as CSV (UTF-8 with BOM) into ``folder``: the shortfalls,
+    the index by street and county, and the regions with their status and errors."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "csv": write_csv(result.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang,
+                         profile=profile),
+        "streets_csv": write_csv(result.index_by_street, folder / "lifecircle_streets.csv", lang=lang),
+        "counties_csv": write_csv(result.index_by_county, folder / "lifecircle_counties.csv", lang=lang),
+    }  # fmt: skip
+    regions = folder / "lifecircle_regions.csv"
+    result.regions.to_csv(regions, index=False, encoding="utf-8-sig")
+    files["regions_csv"] = regions
+    return files

@@ -1,0 +1,268 @@
+"""Regions in parallel (lifecircle.batch): the merged result equals one whole-area run on the
+columns of the contract (docs/batch.md), failures are reported per region, and the network cut
+keeps what a region needs."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pandas.testing import assert_frame_equal
+
+import lifecircle as lc
+from _nets import X0, Y0, build
+from lifecircle import batch
+from lifecircle._errors import NetworkError
+
+TABLES = ["index", "index_by_street", "index_by_county", "index_by_city", "categories", "data_gaps"]
+
+
+# ------------------------------------------------------------------ the network cut
+def test_clip_keeps_every_touching_edge_whole_and_the_order():
+    # a street 0-1-2-3 along x (0, 100, 200, 300 m) and a spur 1-4 north (100 m)
+    net = build([(0, 0), (100, 0), (200, 0), (300, 0), (100, 100)], [(0, 1), (1, 2), (2, 3), (1, 4)])
+    part = net.clip(shapely.box(X0 + 150, Y0 - 5, X0 + 160, Y0 + 5))
+    assert len(part.edges) == 1 and part.edges["length_m"].iloc[0] == pytest.approx(100.0)
+    assert sorted(part.nodes["osmid"]) == [1, 2]
+    # a box over nodes 1 and the spur's foot touches edges 0-1, 1-2 and 1-4: kept in their order
+    part = net.clip(shapely.box(X0 + 95, Y0 - 5, X0 + 105, Y0 + 5))
+    assert list(part.edges["length_m"]) == pytest.approx([100.0, 100.0, 100.0])
+    assert list(part.nodes["osmid"]) == [0, 1, 2, 4]
+    assert part.components.n_components == 1
+
+
+def test_clip_away_from_the_network_says_so():
+    net = build([(0, 0), (100, 0)], [(0, 1)])
+    with pytest.raises(NetworkError, match="no street of the network touches"):
+        net.clip(shapely.box(X0 + 5000, Y0, X0 + 5100, Y0 + 100))
+
+
+# ------------------------------------------------------------------ equality with one run
+@pytest.fixture(scope="module")
+def profile():
+    return lc.load_profile("jiaxing-yilao-yixiao")
+
+
+@pytest.fixture(scope="module")
+def city(profile):
+    """300 communities in 4 streets, bands west to east (1.4 km wide); facilities with capacities
+    (2SFCA crosses boundaries), none near the westmost street (a region without facilities)."""
+    c = lc.synthetic.city(300, profile, seed=3, facilities_per_community=1.0)
+    comm = c.communities.copy()
+    x = comm.geometry.representative_point().x
+    band = np.minimum(((x - x.min()) / (x.max() - x.min() + 1e-9) * 4).astype(int), 3)
+    comm["street_code"] = [f"33040200{b}" for b in band]
+    comm["street_name"] = [f"街道{b}" for b in band]
+    fac = c.facilities.copy()
+    fac["capacity"] = np.random.default_rng(1).integers(20, 200, len(fac)).astype(float)
+    west = comm[comm["street_code"] == "330402000"].to_crs(fac.crs)
+    near = fac.geometry.distance(west.union_all()) < 1600
+    return c.network, fac[~near], comm
+
+
+def _same_coverage(whole: pd.DataFrame, merged: pd.DataFrame, reach_m: float) -> None:
+    """Every column equal, the distance columns up to the reach (and beyond it in both)."""
+    assert list(whole.columns) == list(merged.columns)
+    assert len(whole) == len(merged)
+    exact = [c for c in whole.columns if c not in batch.REACH_COLUMNS]
+    assert_frame_equal(whole[exact], merged[exact])
+    inside = whole["distance_m"].to_numpy() <= reach_m
+    for col in ("distance_m", "distance_min_m", "distance_max_m"):
+        w, m = whole[col].to_numpy(), merged[col].to_numpy()
+        ok = w <= reach_m
+        np.testing.assert_array_equal(w[ok], m[ok])
+        assert np.isinf(m[~ok]).all()
+    nf_w, nf_m = whole["nearest_facility"].to_numpy(), merged["nearest_facility"].to_numpy()
+    near = whole["distance_min_m"].to_numpy() <= reach_m
+    assert (nf_w[near] == nf_m[near]).all() and pd.isna(nf_m[~near]).all()
+    assert inside.sum() > 100 and (~inside).sum() > 10  # both sides of the reach are checked
+
+
+def test_regions_equal_one_whole_run(city, profile):
+    net, fac, comm = city
+    whole = lc.analyze(net, fac, comm, profile, data_gap_radius_m=1000)
+    res = lc.batch.analyze_regions(
+        net, fac, comm, profile, by="street_code", scheduler="inline", data_gap_radius_m=1000
+    )
+    assert (res.regions["status"] == "ok").all() and len(res.regions) == 4
+    # the regions were really cut, and residents reach facilities across their boundary
+    assert (res.regions["edges"] < len(net.edges)).sum() >= 2  # the outer bands are cut
+    cov = whole.coverage
+    region_of = comm.set_index("community_id")["street_code"]
+    covered = cov[cov["distance_m"] <= cov["threshold_m"]]
+    fac_xy = fac.to_crs(comm.crs).geometry
+    own = comm.set_index("community_id").geometry
+    across = [
+        not own[region_of == region_of[r.community_id]].union_all().contains(fac_xy[r.nearest_facility])
+        for r in covered.itertuples()
+    ]
+    assert sum(across) > 10
+    # the region without facilities is reported and still analysed
+    empty = res.regions.set_index("region").loc["330402000"]
+    assert empty["status"] == "ok" and empty["facilities"] == 0
+    assert not cov[cov["street_code"] == "330402000"]["meets_distance"].all()
+
+    _same_coverage(cov, res.coverage, res.reach_m)
+    sf = whole.shortfalls[list(res.shortfalls.columns)]
+    _same_coverage(sf.drop(columns=["reason_zh", "reason_en"]),
+                   res.shortfalls.drop(columns=["reason_zh", "reason_en"]), res.reach_m)  # fmt: skip
+    near = sf["distance_min_m"].to_numpy() <= res.reach_m
+    for col in ("reason_zh", "reason_en"):
+        assert (sf[col][near] == res.shortfalls[col][near]).all()
+    assert res.shortfalls["reason_en"][~near].str.contains("none within walking reach").all()
+    for name in TABLES:
+        assert_frame_equal(getattr(whole, name), getattr(res, name), obj=name)
+
+
+def test_a_region_with_bad_input_is_reported_and_the_others_finish(city, profile):
+    net, fac, comm = city
+    # one street's communities given 30 km away (wrong coordinates): no street near them
+    bad = comm.copy()
+    moved = bad["street_code"] == "330402003"
+    bad.loc[moved, "geometry"] = bad.loc[moved].geometry.translate(30_000, 0)
+    res = lc.batch.analyze_regions(net, fac, bad, profile, scheduler="inline")
+    failed = res.failed
+    assert list(failed["region"]) == ["330402003"]
+    assert "no street of the network touches" in failed["error"].iloc[0]
+    assert set(res.coverage["street_code"]) == set(comm["street_code"]) - {"330402003"}
+    whole = lc.analyze(net, fac, comm[~moved], profile)
+    _same_coverage(whole.coverage, res.coverage, res.reach_m)
+
+
+# ------------------------------------------------------------------ on Dask
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def test_dask_gives_the_inline_answers_and_reports_a_failed_task(city, profile, client, tmp_path):
+    net, fac, comm = city
+    inline = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline")
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler=client, workdir=tmp_path)
+    assert (res.regions["status"] == "ok").all()
+    assert (res.regions["peak_rss_mb"] > 0).all()
+    assert_frame_equal(inline.coverage, res.coverage)
+    assert_frame_equal(inline.shortfalls, res.shortfalls)
+    # the saved partitions: one GeoParquet folder per region, each smaller than the whole
+    parts = sorted(tmp_path.glob("region_*/edges.parquet"))
+    assert len(parts) == 4
+
+    # a task whose network partition is damaged fails after its retries; the others finish
+    demand = lc.demand_points(comm)
+    params = lc.AnalysisParams.build(profile)
+    reach = max(params.thresholds(profile).values())
+    plans = batch.plan_regions(net, demand, fac, "street_code", reach, params.max_snap_m,
+                               params.data_gap_radius_m, True)  # fmt: skip
+    paths = batch.prepare_regions(net, plans[:3], tmp_path / "again")
+    tasks, failed = batch.region_tasks(plans[:3], paths, demand, fac, profile, params, reach)
+    (paths[plans[1].region] / "edges.parquet").write_bytes(b"not parquet")
+    out = {o.region: o for o in batch.run_tasks(tasks, client, retries=1)}
+    assert not failed and len(out) == 3
+    assert out[plans[1].region].error and "cannot read the saved network" in out[plans[1].region].error
+    for p in (plans[0], plans[2]):
+        got = out[p.region].coverage
+        want = res.coverage[res.coverage["community_id"].isin(p.core)].reset_index(drop=True)
+        assert_frame_equal(want, got)
+
+
+# ------------------------------------------------------------------ lifecircle run with [regions]
+def test_run_with_a_regions_section_writes_the_same_shortfalls(tmp_path, profile):
+    from lifecircle.config import load_config
+    from lifecircle.pipeline import run
+
+    c = lc.synthetic.city(60, profile, seed=3, facilities_per_community=1.0)
+    c.network.save(tmp_path / "net")
+    c.communities.to_file(tmp_path / "comm.gpkg")
+    c.facilities.reset_index().to_file(tmp_path / "fac.gpkg")
+    toml = """
+[network]
+source = "net"
+[[facilities]]
+path = "fac.gpkg"
+category = "category"
+name = "name"
+id = "facility_id"
+[communities]
+path = "comm.gpkg"
+[demand]
+buildings = false
+[analysis]
+profile = "jiaxing-yilao-yixiao"
+[output]
+dir = "{out}"
+formats = ["csv"]
+map = false
+"""
+    (tmp_path / "whole.toml").write_text(toml.format(out="whole"), encoding="utf-8")
+    (tmp_path / "regions.toml").write_text(
+        toml.format(out="regions") + '[regions]\nby = "street_code"\nscheduler = "inline"\n',
+        encoding="utf-8",
+    )
+    whole = run(load_config(tmp_path / "whole.toml"))
+    res = run(load_config(tmp_path / "regions.toml"))
+    assert isinstance(res.analysis, batch.RegionsResult)
+    assert res.analysis.summary["regions_ok"] == 3 and res.analysis.summary["regions_failed"] == 0
+    assert res.analysis.summary["shortfalls"] == whole.analysis.summary["shortfalls"] > 0
+    assert any("lifecircle_regions.csv" in line for line in res.summary_lines("en"))
+    w = pd.read_csv(tmp_path / "whole" / "lifecircle_shortfalls.csv", encoding="utf-8-sig")
+    r = pd.read_csv(tmp_path / "regions" / "lifecircle_shortfalls.csv", encoding="utf-8-sig")
+    assert list(w.iloc[:, 0]) == list(r.iloc[:, 0])  # the same ranking
+
+
+def test_regions_section_is_checked(tmp_path):
+    from lifecircle.config import config_from_dict
+
+    data = {"network": {"source": "x.osm.pbf"}, "communities": {"path": "c.gpkg"},
+            "analysis": {"profile": "gb50180-2018"}, "regions": {"by": "province"}}  # fmt: skip
+    with pytest.raises(lc.ConfigError, match='by = "street_code"'):
+        config_from_dict(data, tmp_path)
+
+
+# ------------------------------------------------------------------ real data: Milan in 6 regions
+@pytest.mark.slow
+@pytest.mark.shared
+def test_milan_in_six_regions_equals_one_whole_run(profile):
+    from conftest import shared_file
+
+    pbf = shared_file("intl/milan.osm.pbf")
+    net = lc.load_network(pbf)
+    osm = lc.facilities_from_osm(pbf, profile)
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = net.bounds
+    gx, gy = (a.ravel() for a in np.meshgrid(np.arange(x0, x1, 500.0), np.arange(y0, y1, 500.0)))
+    boxes = shapely.box(gx, gy, gx + 500, gy + 500)
+    on = np.unique(shapely.STRtree(net.edges.geometry.values).query(boxes, "intersects")[0])
+    gx, gy, boxes = gx[on], gy[on], boxes[on]
+    street = np.minimum(((gy - y0) / (y1 - y0) * 2).astype(int), 1) * 3 + np.minimum(
+        ((gx - x0) / (x1 - x0) * 3).astype(int), 2
+    )
+    local = pd.Series(street).groupby(street).cumcount().to_numpy()
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"社区代码": [f"330402{s:03d}{m + 1:03d}" for s, m in zip(street, local, strict=True)],
+         "社区名称": [f"社区{i}" for i in range(len(street))], "街道": [f"街道{s}" for s in street],
+         "区县": "米兰区", "常住人口": rng.integers(1000, 9000, len(street))},
+        geometry=boxes, crs=net.crs,
+    ))  # fmt: skip
+    e = rng.choice(len(net.edges), 800)
+    extra = gpd.GeoDataFrame(
+        {"category": rng.choice(list(profile.categories), 800),
+         "capacity": rng.integers(20, 200, 800).astype(float)},
+        geometry=shapely.line_interpolate_point(net.edges.geometry.values[e], 0.5, normalized=True),
+        crs=net.crs, index=pd.Index([f"S{i:04d}" for i in range(800)]),
+    ).to_crs(osm.crs)  # fmt: skip
+    fac = pd.concat([osm, extra])
+    whole = lc.analyze(net, fac, comm, profile)
+    res = lc.analyze_regions(net, fac, comm, profile, scheduler="inline")
+    assert len(res.regions) == 6 and (res.regions["status"] == "ok").all()
+    assert (res.regions["edges"] < len(net.edges)).all()
+    _same_coverage(whole.coverage, res.coverage, res.reach_m)
+    for name in TABLES:
+        assert_frame_equal(getattr(whole, name), getattr(res, name), obj=name)
