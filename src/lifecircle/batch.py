@@ -227,7 +227,9 @@ def plan_regions(
     bad = comm[by].isna()
     if bad.any():
         rows = ", ".join(map(str, comm.loc[bad, "community_id"].head(5)))
-        raise InputError(f"communities {rows} have no {by!r} to assign them to a region; fill it in")
+        raise InputError(
+            f"communities {rows} have no {by!r} to assign them to a region; fill it in"
+        )
     region_of = comm.set_index("community_id")[by].astype(str)
     pts = demand.points.to_crs(network.crs)
     xy = shapely.get_coordinates(pts.geometry.values)
@@ -348,9 +350,7 @@ def region_coverage(
     status = point_status(
         points, comm, access, cats, params.complete_categories, params.data_gap_radius_m
     )
-    cov = coverage_table(
-        points, comm, cats, access, thresholds, params.min_covered_share, status
-    )
+    cov = coverage_table(points, comm, cats, access, thresholds, params.min_covered_share, status)
     add_capacity(cov, cats, facilities, points, access, thresholds, network)
     return cov
 
@@ -403,8 +403,15 @@ def region_tasks(
         ids = set(pts["community_id"]) | set(plan.core)
         tasks.append(
             RegionTask(
-                plan.region, str(path), plan.core, pts, comm[comm["community_id"].isin(ids)],
-                facilities.iloc[plan.facilities], profile, params, reach_m,
+                plan.region,
+                str(path),
+                plan.core,
+                pts,
+                comm[comm["community_id"].isin(ids)],
+                facilities.iloc[plan.facilities],
+                profile,
+                params,
+                reach_m,
             )  # fmt: skip
         )
     return tasks, failed
@@ -444,8 +451,10 @@ def run_tasks(
     client, owned = _client(scheduler, n_workers)
     try:
         futures = {
-            client.submit(run_region, t, retries=retries, pure=False, key=f"region-{i}-{t.region}")
-            : t for i, t in enumerate(tasks)
+            client.submit(
+                run_region, t, retries=retries, pure=False, key=f"region-{i}-{t.region}"
+            ): t
+            for i, t in enumerate(tasks)
         }
         out = []
         bar = progress(total=len(tasks), desc="regions")

@@ -418,7 +418,9 @@ def province(
             "category": rng.choice(list(profile.categories), n_fac),
             "name": [f"设施{i}" for i in range(n_fac)],
         },
-        geometry=shapely.points(rng.uniform(0, k * community_m, size=(n_fac, 2)) + np.asarray(origin)),
+        geometry=shapely.points(
+            rng.uniform(0, k * community_m, size=(n_fac, 2)) + np.asarray(origin)
+        ),
         crs=CRS,
         index=pd.Index([f"F{i:07d}" for i in range(n_fac)], name="facility_id"),
     )

@@ -196,7 +196,7 @@ class Analysis:
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
         idx = self.index
-        shares = {k: _share_meeting(idx, k) for k in ("urban", "village", "all")}
+        shares = {k: share_meeting(idx, k) for k in ("urban", "village", "all")}
         share = shares[self.share_of]
         pop = idx["population"].fillna(0)
         mean_index = (
@@ -432,7 +432,7 @@ def _with_optional_columns(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return communities.assign(**{c: None for c in missing}) if missing else communities
 
 
-def _share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
+def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
     """Share of ``share_of`` communities (with residents) meeting every required category."""
     rows = index if share_of == "all" else index[index["settlement"] == share_of]
     assessed = rows["meets_all_required"].dropna().astype(bool)
@@ -440,4 +440,3 @@ def _share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
 
 
 #: Public name of the share meeting the standard, for tables merged outside an Analysis (batch).
-share_meeting = _share_meeting
