@@ -1,0 +1,164 @@
+"""Exact siting (HiGHS) on a hand-built street where the optimum is known and greedy is worse.
+
+One straight street, x from 0 to 2000 m (nodes every 500 m). Six point communities of 100
+residents on the street: d5 at x=60, d1 480, d2 570, d3 930, d4 1020, d6 1440. A health station
+(300 m) sits at x=2000 and covers none of them. Three candidate places on the street: Y at x=300
+covers d5, d1, d2 (distances 240, 180, 270 m); X at x=750 covers d1, d2, d3, d4 (270, 180, 180,
+270 m); Z at x=1200 covers d3, d4, d6 (270, 180, 240 m). A fourth candidate, the parcel W
+(x 1900–1960, y 20–60), may only host a nursery.
+
+With two sites greedy takes X (400 residents) and then Y or Z (+100): 500. The optimum is Y + Z:
+600, every resident. Greedy's gap: 100 / 600.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from scipy.sparse import csr_matrix
+
+import lifecircle as lc
+from _nets import CRS, X0, Y0, box, build
+from conftest import FIXTURES
+from lifecircle.analysis.candidates import siting_problem, user_candidates
+from lifecircle.analysis.optimize import (
+    InfeasibleError,
+    Rule,
+    greedy_covering,
+    maximal_covering,
+    optimal_sites,
+    set_covering,
+)
+
+PROFILE = FIXTURES / "profile_analysis.toml"
+HOMES = {"d5": 60, "d1": 480, "d2": 570, "d3": 930, "d4": 1020, "d6": 1440}
+PLACES = {"Y": 300, "X": 750, "Z": 1200}
+
+
+@pytest.fixture(scope="module")
+def case():
+    lc.settings.progress = False
+    net = build([(x, 0) for x in range(0, 2001, 500)], [(i, i + 1) for i in range(4)])
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": list(HOMES), "population": [100] * len(HOMES),
+             "街道": ["东街道"] * 3 + ["西街道"] * 3},
+            geometry=[shapely.Point(X0 + x, Y0) for x in HOMES.values()],
+            crs=CRS,
+        )
+    )  # fmt: skip
+    fac = gpd.GeoDataFrame(
+        {"category": ["health_station"]},
+        geometry=[shapely.Point(X0 + 2000, Y0)],
+        crs=CRS,
+        index=pd.Index(["F1"], name="facility_id"),
+    )
+    a = lc.analyze(net, fac, comm, lc.load_profile(PROFILE), categories=["health_station"],
+                   complete_categories=True)  # fmt: skip
+    places = gpd.GeoDataFrame(
+        {"名称": [*PLACES, "W"], "投资": [3.0, 1.0, 3.0, 1.0], "可设类别": ["", "", "", "nursery"]},
+        geometry=[*(shapely.Point(X0 + x, Y0) for x in PLACES.values()), box(1900, 20, 1960, 60)],
+        crs=CRS,
+    )
+    cands = user_candidates(net, places, max_snap_m=100, categories=list(a.profile.categories))
+    cat = a.profile.categories["health_station"]
+    prob = siting_problem(net, a.demand, a.access, cat, a.thresholds[cat.id], cands)
+    return a, cands, prob
+
+
+def _names(prob, chosen):
+    return sorted(prob.candidates.frame["name"].iloc[chosen])
+
+
+def test_cover_matrix_by_hand(case):
+    a, cands, prob = case
+    # the parcel is placed on its street side and snapped; it may not host a health station
+    w = cands.frame.set_index("name").geometry["W"]
+    assert w.y - Y0 == pytest.approx(20.0)
+    assert 1900 <= w.x - X0 <= 1960
+    assert list(prob.candidates.frame["name"]) == ["Y", "X", "Z"]
+    homes = a.demand["community_id"].map(a.communities.set_index("community_id")["community_name"])
+    seen = {
+        name: sorted(homes.iloc[prob.points[prob.cover[k].indices]])
+        for k, name in enumerate(prob.candidates.frame["name"])
+    }
+    assert seen == {"Y": ["d1", "d2", "d5"], "X": ["d1", "d2", "d3", "d4"], "Z": ["d3", "d4", "d6"]}
+    assert prob.weights.sum() == pytest.approx(600.0)
+
+
+def test_exact_beats_greedy(case):
+    _, _, prob = case
+    plan = optimal_sites(prob, "mclp", p=2)
+    assert plan.solution.optimal and plan.solution.gap == pytest.approx(0.0)
+    assert _names(prob, plan.solution.chosen) == ["Y", "Z"]
+    assert plan.solution.covered == pytest.approx(600.0)
+    assert plan.greedy.covered == pytest.approx(500.0)
+    assert "X" in _names(prob, plan.greedy.chosen)
+    assert plan.greedy_gap == pytest.approx(100 / 600)
+    assert plan.sites["new_covered_pop"].sum() == pytest.approx(600.0)
+    assert plan.sites.crs.to_epsg() == 4326 and set(plan.sites["kind"]) == {"user"}
+
+
+def test_budget_set_covering_and_capacity(case):
+    _, _, prob = case
+    # costs Y 3, X 1, Z 3: with 4 to spend Y + Z (6) is out of reach; X + Y covers 500
+    plan = optimal_sites(prob, "mclp", budget=4.0)
+    assert plan.solution.covered == pytest.approx(500.0)
+    assert _names(prob, plan.solution.chosen) == ["X", "Y"]
+    # every resident: two sites at least (no site covers d5 and d6 together)
+    sc = optimal_sites(prob, "set_covering", target_share=1.0)
+    assert len(sc.solution.chosen) == 2 and sc.solution.covered == pytest.approx(600.0)
+    # 4 of 6 residents' groups: X alone
+    sc = optimal_sites(prob, "set_covering", target_share=4 / 6)
+    assert _names(prob, sc.solution.chosen) == ["X"]
+    # capacity: with per_1000 = 1, a capacity of 0.15 serves 150 residents
+    prob_cap = type(prob)(**{**prob.__dict__})
+    prob_cap.candidates.frame["capacity"] = [0.15, 1.0, 0.15]
+    cap = optimal_sites(prob_cap, "capacitated", p=2, per_1000=1.0)
+    # Y + Z would serve 300; X (400) with Y or Z (100 more) serves 500
+    assert cap.solution.covered == pytest.approx(500.0)
+    assert "X" in _names(prob, cap.solution.chosen)
+    assert cap.sites["new_covered_pop"].sum() == pytest.approx(500.0)
+    prob_cap.candidates.frame["capacity"] = np.nan
+
+
+def test_rules_and_infeasible_requests(case):
+    _, _, prob = case
+    x = int(np.flatnonzero(prob.candidates.frame["name"] == "X")[0])
+    sol = maximal_covering(prob.cover, prob.weights, 2, rules=(Rule(np.array([x]), 1, "X"),))
+    assert x in sol.chosen and sol.covered == pytest.approx(500.0)
+    rules = (Rule(np.array([0]), 1, "街道 东街道"), Rule(np.array([2]), 1, "街道 西街道"))
+    with pytest.raises(InfeasibleError, match="need at least 2 sites.*街道 东街道.*p = 1"):
+        maximal_covering(prob.cover, prob.weights, 1, rules=rules)
+    with pytest.raises(InfeasibleError, match="街道 新塍镇: only 0 candidate"):
+        maximal_covering(prob.cover, prob.weights, 3, rules=(Rule(np.array([], int), 1, "街道 新塍镇"),))
+    with pytest.raises(InfeasibleError, match="short of the target"):
+        set_covering(prob.cover[:1], prob.weights, 0.9)
+
+
+def _random_case(seed: int, n_cli: int = 40, n_fac: int = 15):
+    rng = np.random.default_rng(seed)
+    cli, fac = rng.uniform(0, 1000, (n_cli, 2)), rng.uniform(0, 1000, (n_fac, 2))
+    d = np.hypot(*(cli[:, None, :] - fac[None, :, :]).transpose(2, 0, 1))
+    return d, rng.integers(1, 100, n_cli).astype(float)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("seed,p", [(1, 2), (2, 3), (3, 4), (4, 5)])
+def test_exact_mclp_equals_spopt(seed, p):
+    """The exact objective equals PySAL spopt's MCLP (its own PuLP model, solved with CBC)."""
+    spopt = pytest.importorskip("spopt.locate")
+    pulp = pytest.importorskip("pulp")
+    d, w = _random_case(seed)
+    radius = 250.0
+    ref = spopt.MCLP.from_cost_matrix(d, w, radius, p_facilities=p)
+    ref.solve(pulp.PULP_CBC_CMD(msg=False))
+    ref_obj = float(pulp.value(ref.problem.objective))
+    cover = csr_matrix((d <= radius).T.astype(float))
+    ours = maximal_covering(cover, w, p)
+    assert ours.optimal
+    assert ours.covered == pytest.approx(ref_obj)
+    assert greedy_covering(cover, w, p).covered <= ours.covered + 1e-9
