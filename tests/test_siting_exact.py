@@ -3,12 +3,15 @@
 One straight street, x from 0 to 2000 m (nodes every 500 m). Six point communities of 100
 residents on the street: d5 at x=60, d1 480, d2 570, d3 930, d4 1020, d6 1440. A health station
 (300 m) sits at x=2000 and covers none of them. Three candidate places on the street: Y at x=300
-covers d5, d1, d2 (distances 240, 180, 270 m); X at x=750 covers d1, d2, d3, d4 (270, 180, 180,
-270 m); Z at x=1200 covers d3, d4, d6 (270, 180, 240 m). A fourth candidate, the parcel W
+covers d5, d1, d2 (distances 240, 180, 270 m); X at x=740 covers d1, d2, d3, d4 (260, 170, 190,
+280 m); Z at x=1200 covers d3, d4, d6 (270, 180, 240 m). A fourth candidate, the parcel W
 (x 1900–1960, y 20–60), may only host a nursery.
 
 With two sites greedy takes X (400 residents) and then Y or Z (+100): 500. The optimum is Y + Z:
 600, every resident. Greedy's gap: 100 / 600.
+
+For the programme the first three communities are in 东街道, the last three in 西街道; Y and X
+lie in 东街道 (nearest communities d1 and d2), Z and W in 西街道.
 """
 
 from __future__ import annotations
@@ -32,10 +35,16 @@ from lifecircle.analysis.optimize import (
     optimal_sites,
     set_covering,
 )
+from lifecircle.analysis.programme import (
+    ProgrammeParams,
+    plan_programme,
+    programme_projects,
+    share_meeting,
+)
 
 PROFILE = FIXTURES / "profile_analysis.toml"
 HOMES = {"d5": 60, "d1": 480, "d2": 570, "d3": 930, "d4": 1020, "d6": 1440}
-PLACES = {"Y": 300, "X": 750, "Z": 1200}
+PLACES = {"Y": 300, "X": 740, "Z": 1200}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +75,7 @@ def case():
     cands = user_candidates(net, places, max_snap_m=100, categories=list(a.profile.categories))
     cat = a.profile.categories["health_station"]
     prob = siting_problem(net, a.demand, a.access, cat, a.thresholds[cat.id], cands)
-    return a, cands, prob
+    return a, cands, prob, places
 
 
 def _names(prob, chosen):
@@ -74,7 +83,7 @@ def _names(prob, chosen):
 
 
 def test_cover_matrix_by_hand(case):
-    a, cands, prob = case
+    a, cands, prob, _ = case
     # the parcel is placed on its street side and snapped; it may not host a health station
     w = cands.frame.set_index("name").geometry["W"]
     assert w.y - Y0 == pytest.approx(20.0)
@@ -90,7 +99,7 @@ def test_cover_matrix_by_hand(case):
 
 
 def test_exact_beats_greedy(case):
-    _, _, prob = case
+    _, _, prob, _ = case
     plan = optimal_sites(prob, "mclp", p=2)
     assert plan.solution.optimal and plan.solution.gap == pytest.approx(0.0)
     assert _names(prob, plan.solution.chosen) == ["Y", "Z"]
@@ -103,7 +112,7 @@ def test_exact_beats_greedy(case):
 
 
 def test_budget_set_covering_and_capacity(case):
-    _, _, prob = case
+    _, _, prob, _ = case
     # costs Y 3, X 1, Z 3: with 4 to spend Y + Z (6) is out of reach; X + Y covers 500
     plan = optimal_sites(prob, "mclp", budget=4.0)
     assert plan.solution.covered == pytest.approx(500.0)
@@ -126,7 +135,7 @@ def test_budget_set_covering_and_capacity(case):
 
 
 def test_rules_and_infeasible_requests(case):
-    _, _, prob = case
+    _, _, prob, _ = case
     x = int(np.flatnonzero(prob.candidates.frame["name"] == "X")[0])
     sol = maximal_covering(prob.cover, prob.weights, 2, rules=(Rule(np.array([x]), 1, "X"),))
     assert x in sol.chosen and sol.covered == pytest.approx(500.0)
@@ -162,3 +171,67 @@ def test_exact_mclp_equals_spopt(seed, p):
     assert ours.optimal
     assert ours.covered == pytest.approx(ref_obj)
     assert greedy_covering(cover, w, p).covered <= ours.covered + 1e-9
+
+
+def test_programme_by_year_with_the_street_rule(case):
+    a, cands, _, _ = case
+    assert share_meeting(a) == pytest.approx(a.summary["share_meeting_standard"]) == 0.0
+    # one project a year cannot give both streets one
+    with pytest.raises(InfeasibleError, match=r"programme 2026: .*at least 2 sites.*p = 1"):
+        plan_programme(a, ProgrammeParams((2026, 2027), projects_per_year=1), cands)
+    prog = plan_programme(a, ProgrammeParams((2026, 2027), projects_per_year=2,
+                                             target_share=1.0, target_year=2026), cands)  # fmt: skip
+    t = prog.table
+    assert sorted(t["site_name"]) == ["Y", "Z"] and set(t["year"]) == {2026}
+    assert dict(zip(t["site_name"], t["street_name"], strict=True)) == {"Y": "东街道", "Z": "西街道"}
+    assert t["new_covered_pop"].sum() == pytest.approx(600.0)
+    y = prog.by_year.set_index("year")
+    assert y.loc[2026, "share_meeting_standard"] == 1.0 and prog.target_met
+    assert y.loc[2026, "greedy_new_covered_pop"] == pytest.approx(500.0)
+    # 2027: nobody is left uncovered; each street's rule is reported, not dropped silently
+    assert y.loc[2027, "projects"] == 0
+    issues = prog.issues[prog.issues["year"] == 2027]
+    assert sorted(issues["where"]) == ["东街道", "西街道"]
+    assert issues["message"].str.contains("no uncovered residents left in 2027").all()
+
+
+def test_programme_waits_for_a_candidate_and_reports_the_street(case):
+    a, _, _, places = case
+    later = places.assign(最早年份=[None, None, 2027, None])  # Z from 2027
+    prog = plan_programme(a, ProgrammeParams((2026, 2027), projects_per_year={2026: 1, 2027: 2}),
+                          later)  # fmt: skip
+    t = prog.table
+    # 2026: X (400 residents; the only 西街道 candidate waits); 2027: Y and Z, one per street
+    assert t.loc[t["year"] == 2026, "site_name"].tolist() == ["X"]
+    assert sorted(t.loc[t["year"] == 2027, "site_name"]) == ["Y", "Z"]
+    assert prog.by_year["new_covered_pop"].tolist() == [400.0, 200.0]
+    msg = prog.issues.set_index("year").loc[2026, "message"]
+    assert msg == (
+        "街道 西街道 has no candidate for 社区卫生服务站 within 300 m of its uncovered residents "
+        "available in 2026"
+    )
+    with pytest.raises(InfeasibleError, match="every street ≥ 1 project a year: 街道 西街道"):
+        plan_programme(a, ProgrammeParams((2026,), projects_per_year=1, every_street="require"),
+                       later)  # fmt: skip
+    # a budget without costs for generated candidates is refused, naming them
+    with pytest.raises(lc.InputError, match="candidates .*G1.* have none"):
+        plan_programme(a, ProgrammeParams((2026,), budget_per_year=5.0, every_street="off"))
+
+
+def test_programme_flows_into_the_pool_with_the_planned_year(case, tmp_path):
+    import sqlite3
+
+    a, cands, _, _ = case
+    prog = plan_programme(a, ProgrammeParams((2026, 2027), projects_per_year=2), cands)
+    frame = programme_projects(prog, a)
+    path = tmp_path / "pool.gpkg"
+    lc.export_pool(frame, path, run_id="r1")
+    pool = lc.read_pool(path).set_index("category_zh")
+    assert list(pool["year"]) == [2026, 2026]
+    pid = lc.read_pool(path)["project_id"][0]
+    with sqlite3.connect(path) as con:  # a planner moves one project to 2028
+        con.execute("UPDATE lifecircle_pool SET year = 2028 WHERE project_id = ?", (pid,))
+    lc.export_pool(frame, path, run_id="r2")
+    pool = lc.read_pool(path).set_index("project_id")
+    assert pool.loc[pid, "year"] == 2028
+    assert sorted(pool["year"]) == [2026, 2028]
