@@ -201,20 +201,58 @@ def maximal_covering(
     :class:`Rule` met, covering the most residents. ``cover``: candidates × demand points."""
     _check(cover, weights, p, budget, cost)
     a, w = merge_demand(cover, weights)
+    keep = reduce_candidates(a, cost, rules)
+    pos = np.full(a.shape[0], -1, dtype=np.int64)
+    pos[keep] = np.arange(len(keep))
+    red_rules = tuple(
+        Rule(np.unique(pos[r.members][pos[r.members] >= 0]), r.min_sites, r.label) for r in rules
+    )
+    a = csc_matrix(a[keep])
+    red_cost = None if cost is None else np.asarray(cost, dtype=float)[keep]
     n, g = a.shape
     # rows: z_g - Σ_j a_jg x_j ≤ 0 for every demand group, then the side rows on x
     link = hstack([-a.T, identity(g, format="csc")], format="csc")
-    side, lo, hi = _side_rows(n, p, cost, budget, rules)
+    side, lo, hi = _side_rows(n, p, red_cost, budget, red_rules)
     full = vstack([link, hstack([side, csr_matrix((side.shape[0], g))])], format="csc")
     lp = _lp(full, np.r_[np.zeros(n), w], np.zeros(n + g), np.ones(n + g),
              np.r_[np.full(g, -np.inf), lo], np.r_[np.zeros(g), hi], n, True)  # fmt: skip
     x, obj, bound, gap, status, secs, _ = _solve(lp, n, time_limit_s, mip_gap)
     if x is None:
-        raise InfeasibleError(_why_infeasible(n, p, cost, budget, rules))
+        raise InfeasibleError(_why_infeasible(n, p, red_cost, budget, red_rules))
     chosen = _chosen(x)
     covered = float(w[np.asarray(a[chosen].sum(axis=0)).ravel() > 0].sum())
     log.debug("MCLP %d candidates × %d groups: %s in %.2f s", n, g, status, secs)
-    return Solution(chosen, covered, float(bound), float(gap), status, secs)
+    return Solution(np.sort(keep[chosen]), covered, float(bound), float(gap), status, secs)
+
+
+def reduce_candidates(
+    a: csc_matrix, cost: np.ndarray | None, rules: tuple[Rule, ...] = ()
+) -> np.ndarray:
+    """Positions of the candidates worth keeping: of candidates covering the same demand groups
+    and named by the same rules, the cheapest (then the first); candidates covering nothing
+    only where a rule names them. The optimum is unchanged; the model is smaller."""
+    n = a.shape[0]
+    r = csr_matrix(a)
+    r.sort_indices()
+    sig = [[] for _ in range(n)]  # type: list[list[int]]
+    for k, rule in enumerate(rules):
+        for j in np.asarray(rule.members, dtype=np.int64):
+            sig[j].append(k)
+    dedupe = all(rule.min_sites <= 1 for rule in rules)
+    c = np.zeros(n) if cost is None else np.asarray(cost, dtype=float)
+    order = np.lexsort((np.arange(n), c))  # cheapest first, then the first
+    seen: set[bytes] = set()
+    keep = []
+    for j in order:
+        cols = r.indices[r.indptr[j] : r.indptr[j + 1]]
+        if len(cols) == 0 and not sig[j]:
+            continue
+        key = cols.tobytes() + b"|" + np.asarray(sig[j], np.int64).tobytes()
+        if dedupe and key in seen:
+            continue
+        seen.add(key)
+        keep.append(j)
+    return np.sort(np.asarray(keep, dtype=np.int64))
 
 
 def _why_infeasible(n: int, p: int | None, cost: np.ndarray | None, budget: float | None,
@@ -241,32 +279,47 @@ def greedy_covering(
     *,
     cost: np.ndarray | None = None,
     budget: float | None = None,
+    rules: tuple[Rule, ...] = (),
 ) -> Solution:
     """Greedy maximal covering, the fast mode: each round the affordable candidate covering the
     most still-uncovered residents (ties: the lowest position), until ``p`` sites, the budget or
-    no gain. A (1 − 1/e)-approximation without a budget."""
+    no gain. A (1 − 1/e)-approximation without a budget or rules. Rules are served first, each
+    with its best members (a rule it cannot serve is left unmet: greedy does not search)."""
     _check(cover, weights, p, budget, cost)
     t0 = time.perf_counter()
     m = csr_matrix(cover)
     m.data[:] = 1.0
-    remaining = np.asarray(weights, dtype=float).copy()
-    left = np.inf if budget is None else float(budget)
+    st = {"remaining": np.asarray(weights, dtype=float).copy(),
+          "left": np.inf if budget is None else float(budget), "total": 0.0}  # fmt: skip
     c = np.zeros(m.shape[0]) if cost is None else np.asarray(cost, dtype=float)
     chosen: list[int] = []
-    total = 0.0
-    while p is None or len(chosen) < p:
-        gain = m @ remaining
-        gain[c > left] = -1.0
+
+    def pick(allowed: np.ndarray | None, need_gain: bool) -> bool:
+        gain = m @ st["remaining"]
+        gain[c > st["left"]] = -1.0
         gain[chosen] = -1.0
+        if allowed is not None:
+            mask = np.full(len(gain), -1.0)
+            mask[allowed] = gain[allowed]
+            gain = mask
         best = int(np.argmax(gain))
-        if gain[best] <= 0:
-            break
+        if gain[best] < 0 or (need_gain and gain[best] <= 0):
+            return False
         chosen.append(best)
-        total += float(gain[best])
-        left -= c[best]
-        remaining[m.indices[m.indptr[best] : m.indptr[best + 1]]] = 0.0
+        st["total"] += float(gain[best])
+        st["left"] -= c[best]
+        st["remaining"][m.indices[m.indptr[best] : m.indptr[best + 1]]] = 0.0
+        return True
+
+    for r in rules:
+        while (p is None or len(chosen) < p) and len(np.intersect1d(chosen, r.members)) < r.min_sites:
+            if not pick(np.asarray(r.members, dtype=np.int64), False):
+                break
+    while (p is None or len(chosen) < p) and pick(None, True):
+        pass
     secs = time.perf_counter() - t0
-    return Solution(np.sort(np.asarray(chosen, np.int64)), total, np.nan, np.nan, "greedy", secs)
+    return Solution(np.sort(np.asarray(chosen, np.int64)), st["total"], np.nan, np.nan, "greedy",
+                    secs)  # fmt: skip
 
 
 def set_covering(

@@ -57,7 +57,7 @@ PROGRAMME_COLUMNS = [
 #: Columns of :attr:`Programme.by_year`.
 YEAR_COLUMNS = [
     "year", "projects", "cost", "new_covered_pop", "share_meeting_standard", "status", "gap",
-    "solve_s", "greedy_new_covered_pop",
+    "solve_s", "objective", "greedy_objective",
 ]  # fmt: skip
 #: Columns of :attr:`Programme.issues`.
 ISSUE_COLUMNS = ["year", "rule", "where", "message"]
@@ -127,8 +127,9 @@ class Programme:
         :data:`PROGRAMME_COLUMNS`; ``candidate_kind`` is ``"user"`` or ``"street"`` (generated).
     by_year : one row per year: projects, cost, residents newly covered, the share of
         communities meeting the standard after the year, the solver's status, gap and seconds,
-        and what greedy would newly cover with the same number of projects and budget (greedy
-        ignores the street rule).
+        the objective (residents newly covered, weighted like the shortfall priority) and
+        greedy's objective with the same projects, budget and street rule (greedy serves each
+        street first with its best project, then fills up).
     issues : rules that could not be met, with the year, the rule, where, and why.
     baseline_share : the share meeting the standard before the programme.
     target_met : whether ``target_share`` is reached by ``target_year`` (``None`` if not asked).
@@ -316,15 +317,14 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
         st.years.append({"year": year, "projects": 0, "cost": 0.0, "new_covered_pop": 0.0,
                          "share_meeting_standard": share_meeting(analysis, _added(st)),
                          "status": "nothing to place", "gap": 0.0, "solve_s": 0.0,
-                         "greedy_new_covered_pop": 0.0})  # fmt: skip
+                         "objective": 0.0, "greedy_objective": 0.0})  # fmt: skip
         return
     try:
         sol = maximal_covering(sub, w_left, p, cost=cost, budget=budget, rules=rules,
                                time_limit_s=params.time_limit_s, mip_gap=params.mip_gap)  # fmt: skip
     except InfeasibleError as exc:
         raise InfeasibleError(f"programme {year}: {exc}") from None
-    greedy = greedy_covering(sub, w_left, p, cost=cost, budget=budget)
-    greedy_pop = float(newly_covered(sub, b.residents * st.left, greedy.chosen).sum())
+    greedy = greedy_covering(sub, w_left, p, cost=cost, budget=budget, rules=rules)
     order = sol.chosen[np.argsort(-(sub[sol.chosen] @ w_left), kind="stable")]
     new = newly_covered(sub, b.residents * st.left, order)
     demand_comm = analysis.demand["community_id"].to_numpy()
@@ -341,7 +341,8 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
     st.years.append({
         "year": year, "projects": len(sol.chosen), "cost": spent, "new_covered_pop": float(new.sum()),
         "share_meeting_standard": share_meeting(analysis, _added(st)), "status": sol.status,
-        "gap": sol.gap, "solve_s": sol.solve_s, "greedy_new_covered_pop": greedy_pop,
+        "gap": sol.gap, "solve_s": sol.solve_s, "objective": sol.covered,
+        "greedy_objective": greedy.covered,
     })  # fmt: skip
 
 
