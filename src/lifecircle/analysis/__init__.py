@@ -3,9 +3,16 @@
 roll-ups, category table); ``siting`` and ``projects`` on request. :func:`analyze` (``run``)
 builds an :class:`Analysis` (``result``), whose tables are computed on construction."""
 
+from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
+from .optimize import SitingPlan, Solution, optimal_sites
 from .params import AnalysisParams
+from .programme import Programme, ProgrammeParams, plan_programme, programme_projects
 from .result import Analysis
 from .run import analyze
 from .siting import Sites, SitingParams
 
 __all__ = ["Analysis", "AnalysisParams", "Sites", "SitingParams", "analyze"]
+__all__ += [
+    "Candidates", "SitingProblem", "siting_problem", "user_candidates", "SitingPlan", "Solution",
+    "optimal_sites", "Programme", "ProgrammeParams", "plan_programme", "programme_projects",
+]  # fmt: skip

@@ -27,7 +27,7 @@ import highspy
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix, hstack, identity, vstack
 
-from .._errors import InputError
+from .._errors import InfeasibleError, InputError
 from .candidates import SitingProblem
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,6 @@ log = logging.getLogger(__name__)
 #: Default time limit of one solve (seconds) and relative optimality gap accepted.
 TIME_LIMIT_S = 60.0
 MIP_GAP = 1e-6
-
-
-class InfeasibleError(InputError):
-    """A siting request that no plan can meet; the message names the constraint and where."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import block_diag, csr_matrix
 
-from .._errors import InputError
+from .._errors import InfeasibleError, InputError
 from .._progress import progress
 from ..standards import Category
 from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
@@ -35,7 +35,6 @@ from .datastatus import NO_DATA
 from .optimize import (
     MIP_GAP,
     TIME_LIMIT_S,
-    InfeasibleError,
     Rule,
     greedy_covering,
     maximal_covering,
