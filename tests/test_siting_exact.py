@@ -243,3 +243,44 @@ def test_programme_flows_into_the_pool_with_the_planned_year(case, tmp_path):
     pool = lc.read_pool(path).set_index("project_id")
     assert pool.loc[pid, "year"] == 2028
     assert sorted(pool["year"]) == [2026, 2028]
+
+
+def test_capacitated_demand_is_the_2sfca_shortfall():
+    """Two nurseries on a street, A (2 places) at x=100 and B (3 places) at x=400; communities
+    C1 at x=150 and C2 at x=350 (1,000 residents each). By hand (see test_analysis): 2.20867 and
+    2.79133 places per 1,000 against the rule of 4.5, so C1 lacks 1 − 2.20867/4.5 of its share
+    (509.18 residents' worth) and C2 1 − 2.79133/4.5 (379.70). A candidate of 3 places at x=250
+    serves 3 × 1000 / 4.5 = 666.67 of them; one of 10 places serves all 888.88."""
+    from _nets import river_with_bridge
+    from lifecircle.analysis.candidates import capacity_short_share
+
+    lc.settings.progress = False
+    net = river_with_bridge()
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"name": ["C1", "C2"], "population": [1000, 1000]},
+        geometry=[shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 350, Y0)], crs=CRS,
+    ))  # fmt: skip
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
+        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)], crs=CRS,
+        index=pd.Index(["A", "B"], name="facility_id"),
+    )  # fmt: skip
+    a = lc.analyze(net, fac, comm, lc.load_profile(PROFILE), categories=["nursery"])
+    short = capacity_short_share(a.coverage, "nursery")
+    ids = a.coverage.set_index("community_name")["community_id"]
+    assert short[ids["C1"]] == pytest.approx(1 - 2.20867 / 4.5, abs=1e-5)
+    assert short[ids["C2"]] == pytest.approx(1 - 2.79133 / 4.5, abs=1e-5)
+    places = gpd.GeoDataFrame({"capacity": [3.0, 10.0]},
+                              geometry=[shapely.Point(X0 + 250, Y0)] * 2, crs=CRS)  # fmt: skip
+    cands = user_candidates(net, places, max_snap_m=50)
+    cat = a.profile.categories["nursery"]
+    prob = siting_problem(net, a.demand, a.access, cat, a.thresholds["nursery"], cands,
+                          short_share=short)  # fmt: skip
+    assert prob.weights.sum() == pytest.approx(1000 * (2 - (2.20867 + 2.79133) / 4.5), abs=0.01)
+    small = optimal_sites(prob, "capacitated", p=1, per_1000=4.5, budget=None)
+    assert small.solution.covered == pytest.approx(prob.weights.sum())  # 10 places: all of it
+    assert small.sites["capacity"].tolist() == [10.0]
+    prob.candidates.frame.loc[1, "capacity"] = 1.0  # now 3 places is the larger
+    one = optimal_sites(prob, "capacitated", p=1, per_1000=4.5)
+    assert one.solution.covered == pytest.approx(3 * 1000 / 4.5)
+    assert one.sites["new_covered_pop"].tolist() == pytest.approx([3 * 1000 / 4.5])

@@ -285,3 +285,13 @@ def siting_problem(
         cands = take(candidates, candidates.can_host(category.id))
     cover = cover_matrix(network, cands, target, threshold_m)
     return SitingProblem(category.id, threshold_m, points, need[points], cands, cover)
+
+
+def capacity_short_share(coverage: pd.DataFrame, category: str) -> pd.Series:
+    """Per community id, the 2SFCA capacity shortfall of ``category`` as a share of its target
+    residents: ``1 − supply_per_1000 / capacity_threshold_per_1000`` where the community misses
+    the per-1,000 rule, else 0 (the demand :func:`siting_problem` gives the capacitated model)."""
+    rows = coverage[coverage["category"] == category]
+    ratio = rows["supply_per_1000"] / rows["capacity_threshold_per_1000"]
+    short = np.where(rows["meets_capacity"].to_numpy() == False, 1 - ratio.clip(0, 1), 0.0)  # noqa: E712
+    return pd.Series(short, index=rows["community_id"].to_numpy(), dtype=float)
