@@ -284,3 +284,19 @@ def test_capacitated_demand_is_the_2sfca_shortfall():
     one = optimal_sites(prob, "capacitated", p=1, per_1000=4.5)
     assert one.solution.covered == pytest.approx(3 * 1000 / 4.5)
     assert one.sites["new_covered_pop"].tolist() == pytest.approx([3 * 1000 / 4.5])
+
+
+def test_programme_with_generated_street_candidates(case):
+    """Without candidates, street points next to the uncovered residents are generated (one per
+    25 m cell): here on the street at each community. Within 300 m: the points at 60 and 1440
+    reach only themselves, those at 480 and 570 reach d1 and d2, those at 930 and 1020 reach d3
+    and d4; the best two (one per street) cover 400 residents."""
+    a, _, _, _ = case
+    prog = plan_programme(a, ProgrammeParams((2026,), projects_per_year=2))
+    t = prog.table
+    assert (t["candidate_kind"] == "street").all() and len(t) == 2
+    assert sorted(t["street_name"]) == ["东街道", "西街道"]
+    assert t["new_covered_pop"].sum() == pytest.approx(400.0)
+    xs = sorted(round(p.x - X0) for p in t.to_crs(CRS).geometry)
+    assert xs[0] in (480, 570) and xs[1] in (930, 1020)
+    assert prog.by_year["status"].tolist() == ["optimal"]
