@@ -129,6 +129,8 @@ def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float) -
     if status == "infeasible":
         return None, np.nan, np.nan, np.nan, status, secs, None
     info = h.getInfo()
+    log.debug("HiGHS: %s, %d nodes, %d simplex iterations, %.2f s", status,
+              info.mip_node_count, info.simplex_iteration_count, secs)  # fmt: skip
     cols = np.asarray(h.getSolution().col_value)
     if len(cols) == 0:
         return None, np.nan, np.nan, np.nan, status, secs, None
