@@ -300,3 +300,19 @@ def test_programme_with_generated_street_candidates(case):
     xs = sorted(round(p.x - X0) for p in t.to_crs(CRS).geometry)
     assert xs[0] in (480, 570) and xs[1] in (930, 1020)
     assert prog.by_year["status"].tolist() == ["optimal"]
+
+
+def test_time_limit_reports_the_gap_or_says_no_plan_was_found():
+    """A random instance HiGHS cannot close in seconds (400 candidates × 600 points, 5% dense):
+    stopped by the time limit, the plan comes with its bound and gap; with no time at all there
+    is no plan, and the error says so (not "infeasible")."""
+    rng = np.random.default_rng(0)
+    cover = csr_matrix((rng.random((400, 600)) < 0.05).astype(float))
+    w = rng.integers(1, 100, 600).astype(float)
+    with pytest.raises(lc.InputError, match="no plan within time_limit_s=1e-09") as err:
+        maximal_covering(cover, w, 15, time_limit_s=1e-9)
+    assert not isinstance(err.value, InfeasibleError)
+    sol = maximal_covering(cover, w, 15, time_limit_s=3.0)
+    assert sol.status == "time limit reached" and not sol.optimal
+    assert 0 < len(sol.chosen) <= 15
+    assert sol.covered < sol.bound and sol.gap == pytest.approx((sol.bound - sol.covered) / sol.covered, rel=0.05)

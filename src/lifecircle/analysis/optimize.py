@@ -132,7 +132,7 @@ def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float) -
     log.debug("HiGHS: %s, %d nodes, %d simplex iterations, %.2f s", status,
               info.mip_node_count, info.simplex_iteration_count, secs)  # fmt: skip
     cols = np.asarray(h.getSolution().col_value)
-    if len(cols) == 0:
+    if len(cols) == 0 or info.primal_solution_status != 2:  # 2: a feasible plan was found
         return None, np.nan, np.nan, np.nan, status, secs, None
     return (cols[:n_x], info.objective_function_value, info.mip_dual_bound,
             info.mip_gap, status, secs, cols)  # fmt: skip
@@ -216,7 +216,7 @@ def maximal_covering(
              np.r_[np.full(g, -np.inf), lo], np.r_[np.zeros(g), hi], n, True)  # fmt: skip
     x, obj, bound, gap, status, secs, _ = _solve(lp, n, time_limit_s, mip_gap)
     if x is None:
-        raise InfeasibleError(_why_infeasible(n, p, red_cost, budget, red_rules))
+        raise _no_plan(status, time_limit_s, _why_infeasible(n, p, red_cost, budget, red_rules))
     chosen = _chosen(x)
     covered = float(w[np.asarray(a[chosen].sum(axis=0)).ravel() > 0].sum())
     log.debug("MCLP %d candidates × %d groups: %s in %.2f s", n, g, status, secs)
@@ -251,6 +251,16 @@ def reduce_candidates(
         seen.add(key)
         keep.append(j)
     return np.sort(np.asarray(keep, dtype=np.int64))
+
+
+def _no_plan(status: str, time_limit_s: float, why: str) -> InputError:
+    """The error of a solve without a plan: infeasible (``why``), or out of time."""
+    if status == "infeasible":
+        return InfeasibleError(why)
+    return InputError(
+        f"HiGHS found no plan within time_limit_s={time_limit_s:g} ({status}); allow more time, "
+        "or fewer candidates (greedy_covering answers at once)"
+    )
 
 
 def _why_infeasible(n: int, p: int | None, cost: np.ndarray | None, budget: float | None,
@@ -351,7 +361,7 @@ def set_covering(
              np.r_[np.full(g, -np.inf), need], np.r_[np.zeros(g), np.inf], n, False)  # fmt: skip
     x, obj, bound, gap, status, secs, _ = _solve(lp, n, time_limit_s, mip_gap)
     if x is None:
-        raise InfeasibleError(f"set covering: no plan reaches {target_share:.0%} ({status})")
+        raise _no_plan(status, time_limit_s, f"set covering: no plan reaches {target_share:.0%}")
     chosen = _chosen(x)
     covered = float(w[np.asarray(a[chosen].sum(axis=0)).ravel() > 0].sum())
     return Solution(chosen, covered, float(bound), float(gap), status, secs)
@@ -395,7 +405,7 @@ def capacitated_covering(
              np.r_[np.asarray(demand, float), np.zeros(n), hi], n, True)  # fmt: skip
     x, obj, bound, gap, status, secs, cols = _solve(lp, n, time_limit_s, mip_gap)
     if x is None:
-        raise InfeasibleError(_why_infeasible(n, p, cost, budget, ()))
+        raise _no_plan(status, time_limit_s, _why_infeasible(n, p, cost, budget, ()))
     chosen = _chosen(x)
     per_site = np.bincount(j, weights=cols[n:], minlength=n)
     return Solution(chosen, float(obj), float(bound), float(gap), status, secs, per_site[chosen])
@@ -515,6 +525,12 @@ def optimal_sites(
                                mip_gap=mip_gap)  # fmt: skip
     if compare_greedy and model in ("mclp", "capacitated"):
         greedy = greedy_covering(a, w, p, cost=cost, budget=budget)
+    if not sol.optimal and model != "greedy":
+        log.warning(
+            "%s: %s stopped (%s) with a gap of %.1f%%: the plan may not be the best%s",
+            problem.category, model, sol.status, 100 * sol.gap,
+            f"; greedy covers {greedy.covered:,.0f} against {sol.covered:,.0f}" if greedy else "",
+        )  # fmt: skip
     per_site = sol.served if model == "capacitated" else newly_covered(a, w, sol.chosen)
     gap = greedy_gap(sol, greedy) if greedy is not None and model == "mclp" else float("nan")
     return SitingPlan(_site_frame(problem, sol, per_site), model, sol, greedy, gap)
