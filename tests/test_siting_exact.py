@@ -41,6 +41,7 @@ from lifecircle.analysis.programme import (
     programme_projects,
     share_meeting,
 )
+from lifecircle.outputs.programme import programme_header
 
 PROFILE = FIXTURES / "profile_analysis.toml"
 HOMES = {"d5": 60, "d1": 480, "d2": 570, "d3": 930, "d4": 1020, "d6": 1440}
@@ -316,3 +317,26 @@ def test_time_limit_reports_the_gap_or_says_no_plan_was_found():
     assert sol.status == "time limit reached" and not sol.optimal
     assert 0 < len(sol.chosen) <= 15
     assert sol.covered < sol.bound and sol.gap == pytest.approx((sol.bound - sol.covered) / sol.covered, rel=0.05)
+
+
+def test_programme_workbook(case, tmp_path):
+    from openpyxl import load_workbook
+
+    a, cands, _, _ = case
+    prog = plan_programme(a, ProgrammeParams((2026, 2027), projects_per_year=2), cands)
+    path = prog.to_excel(str(tmp_path / "programme.xlsx"), profile=a.profile)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["建设时序", "年度汇总", "未满足规则"]
+    rows = list(wb["建设时序"].values)
+    head = rows[0]
+    assert {"计划年度", "街道(乡镇)", "选址名称", "投资", "经度", "纬度"} <= set(head)
+    body = [dict(zip(head, r, strict=True)) for r in rows[1:]]
+    assert sorted(r["选址名称"] for r in body) == ["Y", "Z"]
+    assert sum(r[programme_header("new_covered_pop")] for r in body) == 600
+    years = [dict(zip(list(wb["年度汇总"].values)[0], r, strict=True))
+             for r in list(wb["年度汇总"].values)[1:]]  # fmt: skip
+    assert [y["计划年度"] for y in years] == [2026, 2027]
+    assert [y["项目数"] for y in years] == [2, 0]
+    en = load_workbook(prog.to_excel(str(tmp_path / "en.xlsx"), lang="en"))
+    assert en.sheetnames == ["Programme", "By year", "Rules not met"]
+    assert "Year" in next(en["Programme"].values)

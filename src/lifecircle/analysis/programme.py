@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -28,7 +29,7 @@ from scipy.sparse import block_diag, csr_matrix
 
 from .._errors import InfeasibleError, InputError
 from .._progress import progress
-from ..standards import Category
+from ..standards import Category, Profile
 from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
 from .coverage import HIERARCHY
 from .datastatus import NO_DATA
@@ -139,6 +140,13 @@ class Programme:
     issues: pd.DataFrame
     baseline_share: float
     target_met: bool | None
+
+    def to_excel(self, path: str, lang: str = "zh", profile: Profile | None = None) -> Path:
+        """Write the programme workbook (建设时序, 年度汇总, 未满足规则); see
+        :func:`lifecircle.outputs.programme.write_programme`."""
+        from ..outputs.programme import write_programme
+
+        return write_programme(self, path, lang=lang, profile=profile)
 
 
 @dataclass
