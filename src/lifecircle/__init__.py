@@ -15,6 +15,7 @@ from . import _deprecated, batch, synthetic
 from ._errors import (
     ConfigError,
     CRSError,
+    InfeasibleError,
     InputError,
     LifecircleError,
     NetworkError,
@@ -24,6 +25,9 @@ from ._errors import (
 from ._progress import TqdmHandler
 from .analysis import Analysis, AnalysisParams, analyze
 from .batch import RegionsResult, analyze_regions
+from .analysis.candidates import Candidates, SitingProblem, siting_problem, user_candidates
+from .analysis.optimize import SitingPlan, Solution, optimal_sites
+from .analysis.programme import Programme, ProgrammeParams, plan_programme, programme_projects
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones
@@ -119,4 +123,16 @@ __all__ = [
     "batch",
     "analyze_regions",
     "RegionsResult",
+    "Candidates",
+    "InfeasibleError",
+    "Programme",
+    "ProgrammeParams",
+    "SitingPlan",
+    "SitingProblem",
+    "Solution",
+    "optimal_sites",
+    "plan_programme",
+    "programme_projects",
+    "siting_problem",
+    "user_candidates",
 ]

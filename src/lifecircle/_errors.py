@@ -33,3 +33,8 @@ class ConfigError(LifecircleError, ValueError):
 
 class PoolError(LifecircleError, RuntimeError):
     """Reading or writing the project reserve pool failed."""
+
+
+class InfeasibleError(InputError):
+    """A siting request or programme no plan can meet: the message names the constraint and
+    where (the year, the street, the category and its distance)."""

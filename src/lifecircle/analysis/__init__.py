@@ -4,7 +4,10 @@ roll-ups, category table); ``siting`` and ``projects`` on request. :func:`analyz
 builds an :class:`Analysis` (``result``), whose tables are computed on construction."""
 
 from .compare import Comparison, RunRecord, compare, run_record
+from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
+from .optimize import SitingPlan, Solution, optimal_sites
 from .params import AnalysisParams
+from .programme import Programme, ProgrammeParams, plan_programme, programme_projects
 from .result import Analysis
 from .run import analyze
 from .scenario import Scenario
@@ -14,3 +17,7 @@ from .voice import Voice, residents_voice
 __all__ = ["Analysis", "AnalysisParams", "Sites", "SitingParams", "analyze"]
 __all__ += ["Comparison", "RunRecord", "Scenario", "compare", "run_record"]
 __all__ += ["Voice", "residents_voice"]
+__all__ += [
+    "Candidates", "SitingProblem", "siting_problem", "user_candidates", "SitingPlan", "Solution",
+    "optimal_sites", "Programme", "ProgrammeParams", "plan_programme", "programme_projects",
+]  # fmt: skip

@@ -409,3 +409,25 @@ MONITORING: dict[str, Label] = {
     "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),
     "projects": _L("项目数", "Projects", "Number of projects. 项目数"),
 }  # fmt: skip
+
+#: Columns only the programme tables have (``plan_programme``: table, by year, issues); the
+#: others (names, codes, category, level, new_covered_pop …) use :data:`COLUMNS`.
+PROGRAMME_ONLY: dict[str, Label] = {
+    "year": _L("计划年度", "Year", "year the project is planned for. 计划建设年度"),
+    "candidate_id": _L("候选编号", "Candidate id", "id of the candidate place"),
+    "candidate_kind": _L("候选来源", "Candidate source",
+                         "user: a place the planner gave; street: generated on the street"),
+    "site_name": _L("选址名称", "Site", "name of the candidate place (its id when it has none)"),
+    "capacity": _L("规模", "Capacity", "capacity of the place in the unit of the category's rule"),
+    "cost": _L("投资", "Cost", "cost of the project, in the unit the candidates gave"),
+    "projects": _L("项目数", "Projects", "projects planned that year"),
+    "status": _L("求解状态", "Solver status", "optimal, or why the solver stopped"),
+    "gap": _L("最优性差距", "Optimality gap", "relative gap between the plan and the solver's bound"),
+    "solve_s": _L("求解秒数", "Solve seconds", "seconds the solver took"),
+    "objective": _L("目标值", "Objective", "residents newly covered, weighted like the priority"),
+    "greedy_objective": _L("贪心目标值", "Greedy objective",
+                           "the same for greedy, with the same projects and street rule"),
+    "rule": _L("规则", "Rule", "the rule that could not be met"),
+    "where": _L("位置", "Where", "the street (or city) concerned"),
+    "message": _L("说明", "Message", "why, in words"),
+}  # fmt: skip

@@ -63,8 +63,10 @@ def prepare_projects(projects: object, grid_m: float) -> list[Row]:
         rows = list(projects.index[bad.to_numpy()][:5])
         raise InputError(f"projects need one Point location each; rows {rows} have none or other")
     records = []
+    # a planned year (a programme's) comes in too; the pool keeps a year a planner wrote
+    cols = (*INPUT_COLUMNS, "year") if "year" in projects.columns else INPUT_COLUMNS
     for (_, row), point in zip(projects.iterrows(), geom, strict=True):
-        rec = coerce({c: row.get(c) for c in INPUT_COLUMNS} | {"geometry": point})
+        rec = coerce({c: row.get(c) for c in cols} | {"geometry": point})
         rec["project_id"] = project_id(
             rec["category"], rec["county_code"], rec["street_code"], rec["community_code"],
             rec["location_kind"], point.x, point.y, grid_m=grid_m,

@@ -110,6 +110,8 @@ def _refresh(row: Row, rec: Row, run: Run) -> str:
         if name in rec:
             row[name] = rec[name]
     row.update(in_latest_run=True, missing_since=None, _action=action)
+    if row.get("year") is None and rec.get("year") is not None:  # planned; a planner's wins
+        row["year"] = rec["year"]
     if row.get("first_seen_run") is None:
         row["first_seen_run"] = run.run_id
     return action

@@ -1,0 +1,536 @@
+"""Exact siting models solved with HiGHS (``highspy``, MIT), and greedy as the fast mode.
+
+Every model works on a sparse candidate × demand-point cover matrix (1 where a candidate is
+within the category's walking threshold of the point, see
+:func:`~lifecircle.analysis.candidates.cover_matrix`) and the residents at each point:
+
+* **maximal covering** (MCLP, Church & ReVelle 1974): choose at most ``p`` sites (and/or spend
+  at most ``budget``) to cover the most residents;
+* **set covering** (partial): the fewest sites (or the least cost) that cover a target share;
+* **capacitated covering**: a site of capacity ``N`` serves at most ``N × 1000 / per_1000``
+  residents (the category's per-1,000 rule); each point's demand may be split between sites.
+
+Demand points with the same set of candidates are merged before solving (their residents
+added): the optimum is unchanged and the model much smaller. Each result states the solver's
+status, the best bound, the optimality gap and the time spent; a time limit returns the best
+plan found so far with its gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import highspy
+import numpy as np
+from scipy.sparse import csc_matrix, csr_matrix, hstack, identity, vstack
+
+from .._errors import InfeasibleError, InputError
+from .candidates import SitingProblem
+
+log = logging.getLogger(__name__)
+
+#: Default time limit of one solve (seconds) and relative optimality gap accepted.
+TIME_LIMIT_S = 60.0
+MIP_GAP = 1e-6
+
+
+@dataclass(frozen=True)
+class Rule:
+    """At least ``min_sites`` of the candidates ``members`` (positions) must be chosen; ``label``
+    names the rule in messages (e.g. ``"街道 新塍镇: ≥ 1 project in 2026"``)."""
+
+    members: np.ndarray
+    min_sites: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A siting plan and how good it is.
+
+    Attributes
+    ----------
+    chosen : positions of the chosen candidates (ascending).
+    covered : residents the plan covers (objective of the covering models; served residents
+        for the capacitated model).
+    bound : the solver's bound on the best possible value (equal to ``covered`` at the optimum;
+        for set covering: the bound on the number of sites / cost).
+    gap : relative optimality gap (0 at the optimum; ``nan`` for greedy).
+    status : ``"optimal"``, ``"time limit"``, ``"greedy"`` …
+    solve_s : wall time of the solve (seconds).
+    served : for the capacitated model, residents each chosen site serves (same order).
+    """
+
+    chosen: np.ndarray
+    covered: float
+    bound: float
+    gap: float
+    status: str
+    solve_s: float
+    served: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def optimal(self) -> bool:
+        """True when the solver proved the plan optimal (within the gap asked for)."""
+        return self.status == "optimal"
+
+
+def merge_demand(cover: csr_matrix, weights: np.ndarray) -> tuple[csc_matrix, np.ndarray]:
+    """Drop points without residents or without any candidate; merge points covered by the same
+    candidates (their residents added). Returns the smaller candidate × group matrix (CSC) and
+    the residents of each group."""
+    a = csc_matrix(cover)
+    a.sum_duplicates()
+    a.sort_indices()
+    keep = np.flatnonzero((np.diff(a.indptr) > 0) & (np.asarray(weights) > 0))
+    a = a[:, keep]
+    w = np.asarray(weights, dtype=float)[keep]
+    keys = [a.indices[a.indptr[j] : a.indptr[j + 1]].tobytes() for j in range(a.shape[1])]
+    groups: dict[bytes, int] = {}
+    gid = np.fromiter((groups.setdefault(k, len(groups)) for k in keys), np.int64, len(keys))
+    first = np.full(len(groups), -1, dtype=np.int64)
+    first[gid[::-1]] = np.arange(len(gid))[::-1]
+    gw = np.bincount(gid, weights=w, minlength=len(groups))
+    merged = a[:, first]
+    merged.data[:] = 1.0
+    return csc_matrix(merged), gw
+
+
+def _check(cover: csr_matrix, weights: np.ndarray, p: int | None, budget: float | None,
+           cost: np.ndarray | None) -> None:  # fmt: skip
+    if cover.shape[1] != len(weights):
+        raise InputError(f"{cover.shape[1]} demand points in the cover matrix, {len(weights)} weights")
+    if p is None and budget is None:
+        raise InputError("give p (number of sites) or budget (with cost) or both")
+    if p is not None and p < 0:
+        raise InputError(f"p must be a number of sites >= 0, got {p}")
+    if budget is not None and cost is None:
+        raise InputError("a budget needs the candidates' cost")
+    if cost is not None and (len(cost) != cover.shape[0] or not np.all(np.isfinite(cost))):
+        raise InputError("cost: one finite cost per candidate is needed where a budget is set")
+
+
+def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float) -> tuple:
+    """Run HiGHS; return (x values of the first ``n_x`` columns, objective, bound, gap, status,
+    seconds, all column values)."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("threads", 1)
+    t0 = time.perf_counter()
+    h.passModel(lp)
+    h.run()
+    secs = time.perf_counter() - t0
+    status = h.modelStatusToString(h.getModelStatus()).lower()
+    if status == "infeasible":
+        return None, np.nan, np.nan, np.nan, status, secs, None
+    info = h.getInfo()
+    log.debug("HiGHS: %s, %d nodes, %d simplex iterations, %.2f s", status,
+              info.mip_node_count, info.simplex_iteration_count, secs)  # fmt: skip
+    cols = np.asarray(h.getSolution().col_value)
+    if len(cols) == 0 or info.primal_solution_status != 2:  # 2: a feasible plan was found
+        return None, np.nan, np.nan, np.nan, status, secs, None
+    return (cols[:n_x], info.objective_function_value, info.mip_dual_bound,
+            info.mip_gap, status, secs, cols)  # fmt: skip
+
+
+def _lp(a: csc_matrix, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+        row_lo: np.ndarray, row_hi: np.ndarray, n_int: int, maximize: bool) -> highspy.HighsLp:
+    """A HiGHS model: columns ``a``'s columns, the first ``n_int`` of them integer."""  # fmt: skip
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_, lp.col_upper_ = np.asarray(lower, float), np.asarray(upper, float)
+    lp.row_lower_, lp.row_upper_ = np.asarray(row_lo, float), np.asarray(row_hi, float)
+    a = csc_matrix(a)
+    a.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(float)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    kinds = [highspy.HighsVarType.kInteger] * n_int
+    lp.integrality_ = kinds + [highspy.HighsVarType.kContinuous] * (a.shape[1] - n_int)
+    return lp
+
+
+def _side_rows(n: int, p: int | None, cost: np.ndarray | None, budget: float | None,
+               rules: tuple[Rule, ...]) -> tuple[csr_matrix, np.ndarray, np.ndarray]:  # fmt: skip
+    """Rows over the ``n`` site columns: Σx ≤ p, Σ cost·x ≤ budget, Σ_{members} x ≥ min."""
+    rows, lo, hi = [], [], []
+    if p is not None:
+        rows.append(np.ones(n))
+        lo.append(-np.inf)
+        hi.append(float(p))
+    if budget is not None:
+        rows.append(np.asarray(cost, dtype=float))
+        lo.append(-np.inf)
+        hi.append(float(budget))
+    for r in rules:
+        row = np.zeros(n)
+        row[r.members] = 1.0
+        rows.append(row)
+        lo.append(float(r.min_sites))
+        hi.append(np.inf)
+    m = csr_matrix(np.vstack(rows)) if rows else csr_matrix((0, n))
+    return m, np.asarray(lo, float), np.asarray(hi, float)
+
+
+def _chosen(x: np.ndarray | None) -> np.ndarray:
+    return np.zeros(0, np.int64) if x is None else np.flatnonzero(x > 0.5)
+
+
+def maximal_covering(
+    cover: csr_matrix,
+    weights: np.ndarray,
+    p: int | None = None,
+    *,
+    cost: np.ndarray | None = None,
+    budget: float | None = None,
+    rules: tuple[Rule, ...] = (),
+    time_limit_s: float = TIME_LIMIT_S,
+    mip_gap: float = MIP_GAP,
+) -> Solution:
+    """Exact maximal covering: at most ``p`` sites (and cost within ``budget``), every
+    :class:`Rule` met, covering the most residents. ``cover``: candidates × demand points."""
+    _check(cover, weights, p, budget, cost)
+    a, w = merge_demand(cover, weights)
+    keep = reduce_candidates(a, cost, rules)
+    pos = np.full(a.shape[0], -1, dtype=np.int64)
+    pos[keep] = np.arange(len(keep))
+    red_rules = tuple(
+        Rule(np.unique(pos[r.members][pos[r.members] >= 0]), r.min_sites, r.label) for r in rules
+    )
+    a = csc_matrix(a[keep])
+    red_cost = None if cost is None else np.asarray(cost, dtype=float)[keep]
+    n, g = a.shape
+    # rows: z_g - Σ_j a_jg x_j ≤ 0 for every demand group, then the side rows on x
+    link = hstack([-a.T, identity(g, format="csc")], format="csc")
+    side, lo, hi = _side_rows(n, p, red_cost, budget, red_rules)
+    full = vstack([link, hstack([side, csr_matrix((side.shape[0], g))])], format="csc")
+    lp = _lp(full, np.r_[np.zeros(n), w], np.zeros(n + g), np.ones(n + g),
+             np.r_[np.full(g, -np.inf), lo], np.r_[np.zeros(g), hi], n, True)  # fmt: skip
+    x, obj, bound, gap, status, secs, _ = _solve(lp, n, time_limit_s, mip_gap)
+    if x is None:
+        raise _no_plan(status, time_limit_s, _why_infeasible(n, p, red_cost, budget, red_rules))
+    chosen = _chosen(x)
+    covered = float(w[np.asarray(a[chosen].sum(axis=0)).ravel() > 0].sum())
+    log.debug("MCLP %d candidates × %d groups: %s in %.2f s", n, g, status, secs)
+    return Solution(np.sort(keep[chosen]), covered, float(bound), float(gap), status, secs)
+
+
+def reduce_candidates(
+    a: csc_matrix, cost: np.ndarray | None, rules: tuple[Rule, ...] = ()
+) -> np.ndarray:
+    """Positions of the candidates worth keeping: of candidates covering the same demand groups
+    and named by the same rules, the cheapest (then the first); candidates covering nothing
+    only where a rule names them. The optimum is unchanged; the model is smaller."""
+    n = a.shape[0]
+    r = csr_matrix(a)
+    r.sort_indices()
+    sig = [[] for _ in range(n)]  # type: list[list[int]]
+    for k, rule in enumerate(rules):
+        for j in np.asarray(rule.members, dtype=np.int64):
+            sig[j].append(k)
+    dedupe = all(rule.min_sites <= 1 for rule in rules)
+    c = np.zeros(n) if cost is None else np.asarray(cost, dtype=float)
+    order = np.lexsort((np.arange(n), c))  # cheapest first, then the first
+    seen: set[bytes] = set()
+    keep = []
+    for j in order:
+        cols = r.indices[r.indptr[j] : r.indptr[j + 1]]
+        if len(cols) == 0 and not sig[j]:
+            continue
+        key = cols.tobytes() + b"|" + np.asarray(sig[j], np.int64).tobytes()
+        if dedupe and key in seen:
+            continue
+        seen.add(key)
+        keep.append(j)
+    return np.sort(np.asarray(keep, dtype=np.int64))
+
+
+def _no_plan(status: str, time_limit_s: float, why: str) -> InputError:
+    """The error of a solve without a plan: infeasible (``why``), or out of time."""
+    if status == "infeasible":
+        return InfeasibleError(why)
+    return InputError(
+        f"HiGHS found no plan within time_limit_s={time_limit_s:g} ({status}); allow more time, "
+        "or fewer candidates (greedy_covering answers at once)"
+    )
+
+
+def _why_infeasible(n: int, p: int | None, cost: np.ndarray | None, budget: float | None,
+                    rules: tuple[Rule, ...]) -> str:  # fmt: skip
+    """Name the constraint a request cannot meet (the first rule that fails on its own)."""
+    for r in rules:
+        if len(r.members) < r.min_sites:
+            return f"{r.label}: only {len(r.members)} candidate(s) for {r.min_sites} site(s)"
+    need = sum(r.min_sites for r in rules)
+    if p is not None and need > p:
+        return (f"the rules need at least {need} sites ({'; '.join(r.label for r in rules[:5])}"
+                f"{' …' if len(rules) > 5 else ''}) but p = {p}")  # fmt: skip
+    if budget is not None and cost is not None:
+        cheapest = sum(float(np.sort(cost[r.members])[: r.min_sites].sum()) for r in rules)
+        if cheapest > budget:
+            return f"the rules' cheapest sites cost {cheapest:,.0f} > budget {budget:,.0f}"
+    return f"no plan meets p = {p}, budget = {budget} and {len(rules)} rule(s) together"
+
+
+def greedy_covering(
+    cover: csr_matrix,
+    weights: np.ndarray,
+    p: int | None = None,
+    *,
+    cost: np.ndarray | None = None,
+    budget: float | None = None,
+    rules: tuple[Rule, ...] = (),
+) -> Solution:
+    """Greedy maximal covering, the fast mode: each round the affordable candidate covering the
+    most still-uncovered residents (ties: the lowest position), until ``p`` sites, the budget or
+    no gain. A (1 − 1/e)-approximation without a budget or rules. Rules are served first, each
+    with its best members (a rule it cannot serve is left unmet: greedy does not search)."""
+    _check(cover, weights, p, budget, cost)
+    t0 = time.perf_counter()
+    m = csr_matrix(cover)
+    m.data[:] = 1.0
+    st = {"remaining": np.asarray(weights, dtype=float).copy(),
+          "left": np.inf if budget is None else float(budget), "total": 0.0}  # fmt: skip
+    c = np.zeros(m.shape[0]) if cost is None else np.asarray(cost, dtype=float)
+    chosen: list[int] = []
+
+    def pick(allowed: np.ndarray | None, need_gain: bool) -> bool:
+        gain = m @ st["remaining"]
+        gain[c > st["left"]] = -1.0
+        gain[chosen] = -1.0
+        if allowed is not None:
+            mask = np.full(len(gain), -1.0)
+            mask[allowed] = gain[allowed]
+            gain = mask
+        best = int(np.argmax(gain))
+        if gain[best] < 0 or (need_gain and gain[best] <= 0):
+            return False
+        chosen.append(best)
+        st["total"] += float(gain[best])
+        st["left"] -= c[best]
+        st["remaining"][m.indices[m.indptr[best] : m.indptr[best + 1]]] = 0.0
+        return True
+
+    for r in rules:
+        while (p is None or len(chosen) < p) and len(np.intersect1d(chosen, r.members)) < r.min_sites:
+            if not pick(np.asarray(r.members, dtype=np.int64), False):
+                break
+    while (p is None or len(chosen) < p) and pick(None, True):
+        pass
+    secs = time.perf_counter() - t0
+    return Solution(np.sort(np.asarray(chosen, np.int64)), st["total"], np.nan, np.nan, "greedy",
+                    secs)  # fmt: skip
+
+
+def set_covering(
+    cover: csr_matrix,
+    weights: np.ndarray,
+    target_share: float,
+    *,
+    cost: np.ndarray | None = None,
+    time_limit_s: float = TIME_LIMIT_S,
+    mip_gap: float = MIP_GAP,
+) -> Solution:
+    """The fewest sites (least total ``cost`` when given) covering at least ``target_share`` of
+    the residents in ``weights`` (all of them, reachable or not)."""
+    if not 0 < target_share <= 1:
+        raise InputError(f"target_share must be in (0, 1], got {target_share}")
+    total = float(np.sum(weights))
+    a, w = merge_demand(cover, weights)
+    need = target_share * total
+    if w.sum() < need - 1e-9:
+        raise InfeasibleError(
+            f"set covering: even every candidate together covers {w.sum():,.0f} of "
+            f"{total:,.0f} residents ({w.sum() / total:.0%}), short of the target "
+            f"{target_share:.0%}; add candidates nearer the uncovered residents"
+        )
+    n, g = a.shape
+    link = hstack([-a.T, identity(g, format="csc")], format="csc")
+    share_row = csr_matrix(np.r_[np.zeros(n), w][None, :])
+    full = vstack([link, share_row], format="csc")
+    site_cost = np.ones(n) if cost is None else np.asarray(cost, dtype=float)
+    lp = _lp(full, np.r_[site_cost, np.zeros(g)], np.zeros(n + g), np.ones(n + g),
+             np.r_[np.full(g, -np.inf), need], np.r_[np.zeros(g), np.inf], n, False)  # fmt: skip
+    x, obj, bound, gap, status, secs, _ = _solve(lp, n, time_limit_s, mip_gap)
+    if x is None:
+        raise _no_plan(status, time_limit_s, f"set covering: no plan reaches {target_share:.0%}")
+    chosen = _chosen(x)
+    covered = float(w[np.asarray(a[chosen].sum(axis=0)).ravel() > 0].sum())
+    return Solution(chosen, covered, float(bound), float(gap), status, secs)
+
+
+def capacitated_covering(
+    cover: csr_matrix,
+    demand: np.ndarray,
+    serves: np.ndarray,
+    p: int | None = None,
+    *,
+    cost: np.ndarray | None = None,
+    budget: float | None = None,
+    time_limit_s: float = TIME_LIMIT_S,
+    mip_gap: float = MIP_GAP,
+) -> Solution:
+    """Capacitated maximal covering: a chosen site ``j`` serves at most ``serves[j]`` residents
+    (its capacity × 1000 / the per-1,000 rule) among the points it covers; a point's ``demand``
+    (e.g. the 2SFCA shortfall) may be split between sites. Maximises the residents served.
+    ``Solution.served`` gives each chosen site's residents."""
+    _check(cover, demand, p, budget, cost)
+    a = csr_matrix(cover)
+    a.sum_duplicates()
+    n, d = a.shape
+    if len(serves) != n or np.any(~np.isfinite(serves)) or np.any(np.asarray(serves) < 0):
+        raise InputError("serves: one finite number of residents >= 0 per candidate is needed")
+    coo = a.tocoo()
+    j, i, k = coo.row, coo.col, len(coo.row)  # one y column per (site, point) pair
+    ar = np.arange(k)
+    # rows: Σ_j y_ji ≤ demand_i (d rows); Σ_i y_ji - serves_j x_j ≤ 0 (n rows)
+    dem_rows = csr_matrix((np.ones(k), (i, n + ar)), shape=(d, n + k))
+    cap_rows = csr_matrix(
+        (np.r_[-np.asarray(serves, float), np.ones(k)], (np.r_[np.arange(n), j], np.r_[np.arange(n), n + ar])),
+        shape=(n, n + k),
+    )  # fmt: skip
+    side, lo, hi = _side_rows(n, p, cost, budget, ())
+    full = vstack([dem_rows, cap_rows, hstack([side, csr_matrix((side.shape[0], k))])], "csc")
+    lp = _lp(full, np.r_[np.zeros(n), np.ones(k)], np.zeros(n + k),
+             np.r_[np.ones(n), np.asarray(demand, float)[i]],
+             np.r_[np.full(d + n, -np.inf), lo],
+             np.r_[np.asarray(demand, float), np.zeros(n), hi], n, True)  # fmt: skip
+    x, obj, bound, gap, status, secs, cols = _solve(lp, n, time_limit_s, mip_gap)
+    if x is None:
+        raise _no_plan(status, time_limit_s, _why_infeasible(n, p, cost, budget, ()))
+    chosen = _chosen(x)
+    per_site = np.bincount(j, weights=cols[n:], minlength=n)
+    return Solution(chosen, float(obj), float(bound), float(gap), status, secs, per_site[chosen])
+
+
+def greedy_gap(exact: Solution, greedy: Solution) -> float:
+    """Greedy's shortfall from the exact plan, as a share of the exact plan's residents."""
+    if exact.covered <= 0:
+        return 0.0
+    return max(0.0, (exact.covered - greedy.covered) / exact.covered)
+
+
+#: The models :func:`optimal_sites` solves.
+MODELS = ("mclp", "set_covering", "capacitated", "greedy")
+
+
+@dataclass(frozen=True, eq=False)
+class SitingPlan:
+    """The sites a model chose for one category, and how they compare with greedy.
+
+    Attributes
+    ----------
+    sites : GeoDataFrame (WGS84), one row per chosen candidate: ``category``,
+        ``candidate_id``, ``kind`` (``"user"`` / ``"street"``), ``name``, ``capacity``,
+        ``cost``, ``new_covered_pop`` (residents it newly covers, or serves in the capacitated
+        model), geometry.
+    model : the model solved (see :data:`MODELS`).
+    solution : the solver's :class:`Solution` (status, bound, gap, seconds).
+    greedy : greedy's :class:`Solution` for the same number of sites and budget (``None`` for
+        set covering and when not asked for).
+    greedy_gap : greedy's shortfall from the exact plan, as a share of the exact plan's
+        residents (``nan`` where greedy did not run).
+    """
+
+    sites: gpd.GeoDataFrame
+    model: str
+    solution: Solution
+    greedy: Solution | None
+    greedy_gap: float
+
+
+def _site_frame(problem: SitingProblem, sol: Solution, per_site: np.ndarray) -> gpd.GeoDataFrame:
+    f = problem.candidates.frame.iloc[sol.chosen]
+    out = gpd.GeoDataFrame(
+        {
+            "category": problem.category,
+            "candidate_id": f["candidate_id"].to_numpy(),
+            "kind": f["kind"].to_numpy(),
+            "name": f["name"].to_numpy(),
+            "capacity": f["capacity"].to_numpy(),
+            "cost": f["cost"].to_numpy(),
+            "new_covered_pop": per_site,
+        },
+        geometry=f.geometry.values,
+        crs=f.crs,
+    )
+    return out.to_crs(4326)
+
+
+def newly_covered(cover: csr_matrix, weights: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Residents each chosen site newly covers, counted in the order given (a point covered by
+    several chosen sites counts for the first)."""
+    left = np.asarray(weights, dtype=float).copy()
+    m = csr_matrix(cover)
+    out = np.zeros(len(chosen))
+    for k, j in enumerate(chosen):
+        cols = m.indices[m.indptr[j] : m.indptr[j + 1]]
+        out[k] = left[cols].sum()
+        left[cols] = 0.0
+    return out
+
+
+def optimal_sites(
+    problem: SitingProblem,
+    model: str = "mclp",
+    p: int | None = None,
+    *,
+    budget: float | None = None,
+    target_share: float | None = None,
+    per_1000: float | None = None,
+    compare_greedy: bool = True,
+    time_limit_s: float = TIME_LIMIT_S,
+    mip_gap: float = MIP_GAP,
+) -> SitingPlan:
+    """Solve one category's :class:`~lifecircle.analysis.candidates.SitingProblem`.
+
+    ``model``: ``"mclp"`` (``p`` sites and/or ``budget``), ``"set_covering"`` (fewest sites,
+    or least cost with a budget-free cost column, reaching ``target_share`` of the residents),
+    ``"capacitated"`` (``p``/``budget``; each candidate serves ``capacity × 1000 / per_1000``
+    residents, unlimited without a capacity) or ``"greedy"``. With ``compare_greedy`` the
+    covering models also run greedy for the same ``p`` and budget and report its gap.
+    """
+    if model not in MODELS:
+        raise InputError(f"model must be one of {MODELS}, got {model!r}")
+    frame = problem.candidates.frame
+    cost = frame["cost"].to_numpy(dtype=float) if budget is not None else None
+    if cost is not None and np.isnan(cost).any():
+        ids = list(frame.loc[np.isnan(cost), "candidate_id"][:5])
+        raise InputError(f"{problem.category}: a budget needs every candidate's cost; {ids} have none")
+    a, w = problem.cover, problem.weights
+    greedy = None
+    if model == "set_covering":
+        if target_share is None:
+            raise InputError("set_covering needs target_share (e.g. 0.8)")
+        sol = set_covering(a, w, target_share, time_limit_s=time_limit_s, mip_gap=mip_gap)
+    elif model == "capacitated":
+        if per_1000 is None or per_1000 <= 0:
+            raise InputError(f"capacitated: per_1000 (the category's rule) must be > 0, got {per_1000}")
+        cap = frame["capacity"].to_numpy(dtype=float) * 1000.0 / per_1000
+        serves = np.where(np.isnan(cap), float(np.sum(w)), cap)
+        sol = capacitated_covering(a, w, serves, p, cost=cost, budget=budget,
+                                   time_limit_s=time_limit_s, mip_gap=mip_gap)  # fmt: skip
+    elif model == "greedy":
+        sol = greedy_covering(a, w, p, cost=cost, budget=budget)
+    else:
+        sol = maximal_covering(a, w, p, cost=cost, budget=budget, time_limit_s=time_limit_s,
+                               mip_gap=mip_gap)  # fmt: skip
+    if compare_greedy and model in ("mclp", "capacitated"):
+        greedy = greedy_covering(a, w, p, cost=cost, budget=budget)
+    if not sol.optimal and model != "greedy":
+        log.warning(
+            "%s: %s stopped (%s) with a gap of %.1f%%: the plan may not be the best%s",
+            problem.category, model, sol.status, 100 * sol.gap,
+            f"; greedy covers {greedy.covered:,.0f} against {sol.covered:,.0f}" if greedy else "",
+        )  # fmt: skip
+    per_site = sol.served if model == "capacitated" else newly_covered(a, w, sol.chosen)
+    gap = greedy_gap(sol, greedy) if greedy is not None and model == "mclp" else float("nan")
+    return SitingPlan(_site_frame(problem, sol, per_site), model, sol, greedy, gap)

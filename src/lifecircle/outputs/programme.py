@@ -1,0 +1,63 @@
+"""The programme workbook: projects by year, the share meeting the standard after each year and
+the rules that could not be met, with Chinese (or English) headers.
+
+Headers come from :mod:`lifecircle.outputs.labels` (:data:`~lifecircle.outputs.labels.PROGRAMME_ONLY`,
+then the analysis and pool labels); values are shown as in every workbook
+(:func:`~lifecircle.outputs.present.present`: people whole, shares as percentages, levels in
+words).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .._errors import InputError
+from .._files import atomic_write
+from ..standards import Profile
+from .labels import COLUMNS, POOL_ONLY, PROGRAMME_ONLY
+from .present import present
+
+if TYPE_CHECKING:
+    from ..analysis.programme import Programme
+
+#: (attribute of Programme, Chinese sheet, English sheet).
+PROGRAMME_SHEETS = [
+    ("table", "建设时序", "Programme"),
+    ("by_year", "年度汇总", "By year"),
+    ("issues", "未满足规则", "Rules not met"),
+]
+
+
+def programme_header(column: str, lang: str = "zh") -> str:
+    """The header of a programme column in ``lang``."""
+    found = PROGRAMME_ONLY.get(column) or COLUMNS.get(column) or POOL_ONLY.get(column)
+    if found is None:
+        return column
+    return found.zh if lang == "zh" else found.en
+
+
+def write_programme(
+    programme: Programme, path: str | Path, lang: str = "zh", profile: Profile | None = None
+) -> Path:
+    """Write ``programme`` to one workbook (sheets :data:`PROGRAMME_SHEETS`; the projects with
+    their longitude and latitude), replaced atomically. ``profile`` names the levels in words."""
+    if lang not in ("zh", "en"):
+        raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
+
+    def write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for attr, zh, en in PROGRAMME_SHEETS:
+                df = getattr(programme, attr)
+                if attr == "table":
+                    df = pd.DataFrame(df).assign(lon=df.geometry.x, lat=df.geometry.y)
+                shown = present(df, lang, profile=profile)
+                frame = shown.frame.copy()
+                frame.columns = [programme_header(c, lang) for c in frame.columns]
+                frame.to_excel(xw, sheet_name=zh if lang == "zh" else en, index=False)
+                ws = xw.sheets[zh if lang == "zh" else en]
+                ws.freeze_panes = "A2"
+
+    return atomic_write(Path(path), write)
