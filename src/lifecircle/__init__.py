@@ -24,10 +24,10 @@ from ._errors import (
 )
 from ._progress import TqdmHandler
 from .analysis import Analysis, AnalysisParams, analyze
-from .batch import RegionsResult, analyze_regions
 from .analysis.candidates import Candidates, SitingProblem, siting_problem, user_candidates
 from .analysis.optimize import SitingPlan, Solution, optimal_sites
 from .analysis.programme import Programme, ProgrammeParams, plan_programme, programme_projects
+from .batch import RegionsResult, analyze_regions
 from .communities import Demand, demand_points, load_communities
 from .facilities import facilities_from_osm, load_facilities, merge_duplicates
 from .isochrone import covered_area, isochrones

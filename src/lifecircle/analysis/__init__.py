@@ -3,8 +3,8 @@
 roll-ups, category table); ``siting`` and ``projects`` on request. :func:`analyze` (``run``)
 builds an :class:`Analysis` (``result``), whose tables are computed on construction."""
 
-from .compare import Comparison, RunRecord, compare, run_record
 from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
+from .compare import Comparison, RunRecord, compare, run_record
 from .optimize import SitingPlan, Solution, optimal_sites
 from .params import AnalysisParams
 from .programme import Programme, ProgrammeParams, plan_programme, programme_projects
