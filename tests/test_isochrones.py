@@ -226,6 +226,17 @@ def test_fill_holes_helper_keeps_big_holes_and_islands():
     assert out[2] is None
 
 
+def test_fill_holes_of_a_single_polygon():
+    """Catches ``num_interior_rings > 0`` turned into ``> 1`` (a polygon with exactly one small
+    hole kept it)."""
+    poly = shapely.Polygon(
+        shapely.box(0, 0, 100, 100).exterior.coords, [shapely.box(10, 10, 20, 20).exterior.coords]
+    )
+    out = fill_holes(np.array([poly], dtype=object), 200.0)
+    assert shapely.get_num_interior_rings(out[0]) == 0
+    assert out[0].area == pytest.approx(100 * 100)
+
+
 # ---------------------------------------------------------------------- output, options, errors
 def test_output_frame_labels_crs_and_unsnapped():
     net = build([(0, 0), (1000, 0)], [(0, 1)])
@@ -283,6 +294,16 @@ def test_bad_input(kwargs, match):
     net = build([(0, 0), (1000, 0)], [(0, 1)])
     with pytest.raises(InputError, match=match):
         lc.isochrones(net, pts((500, 0)), **kwargs)
+
+
+def test_levels_default_to_5_10_15_minutes_at_adult_speed():
+    """Catches a changed default life-circle level (e.g. 10 → 0 minutes)."""
+    lv = levels()
+    assert [(x.speed, x.walk_min, x.distance_m) for x in lv] == [
+        ("adult", 5, pytest.approx(360)),
+        ("adult", 10, pytest.approx(720)),
+        ("adult", 15, pytest.approx(1080)),
+    ]
 
 
 def test_levels_helper():
