@@ -68,7 +68,8 @@ from ._progress import progress
 from .crs import WGS84
 from .network import Reach, Snapped, WalkNetwork
 from .network.kernels import announce_compile
-from .speeds import walking_speed
+from .network.points import PointsLike
+from .speeds import Speeds, walking_speed
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,11 @@ class IsochroneLevel:
 
     walk_min: float
     distance_m: float
-    speed: Any  # profile name, the speed value given, or "fixed"
+    speed: str | float  # profile name, the speed value given, or "fixed"
     speed_m_per_s: float
 
 
-def _positive(value: Any, what: str) -> float:
+def _positive(value: object, what: str) -> float:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -121,7 +122,7 @@ def _positive(value: Any, what: str) -> float:
     return v
 
 
-def _profiles(speed_m_per_s: Any) -> list[tuple[Any, float]]:
+def _profiles(speed_m_per_s: Speeds) -> list[tuple[str | float, float]]:
     if isinstance(speed_m_per_s, Mapping):
         if not speed_m_per_s:
             raise InputError("speed_m_per_s: the dict of profiles is empty")
@@ -143,7 +144,7 @@ def _profiles(speed_m_per_s: Any) -> list[tuple[Any, float]]:
 
 def levels(
     minutes: float | Sequence[float] | None = (5, 10, 15),
-    speed_m_per_s: Any = "adult",
+    speed_m_per_s: Speeds = "adult",
     distances_m: float | Sequence[float] | Mapping[float, float] | None = None,
 ) -> list[IsochroneLevel]:
     """Resolve the requested levels: minutes × speed profiles, or fixed distances.
@@ -515,9 +516,9 @@ def _n_jobs(n_jobs: int | None) -> int:
 # ---------------------------------------------------------------------- isochrones
 def isochrones(
     network: WalkNetwork,
-    origins: Any,
+    origins: PointsLike,
     minutes: float | Sequence[float] | None = (5, 10, 15),
-    speed_m_per_s: Any = "adult",
+    speed_m_per_s: Speeds = "adult",
     distances_m: float | Sequence[float] | Mapping[float, float] | None = None,
     buffer_m: float = DEFAULT_BUFFER_M,
     fill_holes_below_m2: float = DEFAULT_FILL_HOLES_M2,
@@ -681,9 +682,9 @@ def _legs(
 # ---------------------------------------------------------------------- covered area
 def covered_area(
     network: WalkNetwork,
-    facilities: Any,
+    facilities: PointsLike,
     minutes: float | Sequence[float] | None = (5, 10, 15),
-    speed_m_per_s: Any = "adult",
+    speed_m_per_s: Speeds = "adult",
     distances_m: float | Sequence[float] | Mapping[float, float] | None = None,
     category: str | None = "category",
     buffer_m: float = DEFAULT_BUFFER_M,
