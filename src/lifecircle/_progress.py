@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -40,3 +41,18 @@ class TqdmHandler(logging.StreamHandler):
             self.flush()
         except Exception:  # logging must never raise
             self.handleError(record)
+
+
+class Laps:
+    """Wall-clock seconds per phase of a run: call it with a phase's name when the phase ends;
+    ``seconds`` maps each name to its duration."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        """End the phase ``name`` now (it began where the previous one ended)."""
+        now = time.perf_counter()
+        self.seconds[name] = now - self._t
+        self._t = now

@@ -38,7 +38,7 @@ import shapely
 from scipy.ndimage import binary_dilation
 
 from ._errors import InputError, LifecircleError
-from ._progress import progress
+from ._progress import Laps, progress
 from .analysis import AnalysisParams
 from .analysis.access import compute_access
 from .analysis.capacity import add_capacity
@@ -579,7 +579,7 @@ def analyze_regions(
     if isinstance(profile, str):
         profile = load_profile(profile)
     params = AnalysisParams.build(profile, **analysis)
-    laps = _Laps()
+    laps = Laps()
     if demand is None:
         demand = demand_points(communities)
     laps("demand")
@@ -603,19 +603,6 @@ def analyze_regions(
     return RegionsResult(
         **tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m, seconds=laps.seconds
     )
-
-
-class _Laps:
-    """Seconds per phase of a run."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = now - self._t
-        self._t = now
 
 
 def write_region_files(

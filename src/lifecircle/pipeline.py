@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pandas as pd
 
 from . import settings
 from ._errors import ConfigError, LifecircleError
+from ._progress import Laps
 from .analysis import Analysis, analyze
 from .analysis.datastatus import DATA_GAP_RADIUS_M
 from .batch import RegionsResult, analyze_regions, write_region_files
@@ -89,21 +89,10 @@ def _from_key(cfg: Config, *key: str | int) -> Iterator[None]:
         raise ConfigError(f"{cfg.where(*key)}: {exc}") from exc
 
 
-class _Laps:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = now - self._t
-        self._t = now
-
-
 def run(config: Config | str | Path) -> RunResult:
     """Run the whole pipeline of a configuration and write its outputs."""
     cfg = config if isinstance(config, Config) else load_config(config)
-    lap = _Laps()
+    lap = Laps()
     nc = cfg.network
     with _from_key(cfg, "network", "source"):
         lines_kw = {k: nc[k] for k in ("layer", "columns", "exclude", "tolerance_m") if k in nc}
@@ -275,7 +264,7 @@ def _outputs(cfg: Config, a: Analysis) -> dict[str, Path | str]:
 
 def _run_regions(
     cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
-    profile: Profile, lap: _Laps,
+    profile: Profile, lap: Laps,
 ) -> RunResult:  # fmt: skip
     """The [regions] run: the analysis region by region on Dask, its tables written as CSV."""
     rc, ac = cfg.regions, cfg.analysis
