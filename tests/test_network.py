@@ -400,6 +400,18 @@ def test_same_compound_points_are_a_straight_line_apart():
     assert r.loc["home", "distance_m"] == 0.0
 
 
+def test_same_compound_rule_for_several_homes_at_once():
+    """Each of several homes takes its own nearest source inside its compound (caught: the
+    first-pair-per-home step broken when there is more than one pair). Homes 128 m south of the
+    south street at x=300 and x=700; facilities 10 m from each, inside the same compounds."""
+    net = river_with_bridge()
+    homes = pts((300, -128), (700, -128), index=["h300", "h700"])
+    fac = pts((295, -128), (310, -128), (690, -128), index=["f295", "f310", "f690"])
+    r = net.distance_to_nearest(fac, homes)
+    assert r["distance_m"].tolist() == pytest.approx([5.0, 10.0])
+    assert r["source"].tolist() == ["f295", "f690"]
+
+
 def test_same_compound_rule_does_not_reach_unsnapped_points():
     net = river_with_bridge()
     home = pts((300, -700), index=["home"])  # 700 m from every street: beyond max_snap_m=500
@@ -493,3 +505,32 @@ def test_ties_resolved_for_every_point_not_only_the_first():
     s = net.snap(pts((10, 1), (50, 50))).to_frame()
     centre = shapely.Point(X0 + 50, Y0 + 50)
     assert s["edge"].iloc[1] == min(net.edges.index[net.edges.distance(centre) < 50 + 1e-9])
+
+
+def test_node_distances_mark_unreached_nodes_with_no_source():
+    """Per node: the distance to the nearest source and which source; beyond the limit ``inf``
+    and source -1 (caught: -1 turned into 1 or 0, a real source's position).
+
+    Sources on the south street at x=100 (position 0) and x=900 (position 1), 10 m off it.
+    Node 0 (x=0): 10 + 100 = 110 m from source 0; node 1 (x=500): 10 + 400 = 410 m from either
+    (a tie); node 2 (x=1000): 110 m from source 1; the north nodes
+    are 410 + 200 (bridge) = 610 m and more away, beyond the 500 m limit.
+    """
+    from lifecircle.network.paths import node_distances
+
+    net = river_with_bridge()
+    src = net.snap(pts((100, -10), (900, -10)))
+    d, origin = node_distances(net, src, 500.0)
+    assert d[:3].tolist() == pytest.approx([110.0, 410.0, 110.0])
+    assert origin[[0, 2]].tolist() == [0, 1] and origin[1] in (0, 1)
+    assert np.isinf(d[3:]).all()
+    assert origin[3:].tolist() == [-1, -1, -1]
+
+
+def test_snapping_on_a_sub_metre_edge_keeps_the_position():
+    """A point beside the middle of a 0.5 m edge stands 0.25 m along it (caught: positions on
+    edges shorter than 1 m taken as 0, or divided by 1 m instead of the edge's length)."""
+    net = build([(0, 0), (0.5, 0)], [(0, 1)])
+    s = net.snap(pts((0.25, 5)))
+    assert s.pos_m.tolist() == pytest.approx([0.25])
+    assert s.access_m.tolist() == pytest.approx([5.0])
