@@ -227,7 +227,7 @@ def gate_owners(
         ok = usable.fillna(True).astype(bool).to_numpy()
     gate, owner = [], []
     for g, (o, use) in enumerate(zip(owners, ok, strict=True)):
-        if not use or o is None or (isinstance(o, float) and o != o):
+        if not use or pd.isna(o):
             continue
         for i in sorted(set(by_name.get(str(o), []))):
             gate.append(g)
