@@ -349,7 +349,7 @@ _CSS = """<style>
 .lc-ico span{display:block;box-sizing:border-box;width:22px;height:22px;border-radius:50%;
  border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6);color:#fff;font:bold 12px/18px sans-serif;
  text-align:center;text-shadow:0 0 2px #000;white-space:nowrap;overflow:hidden}
-.lc-ico span.lc-g2{font-size:9px;letter-spacing:-.5px}.lc-prog span{border-radius:4px}
+.lc-ico span.lc-g2{font-size:9px;letter-spacing:-.5px}.lc-prog span{border-radius:4px;border-color:#000}
 .lc-site>span{display:flex;align-items:center;gap:1px;width:auto;height:24px;border-radius:3px;
  border:2px solid #000;background:#fff;color:#000;text-shadow:none;padding:0 2px;font-size:14px;
  line-height:20px;overflow:visible}
