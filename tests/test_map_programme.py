@@ -96,6 +96,17 @@ def test_programme_names_are_escaped_and_scope_applies(case, prog):  # noqa: F81
     assert len(features(layer)) == len(west_sites) == 1  # Z (X and Y lie in 东街道)
     with pytest.raises(Exception, match="plan_programme"):
         a.map(basemap="none", programme=prog.table)
+    # capped layers say so; the legend still counts every project of the year
+    capped = a.map(basemap="none", programme=prog, max_features=2)
+    assert layer_names(capped)[-1] == "建设时序 2026–2028（显示 2 / 共 3）"
+    assert len(features(layers_of(capped, "programme")[0])) == 2
+    assert _legend(capped).count("1 个项目") == 3
+    # on the Amap basemap the badges move to GCJ-02 with everything else (a few hundred metres)
+    wgs = features(layers_of(a.map(basemap="none", programme=prog), "programme")[0])
+    gcj = features(layers_of(a.map(basemap="amap", programme=prog), "programme")[0])
+    for f, g in zip(wgs, gcj, strict=True):
+        dx, dy = (b - c for b, c in zip(g["geometry"]["coordinates"], f["geometry"]["coordinates"], strict=True))
+        assert 1e-4 < abs(dx) + abs(dy) < 1e-2
 
 
 def test_analysis_workbook_gets_the_programme_sheet(case, prog, tmp_path):  # noqa: F811

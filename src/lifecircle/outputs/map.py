@@ -938,6 +938,7 @@ def _add_programme(lay: _Layers, programme: Programme | None, scope_ids: set[Any
     color = programme_colors(years)
     t = table[table["category"].isin(lay.cats) & table["community_id"].isin(scope_ids)]
     t = t.sort_values(["year", "new_covered_pop"], ascending=[True, False], kind="stable")
+    n = t["year"].value_counts()  # the legend counts the projects in scope, drawn or not
     t, capped = lay.cap(t, "programme projects")
     T = lay.T
     if len(t):
@@ -949,7 +950,6 @@ def _add_programme(lay: _Layers, programme: Programme | None, scope_ids: set[Any
         span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
         name = f"{_e(T['programme'])} {span}" + _e(capped or f" ({len(t):,})")
         lay.add(name, True, _GeoLayer(data, kind="programme", point=point), data)
-    n = t["year"].value_counts()
     rows = "".join(
         f'<span class="lc-ico lc-prog"><span style="background:{color[y]}"></span></span>'
         f"{_e(T['prog_year'].format(y))} <small style=\"display:inline\">"
