@@ -125,6 +125,13 @@ def test_analysis_workbook_gets_the_programme_sheet(case, prog, tmp_path):  # no
     # the same sheet as the programme's own workbook
     own = load_workbook(prog.to_excel(str(tmp_path / "own.xlsx"), profile=a.profile))
     assert list(own["建设时序"].values) == rows
+    # formula-like names stay text, in both workbooks
+    bad = dataclasses.replace(prog, table=prog.table.assign(site_name='=HYPERLINK("http://x","y")'))
+    for path in (a.to_excel(str(tmp_path / "bad.xlsx"), programme=bad), bad.to_excel(str(tmp_path / "b.xlsx"))):
+        ws = load_workbook(path)["建设时序"]
+        col = [c.value for c in ws[1]].index("选址名称") + 1
+        cells = [ws.cell(row=r, column=col) for r in range(2, ws.max_row + 1)]
+        assert [(c.value, c.data_type) for c in cells] == [('=HYPERLINK("http://x","y")', "s")] * 3
     en = load_workbook(a.to_excel(str(tmp_path / "en.xlsx"), lang="en", programme=prog))
     assert en.sheetnames[-1] == "Programme" and "Year" in next(en["Programme"].values)
 

@@ -19,6 +19,7 @@ from .._files import atomic_write
 from ..standards import Profile
 from .labels import COLUMNS, POOL_ONLY, PROGRAMME_ONLY
 from .present import present
+from .tables import excel_text
 
 if TYPE_CHECKING:
     from ..analysis.programme import Programme
@@ -70,5 +71,9 @@ def write_programme_sheet(
     frame = present(df, lang, profile=profile).frame.copy()
     frame.columns = [programme_header(c, lang) for c in frame.columns]
     frame.to_excel(xw, sheet_name=name, index=False)
-    xw.sheets[name].freeze_panes = "A2"
+    ws = xw.sheets[name]
+    for row in ws.iter_rows():  # a site named "=HYPERLINK(...)" stays text, as in every workbook
+        for cell in row:
+            excel_text(cell)
+    ws.freeze_panes = "A2"
     return name

@@ -22,7 +22,6 @@ from .._files import atomic_write
 from ..standards import Profile
 from .labels import COLUMNS, VALUES, YES_NO
 from .present import Presented, present
-from .programme import write_programme_sheet
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -228,6 +227,8 @@ def write_excel(
                 ws.freeze_panes = "A2"
                 _fit_columns(ws, df)
             if programme is not None:
+                from .programme import write_programme_sheet  # it imports excel_text from here
+
                 write_programme_sheet(xw, programme, "table", lang, analysis.profile)
 
     out = atomic_write(path, write)
