@@ -48,6 +48,7 @@ from .shortfalls import shortfall_table
 from .siting import Sites, SitingParams, propose_sites
 
 if TYPE_CHECKING:
+    from .programme import Programme
     from .scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -413,11 +414,13 @@ class Analysis:
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
     # ------------------------------------------------------------------ conveniences
-    def to_excel(self, path: str, lang: str | None = None) -> str:
-        """Write shortfalls, categories, index and coverage to one Excel workbook."""
+    def to_excel(self, path: str, lang: str | None = None,
+                 programme: Programme | None = None) -> str:
+        """Write shortfalls, categories, index and coverage to one Excel workbook; with
+        ``programme`` (from :func:`lifecircle.plan_programme`) also its 建设时序 sheet."""
         from ..outputs.tables import write_excel
 
-        return write_excel(self, path, lang=lang or settings.language)
+        return write_excel(self, path, lang=lang or settings.language, programme=programme)
 
     def map(self, **kwargs: Any) -> Any:
         """Interactive shortfall map (folium); see :func:`lifecircle.shortfall_map`."""

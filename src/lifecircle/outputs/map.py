@@ -11,7 +11,9 @@ every layer switchable in the layer control:
 * facilities per category (a round badge with the category's own glyph, one colour per category);
 * 5/10/15-minute walking isochrones of selected communities;
 * the area covered by each category's facilities;
-* proposed sites (after :meth:`Analysis.propose_sites`), one marker per ``site_id``.
+* proposed sites (after :meth:`Analysis.propose_sites`), one marker per ``site_id``;
+* a year-by-year programme (``programme=``, from :func:`lifecircle.plan_programme`): one badge
+  per project with its category's glyph, coloured by its planned year (legend: the years).
 
 Community popups list, per category, the analysis' own sentences: why it falls short
 (``reason_*``) and what answers it (``answered_by_*``). Tooltips and popups are in Chinese or
@@ -57,9 +59,11 @@ from .._files import atomic_write
 from ..analysis.datastatus import NO_DATA
 from ..sources.coords import wgs84_to_gcj02
 from .labels import COLUMNS
+from .programme import programme_header
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
+    from ..analysis.programme import Programme
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,7 @@ __all__ = [
     "INDEX_COLORS",
     "category_glyphs",
     "make_offline",
+    "programme_colors",
     "save_map",
     "shortfall_map",
 ]
@@ -105,6 +110,11 @@ CATEGORY_COLORS = (
     "#637939",
 )
 #: Isochrone colours, shortest level first.
+#: Colours of the programme's years, earliest first (viridis; years beyond ten repeat the last).
+PROGRAMME_COLORS = (
+    "#440154", "#482878", "#3e4989", "#31688e", "#26828e",
+    "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725",
+)  # fmt: skip
 ISO_COLORS = ("#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef")
 
 #: Simplification tolerance (metres) of polygons drawn on the map.
@@ -178,6 +188,9 @@ _TEXT = {
         "share": "达标社区 {:.0%}（目标 {:.0%}）",
         "capacity": "容量",
         "list_sep": "、",
+        "programme": "建设时序",
+        "prog_year": "{}年",
+        "prog_count": "{} 个项目",
     },
     "en": {
         "communities": "Community service index",
@@ -214,6 +227,9 @@ _TEXT = {
         "share": "communities meeting the standard {:.0%} (target {:.0%})",
         "capacity": "capacity",
         "list_sep": ", ",
+        "programme": "Programme",
+        "prog_year": "{}",
+        "prog_count": "{} projects",
     },
 }
 
@@ -333,7 +349,7 @@ _CSS = """<style>
 .lc-ico span{display:block;box-sizing:border-box;width:22px;height:22px;border-radius:50%;
  border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6);color:#fff;font:bold 12px/18px sans-serif;
  text-align:center;text-shadow:0 0 2px #000;white-space:nowrap;overflow:hidden}
-.lc-ico span.lc-g2{font-size:9px;letter-spacing:-.5px}
+.lc-ico span.lc-g2{font-size:9px;letter-spacing:-.5px}.lc-prog span{border-radius:4px;border-color:#000}
 .lc-site>span{display:flex;align-items:center;gap:1px;width:auto;height:24px;border-radius:3px;
  border:2px solid #000;background:#fff;color:#000;text-shadow:none;padding:0 2px;font-size:14px;
  line-height:20px;overflow:visible}
@@ -575,6 +591,7 @@ def shortfall_map(
     street: str | Sequence[str] | None = None,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     max_features: int = DEFAULT_MAX_FEATURES,
+    programme: Programme | None = None,
 ) -> folium.Map:
     """Interactive map of an analysis: service index, shortfalls, facilities, isochrones, sites.
 
@@ -601,6 +618,10 @@ def shortfall_map(
     simplify_m : simplification tolerance of polygons in metres (0: none).
     max_features : features per layer at most; larger layers keep the most relevant ones (lowest
         index, highest priority) and say so in their name.
+    programme : a programme from :func:`lifecircle.plan_programme` (of this analysis): its
+        projects of the drawn categories in scope as one layer, coloured by planned year, the
+        years in the legend; popups give year, street, category, site, residents newly covered,
+        cost (and capacity when known).
 
     Returns
     -------
@@ -624,7 +645,8 @@ def shortfall_map(
     iso_legend = _add_isochrones(lay, isochrones, communities, simplify_m)
     _add_covered(lay, covered, simplify_m)
     has_sites = _add_sites(lay, scope_ids)
-    m.add_child(_Legend(_legend_html(lay, idx, counts, iso_legend, has_sites)))
+    prog_legend = _add_programme(lay, programme, scope_ids)
+    m.add_child(_Legend(_legend_html(lay, idx, counts, iso_legend, has_sites, prog_legend)))
     n_overlays = sum(isinstance(ch, folium.FeatureGroup) for ch in m._children.values())
     m.add_child(folium.LayerControl(collapsed=n_overlays > 12))
     (x0, y0, x1, y1) = bounds
@@ -902,6 +924,71 @@ def _add_sites(lay: _Layers, scope_ids: set[Any]) -> bool:
     layer = _GeoLayer(data, kind="sites", point=point)
     lay.add(_e(lay.T["sites"]) + f" ({len(first):,})", True, layer, data)
     return True
+
+
+def _add_programme(lay: _Layers, programme: Programme | None, scope_ids: set[Any]) -> str:
+    """The programme's projects of the drawn categories in scope, one badge each (the category's
+    glyph on its year's colour), earliest year first; returns the legend's part ('' if none)."""
+    if programme is None:
+        return ""
+    table = getattr(programme, "table", None)
+    if not isinstance(table, gpd.GeoDataFrame):
+        raise InputError("programme must be a Programme from lifecircle.plan_programme(...)")
+    years = sorted({int(y) for y in programme.by_year.get("year", [])} | set(table["year"]))
+    color = programme_colors(years)
+    t = table[table["category"].isin(lay.cats) & table["community_id"].isin(scope_ids)]
+    t = t.sort_values(["year", "new_covered_pop"], ascending=[True, False], kind="stable")
+    n = t["year"].value_counts()  # the legend counts the projects in scope, drawn or not
+    t, capped = lay.cap(t, "programme projects")
+    T = lay.T
+    if len(t):
+        data = _Data(lay.geo.features(lay.geo.lonlat(t, simplify=False), _programme_props(t, lay, color)))
+        point = (
+            "function(f,ll){return L.marker(ll,{icon:lcIcon(f.properties.g,f.properties.c,'lc-prog'),"
+            "zIndexOffset:900});}"
+        )
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
+        name = f"{_e(T['programme'])} {span}" + _e(capped or f" ({len(t):,})")
+        lay.add(name, True, _GeoLayer(data, kind="programme", point=point), data)
+    rows = "".join(
+        f'<span class="lc-ico lc-prog"><span style="background:{color[y]}"></span></span>'
+        f"{_e(T['prog_year'].format(y))} <small style=\"display:inline\">"
+        f"{_e(T['prog_count'].format(int(n.get(y, 0))))}</small><br>"
+        for y in years
+    )
+    return f"<b>{_e(T['programme'])}</b>{rows}"
+
+
+def programme_colors(years: Sequence[int]) -> dict[int, str]:
+    """A colour per year (earliest dark purple, latest yellow), spread over :data:`PROGRAMME_COLORS`."""
+    ys = sorted(set(years))
+    if len(ys) <= 1:
+        return {y: PROGRAMME_COLORS[0] for y in ys}
+    k = len(PROGRAMME_COLORS) - 1
+    return {y: PROGRAMME_COLORS[round(i * k / (len(ys) - 1))] for i, y in enumerate(ys)}
+
+
+def _programme_props(t: gpd.GeoDataFrame, lay: _Layers, color: dict[int, str]) -> list[dict[str, Any]]:
+    """Per project: escaped tooltip ``t`` and popup ``p``, glyph ``g`` and year colour ``c``."""
+    T, lang = lay.T, lay.lang
+    head = {c: _e(programme_header(c, lang)) for c in ("year", "street_name", "site_name",
+                                                        "new_covered_pop", "cost", "capacity")}
+    head["category"] = _e(_label("category_zh" if lang == "zh" else "category_en", lang))
+    out = []
+    for r in t.itertuples(index=False):
+        site = _e(r.site_name) or _e(r.candidate_id)
+        cat = _e(lay.cname[r.category])
+        year = _e(T["prog_year"].format(int(r.year)))
+        place = " · ".join(p for p in (_e(r.county_name), _e(r.street_name), _e(r.community_name)) if p)
+        cells = [("year", year), ("street_name", _e(r.street_name)), ("category", cat),
+                 ("site_name", site), ("new_covered_pop", _fmt_m(r.new_covered_pop)),
+                 ("cost", _e(_num(r.cost))), ("capacity", _e(_num(r.capacity)))]  # fmt: skip
+        rows = "".join(f"<tr><th>{head[k]}</th><td>{v}</td></tr>" for k, v in cells if v)
+        pop = (f'<div class="lc-p"><b>{year} · {cat}</b><br>{site}'
+               + (f"<br><small>{place}</small>" if place else "") + f"<table>{rows}</table></div>")  # fmt: skip
+        out.append({"t": f"<b>{year}</b> · {cat} · {site}", "p": pop,
+                    "g": _e(lay.glyph[r.category]), "c": color[int(r.year)]})  # fmt: skip
+    return out
 
 
 # ---------------------------------------------------------------------- pieces
@@ -1379,6 +1466,7 @@ def _legend_html(
     counts: _Counts,
     iso: tuple[str, list[tuple[str, str]]] | None,
     has_sites: bool,
+    programme: str = "",
 ) -> str:
     """The legend: a fold button, then index classes, categories (greyed where no drawn
     community has data), line styles, sites, the categories without data and the source to
@@ -1414,6 +1502,7 @@ def _legend_html(
             '<br><span class="lc-ico lc-site"><span>★</span></span>'
             f"{_e(T['sites'])}<small>{_e(T['site_note'])}</small>"
         )
+    parts.append(programme)
     parts.append(_gaps_legend(lay, counts))
     if iso is not None:
         parts.append(f"<b>{_e(iso[0])}</b>")

@@ -19,6 +19,7 @@ from .._files import atomic_write
 from ..standards import Profile
 from .labels import COLUMNS, POOL_ONLY, PROGRAMME_ONLY
 from .present import present
+from .tables import excel_text
 
 if TYPE_CHECKING:
     from ..analysis.programme import Programme
@@ -49,15 +50,30 @@ def write_programme(
 
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for attr, zh, en in PROGRAMME_SHEETS:
-                df = getattr(programme, attr)
-                if attr == "table":
-                    df = pd.DataFrame(df).assign(lon=df.geometry.x, lat=df.geometry.y)
-                shown = present(df, lang, profile=profile)
-                frame = shown.frame.copy()
-                frame.columns = [programme_header(c, lang) for c in frame.columns]
-                frame.to_excel(xw, sheet_name=zh if lang == "zh" else en, index=False)
-                ws = xw.sheets[zh if lang == "zh" else en]
-                ws.freeze_panes = "A2"
+            for attr, _, _ in PROGRAMME_SHEETS:
+                write_programme_sheet(xw, programme, attr, lang, profile)
 
     return atomic_write(Path(path), write)
+
+
+def write_programme_sheet(
+    xw: pd.ExcelWriter, programme: Programme, attr: str = "table", lang: str = "zh",
+    profile: Profile | None = None,
+) -> str:
+    """Write one sheet of :data:`PROGRAMME_SHEETS` (``attr``: ``"table"``, ``"by_year"`` or
+    ``"issues"``) into the open workbook ``xw``; returns the sheet's name. The analysis workbook
+    (:func:`lifecircle.outputs.tables.write_excel` with ``programme=``) adds 建设时序 this way."""
+    zh, en = next((z, e) for a, z, e in PROGRAMME_SHEETS if a == attr)
+    name = zh if lang == "zh" else en
+    df = getattr(programme, attr)
+    if attr == "table":
+        df = pd.DataFrame(df).assign(lon=df.geometry.x, lat=df.geometry.y)
+    frame = present(df, lang, profile=profile).frame.copy()
+    frame.columns = [programme_header(c, lang) for c in frame.columns]
+    frame.to_excel(xw, sheet_name=name, index=False)
+    ws = xw.sheets[name]
+    for row in ws.iter_rows():  # a site named "=HYPERLINK(...)" stays text, as in every workbook
+        for cell in row:
+            excel_text(cell)
+    ws.freeze_panes = "A2"
+    return name

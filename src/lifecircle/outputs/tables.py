@@ -25,6 +25,7 @@ from .present import Presented, present
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
+    from ..analysis.programme import Programme
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +189,15 @@ def _write_summary(xw: Any, analysis: Analysis, lang: str, name: str) -> None:
     _fit_columns(ws, df)
 
 
-def write_excel(analysis: Analysis, path: str | Path, lang: str = "zh") -> Path:
+def write_excel(
+    analysis: Analysis, path: str | Path, lang: str = "zh", programme: Programme | None = None
+) -> Path:
     """Write the analysis to one workbook, Chinese-first (``lang="zh"``) or English.
 
     Sheets: the headline numbers, shortfalls, the data checklist, categories, the service index
-    and its roll-ups by street and county, coverage, and proposed sites when there are any.
+    and its roll-ups by street and county, coverage, and proposed sites when there are any; with
+    ``programme`` (from :func:`lifecircle.plan_programme`) last the projects by year, 建设时序
+    (as in the programme workbook, :func:`lifecircle.outputs.programme.write_programme_sheet`).
     Values read as an official's list (see :mod:`lifecircle.outputs.present`): numbers keep
     Excel number formats (people and metres whole, shares as percentages), the header row is
     frozen and columns fit their content. The file is replaced atomically.
@@ -221,6 +226,10 @@ def write_excel(analysis: Analysis, path: str | Path, lang: str = "zh") -> Path:
                 _number_formats(ws, cols, table.formats, len(df))
                 ws.freeze_panes = "A2"
                 _fit_columns(ws, df)
+            if programme is not None:
+                from .programme import write_programme_sheet  # it imports excel_text from here
+
+                write_programme_sheet(xw, programme, "table", lang, analysis.profile)
 
     out = atomic_write(path, write)
     log.debug("wrote %s", out)
