@@ -9,7 +9,6 @@ the previous run is the same city before 30 of its pool projects were built
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 
 import lifecircle as lc
-from test_map_browser import _CJK, _chromium  # noqa: F401 (browser helpers)
+from test_map_browser import _CJK, _requests, browser  # noqa: F401 (browser: a fixture)
 
 CATS = ["health_centre", "culture_centre", "junior_middle_school"]
 
@@ -47,34 +46,6 @@ def html_report(runs, tmp_path_factory):
     return lc.report(after, previous=before, path=path, pool=pool, target_year=2027)
 
 
-@pytest.fixture
-def browser(tmp_path):
-    chromium, driver_path = _chromium()
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
-    drv.set_page_load_timeout(60)
-    yield drv
-    drv.quit()
-
-
-def _requests(drv) -> list[str]:
-    out = []
-    for e in drv.get_log("performance"):
-        msg = json.loads(e["message"])["message"]
-        if msg["method"] == "Network.requestWillBeSent":
-            out.append(msg["params"]["request"]["url"])
-    return out
-
-
 def _table(drv, key: str) -> list[dict[str, str]]:
     """Rows of one report table: {column: raw data-value (or text)}."""
     return drv.execute_script(
@@ -85,7 +56,7 @@ def _table(drv, key: str) -> list[dict[str, str]]:
     )
 
 
-def test_report_in_chromium(browser, html_report, runs, tmp_path):
+def test_report_in_chromium(browser, html_report, runs, tmp_path):  # noqa: F811
     _, after, pool = runs
     browser.get_log("browser")
     browser.get_log("performance")
