@@ -93,7 +93,9 @@ def test_report_in_chromium(browser, html_report, runs, tmp_path):  # noqa: F811
             assert float(r["communities_meeting"]) == t["communities_meeting"]
     # top shortfalls in rank order, the pool's status counts
     sf = _table(browser, "shortfalls")
-    assert [int(float(r["priority_rank"])) for r in sf] == list(after.shortfalls["priority_rank"][:20])
+    assert [int(float(r["priority_rank"])) for r in sf] == list(
+        after.shortfalls["priority_rank"][:20]
+    )
     status = _table(browser, "pool")
     assert sum(float(r["projects"]) for r in status) == len(pool)
 
