@@ -43,16 +43,8 @@ from .analysis import AnalysisParams
 from .analysis.access import compute_access
 from .analysis.capacity import add_capacity
 from .analysis.coverage import coverage_table
-from .analysis.datastatus import NO_DATA, data_checklist, point_status
-from .analysis.index import (
-    CITY_KEYS,
-    COUNTY_KEYS,
-    STREET_KEYS,
-    category_table,
-    community_index,
-    effective_share_of,
-    index_by,
-)
+from .analysis.datastatus import NO_DATA, point_status
+from .analysis.index import roll_ups
 from .analysis.result import share_meeting
 from .analysis.run import OPTIONAL_COLUMNS
 from .analysis.shortfalls import shortfall_table
@@ -517,23 +509,15 @@ def merge_regions(
     comm = comm.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in comm})
     cats = params.category_list(profile)
     thresholds = params.thresholds(profile)
-    index = community_index(cov, comm, cats)
-    share_of = effective_share_of(comm, params.share_of)
-    t = params.target_share
+    r = roll_ups(cov, comm, facilities, cats, thresholds, params.share_of, params.target_share)
     return {
         "profile": profile.id,
         "n_categories": len(cats),
         "n_facilities": len(facilities),
-        "share_of": share_of,
-        "target_share": t,
+        "target_share": params.target_share,
         "coverage": cov,
         "shortfalls": shortfall_table(cov, cats, profile, params.min_covered_share),
-        "index": index,
-        "index_by_street": index_by(index, STREET_KEYS, t, share_of),
-        "index_by_county": index_by(index, COUNTY_KEYS, t, share_of),
-        "index_by_city": index_by(index, CITY_KEYS, t, share_of),
-        "categories": category_table(cov, facilities, cats, thresholds),
-        "data_gaps": data_checklist(cov, cats),
+        **r.tables(),
     }
 
 

@@ -4,6 +4,7 @@ category table (短板设施) and the headline summary. See ``docs/concepts.md``
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, fields
 
 import geopandas as gpd
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..standards import Category
 from .coverage import HIERARCHY
-from .datastatus import CONFIRMED_ABSENT, NO_DATA, PRESENT
+from .datastatus import CONFIRMED_ABSENT, NO_DATA, PRESENT, data_checklist
 from .shortfalls import category_weights
 
 log = logging.getLogger(__name__)
@@ -205,3 +206,46 @@ def category_table(
     ).drop(columns="_s")
     out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
     return out[_CATEGORY_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class RollUps:
+    """The tables computed from a coverage table: the community index, its roll-ups by street,
+    county and city, the category table and the data checklist."""
+
+    index: gpd.GeoDataFrame
+    share_of: str
+    index_by_street: pd.DataFrame
+    index_by_county: pd.DataFrame
+    index_by_city: pd.DataFrame
+    categories: pd.DataFrame
+    data_gaps: pd.DataFrame
+
+    def tables(self) -> dict[str, object]:
+        """The fields by name (the tables themselves, not copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def roll_ups(
+    coverage: pd.DataFrame,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    cats: list[Category],
+    thresholds: dict[str, float],
+    share_of: str,
+    target_share: float,
+) -> RollUps:
+    """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
+    a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
+    against the communities as :func:`effective_share_of` does."""
+    index = community_index(coverage, communities, cats)
+    used = effective_share_of(communities, share_of)
+    return RollUps(
+        index=index,
+        share_of=used,
+        index_by_street=index_by(index, STREET_KEYS, target_share, used),
+        index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
+        index_by_city=index_by(index, CITY_KEYS, target_share, used),
+        categories=category_table(coverage, facilities, cats, thresholds),
+        data_gaps=data_checklist(coverage, cats),
+    )

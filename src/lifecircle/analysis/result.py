@@ -32,16 +32,8 @@ from .access import Access, compute_access
 from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
-from .datastatus import NO_DATA, data_checklist, point_status
-from .index import (
-    CITY_KEYS,
-    COUNTY_KEYS,
-    STREET_KEYS,
-    category_table,
-    community_index,
-    effective_share_of,
-    index_by,
-)
+from .datastatus import NO_DATA, point_status
+from .index import roll_ups
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -127,15 +119,18 @@ class Analysis:
         )
         self._projects = self._build_projects()
         self.shortfalls = link_shortfalls(self._unlinked, self._projects)
-        self.index = community_index(self.coverage, self.communities, cats)
+        r = roll_ups(
+            self.coverage, self.communities, facilities, cats, self.thresholds,
+            params.share_of, params.target_share,
+        )  # fmt: skip
+        self.index = r.index
         #: the communities the share meeting the standard is counted over (see AnalysisParams)
-        self.share_of = effective_share_of(self.communities, params.share_of)
-        target = params.target_share
-        self.index_by_street = index_by(self.index, STREET_KEYS, target, self.share_of)
-        self.index_by_county = index_by(self.index, COUNTY_KEYS, target, self.share_of)
-        self.index_by_city = index_by(self.index, CITY_KEYS, target, self.share_of)
-        self.categories = category_table(self.coverage, facilities, cats, self.thresholds)
-        self.data_gaps = data_checklist(self.coverage, cats)
+        self.share_of = r.share_of
+        self.index_by_street = r.index_by_street
+        self.index_by_county = r.index_by_county
+        self.index_by_city = r.index_by_city
+        self.categories = r.categories
+        self.data_gaps = r.data_gaps
         self._compounds = None if compounds is None else compound_tables(
             network, self.demand, self.communities, facilities, compounds, self.access, cats,
             self.thresholds, params.min_covered_share, self.point_status,
