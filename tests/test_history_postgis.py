@@ -196,3 +196,21 @@ def test_writers_at_once_into_a_new_schema_lose_nothing(runs, pg_schema):
     assert errors == [None] * len(recs)
     hist = lc.read_runs(PG_URL, schema=pg_schema)
     assert sorted(hist["run_id"]) == sorted([a.run_id, b.run_id, "same"])
+
+
+def test_a_server_that_never_answers_fails_within_the_timeout(runs):
+    from test_pool_locks import SilentServer
+
+    server = SilentServer()
+    url = f"postgresql://planner@127.0.0.1:{server.port}/gis"
+    try:
+        for call in (lambda: lc.record_run(runs[0], url, connect_timeout_s=2),
+                     lambda: lc.read_runs(url, connect_timeout_s=2),
+                     lambda: lc.read_run(url, "r1", connect_timeout_s=2)):  # fmt: skip
+            start = time.monotonic()
+            with pytest.raises(lc.PoolError, match=f"127.0.0.1:{server.port} did not answer"):
+                call()
+            assert 2 <= time.monotonic() - start < 6
+        assert len(server.held) == 3
+    finally:
+        server.close()
