@@ -214,3 +214,17 @@ def test_a_server_that_never_answers_fails_within_the_timeout(runs):
         assert len(server.held) == 3
     finally:
         server.close()
+
+
+def test_the_history_sits_beside_the_pool_and_its_name_is_reserved(runs, pg_engine, pg_schema,
+                                                                   tmp_path):  # fmt: skip
+    from test_pool import frame, project
+
+    lc.export_pool(frame(project(1)), PG_URL, schema=pg_schema, run_id="r1")
+    lc.record_run(runs[0], PG_URL, run_date="2026-03-31", schema=pg_schema)
+    assert RUNS_TABLE in tables_in(pg_engine, pg_schema)
+    assert list(lc.read_pool(PG_URL, schema=pg_schema)["run_id"]) == ["r1"]
+    assert list(lc.read_runs(PG_URL, schema=pg_schema)["run_id"]) == [runs[0].run_id]
+    for where, kw in ((PG_URL, {"schema": pg_schema}), (tmp_path / "pool.gpkg", {})):
+        with pytest.raises(lc.InputError, match="'lifecircle_runs' is reserved"):
+            lc.export_pool(frame(project(1)), where, layer=RUNS_TABLE, **kw)

@@ -27,10 +27,8 @@ from ...analysis.result import Analysis
 from .backend import Target, resolve_target
 from .gpkg import open_geopackage
 from .history_pg import read_record, read_rows, write_run
-from .schema import check_identifier
+from .schema import RUNS_TABLE, check_identifier
 
-#: The history table.
-RUNS_TABLE = "lifecircle_runs"
 #: Columns of :func:`read_runs` (the record's JSON is kept in ``record``, not listed).
 RUN_COLUMNS = ["run_id", "run_date", "profile", "profile_version", "lifecircle_version",
                "share_meeting_standard", "target_share", "communities", "shortfalls",
