@@ -59,7 +59,8 @@ def _target(target: object, schema: str | None) -> Target:
 
 
 def _path(tgt: Target) -> Path:
-    assert tgt.path is not None
+    if tgt.path is None:  # pragma: no cover - resolve_target gives every gpkg target a path
+        raise PoolError(f"run history: {tgt.label} has no file path")
     return tgt.path
 
 
