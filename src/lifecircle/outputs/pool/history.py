@@ -5,25 +5,30 @@ date, profile id and version, lifecircle version, input fingerprints, summary, a
 tables :func:`lifecircle.compare` needs — to the table ``lifecircle_runs`` of a GeoPackage pool
 (an attributes table: QGIS shows it). :func:`read_runs` lists the runs, :func:`read_run` gives one
 back for :func:`lifecircle.compare`. Recording the same run id again replaces its row.
+
+A PostgreSQL pool (a ``postgresql://`` URL or an engine, with its ``schema=``) keeps the same
+table, with the same columns, in PostgreSQL (:mod:`.history_pg`); read back, its runs compare
+exactly as a GeoPackage's do.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..._errors import PoolError
+from ..._errors import InputError, PoolError
 from ...analysis.compare import RunRecord, run_record
 from ...analysis.result import Analysis
-from .backend import resolve_target
+from .backend import Target, resolve_target
 from .gpkg import open_geopackage
+from .history_pg import read_record, read_rows, write_run
+from .schema import RUNS_TABLE, check_identifier
 
-#: The history table.
-RUNS_TABLE = "lifecircle_runs"
 #: Columns of :func:`read_runs` (the record's JSON is kept in ``record``, not listed).
 RUN_COLUMNS = ["run_id", "run_date", "profile", "profile_version", "lifecircle_version",
                "share_meeting_standard", "target_share", "communities", "shortfalls",
@@ -37,26 +42,31 @@ _DDL = (
 )
 
 
-def _path(target: str | os.PathLike[str]) -> Path:
+def _target(target: object, schema: str | None) -> Target:
+    """The resolved target: a GeoPackage or PostgreSQL (``schema`` for PostgreSQL only)."""
     tgt = resolve_target(target)
-    if tgt.kind != "gpkg" or tgt.path is None:
+    if tgt.kind not in ("gpkg", "postgis"):
         raise PoolError(
             f"run history: {tgt.label} is a {tgt.kind} target; the run history is kept in a "
-            "GeoPackage pool (.gpkg) — give the GeoPackage the pool lives in"
+            "GeoPackage pool (.gpkg) or a PostgreSQL pool (postgresql:// URL) — give the "
+            "GeoPackage or the database the pool lives in"
         )
+    if schema is not None:
+        if tgt.kind != "postgis":
+            raise InputError("schema= applies to PostgreSQL targets only")
+        check_identifier(schema, "schema")
+    return tgt
+
+
+def _path(tgt: Target) -> Path:
+    if tgt.path is None:  # pragma: no cover - resolve_target gives every gpkg target a path
+        raise PoolError(f"run history: {tgt.label} has no file path")
     return tgt.path
 
 
-def record_run(
-    analysis: Analysis, target: str | os.PathLike[str], run_date: str | None = None
-) -> RunRecord:
-    """Append the run of ``analysis`` to the run history of the GeoPackage ``target``.
-
-    ``run_date``: ISO date of the run (default today). Returns the record written.
-    """
-    rec = run_record(analysis, run_date)
+def _row(rec: RunRecord) -> dict[str, Any]:
     s = rec.summary
-    row: dict[str, Any] = {
+    return {
         "run_id": rec.run_id, "run_date": rec.run_date, "profile": rec.profile,
         "profile_version": rec.profile_version, "lifecircle_version": rec.lifecircle_version,
         "share_meeting_standard": s["share_meeting_standard"], "target_share": s["target_share"],
@@ -64,7 +74,36 @@ def record_run(
         "facilities": s["facilities"], "fingerprints": json.dumps(rec.fingerprints),
         "summary": json.dumps(s, ensure_ascii=False, default=str), "record": rec.to_json(),
     }  # fmt: skip
-    con = open_geopackage(_path(target))
+
+
+def record_run(
+    analysis: Analysis | RunRecord,
+    target: str | os.PathLike[str] | Any,
+    run_date: str | None = None,
+    *,
+    schema: str | None = None,
+    lock_timeout_s: float = 30.0,
+    connect_timeout_s: float = 10.0,
+) -> RunRecord:
+    """Append the run of ``analysis`` to the run history of the pool ``target``.
+
+    ``target``: the GeoPackage (``.gpkg``) or the ``postgresql://`` URL (or SQLAlchemy engine)
+    of the pool; ``schema``: its PostgreSQL schema (created if missing). ``analysis`` may also
+    be a recorded run (:func:`read_run`), e.g. to copy a GeoPackage history to PostgreSQL.
+    ``run_date``: ISO date of the run (default today, or the record's date). ``lock_timeout_s``
+    and ``connect_timeout_s`` as in :func:`lifecircle.export_pool` (PostgreSQL). Returns the
+    record written.
+    """
+    tgt = _target(target, schema)
+    if isinstance(analysis, RunRecord):
+        rec = analysis if run_date is None else replace(analysis, run_date=run_date)
+    else:
+        rec = run_record(analysis, run_date)
+    row = _row(rec)
+    if tgt.kind == "postgis":
+        write_run(tgt, RUNS_TABLE, row, schema, (lock_timeout_s, connect_timeout_s))
+        return rec
+    con = open_geopackage(_path(tgt))
     try:
         con.execute("BEGIN IMMEDIATE")
         con.execute(_DDL)
@@ -87,9 +126,16 @@ def record_run(
     return rec
 
 
-def read_runs(target: str | os.PathLike[str]) -> pd.DataFrame:
-    """The run history of a GeoPackage pool, oldest first (:data:`RUN_COLUMNS`)."""
-    path = _path(target)
+def read_runs(
+    target: str | os.PathLike[str] | Any, *, schema: str | None = None,
+    connect_timeout_s: float = 10.0,
+) -> pd.DataFrame:  # fmt: skip
+    """The run history of a GeoPackage or PostgreSQL pool, oldest first (:data:`RUN_COLUMNS`)."""
+    tgt = _target(target, schema)
+    if tgt.kind == "postgis":
+        rows = read_rows(tgt, RUNS_TABLE, RUN_COLUMNS, schema, connect_timeout_s)
+        return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    path = _path(tgt)
     if not path.exists():
         raise PoolError(f"no pool at {path}")
     con = open_geopackage(path)
@@ -104,16 +150,24 @@ def read_runs(target: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def read_run(target: str | os.PathLike[str], run_id: str) -> RunRecord:
+def read_run(
+    target: str | os.PathLike[str] | Any, run_id: str, *, schema: str | None = None,
+    connect_timeout_s: float = 10.0,
+) -> RunRecord:  # fmt: skip
     """One recorded run (for :func:`lifecircle.compare`); ``run_id`` from :func:`read_runs`."""
-    con = open_geopackage(_path(target))
-    try:
-        row = con.execute(f"SELECT record FROM {RUNS_TABLE} WHERE run_id = ?", (str(run_id),))
-        found = row.fetchone()
-    except Exception as exc:
-        raise PoolError(f"{target}: no run history ({exc})") from exc
-    finally:
-        con.close()
+    tgt = _target(target, schema)
+    if tgt.kind == "postgis":
+        text = read_record(tgt, RUNS_TABLE, str(run_id), schema, connect_timeout_s)
+        found = None if text is None else (text,)
+    else:
+        con = open_geopackage(_path(tgt))
+        try:
+            row = con.execute(f"SELECT record FROM {RUNS_TABLE} WHERE run_id = ?", (str(run_id),))
+            found = row.fetchone()
+        except Exception as exc:
+            raise PoolError(f"{target}: no run history ({exc})") from exc
+        finally:
+            con.close()
     if found is None:
-        raise PoolError(f"{target}: no recorded run {run_id!r}; see lifecircle.read_runs")
+        raise PoolError(f"{tgt.label}: no recorded run {run_id!r}; see lifecircle.read_runs")
     return RunRecord.from_json(found[0])

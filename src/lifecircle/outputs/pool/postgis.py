@@ -57,7 +57,7 @@ def _address(target: Target) -> str:
 
 
 @contextmanager
-def _connection(target: Target, connect_timeout_s: float) -> Iterator[Any]:
+def connection(target: Target, connect_timeout_s: float) -> Iterator[Any]:
     """A connection to the target; a server that does not answer raises a clear PoolError."""
     import sqlalchemy as sa
 
@@ -155,14 +155,14 @@ class PostGIS:
         self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
     ) -> Stored:
         """Rows of table ``layer`` in ``schema``, or ``Stored(None, [])`` if there is none."""
-        with _connection(target, connect_timeout_s) as conn:
+        with connection(target, connect_timeout_s) as conn:
             return _rows(conn, layer, schema)
 
     def export(self, target: Target, job: ExportJob) -> Written:
         """Upsert in one transaction, holding the pool's lock from the read to the commit."""
         import sqlalchemy as sa
 
-        with _connection(target, job.connect_timeout_s) as conn:
+        with connection(target, job.connect_timeout_s) as conn:
             try:
                 with conn.begin():
                     return _export(conn, job)
@@ -190,14 +190,20 @@ def _lock_pool(conn: Any, job: ExportJob) -> None:
     Exports to one table take turns from before the read to the commit, whether or not the
     table exists yet; a new schema, table or extension is created by one of them only.
     """
+    lock_table(conn, job.schema, job.layer, job.lock_timeout_s)
+
+
+def lock_table(conn: Any, schema: str | None, layer: str, lock_timeout_s: float) -> None:
+    """Take the advisory lock of table ``layer`` (held until the commit), waiting at most
+    ``lock_timeout_s`` (then SQLSTATE 55P03, lock_not_available). Names are bound, not pasted."""
     import sqlalchemy as sa
 
-    ms = max(1, int(job.lock_timeout_s * 1000))
+    ms = max(1, int(lock_timeout_s * 1000))
     conn.execute(sa.text(f"SET LOCAL lock_timeout = {ms}"))
     conn.execute(
         sa.text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), hashtext(coalesce(:schema, "
                 "current_schema()) || '.' || :layer))"),
-        {"space": LOCK_SPACE, "schema": job.schema, "layer": job.layer},
+        {"space": LOCK_SPACE, "schema": schema, "layer": layer},
     )  # fmt: skip
 
 

@@ -25,6 +25,8 @@ DEFAULT_STATUS = "储备"
 
 #: Name of the table (GeoPackage, PostgreSQL) or hidden sheet (xlsx) holding schema versions.
 META_TABLE = "lifecircle_meta"
+#: Name of the run history table beside the pool (GeoPackage, PostgreSQL); see ``history``.
+RUNS_TABLE = "lifecircle_runs"
 
 Owner = Literal["computed", "planner"]
 IfExists = Literal["upsert", "fail"]
@@ -139,7 +141,7 @@ def check_identifier(name: object, what: str = "layer") -> str:
             "with a letter or _, at most 63 characters (e.g. 'lifecircle_pool')"
         )
     if what == "layer" and (
-        name.lower().startswith(_RESERVED_PREFIXES) or name.lower() == META_TABLE
+        name.lower().startswith(_RESERVED_PREFIXES) or name.lower() in (META_TABLE, RUNS_TABLE)
     ):
         raise InputError(f"layer name {name!r} is reserved; choose another, e.g. 'jiaxing_pool'")
     return name
