@@ -150,7 +150,7 @@ def _facilities(
             kw = {k: v for k, v in item.items() if k not in ("path", "gates")}
             with _from_key(cfg, "facilities", i, "path"):
                 frames.append(load_facilities(item["path"], profile, network=net, **kw))
-        frame_gates.append(_gates_of_list(cfg, i, frames[-1]))
+        frame_gates.append(_gates_of_list(cfg, i, item, frames[-1]))
     if len(frames) > 1:
         merge_m = float(cfg.analysis.get("merge_duplicates_m", 50))
         merged = merge_duplicates(*frames, max_distance_m=merge_m)
@@ -162,10 +162,12 @@ def _facilities(
     return merged, (_merged_owners(merged, pd.concat(found)) if found else None)
 
 
-def _gates_of_list(cfg: Config, i: int, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+def _gates_of_list(
+    cfg: Config, i: int, item: dict[str, Any], frame: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame | None:
     """``[[facilities]] gates``: ``true`` — the list's own gate POIs (``XX小学-东门``); a file —
     a layer of entrances with a ``facility_id`` column, else matched by name or location."""
-    value = cfg.facilities[i].get("gates", False)
+    value = item.get("gates", False)
     if value is False:
         return None
     with _from_key(cfg, "facilities", i, "gates"):
