@@ -159,3 +159,20 @@ def test_cli_run_with_a_missing_gate_file_names_the_key(tmp_path):
     r = cli("--quiet", "run", str(cfg))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "compound_gates" in r.stderr and "无此文件.gpkg" in r.stderr
+
+
+def test_facility_gates_from_a_layer_matched_by_name(tmp_path):
+    """``gates = "校门.gpkg"``: a layer of entrances without ``facility_id``, matched to the
+    list's facility by base name (阳光托育园-南门 → 阳光托育园); same distance as ``gates = true``."""
+    _inputs(tmp_path)
+    table = pd.read_csv(tmp_path / "设施.csv")
+    gate = table[table["名称"].str.endswith("南门")]
+    table[~table["名称"].str.endswith("南门")].to_csv(tmp_path / "设施.csv", index=False)
+    gpd.GeoDataFrame(
+        {"name": list(gate["名称"])},
+        geometry=gpd.points_from_xy(gate["经度"], gate["纬度"]),
+        crs=4326,
+    ).to_file(tmp_path / "校门.gpkg")
+    res = run(_config(tmp_path, 'gates = "校门.gpkg"', 'compounds = "osm"\ncompound_gates = "osm"'))
+    via = math.hypot(800 - 500, 40 - 120) + 40 + 100 + math.hypot(100, 20)
+    assert _dist(res, "330402001001", "nursery") == pytest.approx(via, abs=0.5)

@@ -37,6 +37,7 @@ from .facilities import (
     load_facilities,
     merge_duplicates,
 )
+from .facilities.gates import MAX_GATE_DISTANCE_M
 from .network import WalkNetwork, load_network
 from .outputs.labels import VALUES
 from .outputs.map import save_map
@@ -177,7 +178,9 @@ def _gates_of_list(
         if "facility_id" in layer:
             return layer
         name = "name" if "name" in layer and "name" in frame else None
-        return gates_of_places(layer, frame, name=name, owner="facility_id")
+        # by name as for gate POIs (within 500 m); by location only when right at the facility
+        reach_m = MAX_GATE_DISTANCE_M if name else 100.0
+        return gates_of_places(layer, frame, name=name, max_distance_m=reach_m, owner="facility_id")
 
 
 def _merged_owners(fac: gpd.GeoDataFrame, found: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
