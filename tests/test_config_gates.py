@@ -176,3 +176,40 @@ def test_facility_gates_from_a_layer_matched_by_name(tmp_path):
     res = run(_config(tmp_path, 'gates = "校门.gpkg"', 'compounds = "osm"\ncompound_gates = "osm"'))
     via = math.hypot(800 - 500, 40 - 120) + 40 + 100 + math.hypot(100, 20)
     assert _dist(res, "330402001001", "nursery") == pytest.approx(via, abs=0.5)
+
+
+def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
+    """The bundled Helsinki sample run from a configuration with ``compounds = "osm"`` and
+    ``compound_gates = "osm"``: demand points outside gated compounds keep their distances, and
+    points inside a compound with a usable gate have theirs measured through the gates."""
+    import numpy as np
+
+    from lifecircle.cli import sample_dir
+    from lifecircle.communities import buildings_from_osm
+    from lifecircle.facilities import gates_from_osm, gates_of_places
+
+    d = sample_dir()
+    text = (
+        f'[network]\nsource = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
+        f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\nCOMPOUNDS\n'
+        '[demand]\nmissing_population = "zero"\n'
+        '[analysis]\nprofile = "gb50180-2018"\n'
+        '[output]\ndir = "out"\nformats = ["csv"]\nmap = false\n'
+    )
+    cfg = tmp_path / "h.toml"
+    cfg.write_text(text.replace("COMPOUNDS", ""), "utf-8")
+    plain = run(cfg).analysis.access
+    cfg.write_text(text.replace("COMPOUNDS", 'compounds = "osm"\ncompound_gates = "osm"'), "utf-8")
+    gated_run = run(cfg).analysis
+    gated = gated_run.access
+    _, landuse = buildings_from_osm(d / "helsinki_centre.osm.pbf")
+    res = landuse[landuse["tags"].map(lambda t: t.get("landuse") == "residential")]
+    res = res.reset_index(drop=True)
+    g = gates_of_places(gates_from_osm(d / "helsinki_centre.osm.pbf"), res)
+    gated_ids = set(g.loc[g["usable"] & g["place_id"].notna(), "place_id"])
+    assert gated_ids  # the sample has gated compounds
+    polys = res.loc[sorted(gated_ids)].to_crs(gated_run.network.crs).union_all()
+    inside = shapely.contains_xy(polys, gated.demand.xy[:, 0], gated.demand.xy[:, 1])
+    assert inside.any() and (~inside).any()
+    np.testing.assert_array_equal(plain.distance_m[~inside], gated.distance_m[~inside])
+    assert (plain.distance_m[inside] != gated.distance_m[inside]).any()
