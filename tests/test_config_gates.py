@@ -213,3 +213,21 @@ def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
     assert inside.any() and (~inside).any()
     np.testing.assert_array_equal(plain.distance_m[~inside], gated.distance_m[~inside])
     assert (plain.distance_m[inside] != gated.distance_m[inside]).any()
+
+
+def test_no_compounds_in_the_osm_file_is_a_warning_not_a_failure(tmp_path, caplog):
+    """``compounds = "osm"`` on a file without ``landuse=residential``: the run goes on."""
+    _inputs(tmp_path)
+    osm = OSM.read_text("utf-8").replace(
+        'v="residential"/>\n    <tag k="name" v="江南润园"',
+        'v="grass"/>\n    <tag k="name" v="江南润园"',
+    )
+    assert 'v="grass"' in osm
+    (tmp_path / "no_compound.osm").write_text(osm, "utf-8")
+    cfg = _config(tmp_path, compounds='compounds = "osm"\ncompound_gates = "osm"')
+    cfg.write_text(cfg.read_text("utf-8").replace(OSM.as_posix(), "no_compound.osm"), "utf-8")
+    with caplog.at_level("WARNING", logger="lifecircle.pipeline"):
+        res = run(cfg)
+    assert "no compounds found" in caplog.text and "line 13" in caplog.text
+    plain_nursery = 120 + 100 + 20  # the centre snaps to the south street
+    assert _dist(res, "330402001001", "nursery") == pytest.approx(plain_nursery, abs=0.5)

@@ -256,6 +256,13 @@ def _compounds(cfg: Config) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame |
             compounds = landuse[(tags == "residential").to_numpy()].reset_index(drop=True)
         else:
             compounds = _read_layer(cc["compounds"], cc.get("compounds_layer"))
+    if len(compounds) == 0:
+        log.warning(
+            "%s: no compounds found (no landuse=residential areas / an empty layer); the run goes "
+            "on without the compound level and without compound gates",
+            cfg.where("communities", "compounds"),
+        )
+        return None, None
     entrances = None
     if "compound_gates" in cc:
         with _from_key(cfg, "communities", "compound_gates"):
