@@ -42,6 +42,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "encoding": (str,),
         "source": (str,),
         "layer": (str,),
+        "gates": (bool, str),
     },
     "communities": {
         "path": (str,),
@@ -64,6 +65,10 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "lat": (str,),
         "encoding": (str,),
         "sheet": (str, int),
+        "population_columns": (dict,),
+        "compounds": (str,),
+        "compounds_layer": (str,),
+        "compound_gates": (str,),
     },
     "demand": {
         "buildings": (bool, str),
@@ -256,9 +261,10 @@ def _inputs(loc: Locator, paths: _Paths) -> dict[str, Any]:
             item["path"] = paths.resolve(item["path"])
         if isinstance(item.get("osm"), str):
             item["osm"] = paths.resolve(item["osm"])
+        if isinstance(item.get("gates"), str):
+            item["gates"] = paths.resolve(item["gates"])
         fac.append(item)
-    comm = dict(data["communities"])
-    comm["path"] = paths.resolve(comm["path"])
+    comm = _communities(loc, paths)
     demand = dict(data.get("demand", {}))
     if isinstance(demand.get("buildings"), str) and demand["buildings"] != "osm":
         demand["buildings"] = paths.resolve(demand["buildings"])
@@ -269,6 +275,38 @@ def _inputs(loc: Locator, paths: _Paths) -> dict[str, Any]:
         analysis["profile"] = paths.resolve(analysis["profile"])
     return {"network": net, "facilities": fac, "communities": comm, "demand": demand,
             "analysis": analysis}  # fmt: skip
+
+
+#: A ``population`` value with one of these suffixes is a separate table, not a column name.
+_TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".parquet")
+
+
+def _communities(loc: Locator, paths: _Paths) -> dict[str, Any]:
+    """The [communities] section: a population table file, compounds and their gates."""
+    comm = dict(loc.data["communities"])
+    comm["path"] = paths.resolve(comm["path"])
+    pop = comm.get("population")
+    if isinstance(pop, str) and pop.lower().endswith(_TABLE_SUFFIXES):
+        comm["population"] = paths.path(pop)
+    elif "population_columns" in comm:
+        raise _fail(
+            loc, ("communities", "population_columns"),
+            'needs population = "<table file>" (e.g. "七普人口.xlsx"); a column name has no columns',
+        )  # fmt: skip
+    for role, column in comm.get("population_columns", {}).items():
+        if not isinstance(column, str):
+            raise _fail(loc, ("communities", "population_columns", role), "must be a column name")
+    if "compounds_layer" in comm and "compounds" not in comm:
+        raise _fail(loc, ("communities", "compounds_layer"), 'needs compounds = "<file>"')
+    if "compound_gates" in comm and "compounds" not in comm:
+        raise _fail(
+            loc, ("communities", "compound_gates"),
+            'gates belong to compounds: add compounds = "小区.gpkg" (or "osm")',
+        )  # fmt: skip
+    for k in ("compounds", "compound_gates"):
+        if k in comm and comm[k] != "osm":
+            comm[k] = paths.path(comm[k])
+    return comm
 
 
 def _output(loc: Locator, paths: _Paths) -> dict[str, Any]:
@@ -349,6 +387,7 @@ osm = true                       # facilities tagged in the network's OSM file
 # name = "名称"
 # category = "类别"
 # capacity = "床位"
+# gates = true                   # its 出入口 POIs (XX小学-东门) are the facilities' entrances, or a layer
 
 [communities]
 path = "communities.gpkg"        # polygons or points with a population column
@@ -358,6 +397,9 @@ path = "communities.gpkg"        # polygons or points with a population column
 # county = "区县"
 # code = "区划代码"               # 12-digit statistical code: street and county codes follow from it
 # elderly = "60岁以上"
+# population = "七普人口.xlsx"     # or a separate population table, joined by 12-digit code or name
+# compounds = "osm"              # 小区 polygons: a layer (.gpkg ...) or "osm" (landuse=residential)
+# compound_gates = "osm"         # their gates: the OSM file's entrance=*/barrier=gate, or a layer
 
 [demand]
 buildings = "osm"                # residential buildings from the OSM file spread people inside communities

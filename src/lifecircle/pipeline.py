@@ -22,14 +22,22 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
-from ._errors import ConfigError, LifecircleError
+from ._errors import ConfigError, InputError, LifecircleError
 from ._progress import Laps
 from .analysis import Analysis, analyze
 from .analysis.datastatus import DATA_GAP_RADIUS_M
 from .batch import RegionsResult, analyze_regions, write_region_files
 from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config
-from .facilities import facilities_from_osm, load_facilities, merge_duplicates
+from .facilities import (
+    facilities_from_osm,
+    gates,
+    gates_from_osm,
+    gates_of_places,
+    load_facilities,
+    merge_duplicates,
+)
+from .facilities.gates import MAX_GATE_DISTANCE_M
 from .network import WalkNetwork, load_network
 from .outputs.labels import VALUES
 from .outputs.map import save_map
@@ -102,15 +110,16 @@ def run(config: Config | str | Path) -> RunResult:
     lap("network")
     with _from_key(cfg, "analysis", "profile"):
         profile = load_profile(cfg.analysis["profile"])
-    fac = _facilities(cfg, net, profile)
+    fac, fac_gates = _facilities(cfg, net, profile)
     lap("facilities")
     comm, demand = _communities(cfg)
     lap("communities")
     if cfg.regions:
         return _run_regions(cfg, net, fac, comm, demand, profile, lap)
-    a = _analysis(cfg, net, fac, comm, demand, profile)
+    a = _analysis(cfg, net, fac, comm, demand, profile, fac_gates)
     lap("analysis")
     files = _outputs(cfg, a)
+    files.update(_population_report(cfg, comm))
     lap("outputs")
     return RunResult(analysis=a, files=files, seconds=lap.seconds)
 
@@ -120,8 +129,12 @@ def _osm_file(cfg: Config) -> Path | None:
     return src if isinstance(src, Path) else None
 
 
-def _facilities(cfg: Config, net: WalkNetwork, profile: Profile) -> gpd.GeoDataFrame:
-    frames = []
+def _facilities(
+    cfg: Config, net: WalkNetwork, profile: Profile
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The facility lists (merged), and their gates where ``[[facilities]] gates`` asks."""
+    frames: list[gpd.GeoDataFrame] = []
+    frame_gates: list[gpd.GeoDataFrame | None] = []
     for i, item in enumerate(cfg.facilities or [{"osm": True}]):
         if "osm" in item:
             if item["osm"] is False:
@@ -135,15 +148,62 @@ def _facilities(cfg: Config, net: WalkNetwork, profile: Profile) -> gpd.GeoDataF
             with _from_key(cfg, "facilities", i, "osm"):
                 frames.append(facilities_from_osm(src, profile))
         else:
-            kw = {k: v for k, v in item.items() if k != "path"}
+            kw = {k: v for k, v in item.items() if k not in ("path", "gates")}
             with _from_key(cfg, "facilities", i, "path"):
                 frames.append(load_facilities(item["path"], profile, network=net, **kw))
+        frame_gates.append(_gates_of_list(cfg, i, item, frames[-1]))
     if len(frames) > 1:
         merge_m = float(cfg.analysis.get("merge_duplicates_m", 50))
-        return merge_duplicates(*frames, max_distance_m=merge_m)
-    if frames:
-        return frames[0]
-    return gpd.GeoDataFrame({"category": []}, geometry=[], crs=4326)
+        merged = merge_duplicates(*frames, max_distance_m=merge_m)
+    elif frames:
+        merged = frames[0]
+    else:
+        merged = gpd.GeoDataFrame({"category": []}, geometry=[], crs=4326)
+    found = [g for g in frame_gates if g is not None and len(g)]
+    return merged, (_merged_owners(merged, pd.concat(found)) if found else None)
+
+
+def _gates_of_list(
+    cfg: Config, i: int, item: dict[str, Any], frame: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame | None:
+    """``[[facilities]] gates``: ``true`` — the list's own gate POIs (``XX小学-东门``); a file —
+    a layer of entrances with a ``facility_id`` column, else matched by name or location."""
+    value = item.get("gates", False)
+    if value is False:
+        return None
+    with _from_key(cfg, "facilities", i, "gates"):
+        if value is True:
+            return gates(frame)
+        layer = _read_layer(value)
+        if "facility_id" in layer:
+            return layer
+        name = "name" if "name" in layer and "name" in frame else None
+        # by name as for gate POIs (within 500 m); by location only when right at the facility
+        reach_m = MAX_GATE_DISTANCE_M if name else 100.0
+        return gates_of_places(layer, frame, name=name, max_distance_m=reach_m, owner="facility_id")
+
+
+def _merged_owners(fac: gpd.GeoDataFrame, found: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Gates of facilities merged into another source's record follow the record kept."""
+    if "merged_from" not in fac:
+        return found
+    kept = {
+        old: str(fid).split("#", 1)[0]
+        for fid, merged in zip(fac["facility_id"], fac["merged_from"], strict=True)
+        if isinstance(merged, str) and merged
+        for old in merged.split(";")
+    }
+    out = found.copy()
+    out["facility_id"] = [kept.get(str(f), f) if f is not None else None
+                          for f in out["facility_id"]]  # fmt: skip
+    return out
+
+
+def _read_layer(path: Any, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A GIS layer (GeoPackage, Shapefile, GeoJSON ...) of the configuration."""
+    if not Path(path).exists():
+        raise InputError(f"file not found: {path}")
+    return gpd.read_file(path, layer=layer)
 
 
 def _buildings(cfg: Config) -> tuple[Any, Any]:
@@ -161,7 +221,7 @@ def _buildings(cfg: Config) -> tuple[Any, Any]:
 
 
 def _communities(cfg: Config) -> tuple[gpd.GeoDataFrame, Any]:
-    cc = dict(cfg.communities)
+    cc = {k: v for k, v in cfg.communities.items() if k not in _COMPOUND_KEYS}
     with _from_key(cfg, "communities", "path"):
         comm = load_communities(cc.pop("path"), **cc)
     buildings, landuse = _buildings(cfg)
@@ -180,11 +240,69 @@ def _communities(cfg: Config) -> tuple[gpd.GeoDataFrame, Any]:
     return comm, demand
 
 
+_COMPOUND_KEYS = ("compounds", "compounds_layer", "compound_gates")
+
+
+def _compounds(cfg: Config) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """``[communities] compounds`` (a layer, or ``"osm"``: the ``landuse=residential`` areas of
+    the network's OSM file) and ``compound_gates`` (a layer, or ``"osm"``: its entrances)."""
+    cc = cfg.communities
+    if "compounds" not in cc:
+        return None, None
+    with _from_key(cfg, "communities", "compounds"):
+        if cc["compounds"] == "osm":
+            _, landuse = buildings_from_osm(_osm_source(cfg, "compounds"))
+            tags = landuse["tags"].map(lambda t: t.get("landuse"))
+            compounds = landuse[(tags == "residential").to_numpy()].reset_index(drop=True)
+        else:
+            compounds = _read_layer(cc["compounds"], cc.get("compounds_layer"))
+    if len(compounds) == 0:
+        log.warning(
+            "%s: no compounds found (no landuse=residential areas / an empty layer); the run goes "
+            "on without the compound level and without compound gates",
+            cfg.where("communities", "compounds"),
+        )
+        return None, None
+    entrances = None
+    if "compound_gates" in cc:
+        with _from_key(cfg, "communities", "compound_gates"):
+            if cc["compound_gates"] == "osm":
+                entrances = gates_from_osm(_osm_source(cfg, "compound_gates"))
+            else:
+                entrances = _read_layer(cc["compound_gates"])
+    log.info(
+        "compounds: %d; compound gates: %s", len(compounds),
+        "none" if entrances is None else f"{len(entrances)}",
+    )  # fmt: skip
+    return compounds, entrances
+
+
+def _osm_source(cfg: Config, key: str) -> Path:
+    src = _osm_file(cfg)
+    if src is None or Path(src).suffix.lower() not in _OSM_SUFFIXES:
+        raise ConfigError(
+            f"{cfg.where('communities', key)}: {key} = \"osm\" needs network.source to be an "
+            "OSM file (.osm/.osm.pbf); give a layer file instead"
+        )
+    return src
+
+
+def _population_report(cfg: Config, comm: gpd.GeoDataFrame) -> dict[str, Path]:
+    """The population table's join report (``[communities] population = "七普人口.xlsx"``)."""
+    rows = comm.attrs.get("population_join")
+    if not rows:
+        return {}
+    path = Path(cfg.output["dir"]) / "population_join.csv"
+    pd.DataFrame.from_records(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    return {"population_join": path}
+
+
 def _analysis(
     cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
-    profile: Profile,
+    profile: Profile, facility_gates: gpd.GeoDataFrame | None = None,
 ) -> Analysis:  # fmt: skip
     ac = cfg.analysis
+    compounds, compound_gates = _compounds(cfg)
     with _from_key(cfg, "analysis"):
         a = analyze(
             net, fac, comm, profile,
@@ -194,6 +312,8 @@ def _analysis(
             max_snap_m=cfg.network.get("max_snap_m"),
             complete_categories=ac.get("complete_categories"),
             data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
+            compounds=compounds, compound_gates=compound_gates,
+            facility_gates=facility_gates,
         )  # fmt: skip
     if cfg.sites.get("max_sites", 0):
         with _from_key(cfg, "sites"):
@@ -268,6 +388,8 @@ def _run_regions(
 ) -> RunResult:  # fmt: skip
     """The [regions] run: the analysis region by region on Dask, its tables written as CSV."""
     rc, ac = cfg.regions, cfg.analysis
+    if "compounds" in cfg.communities or any("gates" in f for f in cfg.facilities):
+        log.warning("[regions] runs do not use compounds or gates yet; they are left out")
     with _from_key(cfg, "regions"):
         res = analyze_regions(
             net, fac, comm, profile, by=rc.get("by", "street_code"),

@@ -23,7 +23,7 @@ Rows that cannot be placed or categorised are never dropped silently: they raise
 
 from .._text import name_score
 from .frame import rules_by_category, unmatched
-from .gates import gates, gates_of_places
+from .gates import gates, gates_from_osm, gates_of_places
 from .merge import merge_duplicates
 from .osm import facilities_from_osm
 from .tables import load_facilities
@@ -31,6 +31,7 @@ from .tables import load_facilities
 __all__ = [
     "facilities_from_osm",
     "gates",
+    "gates_from_osm",
     "gates_of_places",
     "load_facilities",
     "merge_duplicates",

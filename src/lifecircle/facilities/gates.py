@@ -9,6 +9,7 @@ in ``gdf.attrs["gates"]``, each with the ``facility_id`` of the facility of the 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -19,6 +20,7 @@ import shapely
 from .._errors import InputError
 from .._text import key, name_score
 from ..crs import WGS84, metric_crs_for
+from ..sources.osm import ENTRANCE_KEYS, entrance_usable, is_entrance, read_osm
 from .poi_types import split_gate
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,45 @@ def gates_of_places(
     out[owner] = pd.Series(found, index=out.index, dtype=object)
     n_att = sum(f is not None for f in found)
     log.info("%d of %d gates attached to a place within %g m", n_att, len(found), max_distance_m)
+    return out
+
+
+#: Columns of :func:`gates_from_osm`, besides ``geometry``.
+OSM_GATE_COLUMNS = ("osm_id", "name", "entrance", "barrier", "access", "usable")
+
+
+def gates_from_osm(path: str | Path) -> gpd.GeoDataFrame:
+    """Entrances and gates of an OSM file (``.osm``, ``.osm.pbf`` …) as WGS84 points.
+
+    Reads the nodes tagged ``entrance=*`` (not ``no``) or ``barrier=gate`` (and the other
+    passable barriers of :data:`lifecircle.sources.osm.GATE_BARRIERS`: ``lift_gate``,
+    ``turnstile`` …). Columns: ``osm_id``, ``name``, ``entrance``, ``barrier``, ``access`` (the
+    tag values, None when absent), ``usable`` (False for gates closed to walkers:
+    ``access=private``/``no``, ``foot=no``, ``locked=yes``, ``entrance=emergency``; kept in the
+    layer, skipped by the distances) and ``geometry``. Indexed ``osm/<node id>``.
+
+    Give it to :func:`lifecircle.analyze` as ``compound_gates`` (each gate goes to the compound
+    polygon within 100 m), or to :func:`gates_of_places` to see which compound each gate serves.
+    """
+    feats = read_osm(path, ENTRANCE_KEYS, ["node"], desc=f"entrances in {Path(path).name}").frame
+    tags = list(feats["tags"])
+    keep = np.array([is_entrance(t) for t in tags], dtype=bool)
+    tags = [t for t, k in zip(tags, keep, strict=True) if k]
+    ids = feats["osm_id"].to_numpy()[keep]
+    data = {
+        "osm_id": ids,
+        "name": [t.get("name") for t in tags],
+        "entrance": [t.get("entrance") for t in tags],
+        "barrier": [t.get("barrier") for t in tags],
+        "access": [t.get("access") for t in tags],
+        "usable": np.array([entrance_usable(t) for t in tags], dtype=bool),
+    }
+    index = pd.Index([f"osm/{i}" for i in ids], name="gate_id", dtype=object)
+    out = gpd.GeoDataFrame(data, geometry=feats.geometry.values[keep], crs=WGS84, index=index)
+    log.info(
+        "%s: %d entrances/gates (%d closed to walkers: access=private/no, foot=no, locked)",
+        Path(path).name, len(out), int((~out["usable"]).sum()),
+    )  # fmt: skip
     return out
 
 

@@ -110,6 +110,35 @@ def is_walkable(tags: dict) -> bool:
     return True
 
 
+#: ``barrier=*`` values that are passable openings (the gates of a compound's fence or wall).
+GATE_BARRIERS = {"gate", "entrance", "lift_gate", "swing_gate", "sliding_gate", "turnstile",
+                 "full-height_turnstile", "kissing_gate", "wicket_gate"}  # fmt: skip
+#: Tag keys of entrances and gates (read them with ``read_osm(path, ENTRANCE_KEYS, ["node"])``).
+ENTRANCE_KEYS = ("entrance", "barrier")
+
+
+def is_entrance(tags: dict) -> bool:
+    """True for an entrance node: ``entrance=*`` (not ``no``) or a gate-like ``barrier=*``."""
+    entrance = tags.get("entrance")
+    if entrance and entrance != "no":
+        return True
+    return tags.get("barrier") in GATE_BARRIERS
+
+
+def entrance_usable(tags: dict) -> bool:
+    """Pedestrian semantics of an entrance: False when closed to walkers (``access=private``/
+    ``no``, ``foot=no``, ``locked=yes``, ``entrance=emergency``) unless ``foot`` allows
+    walking (``yes``/``designated``/``permissive``)."""
+    foot = tags.get("foot", "")
+    if foot in _FOOT_YES:
+        return True
+    if foot == "no" or tags.get("locked") == "yes":
+        return False
+    if tags.get("entrance") == "emergency":
+        return False
+    return tags.get("access") not in _NO_ACCESS
+
+
 @dataclass
 class WalkWays:
     """Walkable ways read from a file: node coordinates and ways as runs of node positions."""
