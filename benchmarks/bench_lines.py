@@ -57,17 +57,6 @@ def default_shared() -> Path:
 
 
 # ---------------------------------------------------------------------- accuracy
-def od_points(net: lc.WalkNetwork, k: int, seed: int) -> gpd.GeoDataFrame:
-    """2k random points on the streets (edges chosen by length)."""
-    rng = np.random.default_rng(seed)
-    w = net.edges["length_m"].to_numpy()
-    idx = rng.choice(len(w), 2 * k, p=w / w.sum())
-    geoms = shapely.line_interpolate_point(
-        net.edges.geometry.values[idx], rng.uniform(0, 1, 2 * k), normalized=True
-    )
-    return gpd.GeoDataFrame(geometry=geoms, crs=net.crs)
-
-
 def od_matrix(net: lc.WalkNetwork, points: gpd.GeoDataFrame, k: int) -> np.ndarray:
     """Network distance between every origin and destination, access legs left out."""
     src, dst = net.snap(points.iloc[:k]), net.snap(points.iloc[k:])
@@ -93,7 +82,7 @@ def compare(want: np.ndarray, got: np.ndarray) -> str:
 
 def accuracy(osm: Path, seeds: list[int]) -> None:
     ref = lc.load_network(osm, keep="all")
-    points = od_points(ref, K, seed=1)
+    points = lc.synthetic.street_points(ref, 2 * K, seed=1)
     want = od_matrix(ref, points, K)
     print(f"\nAccuracy: {osm.name}; OSM-built {ref}; {K} x {K} random points on the streets")
     print(

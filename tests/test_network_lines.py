@@ -254,17 +254,6 @@ def test_cgcs2000_wgs84_gcj02_bd09_give_the_same_network():
 
 
 # ---------------------------------------------------------------------- real streets
-def _od_points(net: lc.WalkNetwork, k: int, seed: int) -> gpd.GeoDataFrame:
-    """2k random points on the network's streets (chosen by length)."""
-    rng = np.random.default_rng(seed)
-    w = net.edges["length_m"].to_numpy()
-    idx = rng.choice(len(w), 2 * k, p=w / w.sum())
-    geoms = shapely.line_interpolate_point(
-        net.edges.geometry.values[idx], rng.uniform(0, 1, 2 * k), normalized=True
-    )
-    return gpd.GeoDataFrame(geometry=geoms, crs=net.crs)
-
-
 def _od_matrix(net: lc.WalkNetwork, points: gpd.GeoDataFrame, k: int) -> np.ndarray:
     src, dst = net.snap(points.iloc[:k]), net.snap(points.iloc[k:])
     pr = net.pairs(src, dst, 1e7)
@@ -283,7 +272,7 @@ def _share_within(a: np.ndarray, b: np.ndarray, tol_m: float) -> tuple[float, in
 @pytest.fixture(scope="module")
 def nanjing_lines(nanjing_osm):
     osm_net = lc.load_network(nanjing_osm, keep="all")
-    points = _od_points(osm_net, 200, seed=1)
+    points = lc.synthetic.street_points(osm_net, 2 * 200, seed=1)
     return osm_net, points, _od_matrix(osm_net, points, 200)
 
 

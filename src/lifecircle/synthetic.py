@@ -174,6 +174,18 @@ def city(
     return City(net, comm, fac)
 
 
+def street_points(network: WalkNetwork, n: int, seed: int = 0) -> gpd.GeoDataFrame:
+    """``n`` random points on ``network``'s streets, each edge chosen in proportion to its
+    length (origins and destinations for distance checks and benchmarks)."""
+    rng = np.random.default_rng(seed)
+    w = network.edges["length_m"].to_numpy()
+    idx = rng.choice(len(w), n, p=w / w.sum())
+    geoms = shapely.line_interpolate_point(
+        network.edges.geometry.values[idx], rng.uniform(0, 1, n), normalized=True
+    )
+    return gpd.GeoDataFrame(geometry=geoms, crs=network.crs)
+
+
 # ---------------------------------------------------------------------- OSM streets as bare lines
 def _way_level(tags: dict) -> int:
     if tags.get("bridge", "no") != "no":
