@@ -20,20 +20,26 @@ FIXTURES = Path(__file__).parent / "data"
 IN_CI = os.environ.get("LIFECIRCLE_CI") == "1"
 
 
-#: lifecircle.settings as the tests found them; restored after every test, so a test that
-#: silences progress bars (or changes any setting) cannot change what a later test sees.
-_SETTINGS = {
-    k: v
-    for k, v in vars(settings).items()
-    if not k.startswith("_") and isinstance(v, bool | int | float | str)
-}
-
-
 @pytest.fixture(autouse=True)
 def _restore_settings():
+    """lifecircle.settings as they were before each test, afterwards: a test that changes a
+    setting cannot change what a later test sees."""
+    saved = {
+        k: v
+        for k, v in vars(settings).items()
+        if not k.startswith("_") and isinstance(v, bool | int | float | str)
+    }
     yield
-    for k, v in _SETTINGS.items():
+    for k, v in saved.items():
         setattr(settings, k, v)
+
+
+@pytest.fixture(scope="module")
+def quiet():
+    """No progress bars in a test module, its module fixtures included: use it with
+    ``pytestmark = pytest.mark.usefixtures("quiet")``."""
+    with settings.override(progress=False):
+        yield
 
 
 def need(condition: bool, reason: str) -> None:

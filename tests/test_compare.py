@@ -54,12 +54,7 @@ def _run(fac, pop_c2):
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    """No progress bars here (restored afterwards: other tests see the default)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(lc.settings, "progress", False)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet")
 
 @pytest.fixture(scope="module")
 def runs():

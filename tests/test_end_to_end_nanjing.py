@@ -31,7 +31,7 @@ import lifecircle as lc
 from _independent import independent_nearest, osmnx_projected, osmnx_walk_from_xml
 from lifecircle.communities import buildings_from_osm
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.usefixtures("quiet")]
 
 PROFILE = "gb50180-2018"
 #: Categories with facilities in this OSM extract (health centre and station: the one clinic;
@@ -67,15 +67,11 @@ M2_PER_PERSON = 40.0
 DEFAULT_LEVELS = 6.0
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    lc.settings.progress = False
 
 
 # ---------------------------------------------------------------------- lifecircle side
 @pytest.fixture(scope="module")
 def inputs(nanjing_osm):
-    lc.settings.progress = False
     net = lc.load_network(nanjing_osm)
     fac = lc.facilities_from_osm(nanjing_osm, lc.load_profile(PROFILE))
     buildings, landuse = buildings_from_osm(nanjing_osm)

@@ -15,7 +15,7 @@ import shapely
 from pyproj import Geod
 
 from conftest import FIXTURES, shared_file
-from lifecircle import CRSError, InputError, load_profile, settings
+from lifecircle import CRSError, InputError, load_profile
 from lifecircle.facilities import (
     facilities_from_osm,
     load_facilities,
@@ -54,9 +54,7 @@ def dist_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2])
 
 
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    settings.progress = False
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,7 @@ TRIM = B * math.cos(math.pi / (4 * Q))
 DISK = 0.5 * 4 * Q * B * B * math.sin(2 * math.pi / (4 * Q))
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    old = lc.settings.progress
-    lc.settings.progress = False
-    yield
-    lc.settings.progress = old
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 def iso(net, origins, **kw):

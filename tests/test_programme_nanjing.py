@@ -23,7 +23,7 @@ import lifecircle as lc
 from lifecircle.analysis.programme import ProgrammeParams, plan_programme, share_meeting
 from lifecircle.communities import buildings_from_osm
 
-pytestmark = [pytest.mark.shared, pytest.mark.slow]
+pytestmark = [pytest.mark.shared, pytest.mark.slow, pytest.mark.usefixtures("quiet")]
 
 PROFILE = "gb50180-2018"
 #: Categories with facilities in the extract (no capacity rule in GB 50180: the share after a
@@ -34,7 +34,6 @@ STREETS = ["西街道", "中街道", "东街道"]
 
 @pytest.fixture(scope="module")
 def inputs(nanjing_osm):
-    lc.settings.progress = False
     net = lc.load_network(nanjing_osm)
     profile = lc.load_profile(PROFILE)
     fac = lc.facilities_from_osm(nanjing_osm, profile)

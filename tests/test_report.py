@@ -21,11 +21,7 @@ from test_map_browser import _CJK, _requests, browser  # noqa: F401 (browser: a 
 CATS = ["health_centre", "culture_centre", "junior_middle_school"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(lc.settings, "progress", False)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import shapely
 import lifecircle as lc
 from lifecircle.communities import buildings_from_osm
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.usefixtures("quiet")]
 
 PROFILE = "gb50180-2018"
 #: present in the extract, and two categories without any facility (nursery, elderly day care)
@@ -20,12 +20,6 @@ CATEGORIES = ["health_centre", "wet_market", "bus_stop", "neighbourhood_shops", 
               "primary_school", "kindergarten", "nursery", "elderly_daycare"]  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _quiet():
-    """No progress bars here (restored afterwards: other tests see the default)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(lc.settings, "progress", False)
-        yield
 
 
 @pytest.fixture(scope="module")

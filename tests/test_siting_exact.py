@@ -43,6 +43,8 @@ from lifecircle.analysis.programme import (
 )
 from lifecircle.outputs.programme import programme_header
 
+pytestmark = pytest.mark.usefixtures("quiet")
+
 PROFILE = FIXTURES / "profile_analysis.toml"
 HOMES = {"d5": 60, "d1": 480, "d2": 570, "d3": 930, "d4": 1020, "d6": 1440}
 PLACES = {"Y": 300, "X": 740, "Z": 1200}
@@ -50,7 +52,6 @@ PLACES = {"Y": 300, "X": 740, "Z": 1200}
 
 @pytest.fixture(scope="module")
 def case():
-    lc.settings.progress = False
     net = build([(x, 0) for x in range(0, 2001, 500)], [(i, i + 1) for i in range(4)])
     comm = lc.load_communities(
         gpd.GeoDataFrame(
@@ -255,7 +256,6 @@ def test_capacitated_demand_is_the_2sfca_shortfall():
     from _nets import river_with_bridge
     from lifecircle.analysis.candidates import capacity_short_share
 
-    lc.settings.progress = False
     net = river_with_bridge()
     comm = lc.load_communities(gpd.GeoDataFrame(
         {"name": ["C1", "C2"], "population": [1000, 1000]},
