@@ -40,6 +40,18 @@ def group_weights(demand: pd.DataFrame, group: str) -> tuple[np.ndarray, np.ndar
     return np.where(fallback, demand["pop"].to_numpy(dtype=float), w), fallback
 
 
+def distance_verdict(
+    covered_pop: np.ndarray, group_pop: np.ndarray, min_covered_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(covered share, meets the distance standard) of community × category rows: met when at
+    least ``min_covered_share`` of the target residents are covered; a row without residents of
+    the group has nothing to cover (met, share NaN)."""
+    cp, gp = np.asarray(covered_pop, dtype=float), np.asarray(group_pop, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(gp > 0, cp / np.where(gp > 0, gp, 1.0), np.nan)
+    return share, (share >= min_covered_share) | (gp <= 0)
+
+
 @dataclass
 class _ByCommunity:
     """Per community × category reductions (arrays of shape n_communities × n_categories)."""
@@ -132,11 +144,7 @@ def coverage_table(
     cov["group_pop"] = gp
     cov["covered_pop"] = cp
     cov["uncovered_pop"] = np.clip(gp - cp, 0, None)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(gp > 0, cp / np.where(gp > 0, gp, 1.0), np.nan)
-    cov["covered_share"] = share
-    # communities without residents of the group: nothing to cover
-    cov["meets_distance"] = (share >= min_covered_share) | (gp <= 0)
+    cov["covered_share"], cov["meets_distance"] = distance_verdict(cp, gp, min_covered_share)
     cov["unsnapped_points"] = np.repeat(r.unsnapped.astype(int), n_k)
     if point_status is None:
         point_status = np.full((len(demand), n_k), PRESENT, dtype=object)

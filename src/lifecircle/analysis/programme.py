@@ -31,7 +31,7 @@ from .._errors import InfeasibleError, InputError
 from .._progress import progress
 from ..standards import Category, Profile
 from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
-from .coverage import HIERARCHY
+from .coverage import HIERARCHY, distance_verdict
 from .datastatus import NO_DATA
 from .optimize import (
     MIP_GAP,
@@ -235,8 +235,7 @@ def share_meeting(analysis: Analysis, added: pd.Series | None = None) -> float:
         keys = pd.MultiIndex.from_arrays([cov["community_id"], cov["category"]])
         covered = covered + added.reindex(keys).fillna(0.0).to_numpy()
     gp = cov["group_pop"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        meets_d = (covered / np.where(gp > 0, gp, 1.0) >= analysis.params.min_covered_share) | (gp <= 0)
+    _, meets_d = distance_verdict(covered, gp, analysis.params.min_covered_share)
     meets = meets_d & (cov["meets_capacity"] != False).to_numpy()  # noqa: E712
     fail = cov["required"].astype(bool).to_numpy() & cov["assessed"].astype(bool).to_numpy() & ~meets
     by = pd.DataFrame({"c": cov["community_id"], "fail": fail, "a": cov["assessed"].astype(bool)})
