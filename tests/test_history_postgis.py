@@ -27,11 +27,10 @@ from test_compare import _check
 from test_pool import PG_URL
 
 runs = test_compare.runs  # the two hand-made runs of test_compare
-_quiet = test_compare._quiet  # no progress bars (autouse)
 pg_engine = test_pool.pg_engine  # the PostgreSQL fixtures of test_pool
 pg_schema = test_pool.pg_schema
 
-pytestmark = pytest.mark.postgis
+pytestmark = [pytest.mark.postgis, pytest.mark.usefixtures("quiet")]
 
 EVIL_ID = "r1'); DROP TABLE lifecircle_runs; --"
 EVIL_NAME = "卫生站'); DROP SCHEMA public CASCADE; --"
