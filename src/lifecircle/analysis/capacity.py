@@ -106,4 +106,11 @@ def add_capacity(
         cov["supply_per_1000"].fillna(0) >= cov["capacity_threshold_per_1000"],
         None,
     )
-    cov["meets_standard"] = cov["meets_distance"] & (cov["meets_capacity"] != False)  # noqa: E712
+    cov["meets_standard"] = standard_verdict(cov["meets_distance"], cov["meets_capacity"])
+
+
+def standard_verdict(meets_distance: np.ndarray, meets_capacity: np.ndarray) -> np.ndarray:
+    """Meets the standard: the distance standard met and the per-1,000 rule not failed
+    (``None``: the rule does not apply)."""
+    cap = np.asarray(meets_capacity, dtype=object)
+    return np.asarray(meets_distance, dtype=bool) & (cap != False)  # noqa: E712

@@ -21,6 +21,30 @@ log = logging.getLogger(__name__)
 UNKNOWN = "(未知)"
 
 
+def failing(coverage: pd.DataFrame, meets_standard: np.ndarray | None = None) -> np.ndarray:
+    """Per community × category row: an assessed category whose standard is not met.
+    ``meets_standard``: the verdict of each row (default the table's ``meets_standard``; the
+    programme passes the verdict with its new sites)."""
+    ms = coverage["meets_standard"] if meets_standard is None else meets_standard
+    return ~np.asarray(ms, dtype=bool) & coverage["assessed"].astype(bool).to_numpy()
+
+
+def meets_all_required(coverage: pd.DataFrame, meets_standard: np.ndarray | None = None) -> pd.Series:
+    """Per community id (sorted): no required, assessed category fails the standard (see
+    :func:`failing`). The one rule behind ``meets_all_required`` and the share meeting the
+    standard; communities without residents or without any assessed category are set apart
+    by :func:`community_index`."""
+    fail = failing(coverage, meets_standard) & coverage["required"].astype(bool).to_numpy()
+    return ~pd.Series(fail).groupby(coverage["community_id"].to_numpy(), sort=True).any()
+
+
+def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
+    """Share of ``share_of`` communities (with residents) meeting every required category."""
+    rows = index if share_of == "all" else index[index["settlement"] == share_of]
+    assessed = rows["meets_all_required"].dropna().astype(bool)
+    return float(assessed.mean()) if len(assessed) else float("nan")
+
+
 def community_index(
     coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
 ) -> gpd.GeoDataFrame:
@@ -34,13 +58,12 @@ def community_index(
     s = cov["covered_share"].fillna(1.0).clip(0, 1)
     cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
     s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
-    fail = ~cov["meets_standard"].astype(bool) & assessed
+    fail = failing(cov)
     tmp = pd.DataFrame(
         {
             "community_id": cov["community_id"],
             "ws": w * s,
             "w": w,
-            "req_fail": cov["required"] & fail,
             "fail": fail,
             "assessed": assessed,
         }
@@ -51,7 +74,7 @@ def community_index(
         {
             "service_index": 100.0 * g["ws"].sum() / wsum.where(wsum > 0),
             "n_shortfalls": g["fail"].sum().astype(int),
-            "meets_all_required": ~g["req_fail"].any(),
+            "meets_all_required": meets_all_required(cov),
             "n_not_assessed": (g.size() - g["assessed"].sum()).astype(int),
         }
     )

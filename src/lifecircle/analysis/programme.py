@@ -31,8 +31,11 @@ from .._errors import InfeasibleError, InputError
 from .._progress import progress
 from ..standards import Category, Profile
 from .candidates import Candidates, SitingProblem, siting_problem, user_candidates
+from .capacity import standard_verdict
 from .coverage import HIERARCHY, distance_verdict
 from .datastatus import NO_DATA
+from .index import meets_all_required
+from .index import share_meeting as index_share
 from .optimize import (
     MIP_GAP,
     TIME_LIMIT_S,
@@ -228,7 +231,8 @@ def _blocks(analysis: Analysis, cats: list[Category], cands: Candidates | None,
 def share_meeting(analysis: Analysis, added: pd.Series | None = None) -> float:
     """Share of communities meeting the standard (over the analysis' ``share_of``
     communities), with ``added`` target residents newly within reach (index: community id,
-    category) — computed as :class:`~lifecircle.analysis.result.Analysis` computes it."""
+    category) — by the analysis' own rule (:func:`~lifecircle.analysis.index.meets_all_required`):
+    the distance standard with the new coverage, capacity as it was."""
     cov = analysis.coverage
     covered = cov["covered_pop"].to_numpy(dtype=float)
     if added is not None and len(added):
@@ -236,17 +240,11 @@ def share_meeting(analysis: Analysis, added: pd.Series | None = None) -> float:
         covered = covered + added.reindex(keys).fillna(0.0).to_numpy()
     gp = cov["group_pop"].to_numpy(dtype=float)
     _, meets_d = distance_verdict(covered, gp, analysis.params.min_covered_share)
-    meets = meets_d & (cov["meets_capacity"] != False).to_numpy()  # noqa: E712
-    fail = cov["required"].astype(bool).to_numpy() & cov["assessed"].astype(bool).to_numpy() & ~meets
-    by = pd.DataFrame({"c": cov["community_id"], "fail": fail, "a": cov["assessed"].astype(bool)})
-    g = by.groupby("c")
-    ok = ~g["fail"].any()
-    idx = analysis.index.set_index("community_id")
-    rows = idx["meets_all_required"].notna()  # residents and at least one assessed category
-    if analysis.share_of != "all":
-        rows &= idx["settlement"] == analysis.share_of
-    keep = idx.index[rows.to_numpy()]
-    return float(ok.reindex(keep).astype(bool).mean()) if len(keep) else float("nan")
+    verdict = meets_all_required(cov, standard_verdict(meets_d, cov["meets_capacity"]))
+    idx = analysis.index
+    now = idx["community_id"].map(verdict).astype(object)
+    now[idx["meets_all_required"].isna().to_numpy()] = None  # no residents, nothing assessed
+    return index_share(idx.assign(meets_all_required=now), analysis.share_of)
 
 
 def _street_rules(b: _Blocks, cols: np.ndarray, streets: pd.Series, row_street: np.ndarray,

@@ -33,7 +33,7 @@ from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, point_status
-from .index import roll_ups
+from .index import roll_ups, share_meeting
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -428,13 +428,6 @@ def _with_optional_columns(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Communities from older code lack the 0.2 columns: add them empty."""
     missing = [c for c in ("province_code", "city_code", "settlement") if c not in communities]
     return communities.assign(**{c: None for c in missing}) if missing else communities
-
-
-def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
-    """Share of ``share_of`` communities (with residents) meeting every required category."""
-    rows = index if share_of == "all" else index[index["settlement"] == share_of]
-    assessed = rows["meets_all_required"].dropna().astype(bool)
-    return float(assessed.mean()) if len(assessed) else float("nan")
 
 
 #: Public name of the share meeting the standard, for tables merged outside an Analysis (batch).
