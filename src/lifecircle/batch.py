@@ -44,8 +44,7 @@ from .analysis.access import compute_access
 from .analysis.capacity import add_capacity
 from .analysis.coverage import coverage_table
 from .analysis.datastatus import NO_DATA, point_status
-from .analysis.index import roll_ups
-from .analysis.index import share_meeting
+from .analysis.index import roll_ups, share_meeting
 from .analysis.run import OPTIONAL_COLUMNS
 from .analysis.shortfalls import shortfall_table
 from .communities import Demand, demand_points
