@@ -534,3 +534,126 @@ def optimal_sites(
     per_site = sol.served if model == "capacitated" else newly_covered(a, w, sol.chosen)
     gap = greedy_gap(sol, greedy) if greedy is not None and model == "mclp" else float("nan")
     return SitingPlan(_site_frame(problem, sol, per_site), model, sol, greedy, gap)
+
+
+@dataclass(frozen=True)
+class TargetSolution:
+    """Sites chosen, period by period, so that enough communities meet the standard.
+
+    Attributes
+    ----------
+    chosen : per period, the positions of the candidates built that period (ascending).
+    units : the communities (positions) the plan brings up to the standard.
+    status, solve_s : the solver's status and seconds.
+    """
+
+    chosen: list[np.ndarray]
+    units: np.ndarray
+    status: str
+    solve_s: float
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period (year) of :func:`target_covering`: the candidates available, at most ``p``
+    sites and/or ``budget``, and rules "≥ 1 of ``members``" each of which may also be met by
+    a site elsewhere in the rule's area (a *filler*, costing ``filler_cost``) that covers
+    nothing the target needs."""
+
+    available: np.ndarray
+    p: int | None
+    budget: float | None
+    rules: tuple[Rule, ...] = ()
+    filler_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def target_covering(
+    cover: csr_matrix,
+    weights: np.ndarray,
+    row_pair: np.ndarray,
+    pair_need: np.ndarray,
+    pair_unit: np.ndarray,
+    units_needed: int | None,
+    periods: list[Period],
+    cost: np.ndarray,
+    *,
+    time_limit_s: float = TIME_LIMIT_S,
+    mip_gap: float = MIP_GAP,
+) -> TargetSolution:
+    """Set covering over communities and periods: a community (a *unit*) meets the standard
+    when each of its failing pairs (community × category) gets at least ``pair_need`` more
+    residents within reach; ``row_pair`` gives each demand row's pair (-1: none). Chooses,
+    period by period within each :class:`Period`'s limits and rules, sites (each at most once)
+    so that ``units_needed`` units meet at the least total ``cost``; with ``units_needed=None``
+    the most units, then the least cost. ``cover``: candidates × demand rows."""
+    t0 = time.perf_counter()
+    n_cand, n_units = cover.shape[0], int(pair_unit.max()) + 1 if len(pair_unit) else 0
+    rows = np.flatnonzero(row_pair >= 0)
+    xs = [(k, np.asarray(pe.available, np.int64)) for k, pe in enumerate(periods)]
+    x_cand = np.concatenate([a for _, a in xs]) if xs else np.zeros(0, np.int64)
+    x_per = np.concatenate([np.full(len(a), k) for k, a in xs]) if xs else np.zeros(0, np.int64)
+    n_x, n_f = len(x_cand), sum(len(pe.rules) for pe in periods)
+    n_z = len(rows)
+    n = n_x + n_f + n_units + n_z
+    fcost = np.concatenate([np.asarray(pe.filler_cost, float) for pe in periods]) if n_f else np.zeros(0)
+    f_per = np.concatenate([np.full(len(pe.rules), k) for k, pe in enumerate(periods)]) if n_f else np.zeros(0, int)
+    blocks, lo, hi = [], [], []
+
+    def add(m: csr_matrix, low: np.ndarray, high: np.ndarray) -> None:
+        blocks.append(csr_matrix(m, shape=(m.shape[0], n)))
+        lo.append(np.asarray(low, float))
+        hi.append(np.asarray(high, float))
+
+    ones = np.ones(n_x)
+    # each candidate at most once over the periods
+    add(csr_matrix((ones, (x_cand, np.arange(n_x))), shape=(n_cand, n)), np.full(n_cand, -np.inf), np.ones(n_cand))
+    # z_r <= Σ a_jr x_jp
+    sub = csc_matrix(cover)[:, rows]
+    link = -csr_matrix(sub[x_cand].T)
+    add(hstack([link, csr_matrix((n_z, n_f + n_units)), identity(n_z, format="csr")], format="csr"),
+        np.full(n_z, -np.inf), np.zeros(n_z))  # fmt: skip
+    # Σ_{r in pair} w_r z_r - need_q u_unit(q) >= 0
+    n_q = len(pair_need)
+    pr = row_pair[rows]
+    m = csr_matrix(
+        (np.r_[np.asarray(weights, float)[rows], -np.asarray(pair_need, float)],
+         (np.r_[pr, np.arange(n_q)], np.r_[n_x + n_f + n_units + np.arange(n_z), n_x + n_f + pair_unit])),
+        shape=(n_q, n),
+    )  # fmt: skip
+    add(m, np.zeros(n_q), np.full(n_q, np.inf))
+    for k, pe in enumerate(periods):
+        in_x, in_f = (x_per == k).astype(float), (f_per == k).astype(float)
+        if pe.p is not None:
+            add(csr_matrix(np.r_[in_x, in_f, np.zeros(n_units + n_z)][None, :]), [-np.inf], [pe.p])
+        if pe.budget is not None:
+            row = np.r_[in_x * cost[x_cand], in_f * fcost, np.zeros(n_units + n_z)]
+            add(csr_matrix(row[None, :]), [-np.inf], [pe.budget])
+    f0 = 0
+    for k, pe in enumerate(periods):
+        pos = {int(c): i for i, c in enumerate(x_cand) if x_per[i] == k}
+        for r in pe.rules:
+            row = np.zeros(n)
+            row[[pos[int(j)] for j in r.members if int(j) in pos]] = 1.0
+            row[n_x + f0] = 1.0
+            f0 += 1
+            add(csr_matrix(row[None, :]), [float(r.min_sites)], [np.inf])
+    site_cost = np.r_[cost[x_cand], fcost]
+    scale = max(float(site_cost.max()) if len(site_cost) else 1.0, 1e-12)
+    obj = np.r_[site_cost / scale, np.zeros(n_units + n_z)]
+    if units_needed is None:  # most units first, then the least cost
+        obj = np.r_[-obj[: n_x + n_f], np.full(n_units, n_x + n_f + 1.0), np.zeros(n_z)]
+    else:
+        add(csr_matrix(np.r_[np.zeros(n_x + n_f), np.ones(n_units), np.zeros(n_z)][None, :]),
+            [float(units_needed)], [np.inf])  # fmt: skip
+    full = vstack(blocks, format="csc")
+    n_int = n_x + n_f + n_units
+    lp = _lp(full, obj, np.zeros(n), np.ones(n), np.concatenate(lo), np.concatenate(hi),
+             n_int, units_needed is None)  # fmt: skip
+    x, _, _, _, status, secs, cols = _solve(lp, n_int, time_limit_s, mip_gap)
+    if x is None:
+        raise _no_plan(status, time_limit_s, f"no plan brings {units_needed} more communities up to the standard")
+    chosen = [np.sort(x_cand[(x_per == k) & (x[:n_x] > 0.5)]) for k in range(len(periods))]
+    units = np.flatnonzero(x[n_x + n_f : n_int] > 0.5)
+    log.debug("target covering: %d sites × %d periods, %d rows: %s in %.2f s", n_cand,
+              len(periods), n_z, status, time.perf_counter() - t0)  # fmt: skip
+    return TargetSolution(chosen, units, status, secs)

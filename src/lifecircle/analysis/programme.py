@@ -8,6 +8,14 @@ number of projects and/or budget, and — the campaign's rule — at least one p
 street (镇/街道) each year. The objective is the target residents newly brought within walking
 reach, weighted like the shortfall priority (category weight, optional categories halved).
 
+A target share of communities meeting the standard by a given year is imposed before the years
+are planned: one set-covering model over communities and the years up to the target year
+(:func:`~lifecircle.analysis.optimize.target_covering`; a community meets the standard when each
+of its failing required categories gets enough residents within reach) fixes the least costly
+projects — the fewest without a budget — in their years, within each year's limits and street
+rule; each year's maximal covering then fills the rest. Where the target cannot be reached, the
+shortfall is named: how many communities short, and which categories and streets block it.
+
 Where a street cannot have a project (no candidate within reach of its uncovered residents, or
 no uncovered residents left), the rule is reported in :attr:`Programme.issues`, or raised with
 ``every_street="require"``; it is never dropped silently. After each year the share of
@@ -34,15 +42,17 @@ from .candidates import Candidates, SitingProblem, siting_problem, user_candidat
 from .capacity import standard_verdict
 from .coverage import HIERARCHY, distance_verdict
 from .datastatus import NO_DATA
-from .index import meets_all_required
+from .index import failing, meets_all_required
 from .index import share_meeting as index_share
 from .optimize import (
     MIP_GAP,
     TIME_LIMIT_S,
+    Period,
     Rule,
     greedy_covering,
     maximal_covering,
     newly_covered,
+    target_covering,
 )
 from .shortfalls import OPTIONAL_FACTOR
 
@@ -55,7 +65,7 @@ log = logging.getLogger(__name__)
 PROGRAMME_COLUMNS = [
     "year", "county_code", "county_name", "street_code", "street_name", "community_id",
     "community_code", "community_name", "category", "category_zh", "level", "candidate_id", "candidate_kind",
-    "site_name", "new_covered_pop", "capacity", "cost",
+    "site_name", "new_covered_pop", "capacity", "cost", "for_target",
 ]  # fmt: skip
 #: Columns of :attr:`Programme.by_year`.
 YEAR_COLUMNS = [
@@ -79,7 +89,15 @@ class ProgrammeParams:
         the others are listed in :attr:`Programme.issues`), ``"require"`` (a street that cannot
         is an :class:`~lifecircle.analysis.optimize.InfeasibleError`) or ``"off"``.
     target_share, target_year : the share of communities meeting the standard to reach by that
-        year (checked and reported, see :attr:`Programme.target_met`).
+        year (default the last), see :attr:`Programme.target_met`.
+    target_rule : ``"report"`` (default: the target is imposed — before the years are planned,
+        the least costly projects (the fewest without a budget) that bring enough communities up
+        to the standard by the target year are fixed in their years, within each year's limits
+        and street rule; where the target cannot be reached, as many communities as the limits
+        allow, and the shortfall is named in :attr:`Programme.issues`), ``"require"`` (a target
+        that cannot be reached is an :class:`~lifecircle.analysis.optimize.InfeasibleError`
+        naming how many communities short and which categories and streets block it) or
+        ``"check"`` (not imposed, only checked after the years).
     default_cost : cost of a candidate without one, where a budget is set (``None``: an error).
     time_limit_s, mip_gap : for each year's solve.
     candidate_cell_m : spacing of generated street candidates (no candidates given).
@@ -91,6 +109,7 @@ class ProgrammeParams:
     every_street: Literal["report", "require", "off"] = "report"
     target_share: float | None = None
     target_year: int | None = None
+    target_rule: Literal["report", "require", "check"] = "report"
     default_cost: float | None = None
     time_limit_s: float = TIME_LIMIT_S
     mip_gap: float = MIP_GAP
@@ -116,6 +135,8 @@ class ProgrammeParams:
                 raise InputError(f"programme {y}: give projects_per_year or budget_per_year for it")
         if self.target_share is not None and not 0 < self.target_share <= 1:
             raise InputError(f"target_share must be in (0, 1], got {self.target_share}")
+        if self.target_rule not in ("report", "require", "check"):
+            raise InputError(f"target_rule must be 'report', 'require' or 'check', got {self.target_rule!r}")
         if self.target_year is not None and self.target_year not in self.years:
             raise InputError(f"target_year {self.target_year} is not one of the years {self.years}")
 
@@ -307,8 +328,9 @@ def _costs(b: _Blocks, cols: np.ndarray, budget: float | None) -> np.ndarray | N
 
 
 def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: pd.Series,
-                row_street: np.ndarray, params: ProgrammeParams) -> None:  # fmt: skip
-    """Choose ``year``'s projects and record them in ``st``."""
+                row_street: np.ndarray, params: ProgrammeParams, forced: np.ndarray) -> None:  # fmt: skip
+    """Choose ``year``'s projects (``forced``: columns the target fixed in this year) and record
+    them in ``st``."""
     p, budget = params.per_year(year)
     w_left = b.weight * st.left
     gain = b.cover @ w_left
@@ -316,6 +338,9 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
     sub = b.cover[cols]
     rules, issues = _street_rules(b, cols, streets, row_street, b.residents * st.left, year, params)
     st.issues.extend(issues)
+    fixed = np.flatnonzero(np.isin(cols, forced))  # built already, or nothing left to cover: dropped
+    ids = b.frame["candidate_id"].to_numpy()
+    rules += tuple(Rule(np.array([j]), 1, f"target: {ids[cols[j]]} in {year}") for j in fixed)
     cost = _costs(b, cols, budget)
     if len(cols) == 0:
         st.years.append({"year": year, "projects": 0, "cost": 0.0, "new_covered_pop": 0.0,
@@ -339,7 +364,7 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
         k = b.col_block[cols[j]]
         st.added.append(pd.DataFrame({"community_id": demand_comm[b.row_point[rows]],
                                       "category": b.cats[k].id, "pop": b.residents[rows]}))  # fmt: skip
-        st.rows.append(_project_row(b, cols[j], year, n_new))
+        st.rows.append(_project_row(b, cols[j], year, n_new, bool(np.isin(j, fixed))))
     st.used[cols[sol.chosen]] = True
     spent = float(np.nansum(b.col_cost[cols[sol.chosen]])) if len(sol.chosen) else 0.0
     st.years.append({
@@ -357,15 +382,178 @@ def _added(st: _State) -> pd.Series:
     return df.groupby(["community_id", "category"])["pop"].sum()
 
 
-def _project_row(b: _Blocks, col: int, year: int, new_pop: float) -> dict:
+def _project_row(b: _Blocks, col: int, year: int, new_pop: float, for_target: bool) -> dict:
     cat = b.cats[b.col_block[col]]
     f = b.frame.iloc[col]
     return {
         "year": year, **b.place.iloc[col].to_dict(), "category": cat.id,
         "category_zh": cat.name_zh, "level": cat.level, "candidate_id": f["candidate_id"],
         "candidate_kind": f["kind"], "site_name": f["name"], "new_covered_pop": new_pop,
-        "capacity": f["capacity"], "cost": b.col_cost[col], "geometry": f.geometry,
+        "capacity": f["capacity"], "cost": b.col_cost[col], "for_target": for_target,
+        "geometry": f.geometry,
     }  # fmt: skip
+
+
+@dataclass
+class _Pairs:
+    """The failing (community × required category) pairs of the communities that do not yet
+    meet the standard, each with the residents it still needs and what blocks it."""
+
+    frame: pd.DataFrame  # community_id, street_name, category, category_zh, threshold_m, need, blocked
+    row_pair: np.ndarray  # per row of the blocks: its pair (-1: none)
+    needed: int  # communities still to bring up
+    total: int
+    meeting: int
+    target: int
+
+
+def _target_pairs(analysis: Analysis, b: _Blocks, avail: np.ndarray, share: float) -> _Pairs:
+    """What the target asks: communities to bring up, and each failing pair's need and blocker
+    (``avail``: the columns available by the target year)."""
+    idx = analysis.index
+    elig = idx["meets_all_required"].notna()
+    if analysis.share_of != "all":
+        elig &= idx["settlement"] == analysis.share_of
+    ids = set(idx.loc[elig, "community_id"])
+    total, meeting = int(elig.sum()), int(idx.loc[elig, "meets_all_required"].astype(bool).sum())
+    target = int(np.ceil(share * total - 1e-9))
+    cov = analysis.coverage
+    fr = failing(cov) & cov["required"].astype(bool).to_numpy() & cov["community_id"].isin(ids).to_numpy()
+    f = cov.loc[fr, ["community_id", "street_name", "category", "category_zh", "threshold_m"]]
+    f = f.reset_index(drop=True)
+    min_share = analysis.params.min_covered_share
+    f["need"] = (min_share * cov.loc[fr, "group_pop"] - cov.loc[fr, "covered_pop"]).to_numpy() - 1e-6
+    planned = {c.id for c in b.cats}
+    pair_of = pd.Series(np.arange(len(f)), index=pd.MultiIndex.from_frame(f[["community_id", "category"]]))
+    row_comm = analysis.demand["community_id"].to_numpy()[b.row_point]
+    row_cat = np.array([c.id for c in b.cats], dtype=object)[b.row_block] if len(b.cats) else np.zeros(0, object)
+    keys = pd.MultiIndex.from_arrays([row_comm, row_cat])
+    row_pair = pair_of.reindex(keys).fillna(-1).to_numpy(dtype=np.int64)
+    reach_rows = np.asarray(b.cover[avail].sum(axis=0)).ravel() > 0
+    ok = row_pair >= 0
+    reach = np.bincount(row_pair[ok & reach_rows], weights=b.residents[ok & reach_rows], minlength=len(f))
+    f["blocked"] = np.select(
+        [(cov.loc[fr, "meets_capacity"] == False).to_numpy(),  # noqa: E712
+         ~f["category"].isin(planned).to_numpy(), reach < f["need"].to_numpy()],
+        ["capacity", "not planned", "reach"], default="",
+    )  # fmt: skip
+    return _Pairs(f, row_pair, target - meeting, total, meeting, target)
+
+
+_BLOCKED = {
+    "capacity": "misses the per-1,000 capacity rule (the programme adds reach, not places)",
+    "not planned": "is not among the categories planned",
+    "reach": "no candidate within {m:,.0f} m of enough of its uncovered residents",
+    "limits": "not brought up within the years' limits",
+}
+
+
+def _blockers(f: pd.DataFrame, top: int = 8) -> str:
+    """'托育 (why): 街道 A 3 communities, 街道 B 1; …' for the pairs in ``f``, most first."""
+    if not len(f):
+        return ""
+    g = f.groupby(["category_zh", "blocked", "threshold_m", "street_name"], dropna=False)["community_id"].nunique()
+    parts = []
+    for (cat, why, m), part in g.groupby(level=[0, 1, 2], sort=False):
+        part = part.sort_values(ascending=False)
+        where = ", ".join(f"街道 {k[3]} {n}" for k, n in part.items())
+        parts.append((int(part.sum()), f"{cat} ({_BLOCKED[why].format(m=m)}): {where}"))
+    parts.sort(key=lambda t: -t[0])
+    more = f"; … {len(parts) - top} more" if len(parts) > top else ""
+    return "; ".join(p for _, p in parts[:top]) + more
+
+
+def _target_periods(b: _Blocks, years: list[int], useful: np.ndarray, relevant: np.ndarray,
+                    cost: np.ndarray, params: ProgrammeParams) -> list[Period]:  # fmt: skip
+    """One :class:`Period` per year up to the target year: the relevant columns available, the
+    year's limits, and each street's rule (its other useful columns as the filler)."""
+    out = []
+    for y in years:
+        avail = useful & ~(b.col_year > y)
+        p, budget = params.per_year(y)
+        rules, fill = [], []
+        if params.every_street != "off":
+            for key in np.unique(b.col_street[avail]):
+                members = np.flatnonzero(avail & (b.col_street == key))
+                rules.append(Rule(members[relevant[members]], 1, f"街道 {key}: ≥ 1 project in {y}"))
+                fill.append(float(cost[members].min()))
+        out.append(Period(np.flatnonzero(avail & relevant), p, budget, tuple(rules), np.asarray(fill)))
+    return out
+
+
+def _target_plan(analysis: Analysis, b: _Blocks, params: ProgrammeParams) -> tuple[dict[int, np.ndarray], list[dict]]:
+    """The sites to build, year by year, so that the target share is reached by the target
+    year at the least cost (fewest projects without a budget); the shortfall named when it
+    cannot be. Returns {year: columns} and issues."""
+    share, year = params.target_share, params.target_year or max(params.years)
+    if share is None or params.target_rule == "check":
+        return {}, []
+    years = sorted(y for y in params.years if y <= year)
+    useful = (b.cover @ b.residents) > 0
+    pairs = _target_pairs(analysis, b, useful & ~(b.col_year > year), share)
+    head = (f"target {share:.0%} of communities meeting the standard by {year} "
+            f"({pairs.target} of {pairs.total}; {pairs.meeting} meet now) cannot be reached")  # fmt: skip
+    if pairs.needed <= 0:
+        return {}, []
+    f = pairs.frame
+    bad = set(f.loc[f["blocked"] != "", "community_id"])
+    units = pd.Index(sorted(set(f["community_id"]) - bad))
+    if len(units) < pairs.needed:
+        msg = (f"{head}: with every candidate at most {len(units)} more can "
+               f"meet it, {pairs.needed - len(units)} short. What blocks the others: "
+               f"{_blockers(f[f['blocked'] != ''])}")  # fmt: skip
+        return _target_fallback(analysis, b, params, pairs, units, years, useful, msg, year)
+    return _target_solve(analysis, b, params, pairs, units, years, useful, head, year)
+
+
+def _target_solve(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
+                  units: pd.Index, years: list[int], useful: np.ndarray, head: str,
+                  year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
+    """Solve the target model for ``units``; the most that the limits allow where not all."""
+    f = pairs.frame
+    keep = f["community_id"].isin(units).to_numpy()
+    pair_unit = units.get_indexer(f["community_id"])
+    remap = np.where(keep, np.cumsum(keep) - 1, -1)
+    row_pair = np.where(pairs.row_pair >= 0, remap[np.maximum(pairs.row_pair, 0)], -1)
+    relevant = np.asarray(b.cover[:, row_pair >= 0].sum(axis=1)).ravel() > 0
+    budgeted = any(params.per_year(y)[1] is not None for y in years)
+    cost = _costs(b, np.arange(len(b.col_cost)), 0.0) if budgeted else np.ones(len(b.col_cost))
+    periods = _target_periods(b, years, useful, relevant, cost, params)
+    args = (b.cover, b.residents, row_pair, f.loc[keep, "need"].to_numpy(), pair_unit[keep])
+    kw = {"time_limit_s": params.time_limit_s, "mip_gap": params.mip_gap}
+    try:
+        sol = target_covering(*args, pairs.needed, periods, cost, **kw)
+        issues: list[dict] = []
+    except InfeasibleError:
+        try:
+            sol = target_covering(*args, None, periods, cost, **kw)
+        except InfeasibleError:  # the limits cannot even meet the street rule: the year says so
+            return {}, []
+        left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
+        msg = (f"{head}: the per-year limits (projects, budget, one project per "
+               f"street a year) and the candidates' earliest years allow at most {len(sol.units)} "
+               f"more by {year}, {pairs.needed - len(sol.units)} short. Left out: "
+               f"{_blockers(left.assign(blocked='limits'))}")  # fmt: skip
+        if params.target_rule == "require":
+            raise InfeasibleError(msg) from None
+        issues = [{"year": year, "rule": "target share", "where": "city", "message": msg}]
+    return {y: b_ for y, b_ in zip(years, sol.chosen, strict=True)}, issues
+
+
+def _target_fallback(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
+                     units: pd.Index, years: list[int], useful: np.ndarray, msg: str,
+                     year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
+    """The target cannot be reached: raise (``target_rule="require"``), or bring up as many
+    communities as the limits allow and report the shortfall."""
+    head = f"nor can the {len(units)} communities within the candidates' reach be brought up by {year}"
+    if params.target_rule == "require":
+        raise InfeasibleError(msg)
+    issue = {"year": year, "rule": "target share", "where": "city", "message": msg}
+    if not len(units):
+        return {}, [issue]
+    short = _Pairs(pairs.frame, pairs.row_pair, len(units), pairs.total, pairs.meeting, pairs.target)
+    fixed, more = _target_solve(analysis, b, params, short, units, years, useful, head, year)
+    return fixed, [issue, *more]
 
 
 def plan_programme(
@@ -400,9 +588,11 @@ def plan_programme(
     streets = streets[~streets.index.duplicated()].sort_index()
     street_of = pd.Series(keys, index=comm["community_id"].to_numpy())
     row_street = street_of.reindex(analysis.demand["community_id"].to_numpy()[b.row_point]).to_numpy()
-    st = _State(np.zeros(b.cover.shape[0], bool), np.ones(b.cover.shape[1], bool), [], [], [], [])
+    fixed, issues = _target_plan(analysis, b, params)
+    st = _State(np.zeros(b.cover.shape[0], bool), np.ones(b.cover.shape[1], bool), [], [], [], issues)
     for year in progress(sorted(params.years), desc="programme years"):
-        _solve_year(analysis, b, st, year, streets, row_street, params)
+        forced = fixed.get(year, np.zeros(0, np.int64))
+        _solve_year(analysis, b, st, year, streets, row_street, params, forced)
     return _finish(analysis, st, params)
 
 
@@ -413,10 +603,9 @@ def _finish(analysis: Analysis, st: _State, params: ProgrammeParams) -> Programm
         year = params.target_year or max(params.years)
         share = float(by_year.set_index("year").at[year, "share_meeting_standard"])
         met = bool(share >= params.target_share)
-        if not met:
+        if not met and not any(i["rule"] == "target share" for i in st.issues):
             msg = (f"target {params.target_share:.0%} of communities meeting the standard by "
                    f"{year} not reached: {share:.0%} after {year}; add projects, budget or candidates")  # fmt: skip
-            log.warning("%s", msg)
             st.issues.append({"year": year, "rule": "target share", "where": "city", "message": msg})
     rows = pd.DataFrame(st.rows, columns=[*PROGRAMME_COLUMNS, "geometry"])
     crs = analysis.network.crs

@@ -420,6 +420,8 @@ PROGRAMME_ONLY: dict[str, Label] = {
     "site_name": _L("选址名称", "Site", "name of the candidate place (its id when it has none)"),
     "capacity": _L("规模", "Capacity", "capacity of the place in the unit of the category's rule"),
     "cost": _L("投资", "Cost", "cost of the project, in the unit the candidates gave"),
+    "for_target": _L("达标目标所需", "For the target",
+                     "fixed so that the target share of communities meeting the standard is reached"),
     "projects": _L("项目数", "Projects", "projects planned that year"),
     "status": _L("求解状态", "Solver status", "optimal, or why the solver stopped"),
     "gap": _L("最优性差距", "Optimality gap", "relative gap between the plan and the solver's bound"),
