@@ -115,7 +115,7 @@ def test_analysis_workbook_gets_the_programme_sheet(case, prog, tmp_path):  # no
     a = case[0]
     plain = load_workbook(a.to_excel(str(tmp_path / "plain.xlsx"), lang="zh"))
     wb = load_workbook(a.to_excel(str(tmp_path / "with.xlsx"), lang="zh", programme=prog))
-    assert wb.sheetnames == [*plain.sheetnames, "建设时序"]
+    assert wb.sheetnames == [*plain.sheetnames, "建设时序", "年度汇总", "未满足规则"]
     rows = list(wb["建设时序"].values)
     body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert [r["计划年度"] for r in body] == list(YEARS)
@@ -124,7 +124,13 @@ def test_analysis_workbook_gets_the_programme_sheet(case, prog, tmp_path):  # no
     assert [r["投资"] for r in body] == [1, 3, 3]
     # the same sheet as the programme's own workbook
     own = load_workbook(prog.to_excel(str(tmp_path / "own.xlsx"), profile=a.profile))
-    assert list(own["建设时序"].values) == rows
+    for sheet in own.sheetnames:
+        assert list(own[sheet].values) == list(wb[sheet].values)
+    years = [dict(zip(*[list(wb["年度汇总"].values)[i] for i in (0, k)], strict=True))
+             for k in range(1, len(YEARS) + 1)]  # fmt: skip
+    assert [y["计划年度"] for y in years] == list(YEARS)
+    assert [y["项目数"] for y in years] == list(prog.by_year["projects"])
+    assert len(list(wb["未满足规则"].values)) == 1 + len(prog.issues)
     # formula-like names stay text, in both workbooks
     bad = dataclasses.replace(prog, table=prog.table.assign(site_name='=HYPERLINK("http://x","y")'))
     for path in (a.to_excel(str(tmp_path / "bad.xlsx"), programme=bad), bad.to_excel(str(tmp_path / "b.xlsx"))):
@@ -133,7 +139,8 @@ def test_analysis_workbook_gets_the_programme_sheet(case, prog, tmp_path):  # no
         cells = [ws.cell(row=r, column=col) for r in range(2, ws.max_row + 1)]
         assert [(c.value, c.data_type) for c in cells] == [('=HYPERLINK("http://x","y")', "s")] * 3
     en = load_workbook(a.to_excel(str(tmp_path / "en.xlsx"), lang="en", programme=prog))
-    assert en.sheetnames[-1] == "Programme" and "Year" in next(en["Programme"].values)
+    assert en.sheetnames[-3:] == ["Programme", "By year", "Rules not met"]
+    assert "Year" in next(en["Programme"].values)
 
 
 @pytest.mark.browser

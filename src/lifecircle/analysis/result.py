@@ -412,7 +412,8 @@ class Analysis:
     def to_excel(self, path: str, lang: str | None = None,
                  programme: Programme | None = None) -> str:
         """Write shortfalls, categories, index and coverage to one Excel workbook; with
-        ``programme`` (from :func:`lifecircle.plan_programme`) also its 建设时序 sheet."""
+        ``programme`` (from :func:`lifecircle.plan_programme`) also its sheets 建设时序, 年度汇总
+        and 未满足规则."""
         from ..outputs.tables import write_excel
 
         return write_excel(self, path, lang=lang or settings.language, programme=programme)

@@ -50,10 +50,17 @@ def write_programme(
 
     def write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for attr, _, _ in PROGRAMME_SHEETS:
-                write_programme_sheet(xw, programme, attr, lang, profile)
+            write_programme_sheets(xw, programme, lang, profile)
 
     return atomic_write(Path(path), write)
+
+
+def write_programme_sheets(
+    xw: pd.ExcelWriter, programme: Programme, lang: str = "zh", profile: Profile | None = None
+) -> list[str]:
+    """Write every sheet of :data:`PROGRAMME_SHEETS` into the open workbook ``xw`` (the
+    programme workbook, and the analysis workbook with ``programme=``); returns their names."""
+    return [write_programme_sheet(xw, programme, attr, lang, profile) for attr, _, _ in PROGRAMME_SHEETS]
 
 
 def write_programme_sheet(
@@ -61,8 +68,7 @@ def write_programme_sheet(
     profile: Profile | None = None,
 ) -> str:
     """Write one sheet of :data:`PROGRAMME_SHEETS` (``attr``: ``"table"``, ``"by_year"`` or
-    ``"issues"``) into the open workbook ``xw``; returns the sheet's name. The analysis workbook
-    (:func:`lifecircle.outputs.tables.write_excel` with ``programme=``) adds 建设时序 this way."""
+    ``"issues"``) into the open workbook ``xw``; returns the sheet's name."""
     zh, en = next((z, e) for a, z, e in PROGRAMME_SHEETS if a == attr)
     name = zh if lang == "zh" else en
     df = getattr(programme, attr)

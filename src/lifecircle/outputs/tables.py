@@ -196,8 +196,9 @@ def write_excel(
 
     Sheets: the headline numbers, shortfalls, the data checklist, categories, the service index
     and its roll-ups by street and county, coverage, and proposed sites when there are any; with
-    ``programme`` (from :func:`lifecircle.plan_programme`) last the projects by year, 建设时序
-    (as in the programme workbook, :func:`lifecircle.outputs.programme.write_programme_sheet`).
+    ``programme`` (from :func:`lifecircle.plan_programme`) last its three sheets, the projects
+    by year 建设时序, the share after each year 年度汇总 and the rules not met 未满足规则 (as in
+    the programme workbook, :func:`lifecircle.outputs.programme.write_programme_sheets`).
     Values read as an official's list (see :mod:`lifecircle.outputs.present`): numbers keep
     Excel number formats (people and metres whole, shares as percentages), the header row is
     frozen and columns fit their content. The file is replaced atomically.
@@ -227,9 +228,9 @@ def write_excel(
                 ws.freeze_panes = "A2"
                 _fit_columns(ws, df)
             if programme is not None:
-                from .programme import write_programme_sheet  # it imports excel_text from here
+                from .programme import write_programme_sheets  # it imports excel_text from here
 
-                write_programme_sheet(xw, programme, "table", lang, analysis.profile)
+                write_programme_sheets(xw, programme, lang, analysis.profile)
 
     out = atomic_write(path, write)
     log.debug("wrote %s", out)
