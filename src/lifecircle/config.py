@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError
+from ._errors import ConfigError, InputError
 from ._located import Locator, Path_, TomlPositions, located_error, read_text
+from .analysis.programme import ProgrammeParams
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,20 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "data_gap_radius_m": _NUM,
     },
     "sites": {"max_sites": (int,), "categories": (list,), "min_new_pop": _NUM},
+    "programme": {
+        "years": (list,),
+        "projects_per_year": (int, dict),
+        "budget_per_year": (int, float, dict),
+        "every_street": (str,),
+        "target_share": _NUM,
+        "target_year": (int,),
+        "target_rule": (str,),
+        "candidates": (str,),
+        "candidates_layer": (str,),
+        "categories": (list,),
+        "default_cost": _NUM,
+        "time_limit_s": _NUM,
+    },
     "output": {
         "dir": (str,),
         "formats": (list,),
@@ -126,6 +141,7 @@ class Config:
     output: dict[str, Any] = field(default_factory=dict)
     loc: Locator | None = field(default=None, repr=False)
     regions: dict[str, Any] = field(default_factory=dict)
+    programme: dict[str, Any] = field(default_factory=dict)
 
     def where(self, *key: str | int) -> str:
         """``"<file>, line N: section.key"`` for error messages about a configured value."""
@@ -348,7 +364,49 @@ def _validate(loc: Locator, base: Path) -> Config:
         output=_output(loc, paths),
         loc=loc,
         regions=_regions(loc, paths),
+        programme=_programme(loc, paths),
     )
+
+
+def _per_year(loc: Locator, key: str, value: Any) -> Any:
+    """A number, or a table ``{ 2026 = 3, 2027 = 4 }`` of numbers by year (keys as text)."""
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for year, v in value.items():
+        if not str(year).isdigit() or isinstance(v, bool) or not isinstance(v, _NUM):
+            raise _fail(loc, ("programme", key, year), "give a number for each year, e.g. { 2026 = 3 }")
+        out[int(year)] = v
+    return out
+
+
+def _programme(loc: Locator, paths: _Paths) -> dict[str, Any]:
+    """The [programme] section: the year-by-year gap-filling programme after the analysis."""
+    pc = dict(loc.data.get("programme", {}))
+    if not pc:
+        return pc
+    if "regions" in loc.data:
+        raise _fail(loc, ("programme",), "a programme needs a whole-area run: remove [regions]")
+    years = pc.get("years")
+    if not years or not all(isinstance(y, int) and not isinstance(y, bool) for y in years):
+        raise _fail(loc, ("programme", "years"), "give the years to plan, e.g. years = [2026, 2027, 2028]")
+    for key in ("projects_per_year", "budget_per_year"):
+        if key in pc:
+            pc[key] = _per_year(loc, key, pc[key])
+    if "candidates" in pc:
+        pc["candidates"] = paths.path(pc["candidates"])
+    try:
+        programme_params(pc).check()
+    except InputError as exc:
+        raise _fail(loc, ("programme",), str(exc)) from None
+    return pc
+
+
+def programme_params(section: dict[str, Any]) -> ProgrammeParams:
+    """The :class:`~lifecircle.analysis.programme.ProgrammeParams` of a [programme] section."""
+    keys = ("projects_per_year", "budget_per_year", "every_street", "target_share", "target_year",
+            "target_rule", "default_cost", "time_limit_s")  # fmt: skip
+    return ProgrammeParams(tuple(section["years"]), **{k: section[k] for k in keys if k in section})
 
 
 def _regions(loc: Locator, paths: _Paths) -> dict[str, Any]:
@@ -417,6 +475,14 @@ target_share = 0.6
 
 [sites]
 max_sites = 5                    # proposed sites per category (0: none)
+
+# [programme]                    # a year-by-year programme of projects (建设时序) after the analysis
+# years = [2026, 2027, 2028, 2029, 2030]
+# projects_per_year = 10         # or {{ 2026 = 8, 2027 = 12 }}; and/or budget_per_year (the candidates' cost unit)
+# every_street = "report"        # every street >= 1 project a year where it can: report | require | off
+# target_share = 0.6             # share of communities meeting the standard to reach by target_year
+# target_year = 2028             # default: the last year; target_rule = "report" | "require" | "check"
+# candidates = "候选地块.gpkg"     # places that could host a facility; default: points on the streets
 
 [output]
 dir = "lifecircle_output"

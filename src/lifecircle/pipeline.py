@@ -1,5 +1,6 @@
 """The whole run that a configuration file describes (``lifecircle run config.toml``):
-network → facilities → communities and demand → analysis (and sites) → outputs and pool.
+network → facilities → communities and demand → analysis (and sites) → the programme (with a
+``[programme]`` section) → outputs and pool.
 
 Errors from a stage name the configuration key (and line) that fed it. A run's files are written
 into a temporary folder beside the results and moved in only when every output, the pool
@@ -26,9 +27,10 @@ from ._errors import ConfigError, InputError, LifecircleError
 from ._progress import Laps
 from .analysis import Analysis, analyze
 from .analysis.datastatus import DATA_GAP_RADIUS_M
+from .analysis.programme import Programme, plan_programme, programme_projects
 from .batch import RegionsResult, analyze_regions, write_region_files
 from .communities import buildings_from_osm, demand_points, load_communities
-from .config import Config, load_config
+from .config import Config, load_config, programme_params
 from .facilities import (
     facilities_from_osm,
     gates,
@@ -52,11 +54,13 @@ _OSM_SUFFIXES = (".pbf", ".osm", ".gz", ".bz2", ".xml")
 
 @dataclass
 class RunResult:
-    """What a run produced: the analysis, the files written and the time each stage took."""
+    """What a run produced: the analysis, the files written, the time each stage took and the
+    programme (with a ``[programme]`` section)."""
 
     analysis: Analysis | RegionsResult
     files: dict[str, Path | str]
     seconds: dict[str, float] = field(default_factory=dict)
+    programme: Programme | None = None
 
     def summary_lines(self, lang: str = "zh") -> list[str]:
         """The end-of-run summary, one line per item."""
@@ -83,7 +87,22 @@ class RunResult:
                 f"({share_of}): {s['share_meeting_standard']:.0%} (目标 {s['target_share']:.0%})",
                 f"用时 time: {total:.1f} s ({laps})",
             ]
-        return lines + [f"{k}: {v}" for k, v in self.files.items()]
+        return lines + self._programme_lines(lang) + [f"{k}: {v}" for k, v in self.files.items()]
+
+    def _programme_lines(self, lang: str) -> list[str]:
+        p = self.programme
+        if p is None:
+            return []
+        y = p.by_year
+        share = float(y["share_meeting_standard"].iat[-1]) if len(y) else p.baseline_share
+        span = f"{y['year'].min()}–{y['year'].max()}"
+        if lang == "en":
+            text = (f"programme {span}: {len(p.table)} projects, meeting the standard "
+                    f"{p.baseline_share:.0%} → {share:.0%}; rules not met: {len(p.issues)}")  # fmt: skip
+        else:
+            text = (f"建设时序 programme {span}: {len(p.table)} 个项目, 达标社区比例 "
+                    f"{p.baseline_share:.0%} → {share:.0%}; 未满足规则 {len(p.issues)} 条")  # fmt: skip
+        return [text]
 
 
 @contextmanager
@@ -118,10 +137,26 @@ def run(config: Config | str | Path) -> RunResult:
         return _run_regions(cfg, net, fac, comm, demand, profile, lap)
     a = _analysis(cfg, net, fac, comm, demand, profile, fac_gates)
     lap("analysis")
-    files = _outputs(cfg, a)
+    prog = _programme(cfg, a)
+    if prog is not None:
+        lap("programme")
+    files = _outputs(cfg, a, prog)
     files.update(_population_report(cfg, comm))
     lap("outputs")
-    return RunResult(analysis=a, files=files, seconds=lap.seconds)
+    return RunResult(analysis=a, files=files, seconds=lap.seconds, programme=prog)
+
+
+def _programme(cfg: Config, a: Analysis) -> Programme | None:
+    """The ``[programme]`` section: the year-by-year programme on the analysis' shortfalls."""
+    pc = cfg.programme
+    if not pc:
+        return None
+    cands = None
+    if "candidates" in pc:
+        with _from_key(cfg, "programme", "candidates"):
+            cands = _read_layer(pc["candidates"], pc.get("candidates_layer"))
+    with _from_key(cfg, "programme"):
+        return plan_programme(a, programme_params(pc), cands, categories=pc.get("categories"))
 
 
 def _osm_file(cfg: Config) -> Path | None:
@@ -325,14 +360,18 @@ def _analysis(
     return a
 
 
-def _write_files(cfg: Config, a: Analysis, folder: Path) -> dict[str, Path]:
-    """Write the run's own files (not the pool) into ``folder``."""
+def _write_files(cfg: Config, a: Analysis, folder: Path, prog: Programme | None) -> dict[str, Path]:
+    """Write the run's own files (not the pool) into ``folder``; the programme's workbook and
+    sheets and map layer with ``prog``."""
     oc = cfg.output
     lang = oc.get("lang", settings.language)
     files: dict[str, Path] = {}
     formats = oc.get("formats", ["xlsx", "csv"])
     if "xlsx" in formats:
-        files["xlsx"] = write_excel(a, folder / "lifecircle_shortfalls.xlsx", lang=lang)
+        files["xlsx"] = write_excel(a, folder / "lifecircle_shortfalls.xlsx", lang=lang, programme=prog)
+    if prog is not None:
+        files["programme"] = prog.to_excel(str(folder / "lifecircle_programme.xlsx"), lang=lang,
+                                           profile=a.profile)  # fmt: skip
     if "csv" in formats:
         files["csv"] = write_csv(
             a.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang, profile=a.profile,
@@ -348,15 +387,17 @@ def _write_files(cfg: Config, a: Analysis, folder: Path) -> dict[str, Path]:
         )
         files["gpkg"] = gpkg
     if oc.get("map", True):
-        m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang)
+        m = a.map(basemap=oc.get("basemap", "osm"), tianditu_key=oc.get("tianditu_key"), lang=lang,
+                  programme=prog)  # fmt: skip
         files["map"] = save_map(
             m, folder / "lifecircle_map.html", offline=oc.get("map_offline", True)
         )
     return files
 
 
-def _outputs(cfg: Config, a: Analysis) -> dict[str, Path | str]:
-    """Write into a temporary folder, export the pool, then move the files into place."""
+def _outputs(cfg: Config, a: Analysis, prog: Programme | None = None) -> dict[str, Path | str]:
+    """Write into a temporary folder, export the pool (with the programme's projects and their
+    planned year), then move the files into place."""
     out_dir = Path(cfg.output["dir"])
     with _from_key(cfg, "output", "dir"):
         try:
@@ -365,11 +406,17 @@ def _outputs(cfg: Config, a: Analysis) -> dict[str, Path | str]:
             raise ConfigError(f"cannot create the output folder {out_dir}: {exc}") from None
     stage = Path(tempfile.mkdtemp(prefix=".lifecircle-run-", dir=out_dir))
     try:
-        staged = _write_files(cfg, a, stage)
+        staged = _write_files(cfg, a, stage, prog)
         pool = cfg.output.get("pool", out_dir / "lifecircle_pool.gpkg")
         if pool:
             with _from_key(cfg, "output", "pool"):
-                export_pool(a, pool)
+                if prog is None:
+                    export_pool(a, pool)
+                else:
+                    rows = pd.concat([a.projects, programme_projects(prog, a).to_crs(a.projects.crs)],
+                                     ignore_index=True)  # fmt: skip
+                    export_pool(gpd.GeoDataFrame(rows, crs=a.projects.crs), pool, run_id=a.run_id,
+                                profile=a.profile.id)  # fmt: skip
         files: dict[str, Path | str] = {}
         for name, path in staged.items():
             final = out_dir / path.name
