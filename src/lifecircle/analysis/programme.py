@@ -42,7 +42,7 @@ from .candidates import Candidates, SitingProblem, siting_problem, user_candidat
 from .capacity import standard_verdict
 from .coverage import HIERARCHY, distance_verdict
 from .datastatus import NO_DATA
-from .index import failing, meets_all_required
+from .index import UNKNOWN, failing, meets_all_required
 from .index import share_meeting as index_share
 from .optimize import (
     MIP_GAP,
@@ -148,7 +148,8 @@ class Programme:
     Attributes
     ----------
     table : GeoDataFrame (WGS84), one row per project (year × county × street × project): see
-        :data:`PROGRAMME_COLUMNS`; ``candidate_kind`` is ``"user"`` or ``"street"`` (generated).
+        :data:`PROGRAMME_COLUMNS`; ``candidate_kind`` is ``"user"`` or ``"street"`` (generated);
+        ``for_target`` marks the projects fixed so that the target share is reached.
     by_year : one row per year: projects, cost, residents newly covered, the share of
         communities meeting the standard after the year, the solver's status, gap and seconds,
         the objective (residents newly covered, weighted like the shortfall priority) and
@@ -420,7 +421,7 @@ def _target_pairs(analysis: Analysis, b: _Blocks, avail: np.ndarray, share: floa
     cov = analysis.coverage
     fr = failing(cov) & cov["required"].astype(bool).to_numpy() & cov["community_id"].isin(ids).to_numpy()
     f = cov.loc[fr, ["community_id", "street_name", "category", "category_zh", "threshold_m"]]
-    f = f.reset_index(drop=True)
+    f = f.reset_index(drop=True).fillna({"street_name": UNKNOWN})
     min_share = analysis.params.min_covered_share
     f["need"] = (min_share * cov.loc[fr, "group_pop"] - cov.loc[fr, "covered_pop"]).to_numpy() - 1e-6
     planned = {c.id for c in b.cats}
@@ -502,11 +503,11 @@ def _target_plan(analysis: Analysis, b: _Blocks, params: ProgrammeParams) -> tup
         msg = (f"{head}: with every candidate at most {len(units)} more can "
                f"meet it, {pairs.needed - len(units)} short. What blocks the others: "
                f"{_blockers(f[f['blocked'] != ''])}")  # fmt: skip
-        return _target_fallback(analysis, b, params, pairs, units, years, useful, msg, year)
-    return _target_solve(analysis, b, params, pairs, units, years, useful, head, year)
+        return _target_fallback(b, params, pairs, units, years, useful, msg, year)
+    return _target_solve(b, params, pairs, units, years, useful, head, year)
 
 
-def _target_solve(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
+def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
                   units: pd.Index, years: list[int], useful: np.ndarray, head: str,
                   year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
     """Solve the target model for ``units``; the most that the limits allow where not all."""
@@ -540,7 +541,7 @@ def _target_solve(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pairs
     return {y: b_ for y, b_ in zip(years, sol.chosen, strict=True)}, issues
 
 
-def _target_fallback(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
+def _target_fallback(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
                      units: pd.Index, years: list[int], useful: np.ndarray, msg: str,
                      year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
     """The target cannot be reached: raise (``target_rule="require"``), or bring up as many
@@ -552,7 +553,7 @@ def _target_fallback(analysis: Analysis, b: _Blocks, params: ProgrammeParams, pa
     if not len(units):
         return {}, [issue]
     short = _Pairs(pairs.frame, pairs.row_pair, len(units), pairs.total, pairs.meeting, pairs.target)
-    fixed, more = _target_solve(analysis, b, params, short, units, years, useful, head, year)
+    fixed, more = _target_solve(b, params, short, units, years, useful, head, year)
     return fixed, [issue, *more]
 
 
