@@ -144,9 +144,11 @@ def _relaxation(lp: highspy.HighsLp, n_int: int, time_limit_s: float) -> tuple |
     return cols, float(h.getInfo().objective_function_value)
 
 
-def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float) -> tuple:
-    """Run HiGHS (the relaxation first, see :func:`_relaxation`); return (x values of the first
-    ``n_x`` columns, objective, bound, gap, status, seconds, all column values)."""
+def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float,
+           start: np.ndarray | None = None) -> tuple:  # fmt: skip
+    """Run HiGHS (the relaxation first, see :func:`_relaxation`; ``start``: a feasible plan to
+    start the search from); return (x values of the first ``n_x`` columns, objective, bound,
+    gap, status, seconds, all column values)."""
     t0 = time.perf_counter()
     relaxed = _relaxation(lp, n_x, time_limit_s)
     if relaxed is not None:
@@ -157,6 +159,8 @@ def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float) -
     h = _highs(time_limit_s - (time.perf_counter() - t0))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.passModel(lp)
+    if start is not None:
+        h.setSolution(len(start), np.arange(len(start), dtype=np.int32), np.asarray(start, float))
     h.run()
     secs = time.perf_counter() - t0
     status = h.modelStatusToString(h.getModelStatus()).lower()
@@ -579,12 +583,15 @@ class TargetSolution:
     chosen : per period, the positions of the candidates built that period (ascending).
     units : the communities (positions) the plan brings up to the standard.
     status, solve_s : the solver's status and seconds.
+    units_bound : the most units any plan could bring up, as the solver proved it (with
+        ``units_needed=None``; equal to ``len(units)`` at the optimum).
     """
 
     chosen: list[np.ndarray]
     units: np.ndarray
     status: str
     solve_s: float
+    units_bound: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -622,12 +629,12 @@ def target_covering(
     the most units, then the least cost. ``cover``: candidates × demand rows."""
     t0 = time.perf_counter()
     n_cand, n_units = cover.shape[0], int(pair_unit.max()) + 1 if len(pair_unit) else 0
-    rows = np.flatnonzero(row_pair >= 0)
+    sub, g_w, g_pair = _pair_groups(cover, weights, row_pair)
     xs = [(k, np.asarray(pe.available, np.int64)) for k, pe in enumerate(periods)]
     x_cand = np.concatenate([a for _, a in xs]) if xs else np.zeros(0, np.int64)
     x_per = np.concatenate([np.full(len(a), k) for k, a in xs]) if xs else np.zeros(0, np.int64)
     n_x, n_f = len(x_cand), sum(len(pe.rules) for pe in periods)
-    n_z = len(rows)
+    n_z = len(g_w)
     n = n_x + n_f + n_units + n_z
     fcost = np.concatenate([np.asarray(pe.filler_cost, float) for pe in periods]) if n_f else np.zeros(0)
     f_per = np.concatenate([np.full(len(pe.rules), k) for k, pe in enumerate(periods)]) if n_f else np.zeros(0, int)
@@ -642,16 +649,14 @@ def target_covering(
     # each candidate at most once over the periods
     add(csr_matrix((ones, (x_cand, np.arange(n_x))), shape=(n_cand, n)), np.full(n_cand, -np.inf), np.ones(n_cand))
     # z_r <= Σ a_jr x_jp
-    sub = csc_matrix(cover)[:, rows]
     link = -csr_matrix(sub[x_cand].T)
     add(hstack([link, csr_matrix((n_z, n_f + n_units)), identity(n_z, format="csr")], format="csr"),
         np.full(n_z, -np.inf), np.zeros(n_z))  # fmt: skip
     # Σ_{r in pair} w_r z_r - need_q u_unit(q) >= 0
     n_q = len(pair_need)
-    pr = row_pair[rows]
     m = csr_matrix(
-        (np.r_[np.asarray(weights, float)[rows], -np.asarray(pair_need, float)],
-         (np.r_[pr, np.arange(n_q)], np.r_[n_x + n_f + n_units + np.arange(n_z), n_x + n_f + pair_unit])),
+        (np.r_[g_w, -np.asarray(pair_need, float)],
+         (np.r_[g_pair, np.arange(n_q)], np.r_[n_x + n_f + n_units + np.arange(n_z), n_x + n_f + pair_unit])),
         shape=(n_q, n),
     )  # fmt: skip
     add(m, np.zeros(n_q), np.full(n_q, np.inf))
@@ -674,8 +679,10 @@ def target_covering(
     site_cost = np.r_[cost[x_cand], fcost]
     scale = max(float(site_cost.max()) if len(site_cost) else 1.0, 1e-12)
     obj = np.r_[site_cost / scale, np.zeros(n_units + n_z)]
-    if units_needed is None:  # most units first, then the least cost
-        obj = np.r_[-obj[: n_x + n_f], np.full(n_units, n_x + n_f + 1.0), np.zeros(n_z)]
+    unit_w, start = n_x + n_f + 1.0, None
+    if units_needed is None:  # most units first, then the least cost; start: the fillers alone
+        obj = np.r_[-obj[: n_x + n_f], np.full(n_units, unit_w), np.zeros(n_z)]
+        start = np.r_[np.zeros(n_x), np.ones(n_f), np.zeros(n_units + n_z)]
     else:
         add(csr_matrix(np.r_[np.zeros(n_x + n_f), np.ones(n_units), np.zeros(n_z)][None, :]),
             [float(units_needed)], [np.inf])  # fmt: skip
@@ -683,11 +690,28 @@ def target_covering(
     n_int = n_x + n_f + n_units
     lp = _lp(full, obj, np.zeros(n), np.ones(n), np.concatenate(lo), np.concatenate(hi),
              n_int, units_needed is None)  # fmt: skip
-    x, _, _, _, status, secs, cols = _solve(lp, n_int, time_limit_s, mip_gap)
+    x, _, bound, _, status, secs, cols = _solve(lp, n_int, time_limit_s, mip_gap, start)
     if x is None:
         raise _no_plan(status, time_limit_s, f"no plan brings {units_needed} more communities up to the standard")
     chosen = [np.sort(x_cand[(x_per == k) & (x[:n_x] > 0.5)]) for k in range(len(periods))]
     units = np.flatnonzero(x[n_x + n_f : n_int] > 0.5)
-    log.debug("target covering: %d sites × %d periods, %d rows: %s in %.2f s", n_cand,
+    log.debug("target covering: %d sites × %d periods, %d row groups: %s in %.2f s", n_cand,
               len(periods), n_z, status, time.perf_counter() - t0)  # fmt: skip
-    return TargetSolution(chosen, units, status, secs)
+    units_bound = np.floor(bound / unit_w + 1e-6) if units_needed is None else float(len(units))
+    return TargetSolution(chosen, units, status, secs, float(units_bound))
+
+
+def _pair_groups(cover: csr_matrix, weights: np.ndarray,
+                 row_pair: np.ndarray) -> tuple[csc_matrix, np.ndarray, np.ndarray]:  # fmt: skip
+    """The rows of each pair (``row_pair`` >= 0) merged where the same candidates cover them
+    (:func:`merge_demand` with the pair as one more "candidate"): candidates × groups, the
+    residents of each group, its pair."""
+    rows = np.flatnonzero(row_pair >= 0)
+    n_cand = cover.shape[0]
+    sub = csc_matrix(cover)[:, rows]
+    tag = csc_matrix((np.ones(len(rows)), (row_pair[rows], np.arange(len(rows)))),
+                     shape=(int(row_pair.max()) + 1 if len(rows) else 0, len(rows)))  # fmt: skip
+    merged, g_w = merge_demand(vstack([sub, tag], format="csr"), np.asarray(weights, float)[rows])
+    merged = csc_matrix(merged)
+    last = merged.indices[merged.indptr[1:] - 1]  # the pair tag: the largest row of each group
+    return csc_matrix(merged[:n_cand]), g_w, last - n_cand

@@ -524,21 +524,40 @@ def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
     kw = {"time_limit_s": params.time_limit_s, "mip_gap": params.mip_gap}
     try:
         sol = target_covering(*args, pairs.needed, periods, cost, **kw)
-        issues: list[dict] = []
+        return dict(zip(years, sol.chosen, strict=True)), []
     except InfeasibleError:
-        try:
-            sol = target_covering(*args, None, periods, cost, **kw)
-        except InfeasibleError:  # the limits cannot even meet the street rule: the year says so
-            return {}, []
-        left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
-        msg = (f"{head}: the per-year limits (projects, budget, one project per "
-               f"street a year) and the candidates' earliest years allow at most {len(sol.units)} "
-               f"more by {year}, {pairs.needed - len(sol.units)} short. Left out: "
-               f"{_blockers(left.assign(blocked='limits'))}")  # fmt: skip
-        if params.target_rule == "require":
-            raise InfeasibleError(msg) from None
-        issues = [{"year": year, "rule": "target share", "where": "city", "message": msg}]
-    return {y: b_ for y, b_ in zip(years, sol.chosen, strict=True)}, issues
+        pass
+    except InputError as exc:  # the time limit, without a plan
+        return _target_unsettled(params, year, exc)
+    try:
+        sol = target_covering(*args, None, periods, cost, **kw)
+    except InfeasibleError:  # the limits cannot even meet the street rule: the year says so
+        return {}, []
+    except InputError as exc:
+        return _target_unsettled(params, year, exc)
+    left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
+    most, short = len(sol.units), f"{pairs.needed - len(sol.units)} short"
+    if sol.status != "optimal":
+        most = (f"{int(sol.units_bound)} (a plan for {len(sol.units)} found within "
+                f"time_limit_s={params.time_limit_s:g})")  # fmt: skip
+        short = f"at least {pairs.needed - int(sol.units_bound)} short"
+    msg = (f"{head}: the per-year limits (projects, budget, one project per street a year) and "
+           f"the candidates' earliest years allow at most {most} more by {year}, {short}. "
+           f"Left out: {_blockers(left.assign(blocked='limits'))}")  # fmt: skip
+    if params.target_rule == "require":
+        raise InfeasibleError(msg)
+    issue = {"year": year, "rule": "target share", "where": "city", "message": msg}
+    return dict(zip(years, sol.chosen, strict=True)), [issue]
+
+
+def _target_unsettled(params: ProgrammeParams, year: int,
+                      exc: Exception) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
+    """The target model stopped without a plan: raise (``"require"``) or plan without it."""
+    msg = (f"target {params.target_share:.0%} of communities meeting the standard by {year} not "
+           f"settled: {exc}; the years are planned without it")  # fmt: skip
+    if params.target_rule == "require":
+        raise InputError(msg) from None
+    return {}, [{"year": year, "rule": "target share", "where": "city", "message": msg}]
 
 
 def _target_fallback(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
