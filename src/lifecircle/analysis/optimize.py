@@ -690,13 +690,15 @@ def target_covering(
     n_int = n_x + n_f + n_units
     lp = _lp(full, obj, np.zeros(n), np.ones(n), np.concatenate(lo), np.concatenate(hi),
              n_int, units_needed is None)  # fmt: skip
+    log.debug("target covering: %d site × period columns, %d units, %d row groups, %d rows",
+              n_x, n_units, n_z, full.shape[0])  # fmt: skip
     x, _, bound, _, status, secs, cols = _solve(lp, n_int, time_limit_s, mip_gap, start)
     if x is None:
         raise _no_plan(status, time_limit_s, f"no plan brings {units_needed} more communities up to the standard")
     chosen = [np.sort(x_cand[(x_per == k) & (x[:n_x] > 0.5)]) for k in range(len(periods))]
     units = np.flatnonzero(x[n_x + n_f : n_int] > 0.5)
-    log.debug("target covering: %d sites × %d periods, %d row groups: %s in %.2f s", n_cand,
-              len(periods), n_z, status, time.perf_counter() - t0)  # fmt: skip
+    log.debug("target covering: %d site × period columns, %d units, %d row groups: %s in %.2f s",
+              n_x, n_units, n_z, status, time.perf_counter() - t0)  # fmt: skip
     units_bound = np.floor(bound / unit_w + 1e-6) if units_needed is None else float(len(units))
     return TargetSolution(chosen, units, status, secs, float(units_bound))
 

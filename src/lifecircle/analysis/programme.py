@@ -536,14 +536,17 @@ def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
     except InputError as exc:
         return _target_unsettled(params, year, exc)
     left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
-    most, short = len(sol.units), f"{pairs.needed - len(sol.units)} short"
-    if sol.status != "optimal":
-        most = (f"{int(sol.units_bound)} (a plan for {len(sol.units)} found within "
-                f"time_limit_s={params.time_limit_s:g})")  # fmt: skip
-        short = f"at least {pairs.needed - int(sol.units_bound)} short"
-    msg = (f"{head}: the per-year limits (projects, budget, one project per street a year) and "
-           f"the candidates' earliest years allow at most {most} more by {year}, {short}. "
-           f"Left out: {_blockers(left.assign(blocked='limits'))}")  # fmt: skip
+    limits = ("the per-year limits (projects, budget, one project per street a year) and the "
+              "candidates' earliest years")  # fmt: skip
+    found = f"a plan for {len(sol.units)} found within time_limit_s={params.time_limit_s:g}"
+    if sol.status == "optimal":
+        most = f"allow at most {len(sol.units)} more by {year}, {pairs.needed - len(sol.units)} short"
+    elif np.isfinite(sol.units_bound):
+        most = (f"allow at most {int(sol.units_bound)} more by {year} ({found}), at least "
+                f"{pairs.needed - int(sol.units_bound)} short")  # fmt: skip
+    else:
+        most = f"allow too few: how many more by {year} was not settled ({found})"
+    msg = f"{head}: {limits} {most}. Left out: {_blockers(left.assign(blocked='limits'))}"
     if params.target_rule == "require":
         raise InfeasibleError(msg)
     issue = {"year": year, "rule": "target share", "where": "city", "message": msg}
