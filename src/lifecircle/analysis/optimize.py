@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -660,22 +661,7 @@ def target_covering(
         shape=(n_q, n),
     )  # fmt: skip
     add(m, np.zeros(n_q), np.full(n_q, np.inf))
-    for k, pe in enumerate(periods):
-        in_x, in_f = (x_per == k).astype(float), (f_per == k).astype(float)
-        if pe.p is not None:
-            add(csr_matrix(np.r_[in_x, in_f, np.zeros(n_units + n_z)][None, :]), [-np.inf], [pe.p])
-        if pe.budget is not None:
-            row = np.r_[in_x * cost[x_cand], in_f * fcost, np.zeros(n_units + n_z)]
-            add(csr_matrix(row[None, :]), [-np.inf], [pe.budget])
-    f0 = 0
-    for k, pe in enumerate(periods):
-        pos = {int(c): i for i, c in enumerate(x_cand) if x_per[i] == k}
-        for r in pe.rules:
-            row = np.zeros(n)
-            row[[pos[int(j)] for j in r.members if int(j) in pos]] = 1.0
-            row[n_x + f0] = 1.0
-            f0 += 1
-            add(csr_matrix(row[None, :]), [float(r.min_sites)], [np.inf])
+    _period_rows(periods, x_cand, x_per, np.r_[cost[x_cand], fcost], f_per, n, add)
     site_cost = np.r_[cost[x_cand], fcost]
     scale = max(float(site_cost.max()) if len(site_cost) else 1.0, 1e-12)
     obj = np.r_[site_cost / scale, np.zeros(n_units + n_z)]
@@ -690,8 +676,6 @@ def target_covering(
     n_int = n_x + n_f + n_units
     lp = _lp(full, obj, np.zeros(n), np.ones(n), np.concatenate(lo), np.concatenate(hi),
              n_int, units_needed is None)  # fmt: skip
-    log.debug("target covering: %d site × period columns, %d units, %d row groups, %d rows",
-              n_x, n_units, n_z, full.shape[0])  # fmt: skip
     x, _, bound, _, status, secs, cols = _solve(lp, n_int, time_limit_s, mip_gap, start)
     if x is None:
         raise _no_plan(status, time_limit_s, f"no plan brings {units_needed} more communities up to the standard")
@@ -701,6 +685,30 @@ def target_covering(
               n_x, n_units, n_z, status, time.perf_counter() - t0)  # fmt: skip
     units_bound = np.floor(bound / unit_w + 1e-6) if units_needed is None else float(len(units))
     return TargetSolution(chosen, units, status, secs, float(units_bound))
+
+
+def _period_rows(periods: list[Period], x_cand: np.ndarray, x_per: np.ndarray, site_cost: np.ndarray,
+                 f_per: np.ndarray, n: int, add: Callable[..., None]) -> None:  # fmt: skip
+    """Each period's rows of :func:`target_covering`: at most ``p`` sites, the budget, and each
+    rule (its members that period, or its filler) — columns: the site × period pairs, then the
+    fillers."""
+    n_x, n_f = len(x_cand), len(f_per)
+    in_sites = np.r_[np.ones(n_x), np.ones(n_f), np.zeros(n - n_x - n_f)]
+    money = np.r_[site_cost, np.zeros(n - n_x - n_f)]
+    per = np.r_[x_per, f_per, np.full(n - n_x - n_f, -1)]
+    f0 = 0
+    for k, pe in enumerate(periods):
+        if pe.p is not None:
+            add(csr_matrix((in_sites * (per == k))[None, :]), [-np.inf], [pe.p])
+        if pe.budget is not None:
+            add(csr_matrix((money * (per == k))[None, :]), [-np.inf], [pe.budget])
+        pos = {int(c): i for i, c in enumerate(x_cand) if x_per[i] == k}
+        for r in pe.rules:
+            row = np.zeros(n)
+            row[[pos[int(j)] for j in r.members if int(j) in pos]] = 1.0
+            row[n_x + f0] = 1.0
+            f0 += 1
+            add(csr_matrix(row[None, :]), [float(r.min_sites)], [np.inf])
 
 
 def _pair_groups(cover: csr_matrix, weights: np.ndarray,
