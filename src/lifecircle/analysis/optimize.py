@@ -122,11 +122,12 @@ def _highs(time_limit_s: float) -> highspy.Highs:
     return h
 
 
-def _relaxation(lp: highspy.HighsLp, n_int: int, time_limit_s: float) -> tuple | None:
+def _relaxation(lp: highspy.HighsLp, n_int: int, time_limit_s: float) -> tuple | str | None:
     """The linear relaxation, solved first: where its optimum is integral in the first ``n_int``
     columns it is the integer optimum too (proved: the relaxation's bound is reached), and
-    HiGHS's MIP set-up, often most of the time on covering models, is skipped. Returns (all
-    column values, objective), or ``None`` (fractional, or not solved)."""
+    HiGHS's MIP set-up, often most of the time on covering models, is skipped; where it is
+    infeasible so is the integer model. Returns (all column values, objective), ``"infeasible"``
+    or ``None`` (fractional, or not solved)."""
     kinds = lp.integrality_
     lp.integrality_ = []
     try:
@@ -135,6 +136,8 @@ def _relaxation(lp: highspy.HighsLp, n_int: int, time_limit_s: float) -> tuple |
         h.run()
     finally:
         lp.integrality_ = kinds
+    if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     cols = np.asarray(h.getSolution().col_value, dtype=float)
@@ -152,6 +155,8 @@ def _solve(lp: highspy.HighsLp, n_x: int, time_limit_s: float, mip_gap: float,
     gap, status, seconds, all column values)."""
     t0 = time.perf_counter()
     relaxed = _relaxation(lp, n_x, time_limit_s)
+    if relaxed == "infeasible":
+        return None, np.nan, np.nan, np.nan, "infeasible", time.perf_counter() - t0, None
     if relaxed is not None:
         cols, obj = relaxed
         secs = time.perf_counter() - t0
@@ -631,7 +636,13 @@ def target_covering(
     t0 = time.perf_counter()
     n_cand, n_units = cover.shape[0], int(pair_unit.max()) + 1 if len(pair_unit) else 0
     sub, g_w, g_pair = _pair_groups(cover, weights, row_pair)
-    xs = [(k, np.asarray(pe.available, np.int64)) for k, pe in enumerate(periods)]
+    # of candidates covering the same groups, available in the same periods and named by the
+    # same rules, the cheapest: the optimum does not change
+    seen = [Rule(np.asarray(pe.available, np.int64), 0, "") for pe in periods]
+    seen += [r for pe in periods for r in pe.rules]
+    kept = np.zeros(n_cand, bool)
+    kept[reduce_candidates(csc_matrix(sub), cost, tuple(seen))] = True
+    xs = [(k, np.asarray(pe.available, np.int64)[kept[pe.available]]) for k, pe in enumerate(periods)]
     x_cand = np.concatenate([a for _, a in xs]) if xs else np.zeros(0, np.int64)
     x_per = np.concatenate([np.full(len(a), k) for k, a in xs]) if xs else np.zeros(0, np.int64)
     n_x, n_f = len(x_cand), sum(len(pe.rules) for pe in periods)
