@@ -100,8 +100,8 @@ def data_checklist(coverage: pd.DataFrame, cats: list[Category]) -> pd.DataFrame
     per street × category without data where the category has data elsewhere."""
     gaps = coverage[coverage["data_status"] == NO_DATA]
     meta = {c.id: c for c in cats}
-    city_gap = {c for c in meta if (coverage.loc[coverage["category"] == c, "data_status"]
-                                    == NO_DATA).all()}  # fmt: skip
+    all_gap = (coverage["data_status"] == NO_DATA).groupby(coverage["category"]).all()
+    city_gap = {c for c in meta if all_gap.get(c, True)}
     rows = []
     for cid in [c.id for c in cats if c.id in city_gap]:
         part = gaps[gaps["category"] == cid]

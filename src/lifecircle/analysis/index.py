@@ -92,17 +92,9 @@ def effective_share_of(communities: pd.DataFrame, share_of: str) -> str:
     return share_of
 
 
-def _meeting_counts(
-    df: pd.DataFrame, keys: list[str], prefix: str, mask: pd.Series
-) -> pd.DataFrame:
-    """Communities of one kind (``mask``) assessed and meeting every required category."""
-    g = df["meets_all_required"].where(mask).groupby([df[k] for k in keys], dropna=False)
-    return pd.DataFrame(
-        {
-            f"{prefix}_assessed": g.count(),
-            f"{prefix}_meeting": g.agg(lambda v: int(v.dropna().astype(bool).sum())),
-        }
-    )
+def _true(meets: pd.Series) -> np.ndarray:
+    """1 where ``meets`` is True (not None, NaN or False), else 0."""
+    return (meets == True).to_numpy(dtype=bool).astype(np.int64)  # noqa: E712
 
 
 def index_by(
@@ -112,27 +104,24 @@ def index_by(
     the share of communities with residents that meet every required category, counted over
     ``share_of`` communities (``"urban"``: 城镇社区, ``"village"``: 村, ``"all"``); urban and
     village counts are given in their own columns either way."""
-    df = pd.DataFrame(index.drop(columns="geometry"))
-    df[keys] = df[keys].fillna(UNKNOWN)
-    df["_pw"] = df["population"].fillna(0) * df["service_index"]
-    gg = df.groupby(keys, sort=True, dropna=False)
-    res = pd.DataFrame(
-        {
-            "communities": gg.size(),
-            "population": gg["population"].sum(),
-            "service_index": gg["_pw"].sum() / gg["population"].sum().where(lambda x: x > 0),
-            "communities_assessed": gg["meets_all_required"].count(),
-            "communities_meeting": gg["meets_all_required"].agg(
-                lambda v: int(v.dropna().astype(bool).sum())
-            ),
-        }
-    )
-    settlement = df["settlement"] if "settlement" in df else pd.Series(None, index=df.index)
+    meets = index["meets_all_required"]
+    assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
+    pop = index["population"]
+    df = pd.DataFrame({k: index[k].fillna(UNKNOWN) for k in keys})
+    df["communities"] = np.ones(len(index), dtype=np.int64)
+    df["population"] = pop
+    df["_pw"] = pop.fillna(0) * index["service_index"]
+    df["communities_assessed"], df["communities_meeting"] = assessed, meeting
+    settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
     for prefix in ("urban", "village"):
-        res = res.join(_meeting_counts(df, keys, prefix, settlement == prefix))
+        kind = (settlement == prefix).to_numpy(dtype=bool)
+        df[f"{prefix}_assessed"], df[f"{prefix}_meeting"] = assessed * kind, meeting * kind
+    # one pass: every column is a sum (counts of 0/1 columns; NaN population skipped)
+    res = df.groupby(keys, sort=True, dropna=False).sum()
+    res.insert(2, "service_index", res.pop("_pw") / res["population"].where(lambda x: x > 0))
     base = "communities" if share_of == "all" else share_of
-    assessed = res[f"{base}_assessed"]
-    res["share_meeting_standard"] = res[f"{base}_meeting"] / assessed.where(assessed > 0)
+    n = res[f"{base}_assessed"]
+    res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
     res["share_of"] = share_of
     res["target_share"] = target_share
     res["meets_target"] = res["share_meeting_standard"] >= target_share
@@ -156,7 +145,8 @@ STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
 def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
-    df = coverage.copy()
+    df = coverage[[*keys, "category", "group_pop", "covered_pop", "meets_standard",
+                   "data_status"]].copy()  # fmt: skip
     if keys:
         df[keys] = df[keys].fillna(UNKNOWN)
     df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
@@ -176,16 +166,23 @@ def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.D
     return res
 
 
+_SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
+
+
 def category_table(
     coverage: pd.DataFrame,
     facilities: gpd.GeoDataFrame,
     cats: list[Category],
     thresholds: dict[str, float],
+    reuse: Reuse | None = None,
 ) -> pd.DataFrame:
-    """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    """Coverage of each category city-wide and per county and street, worst first (短板设施).
+    ``reuse``: the groups without changed coverage rows are taken from an earlier table."""
+    if reuse is None:
+        out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
+    else:
+        out = _category_groups_reusing(coverage, reuse)
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
-    scopes = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
-    out = pd.concat([_category_scope(coverage, s, k) for s, k in scopes], ignore_index=True)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
     out["category_en"] = out["category"].map(lambda k: meta[k].name_en)
@@ -206,6 +203,66 @@ def category_table(
     ).drop(columns="_s")
     out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
     return out[_CATEGORY_COLUMNS].reset_index(drop=True)
+
+
+#: The columns :func:`_category_scope` makes (its groups' keys and sums).
+_GROUP_COLUMNS = ["scope", *STREET_KEYS, "category", "group_pop", "covered_pop", "communities",
+                  "communities_meeting", "data_status"]  # fmt: skip
+
+
+def _group_keys(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
+    """(key values …, category) of every row, keys' missing values as :data:`UNKNOWN`."""
+    cols = [frame[k].fillna(UNKNOWN).tolist() for k in keys]
+    return list(zip(*cols, frame["category"].tolist(), strict=True))
+
+
+def _category_groups_reusing(coverage: pd.DataFrame, reuse: Reuse) -> pd.DataFrame:
+    """The groups of :func:`_category_scope` for every scope, in its order: those with a
+    changed coverage row summed again from all their rows, the others copied from
+    ``reuse.before.categories``."""
+    old = reuse.before.categories[_GROUP_COLUMNS]
+    changed = coverage[reuse.changed]
+    parts, pos = [], []
+    for scope, keys in _SCOPES:
+        hit = set(_group_keys(changed, keys))
+        if not hit:
+            continue
+        rows = np.fromiter((k in hit for k in _group_keys(coverage, keys)), dtype=bool,
+                           count=len(coverage))  # fmt: skip
+        part = _category_scope(coverage[rows], scope, keys)
+        here = np.flatnonzero((old["scope"] == scope).to_numpy())
+        at = dict(zip(_group_keys(old.iloc[here], keys), here, strict=True))
+        pos.extend(at[k] for k in _group_keys(part, keys))
+        parts.append(part)
+    out = old if not parts else replace_rows(
+        old, pd.concat(parts, ignore_index=True), np.asarray(pos, dtype=np.int64)
+    )
+    # the order _category_scope makes: scope, then its keys and category, sorted
+    out["_s"] = out["scope"].map({"city": 0, "county": 1, "street": 2})
+    out = out.sort_values(["_s", *STREET_KEYS, "category"], na_position="first", kind="stable")
+    return out.drop(columns="_s").reset_index(drop=True)
+
+
+def replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
+    """``old`` with the rows at positions ``pos`` replaced by the rows of ``new`` (same
+    columns; ``new``'s i-th row goes to ``pos[i]``), index reset."""
+    keep = np.ones(len(old), dtype=bool)
+    keep[pos] = False
+    kept = np.flatnonzero(keep)
+    both = pd.concat([old.iloc[kept], new[old.columns]], ignore_index=True)
+    where = np.empty(len(old), dtype=np.int64)
+    where[np.concatenate([kept, pos])] = np.arange(len(both))
+    return both.iloc[where].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """What an earlier analysis of the same communities, categories and parameters lends to
+    :func:`roll_ups` (a scenario): its tables, and which rows of the coverage table changed
+    since (a boolean mask; the row order of coverage tables is fixed)."""
+
+    before: RollUps
+    changed: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -234,18 +291,64 @@ def roll_ups(
     thresholds: dict[str, float],
     share_of: str,
     target_share: float,
+    reuse: Reuse | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does."""
-    index = community_index(coverage, communities, cats)
+    against the communities as :func:`effective_share_of` does. ``reuse``: an earlier
+    analysis' tables, of which only the communities, streets, counties and category groups
+    with changed coverage rows are computed again (the result is the same)."""
     used = effective_share_of(communities, share_of)
+    if reuse is None:
+        index = community_index(coverage, communities, cats)
+        by = {k: index_by(index, keys, target_share, used) for k, keys in _BY.items()}
+    else:
+        ids = pd.unique(coverage["community_id"].to_numpy()[reuse.changed])
+        index = _index_reusing(coverage, communities, cats, reuse.before.index, ids)
+        by = {
+            k: _by_reusing(index, keys, target_share, used, reuse.before.tables()[k], ids)
+            for k, keys in _BY.items()
+        }  # fmt: skip
     return RollUps(
         index=index,
         share_of=used,
-        index_by_street=index_by(index, STREET_KEYS, target_share, used),
-        index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
-        index_by_city=index_by(index, CITY_KEYS, target_share, used),
-        categories=category_table(coverage, facilities, cats, thresholds),
+        **by,
+        categories=category_table(coverage, facilities, cats, thresholds, reuse),
         data_gaps=data_checklist(coverage, cats),
     )
+
+
+_BY = {"index_by_street": STREET_KEYS, "index_by_county": COUNTY_KEYS,
+       "index_by_city": CITY_KEYS}  # fmt: skip
+
+
+def _index_reusing(
+    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category],
+    old: gpd.GeoDataFrame, ids: np.ndarray,
+) -> gpd.GeoDataFrame:  # fmt: skip
+    """:func:`community_index` with the rows of communities ``ids`` computed again, the
+    others copied from ``old``."""
+    if len(ids) == 0:
+        return old.copy()
+    rows = coverage["community_id"].isin(ids).to_numpy()
+    sub = community_index(coverage[rows], communities[communities["community_id"].isin(ids)], cats)
+    pos = np.flatnonzero(old["community_id"].isin(ids).to_numpy())
+    return replace_rows(old, sub, pos)  # both sorted by community id
+
+
+def _by_reusing(
+    index: gpd.GeoDataFrame, keys: list[str], target_share: float, share_of: str,
+    old: pd.DataFrame, ids: np.ndarray,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`index_by` with the groups holding communities ``ids`` computed again, the
+    others copied from ``old``."""
+    if len(ids) == 0:
+        return old.copy()
+    place = index[keys].fillna(UNKNOWN)
+    tuples = list(zip(*(place[k].tolist() for k in keys), strict=True))
+    hit = {t for t, c in zip(tuples, index["community_id"].isin(ids), strict=True) if c}
+    sub = index_by(index[[t in hit for t in tuples]], keys, target_share, share_of)
+    at = {t: i for i, t in enumerate(zip(*(old[k].tolist() for k in keys), strict=True))}
+    pos = np.array([at[t] for t in zip(*(sub[k].tolist() for k in keys), strict=True)])
+    order = np.argsort(pos)
+    return replace_rows(old, sub.iloc[order], pos[order])

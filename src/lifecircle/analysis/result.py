@@ -33,7 +33,7 @@ from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, point_status
-from .index import roll_ups
+from .index import Reuse, roll_ups
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -58,6 +58,10 @@ class Stages:
     #: shortfalls of an earlier analysis with the same profile and parameters, whose reason
     #: sentences unchanged rows reuse (see :func:`~lifecircle.analysis.shortfalls.shortfall_table`)
     known_shortfalls: pd.DataFrame | None = None
+    #: projects of that analysis, whose community projects keep their ids
+    known_projects: pd.DataFrame | None = None
+    #: that analysis' roll-ups and the coverage rows changed since (see :func:`roll_ups`)
+    reuse: Reuse | None = None
 
 
 class Analysis:
@@ -111,6 +115,7 @@ class Analysis:
         self._gates = (facility_gates, compounds, compound_gates)
         if stages is None:
             stages = self._first_stages(cats)
+        self._known_projects = stages.known_projects
         self.access: Access = stages.access
         self.point_status = stages.point_status
         self.coverage = stages.coverage
@@ -121,7 +126,7 @@ class Analysis:
         self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         r = roll_ups(
             self.coverage, self.communities, facilities, cats, self.thresholds,
-            params.share_of, params.target_share,
+            params.share_of, params.target_share, stages.reuse,
         )  # fmt: skip
         self.index = r.index
         #: the communities the share meeting the standard is counted over (see AnalysisParams)
@@ -307,8 +312,9 @@ class Analysis:
 
     def _build_projects(self) -> Projects:
         return build_projects(
-            self._unlinked, self._sites, self.communities, self.thresholds, self.profile
-        )
+            self._unlinked, self._sites, self.communities, self.thresholds, self.profile,
+            self._known_projects,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ scenarios
     def with_projects(

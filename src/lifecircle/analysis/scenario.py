@@ -27,6 +27,7 @@ from .access import Access
 from .capacity import add_capacity
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import point_status
+from .index import Reuse, RollUps, replace_rows
 from .result import Analysis, Stages
 
 if TYPE_CHECKING:
@@ -236,33 +237,28 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _splice(
-    old: pd.DataFrame, new: pd.DataFrame, all_cats: list[str], changed: list[str]
-) -> pd.DataFrame:
-    """Coverage of ``old`` with the rows of the ``changed`` categories taken from ``new``
-    (community order, then the profile's category order, as :func:`coverage_table` orders)."""
-    n_k = len(all_cats)
-    keep = ~old["category"].isin(changed).to_numpy()
-    n_c = len(old) // n_k
-    pos_old = np.flatnonzero(keep)
-    col = np.array([all_cats.index(c) for c in changed])
-    pos_new = (np.arange(n_c)[:, None] * n_k + col[None, :]).ravel()
-    both = pd.concat([old.iloc[pos_old], new[old.columns]], ignore_index=True)
-    where = np.empty(len(old), dtype=np.int64)
-    where[np.concatenate([pos_old, pos_new])] = np.arange(len(both))
-    return both.iloc[where].reset_index(drop=True)
+def _changed_rows(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
+    """Rows of ``new`` that differ from the same rows of ``old`` in any column (missing
+    values equal)."""
+    a, b = old[new.columns].reset_index(drop=True), new.reset_index(drop=True)
+    same = (a == b) | (a.isna() & b.isna())
+    return ~same.to_numpy(dtype=bool).all(axis=1)
 
 
 def scenario_stages(
     before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str]
 ) -> Stages:
-    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only."""
+    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only;
+    the coverage rows that differ from ``before`` marked for the roll-ups to reuse the rest."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
     status = before.point_status.copy()
+    rows = np.zeros(len(before.coverage), dtype=bool)
+    reuse = Reuse(before_roll_ups(before), rows)
+    known = {"known_shortfalls": before.shortfalls, "known_projects": before.projects}
     if not sub_cats:
-        return Stages(access, status, before.coverage.copy(), before.shortfalls)
+        return Stages(access, status, before.coverage.copy(), reuse=reuse, **known)
     sub = _sub_access(access, [c.id for c in sub_cats])
     sub_status = point_status(
         before.demand, before.communities, sub, sub_cats, params.complete_categories,
@@ -274,9 +270,18 @@ def scenario_stages(
         params.min_covered_share, sub_status,
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds, before.network)
-    ids = [c.id for c in cats]
-    spliced = _splice(before.coverage, cov, ids, [c.id for c in sub_cats])
-    return Stages(access, status, spliced, before.shortfalls)
+    # the rows of the changed categories: community order, then the profile's category order
+    n_k = len(cats)
+    col = np.array([i for i, c in enumerate(cats) if c.id in changed])
+    pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
+    rows[pos] = _changed_rows(before.coverage.iloc[pos], cov)
+    spliced = replace_rows(before.coverage, cov, pos)
+    return Stages(access, status, spliced, reuse=reuse, **known)
+
+
+def before_roll_ups(a: Analysis) -> RollUps:
+    """The roll-up tables of ``a``, as :func:`~lifecircle.analysis.index.roll_ups` made them."""
+    return RollUps(**{f.name: getattr(a, f.name) for f in dataclasses.fields(RollUps)})
 
 
 def with_projects(
