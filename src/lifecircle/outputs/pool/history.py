@@ -42,10 +42,14 @@ _DDL = (
 )
 
 
+#: The pool kinds that keep a run history.
+HISTORY_KINDS = ("gpkg", "postgis")
+
+
 def _target(target: object, schema: str | None) -> Target:
     """The resolved target: a GeoPackage or PostgreSQL (``schema`` for PostgreSQL only)."""
     tgt = resolve_target(target)
-    if tgt.kind not in ("gpkg", "postgis"):
+    if tgt.kind not in HISTORY_KINDS:
         raise PoolError(
             f"run history: {tgt.label} is a {tgt.kind} target; the run history is kept in a "
             "GeoPackage pool (.gpkg) or a PostgreSQL pool (postgresql:// URL) — give the "
