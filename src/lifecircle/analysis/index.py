@@ -174,14 +174,9 @@ def category_table(
     facilities: gpd.GeoDataFrame,
     cats: list[Category],
     thresholds: dict[str, float],
-    reuse: Reuse | None = None,
 ) -> pd.DataFrame:
-    """Coverage of each category city-wide and per county and street, worst first (短板设施).
-    ``reuse``: the groups without changed coverage rows are taken from an earlier table."""
-    if reuse is None:
-        out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
-    else:
-        out = _category_groups_reusing(coverage, reuse)
+    """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
@@ -203,66 +198,6 @@ def category_table(
     ).drop(columns="_s")
     out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
     return out[_CATEGORY_COLUMNS].reset_index(drop=True)
-
-
-#: The columns :func:`_category_scope` makes (its groups' keys and sums).
-_GROUP_COLUMNS = ["scope", *STREET_KEYS, "category", "group_pop", "covered_pop", "communities",
-                  "communities_meeting", "data_status"]  # fmt: skip
-
-
-def _group_keys(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
-    """(key values …, category) of every row, keys' missing values as :data:`UNKNOWN`."""
-    cols = [frame[k].fillna(UNKNOWN).tolist() for k in keys]
-    return list(zip(*cols, frame["category"].tolist(), strict=True))
-
-
-def _category_groups_reusing(coverage: pd.DataFrame, reuse: Reuse) -> pd.DataFrame:
-    """The groups of :func:`_category_scope` for every scope, in its order: those with a
-    changed coverage row summed again from all their rows, the others copied from
-    ``reuse.before.categories``."""
-    old = reuse.before.categories[_GROUP_COLUMNS]
-    changed = coverage[reuse.changed]
-    parts, pos = [], []
-    for scope, keys in _SCOPES:
-        hit = set(_group_keys(changed, keys))
-        if not hit:
-            continue
-        rows = np.fromiter((k in hit for k in _group_keys(coverage, keys)), dtype=bool,
-                           count=len(coverage))  # fmt: skip
-        part = _category_scope(coverage[rows], scope, keys)
-        here = np.flatnonzero((old["scope"] == scope).to_numpy())
-        at = dict(zip(_group_keys(old.iloc[here], keys), here, strict=True))
-        pos.extend(at[k] for k in _group_keys(part, keys))
-        parts.append(part)
-    out = old if not parts else replace_rows(
-        old, pd.concat(parts, ignore_index=True), np.asarray(pos, dtype=np.int64)
-    )
-    # the order _category_scope makes: scope, then its keys and category, sorted
-    out["_s"] = out["scope"].map({"city": 0, "county": 1, "street": 2})
-    out = out.sort_values(["_s", *STREET_KEYS, "category"], na_position="first", kind="stable")
-    return out.drop(columns="_s").reset_index(drop=True)
-
-
-def replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
-    """``old`` with the rows at positions ``pos`` replaced by the rows of ``new`` (same
-    columns; ``new``'s i-th row goes to ``pos[i]``), index reset."""
-    keep = np.ones(len(old), dtype=bool)
-    keep[pos] = False
-    kept = np.flatnonzero(keep)
-    both = pd.concat([old.iloc[kept], new[old.columns]], ignore_index=True)
-    where = np.empty(len(old), dtype=np.int64)
-    where[np.concatenate([kept, pos])] = np.arange(len(both))
-    return both.iloc[where].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class Reuse:
-    """What an earlier analysis of the same communities, categories and parameters lends to
-    :func:`roll_ups` (a scenario): its tables, and which rows of the coverage table changed
-    since (a boolean mask; the row order of coverage tables is fixed)."""
-
-    before: RollUps
-    changed: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -291,64 +226,18 @@ def roll_ups(
     thresholds: dict[str, float],
     share_of: str,
     target_share: float,
-    reuse: Reuse | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does. ``reuse``: an earlier
-    analysis' tables, of which only the communities, streets, counties and category groups
-    with changed coverage rows are computed again (the result is the same)."""
+    against the communities as :func:`effective_share_of` does."""
+    index = community_index(coverage, communities, cats)
     used = effective_share_of(communities, share_of)
-    if reuse is None:
-        index = community_index(coverage, communities, cats)
-        by = {k: index_by(index, keys, target_share, used) for k, keys in _BY.items()}
-    else:
-        ids = pd.unique(coverage["community_id"].to_numpy()[reuse.changed])
-        index = _index_reusing(coverage, communities, cats, reuse.before.index, ids)
-        by = {
-            k: _by_reusing(index, keys, target_share, used, reuse.before.tables()[k], ids)
-            for k, keys in _BY.items()
-        }  # fmt: skip
     return RollUps(
         index=index,
         share_of=used,
-        **by,
-        categories=category_table(coverage, facilities, cats, thresholds, reuse),
+        index_by_street=index_by(index, STREET_KEYS, target_share, used),
+        index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
+        index_by_city=index_by(index, CITY_KEYS, target_share, used),
+        categories=category_table(coverage, facilities, cats, thresholds),
         data_gaps=data_checklist(coverage, cats),
     )
-
-
-_BY = {"index_by_street": STREET_KEYS, "index_by_county": COUNTY_KEYS,
-       "index_by_city": CITY_KEYS}  # fmt: skip
-
-
-def _index_reusing(
-    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category],
-    old: gpd.GeoDataFrame, ids: np.ndarray,
-) -> gpd.GeoDataFrame:  # fmt: skip
-    """:func:`community_index` with the rows of communities ``ids`` computed again, the
-    others copied from ``old``."""
-    if len(ids) == 0:
-        return old.copy()
-    rows = coverage["community_id"].isin(ids).to_numpy()
-    sub = community_index(coverage[rows], communities[communities["community_id"].isin(ids)], cats)
-    pos = np.flatnonzero(old["community_id"].isin(ids).to_numpy())
-    return replace_rows(old, sub, pos)  # both sorted by community id
-
-
-def _by_reusing(
-    index: gpd.GeoDataFrame, keys: list[str], target_share: float, share_of: str,
-    old: pd.DataFrame, ids: np.ndarray,
-) -> pd.DataFrame:  # fmt: skip
-    """:func:`index_by` with the groups holding communities ``ids`` computed again, the
-    others copied from ``old``."""
-    if len(ids) == 0:
-        return old.copy()
-    place = index[keys].fillna(UNKNOWN)
-    tuples = list(zip(*(place[k].tolist() for k in keys), strict=True))
-    hit = {t for t, c in zip(tuples, index["community_id"].isin(ids), strict=True) if c}
-    sub = index_by(index[[t in hit for t in tuples]], keys, target_share, share_of)
-    at = {t: i for i, t in enumerate(zip(*(old[k].tolist() for k in keys), strict=True))}
-    pos = np.array([at[t] for t in zip(*(sub[k].tolist() for k in keys), strict=True)])
-    order = np.argsort(pos)
-    return replace_rows(old, sub.iloc[order], pos[order])

@@ -33,7 +33,7 @@ from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, point_status
-from .index import Reuse, roll_ups
+from .index import roll_ups
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -60,8 +60,6 @@ class Stages:
     known_shortfalls: pd.DataFrame | None = None
     #: projects of that analysis, whose community projects keep their ids
     known_projects: pd.DataFrame | None = None
-    #: that analysis' roll-ups and the coverage rows changed since (see :func:`roll_ups`)
-    reuse: Reuse | None = None
 
 
 class Analysis:
@@ -126,7 +124,7 @@ class Analysis:
         self.shortfalls = link_shortfalls(self._unlinked, self._projects)
         r = roll_ups(
             self.coverage, self.communities, facilities, cats, self.thresholds,
-            params.share_of, params.target_share, stages.reuse,
+            params.share_of, params.target_share,
         )  # fmt: skip
         self.index = r.index
         #: the communities the share meeting the standard is counted over (see AnalysisParams)

@@ -27,7 +27,6 @@ from .access import Access
 from .capacity import add_capacity
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import point_status
-from .index import Reuse, RollUps, replace_rows
 from .result import Analysis, Stages
 
 if TYPE_CHECKING:
@@ -237,28 +236,30 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _changed_rows(old: pd.DataFrame, new: pd.DataFrame) -> np.ndarray:
-    """Rows of ``new`` that differ from the same rows of ``old`` in any column (missing
-    values equal)."""
-    a, b = old[new.columns].reset_index(drop=True), new.reset_index(drop=True)
-    same = (a == b) | (a.isna() & b.isna())
-    return ~same.to_numpy(dtype=bool).all(axis=1)
+def _replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
+    """``old`` with the rows at positions ``pos`` replaced by the rows of ``new`` (same
+    columns; ``new``'s i-th row goes to ``pos[i]``), index reset."""
+    keep = np.ones(len(old), dtype=bool)
+    keep[pos] = False
+    kept = np.flatnonzero(keep)
+    both = pd.concat([old.iloc[kept], new[old.columns]], ignore_index=True)
+    where = np.empty(len(old), dtype=np.int64)
+    where[np.concatenate([kept, pos])] = np.arange(len(both))
+    return both.iloc[where].reset_index(drop=True)
 
 
 def scenario_stages(
     before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str]
 ) -> Stages:
     """Data status and coverage (with capacity) recomputed for the ``changed`` categories only;
-    the coverage rows that differ from ``before`` marked for the roll-ups to reuse the rest."""
+    ``before``'s shortfalls and projects lend their reason sentences and project ids."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
     status = before.point_status.copy()
-    rows = np.zeros(len(before.coverage), dtype=bool)
-    reuse = Reuse(before_roll_ups(before), rows)
     known = {"known_shortfalls": before.shortfalls, "known_projects": before.projects}
     if not sub_cats:
-        return Stages(access, status, before.coverage.copy(), reuse=reuse, **known)
+        return Stages(access, status, before.coverage.copy(), **known)
     sub = _sub_access(access, [c.id for c in sub_cats])
     sub_status = point_status(
         before.demand, before.communities, sub, sub_cats, params.complete_categories,
@@ -274,14 +275,7 @@ def scenario_stages(
     n_k = len(cats)
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
-    rows[pos] = _changed_rows(before.coverage.iloc[pos], cov)
-    spliced = replace_rows(before.coverage, cov, pos)
-    return Stages(access, status, spliced, reuse=reuse, **known)
-
-
-def before_roll_ups(a: Analysis) -> RollUps:
-    """The roll-up tables of ``a``, as :func:`~lifecircle.analysis.index.roll_ups` made them."""
-    return RollUps(**{f.name: getattr(a, f.name) for f in dataclasses.fields(RollUps)})
+    return Stages(access, status, _replace_rows(before.coverage, cov, pos), **known)
 
 
 def with_projects(
