@@ -250,3 +250,17 @@ def test_nothing_changes(inputs, before):
     city = sc.analysis.categories.query("scope == 'city'").set_index("category")
     city_before = before.categories.query("scope == 'city'").set_index("category")
     assert city.at["health_centre", "facilities"] == city_before.at["health_centre", "facilities"] + 1
+
+
+def test_status_with_added_by_hand():
+    """Three streets: 0 present, 1 and 2 without data. A facility 100 m from the second point
+    of street 1 (radius 500 m) makes all of street 1 present; street 2, 2 km away, stays."""
+    from lifecircle.analysis.datastatus import NO_DATA, PRESENT, status_with_added
+
+    codes = np.array([0, 0, 1, 1, 2])
+    xy = np.array([[0, 0], [50, 0], [1000, 0], [1400, 0], [3500, 0]], dtype=float)
+    status = np.array([PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA], dtype=object)
+    out = status_with_added(status, codes, xy, np.array([[1500.0, 0.0]]), 500.0)
+    assert list(out) == [PRESENT] * 4 + [NO_DATA]
+    assert list(status) == [PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA]  # not changed in place
+    assert status_with_added(status, codes, xy, np.empty((0, 2)), 500.0) is status

@@ -26,7 +26,7 @@ from ..network import Snapped
 from .access import Access
 from .capacity import add_capacity
 from .coverage import HIERARCHY, coverage_table
-from .datastatus import point_status
+from .datastatus import status_with_added, street_codes
 from .result import Analysis, Stages
 
 if TYPE_CHECKING:
@@ -249,9 +249,11 @@ def _replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.D
 
 
 def scenario_stages(
-    before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str]
-) -> Stages:
-    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only;
+    before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str],
+    added: pd.Index,
+) -> Stages:  # fmt: skip
+    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only
+    (the data status of streets without data only, near the ``added`` facilities' ids);
     ``before``'s shortfalls and projects lend their reason sentences and project ids."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
@@ -261,11 +263,15 @@ def scenario_stages(
     if not sub_cats:
         return Stages(access, status, before.coverage.copy(), **known)
     sub = _sub_access(access, [c.id for c in sub_cats])
-    sub_status = point_status(
-        before.demand, before.communities, sub, sub_cats, params.complete_categories,
-        params.data_gap_radius_m,
-    )  # fmt: skip
-    status[:, [access.column(c.id) for c in sub_cats]] = sub_status
+    codes = street_codes(before.demand, before.communities)
+    is_new = access.facilities.index.isin(added)
+    for c in sub_cats:
+        j = access.column(c.id)
+        new_xy = access.facilities.take(np.flatnonzero(is_new & (access.facility_category == c.id))).xy
+        status[:, j] = status_with_added(
+            status[:, j], codes, access.demand.xy, new_xy, params.data_gap_radius_m
+        )
+    sub_status = status[:, [access.column(c.id) for c in sub_cats]]
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
         params.min_covered_share, sub_status,
@@ -289,7 +295,7 @@ def with_projects(
     both = pd.concat([old, added.to_crs(old.crs) if old.crs else added]).sort_index()
     both = gpd.GeoDataFrame(both, geometry="geometry", crs=old.crs or added.crs)
     access, changed = extend_access(before, added, both)
-    stages = scenario_stages(before, access, both, changed)
+    stages = scenario_stages(before, access, both, changed, added.index)
     demand = Demand(before.demand, before.communities)
     after = Analysis(
         before.network, before.profile, both, demand, before.params, before.thresholds,
