@@ -4,9 +4,12 @@
 :class:`Scenario`: the new :class:`~lifecircle.Analysis` and what changed. Only the new
 facilities are searched from (one multi-source search per category that gets any), and the
 distances become the element-wise minimum of the old and the new ones: nothing else is snapped
-or searched again. Data status, coverage and capacity are recomputed for the categories that
-got facilities only; shortfalls, the index and its roll-ups (cheap) for all. The result equals a
-full re-analysis with the facilities appended (tested on real data).
+or searched again. Coverage and capacity are recomputed for the categories that got facilities
+only, and their data status only for the streets without data near an added facility;
+shortfalls, projects, the index and its roll-ups for all (copying unchanged rows measured slower
+than recomputing them), with the reason sentences and community project ids of the analysis
+before reused. The result equals a full re-analysis with the facilities appended (tested on
+real data).
 """
 
 from __future__ import annotations
