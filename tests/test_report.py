@@ -168,8 +168,10 @@ def test_report_excel_charts(runs, tmp_path):
     assert _refs(trend._charts[1].series[0])[0] == _range("趋势", "C", 2)
     if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) is not installed")
-    r = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-                        str(path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    # its own LibreOffice profile: another soffice running as the same user does not interfere
+    profile = f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}"
+    r = subprocess.run(["soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
+                        str(tmp_path), str(path)], capture_output=True, text=True, timeout=300)  # fmt: skip
     pdf = tmp_path / "季报.pdf"
     assert r.returncode == 0 and pdf.exists(), r.stderr
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
