@@ -56,7 +56,7 @@ from lifecircle.analysis.scenario import added_facilities, extend_access  # noqa
 
 MILAN = "data/intl/milan.osm.pbf"
 TABLES = ["coverage", "shortfalls", "categories", "index", "index_by_street", "index_by_county",
-          "data_gaps"]  # fmt: skip
+          "data_gaps", "projects"]  # fmt: skip
 
 
 def make_added(net: lc.WalkNetwork, n: int, n_cats: int = len(CATEGORIES)) -> gpd.GeoDataFrame:

@@ -204,23 +204,31 @@ def test_output_dir_that_is_a_file_is_a_clear_error(tmp_path):
     assert "line 8" in r.stderr and "output.dir" in r.stderr and "is a file" in r.stderr
 
 
-def test_a_failed_pool_export_leaves_no_files_of_the_run(tmp_path):
-    """Outputs are written in a temporary folder and moved in only when the pool export worked:
-    a pool that cannot be written leaves nothing of that run behind (issue 13)."""
+def _sample_config(tmp_path: Path, output: str) -> Path:
+    """``c.toml`` in ``tmp_path``: the bundled sample, and ``output`` as its [output] section."""
     from lifecircle.cli import sample_dir
 
     d = sample_dir()
-    out = tmp_path / "results"
-    out.mkdir()
-    (out / "broken.gpkg").write_bytes(b"this is not a GeoPackage")
     cfg = tmp_path / "c.toml"
     cfg.write_text(
         f'[network]\nsource = "{(d / "helsinki_centre.osm.pbf").as_posix()}"\n'
         f'[communities]\npath = "{(d / "helsinki_communities.geojson").as_posix()}"\n'
         '[demand]\nmissing_population = "zero"\n'
         '[analysis]\nprofile = "jiaxing-yilao-yixiao"\n'
-        '[output]\ndir = "results"\nformats = ["xlsx", "csv", "gpkg"]\npool = "broken.gpkg"\n',
+        f"[output]\n{output}",
         encoding="utf-8",
+    )
+    return cfg
+
+
+def test_a_failed_pool_export_leaves_no_files_of_the_run(tmp_path):
+    """Outputs are written in a temporary folder and moved in only when the pool export worked:
+    a pool that cannot be written leaves nothing of that run behind (issue 13)."""
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "broken.gpkg").write_bytes(b"this is not a GeoPackage")
+    cfg = _sample_config(
+        tmp_path, 'dir = "results"\nformats = ["xlsx", "csv", "gpkg"]\npool = "broken.gpkg"\n'
     )
     r = cli("--quiet", "run", str(cfg))
     assert r.returncode == 2 and "Traceback" not in r.stderr
@@ -237,3 +245,32 @@ def test_version_global_options_after_the_subcommand_and_profile_show(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "shortfalls:" in r.stdout and "短板" not in r.stdout
     assert 'lang = "en"' in (tmp_path / "d" / "demo.toml").read_text(encoding="utf-8")
+
+
+_RESULTS = 'dir = "results"\nformats = ["csv"]\nmap = false\n'
+
+
+def test_run_records_itself_in_the_pool_history(tmp_path):
+    """`lifecircle run` adds the run to the GeoPackage pool's run history, with the figures of
+    its summary; running the same inputs again replaces the row (same run id);
+    ``record_run = false`` records nothing."""
+    cfg = _sample_config(tmp_path, _RESULTS)
+    r = cli("--quiet", "run", str(cfg))
+    assert r.returncode == 0, r.stderr
+    pool = tmp_path / "results" / "lifecircle_pool.gpkg"
+    runs = lc.read_runs(pool)
+    assert len(runs) == 1
+    rec = lc.read_run(pool, runs["run_id"].iloc[0])
+    assert rec.profile == "jiaxing-yilao-yixiao"
+    assert rec.summary["communities"] == int(runs["communities"].iloc[0]) == 6  # the sample's
+    assert rec.summary["share_meeting_standard"] == runs["share_meeting_standard"].iloc[0]
+    assert rec.summary["shortfalls"] == int(runs["shortfalls"].iloc[0]) > 0
+    assert cli("--quiet", "run", str(cfg)).returncode == 0
+    assert list(lc.read_runs(pool)["run_id"]) == list(runs["run_id"])
+
+    off = tmp_path / "off"
+    off.mkdir()
+    cfg = _sample_config(off, _RESULTS + "record_run = false\n")
+    assert cli("--quiet", "run", str(cfg)).returncode == 0
+    assert len(lc.read_pool(off / "results" / "lifecircle_pool.gpkg")) > 0
+    assert len(lc.read_runs(off / "results" / "lifecircle_pool.gpkg")) == 0

@@ -98,10 +98,12 @@ def test_compare_two_analyses_reports_exactly_the_causes(runs):
     _check(lc.compare(a, b))
 
 
-def test_compare_recorded_runs(runs, tmp_path):
-    """The same, from the run history of a GeoPackage pool (written and read back)."""
+@pytest.mark.parametrize("suffix", [".gpkg", ".xlsx", ".csv"])
+def test_compare_recorded_runs(runs, tmp_path, suffix):
+    """The same, from the run history of a GeoPackage, Excel or CSV pool (written and read
+    back)."""
     a, b = runs
-    pool = tmp_path / "pool.gpkg"
+    pool = tmp_path / f"pool{suffix}"
     lc.record_run(a, pool, run_date="2026-03-31")
     lc.record_run(b, pool, run_date="2026-06-30")
     hist = lc.read_runs(pool)
@@ -114,6 +116,39 @@ def test_compare_recorded_runs(runs, tmp_path):
     st = cmp.by_street.iloc[0]
     assert st["share_before"] == a.index_by_street["share_meeting_standard"].iloc[0]
     assert st["share_after"] == b.index_by_street["share_meeting_standard"].iloc[0]
+
+
+def test_file_pools_keep_the_history_beside_the_pool(runs, tmp_path, monkeypatch):
+    """Excel: a 运行记录 sheet that pool exports leave alone, the record cut into cells of at
+    most CHUNK characters; CSV: pool.runs.csv. Both read back as the GeoPackage history does,
+    and recording a run id again replaces its row."""
+    import openpyxl
+
+    from lifecircle.outputs.pool import history_files
+
+    a, b = runs
+    monkeypatch.setattr(history_files, "CHUNK", 1000)  # small cells: the record takes several
+    frames = {}
+    for suffix in (".gpkg", ".xlsx", ".csv"):
+        pool = tmp_path / f"pool{suffix}"
+        lc.export_pool(a, pool)
+        lc.record_run(b, pool, run_date="2026-06-30")
+        lc.record_run(a, pool, run_date="2026-03-31")
+        lc.record_run(a, pool, run_date="2026-03-31")  # again: replaces
+        lc.export_pool(b, pool)  # the pool is written again: the history stays
+        frames[suffix] = lc.read_runs(pool)
+        assert list(frames[suffix]["run_id"]) == [a.run_id, b.run_id]
+        gpkg_rec = lc.read_run(tmp_path / "pool.gpkg", b.run_id)
+        assert lc.read_run(pool, b.run_id).to_json() == gpkg_rec.to_json()
+        assert len(lc.read_pool(pool)) == len(lc.read_pool(tmp_path / "pool.gpkg"))
+    pd.testing.assert_frame_equal(frames[".xlsx"], frames[".gpkg"])
+    pd.testing.assert_frame_equal(frames[".csv"], frames[".gpkg"])
+    ws = openpyxl.load_workbook(tmp_path / "pool.xlsx")["运行记录"]
+    head = [c.value for c in ws[1]]
+    assert head[:3] == ["run_id", "run_date", "profile"] and "record_2" in head
+    assert all(len(c.value or "") <= 1000 for row in ws.iter_rows(min_row=2) for c in row
+               if isinstance(c.value, str))  # fmt: skip
+    assert (tmp_path / "pool.runs.csv").exists()
 
 
 def test_progress_toward_target_year(runs):

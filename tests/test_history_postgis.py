@@ -142,8 +142,8 @@ def test_empty_history_and_other_targets(runs, pg_schema, tmp_path):
     assert hist.empty and list(hist.columns) == RUN_COLUMNS
     with pytest.raises(lc.PoolError, match="no run history"):
         lc.read_run(PG_URL, "r1", schema=pg_schema)
-    with pytest.raises(lc.PoolError, match="GeoPackage pool .* or a PostgreSQL pool"):
-        lc.record_run(runs[0], tmp_path / "pool.xlsx")
+    with pytest.raises(lc.PoolError, match="GeoPackage .*CSV pool, or a PostgreSQL pool"):
+        lc.record_run(runs[0], tmp_path / "pool.geojson")
     with pytest.raises(lc.InputError, match="PostgreSQL targets only"):
         lc.record_run(runs[0], tmp_path / "pool.gpkg", schema=pg_schema)
 

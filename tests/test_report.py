@@ -120,6 +120,61 @@ def test_report_as_excel(runs, tmp_path):
     streets = sheets["街道达标"]
     assert np.allclose(streets.iloc[:, 4].to_numpy(float),
                        after.index_by_street["share_meeting_standard"].to_numpy(float))  # fmt: skip
+    assert list(sheets["趋势"].iloc[:, 1]) == [before.summary["share_meeting_standard"],
+                                               after.summary["share_meeting_standard"]]
+
+
+def _range(sheet: str, col: str, n: int) -> str:
+    """A column's cells from row 2 to row n + 1, as openpyxl writes references."""
+    return f"'{sheet}'!${col}$2" + (f":${col}${n + 1}" if n > 1 else "")
+
+
+def _refs(series) -> tuple[str, str]:
+    """(values, categories) cell ranges of an openpyxl chart series."""
+    cat = series.cat.numRef or series.cat.strRef
+    return series.val.numRef.f, cat.f
+
+
+def test_report_excel_charts(runs, tmp_path):
+    """Native charts: per county and street, bars of the share meeting the standard with the
+    target as a line, both on the sheet's own cells; the trend over the two runs; and
+    LibreOffice opens the workbook (converted to PDF)."""
+    import shutil
+    import subprocess
+
+    import openpyxl
+
+    before, after, pool = runs
+    path = lc.report(after, previous=before, path=tmp_path / "季报.xlsx", pool=pool)
+    wb = openpyxl.load_workbook(path)
+    n_street = len(after.index_by_street)
+    for sheet, n, name_col in (("区县达标", len(after.index_by_county), "A"),
+                               ("街道达标", n_street, "B")):  # fmt: skip
+        ws = wb[sheet]
+        (chart,) = ws._charts
+        bars, line = chart, chart._charts[1]
+        assert bars.tagname == "barChart" and line.tagname == "lineChart"
+        (share,), (target,) = bars.series, line.series
+        col = {"区县达标": ("D", "E"), "街道达标": ("E", "F")}[sheet]
+        assert _refs(share) == (_range(sheet, col[0], n), _range(sheet, name_col, n))
+        assert _refs(target) == (_range(sheet, col[1], n), _range(sheet, name_col, n))
+        values = [ws[f"{col[0]}{r}"].value for r in range(2, n + 2)]
+        expect = (after.index_by_county if sheet == "区县达标" else after.index_by_street)
+        assert np.allclose(values, expect["share_meeting_standard"].to_numpy(float))
+        assert all(ws[f"{col[1]}{r}"].value == after.params.target_share for r in range(2, n + 2))
+    (trend,) = wb["趋势"]._charts
+    assert trend.tagname == "lineChart"
+    assert _refs(trend.series[0]) == (_range("趋势", "B", 2), _range("趋势", "A", 2))
+    assert _refs(trend._charts[1].series[0])[0] == _range("趋势", "C", 2)
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    # its own LibreOffice profile: another soffice running as the same user does not interfere
+    profile = f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}"
+    r = subprocess.run(["soffice", profile, "--headless", "--convert-to", "pdf", "--outdir",
+                        str(tmp_path), str(path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    pdf = tmp_path / "季报.pdf"
+    assert r.returncode == 0 and pdf.exists(), r.stderr
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
 
 
 def test_report_name_and_old_module_path():

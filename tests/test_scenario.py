@@ -206,3 +206,61 @@ def test_pool_path(before, tmp_path):
         before.with_projects(pool)
     sc = before.with_projects(pool, statuses=None)
     assert sorted(sc.added.index) == sorted(lc.read_pool(pool)["project_id"])
+
+
+def _added_at(before, category, points, prefix):
+    """Facilities of ``category`` at ``points`` (WGS84), ids ``prefix-1`` …"""
+    ids = [f"{prefix}-{i + 1}" for i in range(len(points))]
+    return gpd.GeoDataFrame({"facility_id": ids, "category": category}, geometry=list(points),
+                            crs=4326, index=ids)  # fmt: skip
+
+
+def _assert_equals_full(inputs, before, sc):
+    full = _analyze(inputs, pd.concat([before.facilities, sc.added]))
+    for table in [*TABLES, "index", "projects"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    assert np.array_equal(sc.analysis.point_status, full.point_status)
+
+
+def test_one_category_changes(inputs, before):
+    """Two kindergartens at the first communities: only kindergarten rows of coverage differ
+    from before, and every table still equals the full re-analysis."""
+    pts = inputs[2].to_crs(4326).geometry.representative_point().to_numpy()[:2]
+    sc = before.with_projects(_added_at(before, "kindergarten", pts, "kg"))
+    _assert_equals_full(inputs, before, sc)
+    old, new = before.coverage, sc.analysis.coverage
+    other = (old["category"] != "kindergarten").to_numpy()
+    pd.testing.assert_frame_equal(old[other], new[other])
+    assert not old[~other].equals(new[~other])  # the kindergartens did change something
+    assert sc.summary["categories_changed"] == ["kindergarten"]
+
+
+def test_nothing_changes(inputs, before):
+    """A health centre at the network's south-westernmost node, nearer to no resident than the
+    health centres there are: coverage and index are those of before, the city table counts
+    one more facility, and the tables still equal the full re-analysis."""
+    nodes = inputs[0].nodes
+    far = nodes.geometry.x + nodes.geometry.y
+    corner = nodes.geometry.loc[[far.idxmin()]].to_crs(4326).to_numpy()
+    sc = before.with_projects(_added_at(before, "health_centre", corner, "far"))
+    _assert_equals_full(inputs, before, sc)
+    pd.testing.assert_frame_equal(sc.analysis.coverage, before.coverage)
+    pd.testing.assert_frame_equal(sc.analysis.index, before.index)
+    assert len(sc.communities) == 0
+    city = sc.analysis.categories.query("scope == 'city'").set_index("category")
+    city_before = before.categories.query("scope == 'city'").set_index("category")
+    assert city.at["health_centre", "facilities"] == city_before.at["health_centre", "facilities"] + 1
+
+
+def test_status_with_added_by_hand():
+    """Three streets: 0 present, 1 and 2 without data. A facility 100 m from the second point
+    of street 1 (radius 500 m) makes all of street 1 present; street 2, 2 km away, stays."""
+    from lifecircle.analysis.datastatus import NO_DATA, PRESENT, status_with_added
+
+    codes = np.array([0, 0, 1, 1, 2])
+    xy = np.array([[0, 0], [50, 0], [1000, 0], [1400, 0], [3500, 0]], dtype=float)
+    status = np.array([PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA], dtype=object)
+    out = status_with_added(status, codes, xy, np.array([[1500.0, 0.0]]), 500.0)
+    assert list(out) == [PRESENT] * 4 + [NO_DATA]
+    assert list(status) == [PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA]  # not changed in place
+    assert status_with_added(status, codes, xy, np.empty((0, 2)), 500.0) is status

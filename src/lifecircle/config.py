@@ -113,6 +113,7 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
         "basemap": (str,),
         "tianditu_key": (str,),
         "pool": (str,),
+        "record_run": (bool,),
         "lang": (str,),
     },
     "regions": {
@@ -491,6 +492,7 @@ map = true
 map_offline = true               # inline the map's JavaScript so it opens without internet
 basemap = "osm"                  # osm | tianditu (needs tianditu_key) | amap | none
 pool = "lifecircle_pool.gpkg"    # or postgresql://user@host/db for a shared PostGIS pool
+record_run = true                # keep each run in the pool's run history (lifecircle.read_runs)
 lang = "zh"
 """
 

@@ -43,7 +43,9 @@ from .facilities.gates import MAX_GATE_DISTANCE_M
 from .network import WalkNetwork, load_network
 from .outputs.labels import VALUES
 from .outputs.map import save_map
-from .outputs.pool import export_pool
+from .outputs.pool import export_pool, record_run
+from .outputs.pool.backend import resolve_target
+from .outputs.pool.history import HISTORY_KINDS
 from .outputs.tables import facility_names, write_csv, write_excel
 from .standards import Profile, load_profile
 
@@ -417,6 +419,9 @@ def _outputs(cfg: Config, a: Analysis, prog: Programme | None = None) -> dict[st
                                      ignore_index=True)  # fmt: skip
                     export_pool(gpd.GeoDataFrame(rows, crs=a.projects.crs), pool, run_id=a.run_id,
                                 profile=a.profile.id)  # fmt: skip
+            if cfg.output.get("record_run", True):
+                with _from_key(cfg, "output", "record_run"):
+                    _record_run(a, pool)
         files: dict[str, Path | str] = {}
         for name, path in staged.items():
             final = out_dir / path.name
@@ -427,6 +432,16 @@ def _outputs(cfg: Config, a: Analysis, prog: Programme | None = None) -> dict[st
         return files
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _record_run(a: Analysis, pool: Path | str) -> None:
+    """Add the run to the pool's run history (GeoPackage or PostgreSQL pools keep one)."""
+    kind = resolve_target(pool).kind
+    if kind not in HISTORY_KINDS:
+        log.info("run history: a %s pool keeps none; this run is not recorded", kind)
+        return
+    rec = record_run(a, pool)
+    log.info("run %s recorded in the run history of %s", rec.run_id, resolve_target(pool).label)
 
 
 def _run_regions(

@@ -50,8 +50,7 @@ def point_status(
     radius_m: float,
 ) -> np.ndarray:
     """(n_points, n_categories) data status of every demand point's street and category."""
-    key = _street_key(demand, communities)
-    codes, _ = pd.factorize(key)
+    codes = street_codes(demand, communities)
     out = np.full((len(demand), len(cats)), PRESENT, dtype=object)
     xy = access.demand.xy
     for j, c in enumerate(cats):
@@ -60,9 +59,39 @@ def point_status(
         if fac is None:
             out[:, j] = absent
             continue
-        d, _ = cKDTree(fac.xy).query(xy, distance_upper_bound=radius_m)
-        near = np.bincount(codes, weights=np.isfinite(d).astype(float)) > 0
-        out[~near[codes], j] = absent
+        out[~_streets_near(codes, xy, fac.xy, radius_m)[codes], j] = absent
+    return out
+
+
+def street_codes(demand: pd.DataFrame, communities: pd.DataFrame) -> np.ndarray:
+    """A whole number per demand point, the same for the points of one street (see
+    :func:`_street_key`)."""
+    return pd.factorize(_street_key(demand, communities))[0]
+
+
+def _streets_near(
+    codes: np.ndarray, xy: np.ndarray, facility_xy: np.ndarray, radius_m: float
+) -> np.ndarray:
+    """Per street code: has a point of ``xy`` within ``radius_m`` of a facility."""
+    d, _ = cKDTree(facility_xy).query(xy, distance_upper_bound=radius_m)
+    return np.bincount(codes, weights=np.isfinite(d).astype(float),
+                       minlength=int(codes.max(initial=-1)) + 1) > 0  # fmt: skip
+
+
+def status_with_added(
+    status: np.ndarray, codes: np.ndarray, xy: np.ndarray, added_xy: np.ndarray,
+    radius_m: float,
+) -> np.ndarray:  # fmt: skip
+    """One category's ``status`` (per demand point, as :func:`point_status` gave it) after
+    facilities at ``added_xy`` are added: a street without data becomes present when one of its
+    points is within ``radius_m`` of an added facility; nothing else can change (``codes``:
+    :func:`street_codes`; ``xy``: the demand points' metric coordinates)."""
+    pts = np.flatnonzero(status != PRESENT)
+    if len(pts) == 0 or len(added_xy) == 0:
+        return status
+    out = status.copy()
+    near = _streets_near(codes[pts], xy[pts], added_xy, radius_m)
+    out[pts[near[codes[pts]]]] = PRESENT
     return out
 
 
@@ -100,8 +129,8 @@ def data_checklist(coverage: pd.DataFrame, cats: list[Category]) -> pd.DataFrame
     per street × category without data where the category has data elsewhere."""
     gaps = coverage[coverage["data_status"] == NO_DATA]
     meta = {c.id: c for c in cats}
-    city_gap = {c for c in meta if (coverage.loc[coverage["category"] == c, "data_status"]
-                                    == NO_DATA).all()}  # fmt: skip
+    all_gap = (coverage["data_status"] == NO_DATA).groupby(coverage["category"]).all()
+    city_gap = {c for c in meta if all_gap.get(c, True)}
     rows = []
     for cid in [c.id for c in cats if c.id in city_gap]:
         part = gaps[gaps["category"] == cid]

@@ -115,17 +115,9 @@ def effective_share_of(communities: pd.DataFrame, share_of: str) -> str:
     return share_of
 
 
-def _meeting_counts(
-    df: pd.DataFrame, keys: list[str], prefix: str, mask: pd.Series
-) -> pd.DataFrame:
-    """Communities of one kind (``mask``) assessed and meeting every required category."""
-    g = df["meets_all_required"].where(mask).groupby([df[k] for k in keys], dropna=False)
-    return pd.DataFrame(
-        {
-            f"{prefix}_assessed": g.count(),
-            f"{prefix}_meeting": g.agg(lambda v: int(v.dropna().astype(bool).sum())),
-        }
-    )
+def _true(meets: pd.Series) -> np.ndarray:
+    """1 where ``meets`` is True (not None, NaN or False), else 0."""
+    return (meets == True).to_numpy(dtype=bool).astype(np.int64)  # noqa: E712
 
 
 def index_by(
@@ -135,27 +127,24 @@ def index_by(
     the share of communities with residents that meet every required category, counted over
     ``share_of`` communities (``"urban"``: 城镇社区, ``"village"``: 村, ``"all"``); urban and
     village counts are given in their own columns either way."""
-    df = pd.DataFrame(index.drop(columns="geometry"))
-    df[keys] = df[keys].fillna(UNKNOWN)
-    df["_pw"] = df["population"].fillna(0) * df["service_index"]
-    gg = df.groupby(keys, sort=True, dropna=False)
-    res = pd.DataFrame(
-        {
-            "communities": gg.size(),
-            "population": gg["population"].sum(),
-            "service_index": gg["_pw"].sum() / gg["population"].sum().where(lambda x: x > 0),
-            "communities_assessed": gg["meets_all_required"].count(),
-            "communities_meeting": gg["meets_all_required"].agg(
-                lambda v: int(v.dropna().astype(bool).sum())
-            ),
-        }
-    )
-    settlement = df["settlement"] if "settlement" in df else pd.Series(None, index=df.index)
+    meets = index["meets_all_required"]
+    assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
+    pop = index["population"]
+    df = pd.DataFrame({k: index[k].fillna(UNKNOWN) for k in keys})
+    df["communities"] = np.ones(len(index), dtype=np.int64)
+    df["population"] = pop
+    df["_pw"] = pop.fillna(0) * index["service_index"]
+    df["communities_assessed"], df["communities_meeting"] = assessed, meeting
+    settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
     for prefix in ("urban", "village"):
-        res = res.join(_meeting_counts(df, keys, prefix, settlement == prefix))
+        kind = (settlement == prefix).to_numpy(dtype=bool)
+        df[f"{prefix}_assessed"], df[f"{prefix}_meeting"] = assessed * kind, meeting * kind
+    # one pass: every column is a sum (counts of 0/1 columns; NaN population skipped)
+    res = df.groupby(keys, sort=True, dropna=False).sum()
+    res.insert(2, "service_index", res.pop("_pw") / res["population"].where(lambda x: x > 0))
     base = "communities" if share_of == "all" else share_of
-    assessed = res[f"{base}_assessed"]
-    res["share_meeting_standard"] = res[f"{base}_meeting"] / assessed.where(assessed > 0)
+    n = res[f"{base}_assessed"]
+    res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
     res["share_of"] = share_of
     res["target_share"] = target_share
     res["meets_target"] = res["share_meeting_standard"] >= target_share
@@ -179,7 +168,8 @@ STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
 def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
-    df = coverage.copy()
+    df = coverage[[*keys, "category", "group_pop", "covered_pop", "meets_standard",
+                   "data_status"]].copy()  # fmt: skip
     if keys:
         df[keys] = df[keys].fillna(UNKNOWN)
     df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
@@ -199,6 +189,9 @@ def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.D
     return res
 
 
+_SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
+
+
 def category_table(
     coverage: pd.DataFrame,
     facilities: gpd.GeoDataFrame,
@@ -206,9 +199,8 @@ def category_table(
     thresholds: dict[str, float],
 ) -> pd.DataFrame:
     """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
-    scopes = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
-    out = pd.concat([_category_scope(coverage, s, k) for s, k in scopes], ignore_index=True)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
     out["category_en"] = out["category"].map(lambda k: meta[k].name_en)

@@ -86,8 +86,11 @@ def build_projects(
     communities: gpd.GeoDataFrame,
     thresholds: dict[str, float],
     profile: Profile,
+    known: pd.DataFrame | None = None,
 ) -> Projects:
-    """The projects of a set of shortfalls and (optionally) proposed sites."""
+    """The projects of a set of shortfalls and (optionally) proposed sites. ``known``: projects
+    made earlier (a scenario's analysis): the ids of community projects are taken from it
+    instead of hashed again (:func:`~lifecircle.analysis.ids.project_id` of the same key)."""
     comm = communities.set_index("community_id")
     recs: list[dict] = []
     geoms: list[Any] = []
@@ -111,7 +114,7 @@ def build_projects(
     geoms.extend(rep[rest["community_id"]].to_list())
     cols = [*PROJECT_COLUMNS, "site_id"]
     out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
-    out["project_id"] = _ids(out)
+    out["project_id"] = _ids(out, known)
     order = out.sort_values(
         ["priority_rank", "category", "location_kind", "project_id"], kind="stable"
     ).index.to_numpy()
@@ -158,13 +161,23 @@ def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return list(zip(frame["community_id"].tolist(), frame["category"].tolist(), strict=True))
 
 
-def _ids(out: gpd.GeoDataFrame) -> list[str]:
-    """The project id of every row (sites located by their point, the others by community)."""
-    cols = ["category", "county_code", "street_code", "community_code", "location_kind"]
-    rows = zip(*(out[c].tolist() for c in cols), out.geometry.values, strict=True)
+#: What a community project's id is made of (:func:`project_id` ignores its location).
+_ID_KEY = ["category", "county_code", "street_code", "community_code", "location_kind"]
+
+
+def _ids(out: gpd.GeoDataFrame, known: pd.DataFrame | None = None) -> list[str]:
+    """The project id of every row (sites located by their point, the others by community);
+    community projects of ``known`` keep their id there."""
+    reuse: dict[tuple, str] = {}
+    if known is not None and len(known):
+        community = known[known["location_kind"] == "community"]
+        keys = zip(*(community[c].tolist() for c in _ID_KEY), strict=True)
+        reuse = dict(zip(keys, community["project_id"].tolist(), strict=True))
+    rows = zip(*(out[c].tolist() for c in _ID_KEY), out.geometry.values, strict=True)
     return [
-        project_id(cat, county, street, comm, kind,
-                   *((g.x, g.y) if kind != "community" else (None, None)))
+        reuse.get((cat, county, street, comm, kind))
+        or project_id(cat, county, street, comm, kind,
+                      *((g.x, g.y) if kind != "community" else (None, None)))
         for cat, county, street, comm, kind, g in rows
     ]  # fmt: skip
 

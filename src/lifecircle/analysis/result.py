@@ -58,6 +58,8 @@ class Stages:
     #: shortfalls of an earlier analysis with the same profile and parameters, whose reason
     #: sentences unchanged rows reuse (see :func:`~lifecircle.analysis.shortfalls.shortfall_table`)
     known_shortfalls: pd.DataFrame | None = None
+    #: projects of that analysis, whose community projects keep their ids
+    known_projects: pd.DataFrame | None = None
 
 
 class Analysis:
@@ -111,6 +113,7 @@ class Analysis:
         self._gates = (facility_gates, compounds, compound_gates)
         if stages is None:
             stages = self._first_stages(cats)
+        self._known_projects = stages.known_projects
         self.access: Access = stages.access
         self.point_status = stages.point_status
         self.coverage = stages.coverage
@@ -307,8 +310,9 @@ class Analysis:
 
     def _build_projects(self) -> Projects:
         return build_projects(
-            self._unlinked, self._sites, self.communities, self.thresholds, self.profile
-        )
+            self._unlinked, self._sites, self.communities, self.thresholds, self.profile,
+            self._known_projects,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ scenarios
     def with_projects(

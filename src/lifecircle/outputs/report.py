@@ -230,8 +230,7 @@ def _progress_section(p: _Parts) -> str:
         f"{s['worsened']}; {_t('新增设施', 'new facilities', lang)} {s['facilities_new']}, "
         f"{_t('消失设施', 'vanished facilities', lang)} {s['facilities_vanished']}</p>"
     )
-    points = [(r.run_date, r.summary.get("share_meeting_standard")) for r in p.history]
-    points = [(d, v) for d, v in points if v is not None and np.isfinite(v)]
+    points = _trend_points(p)
     if len(points) >= 2:
         out.append(
             f'<img alt="trend" src="{_trend_chart(points, p.analysis.params.target_share, lang)}">'
@@ -357,11 +356,74 @@ def _excel(p: _Parts, path: Path) -> Path:
     if p.comparison is not None:
         sheets[_t("较上期进展", "Progress", lang)] = p.comparison.by_street
         sheets[_t("变化社区", "Changes", lang)] = p.comparison.changes
+    trend = _trend_points(p)
+    if len(trend) >= 2:
+        sheets[_t("趋势", "Trend", lang)] = pd.DataFrame(
+            {"run_date": [d for d, _ in trend], "share_meeting_standard": [v for _, v in trend],
+             "target_share": a.params.target_share})  # fmt: skip
     if p.pool is not None and len(p.pool):
         sheets[_t("项目库进展", "Programme", lang)] = pool_status(p.pool)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, df in sheets.items():
             df.rename(columns=lambda c: _header(c, lang)).to_excel(xw, sheet_name=name, index=False)
+        _excel_charts(xw.sheets, sheets, lang)
     atomic_write(path, lambda tmp: tmp.write_bytes(buf.getvalue()))
     return path
+
+
+def _trend_points(p: _Parts) -> list[tuple[str, float]]:
+    """(run date, share meeting the standard) of the recorded runs and this one, oldest first."""
+    points = [(r.run_date, r.summary.get("share_meeting_standard")) for r in p.history]
+    return [(d, v) for d, v in points if v is not None and np.isfinite(v)]
+
+
+def _excel_charts(ws: dict[str, Any], sheets: dict[str, pd.DataFrame], lang: str) -> None:
+    """Native Excel charts beside their tables: the share meeting the standard per county and
+    per street (bars) against the target (a line), and the trend over the runs."""
+    from openpyxl.utils import get_column_letter
+
+    for zh, en, name_col in (("区县达标", "Counties", "county_name"),
+                             ("街道达标", "Streets", "street_name")):  # fmt: skip
+        sheet = _t(zh, en, lang)
+        df = sheets[sheet]
+        title = _t(f"{zh}: 达标社区占比与目标", f"{en}: share meeting the standard vs target", lang)
+        chart = _share_excel_chart(ws[sheet], list(df.columns), len(df), name_col, title, lang)
+        ws[sheet].add_chart(chart, f"{get_column_letter(len(df.columns) + 2)}2")
+    trend = _t("趋势", "Trend", lang)
+    if trend in sheets:
+        df = sheets[trend]
+        chart = _share_excel_chart(ws[trend], list(df.columns), len(df), "run_date",
+                                   _t("达标社区占比趋势", "Share meeting the standard over time",
+                                      lang), lang, kind="line")  # fmt: skip
+        ws[trend].add_chart(chart, "E2")
+
+
+def _share_excel_chart(
+    sheet: Any, cols: list[str], n: int, name_col: str, title: str, lang: str, kind: str = "bar"
+) -> Any:
+    """A chart of the ``share_meeting_standard`` column of a written table (header in row 1,
+    ``n`` rows): bars (or a line, ``kind="line"``) by ``name_col``, and the ``target_share``
+    column as a line over them."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    def ref(col: str, header: bool = True) -> Any:
+        c = cols.index(col) + 1
+        return Reference(sheet, min_col=c, max_col=c, min_row=1 if header else 2, max_row=n + 1)
+
+    main = BarChart() if kind == "bar" else LineChart()
+    if kind == "bar":
+        main.type = "col"
+    main.title = title
+    main.add_data(ref("share_meeting_standard"), titles_from_data=True)
+    main.set_categories(ref(name_col, header=False))
+    main.y_axis.title = _t("达标社区占比", "share meeting the standard", lang)
+    main.y_axis.number_format = "0%"
+    main.y_axis.scaling.min, main.y_axis.scaling.max = 0.0, 1.0
+    main.y_axis.delete = main.x_axis.delete = False
+    target = LineChart()
+    target.add_data(ref("target_share"), titles_from_data=True)
+    target.set_categories(ref(name_col, header=False))
+    main += target
+    main.width, main.height = max(12.0, 1.2 * n), 8.0
+    return main

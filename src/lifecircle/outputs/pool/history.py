@@ -8,7 +8,8 @@ back for :func:`lifecircle.compare`. Recording the same run id again replaces it
 
 A PostgreSQL pool (a ``postgresql://`` URL or an engine, with its ``schema=``) keeps the same
 table, with the same columns, in PostgreSQL (:mod:`.history_pg`); read back, its runs compare
-exactly as a GeoPackage's do.
+exactly as a GeoPackage's do. An Excel pool keeps it in a sheet ``运行记录``, a CSV pool in
+``<pool>.runs.csv`` beside it (:mod:`.history_files`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ...analysis.compare import RunRecord, run_record
 from ...analysis.result import Analysis
 from .backend import Target, resolve_target
 from .gpkg import open_geopackage
+from .history_files import read_file_rows, runs_csv, write_file_run
 from .history_pg import read_record, read_rows, write_run
 from .schema import RUNS_TABLE, check_identifier
 
@@ -42,14 +44,20 @@ _DDL = (
 )
 
 
+#: The pool kinds that keep a run history.
+HISTORY_KINDS = ("gpkg", "postgis", "xlsx", "csv")
+#: Pool kinds whose history is a sheet or a file beside the pool (:mod:`.history_files`).
+_FILE_KINDS = ("xlsx", "csv")
+
+
 def _target(target: object, schema: str | None) -> Target:
     """The resolved target: a GeoPackage or PostgreSQL (``schema`` for PostgreSQL only)."""
     tgt = resolve_target(target)
-    if tgt.kind not in ("gpkg", "postgis"):
+    if tgt.kind not in HISTORY_KINDS:
         raise PoolError(
             f"run history: {tgt.label} is a {tgt.kind} target; the run history is kept in a "
-            "GeoPackage pool (.gpkg) or a PostgreSQL pool (postgresql:// URL) — give the "
-            "GeoPackage or the database the pool lives in"
+            "GeoPackage (.gpkg), Excel (.xlsx) or CSV pool, or a PostgreSQL pool "
+            "(postgresql:// URL) — give the file or the database the pool lives in"
         )
     if schema is not None:
         if tgt.kind != "postgis":
@@ -87,8 +95,9 @@ def record_run(
 ) -> RunRecord:
     """Append the run of ``analysis`` to the run history of the pool ``target``.
 
-    ``target``: the GeoPackage (``.gpkg``) or the ``postgresql://`` URL (or SQLAlchemy engine)
-    of the pool; ``schema``: its PostgreSQL schema (created if missing). ``analysis`` may also
+    ``target``: the GeoPackage (``.gpkg``), Excel (``.xlsx``: sheet ``运行记录``) or CSV
+    (``.csv``: ``<pool>.runs.csv`` beside it) file, or the ``postgresql://`` URL (or SQLAlchemy
+    engine) of the pool; ``schema``: its PostgreSQL schema (created if missing). ``analysis`` may also
     be a recorded run (:func:`read_run`), e.g. to copy a GeoPackage history to PostgreSQL.
     ``run_date``: ISO date of the run (default today, or the record's date). ``lock_timeout_s``
     and ``connect_timeout_s`` as in :func:`lifecircle.export_pool` (PostgreSQL). Returns the
@@ -102,6 +111,9 @@ def record_run(
     row = _row(rec)
     if tgt.kind == "postgis":
         write_run(tgt, RUNS_TABLE, row, schema, (lock_timeout_s, connect_timeout_s))
+        return rec
+    if tgt.kind in _FILE_KINDS:
+        write_file_run(_path(tgt), tgt.kind, row, lock_timeout_s)
         return rec
     con = open_geopackage(_path(tgt))
     try:
@@ -130,12 +142,19 @@ def read_runs(
     target: str | os.PathLike[str] | Any, *, schema: str | None = None,
     connect_timeout_s: float = 10.0,
 ) -> pd.DataFrame:  # fmt: skip
-    """The run history of a GeoPackage or PostgreSQL pool, oldest first (:data:`RUN_COLUMNS`)."""
+    """The run history of a GeoPackage, Excel, CSV or PostgreSQL pool, oldest first
+    (:data:`RUN_COLUMNS`)."""
     tgt = _target(target, schema)
     if tgt.kind == "postgis":
         rows = read_rows(tgt, RUNS_TABLE, RUN_COLUMNS, schema, connect_timeout_s)
         return pd.DataFrame(rows, columns=RUN_COLUMNS)
     path = _path(tgt)
+    if tgt.kind in _FILE_KINDS:
+        if not path.exists() and not runs_csv(path).exists():
+            raise PoolError(f"no pool at {path}")
+        rows = read_file_rows(path, tgt.kind)
+        out = pd.DataFrame([[r.get(c) for c in RUN_COLUMNS] for r in rows], columns=RUN_COLUMNS)
+        return out.sort_values("run_date", kind="stable").reset_index(drop=True)
     if not path.exists():
         raise PoolError(f"no pool at {path}")
     con = open_geopackage(path)
@@ -159,6 +178,10 @@ def read_run(
     if tgt.kind == "postgis":
         text = read_record(tgt, RUNS_TABLE, str(run_id), schema, connect_timeout_s)
         found = None if text is None else (text,)
+    elif tgt.kind in _FILE_KINDS:
+        recs = [r["record"] for r in read_file_rows(_path(tgt), tgt.kind)
+                if r["run_id"] == str(run_id)]  # fmt: skip
+        found = (recs[-1],) if recs else None
     else:
         con = open_geopackage(_path(tgt))
         try:

@@ -188,7 +188,7 @@ def _status_validation(ws: Any, col: int) -> None:
     ws.add_data_validation(dv)
 
 
-def _open(path: Path, layer: str) -> Any:
+def open_workbook(path: Path, layer: str) -> Any:
     """The workbook at ``path`` (refusing parts openpyxl would drop), or a new empty one."""
     from openpyxl import Workbook, load_workbook
 
@@ -279,7 +279,7 @@ class Excel:
 
         path: Path = target.path
         seen = signature(path)
-        wb = _open(path, job.layer)
+        wb = open_workbook(path, job.layer)
         sheet = _sheet(wb, job.layer, job.headers)
         ws, columns = sheet.ws, sheet.columns
         first_new = len(columns) + 1
