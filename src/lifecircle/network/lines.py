@@ -469,26 +469,29 @@ def _split_pairs(
     from it (:func:`_apart`), the two sides' centres at least ``_APART * tol`` apart. A chain of
     ends each a little apart, with no such knot, stays one node.
     """
-    wide = np.flatnonzero(_extent(cands.xy, comp) > _APART * tol)
-    if len(wide) == 0:
+    n_comp = int(comp.max()) + 1
+    ends_in = np.bincount(comp[:n_end], minlength=n_comp)
+    size = np.bincount(comp, minlength=n_comp)
+    wide = (_extent(cands.xy, comp) > _APART * tol) & (ends_in >= 3) & (size >= 4)
+    if not wide.any():
         return comp
-    inside = np.isin(comp, wide)
-    sel = inside[links[:, 0]] & inside[links[:, 1]]
+    sel = wide[comp[links[:, 0]]]
     la, lb = links[sel, 0], links[sel, 1]
     n = len(cands.xy)
     gap = np.hypot(*(cands.xy[la] - cands.xy[lb]).T) + 1e-9  # zero weights would vanish
     tree = minimum_spanning_tree(coo_matrix((gap, (la, lb)), shape=(n, n))).tocoo()
+    by_edge = np.argsort(comp[tree.row], kind="stable")
+    ta, tb, w = tree.row[by_edge], tree.col[by_edge], tree.data[by_edge]
+    edge_at = np.searchsorted(comp[ta], np.arange(n_comp + 1))
+    order = np.argsort(comp, kind="stable")
+    member_at = np.searchsorted(comp[order], np.arange(n_comp + 1))
     comp = comp.copy()
-    next_id = int(comp.max()) + 1
-    for group in wide:
-        members = np.flatnonzero(comp == group)
-        mine = np.isin(tree.row, members)
-        parts = _cut_apart(
-            cands, n_end, members, tree.row[mine], tree.col[mine], tree.data[mine], tol
-        )
-        for part in parts[1:]:
-            comp[part] = next_id
-            next_id += 1
+    for group in np.flatnonzero(wide):
+        members = order[member_at[group] : member_at[group + 1]]
+        e = slice(edge_at[group], edge_at[group + 1])
+        for part in _cut_apart(cands, n_end, members, ta[e], tb[e], w[e], tol)[1:]:
+            comp[part] = n_comp
+            n_comp += 1
     return comp
 
 
