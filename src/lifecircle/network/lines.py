@@ -507,14 +507,15 @@ def _cut_apart(
     """The parts of one wide group (its spanning tree ``ta``-``tb``, weights ``w``), see
     :func:`_split_pairs`."""
     local = {int(m): i for i, m in enumerate(members)}
-    ia = np.array([local[int(x)] for x in ta], dtype=np.int64)
-    ib = np.array([local[int(x)] for x in tb], dtype=np.int64)
-    m = len(members)
+    ia = [local[int(x)] for x in ta]
+    ib = [local[int(x)] for x in tb]
+    adjacent: list[list[int]] = [[] for _ in members]
+    for k, (a, b) in enumerate(zip(ia, ib, strict=True)):
+        adjacent[a].append(k)
+        adjacent[b].append(k)
     for k in np.argsort(-w, kind="stable"):
-        keep = np.arange(len(w)) != k
-        graph = coo_matrix((np.ones(int(keep.sum())), (ia[keep], ib[keep])), shape=(m, m))
-        _, side = connected_components(graph, directed=False)
-        one, two = members[side == 0], members[side == 1]
+        side = _tree_side(adjacent, ia, ib, int(k))
+        one, two = members[side], members[~side]
         centre_gap = np.hypot(*(cands.xy[one].mean(0) - cands.xy[two].mean(0)))
         if centre_gap < _APART * tol:
             continue
@@ -524,6 +525,23 @@ def _cut_apart(
                 *_cut_apart(cands, n_end, two, *_sub_tree(two, ta, tb, w), tol),
             ]
     return [members]
+
+
+def _tree_side(adjacent: list[list[int]], ia: list[int], ib: list[int], cut: int) -> np.ndarray:
+    """Mask of the tree's nodes on ``ia[cut]``'s side once link ``cut`` is removed."""
+    side = np.zeros(len(adjacent), dtype=bool)
+    side[ia[cut]] = True
+    stack = [ia[cut]]
+    while stack:
+        node = stack.pop()
+        for k in adjacent[node]:
+            if k == cut:
+                continue
+            other = ib[k] if ia[k] == node else ia[k]
+            if not side[other]:
+                side[other] = True
+                stack.append(other)
+    return side
 
 
 def _sub_tree(
