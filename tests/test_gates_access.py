@@ -242,3 +242,88 @@ def test_analyze_lets_residents_leave_through_their_compound_gate():
     closed = gate.assign(usable=[False, True])
     shut = analyze(net, fac, comm, profile, compound_gates=closed, **kw)
     assert shut.access.distance_m[0, 0] == pytest.approx(1055)  # no usable gate: as before
+
+
+def test_capacity_reaches_facilities_through_their_gates():
+    """The 2SFCA step measures through the same gates as coverage. river_with_bridge's south
+    street (y=0); communities C1 (1,000 people) at x=150 and C2 (1,000) at x=350; nurseries A (2
+    places) at x=100 and B (3) at x=400 (as in test_analysis's hand-computed 2SFCA). A's only gate
+    is at x=300: A is entered there after 200 m inside, so A–C1 = 200 + 150 = 350 m (beyond the
+    300 m catchment) and A–C2 = 200 + 50 = 250 m; B (no gate): B–C1 250 m, B–C2 50 m.
+    Step 1: R_A = 2 / (1000 g250), R_B = 3 / (1000 g250 + 1000 g50).
+    Step 2: C1 = 3 g250 / (g50 + g250) = 0.62600 per 1,000; C2 = 2 + 3 g50 / (g50 + g250) =
+    4.37400. Plain snapping gave 2.20867 and 2.79133."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1", "C2"], "population": [1000, 1000]},
+            geometry=[shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 350, Y0)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
+        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)],
+        crs=CRS,
+        index=pd.Index(["A", "B"], name="facility_id"),
+    )
+    gate = pts((300, 0), index=["a_gate"])
+    gate["facility_id"] = "A"
+    a = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=gate)
+    e = math.exp(-0.5)
+    g50, g250 = ((math.exp(-0.5 * (d / 300) ** 2) - e) / (1 - e) for d in (50, 250))
+    supply = a.coverage.set_index("community_name")["supply_per_1000"]
+    assert supply["C1"] == pytest.approx(3 * g250 / (g50 + g250))
+    assert supply["C2"] == pytest.approx(2 + 3 * g50 / (g50 + g250))
+    assert (supply["C1"], supply["C2"]) == pytest.approx((0.62600, 4.37400), abs=1e-5)
+    assert supply.sum() == pytest.approx(5.0)  # every place handed out
+    # the coverage distances went through the same gate: C1 250 m (B), C2 50 m (B)
+    dist = a.coverage.set_index("community_name")["distance_m"]
+    assert (dist["C1"], dist["C2"]) == pytest.approx((250.0, 50.0))
+    plain = analyze(net, fac, comm, profile, categories=["nursery"])
+    before = plain.coverage.set_index("community_name")["supply_per_1000"]
+    assert (before["C1"], before["C2"]) == pytest.approx((2.20867, 2.79133), abs=1e-5)
+
+
+def test_capacity_leaves_compounds_through_their_gates():
+    """The compound of test_analyze_lets_residents_leave_through_their_compound_gate: its 1,000
+    residents reach the nursery (10 places) in 155 m through the gate, 1,055 m without it (beyond
+    the 300 m catchment). Through the gate every place is theirs: 10 / 1,000 people = 10 per
+    1,000; without it none (0)."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, box, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1"], "population": [1000]},
+            geometry=[shapely.Point(X0 + 100, Y0 + 150)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"], "capacity": [10.0]},
+        geometry=[shapely.Point(X0 + 100, Y0 - 5)],
+        crs=CRS,
+        index=pd.Index(["N1"], name="facility_id"),
+    )
+    compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
+    kw = {"categories": ["nursery"], "compounds": compounds}
+    plain = analyze(net, fac, comm, profile, **kw)
+    gated = analyze(net, fac, comm, profile, compound_gates=pts((100, 20), index=["s"]), **kw)
+    assert plain.coverage["supply_per_1000"].iloc[0] == pytest.approx(0.0)
+    assert gated.coverage["supply_per_1000"].iloc[0] == pytest.approx(10.0)
+    assert bool(gated.coverage["meets_capacity"].iloc[0])  # 10 >= 4.5
