@@ -327,3 +327,41 @@ def test_capacity_leaves_compounds_through_their_gates():
     assert plain.coverage["supply_per_1000"].iloc[0] == pytest.approx(0.0)
     assert gated.coverage["supply_per_1000"].iloc[0] == pytest.approx(10.0)
     assert bool(gated.coverage["meets_capacity"].iloc[0])  # 10 >= 4.5
+
+
+def test_a_scenario_keeps_the_gates_of_the_facilities_it_had():
+    """with_projects on an analysis with facility gates: nursery A (2 places, gate at x=300) of
+    test_capacity_reaches_facilities_through_their_gates, then B (3 places, no gate) built: the
+    coverage and capacity equal those of the full analysis of A and B with A's gate."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1", "C2"], "population": [1000, 1000]},
+            geometry=[shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 350, Y0)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
+        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)],
+        crs=CRS,
+        index=pd.Index(["A", "B"], name="facility_id"),
+    )
+    gate = pts((300, 0), index=["a_gate"])
+    gate["facility_id"] = "A"
+    kw = {"categories": ["nursery"], "facility_gates": gate}
+    before = analyze(net, fac.loc[["A"]], comm, profile, **kw)
+    after = before.with_projects(fac.loc[["B"]].to_crs(4326), statuses=None).analysis
+    full = analyze(net, fac, comm, profile, **kw)
+    cols = ["community_name", "distance_m", "supply_per_1000"]
+    pd.testing.assert_frame_equal(after.coverage[cols], full.coverage[cols], atol=1e-6)
+    supply = after.coverage.set_index("community_name")["supply_per_1000"]
+    assert (supply["C1"], supply["C2"]) == pytest.approx((0.62600, 4.37400), abs=1e-5)
