@@ -187,6 +187,7 @@ def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
     from lifecircle.cli import sample_dir
     from lifecircle.communities import buildings_from_osm
     from lifecircle.facilities import gates_from_osm, gates_of_places
+    from lifecircle.facilities.gates import GATE_ON_RING_M
 
     d = sample_dir()
     text = (
@@ -205,7 +206,11 @@ def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
     _, landuse = buildings_from_osm(d / "helsinki_centre.osm.pbf")
     res = landuse[landuse["tags"].map(lambda t: t.get("landuse") == "residential")]
     res = res.reset_index(drop=True)
-    g = gates_of_places(gates_from_osm(d / "helsinki_centre.osm.pbf"), res)
+    # an OSM gate is its compound's when it lies on the compound's boundary (within 2 m)
+    g = gates_of_places(
+        gates_from_osm(d / "helsinki_centre.osm.pbf"), res, max_distance_m=GATE_ON_RING_M,
+        on_ring=True,
+    )  # fmt: skip
     gated_ids = set(g.loc[g["usable"] & g["place_id"].notna(), "place_id"])
     assert gated_ids  # the sample has gated compounds
     polys = res.loc[sorted(gated_ids)].to_crs(gated_run.network.crs).union_all()

@@ -365,3 +365,50 @@ def test_a_scenario_keeps_the_gates_of_the_facilities_it_had():
     pd.testing.assert_frame_equal(after.coverage[cols], full.coverage[cols], atol=1e-6)
     supply = after.coverage.set_index("community_name")["supply_per_1000"]
     assert (supply["C1"], supply["C2"]) == pytest.approx((0.62600, 4.37400), abs=1e-5)
+
+
+def test_an_osm_gate_belongs_to_the_compound_whose_boundary_it_lies_on():
+    """river_with_bridge; the compound box x 50-150, y 20-190 between the south street (y=0) and
+    the north street (y=200); residents at (100, 150); a nursery 5 m north of the north street at
+    x=100. OSM entrances: the compound's gate S on its south edge (100, 20), and a shop's entrance
+    E 6 m north of its north edge (100, 196), on no compound's boundary.
+    As OSM gates (gates_from_osm's columns) only S is the compound's: 130 (inside) + 20 + 400 (to
+    the bridge) + 200 + 400 + 5 = 1,155 m. As a plain layer both are within 100 m of the
+    compound: out through E, 46 + 4 + 5 = 55 m."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, box, river_with_bridge
+    from conftest import FIXTURES
+    from lifecircle.analysis import analyze
+    from lifecircle.facilities import gates_of_places
+    from lifecircle.facilities.gates import OSM_GATE_COLUMNS, is_osm_gate_layer
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["C1"], "population": [1000]},
+            geometry=[shapely.Point(X0 + 100, Y0 + 150)],
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery"], "capacity": [10.0]},
+        geometry=[shapely.Point(X0 + 100, Y0 + 205)],
+        crs=CRS,
+        index=pd.Index(["N1"], name="facility_id"),
+    )
+    compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
+    plain = pts((100, 20), (100, 196), index=["osm/1", "osm/2"])
+    osm = plain.assign(osm_id=[1, 2], name=None, entrance=[None, "yes"], barrier=["gate", None],
+                       access=None, usable=True)  # fmt: skip
+    assert is_osm_gate_layer(osm) and not is_osm_gate_layer(plain)
+    assert set(OSM_GATE_COLUMNS) < set(osm.columns)
+    on_ring = gates_of_places(osm, compounds, max_distance_m=2.0, on_ring=True)
+    assert on_ring["place_id"].tolist() == [0, None]
+    kw = {"categories": ["nursery"], "compounds": compounds}
+    d_osm = analyze(net, fac, comm, profile, compound_gates=osm, **kw).access.distance_m[0, 0]
+    d_plain = analyze(net, fac, comm, profile, compound_gates=plain, **kw).access.distance_m[0, 0]
+    assert d_osm == pytest.approx(130 + 20 + 400 + 200 + 400 + 5)
+    assert d_plain == pytest.approx(46 + 4 + 5)

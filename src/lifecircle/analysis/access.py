@@ -10,11 +10,13 @@ import numpy as np
 import shapely
 
 from .._progress import progress
-from ..facilities.gates import gates_of_places
+from ..facilities.gates import GATE_ON_RING_M, gates_of_places, is_osm_gate_layer
 from ..network import Snapped, WalkNetwork
 from ..network.snapping import through_gates
 
-#: A compound's gate lies on its boundary: gates farther than this from every compound are unused.
+#: A compound's gate lies on its boundary: gates of a layer (survey, POIs) farther than this from
+#: every compound are unused. OSM gates go to the compound whose boundary ring they lie on
+#: (within :data:`lifecircle.facilities.gates.GATE_ON_RING_M`).
 GATE_TO_COMPOUND_M = 100.0
 
 
@@ -100,7 +102,9 @@ def compute_access(
     :attr:`Access.facilities` stays one row per facility.
 
     ``compounds`` (polygons) with ``compound_gates`` (points): residents of a gated compound
-    leave through its nearest usable gate (each gate belongs to the compound within 100 m), a
+    leave through its nearest usable gate (an OSM gate from :func:`gates_from_osm` belongs to
+    the compound whose boundary it lies on, within 2 m; a gate of another layer to the compound
+    within 100 m), a
     straight walk inside from their demand point to the gate; :attr:`Access.demand` stays the
     plain snap. Both are kept (:attr:`Access.facility_entries`, :attr:`Access.demand_exits`) for
     the capacity step, whose distances go through the same gates.
@@ -168,7 +172,12 @@ def _demand_through_gates(
     if len(polys) == 0:
         return demand, np.arange(len(demand))
     polys = polys.set_axis(np.arange(len(polys)))
-    owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
+    if is_osm_gate_layer(gates):  # on the compound's own boundary, not merely near it
+        owned = gates_of_places(
+            gates, polys, max_distance_m=GATE_ON_RING_M, owner="_compound", on_ring=True
+        )
+    else:
+        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
     if "usable" in owned:
         owned = owned[owned["usable"].fillna(True).astype(bool)]
     owned = owned[owned["_compound"].notna()]
