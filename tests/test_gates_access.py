@@ -244,6 +244,47 @@ def test_analyze_lets_residents_leave_through_their_compound_gate():
     assert shut.access.distance_m[0, 0] == pytest.approx(1055)  # no usable gate: as before
 
 
+def _river(communities: dict, nurseries: dict):
+    """river_with_bridge, the fixture profile, point communities ``{name: ((x, y), people)}``
+    and nurseries ``{facility_id: ((x, y), places)}`` (metres from the synthetic origin)."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+
+    def points(spec: dict) -> list:
+        return [shapely.Point(X0 + x, Y0 + y) for (x, y), _ in spec.values()]
+
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": list(communities), "population": [p for _, p in communities.values()]},
+            geometry=points(communities),
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": "nursery", "capacity": [float(c) for _, c in nurseries.values()]},
+        geometry=points(nurseries),
+        crs=CRS,
+        index=pd.Index(list(nurseries), name="facility_id"),
+    )
+    return river_with_bridge(), lc.load_profile(FIXTURES / "profile_analysis.toml"), comm, fac
+
+
+#: test_analysis's hand-computed 2SFCA on the south street; nursery A's only gate is at x=300
+TWO_NURSERIES = (
+    {"C1": ((150, 0), 1000), "C2": ((350, 0), 1000)},
+    {"A": ((100, 0), 2), "B": ((400, 0), 3)},
+)
+
+
+def _gate_of_a() -> gpd.GeoDataFrame:
+    gate = pts((300, 0), index=["a_gate"])
+    gate["facility_id"] = "A"
+    return gate
+
+
 def test_capacity_reaches_facilities_through_their_gates():
     """The 2SFCA step measures through the same gates as coverage. river_with_bridge's south
     street (y=0); communities C1 (1,000 people) at x=150 and C2 (1,000) at x=350; nurseries A (2
@@ -253,31 +294,10 @@ def test_capacity_reaches_facilities_through_their_gates():
     Step 1: R_A = 2 / (1000 g250), R_B = 3 / (1000 g250 + 1000 g50).
     Step 2: C1 = 3 g250 / (g50 + g250) = 0.62600 per 1,000; C2 = 2 + 3 g50 / (g50 + g250) =
     4.37400. Plain snapping gave 2.20867 and 2.79133."""
-    import shapely
-
-    import lifecircle as lc
-    from _nets import CRS, X0, Y0, river_with_bridge
-    from conftest import FIXTURES
     from lifecircle.analysis import analyze
 
-    net = river_with_bridge()
-    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {"name": ["C1", "C2"], "population": [1000, 1000]},
-            geometry=[shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 350, Y0)],
-            crs=CRS,
-        )
-    )
-    fac = gpd.GeoDataFrame(
-        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
-        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)],
-        crs=CRS,
-        index=pd.Index(["A", "B"], name="facility_id"),
-    )
-    gate = pts((300, 0), index=["a_gate"])
-    gate["facility_id"] = "A"
-    a = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=gate)
+    net, profile, comm, fac = _river(*TWO_NURSERIES)
+    a = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=_gate_of_a())
     e = math.exp(-0.5)
     g50, g250 = ((math.exp(-0.5 * (d / 300) ** 2) - e) / (1 - e) for d in (50, 250))
     supply = a.coverage.set_index("community_name")["supply_per_1000"]
@@ -298,28 +318,10 @@ def test_capacity_leaves_compounds_through_their_gates():
     residents reach the nursery (10 places) in 155 m through the gate, 1,055 m without it (beyond
     the 300 m catchment). Through the gate every place is theirs: 10 / 1,000 people = 10 per
     1,000; without it none (0)."""
-    import shapely
-
-    import lifecircle as lc
-    from _nets import CRS, X0, Y0, box, river_with_bridge
-    from conftest import FIXTURES
+    from _nets import CRS, box
     from lifecircle.analysis import analyze
 
-    net = river_with_bridge()
-    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {"name": ["C1"], "population": [1000]},
-            geometry=[shapely.Point(X0 + 100, Y0 + 150)],
-            crs=CRS,
-        )
-    )
-    fac = gpd.GeoDataFrame(
-        {"category": ["nursery"], "capacity": [10.0]},
-        geometry=[shapely.Point(X0 + 100, Y0 - 5)],
-        crs=CRS,
-        index=pd.Index(["N1"], name="facility_id"),
-    )
+    net, profile, comm, fac = _river({"C1": ((100, 150), 1000)}, {"N1": ((100, -5), 10)})
     compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
     kw = {"categories": ["nursery"], "compounds": compounds}
     plain = analyze(net, fac, comm, profile, **kw)
@@ -333,31 +335,10 @@ def test_a_scenario_keeps_the_gates_of_the_facilities_it_had():
     """with_projects on an analysis with facility gates: nursery A (2 places, gate at x=300) of
     test_capacity_reaches_facilities_through_their_gates, then B (3 places, no gate) built: the
     coverage and capacity equal those of the full analysis of A and B with A's gate."""
-    import shapely
-
-    import lifecircle as lc
-    from _nets import CRS, X0, Y0, river_with_bridge
-    from conftest import FIXTURES
     from lifecircle.analysis import analyze
 
-    net = river_with_bridge()
-    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {"name": ["C1", "C2"], "population": [1000, 1000]},
-            geometry=[shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 350, Y0)],
-            crs=CRS,
-        )
-    )
-    fac = gpd.GeoDataFrame(
-        {"category": ["nursery", "nursery"], "capacity": [2.0, 3.0]},
-        geometry=[shapely.Point(X0 + 100, Y0), shapely.Point(X0 + 400, Y0)],
-        crs=CRS,
-        index=pd.Index(["A", "B"], name="facility_id"),
-    )
-    gate = pts((300, 0), index=["a_gate"])
-    gate["facility_id"] = "A"
-    kw = {"categories": ["nursery"], "facility_gates": gate}
+    net, profile, comm, fac = _river(*TWO_NURSERIES)
+    kw = {"categories": ["nursery"], "facility_gates": _gate_of_a()}
     before = analyze(net, fac.loc[["A"]], comm, profile, **kw)
     after = before.with_projects(fac.loc[["B"]].to_crs(4326), statuses=None).analysis
     full = analyze(net, fac, comm, profile, **kw)
@@ -375,30 +356,12 @@ def test_an_osm_gate_belongs_to_the_compound_whose_boundary_it_lies_on():
     As OSM gates (gates_from_osm's columns) only S is the compound's: 130 (inside) + 20 + 400 (to
     the bridge) + 200 + 400 + 5 = 1,155 m. As a plain layer both are within 100 m of the
     compound: out through E, 46 + 4 + 5 = 55 m."""
-    import shapely
-
-    import lifecircle as lc
-    from _nets import CRS, X0, Y0, box, river_with_bridge
-    from conftest import FIXTURES
+    from _nets import CRS, box
     from lifecircle.analysis import analyze
     from lifecircle.facilities import gates_of_places
     from lifecircle.facilities.gates import OSM_GATE_COLUMNS, is_osm_gate_layer
 
-    net = river_with_bridge()
-    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
-    comm = lc.load_communities(
-        gpd.GeoDataFrame(
-            {"name": ["C1"], "population": [1000]},
-            geometry=[shapely.Point(X0 + 100, Y0 + 150)],
-            crs=CRS,
-        )
-    )
-    fac = gpd.GeoDataFrame(
-        {"category": ["nursery"], "capacity": [10.0]},
-        geometry=[shapely.Point(X0 + 100, Y0 + 205)],
-        crs=CRS,
-        index=pd.Index(["N1"], name="facility_id"),
-    )
+    net, profile, comm, fac = _river({"C1": ((100, 150), 1000)}, {"N1": ((100, 205), 10)})
     compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
     plain = pts((100, 20), (100, 196), index=["osm/1", "osm/2"])
     osm = plain.assign(osm_id=[1, 2], name=None, entrance=[None, "yes"], barrier=["gate", None],
