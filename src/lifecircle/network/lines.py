@@ -21,8 +21,8 @@ other by centimetres. :func:`network_from_lines` turns them into an ordinary :cl
    input order — except that a tight knot of three or more line ends stays apart from another
    junction (three or more streets, whose ending lines do not point at the knot) that only
    chains onto it: two real junctions 1.4 m apart stay two when their ends move 0.3 m. A node
-   lies on a crossing away from line ends if it has one, else on the through
-   line's vertex a street stops short of, else where the meeting lines cross (least squares);
+   lies on a crossing away from line ends if it has one, else on the through line's vertex a
+   street stops short of, else where the meeting lines cross (least squares);
 5. *edges* — every line cut at its nodes, with its end vertices moved onto them; pieces joining the
    same two nodes along the same course (Hausdorff distance < ``tolerance_m``) are one street drawn
    twice, and only the first is kept.
