@@ -74,6 +74,9 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
 
     Each entry of ``[tags]`` is ``"<tag>" = { is = [ids] }`` (the tag decides),
     ``{ among = [ids] }`` (the name picks among these categories) or ``{ gate = true }``.
+    ``[names]`` holds ``part_endings``, ``other_endings`` and ``[names.community]``: ``words``
+    (社区, 村) that, before one of the type words in ``types``, make the name that community's
+    own centre (``{ "养老服务中心" = "elderly_daycare" }``).
     """
     file = Path(path) if path is not None else DEFAULT_TYPES
     try:
@@ -189,7 +192,7 @@ def name_categories(name: Any, cats: list[Any]) -> list[Any]:
     return [c for c in hits if ends[c.id] == best]
 
 
-def community_centre(
+def _community_centre(
     name: Any, cs: list[Any], allowed: Sequence[Any], types: PoiTypes
 ) -> list[Any]:
     """``cs`` with a community's own centre put right: when the keyword the name ends with is one
@@ -232,7 +235,7 @@ def categorise_poi(
         return cs, "tag" if cs else "tag:none"
     allowed = cats if rule is None else [c for c in cats if c.id in (rule.among or ())]
     cs = name_categories(name, allowed) if name and allowed else []
-    cs = community_centre(name, cs, allowed, types)
+    cs = _community_centre(name, cs, allowed, types)
     if cs and types.other_endings:
         after = _after_type(name, cs)[2]
         if after and after.endswith(types.other_endings):
