@@ -375,3 +375,29 @@ def test_an_osm_gate_belongs_to_the_compound_whose_boundary_it_lies_on():
     d_plain = analyze(net, fac, comm, profile, compound_gates=plain, **kw).access.distance_m[0, 0]
     assert d_osm == pytest.approx(130 + 20 + 400 + 200 + 400 + 5)
     assert d_plain == pytest.approx(46 + 4 + 5)
+
+
+def test_a_scenario_measures_added_facilities_through_compound_gates():
+    """The compound of test_capacity_leaves_compounds_through_their_gates with its nursery on the
+    north street (x=100, 5 m north of it): out through the south gate, 130 + 20 + 400 + 200 + 400
+    + 5 = 1,155 m. A nursery built 5 m south of the south street at x=100 is 130 + 20 + 5 = 155 m
+    away through the gate, as in the full analysis (from the residents' plain snap to the north
+    street it would be 50 + 400 + 200 + 400 + 5 = 1,055 m)."""
+    from _nets import CRS, box
+    from lifecircle.analysis import analyze
+
+    net, profile, comm, fac = _river(
+        {"C1": ((100, 150), 1000)}, {"N1": ((100, 205), 10), "N2": ((100, -5), 10)}
+    )
+    kw = {
+        "categories": ["nursery"],
+        "compounds": gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS),
+        "compound_gates": pts((100, 20), index=["s"]),
+    }
+    before = analyze(net, fac.loc[["N1"]], comm, profile, **kw)
+    assert before.access.distance_m[0, 0] == pytest.approx(1155)
+    after = before.with_projects(fac.loc[["N2"]].to_crs(4326), statuses=None).analysis
+    full = analyze(net, fac, comm, profile, **kw)
+    assert after.access.distance_m[0, 0] == pytest.approx(155)
+    cols = ["distance_m", "supply_per_1000", "meets_distance"]
+    pd.testing.assert_frame_equal(after.coverage[cols], full.coverage[cols], atol=1e-6)

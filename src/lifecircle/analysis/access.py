@@ -76,6 +76,21 @@ class Access:
         keep = np.flatnonzero(pos[self.facility_entry_rows] >= 0)
         return self.facility_entries.take(keep), pos[self.facility_entry_rows[keep]]
 
+    def nearest_from(
+        self, network: WalkNetwork, sources: Snapped, points: np.ndarray, max_m: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from the demand points at positions ``points`` to the nearest of ``sources``
+        and its position in ``sources`` (-1 if none), leaving gated compounds through their
+        gates as :attr:`distance_m` does (see :meth:`WalkNetwork.nearest`)."""
+        points = np.asarray(points, dtype=np.int64)
+        if self.demand_exits is None or self.demand_exit_rows is None:
+            return network.nearest(sources, self.demand.take(points), max_m=max_m)
+        pos = np.full(len(self.demand), -1, dtype=np.int64)
+        pos[points] = np.arange(len(points))
+        keep = np.flatnonzero(pos[self.demand_exit_rows] >= 0)
+        d, which = network.nearest(sources, self.demand_exits.take(keep), max_m=max_m)
+        return _best_per_point(d, which, pos[self.demand_exit_rows[keep]], len(points))
+
     def exits(self) -> tuple[Snapped, np.ndarray]:
         """The demand points as the distances leave them (through their compound's usable gates,
         see :attr:`demand_exits`) and, per row, the point's position in :attr:`demand`."""

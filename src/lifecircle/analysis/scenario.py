@@ -191,7 +191,7 @@ def extend_access(
         cand, limit = _may_gain(dist[:, j], old, src)
         if len(cand) == 0:
             continue
-        d, which = net.nearest(src, old.demand.take(cand), max_m=limit)
+        d, which = old.nearest_from(net, src, cand, max_m=limit)  # through compound gates
         better = d < dist[cand, j]
         pts = cand[better]
         dist[pts, j] = d[better]
