@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=default_shared(), type=Path)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

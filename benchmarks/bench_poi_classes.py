@@ -23,6 +23,9 @@ Data:
   ``tests/data/xian_elderly_truth.csv`` (row → label, read by hand).
 * ``tests/data/poi_names_labelled.csv``: 161 hand-labelled Chinese names (education, elderly
   care, childcare, health, with negatives, entrances; 16 with a provider tag).
+* ``tests/data/poi_names_heldout.csv``: 85 more, written and committed before the rules were
+  run on them (out of sample): the 一老一小 and health categories with profile
+  jiaxing-yilao-yixiao, schools and 便利店 with gb50180-2018, and entrances.
 
 Run from the repository root::
 
@@ -110,6 +113,28 @@ def table(rows: pd.DataFrame, cats: list, categories: list[str], title: str) -> 
             )
 
 
+def heldout(profile: lc.Profile) -> None:
+    """The out-of-sample names: categories, and entrances recognised as such."""
+    rows = pd.read_csv(ROOT / "tests/data/poi_names_heldout.csv", keep_default_na=False)
+    table(rows, list(profile.categories.values()), YILAO + HEALTH, "held-out names")
+    gb = lc.load_profile("gb50180-2018")
+    table(
+        rows,
+        list(gb.categories.values()),
+        ["primary_school", "junior_middle_school", "convenience_store"],
+        "held-out names, schools and shops (profile gb50180-2018)",
+    )
+    cats = list(profile.categories.values())
+    said = [categorise_poi(n or None, t or None, cats, TYPES)[1] == "gate" for n, t in
+            zip(rows.name, rows.tag, strict=True)]  # fmt: skip
+    is_gate = list(rows.truth == "gate")
+    tp = sum(a and b for a, b in zip(said, is_gate, strict=True))
+    print(
+        f"\nEntrances: {sum(is_gate)} in the set, {sum(said)} recognised, {tp} of them right "
+        f"(precision {pct(tp, sum(said))}, recall {pct(tp, sum(is_gate))})"
+    )
+
+
 def xian(shared: Path, profile: lc.Profile) -> None:
     """The Xi'an Baidu layers against the hand-checked labels and Baidu's pharmacy tag."""
     path = shared / "data/cn_xian_pois_bd09/xian_baidu_pois.gpkg"
@@ -163,6 +188,7 @@ def main() -> None:
     )
     named = pd.read_csv(ROOT / "tests/data/poi_names_labelled.csv", keep_default_na=False)
     table(named, list(profile.categories.values()), YILAO + HEALTH, "hand-labelled names")
+    heldout(profile)
     xian(Path(args.shared), profile)
 
 

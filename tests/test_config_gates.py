@@ -187,6 +187,7 @@ def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
     from lifecircle.cli import sample_dir
     from lifecircle.communities import buildings_from_osm
     from lifecircle.facilities import gates_from_osm, gates_of_places
+    from lifecircle.facilities.gates import GATE_ON_RING_M
 
     d = sample_dir()
     text = (
@@ -205,7 +206,11 @@ def test_helsinki_sample_with_osm_compounds_and_gates(tmp_path):
     _, landuse = buildings_from_osm(d / "helsinki_centre.osm.pbf")
     res = landuse[landuse["tags"].map(lambda t: t.get("landuse") == "residential")]
     res = res.reset_index(drop=True)
-    g = gates_of_places(gates_from_osm(d / "helsinki_centre.osm.pbf"), res)
+    # an OSM gate is its compound's when it lies on the compound's boundary (within 2 m)
+    g = gates_of_places(
+        gates_from_osm(d / "helsinki_centre.osm.pbf"), res, max_distance_m=GATE_ON_RING_M,
+        on_ring=True,
+    )  # fmt: skip
     gated_ids = set(g.loc[g["usable"] & g["place_id"].notna(), "place_id"])
     assert gated_ids  # the sample has gated compounds
     polys = res.loc[sorted(gated_ids)].to_crs(gated_run.network.crs).union_all()
@@ -231,3 +236,46 @@ def test_no_compounds_in_the_osm_file_is_a_warning_not_a_failure(tmp_path, caplo
     assert "no compounds found" in caplog.text and "line 13" in caplog.text
     plain_nursery = 120 + 100 + 20  # the centre snaps to the south street
     assert _dist(res, "330402001001", "nursery") == pytest.approx(plain_nursery, abs=0.5)
+
+
+def test_facility_gates_from_the_osm_file(tmp_path):
+    """``[[facilities]] gates = "osm"``: the OSM file's entrance/gate nodes, each attached to the
+    nearest facility within 100 m. A day-care point inside the compound at F=(750, 80) gets the
+    south-east gate SE=(800, 40) (64 m); the day-care centre D on the north street (500, 300)
+    gets the north gate N (500, 260), 40 m south of it; the nursery (600, 20) gets only the
+    private gate P (600, 40), which is closed, so it keeps its own snap.
+    From C=(500, 120), snapped to the south street (120 m): plain, F is 120 + 250 + 80 = 450 m
+    away; entered through SE, 120 + 300 + 40 + 64.03 = 524.03 m (D is 1,420 m plain, 1,500 m
+    through N). The nursery stays 120 + 100 + 20 = 240 m either way."""
+    _inputs(tmp_path)
+    table = pd.read_csv(tmp_path / "设施.csv")
+    (f,) = _wgs84((750, 80))
+    extra = pd.DataFrame({"名称": ["润园日间照料站"], "经度": [f[0]], "纬度": [f[1]]})
+    pd.concat([table, extra]).to_csv(tmp_path / "设施.csv", index=False)
+    plain = run(_config(tmp_path))
+    gated = run(_config(tmp_path, 'gates = "osm"'))
+    assert _dist(plain, "330402001001", "elderly_daycare") == pytest.approx(450, abs=0.5)
+    inside = math.hypot(800 - 750, 80 - 40)
+    assert _dist(gated, "330402001001", "elderly_daycare") == pytest.approx(
+        120 + 300 + 40 + inside, abs=0.5
+    )
+    assert _dist(gated, "330402001001", "nursery") == pytest.approx(240, abs=0.5)
+    # each facility's entry for the distances: F at SE's place on the south street (40 m + the
+    # 64 m inside), D at N's on the north street (40 + 40 m), the nursery its own snap (20 m)
+    access = gated.analysis.access
+    names = gated.analysis.facilities["name"].to_numpy()[access.facility_entry_rows]
+    legs = dict(zip(names, access.facility_entries.access_m, strict=True))
+    assert legs == pytest.approx({"润园日间照料站": 40 + inside, "润园日间照料中心": 80.0,
+                                  "阳光托育园": 20.0}, abs=0.5)  # fmt: skip
+
+
+def test_facility_gates_osm_needs_an_osm_file(tmp_path):
+    import lifecircle as lc
+
+    _inputs(tmp_path)
+    lc.load_network(OSM, crs=CRS).save(tmp_path / "net")  # a saved network: no OSM file to read
+    cfg = _config(tmp_path, 'gates = "osm"')
+    text = cfg.read_text("utf-8").replace(f'source = "{OSM.as_posix()}"', 'source = "net"')
+    cfg.write_text(text, "utf-8")
+    with pytest.raises(ConfigError, match=r'gates = "osm" needs an OSM file'):
+        run(cfg)

@@ -242,3 +242,162 @@ def test_analyze_lets_residents_leave_through_their_compound_gate():
     closed = gate.assign(usable=[False, True])
     shut = analyze(net, fac, comm, profile, compound_gates=closed, **kw)
     assert shut.access.distance_m[0, 0] == pytest.approx(1055)  # no usable gate: as before
+
+
+def _river(communities: dict, nurseries: dict):
+    """river_with_bridge, the fixture profile, point communities ``{name: ((x, y), people)}``
+    and nurseries ``{facility_id: ((x, y), places)}`` (metres from the synthetic origin)."""
+    import shapely
+
+    import lifecircle as lc
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+
+    def points(spec: dict) -> list:
+        return [shapely.Point(X0 + x, Y0 + y) for (x, y), _ in spec.values()]
+
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": list(communities), "population": [p for _, p in communities.values()]},
+            geometry=points(communities),
+            crs=CRS,
+        )
+    )
+    fac = gpd.GeoDataFrame(
+        {"category": "nursery", "capacity": [float(c) for _, c in nurseries.values()]},
+        geometry=points(nurseries),
+        crs=CRS,
+        index=pd.Index(list(nurseries), name="facility_id"),
+    )
+    return river_with_bridge(), lc.load_profile(FIXTURES / "profile_analysis.toml"), comm, fac
+
+
+#: test_analysis's hand-computed 2SFCA on the south street; nursery A's only gate is at x=300
+TWO_NURSERIES = (
+    {"C1": ((150, 0), 1000), "C2": ((350, 0), 1000)},
+    {"A": ((100, 0), 2), "B": ((400, 0), 3)},
+)
+
+
+def _gate_of_a() -> gpd.GeoDataFrame:
+    gate = pts((300, 0), index=["a_gate"])
+    gate["facility_id"] = "A"
+    return gate
+
+
+def test_capacity_reaches_facilities_through_their_gates():
+    """The 2SFCA step measures through the same gates as coverage. river_with_bridge's south
+    street (y=0); communities C1 (1,000 people) at x=150 and C2 (1,000) at x=350; nurseries A (2
+    places) at x=100 and B (3) at x=400 (as in test_analysis's hand-computed 2SFCA). A's only gate
+    is at x=300: A is entered there after 200 m inside, so A–C1 = 200 + 150 = 350 m (beyond the
+    300 m catchment) and A–C2 = 200 + 50 = 250 m; B (no gate): B–C1 250 m, B–C2 50 m.
+    Step 1: R_A = 2 / (1000 g250), R_B = 3 / (1000 g250 + 1000 g50).
+    Step 2: C1 = 3 g250 / (g50 + g250) = 0.62600 per 1,000; C2 = 2 + 3 g50 / (g50 + g250) =
+    4.37400. Plain snapping gave 2.20867 and 2.79133."""
+    from lifecircle.analysis import analyze
+
+    net, profile, comm, fac = _river(*TWO_NURSERIES)
+    a = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=_gate_of_a())
+    e = math.exp(-0.5)
+    g50, g250 = ((math.exp(-0.5 * (d / 300) ** 2) - e) / (1 - e) for d in (50, 250))
+    supply = a.coverage.set_index("community_name")["supply_per_1000"]
+    assert supply["C1"] == pytest.approx(3 * g250 / (g50 + g250))
+    assert supply["C2"] == pytest.approx(2 + 3 * g50 / (g50 + g250))
+    assert (supply["C1"], supply["C2"]) == pytest.approx((0.62600, 4.37400), abs=1e-5)
+    assert supply.sum() == pytest.approx(5.0)  # every place handed out
+    # the coverage distances went through the same gate: C1 250 m (B), C2 50 m (B)
+    dist = a.coverage.set_index("community_name")["distance_m"]
+    assert (dist["C1"], dist["C2"]) == pytest.approx((250.0, 50.0))
+    plain = analyze(net, fac, comm, profile, categories=["nursery"])
+    before = plain.coverage.set_index("community_name")["supply_per_1000"]
+    assert (before["C1"], before["C2"]) == pytest.approx((2.20867, 2.79133), abs=1e-5)
+
+
+def test_capacity_leaves_compounds_through_their_gates():
+    """The compound of test_analyze_lets_residents_leave_through_their_compound_gate: its 1,000
+    residents reach the nursery (10 places) in 155 m through the gate, 1,055 m without it (beyond
+    the 300 m catchment). Through the gate every place is theirs: 10 / 1,000 people = 10 per
+    1,000; without it none (0)."""
+    from _nets import CRS, box
+    from lifecircle.analysis import analyze
+
+    net, profile, comm, fac = _river({"C1": ((100, 150), 1000)}, {"N1": ((100, -5), 10)})
+    compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
+    kw = {"categories": ["nursery"], "compounds": compounds}
+    plain = analyze(net, fac, comm, profile, **kw)
+    gated = analyze(net, fac, comm, profile, compound_gates=pts((100, 20), index=["s"]), **kw)
+    assert plain.coverage["supply_per_1000"].iloc[0] == pytest.approx(0.0)
+    assert gated.coverage["supply_per_1000"].iloc[0] == pytest.approx(10.0)
+    assert bool(gated.coverage["meets_capacity"].iloc[0])  # 10 >= 4.5
+
+
+def test_a_scenario_keeps_the_gates_of_the_facilities_it_had():
+    """with_projects on an analysis with facility gates: nursery A (2 places, gate at x=300) of
+    test_capacity_reaches_facilities_through_their_gates, then B (3 places, no gate) built: the
+    coverage and capacity equal those of the full analysis of A and B with A's gate."""
+    from lifecircle.analysis import analyze
+
+    net, profile, comm, fac = _river(*TWO_NURSERIES)
+    kw = {"categories": ["nursery"], "facility_gates": _gate_of_a()}
+    before = analyze(net, fac.loc[["A"]], comm, profile, **kw)
+    after = before.with_projects(fac.loc[["B"]].to_crs(4326), statuses=None).analysis
+    full = analyze(net, fac, comm, profile, **kw)
+    cols = ["community_name", "distance_m", "supply_per_1000"]
+    pd.testing.assert_frame_equal(after.coverage[cols], full.coverage[cols], atol=1e-6)
+    supply = after.coverage.set_index("community_name")["supply_per_1000"]
+    assert (supply["C1"], supply["C2"]) == pytest.approx((0.62600, 4.37400), abs=1e-5)
+
+
+def test_an_osm_gate_belongs_to_the_compound_whose_boundary_it_lies_on():
+    """river_with_bridge; the compound box x 50-150, y 20-190 between the south street (y=0) and
+    the north street (y=200); residents at (100, 150); a nursery 5 m north of the north street at
+    x=100. OSM entrances: the compound's gate S on its south edge (100, 20), and a shop's entrance
+    E 6 m north of its north edge (100, 196), on no compound's boundary.
+    As OSM gates (gates_from_osm's columns) only S is the compound's: 130 (inside) + 20 + 400 (to
+    the bridge) + 200 + 400 + 5 = 1,155 m. As a plain layer both are within 100 m of the
+    compound: out through E, 46 + 4 + 5 = 55 m."""
+    from _nets import CRS, box
+    from lifecircle.analysis import analyze
+    from lifecircle.facilities import gates_of_places
+    from lifecircle.facilities.gates import OSM_GATE_COLUMNS, is_osm_gate_layer
+
+    net, profile, comm, fac = _river({"C1": ((100, 150), 1000)}, {"N1": ((100, 205), 10)})
+    compounds = gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS)
+    plain = pts((100, 20), (100, 196), index=["osm/1", "osm/2"])
+    osm = plain.assign(osm_id=[1, 2], name=None, entrance=[None, "yes"], barrier=["gate", None],
+                       access=None, usable=True)  # fmt: skip
+    assert is_osm_gate_layer(osm) and not is_osm_gate_layer(plain)
+    assert set(OSM_GATE_COLUMNS) < set(osm.columns)
+    on_ring = gates_of_places(osm, compounds, max_distance_m=2.0, on_ring=True)
+    assert on_ring["place_id"].tolist() == [0, None]
+    kw = {"categories": ["nursery"], "compounds": compounds}
+    d_osm = analyze(net, fac, comm, profile, compound_gates=osm, **kw).access.distance_m[0, 0]
+    d_plain = analyze(net, fac, comm, profile, compound_gates=plain, **kw).access.distance_m[0, 0]
+    assert d_osm == pytest.approx(130 + 20 + 400 + 200 + 400 + 5)
+    assert d_plain == pytest.approx(46 + 4 + 5)
+
+
+def test_a_scenario_measures_added_facilities_through_compound_gates():
+    """The compound of test_capacity_leaves_compounds_through_their_gates with its nursery on the
+    north street (x=100, 5 m north of it): out through the south gate, 130 + 20 + 400 + 200 + 400
+    + 5 = 1,155 m. A nursery built 5 m south of the south street at x=100 is 130 + 20 + 5 = 155 m
+    away through the gate, as in the full analysis (from the residents' plain snap to the north
+    street it would be 50 + 400 + 200 + 400 + 5 = 1,055 m)."""
+    from _nets import CRS, box
+    from lifecircle.analysis import analyze
+
+    net, profile, comm, fac = _river(
+        {"C1": ((100, 150), 1000)}, {"N1": ((100, 205), 10), "N2": ((100, -5), 10)}
+    )
+    kw = {
+        "categories": ["nursery"],
+        "compounds": gpd.GeoDataFrame(geometry=[box(50, 20, 150, 190)], crs=CRS),
+        "compound_gates": pts((100, 20), index=["s"]),
+    }
+    before = analyze(net, fac.loc[["N1"]], comm, profile, **kw)
+    assert before.access.distance_m[0, 0] == pytest.approx(1155)
+    after = before.with_projects(fac.loc[["N2"]].to_crs(4326), statuses=None).analysis
+    full = analyze(net, fac, comm, profile, **kw)
+    assert after.access.distance_m[0, 0] == pytest.approx(155)
+    cols = ["distance_m", "supply_per_1000", "meets_distance"]
+    pd.testing.assert_frame_equal(after.coverage[cols], full.coverage[cols], atol=1e-6)

@@ -162,6 +162,42 @@ def test_chain_of_nearly_meeting_ends_is_one_node_whatever_the_order():
     np.testing.assert_allclose(xy[0], xy[2], atol=1e-9)
 
 
+def test_two_junctions_1_41_m_apart_with_ends_moved_0_3_m_stay_two():
+    # Nanjing seed 4: a street runs south through a T-junction J1 = (0, 1.41), where a service road
+    # ends, to a crossroads J2 = (0, 0), where it and three other streets end. Every end is moved
+    # 0.3 m, towards the other junction: the service end lies 0.81-0.91 m from all four ends at J2
+    # (within the 1 m tolerance), the four ends at J2 within 0.31 m of each other.
+    j1 = np.array([0.0, 1.41])
+    service_end = j1 + [0.0, -0.3]
+    ends_j2 = {
+        "north": (0.0, 0.3),
+        "east": (0.1, 0.283),
+        "south": (-0.18, 0.24),
+        "west": (-0.2, 0.224),
+    }
+    for e in ends_j2.values():
+        assert np.hypot(*e) == pytest.approx(0.3, abs=2e-3)
+        assert 0.8 < np.hypot(*(service_end - e)) < 1.0
+    lines = layer(
+        [(0, 100), ends_j2["north"]],
+        [(100, 0), ends_j2["east"]],
+        [(0, -100), ends_j2["south"]],
+        [(-100, 0), ends_j2["west"]],
+        [(-60, 41.41), tuple(service_end)],
+    )
+    net = lc.load_network(lines, keep="all")
+    assert len(net.nodes) == 7  # five far ends, J1 and J2
+    deg = np.bincount(np.concatenate([net.edges["u"], net.edges["v"]]))
+    assert sorted(deg) == [1, 1, 1, 1, 1, 3, 4]
+    # from the service road to the west street: along the service road to its moved end, which
+    # lies on the north street (J1), down that street to J2 among its moved ends (y 0.22-0.30),
+    # then 10 m west
+    start = np.array([-60, 41.41]) + 0.1 * (service_end - [-60, 41.41])
+    along_m = 0.9 * np.hypot(*(service_end - [-60, 41.41]))
+    got = dist(net, tuple(start), (-10, 0))
+    assert got == pytest.approx(along_m + (1.11 - 0.26) + 10, abs=0.15)
+
+
 def test_duplicates_merged_but_two_streets_between_the_same_junctions_kept():
     straight = [(0, 0), (100, 0)]
     curved = [(0, 0), (50, 30), (100, 0)]
@@ -276,7 +312,7 @@ def nanjing_lines(nanjing_osm):
     return osm_net, points, _od_matrix(osm_net, points, 200)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 4])  # 4: two junctions 1.41 m apart
 def test_nanjing_bare_lines_give_the_osm_distances(nanjing_osm, nanjing_lines, seed):
     osm_net, points, want = nanjing_lines
     lines = synthetic.lines_from_osm(nanjing_osm, seed=seed, split_every_m=150, jitter_m=0.3)

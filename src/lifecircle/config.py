@@ -278,7 +278,7 @@ def _inputs(loc: Locator, paths: _Paths) -> dict[str, Any]:
             item["path"] = paths.resolve(item["path"])
         if isinstance(item.get("osm"), str):
             item["osm"] = paths.resolve(item["osm"])
-        if isinstance(item.get("gates"), str):
+        if isinstance(item.get("gates"), str) and item["gates"] != "osm":
             item["gates"] = paths.resolve(item["gates"])
         fac.append(item)
     comm = _communities(loc, paths)
@@ -446,7 +446,7 @@ osm = true                       # facilities tagged in the network's OSM file
 # name = "名称"
 # category = "类别"
 # capacity = "床位"
-# gates = true                   # its 出入口 POIs (XX小学-东门) are the facilities' entrances, or a layer
+# gates = true                   # its 出入口 POIs (XX小学-东门) are the facilities' entrances, a layer, or "osm"
 
 [communities]
 path = "communities.gpkg"        # polygons or points with a population column

@@ -204,13 +204,24 @@ def _gates_of_list(
     cfg: Config, i: int, item: dict[str, Any], frame: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame | None:
     """``[[facilities]] gates``: ``true`` — the list's own gate POIs (``XX小学-东门``); a file —
-    a layer of entrances with a ``facility_id`` column, else matched by name or location."""
+    a layer of entrances with a ``facility_id`` column, else matched by name or location;
+    ``"osm"`` — the ``entrance=*``/``barrier=gate`` nodes of the OSM file (the list's own
+    ``osm = "file"``, else the network's), each to the nearest facility within 100 m."""
     value = item.get("gates", False)
     if value is False:
         return None
     with _from_key(cfg, "facilities", i, "gates"):
         if value is True:
             return gates(frame)
+        if value == "osm":
+            src = item["osm"] if isinstance(item.get("osm"), Path) else _osm_file(cfg)
+            if src is None or Path(src).suffix.lower() not in _OSM_SUFFIXES:
+                raise ConfigError(
+                    f'{cfg.where("facilities", i, "gates")}: gates = "osm" needs an OSM file '
+                    '(osm = "file.osm.pbf" or network.source); give a layer file instead'
+                )
+            entrances = gates_from_osm(src)
+            return gates_of_places(entrances, frame, max_distance_m=100.0, owner="facility_id")
         layer = _read_layer(value)
         if "facility_id" in layer:
             return layer

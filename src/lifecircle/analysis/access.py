@@ -10,11 +10,13 @@ import numpy as np
 import shapely
 
 from .._progress import progress
-from ..facilities.gates import gates_of_places
+from ..facilities.gates import GATE_ON_RING_M, gates_of_places, is_osm_gate_layer
 from ..network import Snapped, WalkNetwork
 from ..network.snapping import through_gates
 
-#: A compound's gate lies on its boundary: gates farther than this from every compound are unused.
+#: A compound's gate lies on its boundary: gates of a layer (survey, POIs) farther than this from
+#: every compound are unused. OSM gates go to the compound whose boundary ring they lie on
+#: (within :data:`lifecircle.facilities.gates.GATE_ON_RING_M`).
 GATE_TO_COMPOUND_M = 100.0
 
 
@@ -31,6 +33,12 @@ class Access:
     distance_m : (n_points, n_categories) network distance to the nearest facility, ``inf``
         where none is reachable or the point is unsnapped.
     nearest : (n_points, n_categories) id of that facility (``None`` where none).
+    facility_entries, facility_entry_rows : the facilities as the distances reach them, through
+        their usable gates (one row per gate; a facility without gates keeps its own row), and
+        per row the facility's position in :attr:`facilities`. ``None``: no facility gates.
+    demand_exits, demand_exit_rows : the same for demand points in gated compounds (one row per
+        gate of their compound) and per row the point's position in :attr:`demand`. ``None``:
+        no compound gates.
     """
 
     categories: tuple[str, ...]
@@ -39,6 +47,10 @@ class Access:
     facility_category: np.ndarray
     distance_m: np.ndarray
     nearest: np.ndarray
+    facility_entries: Snapped | None = None
+    facility_entry_rows: np.ndarray | None = None
+    demand_exits: Snapped | None = None
+    demand_exit_rows: np.ndarray | None = None
 
     def column(self, category: str) -> int:
         """Column of ``category`` in :attr:`distance_m`."""
@@ -50,6 +62,41 @@ class Access:
             return None
         rows = np.flatnonzero(self.facility_category == category)
         return self.facilities.take(rows) if len(rows) else None
+
+    def entries_of(self, category: str) -> tuple[Snapped, np.ndarray] | None:
+        """The facilities of one category as the distances reach them (through their usable
+        gates, see :attr:`facility_entries`) and, per row, the facility's position among that
+        category's facilities (the rows of :meth:`facilities_of`); ``None`` if there are none."""
+        own = self.facilities_of(category)
+        if own is None or self.facility_entries is None or self.facility_entry_rows is None:
+            return None if own is None else (own, np.arange(len(own)))
+        rows = np.flatnonzero(self.facility_category == category)
+        pos = np.full(len(self.facility_category), -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        keep = np.flatnonzero(pos[self.facility_entry_rows] >= 0)
+        return self.facility_entries.take(keep), pos[self.facility_entry_rows[keep]]
+
+    def nearest_from(
+        self, network: WalkNetwork, sources: Snapped, points: np.ndarray, max_m: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from the demand points at positions ``points`` to the nearest of ``sources``
+        and its position in ``sources`` (-1 if none), leaving gated compounds through their
+        gates as :attr:`distance_m` does (see :meth:`WalkNetwork.nearest`)."""
+        points = np.asarray(points, dtype=np.int64)
+        if self.demand_exits is None or self.demand_exit_rows is None:
+            return network.nearest(sources, self.demand.take(points), max_m=max_m)
+        pos = np.full(len(self.demand), -1, dtype=np.int64)
+        pos[points] = np.arange(len(points))
+        keep = np.flatnonzero(pos[self.demand_exit_rows] >= 0)
+        d, which = network.nearest(sources, self.demand_exits.take(keep), max_m=max_m)
+        return _best_per_point(d, which, pos[self.demand_exit_rows[keep]], len(points))
+
+    def exits(self) -> tuple[Snapped, np.ndarray]:
+        """The demand points as the distances leave them (through their compound's usable gates,
+        see :attr:`demand_exits`) and, per row, the point's position in :attr:`demand`."""
+        if self.demand_exits is None or self.demand_exit_rows is None:
+            return self.demand, np.arange(len(self.demand))
+        return self.demand_exits, self.demand_exit_rows
 
 
 def compute_access(
@@ -70,9 +117,12 @@ def compute_access(
     :attr:`Access.facilities` stays one row per facility.
 
     ``compounds`` (polygons) with ``compound_gates`` (points): residents of a gated compound
-    leave through its nearest usable gate (each gate belongs to the compound within 100 m), a
+    leave through its nearest usable gate (an OSM gate from :func:`gates_from_osm` belongs to
+    the compound whose boundary it lies on, within 2 m; a gate of another layer to the compound
+    within 100 m), a
     straight walk inside from their demand point to the gate; :attr:`Access.demand` stays the
-    plain snap (used by the capacity step).
+    plain snap. Both are kept (:attr:`Access.facility_entries`, :attr:`Access.demand_exits`) for
+    the capacity step, whose distances go through the same gates.
     """
     demand = network.snap(demand_points, max_snap_m, what="demand points")
     fac = network.snap(facilities, max_snap_m, what="facilities") if len(facilities) else None
@@ -100,7 +150,15 @@ def compute_access(
         dist[:, j] = d
         ok = which >= 0
         nearest[ok, j] = fac_ids[via_rows[rows[which[ok]]]]
-    return Access(tuple(categories), demand, fac, fac_cat, dist, nearest)
+    gated_fac = via is not fac
+    gated_homes = homes is not demand
+    return Access(
+        tuple(categories), demand, fac, fac_cat, dist, nearest,
+        facility_entries=via if gated_fac else None,
+        facility_entry_rows=via_rows if gated_fac else None,
+        demand_exits=homes if gated_homes else None,
+        demand_exit_rows=home_rows if gated_homes else None,
+    )  # fmt: skip
 
 
 def _best_per_point(
@@ -129,7 +187,12 @@ def _demand_through_gates(
     if len(polys) == 0:
         return demand, np.arange(len(demand))
     polys = polys.set_axis(np.arange(len(polys)))
-    owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
+    if is_osm_gate_layer(gates):  # on the compound's own boundary, not merely near it
+        owned = gates_of_places(
+            gates, polys, max_distance_m=GATE_ON_RING_M, owner="_compound", on_ring=True
+        )
+    else:
+        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
     if "usable" in owned:
         owned = owned[owned["usable"].fillna(True).astype(bool)]
     owned = owned[owned["_compound"].notna()]

@@ -31,16 +31,31 @@ def g2sfca(
     weights: np.ndarray,
     community: np.ndarray,
     d0: float,
+    facility_rows: np.ndarray | None = None,
+    demand_rows: np.ndarray | None = None,
 ) -> pd.Series:
     """Supply per 1,000 residents of each community (index: community id).
 
     Step 1: each facility's supply over the decay-weighted residents within ``d0``; step 2:
     each demand point sums the decay-weighted ratios of the facilities within ``d0``.
+
+    ``facilities`` and ``demand`` may hold several rows per facility or point (entered or left
+    through gates, :attr:`Access.facility_entries`, :attr:`Access.demand_exits`):
+    ``facility_rows`` / ``demand_rows`` then give, per row, the facility's position in
+    ``supply`` / the point's in ``weights``, and the distance of a pair is the smallest over
+    their rows, as for coverage.
     """
     p = network.pairs(facilities, demand, d0)
-    s, t = p.source, p.target
-    g = gaussian_weight(p.distance_m, d0)
-    demand_j = np.bincount(s, weights=g * weights[t], minlength=len(facilities))
+    s, t, d = p.source, p.target, p.distance_m
+    if facility_rows is not None or demand_rows is not None:
+        s = s if facility_rows is None else np.asarray(facility_rows)[s]
+        t = t if demand_rows is None else np.asarray(demand_rows)[t]
+        order = np.lexsort((d, t, s))
+        s, t, d = s[order], t[order], d[order]
+        first = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])] if len(s) else np.zeros(0, bool)
+        s, t, d = s[first], t[first], d[first]
+    g = gaussian_weight(d, d0)
+    demand_j = np.bincount(s, weights=g * weights[t], minlength=len(supply))
     r = np.where(demand_j > 0, supply / np.where(demand_j > 0, demand_j, 1), 0.0)
     a = np.bincount(t, weights=g * r[s], minlength=len(community))  # per person
     df = pd.DataFrame({"c": community, "aw": a * weights, "w": weights})
@@ -77,7 +92,10 @@ def add_capacity(
     network: WalkNetwork,
 ) -> None:
     """Add ``supply_per_1000``, ``capacity_threshold_per_1000``, ``capacity_unit``,
-    ``meets_capacity`` and ``meets_standard`` to ``coverage`` (in place)."""
+    ``meets_capacity`` and ``meets_standard`` to ``coverage`` (in place).
+
+    Distances go through the facilities' and compounds' gates where ``access`` has them (as
+    for coverage: :meth:`Access.entries_of`, :meth:`Access.exits`)."""
     cov = coverage
     cov["supply_per_1000"] = np.nan
     cov["capacity_threshold_per_1000"] = np.nan
@@ -90,12 +108,16 @@ def add_capacity(
         if supply is False:
             continue
         rule = c.capacity[0]
-        if supply is None:
+        entries = access.entries_of(c.id)
+        if supply is None or entries is None:
             ratio = pd.Series(0.0, index=np.unique(cid))
         else:
             w, _ = group_weights(demand, rule.population)
-            fs = access.facilities_of(c.id)
-            ratio = g2sfca(network, fs, supply, access.demand, w, cid, thresholds[c.id])
+            homes, home_rows = access.exits()
+            ratio = g2sfca(
+                network, entries[0], supply, homes, w, cid, thresholds[c.id],
+                facility_rows=entries[1], demand_rows=home_rows,
+            )  # fmt: skip
         mask = cov["category"] == c.id
         cov.loc[mask, "supply_per_1000"] = cov.loc[mask, "community_id"].map(ratio).to_numpy()
         cov.loc[mask, "capacity_threshold_per_1000"] = rule.per_1000

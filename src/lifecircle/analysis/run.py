@@ -83,9 +83,10 @@ def analyze(
         of from the street nearest to it. Default: none (every facility snapped to its street).
     compound_gates : entrances of the ``compounds`` polygons (points, e.g. OSM
         ``entrance=*``/``barrier=gate`` nodes or 小区 gate POIs; optional boolean ``usable``),
-        each given to the compound within 100 m: residents of a gated compound leave through its
-        nearest usable gate, walking straight inside (the capacity step still uses the plain
-        snap).
+        each given to its compound (OSM gates, as :func:`lifecircle.facilities.gates_from_osm`
+        gives them, to the compound whose boundary they lie on, within 2 m; others to the
+        compound within 100 m): residents of a gated compound leave through its nearest usable
+        gate, walking straight inside, for coverage and capacity alike.
 
     Returns
     -------

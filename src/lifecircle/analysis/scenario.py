@@ -194,7 +194,7 @@ def extend_access(
         cand, limit = _may_gain(dist[:, j], old, src)
         if len(cand) == 0:
             continue
-        d, which = net.nearest(src, old.demand.take(cand), max_m=limit)
+        d, which = old.nearest_from(net, src, cand, max_m=limit)  # through compound gates
         better = d < dist[cand, j]
         pts = cand[better]
         dist[pts, j] = d[better]
@@ -205,7 +205,23 @@ def extend_access(
     order = pd.Index(ids).get_indexer(pd.Index(facilities.index))
     snapped = _concat_snapped(old.facilities, new, order)
     cats = facilities["category"].to_numpy()
-    return Access(old.categories, old.demand, snapped, cats, dist, nearest), changed
+    entries, entry_rows = None, None
+    if old.facility_entries is not None and old.facility_entry_rows is not None:
+        # the old facilities' gates stay theirs (at their new positions); added ones have none
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        n_old = len(before.facilities)
+        entries = _concat_snapped(
+            old.facility_entries, new, np.arange(len(old.facility_entry_rows) + len(new))
+        )
+        entry_rows = position[
+            np.concatenate([old.facility_entry_rows, n_old + np.arange(len(new))])
+        ]
+    access = dataclasses.replace(
+        old, facilities=snapped, facility_category=cats, distance_m=dist, nearest=nearest,
+        facility_entries=entries, facility_entry_rows=entry_rows,
+    )  # fmt: skip
+    return access, changed
 
 
 #: Slack on straight distances in :func:`_may_gain`: projected metres may differ from the

@@ -112,6 +112,7 @@ def gates_of_places(
     name: str | None = None,
     max_distance_m: float = 100.0,
     owner: str = "place_id",
+    on_ring: bool = False,
 ) -> gpd.GeoDataFrame:
     """Attach entrances to the places (compounds 小区, schools ...) they belong to.
 
@@ -126,6 +127,9 @@ def gates_of_places(
         of its base name. ``None``: to the nearest place, whatever its name.
     max_distance_m : a gate is attached only within this distance of the place (metres; gates
         sit on a compound's boundary, so a small distance).
+    on_ring : measure to the places' boundary rings rather than to the places: a gate goes to
+        the polygon whose edge it lies on (within ``max_distance_m``), not to one it merely lies
+        inside or near (OSM gates on a ``landuse=residential`` way: :data:`GATE_ON_RING_M`).
 
     Returns
     -------
@@ -143,6 +147,8 @@ def gates_of_places(
     crs = metric_crs_for(float(c[0]), float(c[1]))
     gm = out.geometry.to_crs(crs).values
     pm = places.geometry.to_crs(crs).values
+    if on_ring:
+        pm = shapely.boundary(pm)
     if name is None:
         cands = [np.arange(len(places))] * len(out)
     else:
@@ -166,6 +172,16 @@ def gates_of_places(
 #: Columns of :func:`gates_from_osm`, besides ``geometry``.
 OSM_GATE_COLUMNS = ("osm_id", "name", "entrance", "barrier", "access", "usable")
 
+#: An OSM gate belongs to the compound whose boundary it lies on, within this distance (metres):
+#: mapped on the ``landuse=residential`` way itself, or on a fence drawn along it.
+GATE_ON_RING_M = 2.0
+
+
+def is_osm_gate_layer(frame: pd.DataFrame) -> bool:
+    """True if ``frame`` holds OSM entrances as :func:`gates_from_osm` gives them (its columns),
+    also after a round trip through a file."""
+    return set(OSM_GATE_COLUMNS) <= set(map(str, frame.columns))
+
 
 def gates_from_osm(path: str | Path) -> gpd.GeoDataFrame:
     """Entrances and gates of an OSM file (``.osm``, ``.osm.pbf`` …) as WGS84 points.
@@ -178,7 +194,8 @@ def gates_from_osm(path: str | Path) -> gpd.GeoDataFrame:
     layer, skipped by the distances) and ``geometry``. Indexed ``osm/<node id>``.
 
     Give it to :func:`lifecircle.analyze` as ``compound_gates`` (each gate goes to the compound
-    polygon within 100 m), or to :func:`gates_of_places` to see which compound each gate serves.
+    whose boundary it lies on, within :data:`GATE_ON_RING_M`), or to :func:`gates_of_places` to
+    see which compound each gate serves.
     """
     feats = read_osm(path, ENTRANCE_KEYS, ["node"], desc=f"entrances in {Path(path).name}").frame
     tags = list(feats["tags"])

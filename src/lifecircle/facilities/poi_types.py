@@ -53,6 +53,8 @@ class PoiTypes:
     path: str
     part_endings: tuple[str, ...] = ()  # a department or building of a facility (科, 门诊部 ...)
     other_endings: tuple[str, ...] = ()  # after the type word: the POI is something else (路, 公司)
+    community_words: tuple[str, ...] = ()  # 社区, 村: a community named before the type word ...
+    community_types: dict[str, str] | None = None  # ... makes these type words this category
 
     def rule(self, tag: Any) -> TagRule | None:
         """The rule of the longest listed prefix of ``tag`` (``"医疗;诊所;x"`` → ``"医疗;诊所"``)."""
@@ -72,6 +74,9 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
 
     Each entry of ``[tags]`` is ``"<tag>" = { is = [ids] }`` (the tag decides),
     ``{ among = [ids] }`` (the name picks among these categories) or ``{ gate = true }``.
+    ``[names]`` holds ``part_endings``, ``other_endings`` and ``[names.community]``: ``words``
+    (社区, 村) that, before one of the type words in ``types``, make the name that community's
+    own centre (``{ "养老服务中心" = "elderly_daycare" }``).
     """
     file = Path(path) if path is not None else DEFAULT_TYPES
     try:
@@ -88,11 +93,14 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
         among = tuple(spec["among"]) if "among" in spec else None
         rules[compact(tag)] = TagRule(tag, decides, among, bool(spec.get("gate", False)))
     names = data.get("names", {})
+    community = names.get("community", {})
     return PoiTypes(
         rules,
         str(file),
         tuple(map(compact, names.get("part_endings", ()))),
         tuple(map(compact, names.get("other_endings", ()))),
+        tuple(map(compact, community.get("words", ()))),
+        {compact(k): str(v) for k, v in community.get("types", {}).items()},
     )
 
 
@@ -184,6 +192,29 @@ def name_categories(name: Any, cats: list[Any]) -> list[Any]:
     return [c for c in hits if ends[c.id] == best]
 
 
+def _community_centre(
+    name: Any, cs: list[Any], allowed: Sequence[Any], types: PoiTypes
+) -> list[Any]:
+    """``cs`` with a community's own centre put right: when the keyword the name ends with is one
+    of ``community_types`` (``养老服务中心``) and a community word (``社区``, ``村``) comes before
+    it, the category that table gives (``XX社区居民养老服务中心`` is the community's day-care
+    centre, not a care home); else ``cs`` unchanged."""
+    if not cs or not types.community_types or not types.community_words:
+        return cs
+    text = _BRACKETS.sub("", compact(name)) or compact(name)
+    words = tuple(k for c in cs for k in map(compact, c.keywords) if k)
+    end = _last_end(text, words)
+    for word, category in types.community_types.items():
+        start = end - len(word)
+        if (
+            start >= 0
+            and text[start:end] == word
+            and any(w in text[:start] for w in types.community_words)
+        ):
+            return [c for c in allowed if c.id == category] or cs
+    return cs
+
+
 def categorise_poi(
     name: str | None, tag: str | None, cats: list[Any], types: PoiTypes
 ) -> tuple[list[Any], str]:
@@ -204,6 +235,7 @@ def categorise_poi(
         return cs, "tag" if cs else "tag:none"
     allowed = cats if rule is None else [c for c in cats if c.id in (rule.among or ())]
     cs = name_categories(name, allowed) if name and allowed else []
+    cs = _community_centre(name, cs, allowed, types)
     if cs and types.other_endings:
         after = _after_type(name, cs)[2]
         if after and after.endswith(types.other_endings):

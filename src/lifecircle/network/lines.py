@@ -18,8 +18,11 @@ other by centimetres. :func:`network_from_lines` turns them into an ordinary :cl
    ends of a line merely cut in two onto a line running alongside (a slip road cut before it
    merges). Candidates within ``tolerance_m`` of each other join into one node (line ends of any
    level; others of the same level) — whole chains at once, so the result does not depend on the
-   input order. A node lies on a crossing away from line ends if it has one, else on the through
-   line's vertex a street stops short of, else where the meeting lines cross (least squares);
+   input order — except that a tight knot of three or more line ends stays apart from another
+   junction (three or more streets, whose ending lines do not point at the knot) that only
+   chains onto it: two real junctions 1.4 m apart stay two when their ends move 0.3 m. A node
+   lies on a crossing away from line ends if it has one, else on the through line's vertex a
+   street stops short of, else where the meeting lines cross (least squares);
 5. *edges* — every line cut at its nodes, with its end vertices moved onto them; pieces joining the
    same two nodes along the same course (Hausdorff distance < ``tolerance_m``) are one street drawn
    twice, and only the first is kept.
@@ -38,7 +41,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from .._errors import CRSError, InputError, NetworkError
 from .._progress import progress
@@ -70,6 +73,9 @@ _RESERVED = {"u", "v", "key", "length_m", "geometry", "line_id"}
 _WEAK, _END, _FOOT, _CROSS = 0, 1, 2, 3
 _EPS_M = 1e-3  # positions along a line closer than this are the same place
 _PARALLEL = np.cos(np.radians(30))  # lines closer than 30 degrees run alongside each other
+# Two junctions are apart when this share of the tolerance separates them: the ends of one junction
+# lie within the tolerance of each other, so about half of it from its centre, plus its own error.
+_APART = 0.7
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class _Cands:
     kind: np.ndarray
     links: list[np.ndarray]
     direction: np.ndarray  # unit direction of the line the candidate lies on
+    on: np.ndarray  # (n, 2): the line(s) a candidate lies on (an end or foot: one, -1 after it)
 
 
 # ---------------------------------------------------------------------------- attributes
@@ -241,6 +248,7 @@ def _end_candidates(lines: np.ndarray, level: np.ndarray, tol: float) -> tuple[_
         np.full(2 * n, _END),
         [np.column_stack([a, b])[pair]],
         _directions(lines, line, at, np.repeat(reach, 2)),
+        np.column_stack([line, np.full(2 * n, -1)]),
     )
     one = pair & (near[a] == 1) & (near[b] == 1)
     cos = np.abs(np.sum(cands.direction[a[one]] * cands.direction[b[one]], axis=1))
@@ -426,8 +434,9 @@ def _passing_over(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
     return len(np.unique(idx[inner]))
 
 
-def _join(cands: _Cands, tol: float) -> np.ndarray:
-    """Node number of every candidate: linked ones and same-level ones within ``tol`` together."""
+def _join(cands: _Cands, n_end: int, tol: float) -> np.ndarray:
+    """Node number of every candidate: linked ones and same-level ones within ``tol`` together,
+    except that two junctions a little more than ``tol`` apart stay two (:func:`_split_pairs`)."""
     pts = shapely.points(cands.xy)
     a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
     ok = (a < b) & (cands.level[a] == cands.level[b])
@@ -435,7 +444,149 @@ def _join(cands: _Cands, tol: float) -> np.ndarray:
     n = len(cands.xy)
     graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
+    return _split_pairs(cands, n_end, links, comp, tol)
+
+
+def _extent(xy: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Diagonal of each group's bounding box (metres)."""
+    n_comp = int(comp.max()) + 1
+    lo = np.full((n_comp, 2), np.inf)
+    hi = np.full((n_comp, 2), -np.inf)
+    np.minimum.at(lo, comp, xy)
+    np.maximum.at(hi, comp, xy)
+    return np.hypot(*(hi - lo).T)
+
+
+def _split_pairs(
+    cands: _Cands, n_end: int, links: np.ndarray, comp: np.ndarray, tol: float
+) -> np.ndarray:
+    """Split groups of joined candidates that hold two junctions a little more than ``tol`` apart.
+
+    Joining within ``tol`` chains: where two real junctions lie 1.4 m apart, ends moved a few
+    decimetres towards each other link them into one. A group wider than ``_APART * tol`` is cut
+    at a link of its minimum spanning tree (longest first) when one side is a tight knot — ends
+    of three or more lines, all within ``tol`` of each other — and the other a junction apart
+    from it (:func:`_apart`), the two sides' centres at least ``_APART * tol`` apart. A chain of
+    ends each a little apart, with no such knot, stays one node.
+    """
+    n_comp = int(comp.max()) + 1
+    ends_in = np.bincount(comp[:n_end], minlength=n_comp)
+    size = np.bincount(comp, minlength=n_comp)
+    wide = (_extent(cands.xy, comp) > _APART * tol) & (ends_in >= 3) & (size >= 4)
+    if not wide.any():
+        return comp
+    sel = wide[comp[links[:, 0]]]
+    la, lb = links[sel, 0], links[sel, 1]
+    n = len(cands.xy)
+    gap = np.hypot(*(cands.xy[la] - cands.xy[lb]).T) + 1e-9  # zero weights would vanish
+    tree = minimum_spanning_tree(coo_matrix((gap, (la, lb)), shape=(n, n))).tocoo()
+    by_edge = np.argsort(comp[tree.row], kind="stable")
+    ta, tb, w = tree.row[by_edge], tree.col[by_edge], tree.data[by_edge]
+    edge_at = np.searchsorted(comp[ta], np.arange(n_comp + 1))
+    order = np.argsort(comp, kind="stable")
+    member_at = np.searchsorted(comp[order], np.arange(n_comp + 1))
+    comp = comp.copy()
+    for group in np.flatnonzero(wide):
+        members = order[member_at[group] : member_at[group + 1]]
+        e = slice(edge_at[group], edge_at[group + 1])
+        for part in _cut_apart(cands, n_end, members, ta[e], tb[e], w[e], tol)[1:]:
+            comp[part] = n_comp
+            n_comp += 1
     return comp
+
+
+def _cut_apart(
+    cands: _Cands,
+    n_end: int,
+    members: np.ndarray,
+    ta: np.ndarray,
+    tb: np.ndarray,
+    w: np.ndarray,
+    tol: float,
+) -> list[np.ndarray]:
+    """The parts of one wide group (its spanning tree ``ta``-``tb``, weights ``w``), see
+    :func:`_split_pairs`."""
+    local = {int(m): i for i, m in enumerate(members)}
+    ia = [local[int(x)] for x in ta]
+    ib = [local[int(x)] for x in tb]
+    adjacent: list[list[int]] = [[] for _ in members]
+    for k, (a, b) in enumerate(zip(ia, ib, strict=True)):
+        adjacent[a].append(k)
+        adjacent[b].append(k)
+    for k in np.argsort(-w, kind="stable"):
+        side = _tree_side(adjacent, ia, ib, int(k))
+        one, two = members[side], members[~side]
+        centre_gap = np.hypot(*(cands.xy[one].mean(0) - cands.xy[two].mean(0)))
+        if centre_gap < _APART * tol:
+            continue
+        if _apart(cands, n_end, one, two, tol) or _apart(cands, n_end, two, one, tol):
+            return [
+                *_cut_apart(cands, n_end, one, *_sub_tree(one, ta, tb, w), tol),
+                *_cut_apart(cands, n_end, two, *_sub_tree(two, ta, tb, w), tol),
+            ]
+    return [members]
+
+
+def _tree_side(adjacent: list[list[int]], ia: list[int], ib: list[int], cut: int) -> np.ndarray:
+    """Mask of the tree's nodes on ``ia[cut]``'s side once link ``cut`` is removed."""
+    side = np.zeros(len(adjacent), dtype=bool)
+    side[ia[cut]] = True
+    stack = [ia[cut]]
+    while stack:
+        node = stack.pop()
+        for k in adjacent[node]:
+            if k == cut:
+                continue
+            other = ib[k] if ia[k] == node else ia[k]
+            if not side[other]:
+                side[other] = True
+                stack.append(other)
+    return side
+
+
+def _sub_tree(
+    part: np.ndarray, ta: np.ndarray, tb: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spanning-tree links with both ends in ``part``."""
+    keep = np.isin(ta, part) & np.isin(tb, part)
+    return ta[keep], tb[keep], w[keep]
+
+
+def _apart(cands: _Cands, n_end: int, knot: np.ndarray, other: np.ndarray, tol: float) -> bool:
+    """Whether ``other`` is a junction apart from the tight knot of ends ``knot``: three or more
+    streets meet in it, and every line ending in it, continued straight on, misses the knot's
+    centre by ``_APART * tol`` or more (an end moved off its junction still points at it)."""
+    if not _tight_knot(cands, n_end, knot, tol) or _streets(cands, n_end, other, tol) < 3:
+        return False
+    ends = other[other < n_end]
+    off = cands.xy[knot].mean(0) - cands.xy[ends]
+    t = cands.direction[ends]
+    return bool(np.all(np.abs(t[:, 0] * off[:, 1] - t[:, 1] * off[:, 0]) >= _APART * tol))
+
+
+def _tight_knot(cands: _Cands, n_end: int, part: np.ndarray, tol: float) -> bool:
+    """Whether ``part`` holds ends of three or more lines, all within ``tol`` of each other."""
+    ends = part[part < n_end]
+    if len(np.unique(cands.on[ends, 0])) < 3:
+        return False
+    xy = cands.xy[ends]
+    return bool(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)).max() <= tol)
+
+
+def _streets(cands: _Cands, n_end: int, part: np.ndarray, tol: float) -> int:
+    """How many streets meet in ``part``: a line ending in it one, a line passing through two
+    (a foot or crossing on it in ``part`` at least ``_APART * tol`` from both its ends)."""
+    ending = set(cands.on[part[part < n_end], 0].tolist())
+    inner = part[part >= n_end]
+    on = cands.on[inner].ravel()
+    at = np.repeat(cands.xy[inner], 2, axis=0)
+    ok = on >= 0
+    on, at = on[ok], at[ok]
+    away = np.minimum(
+        np.hypot(*(at - cands.xy[2 * on]).T), np.hypot(*(at - cands.xy[2 * on + 1]).T)
+    )
+    passing = set(on[away >= _APART * tol].tolist()) - ending
+    return len(ending) + 2 * len(passing)
 
 
 def _directions(lines: np.ndarray, line: np.ndarray, d: np.ndarray, reach_m: float) -> np.ndarray:
@@ -579,8 +730,11 @@ def _topology(
     cands.direction = np.concatenate(
         [cands.direction, _directions(lines, fl, fd, np.full(n_foot, 2.0)), np.zeros((len(cx), 2))]
     )
+    cands.on = np.concatenate(
+        [cands.on, np.column_stack([fl, np.full(n_foot, -1)]), np.column_stack([ca, cb])]
+    )
     cands.links.append(np.column_stack([fe, n_end + np.arange(n_foot)]))
-    comp = _join(cands, tol)
+    comp = _join(cands, n_end, tol)
     node_xy = _node_xy(cands, comp, tol)
     cross_id = n_end + n_foot + np.arange(len(cx))
     events = (
