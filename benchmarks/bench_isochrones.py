@@ -5,12 +5,16 @@ Run from the repository root::
     /work/venv/bin/python benchmarks/bench_isochrones.py            # 1,000 origins, recipe on 50
     /work/venv/bin/python benchmarks/bench_isochrones.py --origins 200 --recipe 20   # quicker
 
-For each real network (Liechtenstein PBF, the largest in ../shared/data, and Shenzhen Futian):
+For each real network (Liechtenstein PBF, Milan PBF, the largest in ../shared/data, and Shenzhen
+Futian):
 
 * origins: deterministic random points near edges (length-weighted edge, uniform position,
   up to 30 m off the street), seed 0;
 * lifecircle: ``isochrones(net, origins, minutes=(5, 10, 15), speed_m_per_s=1.2)`` with default
-  settings (WGS84 output included), with all CPUs and with one thread;
+  settings (WGS84 output included), with all CPUs and with one thread; "after" is the default
+  (city blocks whose streets are all reached are unioned whole, ``blocks=True``), "before" the
+  union of every street's buffer (``blocks=False``), timed one after the other in the same run;
+  the one-off preparation of the blocks (per network, cached) is timed apart;
 * recipe (osmnx-examples notebook 13, ``make_iso_polys(G, edge_buff=25, node_buff=0,
   infill=True)``): per origin the nearest node (``ox.distance.nearest_nodes``), per threshold
   ``nx.ego_graph(G, node, radius, distance="length")`` on the same network
@@ -55,6 +59,7 @@ import lifecircle as lc
 DATA = Path(os.environ.get("LIFECIRCLE_SHARED", ROOT.parent / "shared")) / "data"
 NETWORKS = {
     "Liechtenstein (PBF)": "intl/liechtenstein.osm.pbf",
+    "Milan (PBF)": "intl/milan.osm.pbf",
     "Shenzhen Futian (GraphML)": "cn_shenzhen_futian/shenzhen_futian_osmnx_all.graphml",
 }
 MINUTES = (5, 10, 15)
@@ -232,15 +237,28 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     load_s = time.perf_counter() - t
     origins = near_edges(net, n_origins)
     radii = [m * 60 * SPEED for m in MINUTES]
-    lc.isochrones(net, origins.iloc[:20], minutes=MINUTES, speed_m_per_s=SPEED)  # compile, warm up
+    kw = {"minutes": MINUTES, "speed_m_per_s": SPEED}
+    lc.isochrones(net, origins.iloc[:20], blocks=False, **kw)  # compile, warm up
+    t = time.perf_counter()
+    lc.isochrones(net, origins.iloc[:1], **kw)  # the first call with blocks prepares them
+    prep_s = time.perf_counter() - t
     jobs = os.cpu_count() or 1
     times = {}
     for n_jobs in (jobs, 1):
-        t = time.perf_counter()
-        res = lc.isochrones(net, origins, minutes=MINUTES, speed_m_per_s=SPEED, n_jobs=n_jobs)
-        times[n_jobs] = time.perf_counter() - t
+        for blocks in (False, True):
+            t = time.perf_counter()
+            got = lc.isochrones(net, origins, n_jobs=n_jobs, blocks=blocks, **kw)
+            times[n_jobs, blocks] = time.perf_counter() - t
+            if blocks:
+                res = got
+            else:
+                before = got
     n_poly = len(res)
     ours = res.to_crs(net.crs).geometry.to_numpy().reshape(n_origins, len(MINUTES))
+    old = before.to_crs(net.crs).geometry.to_numpy().reshape(n_origins, len(MINUTES))
+    # after vs before, all origins: area of each outside the other (m², summed)
+    new_out = float(shapely.area(shapely.difference(ours, old)).sum())
+    old_out = float(shapely.area(shapely.difference(old, ours)).sum())
     # all origins: reached nodes outside (cheap)
     fid_all = fidelity_nodes(net, origins, ours, radii)
     # recipe on a subset, same origins
@@ -251,6 +269,7 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     theirs = np.array([recipe_polys(G, x, y, radii) for x, y in xy], dtype=object)
     recipe_s = time.perf_counter() - t
     fid_ours = fidelity(net, sub, ours[:n_recipe], radii)
+    fid_before = fidelity(net, sub, old[:n_recipe], radii)
     kept = lc.isochrones(
         net, sub, minutes=MINUTES, speed_m_per_s=SPEED, fill_holes_below_m2=0, to_wgs84=False
     )
@@ -258,8 +277,8 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     fid_kept = fidelity(net, sub, kept, radii)
     fid_theirs = fidelity(net, sub, theirs, radii)
     leak = worst_leak(net, sub, ours[:n_recipe], theirs, radii)
-    ms_ours = 1000 * times[jobs] / n_poly
-    ms_ours1 = 1000 * times[1] / n_poly
+    ms_ours = 1000 * times[jobs, True] / n_poly
+    ms_ours1 = 1000 * times[1, True] / n_poly
     ms_recipe = 1000 * recipe_s / (n_recipe * len(MINUTES))
     return {
         "label": label,
@@ -270,6 +289,14 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
         "jobs": jobs,
         "ms_ours": ms_ours,
         "ms_ours1": ms_ours1,
+        "ms_before": 1000 * times[jobs, False] / n_poly,
+        "ms_before1": 1000 * times[1, False] / n_poly,
+        "prep_s": prep_s,
+        "new_out_m2": new_out,
+        "old_out_m2": old_out,
+        "area_total_m2": float(shapely.area(old).sum()),
+        "fid_before": fid_before,
+        "area_before": np.mean(shapely.area(old[:n_recipe]), axis=0),
         "ms_recipe": ms_recipe,
         "fid_all": fid_all,
         "fid_ours": fid_ours,
@@ -302,6 +329,21 @@ def report(rows: list[dict]) -> str:
         return f"{100 * v:.2f} %"
 
     lines = [
+        "| network | before ms/polygon (1 thread) | after ms/polygon (1 thread) | speed-up "
+        "| before ms/polygon (threads) | after ms/polygon (threads) | speed-up "
+        "| block preparation s (once per network) | after outside before / before outside after |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['label']} | {r['ms_before1']:.2f} | {r['ms_ours1']:.2f} "
+            f"| {r['ms_before1'] / r['ms_ours1']:.2f}× | {r['ms_before']:.2f} | {r['ms_ours']:.2f} "
+            f"| {r['ms_before'] / r['ms_ours']:.2f}× | {r['prep_s']:.1f} "
+            f"| {r['new_out_m2']:.3f} m² / {r['old_out_m2']:.3f} m² "
+            f"(of {r['area_total_m2'] / 1e4:,.0f} ha) |"
+        )
+    lines += [
+        "",
         "| network | lifecircle ms/polygon (threads) | lifecircle ms/polygon (1 thread) "
         "| recipe ms/polygon | speed-up (threads / 1 thread) |",
         "|---|---|---|---|---|",
@@ -320,7 +362,8 @@ def report(rows: list[dict]) -> str:
     ]
     for r in rows:
         variants = (
-            ("lifecircle (default)", r["fid_ours"], r["area_ours"]),
+            ("lifecircle (default, after)", r["fid_ours"], r["area_ours"]),
+            ("lifecircle, blocks=False (before)", r["fid_before"], r["area_before"]),
             ("lifecircle, no hole filling", r["fid_kept"], r["area_kept"]),
             ("recipe", r["fid_theirs"], r["area_theirs"]),
         )
