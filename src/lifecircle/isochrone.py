@@ -300,84 +300,6 @@ def _lines(geom: _EdgeGeom, edge: np.ndarray, start: np.ndarray, end: np.ndarray
     return shapely.from_ragged_array(shapely.GeometryType.LINESTRING, out, (off,))
 
 
-# ---------------------------------------------------------------------- city blocks
-@dataclass
-class _Blocks:
-    """City blocks: faces of the street network that a polygon covers once their streets are.
-
-    A block (a face of the noded edges, without islands) qualifies when even its part farther
-    than the buffers' inscribed radius from its boundary is smaller than the hole-filling
-    threshold: once every edge touching it is reached whole, the union of the buffers leaves at
-    most holes smaller than the threshold inside it, which are filled, so the block is inside
-    the polygon. The builder then unions the block itself (all blocks of one origin in one
-    coverage union, cheap) instead of the buffers of the edges whose buffer the usable blocks
-    cover: the same polygon from far fewer overlapping inputs.
-    """
-
-    poly: np.ndarray  # (F,) block polygons
-    deg: np.ndarray  # (F,) edges touching each block
-    touch_ptr: np.ndarray  # (m + 1,) CSR edge -> blocks it touches
-    touch: np.ndarray
-    cover_ptr: np.ndarray  # (m + 1,) CSR edge -> blocks covering its buffer (empty: not covered)
-    cover: np.ndarray
-
-
-_BLOCK_CACHE: weakref.WeakKeyDictionary[WalkNetwork, dict[tuple, _Blocks]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _csr(owner: np.ndarray, value: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(owner, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=n), out=ptr[1:])
-    return ptr, value[order].astype(np.int64)
-
-
-def _expand(
-    ptr: np.ndarray, values: np.ndarray, items: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each item its CSR row: (position of the item, value) pairs."""
-    starts = ptr[items]
-    cnt = ptr[items + 1] - starts
-    owner = np.repeat(np.arange(len(items)), cnt)
-    pos = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(starts, cnt)
-    return owner, values[pos]
-
-
-def _build_blocks(
-    net: WalkNetwork, whole: np.ndarray, inscribed_m: float, fill_m2: float
-) -> _Blocks:
-    lines = net.edges.geometry.values
-    m = len(lines)
-    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
-    faces = shapely.get_parts(shapely.polygonize(noded))
-    # 2 % margin: GEOS may simplify a buffered line by up to 1 % of the distance
-    core = shapely.area(shapely.buffer(faces, -0.98 * inscribed_m, quad_segs=8))
-    faces = faces[core < fill_m2]
-    f_idx, e_idx = shapely.STRtree(lines).query(faces, predicate="dwithin", distance=0.01)
-    deg = np.bincount(f_idx, minlength=len(faces))
-    touch_ptr, touch = _csr(e_idx, f_idx, m)
-    region = shapely.coverage_union_all(faces)
-    shapely.prepare(region)
-    covered = np.flatnonzero(shapely.covers(region, whole))
-    e2, f2 = shapely.STRtree(faces).query(whole[covered], predicate="intersects")
-    cover_ptr, cover = _csr(covered[e2], f2, m)
-    return _Blocks(faces, deg, touch_ptr, touch, cover_ptr, cover)
-
-
-def _blocks(builder: _Builder, fill_m2: float) -> _Blocks:
-    key = (id(builder.net.edges), builder.buffer_m, builder.quad_segs, fill_m2)
-    with _GEOM_LOCK:
-        hit = _BLOCK_CACHE.setdefault(builder.net, {})
-        if key not in hit:
-            whole = builder.whole_edge_buffers(np.arange(len(builder.length)))
-            inscribed = _trim(builder.buffer_m, builder.quad_segs, True)
-            hit.clear()
-            hit[key] = _build_blocks(builder.net, whole, inscribed, fill_m2)
-        return hit[key]
-
-
 # ---------------------------------------------------------------------- polygon builder
 @dataclass
 class _Pieces:
@@ -392,14 +314,7 @@ class _Pieces:
 class _Builder:
     """Buffers pieces and unions them into nested polygons; shares whole-edge buffers."""
 
-    def __init__(
-        self,
-        net: WalkNetwork,
-        buffer_m: float,
-        quad_segs: int,
-        fill_holes_below_m2: float = 0.0,
-        blocks: bool = False,
-    ) -> None:
+    def __init__(self, net: WalkNetwork, buffer_m: float, quad_segs: int) -> None:
         self.net = net
         self.geom = _edge_geom(net)
         self.length = net.edges["length_m"].to_numpy(np.float64)
@@ -407,11 +322,6 @@ class _Builder:
         self.quad_segs = quad_segs
         self._whole = np.full(len(self.length), None, dtype=object)
         self._lock = threading.Lock()
-        #: city blocks filled once their streets are reached (None: buffers only)
-        self.blocks = None
-        if blocks and fill_holes_below_m2 > 0:
-            found = _blocks(self, fill_holes_below_m2)
-            self.blocks = found if len(found.poly) else None
 
     def _buffer(self, geoms: np.ndarray) -> np.ndarray:
         return shapely.buffer(geoms, self.buffer_m, quad_segs=self.quad_segs)
@@ -443,7 +353,6 @@ class _Builder:
         prev_whole = np.empty(0, dtype=np.int64)
         m = len(self.length)
         prev_leg_len: np.ndarray | None = None
-        prev_usable = np.empty(0, dtype=np.int64)
         for k in range(n_lv):
             groups: list[np.ndarray] = []
             geoms: list[np.ndarray] = []
@@ -455,16 +364,6 @@ class _Builder:
                 # a whole edge already whole at the previous level adds nothing
                 new_whole = whole & ~np.isin(key, prev_whole, assume_unique=False)
                 prev_whole = key[whole]
-                if self.blocks is not None and whole.any():
-                    at = np.flatnonzero(whole)
-                    usable, drop = self._usable_blocks(pc.group[at], pc.edge[at])
-                    fresh = np.setdiff1d(usable, prev_usable, assume_unique=True)
-                    prev_usable = usable
-                    new_whole[at[drop]] = False
-                    if len(fresh):
-                        g_b, geo_b = self._block_unions(n_groups, fresh)
-                        groups.append(g_b)
-                        geoms.append(geo_b)
                 if new_whole.any():
                     groups.append(pc.group[new_whole])
                     geoms.append(self.whole_edge_buffers(pc.edge[new_whole]))
@@ -503,65 +402,24 @@ class _Builder:
         out[empty] = shapely.Polygon()
         return out
 
-    def _usable_blocks(self, grp: np.ndarray, edge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Blocks covered once whole edges ``(grp, edge)`` are reached, and droppable edges.
 
-        Returns the sorted keys ``group * n_blocks + block`` of the blocks all of whose edges
-        are among them, and a mask of the edges whose buffer those blocks cover.
-        """
-        b = self.blocks
-        assert b is not None
-        n_b = len(b.poly)
-        own, blk = _expand(b.touch_ptr, b.touch, edge)
-        keys, cnt = np.unique(grp[own] * n_b + blk, return_counts=True)
-        usable = keys[cnt == b.deg[keys % n_b]]
-        own, blk = _expand(b.cover_ptr, b.cover, edge)
-        want = grp[own] * n_b + blk
-        pos = np.minimum(np.searchsorted(usable, want), max(len(usable) - 1, 0))
-        missing = usable[pos] != want if len(usable) else np.ones(len(want), dtype=bool)
-        bad = np.bincount(own, weights=missing, minlength=len(edge))
-        n_cover = b.cover_ptr[edge + 1] - b.cover_ptr[edge]
-        return usable, (n_cover > 0) & (bad == 0)
-
-    def _block_unions(self, n_groups: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One coverage union of the blocks ``keys`` (group * n_blocks + block) per group."""
-        b = self.blocks
-        assert b is not None
-        grp, blk = np.divmod(keys, len(b.poly))
-        table, has = _group_table(n_groups, grp, b.poly[blk])
-        return np.flatnonzero(has), shapely.coverage_union_all(table[has], axis=1)
-
-
-def _group_table(
-    n_groups: int, grp: np.ndarray, geo: np.ndarray, first: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The geometries of each group in a row (padded with None), ``first`` in column 0.
-
-    Returns the table and the mask of groups with at least one geometry.
-    """
+def _union_groups(n_groups: int, grp: np.ndarray, geo: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """Union of ``prev[g]`` and the geometries of group ``g``, for every group, in one call."""
     order = np.argsort(grp, kind="stable")
     grp, geo = grp[order], geo[order]
     counts = np.bincount(grp, minlength=n_groups)
     starts = np.cumsum(counts) - counts
     rank = np.arange(len(grp)) - starts[grp]
-    lead = 0 if first is None else 1
-    width = int(counts.max()) + lead if len(grp) else 1
+    width = int(counts.max()) + 1 if len(grp) else 1
     table = np.full((n_groups, width), None, dtype=object)
-    has = counts > 0
-    if first is not None:
-        table[:, 0] = first
-        has |= ~shapely.is_missing(first)
-    table[grp, rank + lead] = geo
-    return table, has
-
-
-def _union_groups(n_groups: int, grp: np.ndarray, geo: np.ndarray, prev: np.ndarray) -> np.ndarray:
-    """Union of ``prev[g]`` and the geometries of group ``g``, for every group, in one call."""
-    table, has = _group_table(n_groups, grp, geo, prev)
+    table[:, 0] = prev
+    table[grp, rank + 1] = geo
+    has = (counts > 0) | ~shapely.is_missing(prev)
     res = np.full(n_groups, None, dtype=object)
     if has.any():
+        sub = table[has]
         # GEOS cascaded union, one call for all groups; None entries are ignored
-        res[has] = shapely.union_all(table[has], axis=1)
+        res[has] = shapely.union_all(sub, axis=1)
     res[shapely.is_empty(res) & ~shapely.is_missing(res)] = None
     return res
 
@@ -670,7 +528,6 @@ def isochrones(
     to_wgs84: bool = True,
     max_snap_m: float | None = None,
     n_jobs: int | None = None,
-    blocks: bool = True,
 ) -> gpd.GeoDataFrame:
     """Walking isochrone polygons of every origin at every level (5/10/15 minutes by default).
 
@@ -695,10 +552,6 @@ def isochrones(
     to_wgs84 : return geometries in WGS84 (EPSG:4326, default) or in the network's metric CRS.
     max_snap_m : see :meth:`WalkNetwork.snap`; farther origins get an empty polygon.
     n_jobs : threads (default: the number of CPUs, at most 8). Output does not depend on it.
-    blocks : with hole filling on, union each city block whose streets are all reached whole
-        (when its filled hole would be smaller than ``fill_holes_below_m2``) instead of the
-        buffers of the streets it covers: the same polygon from fewer inputs, several times
-        faster. ``False`` unions every street's buffer (the method before 0.3, for comparison).
 
     Returns
     -------
@@ -715,7 +568,7 @@ def isochrones(
     n = len(snaps)
     trim = _trim(buffer_m, quad_segs, trim_rim)
     dist = np.array(sorted({lvl.distance_m for lvl in lv}))
-    builder = _Builder(network, float(buffer_m), int(quad_segs), fill_holes_below_m2, blocks)
+    builder = _Builder(network, float(buffer_m), int(quad_segs))
     jobs = _n_jobs(n_jobs)
     # chunks only group the work: each origin's polygons do not depend on them
     size = max(1, min(CHUNK, -(-n // jobs)))
@@ -841,7 +694,6 @@ def covered_area(
     quad_segs: int = DEFAULT_QUAD_SEGS,
     to_wgs84: bool = True,
     max_snap_m: float | None = None,
-    blocks: bool = True,
 ) -> gpd.GeoDataFrame:
     """The area within walking reach of at least one facility: one dissolved polygon per level.
 
@@ -856,7 +708,7 @@ def covered_area(
     minutes, speed_m_per_s, distances_m : the levels, see :func:`levels`.
     category : name of a column of ``facilities``; if present, one row per category × level
         (categories sorted). ``None`` or a missing column: all facilities together.
-    buffer_m, fill_holes_below_m2, simplify_m, trim_rim, quad_segs, to_wgs84, max_snap_m, blocks :
+    buffer_m, fill_holes_below_m2, simplify_m, trim_rim, quad_segs, to_wgs84, max_snap_m :
         as in :func:`isochrones`.
 
     Returns
@@ -887,7 +739,7 @@ def covered_area(
         names = [None]
     trim = _trim(buffer_m, quad_segs, trim_rim)
     dist = np.array(sorted({lvl.distance_m for lvl in lv}))
-    builder = _Builder(network, float(buffer_m), int(quad_segs), fill_holes_below_m2, blocks)
+    builder = _Builder(network, float(buffer_m), int(quad_segs))
     rows = []
     for name in progress(names, desc="covered area", unit="category"):
         sel = np.ones(len(snaps), dtype=bool) if cats is None else (cats == name).to_numpy()
