@@ -4,17 +4,15 @@ Run from the repository root::
 
     /work/venv/bin/python benchmarks/bench_isochrones.py            # 1,000 origins, recipe on 50
     /work/venv/bin/python benchmarks/bench_isochrones.py --origins 200 --recipe 20   # quicker
+    /work/venv/bin/python benchmarks/bench_isochrones.py --variants --origins 300 --recipe 20
 
-For each real network (Liechtenstein PBF, Milan PBF, the largest in ../shared/data, and Shenzhen
+For each real network (Liechtenstein and Milan PBF, the largest in ../shared/data, and Shenzhen
 Futian):
 
 * origins: deterministic random points near edges (length-weighted edge, uniform position,
   up to 30 m off the street), seed 0;
 * lifecircle: ``isochrones(net, origins, minutes=(5, 10, 15), speed_m_per_s=1.2)`` with default
-  settings (WGS84 output included), with all CPUs and with one thread; "after" is the default
-  (city blocks whose streets are all reached are unioned whole, ``blocks=True``), "before" the
-  union of every street's buffer (``blocks=False``), timed one after the other in the same run;
-  the one-off preparation of the blocks (per network, cached) is timed apart;
+  settings (WGS84 output included), with all CPUs and with one thread;
 * recipe (osmnx-examples notebook 13, ``make_iso_polys(G, edge_buff=25, node_buff=0,
   infill=True)``): per origin the nearest node (``ox.distance.nearest_nodes``), per threshold
   ``nx.ego_graph(G, node, radius, distance="length")`` on the same network
@@ -32,6 +30,18 @@ distances (which tests/test_network*.py check against networkx):
   points snapped to their nearest edge: access + along-edge + network) exceeds the limit;
   "> limit + 25 m" counts only points beyond the buffer width (leaks across rivers, rails, or
   filled blocks).
+
+``--variants``: instead of the recipe, ways to build the polygons faster, each timed
+single-threaded beside the default, twice, interleaved (the faster run counts), with the same
+fidelity figures and the area of each variant's polygons outside the default's (summed over all
+origins; more than 0 means the variant can only have more area beyond the limit there):
+
+* ``quad_segs`` 1, 3 and 8 (the default is 2; 8 is shapely's default): fewer or more vertices per
+  buffer; the rim trim follows the inscribed radius of each;
+* the levels one call each (no reuse of the 5-minute polygon in the 10-minute one, and so on);
+* a raster route for the 15-minute level: the reached pieces rasterized (``all_touched``), a
+  Euclidean distance transform, the pixels within the buffer turned into polygons
+  (``rasterio.features.shapes``) and unioned; its stages are timed per polygon at 2 m and 5 m.
 
 Machines are shared and noisy: compare the ratios measured in the same run.
 """
@@ -237,28 +247,15 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     load_s = time.perf_counter() - t
     origins = near_edges(net, n_origins)
     radii = [m * 60 * SPEED for m in MINUTES]
-    kw = {"minutes": MINUTES, "speed_m_per_s": SPEED}
-    lc.isochrones(net, origins.iloc[:20], blocks=False, **kw)  # compile, warm up
-    t = time.perf_counter()
-    lc.isochrones(net, origins.iloc[:1], **kw)  # the first call with blocks prepares them
-    prep_s = time.perf_counter() - t
+    lc.isochrones(net, origins.iloc[:20], minutes=MINUTES, speed_m_per_s=SPEED)  # compile, warm up
     jobs = os.cpu_count() or 1
     times = {}
     for n_jobs in (jobs, 1):
-        for blocks in (False, True):
-            t = time.perf_counter()
-            got = lc.isochrones(net, origins, n_jobs=n_jobs, blocks=blocks, **kw)
-            times[n_jobs, blocks] = time.perf_counter() - t
-            if blocks:
-                res = got
-            else:
-                before = got
+        t = time.perf_counter()
+        res = lc.isochrones(net, origins, minutes=MINUTES, speed_m_per_s=SPEED, n_jobs=n_jobs)
+        times[n_jobs] = time.perf_counter() - t
     n_poly = len(res)
     ours = res.to_crs(net.crs).geometry.to_numpy().reshape(n_origins, len(MINUTES))
-    old = before.to_crs(net.crs).geometry.to_numpy().reshape(n_origins, len(MINUTES))
-    # after vs before, all origins: area of each outside the other (m², summed)
-    new_out = float(shapely.area(shapely.difference(ours, old)).sum())
-    old_out = float(shapely.area(shapely.difference(old, ours)).sum())
     # all origins: reached nodes outside (cheap)
     fid_all = fidelity_nodes(net, origins, ours, radii)
     # recipe on a subset, same origins
@@ -269,7 +266,6 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     theirs = np.array([recipe_polys(G, x, y, radii) for x, y in xy], dtype=object)
     recipe_s = time.perf_counter() - t
     fid_ours = fidelity(net, sub, ours[:n_recipe], radii)
-    fid_before = fidelity(net, sub, old[:n_recipe], radii)
     kept = lc.isochrones(
         net, sub, minutes=MINUTES, speed_m_per_s=SPEED, fill_holes_below_m2=0, to_wgs84=False
     )
@@ -277,8 +273,8 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
     fid_kept = fidelity(net, sub, kept, radii)
     fid_theirs = fidelity(net, sub, theirs, radii)
     leak = worst_leak(net, sub, ours[:n_recipe], theirs, radii)
-    ms_ours = 1000 * times[jobs, True] / n_poly
-    ms_ours1 = 1000 * times[1, True] / n_poly
+    ms_ours = 1000 * times[jobs] / n_poly
+    ms_ours1 = 1000 * times[1] / n_poly
     ms_recipe = 1000 * recipe_s / (n_recipe * len(MINUTES))
     return {
         "label": label,
@@ -289,14 +285,6 @@ def run(label: str, rel: str, n_origins: int, n_recipe: int) -> dict:
         "jobs": jobs,
         "ms_ours": ms_ours,
         "ms_ours1": ms_ours1,
-        "ms_before": 1000 * times[jobs, False] / n_poly,
-        "ms_before1": 1000 * times[1, False] / n_poly,
-        "prep_s": prep_s,
-        "new_out_m2": new_out,
-        "old_out_m2": old_out,
-        "area_total_m2": float(shapely.area(old).sum()),
-        "fid_before": fid_before,
-        "area_before": np.mean(shapely.area(old[:n_recipe]), axis=0),
         "ms_recipe": ms_recipe,
         "fid_all": fid_all,
         "fid_ours": fid_ours,
@@ -324,26 +312,131 @@ def fidelity_nodes(net, origins, polys, radii) -> float:
     return bad / max(tot, 1)
 
 
+# ---------------------------------------------------------------------- variants
+VARIANTS = {
+    "default (quad_segs=2, levels nested)": {},
+    "quad_segs=1": {"quad_segs": 1},
+    "quad_segs=3": {"quad_segs": 3},
+    "quad_segs=8 (shapely's default)": {"quad_segs": 8},
+}
+
+
+def _polys(net: lc.WalkNetwork, origins: gpd.GeoDataFrame, **kw) -> np.ndarray:
+    res = lc.isochrones(
+        net, origins, minutes=MINUTES, speed_m_per_s=SPEED, n_jobs=1, to_wgs84=False, **kw
+    )
+    return res.geometry.to_numpy().reshape(len(origins), -1)
+
+
+def _one_by_one(net: lc.WalkNetwork, origins: gpd.GeoDataFrame) -> np.ndarray:
+    cols = [
+        lc.isochrones(
+            net, origins, minutes=m, speed_m_per_s=SPEED, n_jobs=1, to_wgs84=False
+        ).geometry.to_numpy()
+        for m in MINUTES
+    ]
+    return np.column_stack(cols)
+
+
+def raster_probe(
+    net: lc.WalkNetwork, origins: gpd.GeoDataFrame, pixel_m: float, trim_m: float
+) -> dict:
+    """Time the raster route's stages for the 15-minute polygons (ms per polygon)."""
+    import rasterio.features as rf
+    from rasterio.transform import from_origin
+    from scipy import ndimage
+
+    lim = MINUTES[-1] * 60 * SPEED - trim_m
+    pc = net.reachable(origins, lim).edge_pieces(lim)
+    pc = pc[pc["end_m"] > pc["start_m"]]
+    lines = _substrings(net, pc)
+    owner = pc["origin"].to_numpy()
+    t = {"rasterize": 0.0, "distance transform": 0.0, "shapes": 0.0, "union": 0.0}
+    n = 0
+    for i in np.unique(owner):
+        part = lines[owner == i]
+        x0, y0, x1, y1 = shapely.total_bounds(part) + np.array([-1, -1, 1, 1]) * 2 * EDGE_BUFF
+        w, h = int((x1 - x0) / pixel_m) + 1, int((y1 - y0) / pixel_m) + 1
+        tr = from_origin(x0, y1, pixel_m, pixel_m)
+        t0 = time.perf_counter()
+        img = rf.rasterize(
+            ((g, 1) for g in part), out_shape=(h, w), transform=tr, all_touched=True, dtype="uint8"
+        )
+        t1 = time.perf_counter()
+        # pixels whose centre is within the buffer, less a pixel diagonal (inside the buffers)
+        near = ndimage.distance_transform_edt(img == 0) * pixel_m <= EDGE_BUFF - 1.5 * pixel_m
+        mask = (near | (img > 0)).astype("uint8")
+        t2 = time.perf_counter()
+        shapes = [
+            shapely.geometry.shape(g) for g, _ in rf.shapes(mask, mask=mask > 0, transform=tr)
+        ]
+        t3 = time.perf_counter()
+        shapely.union_all(shapes)
+        t4 = time.perf_counter()
+        for k, v in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            t[k] += v
+        n += 1
+    return {k: 1000 * v / max(n, 1) for k, v in t.items()}
+
+
+def run_variants(label: str, rel: str, n_origins: int, n_fid: int) -> str:
+    net = lc.load_network(DATA / rel)
+    origins = near_edges(net, n_origins)
+    radii = [m * 60 * SPEED for m in MINUTES]
+    runs: dict[str, list[float]] = {}
+    polys: dict[str, np.ndarray] = {}
+    build = {k: (lambda kw=kw: _polys(net, origins, **kw)) for k, kw in VARIANTS.items()}
+    build["levels one call each"] = lambda: _one_by_one(net, origins)
+    _polys(net, origins.iloc[:20])  # compile, warm up
+    for _ in range(2):
+        for name, fn in build.items():
+            t = time.perf_counter()
+            polys[name] = fn()
+            runs.setdefault(name, []).append(time.perf_counter() - t)
+    base_name = next(iter(VARIANTS))
+    base, base_s = polys[base_name], min(runs[base_name])
+    n_poly = n_origins * len(MINUTES)
+    lines = [
+        f"\n### {label}: {net!r}; {n_origins:,} origins × 3 levels, 1 thread; fidelity on "
+        f"{n_fid} origins",
+        "",
+        "| variant | ms/polygon | runs (s) | speed-up | area vs default | area outside the "
+        "default's | nodes outside | street missed | area > limit | area > limit + 25 m |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, p in polys.items():
+        best = min(runs[name])
+        f = fidelity(net, origins.iloc[:n_fid], p[:n_fid], radii)
+        outside = float(shapely.area(shapely.difference(p, base)).sum())
+        share = float(shapely.area(p).sum() / shapely.area(base).sum())
+        lines.append(
+            f"| {name} | {1000 * best / n_poly:.2f} | "
+            + ", ".join(f"{v:.1f}" for v in runs[name])
+            + f" | {base_s / best:.2f}× | {100 * share:.2f} % | {outside / 1e4:.2f} ha "
+            + " | ".join(
+                f"{100 * f[k]:.2f} %"
+                for k in ("nodes outside", "street missed", "area > limit", "area > limit+25m")
+            ).join(("| ", " |"))
+        )
+    trim = EDGE_BUFF * np.cos(np.pi / 8)
+    lines += ["", "| raster route, 15 min | " + " | ".join(
+        f"{k} ms" for k in ("rasterize", "distance transform", "shapes", "union")
+    ) + " | total ms/polygon |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for pixel in (2.0, 5.0):
+        r = raster_probe(net, origins.iloc[:n_fid], pixel, trim)
+        lines.append(
+            f"| {pixel:.0f} m pixels | "
+            + " | ".join(f"{v:.1f}" for v in r.values())
+            + f" | {sum(r.values()):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def report(rows: list[dict]) -> str:
     def pct(v: float) -> str:
         return f"{100 * v:.2f} %"
 
     lines = [
-        "| network | before ms/polygon (1 thread) | after ms/polygon (1 thread) | speed-up "
-        "| before ms/polygon (threads) | after ms/polygon (threads) | speed-up "
-        "| block preparation s (once per network) | after outside before / before outside after |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['label']} | {r['ms_before1']:.2f} | {r['ms_ours1']:.2f} "
-            f"| {r['ms_before1'] / r['ms_ours1']:.2f}× | {r['ms_before']:.2f} | {r['ms_ours']:.2f} "
-            f"| {r['ms_before'] / r['ms_ours']:.2f}× | {r['prep_s']:.1f} "
-            f"| {r['new_out_m2']:.3f} m² / {r['old_out_m2']:.3f} m² "
-            f"(of {r['area_total_m2'] / 1e4:,.0f} ha) |"
-        )
-    lines += [
-        "",
         "| network | lifecircle ms/polygon (threads) | lifecircle ms/polygon (1 thread) "
         "| recipe ms/polygon | speed-up (threads / 1 thread) |",
         "|---|---|---|---|---|",
@@ -362,8 +455,7 @@ def report(rows: list[dict]) -> str:
     ]
     for r in rows:
         variants = (
-            ("lifecircle (default, after)", r["fid_ours"], r["area_ours"]),
-            ("lifecircle, blocks=False (before)", r["fid_before"], r["area_before"]),
+            ("lifecircle (default)", r["fid_ours"], r["area_ours"]),
             ("lifecircle, no hole filling", r["fid_kept"], r["area_kept"]),
             ("recipe", r["fid_theirs"], r["area_theirs"]),
         )
@@ -391,9 +483,20 @@ def main() -> None:
         default=50,
         help="origins for the (slow) recipe and the fidelity sample",
     )
+    ap.add_argument(
+        "--variants",
+        action="store_true",
+        help="time ways to build the polygons faster beside the default (no recipe)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     lc.settings.progress = False
+    if args.variants:
+        print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+        for label, rel in NETWORKS.items():
+            if (DATA / rel).exists():
+                print(run_variants(label, rel, args.origins, min(args.recipe, args.origins)))
+        return
     rows = []
     for label, rel in NETWORKS.items():
         if not (DATA / rel).exists():
