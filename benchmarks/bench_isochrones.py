@@ -173,7 +173,7 @@ def fidelity(
         nd = nd[nd["distance_m"] <= r]
         pos = nd["origin"].to_numpy(dtype=int)
         d = shapely.distance(polys[pos, k], shapely.points(xy_nodes[nd["node"].to_numpy()]))
-        out["nodes_out"] += int((d > 1e-6).sum())
+        out["nodes_out"] += int((~(d <= 1e-6)).sum())  # empty polygon: NaN
         out["nodes"] += len(nd)
         pc = reach.edge_pieces(r)
         pc = pc[pc["end_m"] > pc["start_m"]]
@@ -215,22 +215,20 @@ def _substrings(net: lc.WalkNetwork, pc: pd.DataFrame) -> np.ndarray:
 def worst_leak(net, origins, ours, theirs, radii) -> str:
     """The recipe polygon with the most area beyond limit + 25 m, compared with ours."""
     rng = np.random.default_rng(2)
+    k = len(radii) - 1
+
+    def far_ha(poly, i: int) -> float:
+        if poly is None or poly.is_empty:  # the recipe's start node may have no edge
+            return 0.0
+        tg = gpd.GeoDataFrame(geometry=shapely.points(sample_in(poly, SAMPLES, rng)), crs=net.crs)
+        dist = net.distance_to_nearest(origins.iloc[[i]], tg, max_m=3 * radii[k])
+        return poly.area * float(np.mean(dist["distance_m"].to_numpy() > radii[k] + EDGE_BUFF))
+
     best = None
     for i in range(len(origins)):
-        k = len(radii) - 1
-        for name, polys in (("recipe", theirs), ("lifecircle", ours)):
-            poly = polys[i, k]
-            s = sample_in(poly, SAMPLES, rng)
-            tg = gpd.GeoDataFrame(geometry=shapely.points(s), crs=net.crs)
-            dist = net.distance_to_nearest(origins.iloc[[i]], tg, max_m=3 * radii[k])[
-                "distance_m"
-            ].to_numpy()
-            far = poly.area * float(np.mean(dist > radii[k] + EDGE_BUFF))
-            if name == "recipe":
-                rec = far
-            else:
-                if best is None or rec - far > best[0]:
-                    best = (rec - far, i, rec, far)
+        rec, far = far_ha(theirs[i, k], i), far_ha(ours[i, k], i)
+        if best is None or rec - far > best[0]:
+            best = (rec - far, i, rec, far)
     _, i, rec, far = best
     lonlat = origins.iloc[[i]].to_crs(4326).geometry.iloc[0]
     return (
@@ -307,7 +305,7 @@ def fidelity_nodes(net, origins, polys, radii) -> float:
             polys[nd["origin"].to_numpy(dtype=int), k],
             shapely.points(xy_nodes[nd["node"].to_numpy()]),
         )
-        bad += int((d > 1e-6).sum())
+        bad += int((~(d <= 1e-6)).sum())  # empty polygon: NaN
         tot += len(nd)
     return bad / max(tot, 1)
 
