@@ -6,6 +6,7 @@ Run from the repository root (needs ``pip install -e '.[batch]'``)::
     .venv/bin/python benchmarks/bench_batch.py                     # Milan + 2M-node province
     .venv/bin/python benchmarks/bench_batch.py --province-n 708    # a 500k-node province
     .venv/bin/python benchmarks/bench_batch.py --skip-milan --memory 224 708
+    .venv/bin/python benchmarks/bench_batch.py --skip-milan --province-n 0 --memory 2237  # 5M nodes
 
 * **Milan** (``../shared/data/intl/milan.osm.pbf``, OSM facilities of the Jiaxing profile's
   categories, plus 1 synthetic facility per 25 ha near a random street, with capacities): square

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from shapely.ops import substring
 
 import lifecircle as lc
 from _nets import CRS, X0, Y0, build, grid, pts, river_with_bridge
@@ -445,3 +446,61 @@ def test_covered_area_is_union_of_catchments(nanjing):
         assert row["n_facilities"] == len(sel)
         assert row["area_m2"] == pytest.approx(union.area, rel=1e-4)
         assert shapely.symmetric_difference(row.geometry, union).area < 1e-4 * union.area
+
+
+# ---------------------------------------------------------------------- fidelity
+def pieces_outside_m(net: lc.WalkNetwork, origins: gpd.GeoDataFrame, g: gpd.GeoDataFrame):
+    """Length (m) of every reached street stretch (rim pieces included) outside its polygon."""
+    labels = np.asarray(origins.index, dtype=object)
+    geoms = net.edges.geometry.values
+    length = net.edges["length_m"].to_numpy()
+    out = []
+    for (_, limit), grp in g.groupby(["speed", "distance_m"]):
+        pc = net.reachable(origins, limit).edge_pieces(limit)
+        pc = pc[pc["end_m"] > pc["start_m"]]
+        e = pc["edge"].to_numpy()
+        lines = [
+            substring(geoms[k], s / length[k], t / length[k], normalized=True)
+            for k, s, t in zip(e, pc["start_m"], pc["end_m"], strict=True)
+        ]
+        poly = grp.set_index("origin").geometry.reindex(labels[pc["origin"]]).to_numpy()
+        out.append(shapely.length(shapely.difference(np.array(lines, dtype=object), poly)))
+    return np.concatenate(out)
+
+
+def assert_inside(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame, rel_m2: float = 1e-7) -> None:
+    """Each polygon of ``a`` lies inside the matching polygon of ``b`` (same rows), give or take
+    the buffers' polygonal error: the cap of a shorter piece has its corners on the circle, where
+    a longer piece's buffer may have a chord up to ``B - TRIM`` (1.9 m) inside; GEOS also
+    simplifies a line by up to 1 % of the distance before buffering it."""
+    pd.testing.assert_frame_equal(
+        a.drop(columns=["geometry", "area_m2"]), b.drop(columns=["geometry", "area_m2"])
+    )
+    ga, gb = a.geometry.to_numpy(), shapely.buffer(b.geometry.to_numpy(), B - TRIM + 0.01 * B)
+    scale = np.maximum(shapely.area(ga), 1.0)
+    assert (shapely.area(shapely.difference(ga, gb)) <= rel_m2 * scale).all()
+
+
+def test_every_reached_street_is_inside_on_a_grid():
+    net = grid(7, 100.0)  # 36 blocks of 1 ha, streets x, y in 0..600
+    origins = pts((300, 300), (250, 0), (150, 320), index=["centre", "edge", "off"])
+    dist = [250, 600, 5000]
+    g = iso(net, origins, minutes=None, distances_m=dist)
+    # every reached street stretch, the partly walked rim edges included, is inside
+    assert pieces_outside_m(net, origins, g).max() < 1e-6
+    # everything reached at 5 km: the 650 m square with the buffer's corners, holes filled
+    whole = g[g["distance_m"] == 5000].geometry.to_numpy()
+    square = 650 * 650 - (4 - DISK / B**2) * B**2
+    assert shapely.area(whole) == pytest.approx(np.full(3, square), rel=1e-9)
+    assert (shapely.get_num_interior_rings(whole) == 0).all()
+    # the trimmed rim reaches no farther than the untrimmed buffers of the reached streets
+    assert_inside(g, iso(net, origins, minutes=None, distances_m=dist, trim_rim=False))
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("which", ["nanjing", "futian"])
+def test_every_reached_street_is_inside_on_real_streets(which, request):
+    net = request.getfixturevalue(which)
+    origins = near_edges(net, 40, seed=5)
+    g = iso(net, origins, speed_m_per_s=["adult", "elderly"])
+    assert pieces_outside_m(net, origins, g).max() < 1e-3
