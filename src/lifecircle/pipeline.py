@@ -446,7 +446,7 @@ def _outputs(cfg: Config, a: Analysis, prog: Programme | None = None) -> dict[st
 
 
 def _record_run(a: Analysis, pool: Path | str) -> None:
-    """Add the run to the pool's run history (GeoPackage or PostgreSQL pools keep one)."""
+    """Add the run to the pool's run history (every pool kind but GeoJSON keeps one)."""
     kind = resolve_target(pool).kind
     if kind not in HISTORY_KINDS:
         log.info("run history: a %s pool keeps none; this run is not recorded", kind)
