@@ -107,6 +107,11 @@ def test_programme_configuration_errors_name_the_key(tmp_path):
     (tmp_path / "run.toml").write_text(bad, "utf-8")
     r = cli("--quiet", "run", str(tmp_path / "run.toml"))
     assert r.returncode == 2 and "programme.projects_per_year.2026" in r.stderr
+    # half a project is refused, not rounded down
+    bad = CONFIG.replace("projects_per_year = 1", "projects_per_year = { 2026 = 2.5 }")
+    (tmp_path / "run.toml").write_text(bad, "utf-8")
+    r = cli("--quiet", "run", str(tmp_path / "run.toml"))
+    assert r.returncode == 2 and "give a whole number for each year" in r.stderr
     # a target the candidates cannot reach, required: the run stops and names the shortfall
     bad = CONFIG.replace("target_share = 0.5", 'target_share = 1.0\ntarget_rule = "require"')
     (tmp_path / "run.toml").write_text(bad, "utf-8")

@@ -130,3 +130,24 @@ def test_a_target_the_yearly_limits_cannot_reach(case):
         "candidates' earliest years allow at most 2 more by 2026, 1 short. Left out: "
         "社区卫生服务站 (not brought up within the years' limits): 街道 东街道 1"
     )
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_the_most_communities_model_bounds_what_it_brings_up(p):
+    """Two communities, each needing 10 residents that only its own candidate covers: with p
+    sites the model brings p up, and its proved bound says p (not p - 1: the cost term of the
+    objective is below one community's weight)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from lifecircle.analysis.optimize import Period, target_covering
+
+    cover = csr_matrix(np.eye(2))  # candidate j covers demand row j
+    sol = target_covering(
+        cover, np.array([10.0, 10.0]), row_pair=np.array([0, 1]), pair_need=np.array([10.0, 10.0]),
+        pair_unit=np.array([0, 1]), units_needed=None,
+        periods=[Period(available=np.array([0, 1]), p=p, budget=None)], cost=np.ones(2),
+    )  # fmt: skip
+    assert sol.status == "optimal"
+    assert len(sol.units) == p and sol.units_bound == p
+    assert sum(len(c) for c in sol.chosen) == p

@@ -371,12 +371,14 @@ def _validate(loc: Locator, base: Path) -> Config:
 
 def _per_year(loc: Locator, key: str, value: Any) -> Any:
     """A number, or a table ``{ 2026 = 3, 2027 = 4 }`` of numbers by year (keys as text)."""
-    if not isinstance(value, dict):
+    kinds = (int,) if key == "projects_per_year" else _NUM
+    if not isinstance(value, dict):  # its type is checked with the schema
         return value
     out = {}
     for year, v in value.items():
-        if not str(year).isdigit() or isinstance(v, bool) or not isinstance(v, _NUM):
-            raise _fail(loc, ("programme", key, year), "give a number for each year, e.g. { 2026 = 3 }")
+        if not str(year).isdigit() or isinstance(v, bool) or not isinstance(v, kinds):
+            what = "a whole number" if key == "projects_per_year" else "a number"
+            raise _fail(loc, ("programme", key, year), f"give {what} for each year, e.g. {{ 2026 = 3 }}")
         out[int(year)] = v
     return out
 

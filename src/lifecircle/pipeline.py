@@ -39,7 +39,7 @@ from .facilities import (
     load_facilities,
     merge_duplicates,
 )
-from .facilities.gates import MAX_GATE_DISTANCE_M
+from .facilities.gates import GATE_TO_PLACE_M, MAX_GATE_DISTANCE_M
 from .network import WalkNetwork, load_network
 from .outputs.labels import VALUES
 from .outputs.map import save_map
@@ -221,13 +221,13 @@ def _gates_of_list(
                     '(osm = "file.osm.pbf" or network.source); give a layer file instead'
                 )
             entrances = gates_from_osm(src)
-            return gates_of_places(entrances, frame, max_distance_m=100.0, owner="facility_id")
+            return gates_of_places(entrances, frame, max_distance_m=GATE_TO_PLACE_M, owner="facility_id")
         layer = _read_layer(value)
         if "facility_id" in layer:
             return layer
         name = "name" if "name" in layer and "name" in frame else None
         # by name as for gate POIs (within 500 m); by location only when right at the facility
-        reach_m = MAX_GATE_DISTANCE_M if name else 100.0
+        reach_m = MAX_GATE_DISTANCE_M if name else GATE_TO_PLACE_M
         return gates_of_places(layer, frame, name=name, max_distance_m=reach_m, owner="facility_id")
 
 

@@ -10,14 +10,9 @@ import numpy as np
 import shapely
 
 from .._progress import progress
-from ..facilities.gates import GATE_ON_RING_M, gates_of_places, is_osm_gate_layer
+from ..facilities.gates import GATE_ON_RING_M, GATE_TO_PLACE_M, gates_of_places, is_osm_gate_layer
 from ..network import Snapped, WalkNetwork
 from ..network.snapping import through_gates
-
-#: A compound's gate lies on its boundary: gates of a layer (survey, POIs) farther than this from
-#: every compound are unused. OSM gates go to the compound whose boundary ring they lie on
-#: (within :data:`lifecircle.facilities.gates.GATE_ON_RING_M`).
-GATE_TO_COMPOUND_M = 100.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +187,8 @@ def _demand_through_gates(
             gates, polys, max_distance_m=GATE_ON_RING_M, owner="_compound", on_ring=True
         )
     else:
-        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_COMPOUND_M, owner="_compound")
+        # a layer's gates (survey, POIs) farther than this from every compound are unused
+        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_PLACE_M, owner="_compound")
     if "usable" in owned:
         owned = owned[owned["usable"].fillna(True).astype(bool)]
     owned = owned[owned["_compound"].notna()]

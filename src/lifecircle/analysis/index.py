@@ -38,10 +38,16 @@ def meets_all_required(coverage: pd.DataFrame, meets_standard: np.ndarray | None
     return ~pd.Series(fail).groupby(coverage["community_id"].to_numpy(), sort=True).any()
 
 
+def counted(index: pd.DataFrame, share_of: str) -> pd.Series:
+    """The communities the share meeting the standard counts: ``share_of`` ones (``"all"``, or a
+    settlement kind) with residents (``meets_all_required`` not missing)."""
+    rows = index["meets_all_required"].notna()
+    return rows if share_of == "all" else rows & (index["settlement"] == share_of)
+
+
 def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
     """Share of ``share_of`` communities (with residents) meeting every required category."""
-    rows = index if share_of == "all" else index[index["settlement"] == share_of]
-    assessed = rows["meets_all_required"].dropna().astype(bool)
+    assessed = index.loc[counted(index, share_of), "meets_all_required"].astype(bool)
     return float(assessed.mean()) if len(assessed) else float("nan")
 
 

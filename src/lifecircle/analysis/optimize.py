@@ -694,7 +694,10 @@ def target_covering(
     units = np.flatnonzero(x[n_x + n_f : n_int] > 0.5)
     log.debug("target covering: %d site × period columns, %d units, %d row groups: %s in %.2f s",
               n_x, n_units, n_z, status, time.perf_counter() - t0)  # fmt: skip
-    units_bound = np.floor(bound / unit_w + 1e-6) if units_needed is None else float(len(units))
+    # the objective is unit_w · units − cost with 0 <= cost < unit_w, so a bound B on it allows at
+    # most ceil(B / unit_w) units
+    proved = units_needed is not None or status == "optimal"
+    units_bound = float(len(units)) if proved else np.ceil(bound / unit_w - 1e-6)
     return TargetSolution(chosen, units, status, secs, float(units_bound))
 
 

@@ -42,7 +42,7 @@ from .candidates import Candidates, SitingProblem, siting_problem, user_candidat
 from .capacity import standard_verdict
 from .coverage import HIERARCHY, distance_verdict
 from .datastatus import NO_DATA
-from .index import UNKNOWN, failing, meets_all_required
+from .index import UNKNOWN, counted, failing, meets_all_required
 from .index import share_meeting as index_share
 from .optimize import (
     MIP_GAP,
@@ -412,9 +412,7 @@ def _target_pairs(analysis: Analysis, b: _Blocks, avail: np.ndarray, share: floa
     """What the target asks: communities to bring up, and each failing pair's need and blocker
     (``avail``: the columns available by the target year)."""
     idx = analysis.index
-    elig = idx["meets_all_required"].notna()
-    if analysis.share_of != "all":
-        elig &= idx["settlement"] == analysis.share_of
+    elig = counted(idx, analysis.share_of)
     ids = set(idx.loc[elig, "community_id"])
     total, meeting = int(elig.sum()), int(idx.loc[elig, "meets_all_required"].astype(bool).sum())
     target = int(np.ceil(share * total - 1e-9))
@@ -531,8 +529,9 @@ def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
         return _target_unsettled(params, year, exc)
     try:
         sol = target_covering(*args, None, periods, cost, **kw)
-    except InfeasibleError:  # the limits cannot even meet the street rule: the year says so
-        return {}, []
+    except InfeasibleError:  # not even the street rule fits the limits of every year together
+        return _target_unsettled(params, year, "the per-year limits cannot hold one project per street "
+                                 "a year together with the target", InfeasibleError)  # fmt: skip
     except InputError as exc:
         return _target_unsettled(params, year, exc)
     left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
@@ -553,13 +552,14 @@ def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
     return dict(zip(years, sol.chosen, strict=True)), [issue]
 
 
-def _target_unsettled(params: ProgrammeParams, year: int,
-                      exc: Exception) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
-    """The target model stopped without a plan: raise (``"require"``) or plan without it."""
+def _target_unsettled(params: ProgrammeParams, year: int, why: Exception | str,
+                      error: type[InputError] = InputError) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
+    """The target model gave no plan (``why``): raise ``error`` (``"require"``) or plan the years
+    without it and say so."""
     msg = (f"target {params.target_share:.0%} of communities meeting the standard by {year} not "
-           f"settled: {exc}; the years are planned without it")  # fmt: skip
+           f"settled: {why}; the years are planned without it")  # fmt: skip
     if params.target_rule == "require":
-        raise InputError(msg) from None
+        raise error(msg) from None
     return {}, [{"year": year, "rule": "target share", "where": "city", "message": msg}]
 
 

@@ -434,5 +434,3 @@ def _with_optional_columns(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     missing = [c for c in ("province_code", "city_code", "settlement") if c not in communities]
     return communities.assign(**{c: None for c in missing}) if missing else communities
 
-
-#: Public name of the share meeting the standard, for tables merged outside an Analysis (batch).

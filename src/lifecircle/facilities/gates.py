@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: A gate farther than this from the facility of its base name is not attached to it.
 MAX_GATE_DISTANCE_M = 500.0
+#: How far a gate found by location (not by name) may lie from the place it belongs to (m).
+GATE_TO_PLACE_M = 100.0
 #: Lowest :func:`~lifecircle.name_score` of a gate's base name and its parent's name.
 MIN_NAME_SCORE = 0.85
 
@@ -110,7 +112,7 @@ def gates_of_places(
     gate_points: gpd.GeoDataFrame,
     places: gpd.GeoDataFrame,
     name: str | None = None,
-    max_distance_m: float = 100.0,
+    max_distance_m: float = GATE_TO_PLACE_M,
     owner: str = "place_id",
     on_ring: bool = False,
 ) -> gpd.GeoDataFrame:
