@@ -341,7 +341,7 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
     st.issues.extend(issues)
     fixed = np.flatnonzero(np.isin(cols, forced))  # built already, or nothing left to cover: dropped
     ids = b.frame["candidate_id"].to_numpy()
-    rules += tuple(Rule(np.array([j]), 1, f"target: {ids[cols[j]]} in {year}") for j in fixed)
+    target_rules = tuple(Rule(np.array([j]), 1, f"target: {ids[cols[j]]} in {year}") for j in fixed)
     cost = _costs(b, cols, budget)
     if len(cols) == 0:
         st.years.append({"year": year, "projects": 0, "cost": 0.0, "new_covered_pop": 0.0,
@@ -349,11 +349,25 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
                          "status": "nothing to place", "gap": 0.0, "solve_s": 0.0,
                          "objective": 0.0, "greedy_objective": 0.0})  # fmt: skip
         return
+    kw = {"cost": cost, "budget": budget, "time_limit_s": params.time_limit_s, "mip_gap": params.mip_gap}
     try:
-        sol = maximal_covering(sub, w_left, p, cost=cost, budget=budget, rules=rules,
-                               time_limit_s=params.time_limit_s, mip_gap=params.mip_gap)  # fmt: skip
+        sol = maximal_covering(sub, w_left, p, rules=rules + target_rules, **kw)
     except InfeasibleError as exc:
-        raise InfeasibleError(f"programme {year}: {exc}") from None
+        if not target_rules:
+            raise InfeasibleError(f"programme {year}: {exc}") from None
+        # the target model saw the years together; this year's own rules may not hold its
+        # projects (a street's cheapest project built already): plan the year without them
+        msg = (f"the target's projects for {year} do not fit the year's limits with its other "
+               f"rules ({exc}); the year is planned without them")  # fmt: skip
+        if params.target_rule == "require":
+            raise InfeasibleError(f"programme {year}: {msg}") from None
+        st.issues.append({"year": year, "rule": "target share", "where": "city", "message": msg})
+        fixed, target_rules = fixed[:0], ()
+        try:
+            sol = maximal_covering(sub, w_left, p, rules=rules, **kw)
+        except InfeasibleError as exc2:
+            raise InfeasibleError(f"programme {year}: {exc2}") from None
+    rules += target_rules
     greedy = greedy_covering(sub, w_left, p, cost=cost, budget=budget, rules=rules)
     order = sol.chosen[np.argsort(-(sub[sol.chosen] @ w_left), kind="stable")]
     new = newly_covered(sub, b.residents * st.left, order)
