@@ -441,6 +441,7 @@ def _join(cands: _Cands, n_end: int, tol: float) -> np.ndarray:
     a, b = shapely.STRtree(pts).query(pts, predicate="dwithin", distance=tol)
     ok = (a < b) & (cands.level[a] == cands.level[b])
     links = np.concatenate([*cands.links, np.column_stack([a[ok], b[ok]])])
+    links = np.unique(np.sort(links, axis=1), axis=0)  # a pair linked twice is one link
     n = len(cands.xy)
     graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
