@@ -126,3 +126,80 @@ def test_nanjing_entrances_match_a_plain_tag_count():
     g = gates_from_osm(NANJING)
     assert len(g) == want and want > 0
     assert int((~g["usable"]).sum()) >= closed
+
+
+def _childcare_grounds(folder: Path) -> Path:
+    """The fixture with the compound's outline drawn as a childcare centre's grounds
+    (``amenity=childcare``, way 120) instead of ``landuse=residential``: its gates lie on it."""
+    text = OSM.read_text("utf-8").replace(
+        '<tag k="landuse" v="residential"/>', '<tag k="amenity" v="childcare"/>'
+    )
+    assert 'v="childcare"' in text
+    path = folder / "childcare_grounds.osm"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_a_facility_drawn_as_an_area_gets_the_gates_on_its_outline(tmp_path):
+    """OSM gates go to the facility whose outline they lie on, however far from the point that
+    stands for it: the grounds' point (representative point, about (575, 150)) is 133 m from N
+    and 250 m from SE, beyond the 100 m that attach a gate to a point; on the outline, all four
+    go to it (P and the emergency exit W stay unusable). Without the area nothing attaches."""
+    from lifecircle.facilities import facility_areas_from_osm, gates_of_facilities
+    from lifecircle.facilities.gates import GATE_TO_PLACE_M
+
+    osm = _childcare_grounds(tmp_path)
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    fac = lc.facilities_from_osm(osm, profile)
+    assert list(fac["facility_id"]) == ["osm:way/120"]
+    areas = facility_areas_from_osm(osm, profile)
+    assert list(areas.index) == ["osm:way/120"] and areas.to_crs(CRS).area.item() > 0
+    entrances = gates_from_osm(osm)
+    owned = gates_of_facilities(entrances, fac, areas)
+    assert owned["facility_id"].tolist() == ["osm:way/120"] * 4
+    assert gates_of_facilities(entrances, fac)["facility_id"].isna().all()
+    point = fac.to_crs(CRS).geometry.iloc[0]
+    x, y = point.x - X0, point.y - Y0
+    gate_n = (500.0, 260.0)
+    assert math.hypot(x - gate_n[0], y - gate_n[1]) > GATE_TO_PLACE_M
+
+    # from the north street at (100, 300): 400 m east, 40 m to N, straight inside to the point
+    net = lc.load_network(osm, crs=CRS)
+    comm = lc.load_communities(
+        gpd.GeoDataFrame(
+            {"name": ["北岸社区"], "population": [800]},
+            geometry=[shapely.Point(X0 + 100, Y0 + 300)],
+            crs=CRS,
+        )
+    )
+    a = analyze(net, fac, comm, profile, categories=["nursery"], facility_gates=owned)
+    via_n = 400 + 40 + math.hypot(x - gate_n[0], y - gate_n[1])
+    assert float(a.coverage["distance_m"].item()) == pytest.approx(via_n, abs=0.5)
+
+
+def test_facility_gates_osm_in_a_configuration_use_the_outline(tmp_path):
+    """``[[facilities]] osm = "file"`` with ``gates = "osm"``: the same outline rule in a run."""
+    from lifecircle.pipeline import run as run_config
+
+    osm = _childcare_grounds(tmp_path)
+    comm = gpd.GeoDataFrame(
+        {"社区名称": ["北岸社区"], "常住人口": [800]},
+        geometry=[shapely.Point(X0 + 100, Y0 + 300)],
+        crs=CRS,
+    ).to_crs(4326)
+    comm.to_file(tmp_path / "communities.geojson")
+    cfg = tmp_path / "run.toml"
+    profile = (FIXTURES / "profile_analysis.toml").as_posix()
+    cfg.write_text(
+        f'[network]\nsource = "{osm.as_posix()}"\ncrs = "EPSG:4549"\n\n'
+        f'[[facilities]]\nosm = "{osm.as_posix()}"\ngates = "osm"\n\n'
+        '[communities]\npath = "communities.geojson"\n\n'
+        f'[analysis]\nprofile = "{profile}"\ncategories = ["nursery"]\n\n'
+        '[output]\ndir = "out"\nformats = ["csv"]\nmap = false\n',
+        "utf-8",
+    )
+    res = run_config(cfg)
+    point = res.analysis.facilities.to_crs(CRS).geometry.iloc[0]
+    inside = math.hypot(point.x - X0 - 500, point.y - Y0 - 260)
+    dist = float(res.analysis.coverage["distance_m"].item())
+    assert dist == pytest.approx(400 + 40 + inside, abs=0.5)

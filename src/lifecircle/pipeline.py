@@ -33,8 +33,10 @@ from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config, programme_params
 from .facilities import (
     facilities_from_osm,
+    facility_areas_from_osm,
     gates,
     gates_from_osm,
+    gates_of_facilities,
     gates_of_places,
     load_facilities,
     merge_duplicates,
@@ -188,7 +190,7 @@ def _facilities(
             kw = {k: v for k, v in item.items() if k not in ("path", "gates")}
             with _from_key(cfg, "facilities", i, "path"):
                 frames.append(load_facilities(item["path"], profile, network=net, **kw))
-        frame_gates.append(_gates_of_list(cfg, i, item, frames[-1]))
+        frame_gates.append(_gates_of_list(cfg, i, item, frames[-1], profile))
     if len(frames) > 1:
         merge_m = float(cfg.analysis.get("merge_duplicates_m", 50))
         merged = merge_duplicates(*frames, max_distance_m=merge_m)
@@ -201,12 +203,13 @@ def _facilities(
 
 
 def _gates_of_list(
-    cfg: Config, i: int, item: dict[str, Any], frame: gpd.GeoDataFrame
+    cfg: Config, i: int, item: dict[str, Any], frame: gpd.GeoDataFrame, profile: Profile
 ) -> gpd.GeoDataFrame | None:
     """``[[facilities]] gates``: ``true`` — the list's own gate POIs (``XX小学-东门``); a file —
     a layer of entrances with a ``facility_id`` column, else matched by name or location;
     ``"osm"`` — the ``entrance=*``/``barrier=gate`` nodes of the OSM file (the list's own
-    ``osm = "file"``, else the network's), each to the nearest facility within 100 m."""
+    ``osm = "file"``, else the network's): an OSM facility drawn as an area gets those on its
+    outline, any other facility those within 100 m (:func:`gates_of_facilities`)."""
     value = item.get("gates", False)
     if value is False:
         return None
@@ -220,8 +223,8 @@ def _gates_of_list(
                     f'{cfg.where("facilities", i, "gates")}: gates = "osm" needs an OSM file '
                     '(osm = "file.osm.pbf" or network.source); give a layer file instead'
                 )
-            entrances = gates_from_osm(src)
-            return gates_of_places(entrances, frame, max_distance_m=GATE_TO_PLACE_M, owner="facility_id")
+            areas = facility_areas_from_osm(src, profile) if "osm" in item else None
+            return gates_of_facilities(gates_from_osm(src), frame, areas)
         layer = _read_layer(value)
         if "facility_id" in layer:
             return layer

@@ -14,7 +14,9 @@ columns ``facility_id``, ``category`` (profile category id), ``category_zh``, ``
 * ``classify.py`` decides categories (OSM tags, names, category text, Amap codes); the provider
   type tags of Amap/Baidu exports are read through the table ``poi_types.toml``
   (``poi_types.py``); entrances listed as POIs are attached to their facility (``gates.py``,
-  :func:`gates`); ``frame.py`` holds the common columns and reports (:func:`rules_by_category`).
+  :func:`gates`), OSM entrances to the facility whose outline they lie on
+  (:func:`gates_of_facilities`, with :func:`facility_areas_from_osm`); ``frame.py`` holds the
+  common columns and reports (:func:`rules_by_category`).
 
 Rows that cannot be placed or categorised are never dropped silently: they raise an
 :class:`~lifecircle.InputError` naming the rows, or (when asked) are logged and kept in
@@ -23,15 +25,17 @@ Rows that cannot be placed or categorised are never dropped silently: they raise
 
 from .._text import name_score
 from .frame import rules_by_category, unmatched
-from .gates import gates, gates_from_osm, gates_of_places
+from .gates import gates, gates_from_osm, gates_of_facilities, gates_of_places
 from .merge import merge_duplicates
-from .osm import facilities_from_osm
+from .osm import facilities_from_osm, facility_areas_from_osm
 from .tables import load_facilities
 
 __all__ = [
     "facilities_from_osm",
+    "facility_areas_from_osm",
     "gates",
     "gates_from_osm",
+    "gates_of_facilities",
     "gates_of_places",
     "load_facilities",
     "merge_duplicates",

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 MAX_GATE_DISTANCE_M = 500.0
 #: How far a gate found by location (not by name) may lie from the place it belongs to (m).
 GATE_TO_PLACE_M = 100.0
+#: An OSM gate belongs to the compound (or facility area) whose boundary it lies on, within
+#: this distance (metres): mapped on the ``landuse=residential`` way itself, or on a fence
+#: drawn along it.
+GATE_ON_RING_M = 2.0
 #: Lowest :func:`~lifecircle.name_score` of a gate's base name and its parent's name.
 MIN_NAME_SCORE = 0.85
 
@@ -171,12 +175,43 @@ def gates_of_places(
     return out
 
 
+def gates_of_facilities(
+    entrances: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    areas: gpd.GeoSeries | None = None,
+) -> gpd.GeoDataFrame:
+    """Entrances (any CRS, e.g. :func:`gates_from_osm`) given to the facilities they open into.
+
+    A facility drawn as an area (``areas``, indexed by facility id without the category part, as
+    :func:`~lifecircle.facilities.facility_areas_from_osm` gives them) gets the entrances on its
+    boundary, within :data:`GATE_ON_RING_M`: a school's gates on its grounds' outline, however
+    far from the point that stands for the school. Every other facility gets the entrances
+    within :data:`GATE_TO_PLACE_M` of its point that no area took. Returns the entrances (WGS84)
+    with a column ``facility_id`` (the id without the category part, which names every row of a
+    facility listed under several categories; None where no facility took the entrance).
+    """
+    base = pd.Index([str(i).split("#", 1)[0] for i in facilities["facility_id"]], dtype=object)
+    first = facilities.set_axis(base)
+    first = first[~first.index.duplicated()]
+    drawn = first.index.isin(areas.index) if areas is not None else np.zeros(len(first), bool)
+    out = entrances.to_crs(WGS84).copy()
+    out["facility_id"] = pd.Series(None, index=out.index, dtype=object)
+    if drawn.any():
+        shapes = gpd.GeoDataFrame(geometry=areas.loc[first.index[drawn]].values, crs=areas.crs,
+                                  index=first.index[drawn])  # fmt: skip
+        ring = gates_of_places(out, shapes, max_distance_m=GATE_ON_RING_M, owner="facility_id",
+                               on_ring=True)  # fmt: skip
+        out["facility_id"] = ring["facility_id"]
+    rest = out["facility_id"].isna().to_numpy()
+    if rest.any() and (~drawn).any():
+        near = gates_of_places(out[rest], first[~drawn], max_distance_m=GATE_TO_PLACE_M,
+                               owner="facility_id")  # fmt: skip
+        out.loc[rest, "facility_id"] = near["facility_id"]
+    return out
+
+
 #: Columns of :func:`gates_from_osm`, besides ``geometry``.
 OSM_GATE_COLUMNS = ("osm_id", "name", "entrance", "barrier", "access", "usable")
-
-#: An OSM gate belongs to the compound whose boundary it lies on, within this distance (metres):
-#: mapped on the ``landuse=residential`` way itself, or on a fence drawn along it.
-GATE_ON_RING_M = 2.0
 
 
 def is_osm_gate_layer(frame: pd.DataFrame) -> bool:

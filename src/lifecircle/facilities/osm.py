@@ -10,6 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from .. import settings
@@ -145,6 +146,31 @@ def facilities_from_osm(
         gdf = _from_overpass(source, cats, bounds)
     log_counts(gdf, cats, "OpenStreetMap")
     return gdf
+
+
+def facility_areas_from_osm(path: str | Path, profile: Any) -> gpd.GeoSeries:
+    """The shapes of the OSM facilities that are drawn as areas (school grounds, a clinic's
+    building ...): the areas :func:`facilities_from_osm` reduces to a point.
+
+    A WGS84 GeoSeries of polygons indexed by facility id without its category part
+    (``osm:way/45``, also for the rows ``osm:way/45#kindergarten``), for giving the entrances on
+    a facility's boundary to it (:func:`lifecircle.facilities.gates_of_facilities`).
+    """
+    path = Path(path)
+    cats = profile_categories(profile)
+    feats = read_osm(
+        path, osm_keys(cats), ("way_area", "relation_area"), f"facility areas in {path.name}"
+    )
+    frame = feats.frame
+    ids: dict[str, Any] = {}
+    for kind, oid, tags, geom in zip(
+        frame["osm_type"], frame["osm_id"], frame["tags"], frame.geometry.values, strict=True
+    ):
+        own = feats.relation_tags.get(int(oid)) if kind == "relation" else None
+        if match_tags(tags, cats) or (own is not None and match_tags(own, cats)):
+            ids.setdefault(f"osm:{kind}/{int(oid)}", geom)
+    index = pd.Index(list(ids), name="facility_id", dtype=object)
+    return gpd.GeoSeries(list(ids.values()), index=index, crs=WGS84)
 
 
 def way_point(xy: list[tuple[float, float]], closed: bool) -> tuple[float, float]:
