@@ -82,3 +82,16 @@ def test_an_unreadable_workbook_is_named_with_the_fix_and_left_alone(
         assert "save it again as an Excel workbook (.xlsx)" in msg
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["pool.xlsx"]
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_a_folder_at_the_pool_path_is_named_and_left_alone(tmp_path, call):
+    path = tmp_path / "pool.xlsx"
+    path.mkdir()
+    (path / "planner.txt").write_text("规划人员的文件", encoding="utf-8")
+    with pytest.raises(
+        PoolError, match=r"cannot be read as an Excel workbook: it cannot be opened"
+    ):
+        CALLS[call](path)
+    assert [p.name for p in path.iterdir()] == ["planner.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pool.xlsx"]

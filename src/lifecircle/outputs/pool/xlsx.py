@@ -206,7 +206,10 @@ def _unreadable(path: Path, exc: Exception) -> PoolError:
     except OSError:
         head = b""
     resave = "open it in Excel or WPS and save it again as an Excel workbook (.xlsx)"
-    if not head:
+    if isinstance(exc, OSError):
+        what = "it cannot be opened (a folder, or a file this account may not read?)"
+        fix = "check the path and the file's permissions"
+    elif not head:
         what, fix = "the file is empty", "restore it from a backup"
     elif head == _OLE:
         what = "it is an old Excel 97-2003 (.xls) file or a password-protected workbook"
