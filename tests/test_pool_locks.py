@@ -26,6 +26,7 @@ import test_pool
 from conftest import ROOT
 from lifecircle import PoolError, export_pool, read_pool
 from lifecircle.outputs.pool import api, postgis
+from lifecircle.outputs.pool.locking import replace_unless_changed, signature, write_retrying
 from test_pool import PG_URL, frame, p3, project, three
 
 pg_engine = test_pool.pg_engine  # the PostgreSQL fixtures of test_pool
@@ -142,6 +143,47 @@ def test_a_file_that_keeps_changing_is_not_overwritten(tmp_path, monkeypatch):
     pool = read_pool(path)
     assert pool["notes"].tolist() == ["第3次保存"] and pool["run_id"].tolist() == ["r1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pool.csv"]
+
+
+def appending_writer(path: Path, other_saves: int):
+    """A write that appends " + ours" to what it read; another program saves the file after
+    the read, on the first ``other_saves`` tries. Returns the write and the texts it read."""
+    read: list[str] = []
+
+    def write() -> int:
+        seen = signature(path)
+        text = path.read_text(encoding="utf-8")
+        read.append(text)
+        if len(read) <= other_saves:
+            path.write_text(f"another program's save {len(read)}", encoding="utf-8")
+        replace_unless_changed(path, lambda tmp: tmp.write_text(text + " + ours"), seen)
+        return len(read)
+
+    return write, read
+
+
+def test_write_retrying_starts_over_on_the_changed_file(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("ours before", encoding="utf-8")
+    write, read = appending_writer(path, other_saves=1)
+    assert write_retrying(path, write, lock_timeout_s=5) == 2
+    assert read == ["ours before", "another program's save 1"]
+    assert path.read_text(encoding="utf-8") == "another program's save 1 + ours"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def test_write_retrying_gives_up_after_its_tries_and_writes_nothing(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("ours before", encoding="utf-8")
+    write, read = appending_writer(path, other_saves=99)
+    with pytest.raises(PoolError) as err:
+        write_retrying(path, write, lock_timeout_s=5, tries=2, label="the run history X")
+    assert str(err.value) == (
+        "the run history X was changed by another program during each of 2 tries; nothing was "
+        "written. Close the program that keeps saving it (Excel, WPS, a sync tool) and try again."
+    )
+    assert len(read) == 2 and path.read_text(encoding="utf-8") == "another program's save 2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
 
 
 def test_a_new_geopackage_created_meanwhile_is_merged_into(tmp_path, monkeypatch):

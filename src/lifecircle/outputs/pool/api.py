@@ -18,7 +18,7 @@ from .csv import CSV
 from .geojson import GeoJSON
 from .gpkg import GeoPackage
 from .incoming import dedupe, prepare_projects, run_info
-from .locking import TargetChanged, exclusive
+from .locking import write_retrying
 from .merge import Plan, merge
 from .postgis import PostGIS
 from .schema import COLUMN, NAMES, Headers, IfExists, check_identifier
@@ -26,9 +26,6 @@ from .values import Row
 from .xlsx import Excel
 
 log = logging.getLogger(__name__)
-
-#: Exports of a file another program keeps changing are tried this many times.
-CHANGE_TRIES = 3
 
 #: The store of each kind of target.
 BACKENDS: dict[Kind, Backend] = {"gpkg": GeoPackage(), "postgis": PostGIS(), "xlsx": Excel(),
@@ -184,17 +181,8 @@ def _export(tgt: Target, job: ExportJob) -> Written:
     backend = BACKENDS[tgt.kind]
     if tgt.path is None:
         return backend.export(tgt, job)
-    for _ in range(CHANGE_TRIES):
-        try:
-            with exclusive(tgt.path, job.lock_timeout_s):
-                return backend.export(tgt, job)
-        except TargetChanged:
-            log.warning("%s was changed by another program during the export; reading it again",
-                        tgt.label)  # fmt: skip
-    raise PoolError(
-        f"{tgt.label} was changed by another program during each of {CHANGE_TRIES} tries; "
-        "nothing was written. Close the program that keeps saving it and export again."
-    )
+    return write_retrying(tgt.path, lambda: backend.export(tgt, job), job.lock_timeout_s,
+                          label=tgt.label)  # fmt: skip
 
 
 def read_pool(

@@ -29,12 +29,8 @@ from .backend import Target, resolve_target
 from .gpkg import open_geopackage
 from .history_files import read_file_rows, runs_csv, write_file_run
 from .history_pg import read_record, read_rows, write_run
-from .schema import RUNS_TABLE, check_identifier
+from .schema import RUN_COLUMNS, RUNS_TABLE, check_identifier
 
-#: Columns of :func:`read_runs` (the record's JSON is kept in ``record``, not listed).
-RUN_COLUMNS = ["run_id", "run_date", "profile", "profile_version", "lifecircle_version",
-               "share_meeting_standard", "target_share", "communities", "shortfalls",
-               "facilities", "fingerprints", "summary"]  # fmt: skip
 _DDL = (
     f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, "
     "run_id TEXT NOT NULL UNIQUE, run_date DATE NOT NULL, profile TEXT, profile_version TEXT, "

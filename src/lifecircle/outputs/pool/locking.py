@@ -7,20 +7,29 @@ the lock dies with its process, so a crash leaves nothing that blocks the next e
 
 Programs that do not take the lock (Excel saving the workbook, a script) are caught by
 :func:`replace_unless_changed`: the file is replaced only if it is still the one that was read;
-otherwise :class:`TargetChanged` is raised and nothing is written.
+otherwise :class:`TargetChanged` is raised and nothing is written. :func:`write_retrying` holds
+the lock and starts a write over when that happens (exports and run-history writers alike).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from ..._errors import PoolError
 from ..._files import atomic_write
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Writes to a file another program keeps changing are tried this many times.
+CHANGE_TRIES = 3
 
 if sys.platform == "win32":  # pragma: no cover - tested on Linux
     import msvcrt
@@ -137,3 +146,31 @@ def replace_unless_changed(
             raise TargetChanged(str(path))
 
     atomic_write(path, guarded, error=PoolError, note=" (the pool was left unchanged)")
+
+
+def write_retrying(
+    path: Path,
+    fn: Callable[[], T],
+    lock_timeout_s: float,
+    tries: int = CHANGE_TRIES,
+    label: str | None = None,
+) -> T:
+    """Run ``fn`` holding the lock of ``path``; start over when it raises :class:`TargetChanged`.
+
+    ``fn`` reads the file, takes its :func:`signature` first, and writes with
+    :func:`replace_unless_changed`. ``label`` names the file in messages (default ``path``).
+    After ``tries`` tries that each found the file changed by another program,
+    :class:`PoolError` says so; nothing was written.
+    """
+    name = str(path) if label is None else label
+    for n in range(1, tries + 1):
+        try:
+            with exclusive(path, lock_timeout_s):
+                return fn()
+        except TargetChanged:
+            log.warning("%s was changed by another program while it was written (try %d of %d)",
+                        name, n, tries)  # fmt: skip
+    raise PoolError(
+        f"{name} was changed by another program during each of {tries} tries; nothing was "
+        "written. Close the program that keeps saving it (Excel, WPS, a sync tool) and try again."
+    )

@@ -27,6 +27,12 @@ DEFAULT_STATUS = "储备"
 META_TABLE = "lifecircle_meta"
 #: Name of the run history table beside the pool (GeoPackage, PostgreSQL); see ``history``.
 RUNS_TABLE = "lifecircle_runs"
+#: Columns of the run history (table, sheet ``运行记录``, ``<pool>.runs.csv``) and of
+#: :func:`~lifecircle.read_runs`, in order; the record's JSON is kept in ``record`` (in files:
+#: ``record_1``, ``record_2`` … after them), not listed.
+RUN_COLUMNS: list[str] = ["run_id", "run_date", "profile", "profile_version",
+                          "lifecircle_version", "share_meeting_standard", "target_share",
+                          "communities", "shortfalls", "facilities", "fingerprints", "summary"]  # fmt: skip
 
 Owner = Literal["computed", "planner"]
 IfExists = Literal["upsert", "fail"]

@@ -3,17 +3,22 @@
 Chinese headers (``headers="en"`` for English), a frozen header row and id column, filters,
 widths, a 项目状态 drop-down, a 字段说明 sheet and a hidden ``lifecircle_meta`` sheet. Only the
 cells lifecircle owns are written; the workbook is saved beside the target and moved into place.
+A file at the pool path that is not a readable workbook (cut short, a CSV renamed ``.xlsx``, an
+old ``.xls``, a workbook openpyxl cannot parse) raises :class:`PoolError` naming the file, what is
+wrong and the fix; it is never rewritten.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ... import settings
-from ..._errors import PoolError
+from ..._errors import LifecircleError, PoolError
 from ..._progress import progress
 from ..tables import excel_text
 from .backend import ExportJob, Stored, Target, Written
@@ -56,15 +61,16 @@ def _display_width(value: object) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _sheet_rows(ws: Any) -> tuple[list[str | None], list[Row]]:
-    """Column names of the sheet (None for empty headers) and its rows (with ``_row``)."""
+def _sheet_rows(title: str, lines: Iterable[tuple]) -> tuple[list[str | None], list[Row]]:
+    """Column names of sheet ``title`` (None for empty headers) and its rows (with ``_row``),
+    from its cell values ``lines``."""
     accepted = labels()
-    rows_iter = ws.iter_rows(values_only=True)
+    rows_iter = iter(lines)
     first = next(rows_iter, None) or ()
     names = [accepted.get(str(h).strip().lower(), str(h)) if h is not None else None
              for h in first]  # fmt: skip
     if "project_id" not in names:
-        raise PoolError(f"sheet {ws.title!r} is not a lifecircle pool (no 项目编号/project_id)")
+        raise PoolError(f"sheet {title!r} is not a lifecircle pool (no 项目编号/project_id)")
     rows = []
     for r, values in enumerate(rows_iter, start=2):
         if values is None or all(is_na(v) for v in values):
@@ -188,26 +194,88 @@ def _status_validation(ws: Any, col: int) -> None:
     ws.add_data_validation(dv)
 
 
+#: How an old Excel 97-2003 (.xls) file, or a password-protected workbook, starts (OLE2).
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _unreadable(path: Path, exc: Exception) -> PoolError:
+    """The error for a file at ``path`` that openpyxl cannot read: what is wrong, and the fix."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        head = b""
+    resave = "open it in Excel or WPS and save it again as an Excel workbook (.xlsx)"
+    if isinstance(exc, OSError):
+        what = "it cannot be opened (a folder, or a file this account may not read?)"
+        fix = "check the path and the file's permissions"
+    elif not head:
+        what, fix = "the file is empty", "restore it from a backup"
+    elif head == _OLE:
+        what = "it is an old Excel 97-2003 (.xls) file or a password-protected workbook"
+        fix = f"{resave} without a password"
+    elif not head.startswith(b"PK"):
+        what = "it is not an .xlsx workbook (perhaps a CSV or text file renamed .xlsx)"
+        fix = f"{resave}, or if it is a CSV pool, give it back its .csv name"
+    elif isinstance(exc, zipfile.BadZipFile):
+        what = "the workbook is cut short or damaged (an incomplete copy or download?)"
+        fix = f"copy it again or restore it from a backup, or {resave}"
+    else:
+        what = "the workbook is damaged or was saved in a form openpyxl cannot read"
+        fix = resave
+    return PoolError(
+        f"{path} cannot be read as an Excel workbook: {what} ({type(exc).__name__}: {exc}). "
+        f"Nothing was written to it. Fix: {fix}; or move the file away (rename it) and run "
+        "again to start a new pool at this path."
+    )
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Turn what openpyxl or zipfile raise on an unreadable file into :func:`_unreadable`."""
+    try:
+        yield
+    except LifecircleError:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def read_sheet(path: Path, sheet: str) -> list[tuple] | None:
+    """The cell values of sheet ``sheet`` of the workbook at ``path``, row by row (None when it
+    has no such sheet); :class:`PoolError` naming the fix when the file is not a readable
+    workbook."""
+    from openpyxl import load_workbook
+
+    with _readable(path):
+        wb = load_workbook(path, read_only=True)
+        try:
+            if sheet not in wb.sheetnames:
+                return None
+            return list(wb[sheet].iter_rows(values_only=True))
+        finally:
+            wb.close()
+
+
 def open_workbook(path: Path, layer: str) -> Any:
-    """The workbook at ``path`` (refusing parts openpyxl would drop), or a new empty one."""
+    """The workbook at ``path`` to edit (refusing parts openpyxl would drop), or a new empty
+    one; :class:`PoolError` naming the fix when the file is not a readable workbook."""
     from openpyxl import Workbook, load_workbook
 
     if not path.exists():
         wb = Workbook()
         wb.remove(wb.active)
         return wb
-    try:
+    with _readable(path):
         with zipfile.ZipFile(path) as zf:
             bad = [n for n in zf.namelist() if n.startswith(_UNSUPPORTED)]
-    except zipfile.BadZipFile as exc:
-        raise PoolError(f"{path} is not an .xlsx workbook") from exc
-    if bad:
-        raise PoolError(
-            f"{path} holds charts, images, pivot tables or macros ({bad[0]}) that cannot be "
-            "kept when the workbook is rewritten; export to a new file, or move them to "
-            "another workbook"
-        )
-    wb = load_workbook(path)
+        if bad:
+            raise PoolError(
+                f"{path} holds charts, images, pivot tables or macros ({bad[0]}) that cannot be "
+                "kept when the workbook is rewritten; export to a new file, or move them to "
+                "another workbook"
+            )
+        wb = load_workbook(path)
     check_version(_version(wb, layer), f"{path} sheet {layer!r}")
     return wb
 
@@ -228,7 +296,7 @@ def _sheet(wb: Any, layer: str, headers: str | None) -> _Sheet:
         ws = wb.create_sheet(layer, 0)
         return _Sheet(ws, [], headers or settings.language, None, True)
     ws = wb[layer]
-    names, existing = _sheet_rows(ws)
+    names, existing = _sheet_rows(ws.title, ws.iter_rows(values_only=True))
     lang = headers or header_lang([str(ws.cell(1, i + 1).value) for i in range(len(names))])
     return _Sheet(ws, list(names), lang or settings.language, existing, False)
 
@@ -260,15 +328,10 @@ class Excel:
         self, target: Target, layer: str, schema: str | None, connect_timeout_s: float
     ) -> Stored:
         """Rows of sheet ``layer`` and the planner-added columns, or ``Stored(None, [])``."""
-        from openpyxl import load_workbook
-
-        wb = load_workbook(target.path, read_only=True)
-        try:
-            if layer not in wb.sheetnames:
-                return Stored(None, [])
-            names, rows = _sheet_rows(wb[layer])
-        finally:
-            wb.close()
+        lines = read_sheet(target.path, layer)
+        if lines is None:
+            return Stored(None, [])
+        names, rows = _sheet_rows(layer, lines)
         for r in rows:
             r.pop("_row", None)
         return Stored(rows, [n for n in names if n is not None and n not in TABULAR])
