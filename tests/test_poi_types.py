@@ -52,6 +52,10 @@ def _scores(pred: list[set[str]], truth: list[str], category: str) -> tuple[floa
         ("陕西省电力公司-大东门", "陕西省电力公司", "大东门"),
         ("秀洲区新城幼儿园(南门)", "秀洲区新城幼儿园", "南门"),
         ("南湖区城南小学－西出入口", "南湖区城南小学", "西出入口"),  # full-width hyphen
+        ("爱弥儿幼儿园东门", "爱弥儿幼儿园", "东门"),  # no separator: a gate after 园
+        ("江南润园小区北大门", "江南润园小区", "北大门"),
+        ("城南中学西出入口", "城南中学", "西出入口"),
+        ("南湖区实验幼儿园(东栅园区)2号门", "南湖区实验幼儿园", "2号门"),
     ],
 )
 def test_entrance_names_give_their_parent(name, parent, gate):
@@ -59,7 +63,19 @@ def test_entrance_names_give_their_parent(name, parent, gate):
 
 
 @pytest.mark.parametrize(
-    "name", ["南门小学", "嘉兴市北门菜场", "西门社区卫生服务站", "江南润园", "七星街道敬老院", ""]
+    "name",
+    [
+        "南门小学",
+        "嘉兴市北门菜场",
+        "西门社区卫生服务站",
+        "江南润园",
+        "七星街道敬老院",
+        "",
+        "幼儿园门口小卖部",  # 门口 is no gate word
+        "实验学校门口",
+        "安定门",  # a place called …门, no place ending before it
+        "东栅幼儿园分园",
+    ],
 )
 def test_names_that_only_contain_men_are_no_gates(name):
     assert split_gate(name) is None
@@ -232,6 +248,30 @@ def test_community_elderly_centres_are_day_care(yilao, name, want):
     df = pd.DataFrame({"name": [name], "lon": [120.75], "lat": [30.75]})
     gdf = lc.load_facilities(df, yilao, crs="wgs84")
     assert list(gdf["category"]) == ([want] if want else [])
+
+
+@pytest.mark.parametrize(
+    "name, profile, want",
+    [
+        ("西安市雁塔区第二保育院", "jiaxing-yilao-yixiao", "kindergarten"),  # 保育院: 3-6
+        ("爱儿坊托婴中心", "jiaxing-yilao-yixiao", "nursery"),
+        ("桐乡市梧桐街道养老服务综合体", "jiaxing-yilao-yixiao", "elderly_daycare"),
+        ("南湖区幼儿园教师发展中心", "jiaxing-yilao-yixiao", None),  # an office
+        ("嘉兴市托育行业协会", "jiaxing-yilao-yixiao", None),
+        ("爱弥儿幼儿园东门", "jiaxing-yilao-yixiao", None),  # a gate, not a second kindergarten
+        ("嘉兴市第一中学", "gb50180-2018", None),  # a city's No. 1: senior / complete
+        ("嘉兴市第十一中学", "gb50180-2018", "junior_middle_school"),  # 第十一 is no 第一
+        ("嘉兴市秀洲区第一初级中学", "gb50180-2018", "junior_middle_school"),
+    ],
+)
+def test_name_rules_for_childcare_daycare_and_schools(name, profile, want):
+    gdf = lc.load_facilities(
+        pd.DataFrame({"name": [name], "lon": [120.75], "lat": [30.75]}),
+        lc.load_profile(profile),
+        crs="wgs84",
+    )
+    assert list(gdf["category"]) == ([want] if want else [])
+    assert len(gates(gdf)) == ("东门" in name)
 
 
 def test_xian_untagged_elderly_names_meet_the_target(yilao):
