@@ -114,6 +114,60 @@ def test_hand_labelled_names_meet_the_target(yilao):
     assert sorted(found["row"]) == list(df.index[df["truth"] == "gate"])
 
 
+SCHOOLS_SHOPS = ["primary_school", "junior_middle_school", "convenience_store"]
+
+
+def _counts(file: str, profile: lc.Profile, categories: list[str]) -> dict[str, tuple[int, ...]]:
+    """``{category: (truth, TP, FP, FN)}`` of a name set, through :func:`lc.load_facilities`."""
+    df = pd.read_csv(DATA / file, keep_default_na=False)
+    df["lon"], df["lat"] = 120.75 + np.arange(len(df)) * 1e-3, 30.75  # ~100 m apart
+    gdf = lc.load_facilities(df, profile, crs="wgs84", category="tag", source="names")
+    by_row = gdf.groupby("row")["category"].agg(set)
+    pred = [by_row.get(i, set()) for i in df.index]
+    out = {}
+    for cat in categories:
+        tp = sum(cat in p and t == cat for p, t in zip(pred, df["truth"], strict=True))
+        fp = sum(cat in p and t != cat for p, t in zip(pred, df["truth"], strict=True))
+        fn = sum(cat not in p and t == cat for p, t in zip(pred, df["truth"], strict=True))
+        out[cat] = (tp + fn, tp, fp, fn)
+    return out
+
+
+def _documented(title: str) -> dict[str, tuple[int, ...]]:
+    """``{category: (truth, TP, FP, FN)}`` of the ``tag+names`` rows of the docs/inputs.md table
+    headed ``#### <title>`` (pasted from benchmarks/bench_poi_classes.py)."""
+    text = (DATA.parents[1] / "docs" / "inputs.md").read_text(encoding="utf-8")
+    head = text.index(f"#### {title} (")
+    block = text[head:].split("\n\n", 2)[1]
+    out = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 6 and cells[2] == "tag+names":
+            out[cells[0]] = tuple(int(c) for c in (cells[1], *cells[3:6]))
+    return out
+
+
+def test_first_heldout_set_meets_the_target_and_matches_the_docs(yilao):
+    """tests/data/poi_names_heldout.csv: out of sample when written, in sample since its misses
+    (保育院, 托婴, 综合体, 幼儿园东门, 教师发展中心, 第一中学) were fixed by general rules."""
+    got = _counts("poi_names_heldout.csv", yilao, YILAO_HEALTH)
+    for cat, (n_true, tp, fp, _) in got.items():
+        assert n_true >= 2 and tp / (tp + fp) >= 0.95 and tp / n_true >= 0.90, (cat, got[cat])
+    assert got == _documented("held-out names (in sample since 2026-12-05)")
+    gb = _counts("poi_names_heldout.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names (in sample since 2026-12-05), schools and shops")
+
+
+def test_second_heldout_set_is_reported_as_measured(yilao):
+    """tests/data/poi_names_heldout2.csv, committed before the classifier ran on it: the figures
+    in docs/inputs.md are what load_facilities gives (it misses the target in places, see there)."""
+    got = _counts("poi_names_heldout2.csv", yilao, YILAO_HEALTH)
+    assert sum(n for n, *_ in got.values()) >= 45
+    assert got == _documented("held-out names II (out of sample)")
+    gb = _counts("poi_names_heldout2.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names II (out of sample), schools and shops")
+
+
 def test_rules_are_reported_per_category(yilao):
     df = _labelled()
     gdf = lc.load_facilities(df, yilao, crs="wgs84", category="tag", source="names")
