@@ -52,6 +52,10 @@ def _scores(pred: list[set[str]], truth: list[str], category: str) -> tuple[floa
         ("陕西省电力公司-大东门", "陕西省电力公司", "大东门"),
         ("秀洲区新城幼儿园(南门)", "秀洲区新城幼儿园", "南门"),
         ("南湖区城南小学－西出入口", "南湖区城南小学", "西出入口"),  # full-width hyphen
+        ("爱弥儿幼儿园东门", "爱弥儿幼儿园", "东门"),  # no separator: a gate after 园
+        ("江南润园小区北大门", "江南润园小区", "北大门"),
+        ("城南中学西出入口", "城南中学", "西出入口"),
+        ("南湖区实验幼儿园(东栅园区)2号门", "南湖区实验幼儿园", "2号门"),
     ],
 )
 def test_entrance_names_give_their_parent(name, parent, gate):
@@ -59,7 +63,19 @@ def test_entrance_names_give_their_parent(name, parent, gate):
 
 
 @pytest.mark.parametrize(
-    "name", ["南门小学", "嘉兴市北门菜场", "西门社区卫生服务站", "江南润园", "七星街道敬老院", ""]
+    "name",
+    [
+        "南门小学",
+        "嘉兴市北门菜场",
+        "西门社区卫生服务站",
+        "江南润园",
+        "七星街道敬老院",
+        "",
+        "幼儿园门口小卖部",  # 门口 is no gate word
+        "实验学校门口",
+        "安定门",  # a place called …门, no place ending before it
+        "东栅幼儿园分园",
+    ],
 )
 def test_names_that_only_contain_men_are_no_gates(name):
     assert split_gate(name) is None
@@ -96,6 +112,60 @@ def test_hand_labelled_names_meet_the_target(yilao):
     # entrances: not facilities, every one recognised
     found = gates(gdf)
     assert sorted(found["row"]) == list(df.index[df["truth"] == "gate"])
+
+
+SCHOOLS_SHOPS = ["primary_school", "junior_middle_school", "convenience_store"]
+
+
+def _counts(file: str, profile: lc.Profile, categories: list[str]) -> dict[str, tuple[int, ...]]:
+    """``{category: (truth, TP, FP, FN)}`` of a name set, through :func:`lc.load_facilities`."""
+    df = pd.read_csv(DATA / file, keep_default_na=False)
+    df["lon"], df["lat"] = 120.75 + np.arange(len(df)) * 1e-3, 30.75  # ~100 m apart
+    gdf = lc.load_facilities(df, profile, crs="wgs84", category="tag", source="names")
+    by_row = gdf.groupby("row")["category"].agg(set)
+    pred = [by_row.get(i, set()) for i in df.index]
+    out = {}
+    for cat in categories:
+        tp = sum(cat in p and t == cat for p, t in zip(pred, df["truth"], strict=True))
+        fp = sum(cat in p and t != cat for p, t in zip(pred, df["truth"], strict=True))
+        fn = sum(cat not in p and t == cat for p, t in zip(pred, df["truth"], strict=True))
+        out[cat] = (tp + fn, tp, fp, fn)
+    return out
+
+
+def _documented(title: str) -> dict[str, tuple[int, ...]]:
+    """``{category: (truth, TP, FP, FN)}`` of the ``tag+names`` rows of the docs/inputs.md table
+    headed ``#### <title>`` (pasted from benchmarks/bench_poi_classes.py)."""
+    text = (DATA.parents[1] / "docs" / "inputs.md").read_text(encoding="utf-8")
+    head = text.index(f"#### {title} (")
+    block = text[head:].split("\n\n", 2)[1]
+    out = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) > 6 and cells[2] == "tag+names":
+            out[cells[0]] = tuple(int(c) for c in (cells[1], *cells[3:6]))
+    return out
+
+
+def test_first_heldout_set_meets_the_target_and_matches_the_docs(yilao):
+    """tests/data/poi_names_heldout.csv: out of sample when written, in sample since its misses
+    (保育院, 托婴, 综合体, 幼儿园东门, 教师发展中心, 第一中学) were fixed by general rules."""
+    got = _counts("poi_names_heldout.csv", yilao, YILAO_HEALTH)
+    for cat, (n_true, tp, fp, _) in got.items():
+        assert n_true >= 2 and tp / (tp + fp) >= 0.95 and tp / n_true >= 0.90, (cat, got[cat])
+    assert got == _documented("held-out names (in sample since 2026-12-05)")
+    gb = _counts("poi_names_heldout.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names (in sample since 2026-12-05), schools and shops")
+
+
+def test_second_heldout_set_is_reported_as_measured(yilao):
+    """tests/data/poi_names_heldout2.csv, committed before the classifier ran on it: the figures
+    in docs/inputs.md are what load_facilities gives (it misses the target in places, see there)."""
+    got = _counts("poi_names_heldout2.csv", yilao, YILAO_HEALTH)
+    assert sum(n for n, *_ in got.values()) >= 45
+    assert got == _documented("held-out names II (out of sample)")
+    gb = _counts("poi_names_heldout2.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names II (out of sample), schools and shops")
 
 
 def test_rules_are_reported_per_category(yilao):
@@ -232,6 +302,30 @@ def test_community_elderly_centres_are_day_care(yilao, name, want):
     df = pd.DataFrame({"name": [name], "lon": [120.75], "lat": [30.75]})
     gdf = lc.load_facilities(df, yilao, crs="wgs84")
     assert list(gdf["category"]) == ([want] if want else [])
+
+
+@pytest.mark.parametrize(
+    "name, profile, want",
+    [
+        ("西安市雁塔区第二保育院", "jiaxing-yilao-yixiao", "kindergarten"),  # 保育院: 3-6
+        ("爱儿坊托婴中心", "jiaxing-yilao-yixiao", "nursery"),
+        ("桐乡市梧桐街道养老服务综合体", "jiaxing-yilao-yixiao", "elderly_daycare"),
+        ("南湖区幼儿园教师发展中心", "jiaxing-yilao-yixiao", None),  # an office
+        ("嘉兴市托育行业协会", "jiaxing-yilao-yixiao", None),
+        ("爱弥儿幼儿园东门", "jiaxing-yilao-yixiao", None),  # a gate, not a second kindergarten
+        ("嘉兴市第一中学", "gb50180-2018", None),  # a city's No. 1: senior / complete
+        ("嘉兴市第十一中学", "gb50180-2018", "junior_middle_school"),  # 第十一 is no 第一
+        ("嘉兴市秀洲区第一初级中学", "gb50180-2018", "junior_middle_school"),
+    ],
+)
+def test_name_rules_for_childcare_daycare_and_schools(name, profile, want):
+    gdf = lc.load_facilities(
+        pd.DataFrame({"name": [name], "lon": [120.75], "lat": [30.75]}),
+        lc.load_profile(profile),
+        crs="wgs84",
+    )
+    assert list(gdf["category"]) == ([want] if want else [])
+    assert len(gates(gdf)) == ("东门" in name)
 
 
 def test_xian_untagged_elderly_names_meet_the_target(yilao):

@@ -55,6 +55,7 @@ class PoiTypes:
     other_endings: tuple[str, ...] = ()  # after the type word: the POI is something else (路, 公司)
     community_words: tuple[str, ...] = ()  # 社区, 村: a community named before the type word ...
     community_types: dict[str, str] | None = None  # ... makes these type words this category
+    gate_parent_endings: tuple[str, ...] = ()  # 园, 校, 小区: a gate word may follow without "-"
 
     def rule(self, tag: Any) -> TagRule | None:
         """The rule of the longest listed prefix of ``tag`` (``"医疗;诊所;x"`` → ``"医疗;诊所"``)."""
@@ -74,7 +75,8 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
 
     Each entry of ``[tags]`` is ``"<tag>" = { is = [ids] }`` (the tag decides),
     ``{ among = [ids] }`` (the name picks among these categories) or ``{ gate = true }``.
-    ``[names]`` holds ``part_endings``, ``other_endings`` and ``[names.community]``: ``words``
+    ``[names]`` holds ``part_endings``, ``other_endings``, ``gate_parent_endings`` (a place
+    ending, 园 or 小区, that a gate word may follow without a ``-``) and ``[names.community]``: ``words``
     (社区, 村) that, before one of the type words in ``types``, make the name that community's
     own centre (``{ "养老服务中心" = "elderly_daycare" }``).
     """
@@ -101,6 +103,7 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
         tuple(map(compact, names.get("other_endings", ()))),
         tuple(map(compact, community.get("words", ()))),
         {compact(k): str(v) for k, v in community.get("types", {}).items()},
+        tuple(map(compact, names.get("gate_parent_endings", ()))),
     )
 
 
@@ -128,11 +131,13 @@ def _tail(name: str) -> tuple[str, str]:
     return "-".join(parts[:-1]), parts[-1]
 
 
-def split_gate(name: Any) -> tuple[str, str] | None:
+def split_gate(name: Any, types: PoiTypes | None = None) -> tuple[str, str] | None:
     """``(parent name, gate)`` when ``name`` is an entrance POI, else None.
 
     ``"上海市杨浦区世界小学-东门"`` → ``("上海市杨浦区世界小学", "东门")``; also ``(南门)`` in
-    brackets and ``"-3号出入口"``. A name that only *contains* 门 (``南门小学``) is no gate.
+    brackets and ``"-3号出入口"``; without a separator when the gate word follows one of the
+    ``gate_parent_endings`` of ``types`` (default: the shipped table): ``"爱弥儿幼儿园东门"`` →
+    ``("爱弥儿幼儿园", "东门")``. A name that only *contains* 门 (``南门小学``) is no gate.
     """
     raw = compact(name)
     if not raw:
@@ -143,6 +148,19 @@ def split_gate(name: Any) -> tuple[str, str] | None:
     base, tail = _tail(raw)
     if tail and _GATE.match(tail):
         return base, tail
+    return _glued_gate(_BRACKETS.sub("", raw) or raw, types or default_poi_types())
+
+
+def _glued_gate(text: str, types: PoiTypes) -> tuple[str, str] | None:
+    """``(parent, gate)`` of a gate word glued to a place ending (``XX幼儿园东门``), else None:
+    the shortest gate tail whose rest ends with one of ``types.gate_parent_endings``."""
+    ends = types.gate_parent_endings
+    if not ends or not text.endswith(("门", "口", "门卫", "门岗")):
+        return None
+    for i in range(1, min(len(text), 7)):
+        head, tail = text[:-i], text[-i:]
+        if len(head) >= 2 and head.endswith(ends) and _GATE.match(tail):
+            return head, tail
     return None
 
 
@@ -226,7 +244,7 @@ def categorise_poi(
     usable tag: the name alone), ``""`` (nothing matched).
     """
     rule = types.rule(tag) if tag else None
-    if (rule is not None and rule.gate) or (name and split_gate(name)):
+    if (rule is not None and rule.gate) or (name and split_gate(name, types)):
         return [], "gate"
     if name and part_of(name, types, cats):
         return [], "part"
