@@ -158,14 +158,18 @@ def test_first_heldout_set_meets_the_target_and_matches_the_docs(yilao):
     assert gb == _documented("held-out names (in sample since 2026-12-05), schools and shops")
 
 
-def test_second_heldout_set_is_reported_as_measured(yilao):
-    """tests/data/poi_names_heldout2.csv, committed before the classifier ran on it: the figures
-    in docs/inputs.md are what load_facilities gives (it misses the target in places, see there)."""
+def test_second_heldout_set_meets_the_target_but_one_and_matches_the_docs(yilao):
+    """tests/data/poi_names_heldout2.csv: out of sample when written (2b7c28f), in sample since its
+    misses were fixed by general rules; the one 一老一小 miss left is a care community whose name
+    says nothing (泰康之家·申园)."""
     got = _counts("poi_names_heldout2.csv", yilao, YILAO_HEALTH)
     assert sum(n for n, *_ in got.values()) >= 45
-    assert got == _documented("held-out names II (out of sample)")
+    for cat, (n_true, tp, fp, _) in got.items():
+        assert tp / (tp + fp) >= 0.95, (cat, got[cat])
+        assert tp / n_true >= 0.90 or (cat == "nursing_home" and n_true - tp == 1), (cat, got[cat])
+    assert got == _documented("held-out names II (in sample since 2026-12-05)")
     gb = _counts("poi_names_heldout2.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
-    assert gb == _documented("held-out names II (out of sample), schools and shops")
+    assert gb == _documented("held-out names II (in sample since 2026-12-05), schools and shops")
 
 
 def test_rules_are_reported_per_category(yilao):
@@ -342,3 +346,83 @@ def test_xian_untagged_elderly_names_meet_the_target(yilao):
     assert n_true == 10
     assert precision >= 0.95 and recall >= 0.90, (precision, recall)
     assert not any({"nursing_home", "elderly_meal_aid"} & p for p in pred)  # none of those
+
+
+def _one(name: str, profile: str, tag: str | None = None, **kw) -> list[str]:
+    """Categories ``load_facilities`` gives one named row (with an optional provider tag)."""
+    df = pd.DataFrame({"name": [name], "tag": [tag], "lon": [120.75], "lat": [30.75]})
+    gdf = lc.load_facilities(df, lc.load_profile(profile), crs="wgs84", category="tag", **kw)
+    return sorted(gdf["category"])
+
+
+@pytest.mark.parametrize(
+    "name, profile, want",
+    [
+        # the type word is ranked over every gb50180-2018 category, also those a profile drops
+        ("幼儿园路小学", "jiaxing-yilao-yixiao", []),  # a 小学, though the profile has none
+        ("嘉兴市幼儿园路小学", "gb50180-2018", ["primary_school"]),
+        ("幼儿园路幼儿园", "jiaxing-yilao-yixiao", ["kindergarten"]),  # own type word last
+        ("卫生室小娟门诊", "jiaxing-yilao-yixiao", []),  # a 门诊 (outpatient) named after a 卫生室
+        # 指导中心: a guidance office, not the service
+        ("浙江省婴幼儿照护服务指导中心", "jiaxing-yilao-yixiao", []),
+        ("嘉兴市托育服务指导中心", "jiaxing-yilao-yixiao", []),
+        ("南湖区新兴街道婴幼儿照护服务中心", "jiaxing-yilao-yixiao", ["nursery"]),
+        # other cities' names for day care, meal aid and health stations
+        ("上海市徐汇区田林街道综合为老服务中心", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("广州市海珠区南华西街长者综合服务中心", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("深圳市南山区蛇口街道长者服务站", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("深圳市南山区蛇口街道长者服务站", "tdt1062-2021", ["elderly_daycare"]),
+        ("北京市东城区东四街道老年餐桌", "jiaxing-yilao-yixiao", ["elderly_meal_aid"]),
+        ("北京市东城区东四街道老年餐桌", "tdt1062-2021", ["meal_aid"]),
+        ("北京市东城区东四街道老年餐桌", "gb50180-2018", ["community_canteen"]),
+        ("深圳市南山区蛇口社区健康服务中心", "jiaxing-yilao-yixiao", ["health_station"]),
+        ("深圳市南山区蛇口社康中心", "tdt1062-2021", ["health_station"]),
+    ],
+)
+def test_type_word_ranking_offices_and_regional_names(name, profile, want):
+    assert _one(name, profile) == want
+
+
+@pytest.mark.parametrize(
+    "name, parent, gate",
+    [
+        ("桐乡市梧桐街道养老服务综合体东侧门", "桐乡市梧桐街道养老服务综合体", "东侧门"),
+        ("海宁市硖石街道养老服务综合体北门", "海宁市硖石街道养老服务综合体", "北门"),
+    ],
+)
+def test_a_gate_after_a_zonghe_ti_is_an_entrance(name, parent, gate, yilao):
+    assert split_gate(name) == (parent, gate)
+    assert _one(name, "jiaxing-yilao-yixiao") == []
+
+
+@pytest.mark.parametrize(
+    "name, tag, want",
+    [
+        ("全家FamilyMart(人民广场店)", None, ["convenience_store"]),  # brand + Latin word
+        ("全家(南湖万达店)", None, ["convenience_store"]),  # brand + branch
+        ("罗森", None, ["convenience_store"]),
+        ("7-Eleven(天河城店)", None, ["convenience_store"]),
+        ("美宜佳便利(东城店)", None, ["convenience_store"]),
+        ("全家福饺子馆", None, []),  # 全家 followed by more Chinese: no brand
+        ("快客驿站", None, []),
+        ("新全家(北店)", None, []),  # the brand must start the name
+        ("全家(南湖万达店)", "购物;超市", []),  # the tag allows no 便利店
+    ],
+)
+def test_convenience_chains_by_brand(name, tag, want):
+    assert _one(name, "gb50180-2018", tag) == want
+
+
+def test_rank_over_and_brands_are_data(tmp_path):
+    """A table without ``rank_over`` or ``[brands]`` falls back to the profile's own words; a
+    ``rank_over`` that names no standard is an InputError."""
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[tags]\n", encoding="utf-8")
+    assert _one("幼儿园路小学", "jiaxing-yilao-yixiao", poi_types=bare) == ["kindergarten"]
+    assert _one("全家(南湖万达店)", "gb50180-2018", poi_types=bare) == []
+    assert load_poi_types().rank_over == "gb50180-2018"
+    assert "全家" in load_poi_types().brands["convenience_store"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[names]\nrank_over = "no-such-standard"\n', encoding="utf-8")
+    with pytest.raises(lc.InputError, match="rank_over"):
+        _one("幼儿园路小学", "jiaxing-yilao-yixiao", poi_types=bad)

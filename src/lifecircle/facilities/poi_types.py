@@ -8,7 +8,11 @@
   (``XX社区卫生服务中心-内科``, ``XX医院-门诊部``), which is not a second facility; the
   endings that say so are data too (``[names]`` in the table).
 * :func:`name_categories` matches names by the facility type they end with, so that
-  ``社区医院便民药房`` is a pharmacy, not a community hospital.
+  ``社区医院便民药房`` is a pharmacy, not a community hospital; the type words of every category
+  of a base standard (``rank_over`` in ``[names]``) take part, so that ``幼儿园路小学`` is no
+  kindergarten even for a profile without primary schools.
+* :func:`brand_categories` recognises a chain by its brand at the start of a name
+  (``全家FamilyMart(徐家汇店)`` is a 便利店; ``[brands]`` in the table).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ _GATE = re.compile(
     r"(?:[东南西北]{0,2}(?:大门|门|门岗|出入口|入口|出口|进口|门卫)|[东南西北]?[0-9一二三四五六七八九十]*号?门)$"
 )
 _SEP = re.compile(r"[-—–－_·|]")
+_BRAND_NEXT = re.compile(r"$|[(\[（【\-—–－_·|\s]|[a-z]|便利")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class PoiTypes:
     community_words: tuple[str, ...] = ()  # 社区, 村: a community named before the type word ...
     community_types: dict[str, str] | None = None  # ... makes these type words this category
     gate_parent_endings: tuple[str, ...] = ()  # 园, 校, 小区: a gate word may follow without "-"
+    rank_over: str = ""  # a standard whose categories' type words all compete for a name's type
+    brands: dict[str, tuple[str, ...]] | None = None  # category id → brands that start a name
+
+    def rivals(self) -> list[Any]:
+        """The categories of the ``rank_over`` standard (none when it is not set)."""
+        return list(_standard_categories(self.rank_over)) if self.rank_over else []
 
     def rule(self, tag: Any) -> TagRule | None:
         """The rule of the longest listed prefix of ``tag`` (``"医疗;诊所;x"`` → ``"医疗;诊所"``)."""
@@ -76,9 +87,11 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
     Each entry of ``[tags]`` is ``"<tag>" = { is = [ids] }`` (the tag decides),
     ``{ among = [ids] }`` (the name picks among these categories) or ``{ gate = true }``.
     ``[names]`` holds ``part_endings``, ``other_endings``, ``gate_parent_endings`` (a place
-    ending, 园 or 小区, that a gate word may follow without a ``-``) and ``[names.community]``: ``words``
-    (社区, 村) that, before one of the type words in ``types``, make the name that community's
-    own centre (``{ "养老服务中心" = "elderly_daycare" }``).
+    ending, 园 or 小区, that a gate word may follow without a ``-``), ``rank_over`` (a standard
+    whose categories' type words all compete for the word a name ends with) and
+    ``[names.community]``: ``words`` (社区, 村) that, before one of the type words in ``types``,
+    make the name that community's own centre (``{ "养老服务中心" = "elderly_daycare" }``).
+    ``[brands]`` maps a category id to chain brands that name it (``convenience_store = ["全家"]``).
     """
     file = Path(path) if path is not None else DEFAULT_TYPES
     try:
@@ -104,7 +117,20 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
         tuple(map(compact, community.get("words", ()))),
         {compact(k): str(v) for k, v in community.get("types", {}).items()},
         tuple(map(compact, names.get("gate_parent_endings", ()))),
+        str(names.get("rank_over", "")),
+        {str(k): tuple(map(compact, v)) for k, v in data.get("brands", {}).items()},
     )
+
+
+@functools.cache
+def _standard_categories(ref: str) -> tuple[Any, ...]:
+    """The categories of a standard profile (a built-in name or a path), read once."""
+    from ..standards import load_profile
+
+    try:
+        return tuple(load_profile(ref).categories.values())
+    except Exception as exc:  # a ProfileError or an unreadable file: say which table named it
+        raise InputError(f"POI type table: rank_over = {ref!r} cannot be loaded: {exc}") from None
 
 
 @functools.cache
@@ -194,20 +220,42 @@ def _last_end(text: str, words: tuple[str, ...]) -> int:
     return max((text.rfind(w) + len(w) for w in words if w in text), default=-1)
 
 
-def name_categories(name: Any, cats: list[Any]) -> list[Any]:
+def name_categories(name: Any, cats: list[Any], rivals: Sequence[Any] = ()) -> list[Any]:
     """Categories whose keywords ``name`` matches, keeping those whose keyword ends last.
 
     A Chinese name ends with its type (``社区医院便民药房`` is a 药房, ``超市`` in
     ``便利超市`` ...): when several categories match, those whose keyword ends latest win; a
-    bracketed branch (``(丈八东路店)``) is ignored.
+    bracketed branch (``(丈八东路店)``) is ignored. The keywords of ``rivals`` (categories of a
+    base standard that the profile may lack) compete too: when one of them ends later, no
+    category of ``cats`` is the name's type (``幼儿园路小学`` is a 小学, not a 幼儿园).
     """
     text = _BRACKETS.sub("", compact(name)) or compact(name)
     hits = [c for c in cats if c.keywords and c.matches_name(text)]
-    if len(hits) < 2:
+    if not hits or (len(hits) < 2 and not rivals):
         return hits
     ends = {c.id: _last_end(text, tuple(k for k in map(compact, c.keywords) if k)) for c in hits}
     best = max(ends.values())
+    own = {c.id for c in cats}
+    for r in rivals:
+        if r.keywords and r.id not in own and r.matches_name(text):
+            if _last_end(text, tuple(k for k in map(compact, r.keywords) if k)) > best:
+                return []
     return [c for c in hits if ends[c.id] == best]
+
+
+def brand_categories(name: Any, cats: Sequence[Any], types: PoiTypes) -> list[Any]:
+    """Categories of ``cats`` named by a chain brand that starts ``name`` (``[brands]`` of the
+    table): the brand must be followed by the end, a bracket or separator, a Latin word or 便利
+    (``全家FamilyMart(徐家汇店)``, ``罗森(南京西路店)``), not by more Chinese (``全家福照相馆``)."""
+    text = compact(name)
+    out = []
+    for c in cats:
+        for brand in (types.brands or {}).get(c.id, ()):
+            rest = text[len(brand) :]
+            if brand and text.startswith(brand) and _BRAND_NEXT.match(rest):
+                out.append(c)
+                break
+    return out
 
 
 def _community_centre(
@@ -252,7 +300,9 @@ def categorise_poi(
         cs = [c for c in cats if c.id in rule.decides]
         return cs, "tag" if cs else "tag:none"
     allowed = cats if rule is None else [c for c in cats if c.id in (rule.among or ())]
-    cs = name_categories(name, allowed) if name and allowed else []
+    cs = name_categories(name, allowed, types.rivals()) if name and allowed else []
+    if not cs and name and allowed and types.brands:
+        cs = brand_categories(name, allowed, types)
     cs = _community_centre(name, cs, allowed, types)
     if cs and types.other_endings:
         after = _after_type(name, cs)[2]
