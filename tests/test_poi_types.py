@@ -172,6 +172,17 @@ def test_second_heldout_set_meets_the_target_but_one_and_matches_the_docs(yilao)
     assert gb == _documented("held-out names II (in sample since 2026-12-05), schools and shops")
 
 
+def test_third_heldout_set_is_reported_as_measured(yilao):
+    """tests/data/poi_names_heldout3.csv, committed (d671ccc) before the classifier ran on it and
+    not tuned on: the docs/inputs.md tables are what load_facilities gives (it misses the target
+    in places, listed there)."""
+    got = _counts("poi_names_heldout3.csv", yilao, YILAO_HEALTH)
+    assert sum(n for n, *_ in got.values()) >= 60
+    assert got == _documented("held-out names III (out of sample)")
+    gb = _counts("poi_names_heldout3.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names III (out of sample), schools and shops")
+
+
 def test_rules_are_reported_per_category(yilao):
     df = _labelled()
     gdf = lc.load_facilities(df, yilao, crs="wgs84", category="tag", source="names")
