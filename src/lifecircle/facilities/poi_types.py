@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, ProfileError
 from .._text import compact
 
 #: The table shipped with lifecircle.
@@ -129,7 +129,7 @@ def _standard_categories(ref: str) -> tuple[Any, ...]:
 
     try:
         return tuple(load_profile(ref).categories.values())
-    except Exception as exc:  # a ProfileError or an unreadable file: say which table named it
+    except (ProfileError, OSError) as exc:  # say which table named it
         raise InputError(f"POI type table: rank_over = {ref!r} cannot be loaded: {exc}") from None
 
 
