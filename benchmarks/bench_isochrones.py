@@ -5,6 +5,7 @@ Run from the repository root::
     /work/venv/bin/python benchmarks/bench_isochrones.py            # 1,000 origins, recipe on 50
     /work/venv/bin/python benchmarks/bench_isochrones.py --origins 200 --recipe 20   # quicker
     /work/venv/bin/python benchmarks/bench_isochrones.py --variants --origins 300 --recipe 20
+    /work/venv/bin/python benchmarks/bench_isochrones.py --variants "edge cells" --networks Milan
 
 For each real network (Liechtenstein and Milan PBF, the largest in ../shared/data, and Shenzhen
 Futian):
@@ -41,7 +42,13 @@ origins; more than 0 means the variant can only have more area beyond the limit 
 * the levels one call each (no reuse of the 5-minute polygon in the 10-minute one, and so on);
 * a raster route for the 15-minute level: the reached pieces rasterized (``all_touched``), a
   Euclidean distance transform, the pixels within the buffer turned into polygons
-  (``rasterio.features.shapes``) and unioned; its stages are timed per polygon at 2 m and 5 m.
+  (``rasterio.features.shapes``) and unioned; its stages are timed per polygon at 2 m and 5 m;
+* ``edge cells``: a per-network partition of the buffer zone by nearest edge (:func:`edge_cells`,
+  built once and timed apart), whole reached edges dissolved with ``coverage_union_all``,
+  partial pieces and legs buffered as today (:func:`cells_polys`).
+
+``--variants "edge cells"`` keeps only the named variants (beside the default) and skips the
+raster probe; ``--networks Milan`` keeps only the networks whose label starts so.
 
 Machines are shared and noisy: compare the ratios measured in the same run.
 """
