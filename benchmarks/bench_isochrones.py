@@ -5,6 +5,7 @@ Run from the repository root::
     /work/venv/bin/python benchmarks/bench_isochrones.py            # 1,000 origins, recipe on 50
     /work/venv/bin/python benchmarks/bench_isochrones.py --origins 200 --recipe 20   # quicker
     /work/venv/bin/python benchmarks/bench_isochrones.py --variants --origins 300 --recipe 20
+    /work/venv/bin/python benchmarks/bench_isochrones.py --variants "edge cells" --networks Milan
 
 For each real network (Liechtenstein and Milan PBF, the largest in ../shared/data, and Shenzhen
 Futian):
@@ -41,7 +42,13 @@ origins; more than 0 means the variant can only have more area beyond the limit 
 * the levels one call each (no reuse of the 5-minute polygon in the 10-minute one, and so on);
 * a raster route for the 15-minute level: the reached pieces rasterized (``all_touched``), a
   Euclidean distance transform, the pixels within the buffer turned into polygons
-  (``rasterio.features.shapes``) and unioned; its stages are timed per polygon at 2 m and 5 m.
+  (``rasterio.features.shapes``) and unioned; its stages are timed per polygon at 2 m and 5 m;
+* ``edge cells``: a per-network partition of the buffer zone by nearest edge (:func:`edge_cells`,
+  built once and timed apart), whole reached edges dissolved with ``coverage_union_all``,
+  partial pieces and legs buffered as today (:func:`cells_polys`).
+
+``--variants "edge cells"`` keeps only the named variants (beside the default) and skips the
+raster probe; ``--networks Milan`` keeps only the networks whose label starts so.
 
 Machines are shared and noisy: compare the ratios measured in the same run.
 """
@@ -377,7 +384,164 @@ def raster_probe(
     return {k: 1000 * v / max(n, 1) for k, v in t.items()}
 
 
-def run_variants(label: str, rel: str, n_origins: int, n_fid: int) -> str:
+# ---------------------------------------------------------------------- edge cells
+def edge_cells(
+    net: lc.WalkNetwork, spacing_m: float = 5.0, end_m: float = 0.5, quad_segs: int = 2
+) -> dict:
+    """Partition of the streets' buffer zone into one cell per edge, built once per network.
+
+    The cell of edge ``e`` is the part of ``buffer(e)`` whose nearest street is ``e``: Voronoi
+    polygons of sites along every edge (``end_m`` from each end, then at most ``spacing_m``
+    apart; the same end offset everywhere puts the junction ties on the bisectors through the
+    node), dissolved by edge, intersected with the edge's buffer, then made an exact coverage
+    with ``shapely.coverage_clean``. ``leaky``: edges whose own street leaves their cell
+    (overlapping or very close streets); those stay buffers.
+    """
+    t0 = time.perf_counter()
+    lines = net.edges.geometry.values
+    length = shapely.length(lines)
+    m = len(lines)
+    inner = np.maximum(length - 2 * end_m, 0.0)
+    cnt = np.where(length <= 2 * end_m, 1, np.ceil(inner / spacing_m).astype(int) + 1)
+    edge = np.repeat(np.arange(m), cnt)
+    k = np.arange(len(edge)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    step = inner[edge] / np.maximum(cnt[edge] - 1, 1)
+    pos = np.where(length[edge] <= 2 * end_m, length[edge] / 2, end_m + step * k)
+    xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], pos))
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)  # coinciding streets
+    first = np.sort(first)
+    xy, edge, k = xy[first], edge[first], k[first]
+    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), ordered=True))
+    bad = ~shapely.is_valid(vor)  # Milan: 18 of 1.1 million cells self-intersect by rounding
+    vor[bad] = shapely.make_valid(vor[bad], method="structure", keep_collapsed=False)
+    table = np.full((m, int(k.max()) + 1), None, dtype=object)
+    table[edge, k] = vor
+    cell = _dissolve_rows(table)
+    buf = shapely.buffer(lines, EDGE_BUFF, quad_segs=quad_segs)
+    cell = shapely.intersection(cell, buf)
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(cell), (3, 6)))  # collections, lines
+    for i in odd:
+        parts = shapely.get_parts(cell[i])
+        parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        cell[i] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+    cell = shapely.coverage_clean(cell)
+    leaky = shapely.length(shapely.difference(lines, cell)) > 1e-6
+    return {
+        "cell": cell,
+        "leaky": leaky,
+        "sites": len(xy),
+        "build_s": time.perf_counter() - t0,
+        "valid": bool(shapely.coverage_is_valid(cell)),
+    }
+
+
+def _dissolve_rows(table: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """``coverage_union_all`` per row; rows GEOS finds not exactly noded (the Voronoi
+    output of a large network has a few) fall back to ``union_all``."""
+    out = np.empty(len(table), dtype=object)
+    for i in range(0, len(table), chunk):
+        part = table[i : i + chunk]
+        try:
+            out[i : i + chunk] = shapely.coverage_union_all(part, axis=1)
+        except shapely.errors.GEOSException:
+            for j, row in enumerate(part):
+                try:
+                    out[i + j] = shapely.coverage_union_all(row)
+                except shapely.errors.GEOSException:
+                    out[i + j] = shapely.union_all(row)
+    return out
+
+
+def cells_polys(
+    net: lc.WalkNetwork, origins: gpd.GeoDataFrame, cells: dict, timing: dict | None = None
+) -> np.ndarray:
+    """Isochrones (n_origins × levels, metric CRS, one thread) from the edge cells.
+
+    Whole reached edges: their cells, dissolved with ``coverage_union_all`` (no overlay).
+    Partial and leaky edges, access legs, and a partial piece of an earlier level whose edge
+    is now whole (its cap may reach outside the edge's cell; carried so the levels nest): their
+    buffers, unioned as today, then one overlay with the dissolved cells. Holes and specks as
+    today. Every part is inside today's polygon (cells lie in their edge's buffer).
+    """
+    from lifecircle.isochrone import (
+        DEFAULT_FILL_HOLES_M2,
+        _edge_geom,
+        _lines,
+        _pieces_and_legs,
+        _trim,
+        _union_groups,
+        drop_slivers,
+        fill_holes,
+    )
+
+    timing = {} if timing is None else timing
+    snaps = net.snap(origins)
+    n = len(snaps)
+    limits = np.array([mi * 60 * SPEED for mi in MINUTES]) - _trim(EDGE_BUFF, 2, True)
+    reach = net.reach(snaps, float(limits.max()))
+    pieces, legs = _pieces_and_legs(reach, limits)
+    geom = _edge_geom(net)
+    length = net.edges["length_m"].to_numpy(np.float64)
+    m = len(length)
+    out = np.full((n, len(limits)), None, dtype=object)
+    last_key = np.empty(0, dtype=np.int64)
+    last_geo = np.empty(0, dtype=object)
+    last_grp = np.empty(0, dtype=np.int64)
+    for k, pc in enumerate(pieces):
+        t0 = time.perf_counter()
+        whole = (pc.start <= 1e-9) & (pc.end >= length[pc.edge] - 1e-9) & ~cells["leaky"][pc.edge]
+        grp, ed = pc.group[whole], pc.edge[whole]
+        order = np.argsort(grp, kind="stable")
+        grp, ed = grp[order], ed[order]
+        counts = np.bincount(grp, minlength=n)
+        rank = np.arange(len(grp)) - (np.cumsum(counts) - counts)[grp]
+        table = np.full((n, int(counts.max(initial=0)) + 1), None, dtype=object)
+        table[grp, rank] = cells["cell"][ed]
+        cov = shapely.coverage_union_all(table, axis=1)
+        cov[shapely.is_empty(cov)] = None
+        t1 = time.perf_counter()
+        part = ~whole
+        key = pc.group[part] * m + pc.edge[part]
+        geo = shapely.buffer(
+            _lines(geom, pc.edge[part], pc.start[part], pc.end[part]), EDGE_BUFF, quad_segs=2
+        )
+        carry = np.isin(last_key, pc.group[whole] * m + pc.edge[whole])
+        keep = ~np.isin(last_key, key)  # replaced by this level's longer piece
+        lg = legs[k]
+        leg_geo = shapely.buffer(
+            shapely.linestrings(np.stack([lg[:, 1:3], lg[:, 3:5]], axis=1)), EDGE_BUFF, quad_segs=2
+        )
+        t1b = time.perf_counter()
+        rim = _union_groups(
+            n,
+            np.concatenate([pc.group[part], last_grp[carry], lg[:, 0].astype(np.int64)]),
+            np.concatenate([geo, last_geo[carry], leg_geo]),
+            np.full(n, None, dtype=object),
+        )
+        last_key = np.concatenate([last_key[keep], key])
+        last_geo = np.concatenate([last_geo[keep], geo])
+        last_grp = np.concatenate([last_grp[keep], pc.group[part]])
+        t1c = time.perf_counter()
+        both = ~shapely.is_missing(cov) & ~shapely.is_missing(rim)
+        cur = np.where(shapely.is_missing(cov), rim, cov).astype(object)
+        cur[both] = shapely.union(cov[both], rim[both])
+        t2 = time.perf_counter()
+        cur = fill_holes(drop_slivers(cur), DEFAULT_FILL_HOLES_M2)
+        out[:, k] = cur
+        for name, v in (
+            ("cells: coverage union", t1 - t0),
+            ("rim: buffers", t1b - t1),
+            ("rim: union", t1c - t1b),
+            ("overlay with the cells", t2 - t1c),
+        ):
+            timing[name] = timing.get(name, 0.0) + v
+    out[shapely.is_missing(out)] = shapely.Polygon()
+    return out
+
+
+def run_variants(
+    label: str, rel: str, n_origins: int, n_fid: int, only: list[str] | None = None
+) -> str:
     net = lc.load_network(DATA / rel)
     origins = near_edges(net, n_origins)
     radii = [m * 60 * SPEED for m in MINUTES]
@@ -385,6 +549,11 @@ def run_variants(label: str, rel: str, n_origins: int, n_fid: int) -> str:
     polys: dict[str, np.ndarray] = {}
     build = {k: (lambda kw=kw: _polys(net, origins, **kw)) for k, kw in VARIANTS.items()}
     build["levels one call each"] = lambda: _one_by_one(net, origins)
+    cells = edge_cells(net)
+    parts: dict[str, float] = {}
+    build["edge cells"] = lambda: cells_polys(net, origins, cells, parts)
+    if only:
+        build = {k: v for i, (k, v) in enumerate(build.items()) if i == 0 or k in only}
     _polys(net, origins.iloc[:20])  # compile, warm up
     for _ in range(2):
         for name, fn in build.items():
@@ -416,6 +585,19 @@ def run_variants(label: str, rel: str, n_origins: int, n_fid: int) -> str:
                 for k in ("nodes outside", "street missed", "area > limit", "area > limit+25m")
             ).join(("| ", " |"))
         )
+    if "edge cells" in build:
+        n_runs = len(runs["edge cells"])
+        lines += [
+            "",
+            f"edge cells: built once in {cells['build_s']:.1f} s ({cells['sites']:,} sites, "
+            f"{len(cells['cell']):,} cells, valid coverage {cells['valid']}, "
+            f"{int(cells['leaky'].sum()):,} leaky edges kept as buffers); that is "
+            f"{1000 * cells['build_s'] / n_poly:.2f} ms per polygon over these {n_poly:,}. "
+            "Per polygon inside the variant (mean of its runs): "
+            + ", ".join(f"{k} {1000 * v / n_runs / n_poly:.2f} ms" for k, v in parts.items()),
+        ]
+    if only:
+        return "\n".join(lines)
     trim = EDGE_BUFF * np.cos(np.pi / 8)
     lines += ["", "| raster route, 15 min | " + " | ".join(
         f"{k} ms" for k in ("rasterize", "distance transform", "shapes", "union")
@@ -483,20 +665,37 @@ def main() -> None:
     )
     ap.add_argument(
         "--variants",
-        action="store_true",
-        help="time ways to build the polygons faster beside the default (no recipe)",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="time ways to build the polygons faster beside the default (no recipe); "
+        "names (e.g. 'edge cells') keep only those variants and skip the raster probe",
+    )
+    ap.add_argument(
+        "--networks",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="only the networks whose label starts with one of these (e.g. Milan)",
     )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     lc.settings.progress = False
-    if args.variants:
+    nets = {
+        k: v
+        for k, v in NETWORKS.items()
+        if args.networks is None or any(k.startswith(w) for w in args.networks)
+    }
+    if args.variants is not None:
         print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
-        for label, rel in NETWORKS.items():
+        for label, rel in nets.items():
             if (DATA / rel).exists():
-                print(run_variants(label, rel, args.origins, min(args.recipe, args.origins)))
+                n_fid = min(args.recipe, args.origins)
+                print(run_variants(label, rel, args.origins, n_fid, args.variants), flush=True)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
         return
     rows = []
-    for label, rel in NETWORKS.items():
+    for label, rel in nets.items():
         if not (DATA / rel).exists():
             print(f"skipping {label}: {DATA / rel} not found", file=sys.stderr)
             continue
