@@ -206,6 +206,60 @@ def test_regions_with_compound_and_facility_gates_equal_one_whole_run(city, prof
     assert res.run_id == whole.run_id
 
 
+def test_a_gate_stays_with_its_compound_across_a_region_boundary(profile):
+    """Streets y=0 and y=300 (x=0..1000) joined by cross streets at x=0, 250, 500, 750, 1000;
+    street R1 west of x=500, R2 east of it. Compound A (x 300..480, y 100..200, in R1) has its
+    gate on its west side at (300, 150); compound B (x 520..700, in R2) has gate G=(520, 150), on
+    its own edge and 40 m from A. A kindergarten at (500, 30) on the x=500 street. Without
+    capacities R1's region holds only A: matched there alone, G would be A's (nearest compound
+    within 100 m) and A's residents would leave by it."""
+    from _nets import CRS, X0, Y0, box, build, pts
+
+    xs = [0, 250, 500, 750, 1000]
+    net = build([(x, 0) for x in xs] + [(x, 300) for x in xs],
+                [(i, i + 1) for i in range(4)] + [(i + 5, i + 6) for i in range(4)]
+                + [(i, i + 5) for i in range(5)])  # fmt: skip
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"社区代码": ["330402001001", "330402002001"], "社区名称": ["西社区", "东社区"],
+         "街道": ["R1", "R2"], "区县": "南湖区", "常住人口": [1000, 1000]},
+        geometry=[box(0, 0, 500, 300), box(500, 0, 1000, 300)], crs=CRS,
+    ))  # fmt: skip
+    fac = pts((500, 30), index=pd.Index(["K1"], name="facility_id")).assign(category="kindergarten")
+    compounds = gpd.GeoDataFrame(
+        geometry=[box(300, 100, 480, 200), box(520, 100, 700, 200)], crs=CRS
+    )
+    gates = pts((300, 150), (520, 150)).assign(usable=True)
+    demand = lc.demand_points(comm, grid_m=50)
+    # with nursing homes (none here) among the categories, the reach is 1,000 m: all exact
+    cats = ["kindergarten", "nursing_home"]
+    kw = {"categories": cats, "compounds": compounds, "compound_gates": gates, "demand": demand}
+    whole = lc.analyze(net, fac, comm, profile, **kw)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    assert list(res.regions["status"]) == ["ok", "ok"]
+    xy = whole.access.demand.xy - [X0, Y0]
+    in_a = (xy[:, 0] > 300) & (xy[:, 0] < 480) & (xy[:, 1] > 100) & (xy[:, 1] < 200)
+    assert in_a.sum() >= 4
+    # A's residents leave by A's own gate: inside to (300, 150), 50 m to the x=250 street, down
+    # 150 m, 250 m east, 30 m up to the kindergarten
+    p = xy[in_a]
+    by_own = np.hypot(p[:, 0] - 300, p[:, 1] - 150) + 50 + 150 + 250 + 30
+    k = whole.access.column("kindergarten")
+    np.testing.assert_allclose(whole.access.distance_m[in_a, k], by_own)
+    np.testing.assert_array_equal(res.access.distance_m[:, k], whole.access.distance_m[:, k])
+    kg = whole.coverage["category"] == "kindergarten"
+    assert (whole.coverage.loc[kg, "distance_max_m"] < res.reach_m).all()  # all exact here
+    assert_frame_equal(whole.coverage, res.coverage)
+    # the trap: R1's compound alone, with the raw gates, gives G to A (130 + 20 + 120 m at A's centre)
+    r1 = comm[comm["street_code"] == comm["street_code"].iloc[0]]
+    only_a = lc.analyze(net, fac, r1, profile, categories=cats, compounds=compounds.iloc[[0]],
+                        compound_gates=gates, grid_m=50)  # fmt: skip
+    q = only_a.access.demand.xy - [X0, Y0]
+    at_a = (q[:, 0] > 300) & (q[:, 0] < 480) & (q[:, 1] > 100) & (q[:, 1] < 200)
+    via_g = np.hypot(q[at_a, 0] - 520, q[at_a, 1] - 150) + 20 + 120
+    np.testing.assert_allclose(only_a.access.distance_m[at_a, k], via_g)
+    assert (via_g < 300).any() and (by_own > 300).all()
+
+
 def test_a_region_with_bad_input_is_reported_and_the_others_finish(city, profile):
     net, fac, comm = city
     # one street's communities given 30 km away (wrong coordinates): no street near them
