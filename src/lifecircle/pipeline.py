@@ -135,8 +135,7 @@ def run(config: Config | str | Path) -> RunResult:
     lap("facilities")
     comm, demand = _communities(cfg)
     lap("communities")
-    analysis = _regions if cfg.regions else _analysis
-    a = analysis(cfg, net, fac, comm, demand, profile, fac_gates)
+    a = _analysis(cfg, net, fac, comm, demand, profile, fac_gates)
     _sites(cfg, a)
     lap("analysis")
     prog = _programme(cfg, a)
@@ -349,21 +348,29 @@ def _analysis(
     cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
     profile: Profile, facility_gates: gpd.GeoDataFrame | None = None,
 ) -> Analysis:  # fmt: skip
+    """The analysis of the whole area, or with ``[regions]`` region by region on Dask (the same
+    options, compounds and gates), merged into one :class:`RegionsResult` (an ``Analysis``)."""
     ac = cfg.analysis
     compounds, compound_gates = _compounds(cfg)
-    with _from_key(cfg, "analysis"):
-        a = analyze(
-            net, fac, comm, profile,
-            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
-            demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
-            target_share=float(ac.get("target_share", 0.6)),
-            max_snap_m=cfg.network.get("max_snap_m"),
-            complete_categories=ac.get("complete_categories"),
-            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
-            compounds=compounds, compound_gates=compound_gates,
-            facility_gates=facility_gates,
+    kw = dict(
+        categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
+        demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
+        target_share=float(ac.get("target_share", 0.6)),
+        max_snap_m=cfg.network.get("max_snap_m"),
+        complete_categories=ac.get("complete_categories"),
+        data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
+        compounds=compounds, compound_gates=compound_gates, facility_gates=facility_gates,
+    )  # fmt: skip
+    rc = cfg.regions
+    if not rc:
+        with _from_key(cfg, "analysis"):
+            return analyze(net, fac, comm, profile, **kw)
+    with _from_key(cfg, "regions"):
+        return analyze_regions(
+            net, fac, comm, profile, by=rc.get("by", "street_code"),
+            scheduler=rc.get("scheduler"), n_workers=rc.get("n_workers"),
+            retries=int(rc.get("retries", 2)), workdir=rc.get("workdir"), **kw,
         )  # fmt: skip
-    return a
 
 
 def _sites(cfg: Config, a: Analysis) -> None:
@@ -459,26 +466,3 @@ def _record_run(a: Analysis, pool: Path | str) -> None:
         return
     rec = record_run(a, pool)
     log.info("run %s recorded in the run history of %s", rec.run_id, resolve_target(pool).label)
-
-
-def _regions(
-    cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
-    profile: Profile, facility_gates: gpd.GeoDataFrame | None = None,
-) -> RegionsResult:  # fmt: skip
-    """The [regions] analysis: region by region on Dask, with the compounds and gates of a
-    whole-area run, merged into one :class:`RegionsResult` (an ``Analysis``)."""
-    rc, ac = cfg.regions, cfg.analysis
-    compounds, compound_gates = _compounds(cfg)
-    with _from_key(cfg, "regions"):
-        return analyze_regions(
-            net, fac, comm, profile, by=rc.get("by", "street_code"),
-            scheduler=rc.get("scheduler"), n_workers=rc.get("n_workers"),
-            retries=int(rc.get("retries", 2)), workdir=rc.get("workdir"), demand=demand,
-            compounds=compounds, compound_gates=compound_gates, facility_gates=facility_gates,
-            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
-            min_covered_share=float(ac.get("min_covered_share", 0.8)),
-            target_share=float(ac.get("target_share", 0.6)),
-            max_snap_m=cfg.network.get("max_snap_m"),
-            complete_categories=ac.get("complete_categories"),
-            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
-        )  # fmt: skip
