@@ -47,10 +47,7 @@ from ._errors import InputError, LifecircleError
 from ._progress import Laps, progress
 from .analysis import Analysis, AnalysisParams
 from .analysis.access import COMPOUND_ROW, compute_access, own_compound_gates
-from .analysis.capacity import add_capacity
-from .analysis.coverage import coverage_table
-from .analysis.datastatus import point_status
-from .analysis.result import Stages
+from .analysis.result import Stages, first_stages
 from .analysis.run import OPTIONAL_COLUMNS
 from .communities import Demand, demand_points
 from .network import WalkNetwork
@@ -381,23 +378,15 @@ def region_stages(
     params: AnalysisParams,
     access_points: AccessPoints | None = None,
 ) -> Stages:
-    """The first stages of :class:`lifecircle.Analysis` (access through the gates, data status,
-    coverage with capacity), computed by the same stage functions, without the roll-ups a
-    region's task does not need."""
+    """The first stages of :class:`lifecircle.Analysis` for one region (access through the
+    gates, data status, coverage with capacity: :func:`~lifecircle.analysis.result.first_stages`),
+    without the roll-ups a region's task does not need."""
     ap = access_points or AccessPoints()
-    cats = params.category_list(profile)
-    thresholds = params.thresholds(profile)
     comm = communities.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in communities})
-    access = compute_access(
-        network, points, facilities, params.categories, params.max_snap_m, ap.facility_gates,
-        ap.compounds, ap.compound_gates,
+    return first_stages(
+        network, profile, points, comm, facilities, params, params.thresholds(profile),
+        ap.facility_gates, ap.compounds, ap.compound_gates,
     )  # fmt: skip
-    status = point_status(
-        points, comm, access, cats, params.complete_categories, params.data_gap_radius_m
-    )
-    cov = coverage_table(points, comm, cats, access, thresholds, params.min_covered_share, status)
-    add_capacity(cov, cats, facilities, points, access, thresholds, network)
-    return Stages(access, status, cov)
 
 
 def run_region(task: RegionTask) -> RegionOutput:
