@@ -36,9 +36,11 @@ map = true
 """
 
 
-def _run(tmp_path, name: str, extra: str = "") -> str:
+def _run(tmp_path, name: str, extra: str = "", gates: bool = True) -> str:
     d = sample_dir()
     text = CONFIG.format(pbf=(d / "helsinki_centre.osm.pbf").as_posix(), out=name) + extra
+    if not gates:
+        text = text.replace('compounds = "osm"\ncompound_gates = "osm"\n', "")
     (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
     r = cli("--quiet", "run", f"{name}.toml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -123,7 +125,14 @@ def test_run_with_regions_writes_the_files_of_a_whole_run(tmp_path):
     assert list(w_xl) == list(r_xl) and len(w_xl) >= 8
     for sheet in w_xl:
         beyond += _same_up_to_reach(w_xl[sheet], r_xl[sheet], sheet)
-    # the compound level (OSM compounds) and the proposed sites are there, in both
+    # the compound level (OSM compounds) and the proposed sites are there, in both, and the
+    # compound gates change distances within the reach (a run without them differs)
+    _run(tmp_path, "plain", gates=False)
+    cov = "覆盖明细"
+    plain = _sheets(tmp_path / "plain" / "lifecircle_shortfalls.xlsx")[cov]
+    col = "步行距离中位数(米)"
+    both = (plain[col] <= REACH_M) & (w_xl[cov][col] <= REACH_M)
+    assert (plain.loc[both, col] != w_xl[cov].loc[both, col]).sum() > 5
     assert len(w_xl["小区指数"]) > 5 and len(w_xl["建议选址"]) > 3
     # the pool: the same projects at the same proposed sites, with the same run id
     w_pool, r_pool = _pool(whole / "lifecircle_pool.gpkg"), _pool(regions / "lifecircle_pool.gpkg")
