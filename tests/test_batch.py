@@ -317,6 +317,21 @@ def test_dask_gives_the_inline_answers_and_reports_a_failed_task(city, profile, 
         assert_frame_equal(want, got)
 
 
+def test_dask_carries_the_gates_to_the_workers(city, profile, client):
+    net, fac, comm = city
+    demand = lc.demand_points(comm, grid_m=50)
+    compounds, cgates, fgates, _ = _access_points(net, fac, comm, demand)
+    kw = {"compounds": compounds, "compound_gates": cgates, "facility_gates": fgates,
+          "demand": demand}  # fmt: skip
+    inline = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler=client, **kw)
+    plain = lc.batch.analyze_regions(net, fac, comm, profile, scheduler=client, demand=demand)
+    assert res.regions["pid"].nunique() == 2
+    np.testing.assert_array_equal(inline.access.distance_m, res.access.distance_m)
+    assert_frame_equal(inline.coverage, res.coverage)
+    assert (res.access.distance_m != plain.access.distance_m).sum() > 100
+
+
 # ------------------------------------------------------------------ lifecircle run with [regions]
 def test_run_with_a_regions_section_writes_the_same_shortfalls(tmp_path, profile):
     from lifecircle.config import load_config
