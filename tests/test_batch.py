@@ -116,6 +116,150 @@ def test_regions_equal_one_whole_run(city, profile):
         assert_frame_equal(getattr(whole, name), getattr(res, name), obj=name)
 
 
+def _access_points(net, fac, comm, demand):
+    """Gated compounds (a layer matched by location, some gates closed) and facility gates:
+    random compounds, and one astride every street boundary whose gates lie on both sides."""
+    rng = np.random.default_rng(7)
+    crs = net.crs
+    pts = demand.points.to_crs(crs)
+    centres = shapely.get_coordinates(pts.geometry.values)[rng.choice(len(pts), 40, replace=False)]
+    x = comm.to_crs(crs).geometry.representative_point().x
+    bands = comm.assign(x=x.to_numpy()).groupby("street_code")["x"].agg(["min", "max"])
+    edges_x = (bands["max"].to_numpy()[:-1] + bands["min"].to_numpy()[1:]) / 2
+    y_mid = float(np.median(centres[:, 1]))
+    # (not on the westmost boundary: the west street has no facility within reach)
+    astride = np.array([(ex, y_mid + dy) for ex in edges_x[1:] for dy in (-400.0, 400.0)])
+    centres = np.vstack([astride, centres])
+    boxes = shapely.box(centres[:, 0] - 140, centres[:, 1] - 90, centres[:, 0] + 140,
+                        centres[:, 1] + 90)  # fmt: skip
+    compounds = gpd.GeoDataFrame({"小区名称": [f"小区{i}" for i in range(len(boxes))]},
+                                 geometry=boxes, crs=crs)  # fmt: skip
+    ring = shapely.boundary(np.repeat(boxes, 3))
+    gate_xy = shapely.get_coordinates(
+        shapely.line_interpolate_point(ring, rng.uniform(0, 1, len(ring)), normalized=True)
+    )
+    gate_xy[: len(astride) * 3] = [  # the compounds astride a boundary: gates west and east
+        (c[0] + dx, c[1] + dy)
+        for c in astride for dx, dy in ((-140, 30), (140, -30), (0, 90))
+    ]  # fmt: skip
+    compound_gates = gpd.GeoDataFrame(
+        {"usable": rng.uniform(size=len(gate_xy)) > 0.1}, geometry=shapely.points(gate_xy), crs=crs
+    )
+    some = fac.sample(frac=0.3, random_state=2)
+    off = rng.uniform(-120, 120, size=(len(some), 2))
+    fxy = shapely.get_coordinates(some.to_crs(crs).geometry.values) + off
+    facility_gates = gpd.GeoDataFrame(
+        {"facility_id": list(some.index)}, geometry=shapely.points(fxy), crs=crs
+    ).to_crs(4326)
+    return compounds, compound_gates, facility_gates, astride
+
+
+def test_regions_with_compound_and_facility_gates_equal_one_whole_run(city, profile):
+    net, fac, comm = city
+    demand = lc.demand_points(comm, grid_m=50)
+    compounds, cgates, fgates, astride = _access_points(net, fac, comm, demand)
+    kw = {"compounds": compounds, "compound_gates": cgates, "facility_gates": fgates,
+          "data_gap_radius_m": 1000, "demand": demand}  # fmt: skip
+    whole = lc.analyze(net, fac, comm, profile, **kw)
+    plain = lc.analyze(net, fac, comm, profile, data_gap_radius_m=1000, demand=demand)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    assert isinstance(res, lc.Analysis) and (res.regions["status"] == "ok").all()
+    # the gates change distances, among them those of residents of the compounds astride a
+    # street boundary (residents of both regions, gates on both sides)
+    reach = res.reach_m
+    d_w, d_p = whole.access.distance_m, plain.access.distance_m
+    assert ((d_w != d_p) & (d_w <= reach)).sum() > 100
+    xy = whole.access.demand.xy
+    street = whole.demand["community_id"].map(comm.set_index("community_id")["street_code"])
+    changed = 0
+    for cx, cy in astride:
+        inside = (np.abs(xy[:, 0] - cx) < 140) & (np.abs(xy[:, 1] - cy) < 90)
+        assert street[inside.tolist()].nunique() == 2
+        changed += ((d_w[inside] != d_p[inside]) & (d_w[inside] <= reach)).sum()
+    assert changed > 10
+    assert res.access.demand_exits is not None and res.access.facility_entries is not None
+    # equal to the whole run: per demand point, per community, every table, the compound level
+    near = d_w <= reach
+    np.testing.assert_array_equal(res.access.distance_m[near], d_w[near])
+    assert np.isinf(res.access.distance_m[~near]).all()
+    np.testing.assert_array_equal(res.access.nearest[near], whole.access.nearest[near])
+    np.testing.assert_array_equal(res.point_status, whole.point_status)
+    _same_coverage(whole.coverage, res.coverage, reach)
+    for name in TABLES:
+        assert_frame_equal(getattr(whole, name), getattr(res, name), obj=name)
+    assert_frame_equal(whole.index_by_compound, res.index_by_compound)
+    cc_w, cc_r = whole.compound_coverage, res.compound_coverage
+    exact = [c for c in cc_w.columns if c not in batch.REACH_COLUMNS]
+    assert_frame_equal(cc_w[exact], cc_r[exact])
+    # sites and projects: the same greedy on the same residents
+    s_w = whole.propose_sites(max_sites=5)
+    s_r = res.propose_sites(max_sites=5)
+    assert len(s_w) > 5
+    assert_frame_equal(s_w, s_r)
+    assert_frame_equal(whole.site_cover, res.site_cover)
+    p_w, p_r = whole.projects, res.projects  # the reach rule: nearest_m and its words
+    far_cols = ["nearest_m", "reason_zh", "reason_en"]
+    assert_frame_equal(p_w.drop(columns=far_cols), p_r.drop(columns=far_cols))
+    near = (p_w["nearest_m"] <= reach).to_numpy()
+    assert near.sum() > 50 and np.isinf(p_r["nearest_m"][~near]).all()
+    assert_frame_equal(p_w[far_cols][near], p_r[far_cols][near])
+    assert res.run_id == whole.run_id
+
+
+def test_a_gate_stays_with_its_compound_across_a_region_boundary(profile):
+    """Streets y=0 and y=300 (x=0..1000) joined by cross streets at x=0, 250, 500, 750, 1000;
+    street R1 west of x=500, R2 east of it. Compound A (x 300..480, y 100..200, in R1) has its
+    gate on its west side at (300, 150); compound B (x 520..700, in R2) has gate G=(520, 150), on
+    its own edge and 40 m from A. A kindergarten at (500, 30) on the x=500 street. Without
+    capacities R1's region holds only A: matched there alone, G would be A's (nearest compound
+    within 100 m) and A's residents would leave by it."""
+    from _nets import CRS, X0, Y0, box, build, pts
+
+    xs = [0, 250, 500, 750, 1000]
+    net = build([(x, 0) for x in xs] + [(x, 300) for x in xs],
+                [(i, i + 1) for i in range(4)] + [(i + 5, i + 6) for i in range(4)]
+                + [(i, i + 5) for i in range(5)])  # fmt: skip
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"社区代码": ["330402001001", "330402002001"], "社区名称": ["西社区", "东社区"],
+         "街道": ["R1", "R2"], "区县": "南湖区", "常住人口": [1000, 1000]},
+        geometry=[box(0, 0, 500, 300), box(500, 0, 1000, 300)], crs=CRS,
+    ))  # fmt: skip
+    fac = pts((500, 30), index=pd.Index(["K1"], name="facility_id")).assign(category="kindergarten")
+    compounds = gpd.GeoDataFrame(
+        geometry=[box(300, 100, 480, 200), box(520, 100, 700, 200)], crs=CRS
+    )
+    gates = pts((300, 150), (520, 150)).assign(usable=True)
+    demand = lc.demand_points(comm, grid_m=50)
+    # with nursing homes (none here) among the categories, the reach is 1,000 m: all exact
+    cats = ["kindergarten", "nursing_home"]
+    kw = {"categories": cats, "compounds": compounds, "compound_gates": gates, "demand": demand}
+    whole = lc.analyze(net, fac, comm, profile, **kw)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    assert list(res.regions["status"]) == ["ok", "ok"]
+    xy = whole.access.demand.xy - [X0, Y0]
+    in_a = (xy[:, 0] > 300) & (xy[:, 0] < 480) & (xy[:, 1] > 100) & (xy[:, 1] < 200)
+    assert in_a.sum() >= 4
+    # A's residents leave by A's own gate: inside to (300, 150), 50 m to the x=250 street, down
+    # 150 m, 250 m east, 30 m up to the kindergarten
+    p = xy[in_a]
+    by_own = np.hypot(p[:, 0] - 300, p[:, 1] - 150) + 50 + 150 + 250 + 30
+    k = whole.access.column("kindergarten")
+    np.testing.assert_allclose(whole.access.distance_m[in_a, k], by_own)
+    np.testing.assert_array_equal(res.access.distance_m[:, k], whole.access.distance_m[:, k])
+    kg = whole.coverage["category"] == "kindergarten"
+    assert (whole.coverage.loc[kg, "distance_max_m"] < res.reach_m).all()  # all exact here
+    assert_frame_equal(whole.coverage, res.coverage)
+    # the trap: R1's compound alone, with the raw gates, gives G to A (130 + 20 + 120 m at A's centre)
+    r1 = comm[comm["street_code"] == comm["street_code"].iloc[0]]
+    only_a = lc.analyze(net, fac, r1, profile, categories=cats, compounds=compounds.iloc[[0]],
+                        compound_gates=gates, grid_m=50)  # fmt: skip
+    q = only_a.access.demand.xy - [X0, Y0]
+    at_a = (q[:, 0] > 300) & (q[:, 0] < 480) & (q[:, 1] > 100) & (q[:, 1] < 200)
+    via_g = np.hypot(q[at_a, 0] - 520, q[at_a, 1] - 150) + 20 + 120
+    np.testing.assert_allclose(only_a.access.distance_m[at_a, k], via_g)
+    assert (via_g < 300).any() and (by_own > 300).all()
+
+
 def test_a_region_with_bad_input_is_reported_and_the_others_finish(city, profile):
     net, fac, comm = city
     # one street's communities given 30 km away (wrong coordinates): no street near them
@@ -171,6 +315,21 @@ def test_dask_gives_the_inline_answers_and_reports_a_failed_task(city, profile, 
         got = out[p.region].coverage
         want = res.coverage[res.coverage["community_id"].isin(p.core)].reset_index(drop=True)
         assert_frame_equal(want, got)
+
+
+def test_dask_carries_the_gates_to_the_workers(city, profile, client):
+    net, fac, comm = city
+    demand = lc.demand_points(comm, grid_m=50)
+    compounds, cgates, fgates, _ = _access_points(net, fac, comm, demand)
+    kw = {"compounds": compounds, "compound_gates": cgates, "facility_gates": fgates,
+          "demand": demand}  # fmt: skip
+    inline = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler=client, **kw)
+    plain = lc.batch.analyze_regions(net, fac, comm, profile, scheduler=client, demand=demand)
+    assert res.regions["pid"].nunique() == 2
+    np.testing.assert_array_equal(inline.access.distance_m, res.access.distance_m)
+    assert_frame_equal(inline.coverage, res.coverage)
+    assert (res.access.distance_m != plain.access.distance_m).sum() > 100
 
 
 # ------------------------------------------------------------------ lifecircle run with [regions]

@@ -5,9 +5,14 @@ answers as one whole-area run.
 cuts each region's network out of the whole (its demand points plus a buffer, see
 :func:`plan_regions`), saves every cut as its own GeoParquet folder (prepared once: a worker reads
 only its part) and runs one independent Dask task per region, retried on failure. A region that
-fails is reported in :attr:`RegionsResult.regions` while the others finish. The per-community rows
-are merged and every roll-up (index, shortfalls ranked across the whole area, street/county/city
-tables, category table, data checklist) is computed once from the merged rows.
+fails is reported in :attr:`RegionsResult.regions` while the others finish. Routes start and end
+at the same gates as in one whole-area run (facility gates, compounds and their gates; a
+compound's gates are matched to it once and travel with it into every region holding its
+residents). The regions' per-community and per-demand-point rows are merged into an ordinary
+:class:`lifecircle.Analysis` of the whole network (:class:`RegionsResult`), so every roll-up
+(index, shortfalls ranked across the whole area, street/county/city tables, category table, data
+checklist, compound level), the proposed sites, the projects, the pool, the map and the workbook
+come from the same code as one whole-area run.
 
 The contract (what "identical" means; ``docs/batch.md``): for every community of a region that
 finished, the coverage table equals the whole-area run's in every column, except that a distance
@@ -17,7 +22,8 @@ reproduced exactly; one beyond it is given as ``inf`` (farther than the reach; a
 hold the streets that far), with no nearest facility. The community index and the roll-ups are
 then equal in every column; the shortfall list too, except those distances and, where the
 nearest facility is beyond the reach, the reason's "nearest … m" (it says "none within walking
-reach" instead).
+reach" instead). The per-point distances (:attr:`RegionsResult.access`) follow the same rule, so
+the proposed sites (which only ask whether a resident is within a threshold) are the same.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +45,12 @@ from scipy.ndimage import binary_dilation
 
 from ._errors import InputError, LifecircleError
 from ._progress import Laps, progress
-from .analysis import AnalysisParams
-from .analysis.access import compute_access
-from .analysis.capacity import add_capacity
-from .analysis.coverage import coverage_table
-from .analysis.datastatus import NO_DATA, point_status
-from .analysis.index import roll_ups, share_meeting
+from .analysis import Analysis, AnalysisParams
+from .analysis.access import COMPOUND_ROW, compute_access, own_compound_gates
+from .analysis.result import Stages, first_stages
 from .analysis.run import OPTIONAL_COLUMNS
-from .analysis.shortfalls import shortfall_table
 from .communities import Demand, demand_points
 from .network import WalkNetwork
-from .outputs.tables import write_csv
 from .standards import Profile, load_profile
 
 log = logging.getLogger(__name__)
@@ -84,71 +85,59 @@ class RegionPlan:
 
 @dataclass
 class RegionOutput:
-    """The outcome of one region: its coverage rows, or the error that stopped it."""
+    """The outcome of one region: its coverage rows and, per demand point of its own
+    communities (``rows``: positions in the whole demand-point frame), the distances, nearest
+    facilities and data status; or the error that stopped it."""
 
     region: str
     coverage: pd.DataFrame | None = None
     error: str | None = None
     stats: dict[str, float] = field(default_factory=dict)
+    rows: np.ndarray | None = None
+    distance_m: np.ndarray | None = None
+    nearest: np.ndarray | None = None
+    point_status: np.ndarray | None = None
 
 
-@dataclass
-class RegionsResult:
-    """Result of :func:`analyze_regions`: the whole area's tables, merged from its regions.
+class RegionsResult(Analysis):
+    """Result of :func:`analyze_regions`: an :class:`lifecircle.Analysis` of the whole area
+    (the communities of the regions that finished) built from the regions' rows, so that
+    sites, projects, the pool, the map and the workbook work as for one whole-area run.
 
     Attributes
     ----------
-    coverage, shortfalls, index, index_by_street, index_by_county, index_by_city, categories,
-    data_gaps : as in :class:`lifecircle.Analysis` (``shortfalls`` without project links),
-        over the communities of the regions that finished.
     regions : one row per region: ``region``, ``status`` (``ok`` / ``failed``), ``error``,
         ``communities``, ``demand_points``, ``facilities``, ``nodes``, ``edges``, ``seconds``,
         ``peak_rss_mb`` (the worker's peak memory while the task ran) and ``pid`` (the worker
         process).
-    reach_m : distances are exact up to this (the largest threshold).
+    reach_m : distances are exact up to this (the largest threshold); beyond it they are
+        ``inf`` (see the module's contract), in :attr:`coverage` and :attr:`access` alike.
     cut_m : radius of the network cut around each region's demand points.
     seconds : wall time of each phase: ``demand``, ``plan``, ``prepare`` (cut and save the
         networks), ``run`` (the tasks) and ``merge``.
     """
 
-    coverage: pd.DataFrame
-    shortfalls: pd.DataFrame
-    index: gpd.GeoDataFrame
-    index_by_street: pd.DataFrame
-    index_by_county: pd.DataFrame
-    index_by_city: pd.DataFrame
-    categories: pd.DataFrame
-    data_gaps: pd.DataFrame
-    regions: pd.DataFrame
-    reach_m: float
-    cut_m: float
-
-    profile: str = ""
-    n_categories: int = 0
-    n_facilities: int = 0
-    share_of: str = "all"
-    target_share: float = 0.6
-    seconds: dict[str, float] = field(default_factory=dict)
+    def __init__(
+        self, network: WalkNetwork, profile: Profile, facilities: gpd.GeoDataFrame,
+        demand: Demand, params: AnalysisParams, stages: Stages, points: AccessPoints,
+        regions: pd.DataFrame, reach_m: float, cut_m: float,
+    ) -> None:  # fmt: skip
+        self.regions = regions
+        self.reach_m = reach_m
+        self.cut_m = cut_m
+        self.seconds: dict[str, float] = {}
+        super().__init__(
+            network, profile, facilities, demand, params, compounds=points.compounds,
+            facility_gates=points.facility_gates, compound_gates=points.compound_gates,
+            stages=stages,
+        )  # fmt: skip
 
     @property
     def summary(self) -> dict[str, Any]:
-        """Headline numbers, as :attr:`lifecircle.Analysis.summary` (without the run id), plus
-        the regions that finished and failed."""
-        share = share_meeting(self.index, self.share_of)
-        city = self.categories[self.categories["scope"] == "city"]
+        """Headline numbers, as :attr:`lifecircle.Analysis.summary`, plus the regions that
+        finished and failed."""
         return {
-            "profile": self.profile,
-            "communities": int(len(self.index)),
-            "population": float(self.index["population"].sum()),
-            "categories": self.n_categories,
-            "facilities": self.n_facilities,
-            "shortfalls": int(len(self.shortfalls)),
-            "categories_not_assessed": int((city["data_status"] == NO_DATA).sum()),
-            "data_gaps": int(len(self.data_gaps)),
-            "share_meeting_standard": share,
-            "share_of": self.share_of,
-            "target_share": self.target_share,
-            "meets_target": bool(share >= self.target_share),
+            **super().summary,
             "regions_ok": int((self.regions["status"] == "ok").sum()),
             "regions_failed": int(len(self.failed)),
         }
@@ -157,6 +146,59 @@ class RegionsResult:
     def failed(self) -> pd.DataFrame:
         """The regions that did not finish, with their errors."""
         return self.regions[self.regions["status"] == "failed"]
+
+
+@dataclass
+class AccessPoints:
+    """Where routes start and end, as :func:`lifecircle.analyze` takes them: the facilities'
+    gates, the compounds and the compounds' gates. The compound gates are matched to their
+    compounds once, for the whole area (:func:`~lifecircle.analysis.access.own_compound_gates`),
+    so that a region takes every compound holding one of its demand points with all its gates,
+    wherever they lie."""
+
+    facility_gates: gpd.GeoDataFrame | None = None
+    compounds: gpd.GeoDataFrame | None = None
+    compound_gates: gpd.GeoDataFrame | None = None
+    #: positions of the compound polygons in :attr:`compounds`, and a tree of them (metric)
+    poly_rows: np.ndarray | None = field(default=None, repr=False)
+    poly_tree: shapely.STRtree | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        facility_gates: gpd.GeoDataFrame | None,
+        compounds: gpd.GeoDataFrame | None,
+        compound_gates: gpd.GeoDataFrame | None,
+        crs: Any,
+    ) -> AccessPoints:
+        """The access points of the whole area (``crs``: the network's), the compound gates
+        matched to their compounds."""
+        if compounds is None or compound_gates is None or len(compound_gates) == 0:
+            return cls(facility_gates, compounds, compound_gates)
+        owned = own_compound_gates(compounds, compound_gates)
+        rows = np.flatnonzero(compounds.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy())
+        tree = shapely.STRtree(compounds.geometry.iloc[rows].to_crs(crs).values)
+        return cls(facility_gates, compounds, owned, rows, tree)
+
+    def of_region(
+        self, points: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, crs: Any
+    ) -> AccessPoints:
+        """What one region needs: the gates of its ``facilities``, and the compounds holding
+        (within 1 m) any of its demand ``points`` with all their gates (positions renumbered)."""
+        fg = self.facility_gates
+        if fg is not None and "facility_id" in fg:
+            labels = [str(i) for i in facilities.index]
+            names = set(labels) | {i.split("#", 1)[0] for i in labels}
+            fg = fg[fg["facility_id"].notna() & fg["facility_id"].astype(str).isin(names)]
+        owned = self.compound_gates
+        if owned is None or self.compounds is None or self.poly_tree is None:
+            return AccessPoints(fg)
+        xy = shapely.points(shapely.get_coordinates(points.to_crs(crs).geometry.values))
+        _, hit = self.poly_tree.query(xy, predicate="dwithin", distance=1.0)
+        keep = self.poly_rows[np.unique(hit)]  # type: ignore[index]
+        gates = owned[owned[COMPOUND_ROW].isin(keep)]
+        gates = gates.assign(**{COMPOUND_ROW: np.searchsorted(keep, gates[COMPOUND_ROW])})
+        return AccessPoints(fg, self.compounds.iloc[keep], gates)
 
 
 # ---------------------------------------------------------------------------------- planning
@@ -276,7 +318,8 @@ def prepare_regions(
 # ---------------------------------------------------------------------------------- one task
 @dataclass(frozen=True)
 class RegionTask:
-    """Everything one worker needs for one region (picklable; the network is read from disk)."""
+    """Everything one worker needs for one region (picklable; the network is read from disk).
+    ``positions``: the positions of :attr:`points` in the whole demand-point frame."""
 
     region: str
     network_path: str
@@ -287,6 +330,8 @@ class RegionTask:
     profile: Profile
     params: AnalysisParams
     reach_m: float
+    positions: np.ndarray | None = None
+    access_points: AccessPoints = field(default_factory=AccessPoints)
 
 
 def beyond_reach(coverage: pd.DataFrame, reach_m: float) -> pd.DataFrame:
@@ -324,41 +369,47 @@ class PeakRSS:
         self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
-def region_coverage(
+def region_stages(
     network: WalkNetwork,
     points: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     profile: Profile,
     params: AnalysisParams,
-) -> pd.DataFrame:
-    """The coverage table of :class:`lifecircle.Analysis` (distances, data status, capacity),
-    computed by the same stage functions, without the roll-ups a region's task does not need."""
-    cats = params.category_list(profile)
-    thresholds = params.thresholds(profile)
+    access_points: AccessPoints | None = None,
+) -> Stages:
+    """The first stages of :class:`lifecircle.Analysis` for one region (access through the
+    gates, data status, coverage with capacity: :func:`~lifecircle.analysis.result.first_stages`),
+    without the roll-ups a region's task does not need."""
+    ap = access_points or AccessPoints()
     comm = communities.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in communities})
-    access = compute_access(network, points, facilities, params.categories, params.max_snap_m)
-    status = point_status(
-        points, comm, access, cats, params.complete_categories, params.data_gap_radius_m
-    )
-    cov = coverage_table(points, comm, cats, access, thresholds, params.min_covered_share, status)
-    add_capacity(cov, cats, facilities, points, access, thresholds, network)
-    return cov
+    return first_stages(
+        network, profile, points, comm, facilities, params, params.thresholds(profile),
+        ap.facility_gates, ap.compounds, ap.compound_gates,
+    )  # fmt: skip
 
 
 def run_region(task: RegionTask) -> RegionOutput:
-    """Analyse one region on its saved network; return the coverage rows of its own communities.
+    """Analyse one region on its saved network; return the rows of its own communities and
+    demand points (distances beyond the reach as ``inf``).
 
     Runs on a Dask worker (or in-process); an error propagates so that Dask can retry it.
     """
     t0 = time.perf_counter()
     with PeakRSS() as mem:
         net = WalkNetwork.load(task.network_path)
-        p = task.params
         if len(task.facilities) == 0:
             log.warning("region %s: no facilities within reach", task.region)
-        cov = region_coverage(net, task.points, task.communities, task.facilities, task.profile, p)
-        cov = beyond_reach(cov[cov["community_id"].isin(task.core)], task.reach_m)
+        st = region_stages(
+            net, task.points, task.communities, task.facilities, task.profile, task.params,
+            task.access_points,
+        )  # fmt: skip
+        cov = beyond_reach(st.coverage[st.coverage["community_id"].isin(task.core)], task.reach_m)
+        own = task.points["community_id"].isin(task.core).to_numpy()
+        dist = st.access.distance_m[own]
+        nearest = st.access.nearest[own]
+        nearest[dist > task.reach_m] = None
+        dist[dist > task.reach_m] = np.inf
     stats = {
         "communities": len(task.core),
         "demand_points": len(task.points),
@@ -369,7 +420,11 @@ def run_region(task: RegionTask) -> RegionOutput:
         "peak_rss_mb": mem.peak / 2**20,
         "pid": os.getpid(),
     }
-    return RegionOutput(task.region, cov.reset_index(drop=True), stats=stats)
+    rows = np.flatnonzero(own) if task.positions is None else task.positions[own]
+    return RegionOutput(
+        task.region, cov.reset_index(drop=True), stats=stats, rows=rows, distance_m=dist,
+        nearest=nearest, point_status=st.point_status[own],
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- running
@@ -381,30 +436,30 @@ def region_tasks(
     profile: Profile,
     params: AnalysisParams,
     reach_m: float,
+    access_points: AccessPoints | None = None,
+    crs: Any = None,
 ) -> tuple[list[RegionTask], list[RegionOutput]]:
-    """Tasks for the regions whose network was cut; the others are failed outputs already."""
+    """Tasks for the regions whose network was cut; the others are failed outputs already.
+    ``access_points`` (from :meth:`AccessPoints.build`; ``crs``: the network's) gives each
+    region the gates of its facilities and the compounds of its points with their gates."""
     tasks, failed = [], []
     comm = demand.communities
+    ap = access_points or AccessPoints()
     for plan in plans:
         path = paths.get(plan.region)
         if not isinstance(path, Path):
             failed.append(RegionOutput(plan.region, error=str(path)))
             continue
         pts = demand.points.iloc[plan.points]
+        fac = facilities.iloc[plan.facilities]
         ids = set(pts["community_id"]) | set(plan.core)
         tasks.append(
             RegionTask(
-                plan.region,
-                str(path),
-                plan.core,
-                pts,
-                comm[comm["community_id"].isin(ids)],
-                facilities.iloc[plan.facilities],
-                profile,
-                params,
-                reach_m,
-            )  # fmt: skip
-        )
+                plan.region, str(path), plan.core, pts, comm[comm["community_id"].isin(ids)],
+                fac, profile, params, reach_m, positions=np.asarray(plan.points),
+                access_points=ap.of_region(pts, fac, crs) if len(pts) else AccessPoints(),
+            )
+        )  # fmt: skip
     return tasks, failed
 
 
@@ -490,34 +545,43 @@ def _region_table(outputs: list[RegionOutput]) -> pd.DataFrame:
 
 def merge_regions(
     outputs: list[RegionOutput],
+    network: WalkNetwork,
     demand: Demand,
     facilities: gpd.GeoDataFrame,
-    profile: Profile,
     params: AnalysisParams,
     by: str,
-) -> dict[str, Any]:
-    """The whole area's tables from the regions' coverage rows (failed regions left out)."""
-    frames = [o.coverage for o in outputs if o.coverage is not None]
-    if not frames:
+    access_points: AccessPoints | None = None,
+) -> tuple[Demand, Stages]:
+    """The demand and first stages of the whole area from the regions' rows (failed regions
+    left out): the coverage rows, and per demand point the distances, nearest facilities and
+    data status, put back in the whole demand-point order. The demand and facilities are
+    snapped on the whole ``network`` through the same ``access_points`` (no distance pass), so
+    that sites and compounds see what one whole-area run sees."""
+    done = [o for o in outputs if o.coverage is not None and o.error is None]
+    if not done:
         raise InputError("regions: every region failed; see the warnings for their errors")
-    cov = pd.concat(frames, ignore_index=True)
+    cov = pd.concat([o.coverage for o in done], ignore_index=True)
     cov = cov.sort_values("community_id", kind="stable").reset_index(drop=True)
-    ok = {o.region for o in outputs if o.error is None}
+    ok = {o.region for o in done}
     comm = demand.communities
     comm = comm[comm[by].astype(str).isin(ok)]
-    comm = comm.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in comm})
-    cats = params.category_list(profile)
-    thresholds = params.thresholds(profile)
-    r = roll_ups(cov, comm, facilities, cats, thresholds, params.share_of, params.target_share)
-    return {
-        "profile": profile.id,
-        "n_categories": len(cats),
-        "n_facilities": len(facilities),
-        "target_share": params.target_share,
-        "coverage": cov,
-        "shortfalls": shortfall_table(cov, cats, profile, params.min_covered_share),
-        **r.tables(),
-    }
+    rows = np.flatnonzero(demand.points["community_id"].isin(comm["community_id"]).to_numpy())
+    pos = np.full(len(demand.points), -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    n, k = len(rows), len(params.categories)
+    dist, nearest = np.full((n, k), np.inf), np.full((n, k), None, dtype=object)
+    status = np.empty((n, k), dtype=done[0].point_status.dtype)  # type: ignore[union-attr]
+    for o in done:
+        at = pos[o.rows]
+        dist[at], nearest[at], status[at] = o.distance_m, o.nearest, o.point_status
+    pts = demand.points.iloc[rows]
+    ap = access_points or AccessPoints()
+    snapped = compute_access(
+        network, pts, facilities, (), params.max_snap_m, ap.facility_gates, ap.compounds,
+        ap.compound_gates,
+    )  # fmt: skip
+    access = replace(snapped, categories=tuple(params.categories), distance_m=dist, nearest=nearest)
+    return Demand(pts, comm), Stages(access, status, cov)
 
 
 # ---------------------------------------------------------------------------------- entry
@@ -533,6 +597,9 @@ def analyze_regions(
     retries: int = 2,
     workdir: str | Path | None = None,
     demand: Demand | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    facility_gates: gpd.GeoDataFrame | None = None,
+    compound_gates: gpd.GeoDataFrame | None = None,
     **analysis: Any,
 ) -> RegionsResult:
     """The gap analysis of a large area region by region, in parallel on Dask, with the answers
@@ -551,13 +618,18 @@ def analyze_regions(
     workdir : where the regions' networks are saved (one GeoParquet folder per region; a real
         cluster's workers must see it); default a temporary folder.
     demand : ready-made demand points (see :func:`lifecircle.demand_points`).
+    compounds, facility_gates, compound_gates : as for :func:`lifecircle.analyze`: routes start
+        and end at the same gates as in one whole-area run (a compound's gates are matched to
+        it once, for the whole area, and travel with it into every region holding its
+        residents).
     **analysis : ``categories``, ``levels``, ``speed``, ``min_covered_share``, ``target_share``,
         ``max_snap_m``, ``complete_categories``, ``data_gap_radius_m``, ``share_of`` as for
         :func:`lifecircle.analyze`.
 
     Returns
     -------
-    RegionsResult
+    RegionsResult : an :class:`lifecircle.Analysis` of the regions that finished, with
+        :attr:`~RegionsResult.regions` (each region's status) and the reach.
     """
     if isinstance(profile, str):
         profile = load_profile(profile)
@@ -573,34 +645,30 @@ def analyze_regions(
         network, demand, fac, by, reach_m, params.max_snap_m, params.data_gap_radius_m, capacities
     )
     cut_m = (2 * reach_m if capacities else reach_m) + params.max_snap_m
+    points = AccessPoints.build(facility_gates, compounds, compound_gates, network.crs)
     laps("plan")
     with tempfile.TemporaryDirectory(prefix="lifecircle-regions-") as tmp:
         paths = prepare_regions(network, plans, workdir or tmp)
-        tasks, outputs = region_tasks(plans, paths, demand, fac, profile, params, reach_m)
+        tasks, outputs = region_tasks(
+            plans, paths, demand, fac, profile, params, reach_m, points, network.crs
+        )
         laps("prepare")
         outputs += run_tasks(tasks, scheduler, n_workers, retries)
         laps("run")
-    tables = merge_regions(outputs, demand, fac, profile, params, by)
+    whole, stages = merge_regions(outputs, network, demand, fac, params, by, points)
+    res = RegionsResult(
+        network, profile, fac, whole, params, stages, points, _region_table(outputs), reach_m,
+        cut_m,
+    )  # fmt: skip
     laps("merge")
+    res.seconds = laps.seconds
     log.info("analyze_regions: %s", ", ".join(f"{k} {v:.1f} s" for k, v in laps.seconds.items()))
-    return RegionsResult(
-        **tables, regions=_region_table(outputs), reach_m=reach_m, cut_m=cut_m, seconds=laps.seconds
-    )
+    return res
 
 
-def write_region_files(
-    result: RegionsResult, folder: Path, lang: str = "zh", profile: Profile | None = None
-) -> dict[str, Path]:
-    """Write a regions run's tables as CSV (UTF-8 with BOM) into ``folder``: the shortfalls,
-    the index by street and county, and the regions with their status and errors."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {
-        "csv": write_csv(result.shortfalls, folder / "lifecircle_shortfalls.csv", lang=lang,
-                         profile=profile),
-        "streets_csv": write_csv(result.index_by_street, folder / "lifecircle_streets.csv", lang=lang),
-        "counties_csv": write_csv(result.index_by_county, folder / "lifecircle_counties.csv", lang=lang),
-    }  # fmt: skip
-    regions = folder / "lifecircle_regions.csv"
-    result.regions.to_csv(regions, index=False, encoding="utf-8-sig")
-    files["regions_csv"] = regions
-    return files
+def write_regions_csv(result: RegionsResult, path: str | Path) -> Path:
+    """Write a regions run's table of regions (status, error, size, time, memory) as CSV
+    (UTF-8 with BOM), beside the files every run writes."""
+    path = Path(path)
+    result.regions.to_csv(path, index=False, encoding="utf-8-sig")
+    return path

@@ -28,7 +28,7 @@ from ._progress import Laps
 from .analysis import Analysis, analyze
 from .analysis.datastatus import DATA_GAP_RADIUS_M
 from .analysis.programme import Programme, plan_programme, programme_projects
-from .batch import RegionsResult, analyze_regions, write_region_files
+from .batch import RegionsResult, analyze_regions, write_regions_csv
 from .communities import buildings_from_osm, demand_points, load_communities
 from .config import Config, load_config, programme_params
 from .facilities import (
@@ -61,7 +61,7 @@ class RunResult:
     """What a run produced: the analysis, the files written, the time each stage took and the
     programme (with a ``[programme]`` section)."""
 
-    analysis: Analysis | RegionsResult
+    analysis: Analysis
     files: dict[str, Path | str]
     seconds: dict[str, float] = field(default_factory=dict)
     programme: Programme | None = None
@@ -137,9 +137,8 @@ def run(config: Config | str | Path) -> RunResult:
     lap("facilities")
     comm, demand = _communities(cfg)
     lap("communities")
-    if cfg.regions:
-        return _run_regions(cfg, net, fac, comm, demand, profile, lap)
     a = _analysis(cfg, net, fac, comm, demand, profile, fac_gates)
+    _sites(cfg, a)
     lap("analysis")
     prog = _programme(cfg, a)
     if prog is not None:
@@ -352,20 +351,33 @@ def _analysis(
     cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
     profile: Profile, facility_gates: gpd.GeoDataFrame | None = None,
 ) -> Analysis:  # fmt: skip
+    """The analysis of the whole area, or with ``[regions]`` region by region on Dask (the same
+    options, compounds and gates), merged into one :class:`RegionsResult` (an ``Analysis``)."""
     ac = cfg.analysis
     compounds, compound_gates = _compounds(cfg)
-    with _from_key(cfg, "analysis"):
-        a = analyze(
-            net, fac, comm, profile,
-            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
-            demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
-            target_share=float(ac.get("target_share", 0.6)),
-            max_snap_m=cfg.network.get("max_snap_m"),
-            complete_categories=ac.get("complete_categories"),
-            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
-            compounds=compounds, compound_gates=compound_gates,
-            facility_gates=facility_gates,
+    kw = dict(
+        categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
+        demand=demand, min_covered_share=float(ac.get("min_covered_share", 0.8)),
+        target_share=float(ac.get("target_share", 0.6)),
+        max_snap_m=cfg.network.get("max_snap_m"),
+        complete_categories=ac.get("complete_categories"),
+        data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
+        compounds=compounds, compound_gates=compound_gates, facility_gates=facility_gates,
+    )  # fmt: skip
+    rc = cfg.regions
+    if not rc:
+        with _from_key(cfg, "analysis"):
+            return analyze(net, fac, comm, profile, **kw)
+    with _from_key(cfg, "regions"):
+        return analyze_regions(
+            net, fac, comm, profile, by=rc.get("by", "street_code"),
+            scheduler=rc.get("scheduler"), n_workers=rc.get("n_workers"),
+            retries=int(rc.get("retries", 2)), workdir=rc.get("workdir"), **kw,
         )  # fmt: skip
+
+
+def _sites(cfg: Config, a: Analysis) -> None:
+    """``[sites]``: propose sites on the analysis (whole-area or merged from regions)."""
     if cfg.sites.get("max_sites", 0):
         with _from_key(cfg, "sites"):
             a.propose_sites(
@@ -373,7 +385,6 @@ def _analysis(
                 max_sites=int(cfg.sites["max_sites"]),
                 min_new_pop=float(cfg.sites.get("min_new_pop", 1.0)),
             )
-    return a
 
 
 def _write_files(cfg: Config, a: Analysis, folder: Path, prog: Programme | None) -> dict[str, Path]:
@@ -408,6 +419,8 @@ def _write_files(cfg: Config, a: Analysis, folder: Path, prog: Programme | None)
         files["map"] = save_map(
             m, folder / "lifecircle_map.html", offline=oc.get("map_offline", True)
         )
+    if isinstance(a, RegionsResult):
+        files["regions_csv"] = write_regions_csv(a, folder / "lifecircle_regions.csv")
     return files
 
 
@@ -456,30 +469,3 @@ def _record_run(a: Analysis, pool: Path | str) -> None:
         return
     rec = record_run(a, pool)
     log.info("run %s recorded in the run history of %s", rec.run_id, resolve_target(pool).label)
-
-
-def _run_regions(
-    cfg: Config, net: WalkNetwork, fac: gpd.GeoDataFrame, comm: gpd.GeoDataFrame, demand: Any,
-    profile: Profile, lap: Laps,
-) -> RunResult:  # fmt: skip
-    """The [regions] run: the analysis region by region on Dask, its tables written as CSV."""
-    rc, ac = cfg.regions, cfg.analysis
-    if "compounds" in cfg.communities or any("gates" in f for f in cfg.facilities):
-        log.warning("[regions] runs do not use compounds or gates yet; they are left out")
-    with _from_key(cfg, "regions"):
-        res = analyze_regions(
-            net, fac, comm, profile, by=rc.get("by", "street_code"),
-            scheduler=rc.get("scheduler"), n_workers=rc.get("n_workers"),
-            retries=int(rc.get("retries", 2)), workdir=rc.get("workdir"), demand=demand,
-            categories=ac.get("categories"), levels=ac.get("levels"), speed=ac.get("speed"),
-            min_covered_share=float(ac.get("min_covered_share", 0.8)),
-            target_share=float(ac.get("target_share", 0.6)),
-            max_snap_m=cfg.network.get("max_snap_m"),
-            complete_categories=ac.get("complete_categories"),
-            data_gap_radius_m=float(ac.get("data_gap_radius_m", DATA_GAP_RADIUS_M)),
-        )  # fmt: skip
-    lap("analysis")
-    lang = cfg.output.get("lang", settings.language)
-    files = write_region_files(res, Path(cfg.output["dir"]), lang=lang, profile=profile)
-    lap("outputs")
-    return RunResult(analysis=res, files=dict(files), seconds=lap.seconds)

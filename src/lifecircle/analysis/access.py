@@ -114,7 +114,7 @@ def compute_access(
     ``compounds`` (polygons) with ``compound_gates`` (points): residents of a gated compound
     leave through its nearest usable gate (an OSM gate from :func:`gates_from_osm` belongs to
     the compound whose boundary it lies on, within 2 m; a gate of another layer to the compound
-    within 100 m), a
+    within 100 m; gates from :func:`own_compound_gates` keep the compound they carry), a
     straight walk inside from their demand point to the gate; :attr:`Access.demand` stays the
     plain snap. Both are kept (:attr:`Access.facility_entries`, :attr:`Access.demand_exits`) for
     the capacity step, whose distances go through the same gates.
@@ -170,6 +170,35 @@ def _best_per_point(
     return best_d, best_w
 
 
+#: column of compound gates holding the position, in the ``compounds`` frame, of the compound
+#: each belongs to (see :func:`own_compound_gates`); gates that carry it are not matched again
+COMPOUND_ROW = "compound_row"
+
+
+def own_compound_gates(compounds: gpd.GeoDataFrame, gates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The usable gates of the compound polygons, each with its compound's position in
+    ``compounds`` (column :data:`COMPOUND_ROW`): an OSM gate (:func:`gates_from_osm`) belongs to
+    the compound whose boundary it lies on (within 2 m), a gate of another layer to the compound
+    within 100 m; closed gates and gates of no compound are left out. Matching them once lets a
+    part of the area (a region of :func:`lifecircle.analyze_regions`) keep every compound's
+    gates, wherever they lie."""
+    is_poly = compounds.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    polys = compounds[is_poly].set_axis(np.flatnonzero(is_poly))
+    if len(polys) == 0 or len(gates) == 0:
+        return gates.iloc[:0].assign(**{COMPOUND_ROW: np.zeros(0, dtype=np.int64)})
+    if is_osm_gate_layer(gates):  # on the compound's own boundary, not merely near it
+        owned = gates_of_places(
+            gates, polys, max_distance_m=GATE_ON_RING_M, owner=COMPOUND_ROW, on_ring=True
+        )
+    else:
+        # a layer's gates (survey, POIs) farther than this from every compound are unused
+        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_PLACE_M, owner=COMPOUND_ROW)
+    if "usable" in owned:
+        owned = owned[owned["usable"].fillna(True).astype(bool)]
+    owned = owned[owned[COMPOUND_ROW].notna()]
+    return owned.assign(**{COMPOUND_ROW: owned[COMPOUND_ROW].astype(np.int64)})
+
+
 def _demand_through_gates(
     network: WalkNetwork,
     demand: Snapped,
@@ -178,30 +207,18 @@ def _demand_through_gates(
     max_snap_m: float,
 ) -> tuple[Snapped, np.ndarray]:
     """Demand points inside gated compound polygons, through those compounds' gates."""
-    polys = compounds[compounds.geom_type.isin(["Polygon", "MultiPolygon"])]
-    if len(polys) == 0:
-        return demand, np.arange(len(demand))
-    polys = polys.set_axis(np.arange(len(polys)))
-    if is_osm_gate_layer(gates):  # on the compound's own boundary, not merely near it
-        owned = gates_of_places(
-            gates, polys, max_distance_m=GATE_ON_RING_M, owner="_compound", on_ring=True
-        )
-    else:
-        # a layer's gates (survey, POIs) farther than this from every compound are unused
-        owned = gates_of_places(gates, polys, max_distance_m=GATE_TO_PLACE_M, owner="_compound")
-    if "usable" in owned:
-        owned = owned[owned["usable"].fillna(True).astype(bool)]
-    owned = owned[owned["_compound"].notna()]
+    owned = gates if COMPOUND_ROW in gates else own_compound_gates(compounds, gates)
     if len(owned) == 0:
         return demand, np.arange(len(demand))
-    geoms = polys.geometry.to_crs(network.crs).values
+    poly_rows = np.flatnonzero(compounds.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy())
+    geoms = compounds.geometry.iloc[poly_rows].to_crs(network.crs).values
     pi, ci = shapely.STRtree(geoms).query(shapely.points(demand.xy), predicate="within")
     by_compound: dict[int, list[int]] = {}
-    for p_, c_ in zip(pi, ci, strict=True):
+    for p_, c_ in zip(pi, poly_rows[ci], strict=True):
         by_compound.setdefault(int(c_), []).append(int(p_))
     gate, point = [], []
-    for g, c_ in enumerate(owned["_compound"].astype(int)):
-        for p_ in by_compound.get(c_, []):
+    for g, c_ in enumerate(owned[COMPOUND_ROW]):
+        for p_ in by_compound.get(int(c_), []):
             gate.append(g)
             point.append(p_)
     snapped = network.snap(owned, max_snap_m, what="compound gates")

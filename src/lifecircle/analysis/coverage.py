@@ -95,14 +95,25 @@ def _reduce(
         r.distance_max_m[:, j] = ds[starts + sizes - 1]
         r.nearest[:, j] = access.nearest[o[starts], j]
         # population-weighted median: first point whose cumulative weight reaches half
-        cw = np.cumsum(ws)
-        before = np.r_[0.0, cw][starts]
+        cw = _segment_cumsum(ws, starts, sizes)
         total = r.group_pop[:, j]
-        pos = np.searchsorted(cw, before + total / 2.0, side="left")
+        at = np.where(cw >= np.repeat(total / 2.0, sizes), np.arange(len(cw)), len(cw))
+        pos = np.minimum.reduceat(at, starts) if len(at) else starts
         last = starts + sizes - 1
         pos = np.where(total > 0, np.clip(pos, starts, last), starts + (sizes - 1) // 2)
         r.distance_m[:, j] = ds[pos]
     return r
+
+
+def _segment_cumsum(w: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The running sum of ``w`` within each segment (``starts``, ``sizes``), added up from the
+    segment's own start: the same bits whatever precedes the segment (a region's run and the
+    whole area's give the same medians; a global running sum would round differently)."""
+    out = w.astype(np.float64, copy=True)
+    for k in range(1, int(sizes.max()) if len(sizes) else 0):
+        at = starts[sizes > k] + k
+        out[at] += out[at - 1]
+    return out
 
 
 def coverage_table(

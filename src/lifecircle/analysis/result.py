@@ -62,6 +62,38 @@ class Stages:
     known_projects: pd.DataFrame | None = None
 
 
+def first_stages(
+    network: WalkNetwork,
+    profile: Profile,
+    demand_points: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    params: AnalysisParams,
+    thresholds: dict[str, float],
+    facility_gates: gpd.GeoDataFrame | None = None,
+    compounds: gpd.GeoDataFrame | None = None,
+    compound_gates: gpd.GeoDataFrame | None = None,
+) -> Stages:
+    """The costly first stages of an analysis: access (network distances, through the gates),
+    the data status of every demand point × category and the coverage table with capacity
+    (2SFCA). :class:`Analysis` computes them on construction; each region of
+    :func:`lifecircle.analyze_regions` computes only these."""
+    cats = params.category_list(profile)
+    access = compute_access(
+        network, demand_points, facilities, params.categories, params.max_snap_m,
+        facility_gates, compounds, compound_gates,
+    )  # fmt: skip
+    status = point_status(
+        demand_points, communities, access, cats, params.complete_categories,
+        params.data_gap_radius_m,
+    )  # fmt: skip
+    cov = coverage_table(
+        demand_points, communities, cats, access, thresholds, params.min_covered_share, status
+    )
+    add_capacity(cov, cats, facilities, demand_points, access, thresholds, network)
+    return Stages(access, status, cov)
+
+
 class Analysis:
     """Result of :func:`lifecircle.analyze`; every table is computed on construction.
 
@@ -145,21 +177,10 @@ class Analysis:
 
     def _first_stages(self, cats: list) -> Stages:
         """Access, data status and coverage (with capacity) computed from the inputs."""
-        params = self.params
-        access = compute_access(
-            self.network, self.demand, self.facilities, params.categories, params.max_snap_m,
-            *self._gates,
+        return first_stages(
+            self.network, self.profile, self.demand, self.communities, self.facilities,
+            self.params, self.thresholds, *self._gates,
         )  # fmt: skip
-        status = point_status(
-            self.demand, self.communities, access, cats, params.complete_categories,
-            params.data_gap_radius_m,
-        )  # fmt: skip
-        cov = coverage_table(
-            self.demand, self.communities, cats, access, self.thresholds,
-            params.min_covered_share, status,
-        )  # fmt: skip
-        add_capacity(cov, cats, self.facilities, self.demand, access, self.thresholds, self.network)
-        return Stages(access, status, cov)
 
     # ------------------------------------------------------------------ bookkeeping
     def _run_id(self) -> str:
