@@ -255,11 +255,15 @@ def roll_ups(
     thresholds: dict[str, float],
     share_of: str,
     target_share: float,
+    index: gpd.GeoDataFrame | None = None,
+    data_gaps: pd.DataFrame | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does."""
-    index = community_index(coverage, communities, cats)
+    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``: the
+    community index and data checklist of ``coverage`` when already known (a scenario patches
+    them from the analysis before)."""
+    index = community_index(coverage, communities, cats) if index is None else index
     used = effective_share_of(communities, share_of)
     return RollUps(
         index=index,
@@ -268,5 +272,5 @@ def roll_ups(
         index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
         index_by_city=index_by(index, CITY_KEYS, target_share, used),
         categories=category_table(coverage, facilities, cats, thresholds),
-        data_gaps=data_checklist(coverage, cats),
+        data_gaps=data_checklist(coverage, cats) if data_gaps is None else data_gaps,
     )

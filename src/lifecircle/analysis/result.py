@@ -33,7 +33,7 @@ from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, point_status
-from .index import roll_ups, share_meeting
+from .index import RollUps, roll_ups, share_meeting
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -60,6 +60,21 @@ class Stages:
     known_shortfalls: pd.DataFrame | None = None
     #: projects of that analysis, whose community projects keep their ids
     known_projects: pd.DataFrame | None = None
+    #: the tables that follow from ``coverage``, when already made (a scenario patches them
+    #: from the analysis before); ``None``: computed from ``coverage``
+    tables: Tables | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The tables an :class:`Analysis` makes from its coverage, made elsewhere: the shortfall
+    list before (``unlinked``) and after (``shortfalls``) it names its projects, the projects
+    (``None``: built by the analysis, and the shortfalls linked to them) and the roll-ups."""
+
+    unlinked: pd.DataFrame
+    shortfalls: pd.DataFrame | None
+    projects: Projects | None
+    roll_ups: RollUps
 
 
 class Analysis:
@@ -117,15 +132,7 @@ class Analysis:
         self.access: Access = stages.access
         self.point_status = stages.point_status
         self.coverage = stages.coverage
-        self._unlinked = shortfall_table(
-            self.coverage, cats, profile, params.min_covered_share, stages.known_shortfalls
-        )
-        self._projects = self._build_projects()
-        self.shortfalls = link_shortfalls(self._unlinked, self._projects)
-        r = roll_ups(
-            self.coverage, self.communities, facilities, cats, self.thresholds,
-            params.share_of, params.target_share,
-        )  # fmt: skip
+        r = self._tables(stages, cats)
         self.index = r.index
         #: the communities the share meeting the standard is counted over (see AnalysisParams)
         self.share_of = r.share_of
@@ -160,6 +167,29 @@ class Analysis:
         )  # fmt: skip
         add_capacity(cov, cats, self.facilities, self.demand, access, self.thresholds, self.network)
         return Stages(access, status, cov)
+
+    def _tables(self, stages: Stages, cats: list) -> RollUps:
+        """Shortfalls and projects (set on the analysis) and the roll-ups, from the coverage or
+        as ``stages.tables`` gives them."""
+        t, params = stages.tables, self.params
+        if t is None:
+            self._unlinked = shortfall_table(
+                self.coverage, cats, self.profile, params.min_covered_share,
+                stages.known_shortfalls,
+            )  # fmt: skip
+        else:
+            self._unlinked = t.unlinked
+        if t is not None and t.projects is not None and t.shortfalls is not None:
+            self._projects, self.shortfalls = t.projects, t.shortfalls
+        else:
+            self._projects = self._build_projects()
+            self.shortfalls = link_shortfalls(self._unlinked, self._projects)
+        if t is not None:
+            return t.roll_ups
+        return roll_ups(
+            self.coverage, self.communities, self.facilities, cats, self.thresholds,
+            params.share_of, params.target_share,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ bookkeeping
     def _run_id(self) -> str:
@@ -226,6 +256,13 @@ class Analysis:
             "meets_target": bool(share >= self.params.target_share),
             "mean_service_index": mean_index,
         }
+
+    @property
+    def gates(self) -> dict[str, gpd.GeoDataFrame | None]:
+        """The compounds and gates the analysis was given (``facility_gates``, ``compounds``,
+        ``compound_gates``; ``None`` where not given), as :func:`lifecircle.analyze` takes them."""
+        names = ("facility_gates", "compounds", "compound_gates")
+        return dict(zip(names, self._gates, strict=True))
 
     @property
     def index_by_compound(self) -> gpd.GeoDataFrame | None:

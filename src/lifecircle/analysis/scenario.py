@@ -30,7 +30,10 @@ from .access import Access
 from .capacity import add_capacity
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import status_with_added, street_codes
-from .result import Analysis, Stages
+from .index import RollUps, community_index, roll_ups
+from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
+from .result import Analysis, Stages, Tables
+from .shortfalls import priority_order, shortfall_table
 
 if TYPE_CHECKING:
     from ..standards import Category
@@ -255,16 +258,33 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
-    """``old`` with the rows at positions ``pos`` replaced by the rows of ``new`` (same
-    columns; ``new``'s i-th row goes to ``pos[i]``), index reset."""
-    keep = np.ones(len(old), dtype=bool)
-    keep[pos] = False
-    kept = np.flatnonzero(keep)
-    both = pd.concat([old.iloc[kept], new[old.columns]], ignore_index=True)
-    where = np.empty(len(old), dtype=np.int64)
-    where[np.concatenate([kept, pos])] = np.arange(len(both))
-    return both.iloc[where].reset_index(drop=True)
+def _equal(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Element-wise equality, NA (None, NaN) equal to NA."""
+    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
+
+
+def _same(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> np.ndarray:
+    """Per row of ``new``: every column equals the row of ``old`` at ``pos``."""
+    same = np.ones(len(new), dtype=bool)
+    for c in old.columns:
+        same &= _equal(old[c].iloc[pos].to_numpy(), new[c].to_numpy())
+    return same
+
+
+def _patch_rows(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with its rows at positions ``pos`` replaced by the rows of ``new`` (``new``'s
+    i-th row goes to ``pos[i]``), column by column, only where a column differs; the geometry
+    stays ``old``'s. Unchanged columns are shared (copy on write)."""
+    out = old.copy(deep=False)
+    for c in old.columns:
+        if c == "geometry" or len(pos) == 0:
+            continue
+        values = new[c].to_numpy()
+        if not _equal(old[c].iloc[pos].to_numpy(), values).all():
+            col = old[c].copy()
+            col.iloc[pos] = values
+            out[c] = col
+    return out
 
 
 def scenario_stages(
@@ -272,8 +292,9 @@ def scenario_stages(
     added: pd.Index,
 ) -> Stages:  # fmt: skip
     """Data status and coverage (with capacity) recomputed for the ``changed`` categories only
-    (the data status of streets without data only, near the ``added`` facilities' ids);
-    ``before``'s shortfalls and projects lend their reason sentences and project ids."""
+    (the data status of streets without data only, near the ``added`` facilities' ids); the
+    rows that differ from ``before``'s replace its rows, and the tables that follow are patched
+    from ``before``'s (:func:`scenario_tables`)."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
@@ -286,7 +307,9 @@ def scenario_stages(
     is_new = access.facilities.index.isin(added)
     for c in sub_cats:
         j = access.column(c.id)
-        new_xy = access.facilities.take(np.flatnonzero(is_new & (access.facility_category == c.id))).xy
+        new_xy = access.facilities.take(
+            np.flatnonzero(is_new & (access.facility_category == c.id))
+        ).xy
         status[:, j] = status_with_added(
             status[:, j], codes, access.demand.xy, new_xy, params.data_gap_radius_m
         )
@@ -300,7 +323,82 @@ def scenario_stages(
     n_k = len(cats)
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
-    return Stages(access, status, _replace_rows(before.coverage, cov, pos), **known)
+    differ = ~_same(before.coverage, pos, cov)
+    rows = pos[differ]
+    coverage = _patch_rows(before.coverage, rows, cov.iloc[np.flatnonzero(differ)])
+    tables = scenario_tables(before, coverage, rows, facilities)
+    return Stages(access, status, coverage, **known, tables=tables)
+
+
+def scenario_tables(
+    before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
+) -> Tables:
+    """The shortfalls, projects and roll-ups of ``coverage`` (``before``'s with the rows at
+    positions ``rows`` changed): the shortfalls, projects and community index of the changed
+    rows are made again and merged into ``before``'s (ranks renumbered); the roll-ups over
+    streets, counties, the city and categories are recomputed."""
+    params, cats = before.params, before.params.category_list(before.profile)
+    old = before.shortfalls
+    old_unlinked = old.drop(columns=LINK_COLUMNS)
+    keys = coverage.iloc[rows][["community_id", "category"]]
+    hit = old["community_id"].isin(keys["community_id"]).to_numpy(copy=True)
+    gone = set(zip(keys["community_id"].tolist(), keys["category"].tolist(), strict=True))
+    hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
+    kept = np.flatnonzero(~hit)
+    new = shortfall_table(coverage.iloc[rows], cats, before.profile, params.min_covered_share,
+                          old_unlinked)  # fmt: skip
+    if before.sites is None:  # one community project per shortfall, in the same order
+        made = build_projects(new, None, before.communities, before.thresholds, before.profile,
+                              before.projects)  # fmt: skip
+        linked = _ranked([old.iloc[kept], link_shortfalls(new, made)])
+        frames = _concat([before.projects.iloc[kept], made.frame])
+        projects = community_projects(frames.iloc[linked[1]], linked[0])
+        shortfalls, unlinked = linked[0], linked[0].drop(columns=LINK_COLUMNS)
+    else:  # the projects are built again (the sites of before are not the scenario's)
+        shortfalls, projects = None, None
+        unlinked = _ranked([old_unlinked.iloc[kept], new])[0]
+    return Tables(unlinked, shortfalls, projects, _roll_ups(before, coverage, rows, facilities))
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The non-empty ``parts`` one after the other (index reset); all empty: the last one, made
+    as the full analysis makes an empty table (empty frames can lose their column types)."""
+    full = [p for p in parts if len(p)]
+    return pd.concat(full, ignore_index=True) if full else parts[-1].reset_index(drop=True)
+
+
+def _ranked(parts: list[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Shortfall rows ``parts`` as one list in priority order, ranks renumbered 1 … n, and the
+    positions (in ``parts`` concatenated) of its rows."""
+    both = _concat(parts)
+    order = priority_order(both)
+    out = both.iloc[order].reset_index(drop=True)
+    out["priority_rank"] = np.arange(1, len(out) + 1)
+    return out, order
+
+
+def _roll_ups(
+    before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
+) -> RollUps:
+    """The roll-ups of ``coverage``: the community index of the communities with changed
+    ``rows`` made again (all their categories), the data checklist ``before``'s while no
+    changed row's data status differs; the rest recomputed."""
+    params, cats = before.params, before.params.category_list(before.profile)
+    n_k = len(cats)
+    comm_pos = np.unique(rows // n_k)
+    comm_rows = (comm_pos[:, None] * n_k + np.arange(n_k)[None, :]).ravel()
+    cov = coverage.iloc[comm_rows]
+    ids = cov["community_id"].unique()
+    communities = before.communities
+    made = community_index(cov, communities[communities["community_id"].isin(ids)], cats)
+    at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
+    index = _patch_rows(before.index, at, made)
+    status = before.coverage[["data_status"]]
+    gaps = before.data_gaps.copy() if _same(status, rows, coverage.iloc[rows]).all() else None
+    return roll_ups(
+        coverage, communities, facilities, cats, before.thresholds, params.share_of,
+        params.target_share, index=index, data_gaps=gaps,
+    )  # fmt: skip
 
 
 def with_projects(
@@ -318,7 +416,7 @@ def with_projects(
     demand = Demand(before.demand, before.communities)
     after = Analysis(
         before.network, before.profile, both, demand, before.params, before.thresholds,
-        stages=stages,
+        **before.gates, stages=stages,
     )  # fmt: skip
     return compare_scenario(before, after, added)
 
