@@ -345,11 +345,15 @@ def scenario_tables(
     gone = set(zip(keys["community_id"].tolist(), keys["category"].tolist(), strict=True))
     hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
     kept = np.flatnonzero(~hit)
+    # the reasons and ids of the replaced rows are reused where their inputs did not change
     new = shortfall_table(coverage.iloc[rows], cats, before.profile, params.min_covered_share,
-                          old_unlinked)  # fmt: skip
+                          old_unlinked[hit])  # fmt: skip
     if before.sites is None:  # one community project per shortfall, in the same order
-        made = build_projects(new, None, before.communities, before.thresholds, before.profile,
-                              before.projects)  # fmt: skip
+        comm = before.communities
+        made = build_projects(
+            new, None, comm[comm["community_id"].isin(keys["community_id"])], before.thresholds,
+            before.profile, before.projects[hit],
+        )  # fmt: skip
         linked = _ranked([old.iloc[kept], link_shortfalls(new, made)])
         frames = _concat([before.projects.iloc[kept], made.frame])
         projects = community_projects(frames.iloc[linked[1]], linked[0])
@@ -424,18 +428,20 @@ def with_projects(
 # ---------------------------------------------------------------------- the comparison
 def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> Scenario:
     """The :class:`Scenario` of ``after`` (``before`` with ``added`` built)."""
-    b = before.index.set_index("community_id")
-    a = after.index.set_index("community_id").reindex(b.index)
+    b = before.index
+    a = after.index
+    if not np.array_equal(b["community_id"].to_numpy(), a["community_id"].to_numpy()):
+        a = a.set_index("community_id").reindex(b["community_id"]).reset_index()
     meets_b, meets_a = b["meets_all_required"], a["meets_all_required"]
-    si_b, si_a = b["service_index"], a["service_index"]
+    si_b, si_a = b["service_index"].to_numpy(float), a["service_index"].to_numpy(float)
     diff = (_tri(meets_b) != _tri(meets_a)) | ~np.isclose(
-        si_b.fillna(-1).to_numpy(float), si_a.fillna(-1).to_numpy(float), rtol=0, atol=1e-9
+        np.nan_to_num(si_b, nan=-1.0), np.nan_to_num(si_a, nan=-1.0), rtol=0, atol=1e-9
     )
-    comm = b.loc[diff, [k for k in HIERARCHY if k != "community_id"]].reset_index()
+    comm = b.loc[diff, HIERARCHY].reset_index(drop=True)
     comm["meets_before"] = meets_b[diff].to_numpy()
     comm["meets_after"] = meets_a[diff].to_numpy()
-    comm["service_index_before"] = si_b[diff].to_numpy()
-    comm["service_index_after"] = si_a[diff].to_numpy()
+    comm["service_index_before"] = si_b[diff]
+    comm["service_index_after"] = si_a[diff]
     comm["change"] = np.select(
         [(comm["meets_before"] != True) & (comm["meets_after"] == True),  # noqa: E712
          (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
@@ -466,13 +472,16 @@ def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
     return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
 
 
-def _per_category(cov: pd.DataFrame) -> pd.DataFrame:
-    """Covered target residents and communities meeting the standard, per category."""
+def _per_category(cov: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Covered target residents and communities meeting the standard of each of ``cats``."""
+    code = pd.Index(cats).get_indexer(cov["category"])
+    ok = code >= 0
     meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
-    df = pd.DataFrame({"category": cov["category"].to_numpy(), "covered_pop": cov["covered_pop"],
-                       "meeting": meet})  # fmt: skip
-    return df.groupby("category", sort=False).agg(
-        covered_pop=("covered_pop", "sum"), meeting=("meeting", "sum")
+    pop = cov["covered_pop"].to_numpy(dtype=float)
+    n = len(cats)
+    return (
+        np.bincount(code[ok], weights=pop[ok], minlength=n),
+        np.bincount(code[ok], weights=meet[ok], minlength=n).astype(int),
     )
 
 
@@ -481,17 +490,20 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
     the standard, before and after."""
     counts = added["category"].value_counts()
     cats = [c for c in before.params.categories if c in counts.index]
-    b, a = _per_category(before.coverage).loc[cats], _per_category(after.coverage).loc[cats]
+    (pop_b, meet_b), (pop_a, meet_a) = (
+        _per_category(before.coverage, cats),
+        _per_category(after.coverage, cats),
+    )
     return pd.DataFrame(
         {
             "category": cats,
             "category_zh": [before.profile.categories[c].name_zh for c in cats],
             "facilities_added": counts.loc[cats].to_numpy(dtype=int),
-            "covered_pop_before": b["covered_pop"].to_numpy(dtype=float),
-            "covered_pop_after": a["covered_pop"].to_numpy(dtype=float),
-            "newly_covered_pop": (a["covered_pop"] - b["covered_pop"]).to_numpy(dtype=float),
-            "communities_meeting_before": b["meeting"].to_numpy(dtype=int),
-            "communities_meeting_after": a["meeting"].to_numpy(dtype=int),
+            "covered_pop_before": pop_b,
+            "covered_pop_after": pop_a,
+            "newly_covered_pop": pop_a - pop_b,
+            "communities_meeting_before": meet_b,
+            "communities_meeting_after": meet_a,
         }
     )
 
@@ -501,7 +513,10 @@ def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     place = [c for c in b.columns if c.endswith(("_code", "_name"))]
     left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
     right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
-    out = left.merge(right, on=place, how="outer")
+    if b[place].equals(a[place]):  # the same places in the same order (as a scenario keeps them)
+        out = pd.concat([left, right.drop(columns=place)], axis=1)
+    else:
+        out = left.merge(right, on=place, how="outer")
     out["share_change"] = out["share_meeting_standard_after"] - out["share_meeting_standard_before"]
     return out
 
