@@ -173,24 +173,46 @@ _STATUS_RANK = {PRESENT: 0, CONFIRMED_ABSENT: 1, NO_DATA: 2}
 STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
-def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
-    df = coverage[[*keys, "category", "group_pop", "covered_pop", "meets_standard",
-                   "data_status"]].copy()  # fmt: skip
-    if keys:
-        df[keys] = df[keys].fillna(UNKNOWN)
-    df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
-    df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
-    df["_rank"] = df["data_status"].map(_STATUS_RANK)
-    g = df.groupby([*keys, "category"], sort=True, dropna=False)
-    res = pd.DataFrame(
-        {
-            "group_pop": g["group_pop"].sum(),
-            "covered_pop": g["covered_pop"].sum(),
-            "communities": g["_has"].sum().astype(int),
-            "communities_meeting": g["_meet"].sum().astype(int),
-            "data_status": g["_rank"].min().map(dict(enumerate(STATUSES))),
-        }
-    ).reset_index()
+def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What :func:`_category_scope` sums per row: target residents, covered ones, whether the
+    row has residents of the group (communities without them don't count) and meets the
+    standard, and the rank of its data status (:data:`_STATUS_RANK`; NaN: none)."""
+    gp = coverage["group_pop"].to_numpy(dtype=float)
+    has = gp > 0
+    codes, uniques = pd.factorize(coverage["data_status"])
+    ranks = np.array([_STATUS_RANK.get(u, np.nan) for u in uniques] + [np.nan], dtype=float)
+    return {
+        "group_pop": gp,
+        "covered_pop": coverage["covered_pop"].to_numpy(dtype=float),
+        "has": has,
+        "meet": has & coverage["meets_standard"].astype(bool).to_numpy(),
+        "rank": ranks[codes],  # code -1 (missing): the last, NaN
+    }
+
+
+def _category_scope(
+    coverage: pd.DataFrame, scope: str, keys: list[str], values: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Sums of ``values`` (:func:`_row_values`) per place (``keys``, missing ones
+    :data:`UNKNOWN`) and category, groups in sorted order; reduced with numpy (one code per
+    group, then ``bincount``)."""
+    cols = [*keys, "category"]
+    parts = {k: coverage[k].fillna(UNKNOWN) if k in keys else coverage[k] for k in cols}
+    group = np.zeros(len(coverage), dtype=np.int64)
+    for k in cols:  # lexicographic: each column's sorted codes within the previous ones
+        codes, uniques = pd.factorize(parts[k], sort=True)
+        group = group * max(len(uniques), 1) + codes
+    _, first, inv = np.unique(group, return_index=True, return_inverse=True)
+    n = len(first)
+    best = np.full(n, np.nan)
+    np.fmin.at(best, inv, values["rank"])
+    # keys typed as a group-by's index would type them (all-text object columns become str)
+    res = pd.DataFrame({k: pd.Index(parts[k].iloc[first].to_numpy()) for k in cols})
+    res["group_pop"] = np.bincount(inv, weights=values["group_pop"], minlength=n)
+    res["covered_pop"] = np.bincount(inv, weights=values["covered_pop"], minlength=n)
+    res["communities"] = np.bincount(inv, weights=values["has"], minlength=n).astype(int)
+    res["communities_meeting"] = np.bincount(inv, weights=values["meet"], minlength=n).astype(int)
+    res["data_status"] = pd.Series(best).map(dict(enumerate(STATUSES)))
     res["scope"] = scope
     return res
 
@@ -205,7 +227,10 @@ def category_table(
     thresholds: dict[str, float],
 ) -> pd.DataFrame:
     """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
-    out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
+    values = _row_values(coverage)
+    out = pd.concat(
+        [_category_scope(coverage, s, k, values) for s, k in _SCOPES], ignore_index=True
+    )
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
