@@ -135,26 +135,46 @@ def index_by(
     village counts are given in their own columns either way."""
     meets = index["meets_all_required"]
     assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
-    pop = index["population"]
-    df = pd.DataFrame({k: index[k].fillna(UNKNOWN) for k in keys})
-    df["communities"] = np.ones(len(index), dtype=np.int64)
-    df["population"] = pop
-    df["_pw"] = pop.fillna(0) * index["service_index"]
-    df["communities_assessed"], df["communities_meeting"] = assessed, meeting
+    pop = index["population"].to_numpy(dtype=float)
+    service = index["service_index"].to_numpy(dtype=float)
+    res, inv = groups({k: index[k].fillna(UNKNOWN) for k in keys})
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
+    counts = {"communities": np.ones(len(index), dtype=np.int64)}
+    counts["communities_assessed"], counts["communities_meeting"] = assessed, meeting
     for prefix in ("urban", "village"):
         kind = (settlement == prefix).to_numpy(dtype=bool)
-        df[f"{prefix}_assessed"], df[f"{prefix}_meeting"] = assessed * kind, meeting * kind
-    # one pass: every column is a sum (counts of 0/1 columns; NaN population skipped)
-    res = df.groupby(keys, sort=True, dropna=False).sum()
-    res.insert(2, "service_index", res.pop("_pw") / res["population"].where(lambda x: x > 0))
+        counts[f"{prefix}_assessed"], counts[f"{prefix}_meeting"] = assessed * kind, meeting * kind
+
+    def total(values: np.ndarray) -> np.ndarray:  # NaN skipped
+        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(res))
+
+    res["communities"] = total(counts.pop("communities")).astype(np.int64)
+    res["population"] = total(pop)
+    weighted = total(np.nan_to_num(pop, nan=0.0) * service)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["service_index"] = np.where(res["population"] > 0, weighted / res["population"], np.nan)
+    for name, values in counts.items():
+        res[name] = total(values).astype(np.int64)
     base = "communities" if share_of == "all" else share_of
     n = res[f"{base}_assessed"]
     res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
     res["share_of"] = share_of
     res["target_share"] = target_share
     res["meets_target"] = res["share_meeting_standard"] >= target_share
-    return res.reset_index()
+    return res
+
+
+def groups(keys: dict[str, pd.Series]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The groups of rows with equal ``keys`` (no missing values), in sorted order as
+    ``groupby(sort=True)`` gives them: a frame of their keys (typed as a group-by's index types
+    them) and each row's group."""
+    group = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
+    for col in keys.values():  # lexicographic: each column's sorted codes within the previous
+        codes, uniques = pd.factorize(col, sort=True)
+        group = group * max(len(uniques), 1) + codes
+    _, first, inv = np.unique(group, return_index=True, return_inverse=True)
+    frame = pd.DataFrame({k: pd.Index(col.iloc[first].to_numpy()) for k, col in keys.items()})
+    return frame, inv.ravel()
 
 
 STREET_KEYS = ["county_code", "county_name", "street_code", "street_name"]
@@ -196,18 +216,11 @@ def _category_scope(
     """Sums of ``values`` (:func:`_row_values`) per place (``keys``, missing ones
     :data:`UNKNOWN`) and category, groups in sorted order; reduced with numpy (one code per
     group, then ``bincount``)."""
-    cols = [*keys, "category"]
-    parts = {k: coverage[k].fillna(UNKNOWN) if k in keys else coverage[k] for k in cols}
-    group = np.zeros(len(coverage), dtype=np.int64)
-    for k in cols:  # lexicographic: each column's sorted codes within the previous ones
-        codes, uniques = pd.factorize(parts[k], sort=True)
-        group = group * max(len(uniques), 1) + codes
-    _, first, inv = np.unique(group, return_index=True, return_inverse=True)
-    n = len(first)
+    parts = {k: coverage[k].fillna(UNKNOWN) for k in keys}
+    res, inv = groups({**parts, "category": coverage["category"]})
+    n = len(res)
     best = np.full(n, np.nan)
     np.fmin.at(best, inv, values["rank"])
-    # keys typed as a group-by's index would type them (all-text object columns become str)
-    res = pd.DataFrame({k: pd.Index(parts[k].iloc[first].to_numpy()) for k in cols})
     res["group_pop"] = np.bincount(inv, weights=values["group_pop"], minlength=n)
     res["covered_pop"] = np.bincount(inv, weights=values["covered_pop"], minlength=n)
     res["communities"] = np.bincount(inv, weights=values["has"], minlength=n).astype(int)
