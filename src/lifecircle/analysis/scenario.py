@@ -323,11 +323,44 @@ def scenario_stages(
     n_k = len(cats)
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
-    differ = ~_same(before.coverage, pos, cov)
+    may = np.flatnonzero(_may_differ(before, access, status, [c.id for c in sub_cats], pos, cov))
+    differ = may[~_same(before.coverage, pos[may], cov.iloc[may])]
     rows = pos[differ]
-    coverage = _patch_rows(before.coverage, rows, cov.iloc[np.flatnonzero(differ)])
+    coverage = _patch_rows(before.coverage, rows, cov.iloc[differ])
     tables = scenario_tables(before, coverage, rows, facilities)
     return Stages(access, status, coverage, **known, tables=tables)
+
+
+#: The coverage columns of a category that hold for all communities or come from the capacity
+#: step (2SFCA: a facility's supply reaches beyond the points whose nearest facility it is).
+_CAPACITY_COLUMNS = ["supply_per_1000", "capacity_threshold_per_1000", "capacity_unit"]
+
+
+def _may_differ(
+    before: Analysis, access: Access, status: np.ndarray, cats: list[str], pos: np.ndarray,
+    cov: pd.DataFrame,
+) -> np.ndarray:  # fmt: skip
+    """Per row of ``cov`` (the coverage of ``cats``, ``before.coverage``'s rows ``pos``): may
+    it differ from before? A coverage row follows from its community's demand points (their
+    distance, nearest facility and data status in the category) and from the capacity columns;
+    a row whose points kept all three and whose capacity columns are equal is the same row."""
+    codes = pd.factorize(before.demand["community_id"], sort=True)[0]
+    n_c = len(pos) // max(len(cats), 1)
+    may = np.zeros((n_c, len(cats)), dtype=bool)
+    old = before.access
+    for jj, cid in enumerate(cats):
+        j = access.column(cid)
+        moved = (
+            (access.distance_m[:, j] != old.distance_m[:, j])
+            | (access.nearest[:, j] != old.nearest[:, j])
+            | (status[:, j] != before.point_status[:, j])
+        )
+        may[codes[moved], jj] = True
+    may = may.ravel()
+    old_cov = before.coverage
+    for c in _CAPACITY_COLUMNS:
+        may |= ~_equal(old_cov[c].iloc[pos].to_numpy(), cov[c].to_numpy())
+    return may
 
 
 def scenario_tables(
@@ -345,14 +378,13 @@ def scenario_tables(
     gone = set(zip(keys["community_id"].tolist(), keys["category"].tolist(), strict=True))
     hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
     kept = np.flatnonzero(~hit)
-    # the reasons and ids of the replaced rows are reused where their inputs did not change
-    new = shortfall_table(coverage.iloc[rows], cats, before.profile, params.min_covered_share,
-                          old_unlinked[hit])  # fmt: skip
+    # the changed rows are written afresh (few: cheaper than looking up what they had)
+    new = shortfall_table(coverage.iloc[rows], cats, before.profile, params.min_covered_share)
     if before.sites is None:  # one community project per shortfall, in the same order
         comm = before.communities
         made = build_projects(
             new, None, comm[comm["community_id"].isin(keys["community_id"])], before.thresholds,
-            before.profile, before.projects[hit],
+            before.profile,
         )  # fmt: skip
         linked = _ranked([old.iloc[kept], link_shortfalls(new, made)])
         frames = _concat([before.projects.iloc[kept], made.frame])
