@@ -333,3 +333,66 @@ def test_compound_gates_in_a_scenario():
     for table in [*TABLES, "index", "projects", "index_by_compound", "compound_coverage"]:
         pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
     assert sc.analysis.index_by_compound is not None
+
+
+def _river_case(nurseries: dict, communities: dict):
+    """river_with_bridge with point communities and nurseries ``{id: ((x, y), n)}`` (metres
+    from the synthetic origin; n: residents or places) and the fixture profile."""
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+
+    def frame(spec: dict, column: str) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {column: [n for _, n in spec.values()]},
+            geometry=[shapely.Point(X0 + x, Y0 + y) for (x, y), _ in spec.values()],
+            crs=CRS, index=pd.Index(list(spec), name="facility_id"),
+        )  # fmt: skip
+
+    fac = frame(nurseries, "capacity").assign(category="nursery")
+    if not communities:
+        return None, fac, None, None
+    comm = frame(communities, "population").reset_index(names="name")
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    return river_with_bridge(), fac, lc.load_communities(comm), profile
+
+
+def test_capacity_reaches_beyond_the_nearest_facility():
+    """South street y=0. Community A (1,000 people) at (100, -10), B (1,000) at (400, -10);
+    nursery N1 (10 places) at (100, -5): A is 5 m from it (straight, both beside the same
+    spot of the street), B 10 + 300 + 5 = 315 m (beyond the 300 m catchment). N2 (10 places)
+    added at (300, -5) is 10 + 200 + 5 = 215 m from A (N1 stays its nearest: A's distance is
+    unchanged) and 115 m from B. A's supply per 1,000 still changes
+    (N2's catchment reaches it, Gaussian 2SFCA): the scenario must notice it from the capacity
+    step, and equals the full re-analysis."""
+    net, fac, comm, profile = _river_case(
+        {"N1": ((100, -5), 10.0)}, {"A": ((100, -10), 1000), "B": ((400, -10), 1000)}
+    )
+    new = _river_case({"N2": ((300, -5), 10.0)}, {})[1]
+    a = lc.analyze(net, fac, comm, profile, categories=["nursery"])
+    sc = a.with_projects(new)
+    full = lc.analyze(net, pd.concat([fac, sc.added]), comm, profile, categories=["nursery"])
+    for table in [*TABLES, "index", "projects"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    old = a.coverage.set_index("community_name")
+    cov = sc.analysis.coverage.set_index("community_name")
+    assert old.at["A", "distance_m"] == cov.at["A", "distance_m"] == pytest.approx(5)
+    assert old.at["B", "distance_m"] == pytest.approx(315)
+    assert cov.at["B", "distance_m"] == pytest.approx(115)
+    assert cov.at["A", "supply_per_1000"] > old.at["A", "supply_per_1000"]
+
+
+def test_capacity_assessed_once_capacities_are_known():
+    """The old nurseries state no capacity (capacity not assessed anywhere); an added one states
+    10 places: every community's capacity rule now applies, those far from it included, as in
+    the full re-analysis."""
+    net, fac, comm, profile = _river_case(
+        {"N1": ((100, -5), np.nan)}, {"A": ((100, -10), 1000), "B": ((900, 210), 1000)}
+    )
+    new = _river_case({"N2": ((300, -5), 10.0)}, {})[1]
+    a = lc.analyze(net, fac, comm, profile, categories=["nursery"])
+    assert a.coverage["capacity_threshold_per_1000"].isna().all()
+    sc = a.with_projects(new)
+    full = lc.analyze(net, pd.concat([fac, sc.added]), comm, profile, categories=["nursery"])
+    for table in [*TABLES, "index", "projects"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    assert (sc.analysis.coverage["capacity_threshold_per_1000"] == 4.5).all()

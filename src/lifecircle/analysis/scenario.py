@@ -27,9 +27,9 @@ from .._errors import InputError
 from ..communities import Demand
 from ..network import Snapped
 from .access import Access
-from .capacity import add_capacity
+from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
-from .datastatus import status_with_added, street_codes
+from .datastatus import PRESENT, status_with_added, street_codes
 from .index import RollUps, community_index, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
@@ -291,76 +291,94 @@ def scenario_stages(
     before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str],
     added: pd.Index,
 ) -> Stages:  # fmt: skip
-    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only
-    (the data status of streets without data only, near the ``added`` facilities' ids); the
-    rows that differ from ``before``'s replace its rows, and the tables that follow are patched
-    from ``before``'s (:func:`scenario_tables`)."""
+    """Data status, capacity and coverage recomputed for the ``changed`` categories only (the
+    data status of streets without data only, near the ``added`` facilities' ids; coverage
+    rows only for the communities that may change, :func:`_affected`); the rows that differ
+    from ``before``'s replace its rows, and the tables that follow are patched from
+    ``before``'s (:func:`scenario_tables`)."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
-    status = before.point_status.copy()
     known = {"known_shortfalls": before.shortfalls, "known_projects": before.projects}
     if not sub_cats:
-        return Stages(access, status, before.coverage.copy(), **known)
+        return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
+    status = _status_after(before, access, sub_cats, added)
     sub = _sub_access(access, [c.id for c in sub_cats])
-    codes = street_codes(before.demand, before.communities)
-    is_new = access.facilities.index.isin(added)
-    for c in sub_cats:
-        j = access.column(c.id)
-        new_xy = access.facilities.take(
-            np.flatnonzero(is_new & (access.facility_category == c.id))
-        ).xy
-        status[:, j] = status_with_added(
-            status[:, j], codes, access.demand.xy, new_xy, params.data_gap_radius_m
-        )
-    sub_status = status[:, [access.column(c.id) for c in sub_cats]]
+    ratios = supply_ratios(
+        sub_cats, facilities, before.demand, sub, before.thresholds, before.network
+    )
+    ids, hit = _affected(before, access, status, sub_cats, ratios)
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
-        params.min_covered_share, sub_status,
+        params.min_covered_share, status[:, [access.column(c.id) for c in sub_cats]],
+        only=ids[hit],
     )  # fmt: skip
-    add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds, before.network)
+    add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
+                 before.network, ratios=ratios)  # fmt: skip
     # the rows of the changed categories: community order, then the profile's category order
-    n_k = len(cats)
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
-    pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
-    may = np.flatnonzero(_may_differ(before, access, status, [c.id for c in sub_cats], pos, cov))
-    differ = may[~_same(before.coverage, pos[may], cov.iloc[may])]
+    pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
+    differ = np.flatnonzero(~_same(before.coverage, pos, cov))
     rows = pos[differ]
     coverage = _patch_rows(before.coverage, rows, cov.iloc[differ])
     tables = scenario_tables(before, coverage, rows, facilities)
     return Stages(access, status, coverage, **known, tables=tables)
 
 
-#: The coverage columns of a category that hold for all communities or come from the capacity
-#: step (2SFCA: a facility's supply reaches beyond the points whose nearest facility it is).
-_CAPACITY_COLUMNS = ["supply_per_1000", "capacity_threshold_per_1000", "capacity_unit"]
+def _status_after(
+    before: Analysis, access: Access, cats: list[Category], added: pd.Index
+) -> np.ndarray:
+    """``before``'s data status per demand point × category with the ``added`` facilities:
+    streets without data near one of them become present (only ``cats`` can change)."""
+    status = before.point_status.copy()
+    codes = None
+    is_new = access.facilities.index.isin(added)
+    for c in cats:
+        j = access.column(c.id)
+        if (status[:, j] == PRESENT).all():
+            continue  # nothing to turn present
+        if codes is None:
+            codes = street_codes(before.demand, before.communities)
+        new = np.flatnonzero(is_new & (access.facility_category == c.id))
+        status[:, j] = status_with_added(
+            status[:, j], codes, access.demand.xy, access.facilities.take(new).xy,
+            before.params.data_gap_radius_m,
+        )  # fmt: skip
+    return status
 
 
-def _may_differ(
-    before: Analysis, access: Access, status: np.ndarray, cats: list[str], pos: np.ndarray,
-    cov: pd.DataFrame,
-) -> np.ndarray:  # fmt: skip
-    """Per row of ``cov`` (the coverage of ``cats``, ``before.coverage``'s rows ``pos``): may
-    it differ from before? A coverage row follows from its community's demand points (their
-    distance, nearest facility and data status in the category) and from the capacity columns;
-    a row whose points kept all three and whose capacity columns are equal is the same row."""
-    codes = pd.factorize(before.demand["community_id"], sort=True)[0]
-    n_c = len(pos) // max(len(cats), 1)
-    may = np.zeros((n_c, len(cats)), dtype=bool)
-    old = before.access
-    for jj, cid in enumerate(cats):
-        j = access.column(cid)
+def _affected(
+    before: Analysis, access: Access, status: np.ndarray, cats: list[Category],
+    ratios: dict[str, pd.Series],
+) -> tuple[pd.Index, np.ndarray]:  # fmt: skip
+    """The community ids of the coverage table (its order) and which of them may change in
+    one of ``cats``. A coverage row follows from its community's demand points (their
+    distance, nearest facility and data status in the category) and from the capacity step
+    (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
+    a community whose points kept all three and whose capacity figures are equal keeps its
+    rows."""
+    codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
+    ids = pd.Index(uniques)
+    hit = np.zeros(len(ids), dtype=bool)
+    old, cov = before.access, before.coverage
+    order = [c.id for c in before.params.category_list(before.profile)]
+    for c in cats:
+        j = access.column(c.id)
         moved = (
             (access.distance_m[:, j] != old.distance_m[:, j])
             | (access.nearest[:, j] != old.nearest[:, j])
             | (status[:, j] != before.point_status[:, j])
         )
-        may[codes[moved], jj] = True
-    may = may.ravel()
-    old_cov = before.coverage
-    for c in _CAPACITY_COLUMNS:
-        may |= ~_equal(old_cov[c].iloc[pos].to_numpy(), cov[c].to_numpy())
-    return may
+        hit[codes[moved]] = True
+        k = order.index(c.id)  # the category's rows: every len(order)-th from k
+        supply = cov["supply_per_1000"].to_numpy(dtype=float)[k :: len(order)]
+        rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)[k :: len(order)]
+        if c.id in ratios:
+            new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
+            hit |= ~_equal(supply, new) | ~_equal(rule, np.full(len(ids), c.capacity[0].per_1000))
+        else:
+            hit |= ~np.isnan(rule)
+    return ids, hit
 
 
 def scenario_tables(
