@@ -35,7 +35,8 @@ def meets_all_required(coverage: pd.DataFrame, meets_standard: np.ndarray | None
     standard; communities without residents or without any assessed category are set apart
     by :func:`community_index`."""
     fail = failing(coverage, meets_standard) & coverage["required"].astype(bool).to_numpy()
-    return ~pd.Series(fail).groupby(coverage["community_id"].to_numpy(), sort=True).any()
+    codes, ids = pd.factorize(coverage["community_id"], sort=True)
+    return pd.Series(np.bincount(codes, weights=fail, minlength=len(ids)) == 0, index=ids)
 
 
 def counted(index: pd.DataFrame, share_of: str) -> pd.Series:
@@ -65,26 +66,25 @@ def community_index(
     cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
     s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
     fail = failing(cov)
-    tmp = pd.DataFrame(
-        {
-            "community_id": cov["community_id"],
-            "ws": w * s,
-            "w": w,
-            "fail": fail,
-            "assessed": assessed,
-        }
-    )
-    g = tmp.groupby("community_id", sort=True)
-    wsum = g["w"].sum()
+    codes, ids = pd.factorize(cov["community_id"], sort=True)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=np.asarray(values, dtype=float), minlength=len(ids))
+
+    wsum, n_assessed = total(w), total(assessed.to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        service = np.where(wsum > 0, 100.0 * total(w * s.to_numpy()) / wsum, np.nan)
+    ids = pd.Index(ids, name="community_id")
     idx = pd.DataFrame(
         {
-            "service_index": 100.0 * g["ws"].sum() / wsum.where(wsum > 0),
-            "n_shortfalls": g["fail"].sum().astype(int),
-            "meets_all_required": meets_all_required(cov),
-            "n_not_assessed": (g.size() - g["assessed"].sum()).astype(int),
-        }
+            "service_index": service,
+            "n_shortfalls": total(fail).astype(int),
+            "meets_all_required": meets_all_required(cov).to_numpy(),
+            "n_not_assessed": (np.bincount(codes, minlength=len(ids)) - n_assessed).astype(int),
+        },
+        index=ids,
     )
-    none_assessed = g["assessed"].sum() == 0
+    none_assessed = pd.Series(n_assessed == 0, index=ids)
     comm = communities.set_index("community_id")
     keep = [h for h in HIERARCHY if h != "community_id"]
     keep += [c for c in ("province_code", "city_code", "settlement") if c in comm]
