@@ -33,7 +33,7 @@ from .datastatus import PRESENT, status_with_added, street_codes
 from .index import RollUps, community_index, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
-from .shortfalls import priority_order, shortfall_table
+from .shortfalls import RANK_KEYS, priority_order, shortfall_table
 
 if TYPE_CHECKING:
     from ..standards import Category
@@ -390,45 +390,48 @@ def scenario_tables(
     streets, counties, the city and categories are recomputed."""
     params, cats = before.params, before.params.category_list(before.profile)
     old = before.shortfalls
-    old_unlinked = old.drop(columns=LINK_COLUMNS)
-    keys = coverage.iloc[rows][["community_id", "category"]]
-    hit = old["community_id"].isin(keys["community_id"]).to_numpy(copy=True)
-    gone = set(zip(keys["community_id"].tolist(), keys["category"].tolist(), strict=True))
+    changed = coverage.iloc[rows]
+    ids = changed["community_id"]
+    hit = old["community_id"].isin(ids).to_numpy(copy=True)
+    gone = set(zip(ids.tolist(), changed["category"].tolist(), strict=True))
     hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
     kept = np.flatnonzero(~hit)
     # the changed rows are written afresh (few: cheaper than looking up what they had)
-    new = shortfall_table(coverage.iloc[rows], cats, before.profile, params.min_covered_share)
+    new = shortfall_table(changed, cats, before.profile, params.min_covered_share)
+    src = _merged_order(old, kept, new)
     if before.sites is None:  # one community project per shortfall, in the same order
         comm = before.communities
         made = build_projects(
-            new, None, comm[comm["community_id"].isin(keys["community_id"])], before.thresholds,
-            before.profile,
-        )  # fmt: skip
-        linked = _ranked([old.iloc[kept], link_shortfalls(new, made)])
-        frames = _concat([before.projects.iloc[kept], made.frame])
-        projects = community_projects(frames.iloc[linked[1]], linked[0])
-        shortfalls, unlinked = linked[0], linked[0].drop(columns=LINK_COLUMNS)
+            new, None, comm[comm["community_id"].isin(ids)], before.thresholds, before.profile
+        )
+        shortfalls = _take(old, link_shortfalls(new, made), src)
+        projects = community_projects(_take(before.projects, made.frame, src), shortfalls)
+        unlinked = shortfalls.drop(columns=LINK_COLUMNS)
     else:  # the projects are built again (the sites of before are not the scenario's)
         shortfalls, projects = None, None
-        unlinked = _ranked([old_unlinked.iloc[kept], new])[0]
+        unlinked = _take(old.drop(columns=LINK_COLUMNS), new, src)
     return Tables(unlinked, shortfalls, projects, _roll_ups(before, coverage, rows, facilities))
 
 
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The non-empty ``parts`` one after the other (index reset); all empty: the last one, made
-    as the full analysis makes an empty table (empty frames can lose their column types)."""
-    full = [p for p in parts if len(p)]
-    return pd.concat(full, ignore_index=True) if full else parts[-1].reset_index(drop=True)
+def _merged_order(old: pd.DataFrame, kept: np.ndarray, new: pd.DataFrame) -> np.ndarray:
+    """The shortfall rows ``kept`` of ``old`` and the rows of ``new`` in priority order (a
+    merge: only the ranking columns are sorted), as positions in ``old`` then ``new`` (the
+    i-th row of ``new``: ``len(old) + i``)."""
+    src = np.r_[kept, len(old) + np.arange(len(new))]
+    keys = pd.concat([old[RANK_KEYS].iloc[kept], new[RANK_KEYS]], ignore_index=True)
+    return src[priority_order(keys)]
 
 
-def _ranked(parts: list[pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Shortfall rows ``parts`` as one list in priority order, ranks renumbered 1 … n, and the
-    positions (in ``parts`` concatenated) of its rows."""
-    both = _concat(parts)
-    order = priority_order(both)
-    out = both.iloc[order].reset_index(drop=True)
+def _take(old: pd.DataFrame, new: pd.DataFrame, src: np.ndarray) -> pd.DataFrame:
+    """The rows of ``old`` then ``new`` at positions ``src`` (see :func:`_merged_order`), index
+    reset and shortfall ranks renumbered 1 … n; no rows at all: ``new`` (made as the full
+    analysis makes an empty table: empty frames can lose their column types)."""
+    if len(src) == 0:
+        return new.reset_index(drop=True)
+    both = new if len(old) == 0 else old if len(new) == 0 else pd.concat([old, new])
+    out = both.iloc[src].reset_index(drop=True)
     out["priority_rank"] = np.arange(1, len(out) + 1)
-    return out, order
+    return out
 
 
 def _roll_ups(
@@ -448,7 +451,8 @@ def _roll_ups(
     at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
     index = _patch_rows(before.index, at, made)
     status = before.coverage[["data_status"]]
-    gaps = before.data_gaps.copy() if _same(status, rows, coverage.iloc[rows]).all() else None
+    same = _same(status, rows, coverage[["data_status"]].iloc[rows]).all()
+    gaps = before.data_gaps.copy() if same else None
     return roll_ups(
         coverage, communities, facilities, cats, before.thresholds, params.share_of,
         params.target_share, index=index, data_gaps=gaps,
