@@ -224,7 +224,7 @@ class Analysis:
     @property
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
-        idx = self.index
+        idx, cats = self.index, self.categories
         shares = {k: share_meeting(idx, k) for k in ("urban", "village", "all")}
         share = shares[self.share_of]
         pop = idx["population"].fillna(0)
@@ -243,7 +243,7 @@ class Analysis:
             "demand_points": int(len(self.demand)),
             "shortfalls": int(len(self.shortfalls)),
             "categories_not_assessed": int(
-                (self.categories.query("scope == 'city'")["data_status"] == NO_DATA).sum()
+                ((cats["scope"] == "city") & (cats["data_status"] == NO_DATA)).sum()
             ),
             "data_gaps": int(len(self.data_gaps)),
             "share_meeting_standard": share,

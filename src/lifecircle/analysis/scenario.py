@@ -565,11 +565,14 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
 def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Place columns of ``b`` with :data:`_COMPARED` before (``_before``) and after (``_after``)."""
     place = [c for c in b.columns if c.endswith(("_code", "_name"))]
-    left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
-    right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
     if b[place].equals(a[place]):  # the same places in the same order (as a scenario keeps them)
-        out = pd.concat([left, right.drop(columns=place)], axis=1)
+        out = pd.DataFrame(
+            {**{c: b[c] for c in place}, **{f"{c}_before": b[c] for c in _COMPARED},
+             **{f"{c}_after": a[c] for c in _COMPARED}}
+        )  # fmt: skip
     else:
+        left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
+        right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
         out = left.merge(right, on=place, how="outer")
     out["share_change"] = out["share_meeting_standard_after"] - out["share_meeting_standard_before"]
     return out
