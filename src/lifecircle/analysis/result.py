@@ -365,9 +365,10 @@ class Analysis:
         rows whose ``status`` is in ``statuses``, by default 申报/在建/建成 — declared, under
         construction, built), proposed sites (:attr:`sites`) or any facility frame with a
         ``category`` column. Only the added facilities are searched from; the distances are the
-        element-wise minimum of the old and new ones, and coverage, capacity and data status
-        are recomputed for the categories that got facilities. The result equals
-        :func:`lifecircle.analyze` with the facilities appended.
+        element-wise minimum of the old and new ones, and only the rows of the tables that can
+        change are made again (see :mod:`lifecircle.analysis.scenario`); compounds and gates
+        are carried over. The result equals :func:`lifecircle.analyze` with the facilities
+        appended.
         """
         from .scenario import with_projects
 
