@@ -17,8 +17,11 @@ Sides, on the same network, taking turns, best of ``--repeat``:
 * and the distances alone: the scenario's ``extend_access`` against ``compute_access`` (snap
   everything, one search per category).
 
-The two sides' tables are checked to be equal. ``--profile`` prints where the scenario's time
-goes (cProfile, top 25 by cumulative time).
+The two sides' tables are checked to be equal (every table, the distance and nearest-facility
+arrays and the data status). Both sides deliver the same outputs: an :class:`~lifecircle.Analysis`
+computes every table when it is constructed (nothing is lazy), so the scenario's time includes
+making all of them, patched from the analysis before (``analysis/scenario.py``).
+``--profile`` prints where the scenario's time goes (cProfile, top 25 by cumulative time).
 
 Run from the repository root::
 
@@ -56,7 +59,7 @@ from lifecircle.analysis.scenario import added_facilities, extend_access  # noqa
 
 MILAN = "data/intl/milan.osm.pbf"
 TABLES = ["coverage", "shortfalls", "categories", "index", "index_by_street", "index_by_county",
-          "data_gaps", "projects"]  # fmt: skip
+          "index_by_city", "data_gaps", "projects"]  # fmt: skip
 
 
 def make_added(net: lc.WalkNetwork, n: int, n_cats: int = len(CATEGORIES)) -> gpd.GeoDataFrame:
@@ -77,6 +80,8 @@ def _check_equal(sc_analysis: lc.Analysis, full: lc.Analysis) -> None:
     for t in TABLES:
         pd.testing.assert_frame_equal(getattr(sc_analysis, t), getattr(full, t))
     assert np.array_equal(sc_analysis.access.distance_m, full.access.distance_m)
+    assert np.array_equal(sc_analysis.access.nearest, full.access.nearest)
+    assert np.array_equal(sc_analysis.point_status, full.point_status)
 
 
 def main(argv: list[str] | None = None) -> None:

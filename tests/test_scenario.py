@@ -264,3 +264,135 @@ def test_status_with_added_by_hand():
     assert list(out) == [PRESENT] * 4 + [NO_DATA]
     assert list(status) == [PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA]  # not changed in place
     assert status_with_added(status, codes, xy, np.empty((0, 2)), 500.0) is status
+
+
+@pytest.fixture(scope="module")
+def plain(inputs):
+    """An analysis on which no sites were proposed: its projects are one per shortfall, which a
+    scenario patches instead of building again."""
+    return _analyze(inputs, inputs[1])
+
+
+def test_analysis_without_sites_equals_full_reanalysis(inputs, plain, added):
+    """The patched shortfalls, projects and links (no sites before) equal the full re-analysis,
+    and the shortfalls of communities that did not change keep their rows."""
+    sc = plain.with_projects(added)
+    assert plain.sites is None
+    _assert_equals_full(inputs, plain, sc)
+    full = _analyze(inputs, pd.concat([plain.facilities, sc.added]))
+    assert np.array_equal(sc.analysis.access.distance_m, full.access.distance_m)
+    changed = set(sc.communities["community_id"])
+    assert changed  # the sites reach someone
+    keep = ~plain.shortfalls["community_id"].isin(changed)
+    cols = [c for c in plain.shortfalls.columns if c != "priority_rank"]
+    left = plain.shortfalls.loc[keep, cols].set_index(["community_id", "category"])
+    right = sc.analysis.shortfalls[cols].set_index(["community_id", "category"])
+    pd.testing.assert_frame_equal(left, right.loc[left.index])
+
+
+def test_one_category_without_sites(inputs, plain):
+    """Two kindergartens on an analysis without sites: the patched tables equal the full
+    re-analysis, and a second scenario on the first one's analysis does too."""
+    pts = inputs[2].to_crs(4326).geometry.representative_point().to_numpy()
+    sc = plain.with_projects(_added_at(plain, "kindergarten", pts[:2], "kg"))
+    _assert_equals_full(inputs, plain, sc)
+    again = sc.analysis.with_projects(_added_at(plain, "health_station", pts[3:5], "hs"))
+    _assert_equals_full(inputs, sc.analysis, again)
+
+
+def test_compound_gates_in_a_scenario():
+    """river_with_bridge: a compound (box x 50-150, y 20-190) with a gate at (100, 20) holds a
+    point community at (100, 150); its nursery N1 is at (900, -5): 130 m inside to the gate,
+    20 m to the south street, 800 m along it, 5 m: 955 m. A nursery added at (150, -5) is
+    130 + 20 + 50 + 5 = 205 m away through the gate. The scenario equals the full re-analysis,
+    the compound tables included."""
+    from _nets import CRS, X0, Y0, box, pts, river_with_bridge
+    from conftest import FIXTURES
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"name": ["C1"], "population": [1000]}, geometry=[shapely.Point(X0 + 100, Y0 + 150)],
+        crs=CRS,
+    ))  # fmt: skip
+    fac = gpd.GeoDataFrame({"category": ["nursery"], "capacity": [10.0]},
+                           geometry=[shapely.Point(X0 + 900, Y0 - 5)], crs=CRS,
+                           index=pd.Index(["N1"], name="facility_id"))  # fmt: skip
+    new = gpd.GeoDataFrame({"category": ["nursery"], "capacity": [20.0]},
+                           geometry=[shapely.Point(X0 + 150, Y0 - 5)], crs=CRS,
+                           index=pd.Index(["N2"], name="facility_id"))  # fmt: skip
+    kw = {"categories": ["nursery"], "compound_gates": pts((100, 20), index=["south"]),
+          "compounds": gpd.GeoDataFrame({"小区名称": ["江南润园"]},
+                                        geometry=[box(50, 20, 150, 190)], crs=CRS)}  # fmt: skip
+    a = lc.analyze(net, fac, comm, profile, **kw)
+    assert a.access.distance_m[0, 0] == pytest.approx(955)
+    sc = a.with_projects(new)
+    full = lc.analyze(net, pd.concat([fac, sc.added]), comm, profile, **kw)
+    assert sc.analysis.access.distance_m[0, 0] == pytest.approx(205)
+    assert np.array_equal(sc.analysis.access.distance_m, full.access.distance_m)
+    for table in [*TABLES, "index", "projects", "index_by_compound", "compound_coverage"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    assert sc.analysis.index_by_compound is not None
+
+
+def _river_case(nurseries: dict, communities: dict):
+    """river_with_bridge with point communities and nurseries ``{id: ((x, y), n)}`` (metres
+    from the synthetic origin; n: residents or places) and the fixture profile."""
+    from _nets import CRS, X0, Y0, river_with_bridge
+    from conftest import FIXTURES
+
+    def frame(spec: dict, column: str) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {column: [n for _, n in spec.values()]},
+            geometry=[shapely.Point(X0 + x, Y0 + y) for (x, y), _ in spec.values()],
+            crs=CRS, index=pd.Index(list(spec), name="facility_id"),
+        )  # fmt: skip
+
+    fac = frame(nurseries, "capacity").assign(category="nursery")
+    if not communities:
+        return None, fac, None, None
+    comm = frame(communities, "population").reset_index(names="name")
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    return river_with_bridge(), fac, lc.load_communities(comm), profile
+
+
+def test_capacity_reaches_beyond_the_nearest_facility():
+    """South street y=0. Community A (1,000 people) at (100, -10), B (1,000) at (400, -10);
+    nursery N1 (10 places) at (100, -5): A is 5 m from it (straight, both beside the same
+    spot of the street), B 10 + 300 + 5 = 315 m (beyond the 300 m catchment). N2 (10 places)
+    added at (300, -5) is 10 + 200 + 5 = 215 m from A (N1 stays its nearest: A's distance is
+    unchanged) and 115 m from B. A's supply per 1,000 still changes
+    (N2's catchment reaches it, Gaussian 2SFCA): the scenario must notice it from the capacity
+    step, and equals the full re-analysis."""
+    net, fac, comm, profile = _river_case(
+        {"N1": ((100, -5), 10.0)}, {"A": ((100, -10), 1000), "B": ((400, -10), 1000)}
+    )
+    new = _river_case({"N2": ((300, -5), 10.0)}, {})[1]
+    a = lc.analyze(net, fac, comm, profile, categories=["nursery"])
+    sc = a.with_projects(new)
+    full = lc.analyze(net, pd.concat([fac, sc.added]), comm, profile, categories=["nursery"])
+    for table in [*TABLES, "index", "projects"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    old = a.coverage.set_index("community_name")
+    cov = sc.analysis.coverage.set_index("community_name")
+    assert old.at["A", "distance_m"] == cov.at["A", "distance_m"] == pytest.approx(5)
+    assert old.at["B", "distance_m"] == pytest.approx(315)
+    assert cov.at["B", "distance_m"] == pytest.approx(115)
+    assert cov.at["A", "supply_per_1000"] > old.at["A", "supply_per_1000"]
+
+
+def test_capacity_assessed_once_capacities_are_known():
+    """The old nurseries state no capacity (capacity not assessed anywhere); an added one states
+    10 places: every community's capacity rule now applies, those far from it included, as in
+    the full re-analysis."""
+    net, fac, comm, profile = _river_case(
+        {"N1": ((100, -5), np.nan)}, {"A": ((100, -10), 1000), "B": ((900, 210), 1000)}
+    )
+    new = _river_case({"N2": ((300, -5), 10.0)}, {})[1]
+    a = lc.analyze(net, fac, comm, profile, categories=["nursery"])
+    assert a.coverage["capacity_threshold_per_1000"].isna().all()
+    sc = a.with_projects(new)
+    full = lc.analyze(net, pd.concat([fac, sc.added]), comm, profile, categories=["nursery"])
+    for table in [*TABLES, "index", "projects"]:
+        pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
+    assert (sc.analysis.coverage["capacity_threshold_per_1000"] == 4.5).all()

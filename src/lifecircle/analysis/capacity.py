@@ -82,24 +82,18 @@ def _supply(cat: Category, fac: gpd.GeoDataFrame) -> np.ndarray | None | bool:
     return caps.to_numpy(dtype=float)
 
 
-def add_capacity(
-    coverage: pd.DataFrame,
+def supply_ratios(
     cats: list[Category],
     facilities: gpd.GeoDataFrame,
     demand: pd.DataFrame,
     access: Access,
     thresholds: dict[str, float],
     network: WalkNetwork,
-) -> None:
-    """Add ``supply_per_1000``, ``capacity_threshold_per_1000``, ``capacity_unit``,
-    ``meets_capacity`` and ``meets_standard`` to ``coverage`` (in place).
-
-    Distances go through the facilities' and compounds' gates where ``access`` has them (as
-    for coverage: :meth:`Access.entries_of`, :meth:`Access.exits`)."""
-    cov = coverage
-    cov["supply_per_1000"] = np.nan
-    cov["capacity_threshold_per_1000"] = np.nan
-    cov["capacity_unit"] = None
+) -> dict[str, pd.Series]:
+    """Supply per 1,000 residents of the target group (index: community id) of each category
+    with a per-1,000 rule whose facilities state capacities (:func:`g2sfca`; 0 without
+    facilities); categories without are left out (capacity not assessed)."""
+    out: dict[str, pd.Series] = {}
     cid = demand["community_id"].to_numpy()
     for c in cats:
         if not c.capacity or "capacity" not in facilities.columns:
@@ -110,16 +104,47 @@ def add_capacity(
         rule = c.capacity[0]
         entries = access.entries_of(c.id)
         if supply is None or entries is None:
-            ratio = pd.Series(0.0, index=np.unique(cid))
+            out[c.id] = pd.Series(0.0, index=np.unique(cid))
         else:
             w, _ = group_weights(demand, rule.population)
             homes, home_rows = access.exits()
-            ratio = g2sfca(
+            out[c.id] = g2sfca(
                 network, entries[0], supply, homes, w, cid, thresholds[c.id],
                 facility_rows=entries[1], demand_rows=home_rows,
             )  # fmt: skip
+    return out
+
+
+def add_capacity(
+    coverage: pd.DataFrame,
+    cats: list[Category],
+    facilities: gpd.GeoDataFrame,
+    demand: pd.DataFrame,
+    access: Access,
+    thresholds: dict[str, float],
+    network: WalkNetwork,
+    ratios: dict[str, pd.Series] | None = None,
+) -> None:
+    """Add ``supply_per_1000``, ``capacity_threshold_per_1000``, ``capacity_unit``,
+    ``meets_capacity`` and ``meets_standard`` to ``coverage`` (in place).
+
+    Distances go through the facilities' and compounds' gates where ``access`` has them (as
+    for coverage: :meth:`Access.entries_of`, :meth:`Access.exits`). ``ratios``: the
+    :func:`supply_ratios` of ``cats`` when already computed."""
+    if ratios is None:
+        ratios = supply_ratios(cats, facilities, demand, access, thresholds, network)
+    cov = coverage
+    cov["supply_per_1000"] = np.nan
+    cov["capacity_threshold_per_1000"] = np.nan
+    cov["capacity_unit"] = None
+    for c in cats:
+        if c.id not in ratios:
+            continue
+        rule = c.capacity[0]
         mask = cov["category"] == c.id
-        cov.loc[mask, "supply_per_1000"] = cov.loc[mask, "community_id"].map(ratio).to_numpy()
+        cov.loc[mask, "supply_per_1000"] = (
+            cov.loc[mask, "community_id"].map(ratios[c.id]).to_numpy()
+        )
         cov.loc[mask, "capacity_threshold_per_1000"] = rule.per_1000
         cov.loc[mask, "capacity_unit"] = rule.unit
     # assessed where a per-1,000 target applies and the community has residents of the group

@@ -7,7 +7,7 @@ Group reductions run with numpy on points sorted by community, once per category
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import geopandas as gpd
@@ -124,13 +124,24 @@ def coverage_table(
     thresholds: dict[str, float],
     min_covered_share: float,
     point_status: np.ndarray | None = None,
+    only: pd.Index | None = None,
 ) -> pd.DataFrame:
     """One row per community × category (community order, then the profile's category order):
     distances (population-weighted median, min, max), target residents, covered and uncovered
     residents, covered share and ``meets_distance``; with ``point_status`` (see
-    :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``."""
+    :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``. ``only``:
+    the community ids to make rows for (a scenario's changed ones); the reductions run over
+    all points either way, so these rows equal those of the whole table."""
     r = _reduce(demand, cats, access, thresholds)
-    n_c, n_k = len(r.ids), len(cats)
+    n_k = len(cats)
+    if point_status is None:
+        point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
+    status = community_status(demand, point_status, r.ids)
+    if only is not None:
+        keep = r.ids.isin(only)
+        r = _ByCommunity(r.ids[keep], *(getattr(r, f.name)[keep] for f in fields(r)[1:]))
+        status = status[keep]
+    n_c = len(r.ids)
     comm = communities.set_index("community_id").reindex(r.ids)
     cov = pd.DataFrame({"community_id": np.repeat(np.asarray(r.ids, dtype=object), n_k)})
     for h in [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]:
@@ -157,8 +168,6 @@ def coverage_table(
     cov["uncovered_pop"] = np.clip(gp - cp, 0, None)
     cov["covered_share"], cov["meets_distance"] = distance_verdict(cp, gp, min_covered_share)
     cov["unsnapped_points"] = np.repeat(r.unsnapped.astype(int), n_k)
-    if point_status is None:
-        point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
-    cov["data_status"] = community_status(demand, point_status, r.ids).ravel()
+    cov["data_status"] = status.ravel()
     cov["assessed"] = cov["data_status"] != NO_DATA
     return cov

@@ -35,7 +35,8 @@ def meets_all_required(coverage: pd.DataFrame, meets_standard: np.ndarray | None
     standard; communities without residents or without any assessed category are set apart
     by :func:`community_index`."""
     fail = failing(coverage, meets_standard) & coverage["required"].astype(bool).to_numpy()
-    return ~pd.Series(fail).groupby(coverage["community_id"].to_numpy(), sort=True).any()
+    codes, ids = pd.factorize(coverage["community_id"], sort=True)
+    return pd.Series(np.bincount(codes, weights=fail, minlength=len(ids)) == 0, index=ids)
 
 
 def counted(index: pd.DataFrame, share_of: str) -> pd.Series:
@@ -65,26 +66,25 @@ def community_index(
     cap = (cov["supply_per_1000"] / cov["capacity_threshold_per_1000"]).clip(0, 1)
     s = s * cap.where(cov["capacity_threshold_per_1000"].notna(), 1.0).fillna(0.0)
     fail = failing(cov)
-    tmp = pd.DataFrame(
-        {
-            "community_id": cov["community_id"],
-            "ws": w * s,
-            "w": w,
-            "fail": fail,
-            "assessed": assessed,
-        }
-    )
-    g = tmp.groupby("community_id", sort=True)
-    wsum = g["w"].sum()
+    codes, ids = pd.factorize(cov["community_id"], sort=True)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=np.asarray(values, dtype=float), minlength=len(ids))
+
+    wsum, n_assessed = total(w), total(assessed.to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        service = np.where(wsum > 0, 100.0 * total(w * s.to_numpy()) / wsum, np.nan)
+    ids = pd.Index(ids, name="community_id")
     idx = pd.DataFrame(
         {
-            "service_index": 100.0 * g["ws"].sum() / wsum.where(wsum > 0),
-            "n_shortfalls": g["fail"].sum().astype(int),
-            "meets_all_required": meets_all_required(cov),
-            "n_not_assessed": (g.size() - g["assessed"].sum()).astype(int),
-        }
+            "service_index": service,
+            "n_shortfalls": total(fail).astype(int),
+            "meets_all_required": meets_all_required(cov).to_numpy(),
+            "n_not_assessed": (np.bincount(codes, minlength=len(ids)) - n_assessed).astype(int),
+        },
+        index=ids,
     )
-    none_assessed = g["assessed"].sum() == 0
+    none_assessed = pd.Series(n_assessed == 0, index=ids)
     comm = communities.set_index("community_id")
     keep = [h for h in HIERARCHY if h != "community_id"]
     keep += [c for c in ("province_code", "city_code", "settlement") if c in comm]
@@ -135,26 +135,46 @@ def index_by(
     village counts are given in their own columns either way."""
     meets = index["meets_all_required"]
     assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
-    pop = index["population"]
-    df = pd.DataFrame({k: index[k].fillna(UNKNOWN) for k in keys})
-    df["communities"] = np.ones(len(index), dtype=np.int64)
-    df["population"] = pop
-    df["_pw"] = pop.fillna(0) * index["service_index"]
-    df["communities_assessed"], df["communities_meeting"] = assessed, meeting
+    pop = index["population"].to_numpy(dtype=float)
+    service = index["service_index"].to_numpy(dtype=float)
+    res, inv = groups({k: index[k].fillna(UNKNOWN) for k in keys})
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
+    counts = {"communities": np.ones(len(index), dtype=np.int64)}
+    counts["communities_assessed"], counts["communities_meeting"] = assessed, meeting
     for prefix in ("urban", "village"):
         kind = (settlement == prefix).to_numpy(dtype=bool)
-        df[f"{prefix}_assessed"], df[f"{prefix}_meeting"] = assessed * kind, meeting * kind
-    # one pass: every column is a sum (counts of 0/1 columns; NaN population skipped)
-    res = df.groupby(keys, sort=True, dropna=False).sum()
-    res.insert(2, "service_index", res.pop("_pw") / res["population"].where(lambda x: x > 0))
+        counts[f"{prefix}_assessed"], counts[f"{prefix}_meeting"] = assessed * kind, meeting * kind
+
+    def total(values: np.ndarray) -> np.ndarray:  # NaN skipped
+        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(res))
+
+    res["communities"] = total(counts.pop("communities")).astype(np.int64)
+    res["population"] = total(pop)
+    weighted = total(np.nan_to_num(pop, nan=0.0) * service)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["service_index"] = np.where(res["population"] > 0, weighted / res["population"], np.nan)
+    for name, values in counts.items():
+        res[name] = total(values).astype(np.int64)
     base = "communities" if share_of == "all" else share_of
     n = res[f"{base}_assessed"]
     res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
     res["share_of"] = share_of
     res["target_share"] = target_share
     res["meets_target"] = res["share_meeting_standard"] >= target_share
-    return res.reset_index()
+    return res
+
+
+def groups(keys: dict[str, pd.Series]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The groups of rows with equal ``keys`` (no missing values), in sorted order as
+    ``groupby(sort=True)`` gives them: a frame of their keys (typed as a group-by's index types
+    them) and each row's group."""
+    group = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
+    for col in keys.values():  # lexicographic: each column's sorted codes within the previous
+        codes, uniques = pd.factorize(col, sort=True)
+        group = group * max(len(uniques), 1) + codes
+    _, first, inv = np.unique(group, return_index=True, return_inverse=True)
+    frame = pd.DataFrame({k: pd.Index(col.iloc[first].to_numpy()) for k, col in keys.items()})
+    return frame, inv.ravel()
 
 
 STREET_KEYS = ["county_code", "county_name", "street_code", "street_name"]
@@ -173,24 +193,39 @@ _STATUS_RANK = {PRESENT: 0, CONFIRMED_ABSENT: 1, NO_DATA: 2}
 STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
-def _category_scope(coverage: pd.DataFrame, scope: str, keys: list[str]) -> pd.DataFrame:
-    df = coverage[[*keys, "category", "group_pop", "covered_pop", "meets_standard",
-                   "data_status"]].copy()  # fmt: skip
-    if keys:
-        df[keys] = df[keys].fillna(UNKNOWN)
-    df["_has"] = df["group_pop"] > 0  # communities without residents of the group don't count
-    df["_meet"] = df["_has"] & df["meets_standard"].astype(bool)
-    df["_rank"] = df["data_status"].map(_STATUS_RANK)
-    g = df.groupby([*keys, "category"], sort=True, dropna=False)
-    res = pd.DataFrame(
-        {
-            "group_pop": g["group_pop"].sum(),
-            "covered_pop": g["covered_pop"].sum(),
-            "communities": g["_has"].sum().astype(int),
-            "communities_meeting": g["_meet"].sum().astype(int),
-            "data_status": g["_rank"].min().map(dict(enumerate(STATUSES))),
-        }
-    ).reset_index()
+def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What :func:`_category_scope` sums per row: target residents, covered ones, whether the
+    row has residents of the group (communities without them don't count) and meets the
+    standard, and the rank of its data status (:data:`_STATUS_RANK`; NaN: none)."""
+    gp = coverage["group_pop"].to_numpy(dtype=float)
+    has = gp > 0
+    codes, uniques = pd.factorize(coverage["data_status"])
+    ranks = np.array([_STATUS_RANK.get(u, np.nan) for u in uniques] + [np.nan], dtype=float)
+    return {
+        "group_pop": gp,
+        "covered_pop": coverage["covered_pop"].to_numpy(dtype=float),
+        "has": has,
+        "meet": has & coverage["meets_standard"].astype(bool).to_numpy(),
+        "rank": ranks[codes],  # code -1 (missing): the last, NaN
+    }
+
+
+def _category_scope(
+    coverage: pd.DataFrame, scope: str, keys: list[str], values: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Sums of ``values`` (:func:`_row_values`) per place (``keys``, missing ones
+    :data:`UNKNOWN`) and category, groups in sorted order; reduced with numpy (one code per
+    group, then ``bincount``)."""
+    parts = {k: coverage[k].fillna(UNKNOWN) for k in keys}
+    res, inv = groups({**parts, "category": coverage["category"]})
+    n = len(res)
+    best = np.full(n, np.nan)
+    np.fmin.at(best, inv, values["rank"])
+    res["group_pop"] = np.bincount(inv, weights=values["group_pop"], minlength=n)
+    res["covered_pop"] = np.bincount(inv, weights=values["covered_pop"], minlength=n)
+    res["communities"] = np.bincount(inv, weights=values["has"], minlength=n).astype(int)
+    res["communities_meeting"] = np.bincount(inv, weights=values["meet"], minlength=n).astype(int)
+    res["data_status"] = pd.Series(best).map(dict(enumerate(STATUSES)))
     res["scope"] = scope
     return res
 
@@ -205,7 +240,10 @@ def category_table(
     thresholds: dict[str, float],
 ) -> pd.DataFrame:
     """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
-    out = pd.concat([_category_scope(coverage, s, k) for s, k in _SCOPES], ignore_index=True)
+    values = _row_values(coverage)
+    out = pd.concat(
+        [_category_scope(coverage, s, k, values) for s, k in _SCOPES], ignore_index=True
+    )
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
@@ -255,11 +293,15 @@ def roll_ups(
     thresholds: dict[str, float],
     share_of: str,
     target_share: float,
+    index: gpd.GeoDataFrame | None = None,
+    data_gaps: pd.DataFrame | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does."""
-    index = community_index(coverage, communities, cats)
+    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``: the
+    community index and data checklist of ``coverage`` when already known (a scenario patches
+    them from the analysis before)."""
+    index = community_index(coverage, communities, cats) if index is None else index
     used = effective_share_of(communities, share_of)
     return RollUps(
         index=index,
@@ -268,5 +310,5 @@ def roll_ups(
         index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
         index_by_city=index_by(index, CITY_KEYS, target_share, used),
         categories=category_table(coverage, facilities, cats, thresholds),
-        data_gaps=data_checklist(coverage, cats),
+        data_gaps=data_checklist(coverage, cats) if data_gaps is None else data_gaps,
     )

@@ -130,6 +130,15 @@ def build_projects(
     )
 
 
+def community_projects(frame: gpd.GeoDataFrame, shortfalls: pd.DataFrame) -> Projects:
+    """The :class:`Projects` of ``shortfalls`` without proposed sites, from ``frame``: their
+    community projects, one per row of ``shortfalls`` in its order (as :func:`build_projects`
+    makes them), with priority ranks renumbered 1 … n."""
+    out = frame.reset_index(drop=True)
+    out["priority_rank"] = np.arange(1, len(out) + 1)
+    return Projects(out, {k: i for i, k in enumerate(_keys(shortfalls))})
+
+
 def _community_records(rest: pd.DataFrame) -> list[dict]:
     frame = pd.DataFrame(
         {

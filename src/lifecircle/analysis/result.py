@@ -33,7 +33,7 @@ from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
 from .datastatus import NO_DATA, point_status
-from .index import roll_ups, share_meeting
+from .index import RollUps, roll_ups, share_meeting
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
 from .shortfalls import shortfall_table
@@ -60,6 +60,21 @@ class Stages:
     known_shortfalls: pd.DataFrame | None = None
     #: projects of that analysis, whose community projects keep their ids
     known_projects: pd.DataFrame | None = None
+    #: the tables that follow from ``coverage``, when already made (a scenario patches them
+    #: from the analysis before); ``None``: computed from ``coverage``
+    tables: Tables | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The tables an :class:`Analysis` makes from its coverage, made elsewhere: the shortfall
+    list before (``unlinked``) and after (``shortfalls``) it names its projects, the projects
+    (``None``: built by the analysis, and the shortfalls linked to them) and the roll-ups."""
+
+    unlinked: pd.DataFrame
+    shortfalls: pd.DataFrame | None
+    projects: Projects | None
+    roll_ups: RollUps
 
 
 def first_stages(
@@ -149,15 +164,7 @@ class Analysis:
         self.access: Access = stages.access
         self.point_status = stages.point_status
         self.coverage = stages.coverage
-        self._unlinked = shortfall_table(
-            self.coverage, cats, profile, params.min_covered_share, stages.known_shortfalls
-        )
-        self._projects = self._build_projects()
-        self.shortfalls = link_shortfalls(self._unlinked, self._projects)
-        r = roll_ups(
-            self.coverage, self.communities, facilities, cats, self.thresholds,
-            params.share_of, params.target_share,
-        )  # fmt: skip
+        r = self._tables(stages, cats)
         self.index = r.index
         #: the communities the share meeting the standard is counted over (see AnalysisParams)
         self.share_of = r.share_of
@@ -180,6 +187,29 @@ class Analysis:
         return first_stages(
             self.network, self.profile, self.demand, self.communities, self.facilities,
             self.params, self.thresholds, *self._gates,
+        )  # fmt: skip
+
+    def _tables(self, stages: Stages, cats: list) -> RollUps:
+        """Shortfalls and projects (set on the analysis) and the roll-ups, from the coverage or
+        as ``stages.tables`` gives them."""
+        t, params = stages.tables, self.params
+        if t is None:
+            self._unlinked = shortfall_table(
+                self.coverage, cats, self.profile, params.min_covered_share,
+                stages.known_shortfalls,
+            )  # fmt: skip
+        else:
+            self._unlinked = t.unlinked
+        if t is not None and t.projects is not None and t.shortfalls is not None:
+            self._projects, self.shortfalls = t.projects, t.shortfalls
+        else:
+            self._projects = self._build_projects()
+            self.shortfalls = link_shortfalls(self._unlinked, self._projects)
+        if t is not None:
+            return t.roll_ups
+        return roll_ups(
+            self.coverage, self.communities, self.facilities, cats, self.thresholds,
+            params.share_of, params.target_share,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ bookkeeping
@@ -215,7 +245,7 @@ class Analysis:
     @property
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
-        idx = self.index
+        idx, cats = self.index, self.categories
         shares = {k: share_meeting(idx, k) for k in ("urban", "village", "all")}
         share = shares[self.share_of]
         pop = idx["population"].fillna(0)
@@ -234,7 +264,7 @@ class Analysis:
             "demand_points": int(len(self.demand)),
             "shortfalls": int(len(self.shortfalls)),
             "categories_not_assessed": int(
-                (self.categories.query("scope == 'city'")["data_status"] == NO_DATA).sum()
+                ((cats["scope"] == "city") & (cats["data_status"] == NO_DATA)).sum()
             ),
             "data_gaps": int(len(self.data_gaps)),
             "share_meeting_standard": share,
@@ -247,6 +277,13 @@ class Analysis:
             "meets_target": bool(share >= self.params.target_share),
             "mean_service_index": mean_index,
         }
+
+    @property
+    def gates(self) -> dict[str, gpd.GeoDataFrame | None]:
+        """The compounds and gates the analysis was given (``facility_gates``, ``compounds``,
+        ``compound_gates``; ``None`` where not given), as :func:`lifecircle.analyze` takes them."""
+        names = ("facility_gates", "compounds", "compound_gates")
+        return dict(zip(names, self._gates, strict=True))
 
     @property
     def index_by_compound(self) -> gpd.GeoDataFrame | None:
@@ -349,9 +386,10 @@ class Analysis:
         rows whose ``status`` is in ``statuses``, by default 申报/在建/建成 — declared, under
         construction, built), proposed sites (:attr:`sites`) or any facility frame with a
         ``category`` column. Only the added facilities are searched from; the distances are the
-        element-wise minimum of the old and new ones, and coverage, capacity and data status
-        are recomputed for the categories that got facilities. The result equals
-        :func:`lifecircle.analyze` with the facilities appended.
+        element-wise minimum of the old and new ones, and only the rows of the tables that can
+        change are made again (see :mod:`lifecircle.analysis.scenario`); compounds and gates
+        are carried over. The result equals :func:`lifecircle.analyze` with the facilities
+        appended.
         """
         from .scenario import with_projects
 

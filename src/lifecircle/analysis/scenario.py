@@ -2,14 +2,29 @@
 
 :meth:`Analysis.with_projects` takes pool rows, proposed sites or any facility frame and returns a
 :class:`Scenario`: the new :class:`~lifecircle.Analysis` and what changed. Only the new
-facilities are searched from (one multi-source search per category that gets any), and the
-distances become the element-wise minimum of the old and the new ones: nothing else is snapped
-or searched again. Coverage and capacity are recomputed for the categories that got facilities
-only, and their data status only for the streets without data near an added facility;
-shortfalls, projects, the index and its roll-ups for all (copying unchanged rows measured slower
-than recomputing them), with the reason sentences and community project ids of the analysis
-before reused. The result equals a full re-analysis with the facilities appended (tested on
-real data).
+facilities are searched from (one bounded multi-source search per category that gets any), and
+the distances become the element-wise minimum of the old and the new ones: nothing else is
+snapped or searched again. Then only what can change is made again, and the rest is copied from
+the analysis before:
+
+* data status: only streets without data near an added facility;
+* coverage: only the rows of changed categories in communities whose demand points moved
+  (distance, nearest facility or data status) or whose 2SFCA supply per 1,000 changed (a new
+  facility's catchment reaches beyond the points it is nearest to), and of those only the rows
+  that differ replace the old ones (column by column, numpy);
+* shortfalls, their projects (when the analysis before has no proposed sites; else the projects
+  are built again) and the community index: the rows of the changed coverage rows are made and
+  merged into before's by rank;
+* the roll-ups by street, county and city, the category table and the summary are recomputed
+  (numpy sums per group); the data checklist is before's while no data status changed;
+* compounds and gates (:attr:`Analysis.gates`) are carried over, so the compound tables and the
+  routes through gates are those of a full run.
+
+The result equals a full re-analysis with the facilities appended, table for table
+(``tests/test_scenario.py``, on the real Nanjing extract and hand-built networks). On the Milan
+bench (``benchmarks/bench_scenario.py``: 1,000 point communities, 12 categories, 20 added) the
+call is about 3× faster than the full re-analysis, not the 10× aimed at: what is left is pandas'
+cost per call on the new Analysis' tables and the comparison (see ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -27,10 +42,13 @@ from .._errors import InputError
 from ..communities import Demand
 from ..network import Snapped
 from .access import Access
-from .capacity import add_capacity
+from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
-from .datastatus import status_with_added, street_codes
-from .result import Analysis, Stages
+from .datastatus import PRESENT, status_with_added, street_codes
+from .index import RollUps, community_index, roll_ups
+from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
+from .result import Analysis, Stages, Tables
+from .shortfalls import RANK_KEYS, priority_order, shortfall_table
 
 if TYPE_CHECKING:
     from ..standards import Category
@@ -255,52 +273,205 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _replace_rows(old: pd.DataFrame, new: pd.DataFrame, pos: np.ndarray) -> pd.DataFrame:
-    """``old`` with the rows at positions ``pos`` replaced by the rows of ``new`` (same
-    columns; ``new``'s i-th row goes to ``pos[i]``), index reset."""
-    keep = np.ones(len(old), dtype=bool)
-    keep[pos] = False
-    kept = np.flatnonzero(keep)
-    both = pd.concat([old.iloc[kept], new[old.columns]], ignore_index=True)
-    where = np.empty(len(old), dtype=np.int64)
-    where[np.concatenate([kept, pos])] = np.arange(len(both))
-    return both.iloc[where].reset_index(drop=True)
+def _equal(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Element-wise equality, NA (None, NaN) equal to NA."""
+    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
+
+
+def _same(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> np.ndarray:
+    """Per row of ``new``: every column equals the row of ``old`` at ``pos``."""
+    same = np.ones(len(new), dtype=bool)
+    for c in old.columns:
+        same &= _equal(old[c].iloc[pos].to_numpy(), new[c].to_numpy())
+    return same
+
+
+def _patch_rows(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with its rows at positions ``pos`` replaced by the rows of ``new`` (``new``'s
+    i-th row goes to ``pos[i]``), column by column, only where a column differs; the geometry
+    stays ``old``'s. Unchanged columns are shared (copy on write)."""
+    out = old.copy(deep=False)
+    for c in old.columns:
+        if c == "geometry" or len(pos) == 0:
+            continue
+        values = new[c].to_numpy()
+        if not _equal(old[c].iloc[pos].to_numpy(), values).all():
+            col = old[c].copy()
+            col.iloc[pos] = values
+            out[c] = col
+    return out
 
 
 def scenario_stages(
     before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str],
     added: pd.Index,
 ) -> Stages:  # fmt: skip
-    """Data status and coverage (with capacity) recomputed for the ``changed`` categories only
-    (the data status of streets without data only, near the ``added`` facilities' ids);
-    ``before``'s shortfalls and projects lend their reason sentences and project ids."""
+    """Data status, capacity and coverage recomputed for the ``changed`` categories only (the
+    data status of streets without data only, near the ``added`` facilities' ids; coverage
+    rows only for the communities that may change, :func:`_affected`); the rows that differ
+    from ``before``'s replace its rows, and the tables that follow are patched from
+    ``before``'s (:func:`scenario_tables`)."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
-    status = before.point_status.copy()
     known = {"known_shortfalls": before.shortfalls, "known_projects": before.projects}
     if not sub_cats:
-        return Stages(access, status, before.coverage.copy(), **known)
+        return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
+    status = _status_after(before, access, sub_cats, added)
     sub = _sub_access(access, [c.id for c in sub_cats])
-    codes = street_codes(before.demand, before.communities)
-    is_new = access.facilities.index.isin(added)
-    for c in sub_cats:
-        j = access.column(c.id)
-        new_xy = access.facilities.take(np.flatnonzero(is_new & (access.facility_category == c.id))).xy
-        status[:, j] = status_with_added(
-            status[:, j], codes, access.demand.xy, new_xy, params.data_gap_radius_m
-        )
-    sub_status = status[:, [access.column(c.id) for c in sub_cats]]
+    ratios = supply_ratios(
+        sub_cats, facilities, before.demand, sub, before.thresholds, before.network
+    )
+    ids, hit = _affected(before, access, status, sub_cats, ratios)
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
-        params.min_covered_share, sub_status,
+        params.min_covered_share, status[:, [access.column(c.id) for c in sub_cats]],
+        only=ids[hit],
     )  # fmt: skip
-    add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds, before.network)
+    add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
+                 before.network, ratios=ratios)  # fmt: skip
     # the rows of the changed categories: community order, then the profile's category order
-    n_k = len(cats)
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
-    pos = (np.arange(len(before.coverage) // n_k)[:, None] * n_k + col[None, :]).ravel()
-    return Stages(access, status, _replace_rows(before.coverage, cov, pos), **known)
+    pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
+    differ = np.flatnonzero(~_same(before.coverage, pos, cov))
+    rows = pos[differ]
+    coverage = _patch_rows(before.coverage, rows, cov.iloc[differ])
+    tables = scenario_tables(before, coverage, rows, facilities)
+    return Stages(access, status, coverage, **known, tables=tables)
+
+
+def _status_after(
+    before: Analysis, access: Access, cats: list[Category], added: pd.Index
+) -> np.ndarray:
+    """``before``'s data status per demand point × category with the ``added`` facilities:
+    streets without data near one of them become present (only ``cats`` can change)."""
+    status = before.point_status.copy()
+    codes = None
+    is_new = access.facilities.index.isin(added)
+    for c in cats:
+        j = access.column(c.id)
+        if (status[:, j] == PRESENT).all():
+            continue  # nothing to turn present
+        if codes is None:
+            codes = street_codes(before.demand, before.communities)
+        new = np.flatnonzero(is_new & (access.facility_category == c.id))
+        status[:, j] = status_with_added(
+            status[:, j], codes, access.demand.xy, access.facilities.take(new).xy,
+            before.params.data_gap_radius_m,
+        )  # fmt: skip
+    return status
+
+
+def _affected(
+    before: Analysis, access: Access, status: np.ndarray, cats: list[Category],
+    ratios: dict[str, pd.Series],
+) -> tuple[pd.Index, np.ndarray]:  # fmt: skip
+    """The community ids of the coverage table (its order) and which of them may change in
+    one of ``cats``. A coverage row follows from its community's demand points (their
+    distance, nearest facility and data status in the category) and from the capacity step
+    (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
+    a community whose points kept all three and whose capacity figures are equal keeps its
+    rows."""
+    codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
+    ids = pd.Index(uniques)
+    hit = np.zeros(len(ids), dtype=bool)
+    old, cov = before.access, before.coverage
+    order = [c.id for c in before.params.category_list(before.profile)]
+    for c in cats:
+        j = access.column(c.id)
+        moved = (
+            (access.distance_m[:, j] != old.distance_m[:, j])
+            | (access.nearest[:, j] != old.nearest[:, j])
+            | (status[:, j] != before.point_status[:, j])
+        )
+        hit[codes[moved]] = True
+        k = order.index(c.id)  # the category's rows: every len(order)-th from k
+        supply = cov["supply_per_1000"].to_numpy(dtype=float)[k :: len(order)]
+        rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)[k :: len(order)]
+        if c.id in ratios:
+            new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
+            hit |= ~_equal(supply, new) | ~_equal(rule, np.full(len(ids), c.capacity[0].per_1000))
+        else:
+            hit |= ~np.isnan(rule)
+    return ids, hit
+
+
+def scenario_tables(
+    before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
+) -> Tables:
+    """The shortfalls, projects and roll-ups of ``coverage`` (``before``'s with the rows at
+    positions ``rows`` changed): the shortfalls, projects and community index of the changed
+    rows are made again and merged into ``before``'s (ranks renumbered); the roll-ups over
+    streets, counties, the city and categories are recomputed."""
+    params, cats = before.params, before.params.category_list(before.profile)
+    old = before.shortfalls
+    changed = coverage.iloc[rows]
+    ids = changed["community_id"]
+    hit = old["community_id"].isin(ids).to_numpy(copy=True)
+    gone = set(zip(ids.tolist(), changed["category"].tolist(), strict=True))
+    hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
+    kept = np.flatnonzero(~hit)
+    # the changed rows are written afresh (few: cheaper than looking up what they had)
+    new = shortfall_table(changed, cats, before.profile, params.min_covered_share)
+    src = _merged_order(old, kept, new)
+    if before.sites is None:  # one community project per shortfall, in the same order
+        comm = before.communities
+        made = build_projects(
+            new, None, comm[comm["community_id"].isin(ids)], before.thresholds, before.profile
+        )
+        shortfalls = _take(old, link_shortfalls(new, made), src)
+        projects = community_projects(_take(before.projects, made.frame, src), shortfalls)
+        unlinked = shortfalls.drop(columns=LINK_COLUMNS)
+    else:  # the projects are built again (the sites of before are not the scenario's)
+        shortfalls, projects = None, None
+        unlinked = _take(old.drop(columns=LINK_COLUMNS), new, src)
+    return Tables(unlinked, shortfalls, projects, _roll_ups(before, coverage, rows, facilities))
+
+
+def _merged_order(old: pd.DataFrame, kept: np.ndarray, new: pd.DataFrame) -> np.ndarray:
+    """The shortfall rows ``kept`` of ``old`` and the rows of ``new`` in priority order (a
+    merge: only the ranking columns are sorted), as positions in ``old`` then ``new`` (the
+    i-th row of ``new``: ``len(old) + i``)."""
+    src = np.r_[kept, len(old) + np.arange(len(new))]
+    keys = pd.concat([old[RANK_KEYS].iloc[kept], new[RANK_KEYS]], ignore_index=True)
+    return src[priority_order(keys)]
+
+
+def _take(old: pd.DataFrame, new: pd.DataFrame, src: np.ndarray) -> pd.DataFrame:
+    """The rows of ``old`` then ``new`` at positions ``src`` (see :func:`_merged_order`), index
+    reset and shortfall ranks renumbered 1 … n; no rows at all: ``new`` (made as the full
+    analysis makes an empty table: empty frames can lose their column types)."""
+    if len(src) == 0:
+        return new.reset_index(drop=True)
+    both = new if len(old) == 0 else old if len(new) == 0 else pd.concat([old, new])
+    out = both.iloc[src].reset_index(drop=True)
+    out["priority_rank"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def _roll_ups(
+    before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
+) -> RollUps:
+    """The roll-ups of ``coverage``: the community index of the communities with changed
+    ``rows`` made again (all their categories), the data checklist ``before``'s while no
+    changed row's data status differs; the rest recomputed."""
+    params, cats = before.params, before.params.category_list(before.profile)
+    n_k = len(cats)
+    comm_pos = np.unique(rows // n_k)
+    comm_rows = (comm_pos[:, None] * n_k + np.arange(n_k)[None, :]).ravel()
+    cov = coverage.iloc[comm_rows]
+    ids = cov["community_id"].unique()
+    communities = before.communities
+    made = community_index(cov, communities[communities["community_id"].isin(ids)], cats)
+    at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
+    index = _patch_rows(before.index, at, made)
+    status = before.coverage[["data_status"]]
+    same = _same(status, rows, coverage[["data_status"]].iloc[rows]).all()
+    gaps = before.data_gaps.copy() if same else None
+    return roll_ups(
+        coverage, communities, facilities, cats, before.thresholds, params.share_of,
+        params.target_share, index=index, data_gaps=gaps,
+    )  # fmt: skip
 
 
 def with_projects(
@@ -318,7 +489,7 @@ def with_projects(
     demand = Demand(before.demand, before.communities)
     after = Analysis(
         before.network, before.profile, both, demand, before.params, before.thresholds,
-        stages=stages,
+        **before.gates, stages=stages,
     )  # fmt: skip
     return compare_scenario(before, after, added)
 
@@ -326,18 +497,20 @@ def with_projects(
 # ---------------------------------------------------------------------- the comparison
 def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> Scenario:
     """The :class:`Scenario` of ``after`` (``before`` with ``added`` built)."""
-    b = before.index.set_index("community_id")
-    a = after.index.set_index("community_id").reindex(b.index)
+    b = before.index
+    a = after.index
+    if not np.array_equal(b["community_id"].to_numpy(), a["community_id"].to_numpy()):
+        a = a.set_index("community_id").reindex(b["community_id"]).reset_index()
     meets_b, meets_a = b["meets_all_required"], a["meets_all_required"]
-    si_b, si_a = b["service_index"], a["service_index"]
+    si_b, si_a = b["service_index"].to_numpy(float), a["service_index"].to_numpy(float)
     diff = (_tri(meets_b) != _tri(meets_a)) | ~np.isclose(
-        si_b.fillna(-1).to_numpy(float), si_a.fillna(-1).to_numpy(float), rtol=0, atol=1e-9
+        np.nan_to_num(si_b, nan=-1.0), np.nan_to_num(si_a, nan=-1.0), rtol=0, atol=1e-9
     )
-    comm = b.loc[diff, [k for k in HIERARCHY if k != "community_id"]].reset_index()
+    comm = b.loc[diff, HIERARCHY].reset_index(drop=True)
     comm["meets_before"] = meets_b[diff].to_numpy()
     comm["meets_after"] = meets_a[diff].to_numpy()
-    comm["service_index_before"] = si_b[diff].to_numpy()
-    comm["service_index_after"] = si_a[diff].to_numpy()
+    comm["service_index_before"] = si_b[diff]
+    comm["service_index_after"] = si_a[diff]
     comm["change"] = np.select(
         [(comm["meets_before"] != True) & (comm["meets_after"] == True),  # noqa: E712
          (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
@@ -368,13 +541,16 @@ def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
     return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
 
 
-def _per_category(cov: pd.DataFrame) -> pd.DataFrame:
-    """Covered target residents and communities meeting the standard, per category."""
+def _per_category(cov: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Covered target residents and communities meeting the standard of each of ``cats``."""
+    code = pd.Index(cats).get_indexer(cov["category"])
+    ok = code >= 0
     meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
-    df = pd.DataFrame({"category": cov["category"].to_numpy(), "covered_pop": cov["covered_pop"],
-                       "meeting": meet})  # fmt: skip
-    return df.groupby("category", sort=False).agg(
-        covered_pop=("covered_pop", "sum"), meeting=("meeting", "sum")
+    pop = cov["covered_pop"].to_numpy(dtype=float)
+    n = len(cats)
+    return (
+        np.bincount(code[ok], weights=pop[ok], minlength=n),
+        np.bincount(code[ok], weights=meet[ok], minlength=n).astype(int),
     )
 
 
@@ -383,17 +559,20 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
     the standard, before and after."""
     counts = added["category"].value_counts()
     cats = [c for c in before.params.categories if c in counts.index]
-    b, a = _per_category(before.coverage).loc[cats], _per_category(after.coverage).loc[cats]
+    (pop_b, meet_b), (pop_a, meet_a) = (
+        _per_category(before.coverage, cats),
+        _per_category(after.coverage, cats),
+    )
     return pd.DataFrame(
         {
             "category": cats,
             "category_zh": [before.profile.categories[c].name_zh for c in cats],
             "facilities_added": counts.loc[cats].to_numpy(dtype=int),
-            "covered_pop_before": b["covered_pop"].to_numpy(dtype=float),
-            "covered_pop_after": a["covered_pop"].to_numpy(dtype=float),
-            "newly_covered_pop": (a["covered_pop"] - b["covered_pop"]).to_numpy(dtype=float),
-            "communities_meeting_before": b["meeting"].to_numpy(dtype=int),
-            "communities_meeting_after": a["meeting"].to_numpy(dtype=int),
+            "covered_pop_before": pop_b,
+            "covered_pop_after": pop_a,
+            "newly_covered_pop": pop_a - pop_b,
+            "communities_meeting_before": meet_b,
+            "communities_meeting_after": meet_a,
         }
     )
 
@@ -401,9 +580,15 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
 def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Place columns of ``b`` with :data:`_COMPARED` before (``_before``) and after (``_after``)."""
     place = [c for c in b.columns if c.endswith(("_code", "_name"))]
-    left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
-    right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
-    out = left.merge(right, on=place, how="outer")
+    if b[place].equals(a[place]):  # the same places in the same order (as a scenario keeps them)
+        out = pd.DataFrame(
+            {**{c: b[c] for c in place}, **{f"{c}_before": b[c] for c in _COMPARED},
+             **{f"{c}_after": a[c] for c in _COMPARED}}
+        )  # fmt: skip
+    else:
+        left = b[place + _COMPARED].rename(columns={c: f"{c}_before" for c in _COMPARED})
+        right = a[place + _COMPARED].rename(columns={c: f"{c}_after" for c in _COMPARED})
+        out = left.merge(right, on=place, how="outer")
     out["share_change"] = out["share_meeting_standard_after"] - out["share_meeting_standard_before"]
     return out
 

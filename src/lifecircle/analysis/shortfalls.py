@@ -53,14 +53,22 @@ def shortfall_table(
     sf["weight"] = category_weights(sf["category"], sf["required"], cats)
     sf["affected_pop"] = np.maximum(sf["uncovered_pop"].to_numpy(), cap_short)
     sf["priority_score"] = sf["weight"] * sf["affected_pop"]
-    sf = sf.sort_values(
-        ["required", "priority_score", "uncovered_pop", "community_id", "category"],
-        ascending=[False, False, False, True, True],
-        kind="stable",
-    )
+    sf = sf.iloc[priority_order(sf)]
     sf["priority_rank"] = np.arange(1, len(sf) + 1)
     sf["reason_zh"], sf["reason_en"] = reasons(sf, cats, profile, min_covered_share, known)
     return sf.reset_index(drop=True)
+
+
+#: The ranking of the shortfall list: required first, then priority score, uncovered residents
+#: (both descending), community id and category (a total order: one row per community × category).
+RANK_KEYS = ["required", "priority_score", "uncovered_pop", "community_id", "category"]
+_RANK_ASCENDING = [False, False, False, True, True]
+
+
+def priority_order(sf: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows of ``sf`` in priority order (:data:`RANK_KEYS`)."""
+    keys = sf[RANK_KEYS].reset_index(drop=True)
+    return keys.sort_values(RANK_KEYS, ascending=_RANK_ASCENDING, kind="stable").index.to_numpy()
 
 
 def level_label(profile: Profile, cat: Category) -> tuple[str, str]:
