@@ -187,6 +187,17 @@ def test_third_heldout_set_meets_the_target_and_matches_the_docs(yilao):
     assert gb == _documented("held-out names III (in sample since 2026-12-05), schools and shops")
 
 
+def test_fourth_heldout_set_is_reported_as_measured(yilao):
+    """tests/data/poi_names_heldout4.csv, committed (081caac) before the classifier ran on it and
+    not tuned on: the docs/inputs.md tables are what load_facilities gives (health-centre
+    precision and 便利店 recall miss the target; the misses are listed there)."""
+    got = _counts("poi_names_heldout4.csv", yilao, YILAO_HEALTH)
+    assert all(n_true >= 8 for n_true, *_ in got.values()), got
+    assert got == _documented("held-out names IV (out of sample)")
+    gb = _counts("poi_names_heldout4.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names IV (out of sample), schools and shops")
+
+
 def test_rules_are_reported_per_category(yilao):
     df = _labelled()
     gdf = lc.load_facilities(df, yilao, crs="wgs84", category="tag", source="names")
