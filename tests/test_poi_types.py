@@ -172,15 +172,30 @@ def test_second_heldout_set_meets_the_target_but_one_and_matches_the_docs(yilao)
     assert gb == _documented("held-out names II (in sample since 2026-12-05), schools and shops")
 
 
-def test_third_heldout_set_is_reported_as_measured(yilao):
-    """tests/data/poi_names_heldout3.csv, committed (d671ccc) before the classifier ran on it and
-    not tuned on: the docs/inputs.md tables are what load_facilities gives (it misses the target
-    in places, listed there)."""
+def test_third_heldout_set_meets_the_target_and_matches_the_docs(yilao):
+    """tests/data/poi_names_heldout3.csv: out of sample when measured (d671ccc, rules of 32a31c0),
+    in sample since its misses (福利中心, 照护之家, 儿童福利院, 街道养老服务中心, 驿站, 长者之家,
+    饭堂, 街道卫生服务中心, 批发, 职业中学, 唐久便利) were fixed by general rules."""
     got = _counts("poi_names_heldout3.csv", yilao, YILAO_HEALTH)
     assert sum(n for n, *_ in got.values()) >= 60
-    assert got == _documented("held-out names III (out of sample)")
+    for cat, (n_true, tp, fp, _) in got.items():
+        assert n_true >= 7 and tp / (tp + fp) >= 0.95 and tp / n_true >= 0.90, (cat, got[cat])
+    assert got == _documented("held-out names III (in sample since 2026-12-05)")
     gb = _counts("poi_names_heldout3.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
-    assert gb == _documented("held-out names III (out of sample), schools and shops")
+    for cat, (n_true, tp, fp, _) in gb.items():
+        assert tp / (tp + fp) >= 0.95 and tp / n_true >= 0.90, (cat, gb[cat])
+    assert gb == _documented("held-out names III (in sample since 2026-12-05), schools and shops")
+
+
+def test_fourth_heldout_set_is_reported_as_measured(yilao):
+    """tests/data/poi_names_heldout4.csv, committed (081caac) before the classifier ran on it and
+    not tuned on: the docs/inputs.md tables are what load_facilities gives (health-centre
+    precision and 便利店 recall miss the target; the misses are listed there)."""
+    got = _counts("poi_names_heldout4.csv", yilao, YILAO_HEALTH)
+    assert all(n_true >= 8 for n_true, *_ in got.values()), got
+    assert got == _documented("held-out names IV (out of sample)")
+    gb = _counts("poi_names_heldout4.csv", lc.load_profile("gb50180-2018"), SCHOOLS_SHOPS)
+    assert gb == _documented("held-out names IV (out of sample), schools and shops")
 
 
 def test_rules_are_reported_per_category(yilao):
@@ -437,3 +452,74 @@ def test_rank_over_and_brands_are_data(tmp_path):
     bad.write_text('[names]\nrank_over = "no-such-standard"\n', encoding="utf-8")
     with pytest.raises(lc.InputError, match="rank_over"):
         _one("幼儿园路小学", "jiaxing-yilao-yixiao", poi_types=bad)
+
+
+@pytest.mark.parametrize(
+    "name, profile, want",
+    [
+        # shops and wholesalers selling to kindergartens (批发, 玩具 exclude keywords)
+        ("幼儿园课桌椅批发", "jiaxing-yilao-yixiao", []),
+        ("童乐幼儿园玩具城", "jiaxing-yilao-yixiao", []),
+        ("宝宝乐托育玩具店", "jiaxing-yilao-yixiao", []),
+        # 社会福利中心 with care beds, Shanghai's 长者照护之家; a 儿童福利院 is an orphanage
+        ("莆田市社会福利中心", "jiaxing-yilao-yixiao", ["nursing_home"]),
+        ("莆田市社会福利中心", "gb50180-2018", ["nursing_home"]),
+        ("静安区江宁路街道长者照护之家", "jiaxing-yilao-yixiao", ["nursing_home"]),
+        ("莆田市儿童福利院", "jiaxing-yilao-yixiao", []),
+        ("莆田市儿童福利院", "tdt1062-2021", []),
+        # a street's 养老服务中心 is its day-care hub; a town's stays a care home
+        ("朝阳区双井街道综合养老服务中心", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("余杭区瓶窑镇养老服务中心", "jiaxing-yilao-yixiao", ["nursing_home"]),
+        # Beijing/Hebei 驿站, Jinan's 长者之家, Guangdong's 长者饭堂
+        ("西城区月坛街道社区养老服务驿站", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("西城区月坛街道养老驿站", "tdt1062-2021", ["elderly_daycare"]),
+        ("槐荫区道德街街道长者之家", "jiaxing-yilao-yixiao", ["elderly_daycare"]),
+        ("越秀区北京街长者饭堂", "jiaxing-yilao-yixiao", ["elderly_meal_aid"]),
+        ("越秀区北京街长者饭堂", "tdt1062-2021", ["meal_aid"]),
+        ("越秀区北京街长者饭堂", "gb50180-2018", ["community_canteen"]),
+        # a street's 卫生服务中心 without 社区; its offices stay offices
+        ("五华区护国街道卫生服务中心", "jiaxing-yilao-yixiao", ["health_centre"]),
+        ("五华区护国街道卫生服务中心", "tdt1062-2021", ["health_centre"]),
+        ("五华区卫生服务管理中心", "jiaxing-yilao-yixiao", []),
+        # a vocational 职业中学 is no junior middle school
+        ("莆田市第二职业中学", "gb50180-2018", []),
+        ("莆田市第二职业中学", "tdt1062-2021", []),
+        ("莆田市第二中学", "gb50180-2018", ["junior_middle_school"]),
+        # a village's 卫生室 ranks over the 门诊 that names its service
+        ("西营村第二卫生室中西医门诊", "jiaxing-yilao-yixiao", ["health_station"]),
+        ("西营村第二卫生室中西医门诊", "gb50180-2018", ["health_station"]),
+        ("东关社区卫生室中医诊所", "gb50180-2018", ["health_station"]),  # 诊所: no rival word
+        ("卫生室小娟门诊", "gb50180-2018", ["outpatient_clinic"]),  # no community: a 门诊
+    ],
+)
+def test_set_three_rules_welfare_daycare_meals_health_and_schools(name, profile, want):
+    """The general rules made for the misses of tests/data/poi_names_heldout3.csv (each fails on
+    the rules of 32a31c0)."""
+    assert _one(name, profile) == want
+
+
+@pytest.mark.parametrize(
+    "name, tag, want",
+    [
+        ("唐久便利(亲贤北街店)", None, ["convenience_store"]),  # 便利 ends the name
+        ("苏果便利", None, ["convenience_store"]),
+        ("便利", None, []),  # nothing before the word
+        ("便利生活广场", None, []),  # 便利 inside a name
+        ("唐久便利(亲贤北街店)", "购物;超市", []),  # the tag allows no 便利店
+    ],
+)
+def test_bianli_at_the_end_of_a_name_is_a_convenience_store(name, tag, want):
+    assert _one(name, "gb50180-2018", tag) == want
+
+
+def test_outrank_and_end_types_are_data(tmp_path):
+    """Without ``outrank`` and ``[names.end_types]`` in the table, neither rule applies."""
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[names]\nrank_over = "gb50180-2018"\n', encoding="utf-8")
+    assert _one("唐久便利(亲贤北街店)", "gb50180-2018", poi_types=bare) == []
+    assert _one("西营村第二卫生室中西医门诊", "gb50180-2018", poi_types=bare) == [
+        "outpatient_clinic"
+    ]
+    types = load_poi_types()
+    assert types.outrank == {"卫生室": ("门诊",)}
+    assert types.end_types == {"convenience_store": ("便利",)}

@@ -63,6 +63,10 @@ class PoiTypes:
     gate_parent_endings: tuple[str, ...] = ()  # 园, 校, 小区: a gate word may follow without "-"
     rank_over: str = ""  # a standard whose categories' type words all compete for a name's type
     brands: dict[str, tuple[str, ...]] | None = None  # category id → brands that start a name
+    outrank: dict[str, tuple[str, ...]] | None = (
+        None  # 卫生室 → (门诊, 诊所) after a community word
+    )
+    end_types: dict[str, tuple[str, ...]] | None = None  # category id → words only at a name's end
 
     def rivals(self) -> list[Any]:
         """The categories of the ``rank_over`` standard (none when it is not set)."""
@@ -90,7 +94,10 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
     ending, 园 or 小区, that a gate word may follow without a ``-``), ``rank_over`` (a standard
     whose categories' type words all compete for the word a name ends with) and
     ``[names.community]``: ``words`` (社区, 村) that, before one of the type words in ``types``,
-    make the name that community's own centre (``{ "养老服务中心" = "elderly_daycare" }``).
+    make the name that community's own centre (``{ "养老服务中心" = "elderly_daycare" }``), and
+    ``outrank`` (``{ "卫生室" = ["门诊"] }``: after a community word, 卫生室 ranks over a later
+    门诊); ``[names.end_types]`` maps a category id to words that count only at a name's end
+    (``convenience_store = ["便利"]``).
     ``[brands]`` maps a category id to chain brands that name it (``convenience_store = ["全家"]``).
     """
     file = Path(path) if path is not None else DEFAULT_TYPES
@@ -119,6 +126,8 @@ def load_poi_types(path: str | Path | None = None) -> PoiTypes:
         tuple(map(compact, names.get("gate_parent_endings", ()))),
         str(names.get("rank_over", "")),
         {str(k): tuple(map(compact, v)) for k, v in data.get("brands", {}).items()},
+        {compact(k): tuple(map(compact, v)) for k, v in community.get("outrank", {}).items()},
+        {str(k): tuple(map(compact, v)) for k, v in names.get("end_types", {}).items()},
     )
 
 
@@ -258,6 +267,33 @@ def brand_categories(name: Any, cats: Sequence[Any], types: PoiTypes) -> list[An
     return out
 
 
+def _outranked(name: str, types: PoiTypes) -> str:
+    """``name`` cut after a type word that outranks the later one it ends with (``outrank`` of
+    ``[names.community]``) when a community word comes before it: ``西营村第二卫生室中西医门诊``
+    → ``西营村第二卫生室``; else ``name`` unchanged (``卫生室小娟门诊`` names no community)."""
+    text = _BRACKETS.sub("", compact(name)) or compact(name)
+    for word, later in (types.outrank or {}).items():
+        i = text.rfind(word)
+        j = i + len(word)
+        if i > 0 and later and text[j:].endswith(later):
+            if any(w in text[:i] for w in types.community_words):
+                return text[:j]
+    return name
+
+
+def _end_categories(name: str, cats: Sequence[Any], types: PoiTypes) -> list[Any]:
+    """Categories of ``cats`` whose ``end_types`` word ends ``name`` (brackets removed) after
+    something else, no exclude keyword of the category in it (``唐久便利(亲贤北街店)``)."""
+    text = _BRACKETS.sub("", compact(name)) or compact(name)
+    out = []
+    for c in cats:
+        words = (types.end_types or {}).get(c.id, ())
+        if any(w and len(text) > len(w) and text.endswith(w) for w in words):
+            if not any(k and k in text for k in map(compact, c.exclude_keywords)):
+                out.append(c)
+    return out
+
+
 def _community_centre(
     name: Any, cs: list[Any], allowed: Sequence[Any], types: PoiTypes
 ) -> list[Any]:
@@ -300,7 +336,13 @@ def categorise_poi(
         cs = [c for c in cats if c.id in rule.decides]
         return cs, "tag" if cs else "tag:none"
     allowed = cats if rule is None else [c for c in cats if c.id in (rule.among or ())]
-    cs = name_categories(name, allowed, types.rivals()) if name and allowed else []
+    cs = (
+        name_categories(_outranked(name, types), allowed, types.rivals())
+        if name and allowed
+        else []
+    )
+    if not cs and name and allowed and types.end_types:
+        cs = _end_categories(name, allowed, types)
     if not cs and name and allowed and types.brands:
         cs = brand_categories(name, allowed, types)
     cs = _community_centre(name, cs, allowed, types)
