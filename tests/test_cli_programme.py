@@ -10,13 +10,16 @@ the candidates P, Q, R, S as a GeoPackage. One project a year for 2026–2027 an
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from openpyxl import load_workbook
+from pandas.testing import assert_frame_equal
 
 import lifecircle as lc
 from _nets import CRS, X0, Y0
 from conftest import FIXTURES
+from test_batch_outputs import _map_lines, _pool, _sheets
 from test_cli import cli
 from test_programme_target import HOMES, PLACES
 
@@ -118,3 +121,55 @@ def test_programme_configuration_errors_name_the_key(tmp_path):
     r = cli("--quiet", "run", str(tmp_path / "run.toml"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "1 short" in r.stderr and "街道 东街道 1" in r.stderr
+
+
+def _programme_files(tmp_path, name: str, regions: bool) -> tuple[dict, dict, pd.DataFrame, list]:
+    """Run the configuration (two streets, a map) whole or by region; return the programme
+    workbook's sheets, the analysis workbook's sheets, the pool and the map's lines."""
+    text = CONFIG.replace('street = "街道"', 'street = "街道"\nstreet_code = "street_code"')
+    text = text.replace("projects_per_year = 1", "projects_per_year = 2")  # one a street
+    text = text.replace('dir = "out"', f'dir = "{name}"').replace("map = false", "map = true")
+    if regions:
+        text += '\n[regions]\nby = "street_code"\nscheduler = "inline"\n'
+    (tmp_path / f"{name}.toml").write_text(text, "utf-8")
+    r = cli("--quiet", "run", f"{name}.toml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / name
+    assert ("lifecircle_regions.csv" in r.stdout) == regions
+    programme = pd.read_excel(out / "lifecircle_programme.xlsx", sheet_name=None)
+    sheets, pool = _sheets(out / "lifecircle_shortfalls.xlsx"), _pool(out / "lifecircle_pool.gpkg")
+    return programme, sheets, pool, _map_lines(out / "lifecircle_map.html")
+
+
+def test_programme_with_regions_equals_the_whole_run(tmp_path):
+    """``[programme]`` with ``[regions]``: the same programme workbook, programme sheets in the
+    analysis workbook, planned years in the pool and programme layer in the map as a whole run
+    (two streets, one region each; distances beyond the reach differ by the batch contract)."""
+    _inputs(tmp_path)
+    comm = gpd.read_file(tmp_path / "communities.gpkg")
+    west = comm["name"].isin(["s1", "s2"])
+    comm["street_code"] = np.where(west, "330402001", "330402002")
+    comm["街道"] = np.where(west, "西街道", "东街道")
+    comm.to_file(tmp_path / "communities.gpkg")
+    w_prog, w_xl, w_pool, w_map = _programme_files(tmp_path, "whole", regions=False)
+    r_prog, r_xl, r_pool, r_map = _programme_files(tmp_path, "regions", regions=True)
+    assert list(w_prog) == ["建设时序", "年度汇总", "未满足规则"] == list(r_prog)
+    assert len(w_prog["建设时序"]) >= 2 and list(w_prog["年度汇总"]["计划年度"]) == [2026, 2027]
+    for sheet in w_prog:  # all but the solver's own time
+        for got in (w_prog, r_prog, w_xl, r_xl):
+            got[sheet] = got[sheet].drop(columns=["求解秒数"], errors="ignore")
+        assert_frame_equal(w_prog[sheet], r_prog[sheet], obj=sheet)
+        assert_frame_equal(w_xl[sheet], r_xl[sheet], obj=sheet)
+    # the pool: the programme's projects with their planned year, whole rows alike; the
+    # shortfall rows alike but for the nearest distance, all beyond the reach (300 m) here
+    planned = w_pool["year"].notna()
+    assert planned.sum() == len(w_prog["建设时序"])
+    assert_frame_equal(w_pool[planned], r_pool[planned], obj="pool, planned")
+    near = ["nearest_m", "reason_zh", "reason_en"]
+    assert_frame_equal(w_pool.drop(columns=near), r_pool.drop(columns=near), obj="pool")
+    assert (w_pool.loc[~planned, "nearest_m"] > 300).all() and r_pool["nearest_m"].isna().all()
+    # the map: the same page, the programme's layer included, but for the nearest distances
+    assert len(w_map) == len(r_map) > 100
+    assert sum("2026年" in line for line in w_map) >= 1
+    differ = [i for i, (a, b) in enumerate(zip(w_map, r_map, strict=True)) if a != b]
+    assert len(differ) <= 1 and all("最近距离(米)" in w_map[i] for i in differ)

@@ -388,8 +388,6 @@ def _programme(loc: Locator, paths: _Paths) -> dict[str, Any]:
     pc = dict(loc.data.get("programme", {}))
     if not pc:
         return pc
-    if "regions" in loc.data:
-        raise _fail(loc, ("programme",), "a programme needs a whole-area run: remove [regions]")
     years = pc.get("years")
     if not years or not all(isinstance(y, int) and not isinstance(y, bool) for y in years):
         raise _fail(loc, ("programme", "years"), "give the years to plan, e.g. years = [2026, 2027, 2028]")
