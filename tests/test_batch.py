@@ -275,6 +275,65 @@ def test_a_region_with_bad_input_is_reported_and_the_others_finish(city, profile
     _same_coverage(whole.coverage, res.coverage, res.reach_m)
 
 
+# ------------------------------------------------------------------ scenarios and comparisons
+@pytest.fixture(scope="module")
+def pair(city, profile):
+    """The whole run and the regions run of ``city`` (the sites are proposed on each)."""
+    net, fac, comm = city
+    whole = lc.analyze(net, fac, comm, profile)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, by="street_code", scheduler="inline")
+    return whole, res
+
+
+def _same_up_to_reach(whole: np.ndarray, regions: np.ndarray, reach_m: float) -> int:
+    """Distances equal within the reach, ``inf`` in ``regions`` beyond it; how many beyond."""
+    ok = whole <= reach_m
+    np.testing.assert_array_equal(whole[ok], regions[ok])
+    assert np.isinf(regions[~ok]).all()
+    return int((~ok).sum())
+
+
+def test_a_scenario_on_the_regions_equals_the_scenario_on_the_whole_run(pair, city, profile):
+    whole, res = pair
+    sites = whole.propose_sites(max_sites=4)
+    assert_frame_equal(sites, res.propose_sites(max_sites=4))
+    added = sites[["category", "site_id", "geometry"]].copy()
+    added.index = [f"{s}:{c}" for s, c in zip(added["site_id"], added["category"], strict=True)]
+    added["facility_id"] = added.index
+    # and one facility of each category in the middle of the west street, which has none near
+    comm = city[2]
+    west = comm[comm["street_code"] == "330402000"].to_crs(4326).union_all().centroid
+    cats = list(whole.params.categories)
+    extra = gpd.GeoDataFrame({"category": cats, "facility_id": [f"west:{c}" for c in cats]},
+                             geometry=[west] * len(cats), crs=4326, index=[f"west:{c}" for c in cats])  # fmt: skip
+    added = gpd.GeoDataFrame(pd.concat([added.drop(columns="site_id"), extra]), crs=4326)
+    sw, sr = whole.with_projects(added), res.with_projects(added)
+    assert len(sw.communities) > 5 and (sw.newly_covered["newly_covered_pop"] > 0).sum() >= 3
+    assert sw.summary == sr.summary
+    for name in ("communities", "newly_covered", "by_street", "by_county"):
+        assert_frame_equal(getattr(sw, name), getattr(sr, name), obj=name)
+    a, b = sw.analysis, sr.analysis
+    for name in TABLES:
+        assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    _same_coverage(a.coverage, b.coverage, res.reach_m)
+    beyond = _same_up_to_reach(a.access.distance_m, b.access.distance_m, res.reach_m)
+    gained = np.isinf(res.access.distance_m) & np.isfinite(b.access.distance_m)
+    assert beyond > 10 and gained.sum() > 10  # both sides of the reach, and new reach
+
+
+def test_compare_a_regions_run_with_the_whole_run_finds_no_change(pair):
+    whole, res = pair
+    for a, b in ((whole, res), (res, whole)):
+        cmp = lc.compare(a, b)
+        assert cmp.changes.empty and cmp.communities.empty
+        assert cmp.summary["improved"] == cmp.summary["worsened"] == 0
+        assert cmp.summary["facilities_new"] == cmp.summary["facilities_vanished"] == 0
+        assert cmp.summary["share_before"] == cmp.summary["share_after"]
+        assert cmp.summary["run_a"] == cmp.summary["run_b"] and cmp.summary["inputs_changed"] == []
+        assert not cmp.summary["profile_changed"]
+        assert len(cmp.by_street) == 4 and (cmp.by_street["share_change"] == 0).all()
+
+
 # ------------------------------------------------------------------ on Dask
 @pytest.fixture(scope="module")
 def client():

@@ -129,7 +129,12 @@ class Analysis:
     access : :class:`~lifecircle.analysis.access.Access` — the distance arrays behind it all.
     sites : GeoDataFrame or None — proposed sites, after :meth:`propose_sites`.
     params, thresholds, profile, network, facilities, communities, demand : the inputs.
+    reach_m : float or None — distances are exact up to this and ``inf`` beyond it (a run by
+        regions, :class:`lifecircle.batch.RegionsResult`, and its scenarios); ``None``: exact.
     """
+
+    #: distances exact up to this, ``inf`` beyond (set by a run by regions); ``None``: all exact
+    reach_m: float | None = None
 
     def __init__(
         self,

@@ -21,7 +21,10 @@ the analysis before:
   routes through gates are those of a full run.
 
 The result equals a full re-analysis with the facilities appended, table for table
-(``tests/test_scenario.py``, on the real Nanjing extract and hand-built networks). On the Milan
+(``tests/test_scenario.py``, on the real Nanjing extract and hand-built networks). On a run by
+regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distances beyond it stay
+``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
+to the reach, every roll-up exactly (``tests/test_batch.py``). On the Milan
 bench (``benchmarks/bench_scenario.py``: 1,000 point communities, 12 categories, 20 added) the
 call is about 3× faster than the full re-analysis, not the 10× aimed at: what is left is pandas'
 cost per call on the new Analysis' tables and the comparison (see ``docs/benchmarks.md``).
@@ -205,6 +208,7 @@ def extend_access(
     new_ids = np.asarray(added.index, dtype=object)
     dist, nearest = old.distance_m.copy(), old.nearest.copy()
     changed = [c for c in old.categories if (new_cat == c).any()]
+    reach = before.reach_m  # a run by regions: beyond it, distances stay inf (its contract)
     for cid in changed:
         j = old.column(cid)
         rows = np.flatnonzero(new_cat == cid)
@@ -212,7 +216,11 @@ def extend_access(
         cand, limit = _may_gain(dist[:, j], old, src)
         if len(cand) == 0:
             continue
+        if reach is not None:
+            limit = reach if limit is None else min(limit, reach)
         d, which = old.nearest_from(net, src, cand, max_m=limit)  # through compound gates
+        if reach is not None:
+            d = np.where(d > reach, np.inf, d)
         better = d < dist[cand, j]
         pts = cand[better]
         dist[pts, j] = d[better]
@@ -491,6 +499,7 @@ def with_projects(
         before.network, before.profile, both, demand, before.params, before.thresholds,
         **before.gates, stages=stages,
     )  # fmt: skip
+    after.reach_m = before.reach_m
     return compare_scenario(before, after, added)
 
 
