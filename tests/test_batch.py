@@ -319,6 +319,7 @@ def test_a_scenario_on_the_regions_equals_the_scenario_on_the_whole_run(pair, ci
     beyond = _same_up_to_reach(a.access.distance_m, b.access.distance_m, res.reach_m)
     gained = np.isinf(res.access.distance_m) & np.isfinite(b.access.distance_m)
     assert beyond > 10 and gained.sum() > 10  # both sides of the reach, and new reach
+    assert a.reach_m is None and b.reach_m == res.reach_m  # a scenario on it keeps the contract
 
 
 def test_compare_a_regions_run_with_the_whole_run_finds_no_change(pair):
