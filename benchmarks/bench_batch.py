@@ -17,7 +17,8 @@ Run from the repository root (needs ``pip install -e '.[batch]'``)::
   Each regional result is compared with the whole run on the contract's columns.
 * **Province**: ``lc.synthetic.province(n)`` (``n²`` street-grid nodes, 500 m communities,
   25 km counties) split by county, on 2 Dask workers: wall time, time per phase (merge apart),
-  peak memory per worker and of the main process during ``analyze_regions``.
+  peak memory per worker and of the main process during ``analyze_regions``. With
+  ``--province-whole``, the same province analysed whole by ``lc.analyze`` in this process instead.
 * **Memory per task** (``--memory``): one region covering a whole ``synthetic.province(n)``,
   its worker's peak resident memory during the task, against the worker's memory before it, and
   the merge time and main process's peak.
@@ -193,7 +194,7 @@ def bench_milan() -> None:
     )
 
 
-def bench_province(n: int, workers: int = 2) -> None:
+def bench_province(n: int, workers: int = 2, whole: bool = False) -> None:
     from dask.distributed import Client, LocalCluster
 
     prof = lc.load_profile(PROFILE)
@@ -206,6 +207,12 @@ def bench_province(n: int, workers: int = 2) -> None:
         f"{p.communities['county_code'].nunique()} counties, {len(p.facilities):,} facilities "
         f"(built in {build:.1f} s; parent process {parent:,.0f} MB)"
     )
+    if whole:
+        a, sec, peak = timed_whole(p.network, p.facilities, p.communities, prof)
+        print(
+            f"lc.analyze in this process: {sec:.1f} s, peak {peak:,.0f} MB; {len(a.coverage):,} rows"
+        )
+        return
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
     client = Client(cluster)
     try:
@@ -268,6 +275,11 @@ def main() -> None:
     ap.add_argument("--skip-milan", action="store_true")
     ap.add_argument("--province-n", type=int, default=1415, help="grid side: n² nodes (0: skip)")
     ap.add_argument("--memory", type=int, nargs="*", default=[], help="grid sides for --memory")
+    ap.add_argument(
+        "--province-whole",
+        action="store_true",
+        help="analyse the province whole with lc.analyze in this process instead of by region",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -276,7 +288,7 @@ def main() -> None:
     if not args.skip_milan:
         bench_milan()
     if args.province_n:
-        bench_province(args.province_n)
+        bench_province(args.province_n, whole=args.province_whole)
     if args.memory:
         bench_memory(args.memory)
 
