@@ -16,9 +16,15 @@ Run from the repository root (needs ``pip install -e '.[batch]'``)::
   LocalCluster of 1 worker and of 2 workers (cluster start-up included, and reported apart).
   Each regional result is compared with the whole run on the contract's columns.
 * **Province**: ``lc.synthetic.province(n)`` (``n²`` street-grid nodes, 500 m communities,
-  25 km counties) split by county, on 2 Dask workers: wall time and peak memory per worker.
+  25 km counties) split by county, on 2 Dask workers: wall time, time per phase (merge apart),
+  peak memory per worker and of the main process during ``analyze_regions``. With
+  ``--province-whole``, the same province analysed whole by ``lc.analyze`` in this process instead.
 * **Memory per task** (``--memory``): one region covering a whole ``synthetic.province(n)``,
-  its worker's peak resident memory during the task, against the worker's memory before it.
+  its worker's peak resident memory during the task, against the worker's memory before it, and
+  the merge time and main process's peak.
+
+The main process's peak is sampled every 10 ms (``batch.PeakRSS``) during each timed call; for
+the whole script run it under ``/usr/bin/time -v`` (``Maximum resident set size``).
 
 Machines are shared and noisy: compare the ratios measured in the same run.
 """
@@ -138,45 +144,57 @@ def timed_regions(net, fac, comm, prof, scheduler, by="street_code", n_workers=N
         client = Client(cluster)
         start = time.perf_counter() - t0
     try:
-        t0 = time.perf_counter()
-        res = lc.analyze_regions(net, fac, comm, prof, by=by,
-                                 scheduler=client if client else "inline")  # fmt: skip
-        sec = time.perf_counter() - t0
+        with batch.PeakRSS() as mem:
+            t0 = time.perf_counter()
+            res = lc.analyze_regions(net, fac, comm, prof, by=by,
+                                     scheduler=client if client else "inline")  # fmt: skip
+            sec = time.perf_counter() - t0
     finally:
         if client:
             client.close()
             cluster.close()
-    return res, sec, start
+    return res, sec, start, mem.peak / 2**20
 
 
 def bench_milan() -> None:
     prof = lc.load_profile(PROFILE)
     t0 = time.perf_counter()
     net, fac, comm = milan_job()
-    print(f"\n## Milan: {net}; {len(comm):,} communities in {comm['street_code'].nunique()} "
-          f"regions; {len(fac):,} facilities (loaded in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"\n## Milan: {net}; {len(comm):,} communities in {comm['street_code'].nunique()} "
+        f"regions; {len(fac):,} facilities (loaded in {time.perf_counter() - t0:.1f} s)"
+    )
     whole, sec, peak = timed_whole(net, fac, comm, prof)
-    print("\n| run | wall s | vs one process | cluster start s | peak MB | answers |")
-    print("|---|---|---|---|---|---|")
-    print(f"| one process, whole area (`lc.analyze`) | {sec:.1f} | 1.00× | – | {peak:,.0f} | – |")
+    print(
+        "\n| run | wall s | vs one process | cluster start s | peak MB | main process peak MB "
+        "| answers |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| one process, whole area (`lc.analyze`) | {sec:.1f} | 1.00× | – | – | {peak:,.0f} | – |"
+    )
     for label, sched, nw in [("regions one after another, one process", "inline", None),
                              ("regions on Dask, 1 worker", "dask", 1),
                              ("regions on Dask, 2 workers", "dask", 2)]:  # fmt: skip
-        res, rsec, start = timed_regions(net, fac, comm, prof, sched, n_workers=nw)
+        res, rsec, start, main_peak = timed_regions(net, fac, comm, prof, sched, n_workers=nw)
         check = contract_check(whole.coverage, res.coverage, res.reach_m)
         peak_w = res.regions["peak_rss_mb"].max()
-        print(f"| {label} | {rsec:.1f} | {sec / rsec:.2f}× | "
-              f"{start:.1f} | {peak_w:,.0f} (max per task) | {check} |")
+        print(
+            f"| {label} | {rsec:.1f} | {sec / rsec:.2f}× | "
+            f"{start:.1f} | {peak_w:,.0f} (max per task) | {main_peak:,.0f} | {check} |"
+        )
     print("\nregions of the last run:")
     cols = ["region", "status", "communities", "demand_points", "facilities", "nodes", "edges",
             "seconds", "peak_rss_mb"]  # fmt: skip
     print(res.regions[cols].round(1).to_string(index=False))
     inside = (whole.coverage["distance_m"] <= res.reach_m).mean()
-    print(f"\nreach {res.reach_m:.0f} m, cut {res.cut_m:.0f} m; {inside:.1%} of the "
-          "community × category medians lie within the reach (exact), the rest are inf")
+    print(
+        f"\nreach {res.reach_m:.0f} m, cut {res.cut_m:.0f} m; {inside:.1%} of the "
+        "community × category medians lie within the reach (exact), the rest are inf"
+    )
 
 
-def bench_province(n: int, workers: int = 2) -> None:
+def bench_province(n: int, workers: int = 2, whole: bool = False) -> None:
     from dask.distributed import Client, LocalCluster
 
     prof = lc.load_profile(PROFILE)
@@ -184,26 +202,41 @@ def bench_province(n: int, workers: int = 2) -> None:
     p = lc.synthetic.province(n, prof)
     build = time.perf_counter() - t0
     parent = psutil.Process().memory_info().rss / 2**20
-    print(f"\n## Province: {p.network}; {len(p.communities):,} communities, "
-          f"{p.communities['county_code'].nunique()} counties, {len(p.facilities):,} facilities "
-          f"(built in {build:.1f} s; parent process {parent:,.0f} MB)")
+    print(
+        f"\n## Province: {p.network}; {len(p.communities):,} communities, "
+        f"{p.communities['county_code'].nunique()} counties, {len(p.facilities):,} facilities "
+        f"(built in {build:.1f} s; parent process {parent:,.0f} MB)"
+    )
+    if whole:
+        a, sec, peak = timed_whole(p.network, p.facilities, p.communities, prof)
+        print(
+            f"lc.analyze in this process: {sec:.1f} s, peak {peak:,.0f} MB; {len(a.coverage):,} rows"
+        )
+        return
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
     client = Client(cluster)
     try:
-        t0 = time.perf_counter()
-        res = lc.analyze_regions(p.network, p.facilities, p.communities, prof,
-                                 by="county_code", scheduler=client)  # fmt: skip
-        sec = time.perf_counter() - t0
+        with batch.PeakRSS() as mem:
+            t0 = time.perf_counter()
+            res = lc.analyze_regions(p.network, p.facilities, p.communities, prof,
+                                     by="county_code", scheduler=client)  # fmt: skip
+            sec = time.perf_counter() - t0
     finally:
         client.close()
         cluster.close()
     r = res.regions
-    print(f"{workers} Dask workers: wall {sec:.1f} s for {len(r)} regions ({(r.status == 'ok').sum()} ok); "
-          f"task seconds: median {r.seconds.median():.1f}, max {r.seconds.max():.1f}; "
-          f"region networks: median {r.nodes.median():,.0f} nodes, max {r.nodes.max():,.0f}")
+    print(
+        f"{workers} Dask workers: wall {sec:.1f} s for {len(r)} regions ({(r.status == 'ok').sum()} ok); "
+        f"task seconds: median {r.seconds.median():.1f}, max {r.seconds.max():.1f}; "
+        f"region networks: median {r.nodes.median():,.0f} nodes, max {r.nodes.max():,.0f}"
+    )
     print("phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items()))
     per_worker = r.groupby("pid")["peak_rss_mb"].max()
     print("peak memory per worker (MB): " + ", ".join(f"{v:,.0f}" for v in per_worker))
+    print(
+        f"main process: {parent:,.0f} MB before analyze_regions, peak {mem.peak / 2**20:,.0f} MB "
+        "during it (plan, prepare, merge)"
+    )
 
 
 def bench_memory(sizes: list[int]) -> None:
@@ -211,8 +244,11 @@ def bench_memory(sizes: list[int]) -> None:
 
     prof = lc.load_profile(PROFILE)
     print("\n## Memory of one task (a whole synthetic province as one region, 1 Dask worker)")
-    print("| nodes | edges | communities | task s | worker before MB | peak during task MB |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| nodes | edges | communities | task s | worker before MB | peak during task MB "
+        "| merge s | main process peak MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for n in sizes:
         p = lc.synthetic.province(n, prof)
         comm = p.communities.assign(county_code="330000")  # the whole province as one region
@@ -220,14 +256,18 @@ def bench_memory(sizes: list[int]) -> None:
         client = Client(cluster)
         try:
             before = max(client.run(lambda: psutil.Process().memory_info().rss).values()) / 2**20
-            res = lc.analyze_regions(p.network, p.facilities, comm, prof, by="county_code",
-                                     scheduler=client)  # fmt: skip
+            with batch.PeakRSS() as mem:
+                res = lc.analyze_regions(p.network, p.facilities, comm, prof, by="county_code",
+                                         scheduler=client)  # fmt: skip
         finally:
             client.close()
             cluster.close()
         r = res.regions.iloc[0]
-        print(f"| {len(p.network.nodes):,} | {len(p.network.edges):,} | {len(comm):,} | "
-              f"{r.seconds:.1f} | {before:,.0f} | {r.peak_rss_mb:,.0f} |")
+        print(
+            f"| {len(p.network.nodes):,} | {len(p.network.edges):,} | {len(comm):,} | "
+            f"{r.seconds:.1f} | {before:,.0f} | {r.peak_rss_mb:,.0f} | "
+            f"{res.seconds.get('merge', float('nan')):.1f} | {mem.peak / 2**20:,.0f} |"
+        )
 
 
 def main() -> None:
@@ -235,6 +275,11 @@ def main() -> None:
     ap.add_argument("--skip-milan", action="store_true")
     ap.add_argument("--province-n", type=int, default=1415, help="grid side: n² nodes (0: skip)")
     ap.add_argument("--memory", type=int, nargs="*", default=[], help="grid sides for --memory")
+    ap.add_argument(
+        "--province-whole",
+        action="store_true",
+        help="analyse the province whole with lc.analyze in this process instead of by region",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -243,7 +288,7 @@ def main() -> None:
     if not args.skip_milan:
         bench_milan()
     if args.province_n:
-        bench_province(args.province_n)
+        bench_province(args.province_n, whole=args.province_whole)
     if args.memory:
         bench_memory(args.memory)
 
