@@ -30,7 +30,7 @@ from pyproj import Transformer
 import lifecircle
 from conftest import ROOT, need
 from lifecircle import CRSError, InputError, PoolError, export_pool, read_pool
-from lifecircle.analysis.ids import GRID_M
+from lifecircle.analysis.ids import GRID_M, community_project_ids
 from lifecircle.outputs import pool as poolmod
 from lifecircle.outputs.pool import csv as pool_csv
 from lifecircle.outputs.pool import geojson, gpkg, postgis, schema, xlsx
@@ -490,6 +490,22 @@ def test_project_id_ignores_moves_inside_the_cell(dx, dy):
         for ex, ey in ((0.0, 0.0), (dx, dy))
     }
     assert len(ids) == 1
+
+
+_CODE = st.one_of(
+    st.none(), st.just(float("nan")), st.just(pd.NA), st.just("<NA>"), st.integers(0, 10**12),
+    st.text(alphabet="33０4 2社区-\t", max_size=6),
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(st.tuples(_CODE, _CODE, _CODE, _CODE), min_size=1, max_size=8))
+def test_community_ids_made_a_column_at_a_time_equal_one_by_one(rows):
+    """The column-wise ids of community projects (whole-province shortfall lists) are the
+    ids :func:`project_id` gives row by row, missing and padded codes included."""
+    one_by_one = [poolmod.project_id(*r, "community", None, None) for r in rows]
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    assert community_project_ids(*columns) == one_by_one
 
 
 def test_site_crossing_a_grid_line_keeps_its_id(tmp_path):

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from .._errors import InputError
 from .._text import is_missing
@@ -27,6 +29,19 @@ def metric_xy(lon: float, lat: float, at: tuple[float, float] | None = None) -> 
 
 def _key(value: object) -> str:
     return "" if is_missing(value) else str(value).strip()
+
+
+def _keys(values: Sequence[object]) -> np.ndarray:
+    """:func:`_key` of every value, for a whole column at once."""
+    s = pd.Series(values, dtype=object)
+    text = s.map(str)
+    missing = s.isna().to_numpy() | (text == "<NA>").to_numpy()
+    return np.where(missing, "", text.str.strip().to_numpy(dtype=object))
+
+
+def _hashed(parts: Sequence[str]) -> str:
+    """The id of a key: ``"LC-"`` + the first 12 hex digits of the SHA-1 of its parts."""
+    return "LC-" + hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:12]
 
 
 def project_id(
@@ -73,4 +88,16 @@ def project_id(
         cell = (str(math.floor(x / grid_m)), str(math.floor(y / grid_m)))
     parts = ["lcpool1", *(_key(v) for v in (category, county_code, street_code, community_code)),
              kind, *cell]  # fmt: skip
-    return "LC-" + hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()[:12]
+    return _hashed(parts)
+
+
+def community_project_ids(
+    category: Sequence[object],
+    county_code: Sequence[object],
+    street_code: Sequence[object],
+    community_code: Sequence[object],
+) -> list[str]:
+    """:func:`project_id` of many ``community`` projects at once (the same ids, a column at a
+    time: whole-province shortfall lists hold hundreds of thousands)."""
+    cols = [_keys(v) for v in (category, county_code, street_code, community_code)]
+    return [_hashed(("lcpool1", *row, "community", "", "")) for row in zip(*cols, strict=True)]

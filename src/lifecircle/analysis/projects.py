@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..standards import Profile
-from .ids import project_id
+from .ids import community_project_ids, project_id
 from .siting import Sites
 
 PLACE = ["county_code", "county_name", "street_code", "street_name", "community_code",
@@ -110,10 +110,12 @@ def build_projects(
     rest = shortfalls[np.asarray([k not in answered for k in keys], dtype=bool)]
     for i, k in enumerate(_keys(rest)):
         answered[k] = len(recs) + i
-    recs.extend(_community_records(rest))
-    geoms.extend(rep[rest["community_id"]].to_list())
     cols = [*PROJECT_COLUMNS, "site_id"]
-    out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry=geoms, crs=4326)
+    # a column at a time (a whole province has hundreds of thousands of community projects)
+    rest_cols = _community_columns(rest)
+    data = {c: [r[c] for r in recs] + rest_cols[c] for c in cols}
+    geoms.extend(rep[rest["community_id"]].to_list())
+    out = gpd.GeoDataFrame(pd.DataFrame(data, columns=cols), geometry=geoms, crs=4326)
     out["project_id"] = _ids(out, known)
     order = out.sort_values(
         ["priority_rank", "category", "location_kind", "project_id"], kind="stable"
@@ -139,30 +141,19 @@ def community_projects(frame: gpd.GeoDataFrame, shortfalls: pd.DataFrame) -> Pro
     return Projects(out, {k: i for i, k in enumerate(_keys(shortfalls))})
 
 
-def _community_records(rest: pd.DataFrame) -> list[dict]:
-    frame = pd.DataFrame(
-        {
-            **{k: rest[k] for k in [*PLACE, "category", "category_zh", "level"]},
-            "location_kind": "community",
-            "new_covered_pop": rest["affected_pop"],
-            "nearest_m": rest["distance_min_m"],
-            **{
-                k: rest[k]
-                for k in [
-                    "threshold_m",
-                    "uncovered_pop",
-                    "priority_score",
-                    "priority_rank",
-                    "reason_zh",
-                    "reason_en",
-                ]
-            },
-        }  # fmt: skip
-    )
-    cols = list(frame.columns)
-    # plain lists: iterating text columns value by value is slow (pandas' Arrow strings)
-    values = zip(*(frame[c].tolist() for c in cols), strict=True)
-    return [dict(zip(cols, row, strict=True)) for row in values]
+def _community_columns(rest: pd.DataFrame) -> dict[str, list[Any]]:
+    """The community projects of the shortfalls ``rest``, column by column (plain lists:
+    iterating text columns value by value is slow with pandas' Arrow strings)."""
+    n = len(rest)
+    same = [*PLACE, "category", "category_zh", "level", "threshold_m", "uncovered_pop",
+            "priority_score", "priority_rank", "reason_zh", "reason_en"]  # fmt: skip
+    return {
+        **{k: rest[k].tolist() for k in same},
+        "location_kind": ["community"] * n,
+        "new_covered_pop": rest["affected_pop"].tolist(),
+        "nearest_m": rest["distance_min_m"].tolist(),
+        "site_id": [np.nan] * n,  # as a record without a site (no site: a float column)
+    }
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -182,13 +173,21 @@ def _ids(out: gpd.GeoDataFrame, known: pd.DataFrame | None = None) -> list[str]:
         community = known[known["location_kind"] == "community"]
         keys = zip(*(community[c].tolist() for c in _ID_KEY), strict=True)
         reuse = dict(zip(keys, community["project_id"].tolist(), strict=True))
-    rows = zip(*(out[c].tolist() for c in _ID_KEY), out.geometry.values, strict=True)
+    kinds = out["location_kind"].tolist()
+    rows = list(zip(*(out[c].tolist() for c in _ID_KEY), strict=True))
+    ids: list[str | None] = [reuse.get(r) for r in rows]
+    todo = [i for i, pid in enumerate(ids) if pid is None and kinds[i] == "community"]
+    if todo:
+        cat, county, street, comm = (
+            list(c) for c in zip(*(rows[i][:4] for i in todo), strict=True)
+        )
+        for i, pid in zip(todo, community_project_ids(cat, county, street, comm), strict=True):
+            ids[i] = pid
+    geom = out.geometry.values
     return [
-        reuse.get((cat, county, street, comm, kind))
-        or project_id(cat, county, street, comm, kind,
-                      *((g.x, g.y) if kind != "community" else (None, None)))
-        for cat, county, street, comm, kind, g in rows
-    ]  # fmt: skip
+        pid if pid is not None else project_id(*rows[i], geom[i].x, geom[i].y)
+        for i, pid in enumerate(ids)
+    ]
 
 
 def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFrame:
@@ -200,32 +199,27 @@ def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFram
     rows = [projects.answers.get(k, -1) for k in _keys(out)]
     names = dict(zip(ids, out["community_name"].tolist(), strict=True))
     # the project columns a link needs, as plain lists (row -1: no project)
-    cols = [frame[c].tolist() + [None] for c in _LINK_FROM]
-    links = [
-        _link(*(col[row] for col in cols), names[cid]) if row >= 0 else (None, None, None)
-        for cid, row in zip(ids, rows, strict=True)
-    ]
-    out["project_id"], out["answered_by_zh"], out["answered_by_en"] = (
-        [x[i] for x in links] for i in range(3)
-    )
+    pid, kind, name, site = (frame[c].tolist() + [None] for c in _LINK_FROM)
+    zh: list[str | None] = []
+    en: list[str | None] = []
+    for cid, row in zip(ids, rows, strict=True):
+        if row < 0:
+            zh.append(None)
+            en.append(None)
+        elif kind[row] != "proposed_site":  # most rows: a compact loop without a call
+            zh.append(f"本社区内待选址 (项目 {pid[row]})")
+            en.append(f"a site to find in the community (project {pid[row]})")
+        else:
+            where = "本社区" if name[row] == names[cid] else str(name[row])
+            zh.append(f"{where}的建议选址 {site[row]} 可覆盖 (项目 {pid[row]})")
+            en.append(f"covered by proposed site {site[row]} in {name[row]} (project {pid[row]})")
+    out["project_id"] = [pid[row] for row in rows]
+    out["answered_by_zh"], out["answered_by_en"] = zh, en
     return out
 
 
-#: Project columns :func:`_link` reads, in its argument order.
+#: Project columns :func:`link_shortfalls` reads.
 _LINK_FROM = ["project_id", "location_kind", "community_name", "site_id"]
-
-
-def _link(pid: str, kind: str, name: Any, site_id: Any, own_name: str) -> tuple[str, str, str]:
-    """(project id, Chinese, English) of the project answering a shortfall."""
-    if kind != "proposed_site":
-        return (pid, f"本社区内待选址 (项目 {pid})",
-                f"a site to find in the community (project {pid})")  # fmt: skip
-    where = "本社区" if name == own_name else str(name)
-    return (
-        pid,
-        f"{where}的建议选址 {site_id} 可覆盖 (项目 {pid})",
-        f"covered by proposed site {site_id} in {name} (project {pid})",
-    )
 
 
 def pool_projects(
