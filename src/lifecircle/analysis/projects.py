@@ -111,11 +111,15 @@ def build_projects(
     for i, k in enumerate(_keys(rest)):
         answered[k] = len(recs) + i
     cols = [*PROJECT_COLUMNS, "site_id"]
-    # a column at a time (a whole province has hundreds of thousands of community projects)
-    rest_cols = _community_columns(rest)
-    data = {c: [r[c] for r in recs] + rest_cols[c] for c in cols}
+    # the community projects a column at a time (a province has hundreds of thousands)
+    frame = _community_frame(rest)
+    if recs:
+        at_sites = pd.DataFrame(recs, columns=cols)
+        # .infer_objects(): text beside the sites' missing values stays text
+        both = pd.concat([at_sites, frame], ignore_index=True).infer_objects()
+        frame = both if len(frame) else at_sites
     geoms.extend(rep[rest["community_id"]].to_list())
-    out = gpd.GeoDataFrame(pd.DataFrame(data, columns=cols), geometry=geoms, crs=4326)
+    out = gpd.GeoDataFrame(frame[cols], geometry=geoms, crs=4326)
     out["project_id"] = _ids(out, known)
     order = out.sort_values(
         ["priority_rank", "category", "location_kind", "project_id"], kind="stable"
@@ -141,19 +145,17 @@ def community_projects(frame: gpd.GeoDataFrame, shortfalls: pd.DataFrame) -> Pro
     return Projects(out, {k: i for i, k in enumerate(_keys(shortfalls))})
 
 
-def _community_columns(rest: pd.DataFrame) -> dict[str, list[Any]]:
-    """The community projects of the shortfalls ``rest``, column by column (plain lists:
-    iterating text columns value by value is slow with pandas' Arrow strings)."""
-    n = len(rest)
+def _community_frame(rest: pd.DataFrame) -> pd.DataFrame:
+    """The community projects of the shortfalls ``rest`` (no ``site_id``: a float column of
+    NaN, as for records without one)."""
     same = [*PLACE, "category", "category_zh", "level", "threshold_m", "uncovered_pop",
             "priority_score", "priority_rank", "reason_zh", "reason_en"]  # fmt: skip
-    return {
-        **{k: rest[k].tolist() for k in same},
-        "location_kind": ["community"] * n,
-        "new_covered_pop": rest["affected_pop"].tolist(),
-        "nearest_m": rest["distance_min_m"].tolist(),
-        "site_id": [np.nan] * n,  # as a record without a site (no site: a float column)
-    }
+    out = rest[same].reset_index(drop=True)
+    out["location_kind"] = "community"
+    out["new_covered_pop"] = rest["affected_pop"].to_numpy()
+    out["nearest_m"] = rest["distance_min_m"].to_numpy()
+    out["site_id"] = np.nan
+    return out
 
 
 def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -193,7 +195,7 @@ def _ids(out: gpd.GeoDataFrame, known: pd.DataFrame | None = None) -> list[str]:
 def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFrame:
     """``shortfalls`` with :data:`LINK_COLUMNS`: the id of the project that answers each row and,
     for a proposed site, a sentence saying which site (and in which community) covers it."""
-    out = shortfalls.copy()
+    out = shortfalls.copy(deep=False)  # only adds columns: shares the rest with the input
     frame = projects.frame
     ids = out["community_id"].tolist()
     rows = [projects.answers.get(k, -1) for k in _keys(out)]
