@@ -175,21 +175,18 @@ def _ids(out: gpd.GeoDataFrame, known: pd.DataFrame | None = None) -> list[str]:
         community = known[known["location_kind"] == "community"]
         keys = zip(*(community[c].tolist() for c in _ID_KEY), strict=True)
         reuse = dict(zip(keys, community["project_id"].tolist(), strict=True))
-    kinds = out["location_kind"].tolist()
-    rows = list(zip(*(out[c].tolist() for c in _ID_KEY), strict=True))
-    ids: list[str | None] = [reuse.get(r) for r in rows]
-    todo = [i for i, pid in enumerate(ids) if pid is None and kinds[i] == "community"]
-    if todo:
-        cat, county, street, comm = (
-            list(c) for c in zip(*(rows[i][:4] for i in todo), strict=True)
-        )
-        for i, pid in zip(todo, community_project_ids(cat, county, street, comm), strict=True):
-            ids[i] = pid
+    cols = {c: out[c].to_numpy(dtype=object) for c in _ID_KEY}
+    ids = np.full(len(out), None, dtype=object)
+    if reuse:
+        keys = zip(*cols.values(), strict=True)
+        ids[:] = [reuse.get(k) for k in keys]
+    todo = np.flatnonzero((cols["location_kind"] == "community") & (ids == None))  # noqa: E711
+    if todo.size:
+        ids[todo] = community_project_ids(*(cols[c][todo] for c in _ID_KEY[:4]))
     geom = out.geometry.values
-    return [
-        pid if pid is not None else project_id(*rows[i], geom[i].x, geom[i].y)
-        for i, pid in enumerate(ids)
-    ]
+    for i in np.flatnonzero(ids == None).tolist():  # noqa: E711 (sites: located by their point)
+        ids[i] = project_id(*(cols[c][i] for c in _ID_KEY), geom[i].x, geom[i].y)
+    return ids.tolist()
 
 
 def link_shortfalls(shortfalls: pd.DataFrame, projects: Projects) -> pd.DataFrame:

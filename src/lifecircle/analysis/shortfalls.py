@@ -83,26 +83,50 @@ _REASON_COLUMNS = [
 ]  # fmt: skip
 
 
-def _distance_reason(
-    lvl: tuple[str, str], cat: Category, group: str, dmin: float, thr: float, unc: float,
-    share: float, min_share: float,
-) -> tuple[str, str]:  # fmt: skip
-    g_zh, g_en = GROUP_WORDS.get(group, GROUP_WORDS["total"])
-    name_en = cat.name_en.lower() if cat.name_en else cat.id
-    if not np.isfinite(dmin):
-        return (
-            f"{lvl[0]}{cat.name_zh}: 步行可达范围内没有此类设施 (标准 {thr:,.0f} m), "
-            f"{unc:,.0f} 名{g_zh}未覆盖",
-            f"{lvl[1]} {name_en}: none within walking reach (standard {thr:,.0f} m); "
-            f"{unc:,.0f} {g_en} not covered",
-        )
-    share = 0.0 if not np.isfinite(share) else share
+def _formatted(values: pd.Series, spec: str) -> np.ndarray:
+    """``format(v, spec)`` of every value as an object array (each distinct value once)."""
+    u, inv = np.unique(values.to_numpy(dtype=float), return_inverse=True)
+    return np.array([format(x, spec) for x in u], dtype=object)[inv.ravel()]
+
+
+def _words(column: pd.Series, table: dict[str, tuple[str, str]], default: tuple[str, str]):
+    """(Chinese, English) words of every row's key in ``table`` as object arrays."""
+    zh = {k: v[0] for k, v in table.items()}
+    en = {k: v[1] for k, v in table.items()}
+    keys = column.astype(object)
     return (
-        f"{lvl[0]}{cat.name_zh}: 仅 {share:.0%} 的{g_zh}在 {thr:,.0f} m 步行范围内 (标准要求至少 "
-        f"{min_share:.0%}), {unc:,.0f} 名{g_zh}未覆盖; 最近的设施 {dmin:,.0f} m",
-        f"{lvl[1]} {name_en}: only {share:.0%} of {g_en} live within {thr:,.0f} m on foot "
-        f"(standard: at least {min_share:.0%}); {unc:,.0f} not covered; nearest {dmin:,.0f} m",
+        keys.map(zh).fillna(default[0]).to_numpy(dtype=object),
+        keys.map(en).fillna(default[1]).to_numpy(dtype=object),
     )
+
+
+def _distance_reasons(
+    sf: pd.DataFrame, labels: dict[str, tuple[str, str]], min_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distance reason (Chinese, English) of every row of ``sf``, a column at a time."""
+    p_zh, p_en = _words(sf["category"], labels, ("", ""))
+    g_zh, g_en = _words(sf["target_group"], GROUP_WORDS, GROUP_WORDS["total"])
+    thr = _formatted(sf["threshold_m"], ",.0f")
+    unc = _formatted(sf["uncovered_pop"], ",.0f")
+    dmin = _formatted(sf["distance_min_m"], ",.0f")
+    share_v = sf["covered_share"].to_numpy(dtype=float)
+    share = _formatted(pd.Series(np.where(np.isfinite(share_v), share_v, 0.0)), ".0%")
+    need = format(min_share, ".0%")
+    none = ~np.isfinite(sf["distance_min_m"].to_numpy(dtype=float))
+    rows = list(zip(p_zh, p_en, g_zh, g_en, thr, unc, dmin, share, none.tolist(), strict=True))
+    zh = [
+        f"{pz}: 步行可达范围内没有此类设施 (标准 {t} m), {u} 名{gz}未覆盖" if no
+        else f"{pz}: 仅 {sh} 的{gz}在 {t} m 步行范围内 (标准要求至少 {need}), {u} 名{gz}未覆盖; "
+        f"最近的设施 {d} m"
+        for pz, _, gz, _, t, u, d, sh, no in rows
+    ]  # fmt: skip
+    en = [
+        f"{pe}: none within walking reach (standard {t} m); {u} {ge} not covered" if no
+        else f"{pe}: only {sh} of {ge} live within {t} m on foot (standard: at least {need}); "
+        f"{u} not covered; nearest {d} m"
+        for _, pe, _, ge, t, u, d, sh, no in rows
+    ]  # fmt: skip
+    return np.array(zh, dtype=object), np.array(en, dtype=object)
 
 
 def _capacity_reason(
@@ -145,23 +169,40 @@ def reasons(
     share within the distance against the required share; the supply per 1,000 against the
     standard) and how many people it affects. ``known``: see :func:`shortfall_table`."""
     meta = {c.id: c for c in cats}
-    labels = {k: level_label(profile, c) for k, c in meta.items()}
-    zh_out, en_out = [], []
+    # the category's words once: "5分钟生活圈托育设施" / "5-min life circle childcare"
+    labels = {
+        k: (f"{lz}{c.name_zh}", f"{le} {c.name_en.lower() if c.name_en else c.id}")
+        for k, c in meta.items()
+        for lz, le in [level_label(profile, c)]
+    }
     reuse = _known_reasons(sf, known) if known is not None and len(sf) else [None] * len(sf)
-    for old, (k, g, md, mc, dmin, thr, unc, share, unit, sup, cthr, short) in zip(
-        reuse, zip(*(sf[c].tolist() for c in _REASON_COLUMNS), strict=True), strict=True
-    ):
-        if old is not None:
-            zh_out.append(old[0])
-            en_out.append(old[1])
-            continue
-        parts = []
-        if not md:
-            parts.append(
-                _distance_reason(labels[k], meta[k], g, dmin, thr, unc, share, min_covered_share)
-            )
-        if mc is False:
-            parts.append(_capacity_reason(meta[k], g, unit, sup, cthr, short))
-        zh_out.append("; ".join(p[0] for p in parts))
-        en_out.append("; ".join(p[1] for p in parts))
+    todo = np.flatnonzero([old is None for old in reuse])
+    zh, en = _new_reasons(sf.iloc[todo], meta, labels, min_covered_share)
+    zh_out = [old[0] if old is not None else "" for old in reuse]
+    en_out = [old[1] if old is not None else "" for old in reuse]
+    for i, z, e in zip(todo.tolist(), zh.tolist(), en.tolist(), strict=True):
+        zh_out[i], en_out[i] = z, e
     return zh_out, en_out
+
+
+def _new_reasons(
+    sf: pd.DataFrame, meta: dict[str, Category], labels: dict[str, tuple[str, str]],
+    min_share: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The reasons (Chinese, English) of the rows of ``sf``: the distance sentence a column at
+    a time, the capacity sentence (fewer rows) one by one, joined by "; "."""
+    far = ~sf["meets_distance"].to_numpy(dtype=bool)
+    short_cap = (sf["meets_capacity"] == False).to_numpy(dtype=bool)  # noqa: E712 (None: not assessed)
+    zh = np.full(len(sf), "", dtype=object)
+    en = np.full(len(sf), "", dtype=object)
+    if far.any():
+        zh[far], en[far] = _distance_reasons(sf[far], labels, min_share)
+    cap = np.flatnonzero(short_cap)
+    cols = ["category", "target_group", "capacity_unit", "supply_per_1000",
+            "capacity_threshold_per_1000", "capacity_short_pop"]  # fmt: skip
+    rows = zip(*(sf[c].iloc[cap].tolist() for c in cols), strict=True)
+    for i, (k, g, unit, sup, cthr, short) in zip(cap.tolist(), rows, strict=True):
+        c_zh, c_en = _capacity_reason(meta[k], g, unit, sup, cthr, short)
+        zh[i] = f"{zh[i]}; {c_zh}" if far[i] else c_zh
+        en[i] = f"{en[i]}; {c_en}" if far[i] else c_en
+    return zh, en
