@@ -322,6 +322,42 @@ def test_a_scenario_on_the_regions_equals_the_scenario_on_the_whole_run(pair, ci
     assert a.reach_m is None and b.reach_m == res.reach_m  # a scenario on it keeps the contract
 
 
+def test_a_scenario_with_gates_on_the_regions_equals_it_on_the_whole_run(city, profile):
+    """Compounds with gates (some astride a street boundary) and facility gates: a facility of
+    every category added inside each compound astride a boundary is reached through the
+    compounds' gates in both runs, and the scenario tables are the same."""
+    net, fac, comm = city
+    demand = lc.demand_points(comm, grid_m=50)
+    compounds, cgates, fgates, astride = _access_points(net, fac, comm, demand)
+    kw = {"compounds": compounds, "compound_gates": cgates, "facility_gates": fgates,
+          "demand": demand}  # fmt: skip
+    whole = lc.analyze(net, fac, comm, profile, **kw)
+    res = lc.batch.analyze_regions(net, fac, comm, profile, scheduler="inline", **kw)
+    cats = list(whole.params.categories)
+    at = shapely.points(astride + [60.0, 0.0])  # inside the compound, east of its centre
+    ids = [f"new:{i}:{c}" for i in range(len(at)) for c in cats]
+    added = gpd.GeoDataFrame(
+        {"category": cats * len(at), "facility_id": ids},
+        geometry=np.repeat(at, len(cats)), crs=net.crs, index=ids,
+    ).to_crs(4326)  # fmt: skip
+    sw, sr = whole.with_projects(added), res.with_projects(added)
+    plain = lc.analyze(net, fac, comm, profile, demand=demand).with_projects(added)
+    reach = res.reach_m
+    # the gates matter to the scenario: some new distances differ from the run without them
+    d_w, d_p = sw.analysis.access.distance_m, plain.analysis.access.distance_m
+    assert ((d_w != d_p) & (d_w <= reach)).sum() > 50
+    assert (sw.newly_covered["newly_covered_pop"] > 0).sum() >= 3
+    assert sw.summary == sr.summary
+    for name in ("communities", "newly_covered", "by_street", "by_county"):
+        assert_frame_equal(getattr(sw, name), getattr(sr, name), obj=name)
+    a, b = sw.analysis, sr.analysis
+    for name in TABLES:
+        assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    assert_frame_equal(a.index_by_compound, b.index_by_compound)
+    _same_coverage(a.coverage, b.coverage, reach)
+    _same_up_to_reach(a.access.distance_m, b.access.distance_m, reach)
+
+
 def test_compare_a_regions_run_with_the_whole_run_finds_no_change(pair):
     whole, res = pair
     for a, b in ((whole, res), (res, whole)):
