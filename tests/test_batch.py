@@ -293,6 +293,19 @@ def _same_up_to_reach(whole: np.ndarray, regions: np.ndarray, reach_m: float) ->
     return int((~ok).sum())
 
 
+def _same_scenarios(sw, sr, reach_m: float) -> int:
+    """The scenario on the whole run and on the regions: the same summary and tables, the
+    coverage and distances up to the reach; how many distances lie beyond it."""
+    assert sw.summary == sr.summary
+    for name in ("communities", "newly_covered", "by_street", "by_county"):
+        assert_frame_equal(getattr(sw, name), getattr(sr, name), obj=name)
+    a, b = sw.analysis, sr.analysis
+    for name in TABLES:
+        assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    _same_coverage(a.coverage, b.coverage, reach_m)
+    return _same_up_to_reach(a.access.distance_m, b.access.distance_m, reach_m)
+
+
 def test_a_scenario_on_the_regions_equals_the_scenario_on_the_whole_run(pair, city, profile):
     whole, res = pair
     sites = whole.propose_sites(max_sites=4)
@@ -309,14 +322,8 @@ def test_a_scenario_on_the_regions_equals_the_scenario_on_the_whole_run(pair, ci
     added = gpd.GeoDataFrame(pd.concat([added.drop(columns="site_id"), extra]), crs=4326)
     sw, sr = whole.with_projects(added), res.with_projects(added)
     assert len(sw.communities) > 5 and (sw.newly_covered["newly_covered_pop"] > 0).sum() >= 3
-    assert sw.summary == sr.summary
-    for name in ("communities", "newly_covered", "by_street", "by_county"):
-        assert_frame_equal(getattr(sw, name), getattr(sr, name), obj=name)
+    beyond = _same_scenarios(sw, sr, res.reach_m)
     a, b = sw.analysis, sr.analysis
-    for name in TABLES:
-        assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
-    _same_coverage(a.coverage, b.coverage, res.reach_m)
-    beyond = _same_up_to_reach(a.access.distance_m, b.access.distance_m, res.reach_m)
     gained = np.isinf(res.access.distance_m) & np.isfinite(b.access.distance_m)
     assert beyond > 10 and gained.sum() > 10  # both sides of the reach, and new reach
     assert a.reach_m is None and b.reach_m == res.reach_m  # a scenario on it keeps the contract
@@ -347,15 +354,8 @@ def test_a_scenario_with_gates_on_the_regions_equals_it_on_the_whole_run(city, p
     d_w, d_p = sw.analysis.access.distance_m, plain.analysis.access.distance_m
     assert ((d_w != d_p) & (d_w <= reach)).sum() > 50
     assert (sw.newly_covered["newly_covered_pop"] > 0).sum() >= 3
-    assert sw.summary == sr.summary
-    for name in ("communities", "newly_covered", "by_street", "by_county"):
-        assert_frame_equal(getattr(sw, name), getattr(sr, name), obj=name)
-    a, b = sw.analysis, sr.analysis
-    for name in TABLES:
-        assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
-    assert_frame_equal(a.index_by_compound, b.index_by_compound)
-    _same_coverage(a.coverage, b.coverage, reach)
-    _same_up_to_reach(a.access.distance_m, b.access.distance_m, reach)
+    _same_scenarios(sw, sr, reach)
+    assert_frame_equal(sw.analysis.index_by_compound, sr.analysis.index_by_compound)
 
 
 def test_compare_a_regions_run_with_the_whole_run_finds_no_change(pair):
