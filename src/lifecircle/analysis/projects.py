@@ -118,7 +118,7 @@ def build_projects(
         # .infer_objects(): text beside the sites' missing values stays text
         both = pd.concat([at_sites, frame], ignore_index=True).infer_objects()
         frame = both if len(frame) else at_sites
-    geoms.extend(rep[rest["community_id"]].to_list())
+    geoms.extend(rep[rest["community_id"]].to_numpy())  # not .to_list(): a Python call per point
     out = gpd.GeoDataFrame(frame[cols], geometry=geoms, crs=4326)
     out["project_id"] = _ids(out, known)
     order = out.sort_values(
