@@ -127,17 +127,24 @@ def _true(meets: pd.Series) -> np.ndarray:
 
 
 def index_by(
-    index: gpd.GeoDataFrame, keys: list[str], target_share: float, share_of: str = "all"
+    index: gpd.GeoDataFrame,
+    keys: list[str],
+    target_share: float,
+    share_of: str = "all",
+    grouped: Grouped | None = None,
 ) -> pd.DataFrame:
     """The index rolled up by ``keys`` (street, county, city): population-weighted mean index and
     the share of communities with residents that meet every required category, counted over
     ``share_of`` communities (``"urban"``: 城镇社区, ``"village"``: 村, ``"all"``); urban and
-    village counts are given in their own columns either way."""
+    village counts are given in their own columns either way. ``grouped``: the groups of
+    ``index`` by ``keys`` when already known (:class:`RollUpGroups`)."""
     meets = index["meets_all_required"]
     assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
     pop = index["population"].to_numpy(dtype=float)
     service = index["service_index"].to_numpy(dtype=float)
-    res, inv = groups({k: index[k].fillna(UNKNOWN) for k in keys})
+    if grouped is None:
+        grouped = groups({k: index[k].fillna(UNKNOWN) for k in keys})
+    res, inv = grouped[0].copy(), grouped[1]
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
     counts = {"communities": np.ones(len(index), dtype=np.int64)}
     counts["communities_assessed"], counts["communities_meeting"] = assessed, meeting
@@ -164,7 +171,11 @@ def index_by(
     return res
 
 
-def groups(keys: dict[str, pd.Series]) -> tuple[pd.DataFrame, np.ndarray]:
+#: Groups of rows: a frame of their keys, in sorted order, and each row's group.
+Grouped = tuple[pd.DataFrame, np.ndarray]
+
+
+def groups(keys: dict[str, pd.Series]) -> Grouped:
     """The groups of rows with equal ``keys`` (no missing values), in sorted order as
     ``groupby(sort=True)`` gives them: a frame of their keys (typed as a group-by's index types
     them) and each row's group."""
@@ -210,14 +221,10 @@ def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _category_scope(
-    coverage: pd.DataFrame, scope: str, keys: list[str], values: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """Sums of ``values`` (:func:`_row_values`) per place (``keys``, missing ones
-    :data:`UNKNOWN`) and category, groups in sorted order; reduced with numpy (one code per
-    group, then ``bincount``)."""
-    parts = {k: coverage[k].fillna(UNKNOWN) for k in keys}
-    res, inv = groups({**parts, "category": coverage["category"]})
+def _category_scope(scope: str, grouped: Grouped, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Sums of ``values`` (:func:`_row_values`) per group of ``grouped`` (place and category,
+    :func:`category_groups`), reduced with numpy (``bincount``)."""
+    res, inv = grouped[0].copy(), grouped[1]
     n = len(res)
     best = np.full(n, np.nan)
     np.fmin.at(best, inv, values["rank"])
@@ -233,17 +240,29 @@ def _category_scope(
 _SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
 
 
+def category_groups(coverage: pd.DataFrame) -> dict[str, Grouped]:
+    """The groups of coverage rows the category table sums, per scope (city, county, street):
+    place (``keys``, missing ones :data:`UNKNOWN`) and category, in sorted order."""
+    return {
+        scope: groups(
+            {**{k: coverage[k].fillna(UNKNOWN) for k in keys}, "category": coverage["category"]}
+        )
+        for scope, keys in _SCOPES
+    }
+
+
 def category_table(
     coverage: pd.DataFrame,
     facilities: gpd.GeoDataFrame,
     cats: list[Category],
     thresholds: dict[str, float],
+    grouped: dict[str, Grouped] | None = None,
 ) -> pd.DataFrame:
-    """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    """Coverage of each category city-wide and per county and street, worst first (短板设施).
+    ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
     values = _row_values(coverage)
-    out = pd.concat(
-        [_category_scope(coverage, s, k, values) for s, k in _SCOPES], ignore_index=True
-    )
+    grouped = category_groups(coverage) if grouped is None else grouped
+    out = pd.concat([_category_scope(s, grouped[s], values) for s, _ in _SCOPES], ignore_index=True)
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
     meta = {c.id: c for c in cats}
     out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
@@ -267,10 +286,30 @@ def category_table(
     return out[_CATEGORY_COLUMNS].reset_index(drop=True)
 
 
+@dataclass(frozen=True, eq=False)
+class RollUpGroups:
+    """Which rows each roll-up sums: the coverage rows per scope of the category table
+    (:func:`category_groups`) and the community index rows per street, county and city. They
+    follow from the communities' places alone: a scenario (the same communities, rows in the
+    same order) reuses them instead of grouping the text columns again."""
+
+    categories: dict[str, Grouped]
+    index: dict[str, Grouped]
+
+
+def roll_up_groups(coverage: pd.DataFrame, index: gpd.GeoDataFrame) -> RollUpGroups:
+    """The :class:`RollUpGroups` of a coverage table and its community index."""
+    by = {"street": STREET_KEYS, "county": COUNTY_KEYS, "city": CITY_KEYS}
+    return RollUpGroups(
+        categories=category_groups(coverage),
+        index={k: groups({c: index[c].fillna(UNKNOWN) for c in keys}) for k, keys in by.items()},
+    )
+
+
 @dataclass(frozen=True)
 class RollUps:
     """The tables computed from a coverage table: the community index, its roll-ups by street,
-    county and city, the category table and the data checklist."""
+    county and city, the category table and the data checklist; and the row groups they sum."""
 
     index: gpd.GeoDataFrame
     share_of: str
@@ -279,6 +318,7 @@ class RollUps:
     index_by_city: pd.DataFrame
     categories: pd.DataFrame
     data_gaps: pd.DataFrame
+    groups: RollUpGroups
 
     def tables(self) -> dict[str, object]:
         """The fields by name (the tables themselves, not copies)."""
@@ -295,20 +335,23 @@ def roll_ups(
     target_share: float,
     index: gpd.GeoDataFrame | None = None,
     data_gaps: pd.DataFrame | None = None,
+    row_groups: RollUpGroups | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``: the
-    community index and data checklist of ``coverage`` when already known (a scenario patches
-    them from the analysis before)."""
+    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``,
+    ``row_groups``: the community index, data checklist and row groups of ``coverage`` when already
+    known (a scenario patches the first two from the analysis before and reuses its groups)."""
     index = community_index(coverage, communities, cats) if index is None else index
     used = effective_share_of(communities, share_of)
+    g = roll_up_groups(coverage, index) if row_groups is None else row_groups
     return RollUps(
         index=index,
         share_of=used,
-        index_by_street=index_by(index, STREET_KEYS, target_share, used),
-        index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
-        index_by_city=index_by(index, CITY_KEYS, target_share, used),
-        categories=category_table(coverage, facilities, cats, thresholds),
+        index_by_street=index_by(index, STREET_KEYS, target_share, used, g.index["street"]),
+        index_by_county=index_by(index, COUNTY_KEYS, target_share, used, g.index["county"]),
+        index_by_city=index_by(index, CITY_KEYS, target_share, used, g.index["city"]),
+        categories=category_table(coverage, facilities, cats, thresholds, g.categories),
         data_gaps=data_checklist(coverage, cats) if data_gaps is None else data_gaps,
+        groups=g,
     )

@@ -478,7 +478,7 @@ def _roll_ups(
     gaps = before.data_gaps.copy() if same else None
     return roll_ups(
         coverage, communities, facilities, cats, before.thresholds, params.share_of,
-        params.target_share, index=index, data_gaps=gaps,
+        params.target_share, index=index, data_gaps=gaps, row_groups=before.roll_up_groups,
     )  # fmt: skip
 
 
