@@ -144,31 +144,36 @@ def index_by(
     service = index["service_index"].to_numpy(dtype=float)
     if grouped is None:
         grouped = groups({k: index[k].fillna(UNKNOWN) for k in keys})
-    res, inv = grouped[0].copy(), grouped[1]
+    keys_frame, inv = grouped
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
-    counts = {"communities": np.ones(len(index), dtype=np.int64)}
-    counts["communities_assessed"], counts["communities_meeting"] = assessed, meeting
+    counts = {"communities_assessed": assessed, "communities_meeting": meeting}
     for prefix in ("urban", "village"):
         kind = (settlement == prefix).to_numpy(dtype=bool)
         counts[f"{prefix}_assessed"], counts[f"{prefix}_meeting"] = assessed * kind, meeting * kind
 
     def total(values: np.ndarray) -> np.ndarray:  # NaN skipped
-        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(res))
+        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(keys_frame))
 
-    res["communities"] = total(counts.pop("communities")).astype(np.int64)
-    res["population"] = total(pop)
+    population = total(pop)
     weighted = total(np.nan_to_num(pop, nan=0.0) * service)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res["service_index"] = np.where(res["population"] > 0, weighted / res["population"], np.nan)
-    for name, values in counts.items():
-        res[name] = total(values).astype(np.int64)
+    sums = {name: total(values).astype(np.int64) for name, values in counts.items()}
     base = "communities" if share_of == "all" else share_of
-    n = res[f"{base}_assessed"]
-    res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
-    res["share_of"] = share_of
-    res["target_share"] = target_share
-    res["meets_target"] = res["share_meeting_standard"] >= target_share
-    return res
+    n = sums[f"{base}_assessed"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        service_index = np.where(population > 0, weighted / population, np.nan)
+        share = sums[f"{base}_meeting"] / np.where(n > 0, n, np.nan)
+    columns = {  # one frame made at once: cheaper than setting its columns one by one
+        **{k: keys_frame[k] for k in keys_frame.columns},
+        "communities": np.bincount(inv, minlength=len(keys_frame)).astype(np.int64),
+        "population": population,
+        "service_index": service_index,
+        **sums,
+        "share_meeting_standard": share,
+        "share_of": share_of,
+        "target_share": target_share,
+        "meets_target": share >= target_share,
+    }
+    return pd.DataFrame(columns, index=keys_frame.index)
 
 
 #: Groups of rows: a frame of their keys, in sorted order, and each row's group.
@@ -221,20 +226,19 @@ def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _category_scope(scope: str, grouped: Grouped, values: dict[str, np.ndarray]) -> pd.DataFrame:
+def _category_sums(grouped: Grouped, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Sums of ``values`` (:func:`_row_values`) per group of ``grouped`` (place and category,
-    :func:`category_groups`), reduced with numpy (``bincount``)."""
-    res, inv = grouped[0].copy(), grouped[1]
-    n = len(res)
+    :func:`category_groups`), reduced with numpy (``bincount``); ``rank``: the best data status."""
+    inv, n = grouped[1], len(grouped[0])
     best = np.full(n, np.nan)
     np.fmin.at(best, inv, values["rank"])
-    res["group_pop"] = np.bincount(inv, weights=values["group_pop"], minlength=n)
-    res["covered_pop"] = np.bincount(inv, weights=values["covered_pop"], minlength=n)
-    res["communities"] = np.bincount(inv, weights=values["has"], minlength=n).astype(int)
-    res["communities_meeting"] = np.bincount(inv, weights=values["meet"], minlength=n).astype(int)
-    res["data_status"] = pd.Series(best).map(dict(enumerate(STATUSES)))
-    res["scope"] = scope
-    return res
+    return {
+        "group_pop": np.bincount(inv, weights=values["group_pop"], minlength=n),
+        "covered_pop": np.bincount(inv, weights=values["covered_pop"], minlength=n),
+        "communities": np.bincount(inv, weights=values["has"], minlength=n).astype(int),
+        "communities_meeting": np.bincount(inv, weights=values["meet"], minlength=n).astype(int),
+        "rank": best,
+    }
 
 
 _SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
@@ -262,28 +266,64 @@ def category_table(
     ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
     values = _row_values(coverage)
     grouped = category_groups(coverage) if grouped is None else grouped
-    out = pd.concat([_category_scope(s, grouped[s], values) for s, _ in _SCOPES], ignore_index=True)
+    places = pd.concat([grouped[s][0] for s, _ in _SCOPES], ignore_index=True)
+    scope = np.repeat([s for s, _ in _SCOPES], [len(grouped[s][0]) for s, _ in _SCOPES])
+    parts = [_category_sums(grouped[s], values) for s, _ in _SCOPES]
+    sums = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    meta = pd.DataFrame(
+        [(c.name_zh, c.name_en, c.level, bool(c.required)) for c in cats],
+        columns=["category_zh", "category_en", "level", "required"],
+        index=[c.id for c in cats],
+    ).reindex(places["category"])
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
-    meta = {c.id: c for c in cats}
-    out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
-    out["category_en"] = out["category"].map(lambda k: meta[k].name_en)
-    out["level"] = out["category"].map(lambda k: meta[k].level)
-    out["required"] = out["category"].map(lambda k: bool(meta[k].required))
-    out["threshold_m"] = out["category"].map(thresholds)
-    out["facilities"] = out["category"].map(fac_counts).fillna(0).astype(int)
-    out.loc[out["scope"] != "city", "facilities"] = pd.NA
-    out["uncovered_pop"] = (out["group_pop"] - out["covered_pop"]).clip(lower=0)
-    out["covered_share"] = out["covered_pop"] / out["group_pop"].where(out["group_pop"] > 0)
-    n = out["communities"]
-    out["share_meeting"] = out["communities_meeting"] / n.where(n > 0)
-    out["_s"] = out["scope"].map({"city": 0, "county": 1, "street": 2})
-    out = out.sort_values(
+    city = scope == "city"
+    gp, cp, n = sums["group_pop"], sums["covered_pop"], sums["communities"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {  # one frame made at once: cheaper than setting its columns one by one
+            "scope": scope,
+            **{k: places[k] for k in ("county_code", "county_name", "street_code", "street_name")},
+            "rank": 0,
+            "category": places["category"],
+            **{k: meta[k].to_numpy() for k in meta.columns},
+            "threshold_m": places["category"].map(thresholds),
+            "facilities": np.where(city, places["category"].map(fac_counts).fillna(0), np.nan),
+            "group_pop": gp,
+            "covered_pop": cp,
+            "uncovered_pop": np.clip(gp - cp, 0, None),
+            "covered_share": cp / np.where(gp > 0, gp, np.nan),
+            "communities": n,
+            "communities_meeting": sums["communities_meeting"],
+            "share_meeting": sums["communities_meeting"] / np.where(n > 0, n, np.nan),
+            "data_status": pd.Series(sums["rank"]).map(dict(enumerate(STATUSES))),
+        }
+    out = pd.DataFrame(columns)
+    keys = out.assign(_s=pd.Categorical(scope, [s for s, _ in _SCOPES]).codes)
+    keys = keys.sort_values(
         ["_s", "county_code", "street_code", "covered_share", "category"],
         na_position="first",
         kind="stable",
-    ).drop(columns="_s")
-    out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
-    return out[_CATEGORY_COLUMNS].reset_index(drop=True)
+    )
+    out = out.take(keys.index.to_numpy()).reset_index(drop=True)
+    out["rank"] = _rank_within(out)
+    return out
+
+
+def _rank_within(table: pd.DataFrame) -> np.ndarray:
+    """1, 2, … within each place (scope, county, street) of the sorted category table: the
+    rows of a place are consecutive."""
+    new = np.ones(len(table), dtype=bool)
+    for k in ("scope", "county_code", "street_code"):
+        v = table[k].to_numpy()
+        new[1:] &= equal_or_na(v[1:], v[:-1])
+    new = ~new
+    new[:1] = True
+    start = np.maximum.accumulate(np.where(new, np.arange(len(table)), 0))
+    return (np.arange(len(table)) - start + 1).astype(np.int64)
+
+
+def equal_or_na(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Element-wise equality, NA (None, NaN) equal to NA."""
+    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
 
 
 @dataclass(frozen=True, eq=False)

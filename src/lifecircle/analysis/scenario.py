@@ -48,7 +48,7 @@ from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import PRESENT, status_with_added, street_codes
-from .index import RollUps, community_index, roll_ups
+from .index import RollUps, community_index, equal_or_na, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
 from .shortfalls import RANK_KEYS, priority_order, shortfall_table
@@ -281,31 +281,27 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _equal(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Element-wise equality, NA (None, NaN) equal to NA."""
-    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
+def _equal_columns(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per column of ``old`` but the geometry: which rows of ``new`` equal the row of ``old`` at
+    ``pos`` in it."""
+    at = old.take(pos)  # one take of the frame: cheaper than one per (text) column
+    return {
+        c: equal_or_na(at[c].to_numpy(), new[c].to_numpy()) for c in old.columns if c != "geometry"
+    }
 
 
-def _same(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> np.ndarray:
-    """Per row of ``new``: every column equals the row of ``old`` at ``pos``."""
-    same = np.ones(len(new), dtype=bool)
-    for c in old.columns:
-        same &= _equal(old[c].iloc[pos].to_numpy(), new[c].to_numpy())
-    return same
-
-
-def _patch_rows(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+def _patch_rows(
+    old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame, equal: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """``old`` with its rows at positions ``pos`` replaced by the rows of ``new`` (``new``'s
-    i-th row goes to ``pos[i]``), column by column, only where a column differs; the geometry
-    stays ``old``'s. Unchanged columns are shared (copy on write)."""
+    i-th row goes to ``pos[i]``), only in the columns where ``equal`` (:func:`_equal_columns`,
+    one flag per row of ``new``) finds a difference; the geometry stays ``old``'s. Unchanged
+    columns are shared (copy on write)."""
     out = old.copy(deep=False)
-    for c in old.columns:
-        if c == "geometry" or len(pos) == 0:
-            continue
-        values = new[c].to_numpy()
-        if not _equal(old[c].iloc[pos].to_numpy(), values).all():
+    for c, same in equal.items():
+        if not same.all():
             col = old[c].copy()
-            col.iloc[pos] = values
+            col.iloc[pos] = new[c].to_numpy()
             out[c] = col
     return out
 
@@ -341,9 +337,12 @@ def scenario_stages(
     # the rows of the changed categories: community order, then the profile's category order
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
-    differ = np.flatnonzero(~_same(before.coverage, pos, cov))
+    equal = _equal_columns(before.coverage, pos, cov)
+    differ = np.flatnonzero(~np.logical_and.reduce(list(equal.values())))
     rows = pos[differ]
-    coverage = _patch_rows(before.coverage, rows, cov.iloc[differ])
+    coverage = _patch_rows(
+        before.coverage, rows, cov.iloc[differ], {c: e[differ] for c, e in equal.items()}
+    )
     tables = scenario_tables(before, coverage, rows, facilities)
     return Stages(access, status, coverage, **known, tables=tables)
 
@@ -398,7 +397,8 @@ def _affected(
         rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)[k :: len(order)]
         if c.id in ratios:
             new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
-            hit |= ~_equal(supply, new) | ~_equal(rule, np.full(len(ids), c.capacity[0].per_1000))
+            rule_new = np.full(len(ids), c.capacity[0].per_1000)
+            hit |= ~equal_or_na(supply, new) | ~equal_or_na(rule, rule_new)
         else:
             hit |= ~np.isnan(rule)
     return ids, hit
@@ -472,9 +472,9 @@ def _roll_ups(
     communities = before.communities
     made = community_index(cov, communities[communities["community_id"].isin(ids)], cats)
     at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
-    index = _patch_rows(before.index, at, made)
-    status = before.coverage[["data_status"]]
-    same = _same(status, rows, coverage[["data_status"]].iloc[rows]).all()
+    index = _patch_rows(before.index, at, made, _equal_columns(before.index, at, made))
+    status = before.coverage["data_status"].to_numpy()
+    same = equal_or_na(status[rows], coverage["data_status"].to_numpy()[rows]).all()
     gaps = before.data_gaps.copy() if same else None
     return roll_ups(
         coverage, communities, facilities, cats, before.thresholds, params.share_of,
