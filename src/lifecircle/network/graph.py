@@ -7,6 +7,7 @@ reach, isochrone and siting computation takes those snapped points. Loading live
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -318,9 +319,10 @@ class WalkNetwork:
             f"{self.edges['length_m'].sum() / 1000:,.1f} km, {self.crs.to_string()}>"
         )
 
-    @property
+    @functools.cached_property
     def bounds(self) -> tuple[float, float, float, float]:
-        """(minx, miny, maxx, maxy) of the edges in the metric CRS."""
+        """(minx, miny, maxx, maxy) of the edges in the metric CRS (computed once, as the
+        snapping tree is: every :meth:`snap` checks points against them)."""
         return tuple(self.edges.total_bounds)  # type: ignore[return-value]
 
     def to_networkx(self) -> nx.MultiGraph:
