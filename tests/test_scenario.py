@@ -396,3 +396,17 @@ def test_capacity_assessed_once_capacities_are_known():
     for table in [*TABLES, "index", "projects"]:
         pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
     assert (sc.analysis.coverage["capacity_threshold_per_1000"] == 4.5).all()
+
+
+def test_newly_covered_sums_the_coverage(before, scenario):
+    """Covered residents and communities meeting, per category, are the coverage tables' sums
+    (the comparison reads them from the category tables' city rows)."""
+    nc = scenario.newly_covered.set_index("category")
+    for side, cov in (("before", before.coverage), ("after", scenario.analysis.coverage)):
+        cov = cov[cov["category"].isin(nc.index)]
+        pop = cov.groupby("category")["covered_pop"].sum().reindex(nc.index)
+        meeting = (cov["group_pop"] > 0) & cov["meets_standard"].astype(bool)
+        n_meeting = meeting.groupby(cov["category"]).sum().reindex(nc.index)
+        np.testing.assert_allclose(nc[f"covered_pop_{side}"], pop, rtol=1e-12)
+        assert (nc[f"communities_meeting_{side}"] == n_meeting).all()
+    assert (nc["newly_covered_pop"] == nc["covered_pop_after"] - nc["covered_pop_before"]).all()

@@ -550,16 +550,13 @@ def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
     return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
 
 
-def _per_category(cov: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Covered target residents and communities meeting the standard of each of ``cats``."""
-    code = pd.Index(cats).get_indexer(cov["category"])
-    ok = code >= 0
-    meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
-    pop = cov["covered_pop"].to_numpy(dtype=float)
-    n = len(cats)
+def _per_category(categories: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Covered target residents and communities meeting the standard of each of ``cats``: the
+    city rows of a category table (:func:`~lifecircle.analysis.index.category_table`)."""
+    city = categories[categories["scope"] == "city"].set_index("category")
     return (
-        np.bincount(code[ok], weights=pop[ok], minlength=n),
-        np.bincount(code[ok], weights=meet[ok], minlength=n).astype(int),
+        city["covered_pop"].reindex(cats).fillna(0.0).to_numpy(dtype=float),
+        city["communities_meeting"].reindex(cats).fillna(0).to_numpy(dtype=int),
     )
 
 
@@ -569,8 +566,8 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
     counts = added["category"].value_counts()
     cats = [c for c in before.params.categories if c in counts.index]
     (pop_b, meet_b), (pop_a, meet_a) = (
-        _per_category(before.coverage, cats),
-        _per_category(after.coverage, cats),
+        _per_category(before.categories, cats),
+        _per_category(after.categories, cats),
     )
     return pd.DataFrame(
         {
