@@ -553,11 +553,13 @@ def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
 def _per_category(categories: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Covered target residents and communities meeting the standard of each of ``cats``: the
     city rows of a category table (:func:`~lifecircle.analysis.index.category_table`)."""
-    city = categories[categories["scope"] == "city"].set_index("category")
-    return (
-        city["covered_pop"].reindex(cats).fillna(0.0).to_numpy(dtype=float),
-        city["communities_meeting"].reindex(cats).fillna(0).to_numpy(dtype=int),
-    )
+    city = np.flatnonzero(categories["scope"].to_numpy() == "city")
+    at = pd.Index(categories["category"].to_numpy()[city]).get_indexer(cats)
+    row = city[at[at >= 0]]  # a category without rows (no communities): 0
+    pop, meeting = np.zeros(len(cats)), np.zeros(len(cats), dtype=int)
+    pop[at >= 0] = categories["covered_pop"].to_numpy(dtype=float)[row]
+    meeting[at >= 0] = categories["communities_meeting"].to_numpy(dtype=int)[row]
+    return pop, meeting
 
 
 def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> pd.DataFrame:
