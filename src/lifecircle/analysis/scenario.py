@@ -133,26 +133,31 @@ def added_facilities(
             f"analysed category ({', '.join(before.params.categories)}); statuses=None takes "
             "every row"
         )
-    ids = _unique(_ids(rows))
-    clash = sorted(set(ids) & set(before.facilities.index.astype(str)))
+    ids = pd.Index(_unique(_ids(rows)), dtype="object")
+    clash = sorted(set(ids[ids.isin(before.facilities.index.astype(str))]))
     if clash:
         raise InputError(
             f"with_projects: facility ids {clash[:5]} are taken by facilities of the analysis; "
             "give each added facility its own id (facility_id column)"
         )
     crs = before.facilities.crs or rows.crs
+    cat = rows["category"].to_numpy()
+    cat_zh = {c: before.profile.categories[c].name_zh for c in before.params.categories}
+    columns = {  # one frame made at once: cheaper than setting its columns one by one
+        "facility_id": ids.to_numpy(),
+        "category": cat,
+        "category_zh": [cat_zh[c] for c in cat],
+        "name": rows["name"].to_numpy() if "name" in rows else None,
+        "source": "scenario",
+        "capacity": pd.to_numeric(rows["capacity"], errors="coerce").to_numpy()
+        if "capacity" in rows else np.nan,
+    }  # fmt: skip
     out = gpd.GeoDataFrame(
-        {"facility_id": ids, "category": rows["category"].to_numpy()},
+        columns,
         geometry=rows.geometry.to_crs(crs).values if rows.crs else rows.geometry.values,
         crs=crs,
-        index=pd.Index(ids, dtype="object"),
+        index=ids,
     )
-    cat_zh = {c: before.profile.categories[c].name_zh for c in before.params.categories}
-    out["category_zh"] = out["category"].map(cat_zh)
-    out["name"] = rows["name"].to_numpy() if "name" in rows else None
-    out["source"] = "scenario"
-    out["capacity"] = pd.to_numeric(rows["capacity"], errors="coerce").to_numpy() \
-        if "capacity" in rows else np.nan  # fmt: skip
     keep = [c for c in before.facilities.columns if c in out.columns]
     return out[keep] if "geometry" in keep else out[[*keep, "geometry"]]
 
@@ -515,18 +520,25 @@ def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame)
     diff = (_tri(meets_b) != _tri(meets_a)) | ~np.isclose(
         np.nan_to_num(si_b, nan=-1.0), np.nan_to_num(si_a, nan=-1.0), rtol=0, atol=1e-9
     )
-    comm = b.loc[diff, HIERARCHY].reset_index(drop=True)
-    comm["meets_before"] = meets_b[diff].to_numpy()
-    comm["meets_after"] = meets_a[diff].to_numpy()
-    comm["service_index_before"] = si_b[diff]
-    comm["service_index_after"] = si_a[diff]
-    comm["change"] = np.select(
-        [(comm["meets_before"] != True) & (comm["meets_after"] == True),  # noqa: E712
-         (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
-        ["short_to_meeting", "meeting_to_short"], "index_only",
-    )  # fmt: skip
+    rows = np.flatnonzero(diff)
+    mb, ma = meets_b.to_numpy()[rows], meets_a.to_numpy()[rows]
+    place = b[HIERARCHY].take(rows).reset_index(drop=True)
     met = _newly_met(before, after)
-    comm["categories_met"] = [met.get(c, "") for c in comm["community_id"]]
+    comm = pd.DataFrame(  # one frame made at once: cheaper than setting its columns one by one
+        {
+            **{h: place[h] for h in HIERARCHY},
+            "meets_before": mb,
+            "meets_after": ma,
+            "service_index_before": si_b[rows],
+            "service_index_after": si_a[rows],
+            "change": np.select(
+                [(mb != True) & (ma == True), (mb == True) & (ma != True)],  # noqa: E712
+                ["short_to_meeting", "meeting_to_short"],
+                "index_only",
+            ),
+            "categories_met": [met.get(c, "") for c in place["community_id"]],
+        }
+    )
     summary = _summary(before, after, added, comm)
     return Scenario(
         after, before, added, comm, _newly_covered(before, after, added),
