@@ -52,13 +52,13 @@ def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
     return float(assessed.mean()) if len(assessed) else float("nan")
 
 
-def community_index(
-    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
-) -> gpd.GeoDataFrame:
-    """One row per community: ``service_index`` (weighted share of target residents served,
-    capacity-scaled), ``n_shortfalls``, ``meets_all_required`` (``None`` without residents or
-    without any assessed category) and ``n_not_assessed`` (categories without data). Categories
-    without data count neither way."""
+def index_columns(
+    coverage: pd.DataFrame, cats: list[Category], population: pd.Series
+) -> pd.DataFrame:
+    """The computed columns of :func:`community_index`, one row per community id of
+    ``coverage`` (sorted; ``population``: residents per community id): ``service_index``
+    (``NaN`` without residents), ``n_shortfalls``, ``meets_all_required`` (``None`` without
+    residents or without any assessed category) and ``n_not_assessed``."""
     cov = coverage
     assessed = cov["assessed"].astype(bool)
     w = category_weights(cov["category"], cov["required"], cats) * assessed.to_numpy()
@@ -75,26 +75,35 @@ def community_index(
     with np.errstate(invalid="ignore", divide="ignore"):
         service = np.where(wsum > 0, 100.0 * total(w * s.to_numpy()) / wsum, np.nan)
     ids = pd.Index(ids, name="community_id")
-    idx = pd.DataFrame(
+    # communities without residents have nothing to cover: no index, not counted in shares
+    empty = population.reindex(ids).fillna(0).to_numpy() <= 0
+    meets = meets_all_required(cov).to_numpy().astype(object)
+    meets[empty | (n_assessed == 0)] = None
+    return pd.DataFrame(
         {
-            "service_index": service,
+            "service_index": np.where(empty, np.nan, service),
             "n_shortfalls": total(fail).astype(int),
-            "meets_all_required": meets_all_required(cov).to_numpy(),
+            "meets_all_required": meets,
             "n_not_assessed": (np.bincount(codes, minlength=len(ids)) - n_assessed).astype(int),
         },
         index=ids,
     )
-    none_assessed = pd.Series(n_assessed == 0, index=ids)
+
+
+def community_index(
+    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
+) -> gpd.GeoDataFrame:
+    """One row per community: its places, population and geometry, and the index columns
+    (:func:`index_columns`: ``service_index`` weighted share of target residents served,
+    capacity-scaled; ``n_shortfalls``; ``meets_all_required``; ``n_not_assessed``, categories
+    without data, which count neither way); communities without coverage rows get none."""
     comm = communities.set_index("community_id")
     keep = [h for h in HIERARCHY if h != "community_id"]
     keep += [c for c in ("province_code", "city_code", "settlement") if c in comm]
     keep += ["population", "pop_estimated"]
-    out = comm[[*keep, "geometry"]].join(idx)
-    # communities without residents have nothing to cover: no index, not counted in shares
-    empty = out["population"].fillna(0) <= 0
-    out.loc[empty, "service_index"] = np.nan
+    out = comm[[*keep, "geometry"]].join(index_columns(coverage, cats, comm["population"]))
     out["meets_all_required"] = out["meets_all_required"].astype(object)
-    out.loc[empty | none_assessed.reindex(out.index, fill_value=True), "meets_all_required"] = None
+    out.loc[out["meets_all_required"].isna(), "meets_all_required"] = None
     out = gpd.GeoDataFrame(
         out.reset_index(names="community_id"), geometry="geometry", crs=communities.crs
     )

@@ -48,7 +48,7 @@ from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import PRESENT, status_with_added, street_codes
-from .index import RollUps, community_index, equal_or_na, roll_ups
+from .index import RollUps, equal_or_na, index_columns, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
 from .shortfalls import RANK_KEYS, priority_order, shortfall_table
@@ -465,24 +465,24 @@ def _take(old: pd.DataFrame, new: pd.DataFrame, src: np.ndarray) -> pd.DataFrame
 def _roll_ups(
     before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
 ) -> RollUps:
-    """The roll-ups of ``coverage``: the community index of the communities with changed
-    ``rows`` made again (all their categories), the data checklist ``before``'s while no
-    changed row's data status differs; the rest recomputed."""
+    """The roll-ups of ``coverage``: the index columns of the communities with changed ``rows``
+    made again (all their categories) and written into ``before``'s index, the data checklist
+    ``before``'s while no changed row's data status differs; the rest recomputed."""
     params, cats = before.params, before.params.category_list(before.profile)
     n_k = len(cats)
     comm_pos = np.unique(rows // n_k)
     comm_rows = (comm_pos[:, None] * n_k + np.arange(n_k)[None, :]).ravel()
-    cov = coverage.iloc[comm_rows]
-    ids = cov["community_id"].unique()
-    communities = before.communities
-    made = community_index(cov, communities[communities["community_id"].isin(ids)], cats)
-    at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
-    index = _patch_rows(before.index, at, made, _equal_columns(before.index, at, made))
+    old = before.index
+    population = pd.Series(old["population"].to_numpy(), index=old["community_id"].to_numpy())
+    made = index_columns(coverage.iloc[comm_rows], cats, population)
+    at = pd.Index(old["community_id"]).get_indexer(made.index)
+    made = made.reset_index(drop=True)
+    index = _patch_rows(old, at, made, _equal_columns(old[made.columns], at, made))
     status = before.coverage["data_status"].to_numpy()
     same = equal_or_na(status[rows], coverage["data_status"].to_numpy()[rows]).all()
     gaps = before.data_gaps.copy() if same else None
     return roll_ups(
-        coverage, communities, facilities, cats, before.thresholds, params.share_of,
+        coverage, before.communities, facilities, cats, before.thresholds, params.share_of,
         params.target_share, index=index, data_gaps=gaps, row_groups=before.roll_up_groups,
     )  # fmt: skip
 
