@@ -7,7 +7,6 @@ reach, isochrone and siting computation takes those snapped points. Loading live
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -105,6 +104,7 @@ class WalkNetwork:
         self._build_csr()
         self.components = components or self._component_report()[0]
         self._tree: shapely.STRtree | None = None
+        self._bounds: tuple[float, ...] | None = None
 
     # ------------------------------------------------------------------ construction
     def _build_csr(self) -> None:
@@ -319,11 +319,12 @@ class WalkNetwork:
             f"{self.edges['length_m'].sum() / 1000:,.1f} km, {self.crs.to_string()}>"
         )
 
-    @functools.cached_property
+    @property
     def bounds(self) -> tuple[float, float, float, float]:
-        """(minx, miny, maxx, maxy) of the edges in the metric CRS (computed once, as the
-        snapping tree is: every :meth:`snap` checks points against them)."""
-        return tuple(self.edges.total_bounds)  # type: ignore[return-value]
+        """(minx, miny, maxx, maxy) of the edges in the metric CRS."""
+        if self._bounds is None:  # computed once, as the snapping tree: every snap checks them
+            self._bounds = tuple(self.edges.total_bounds)
+        return self._bounds  # type: ignore[return-value]
 
     def to_networkx(self) -> nx.MultiGraph:
         """The network as an undirected networkx MultiGraph (``length`` in metres)."""
