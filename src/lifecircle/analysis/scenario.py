@@ -12,11 +12,13 @@ the analysis before:
   (distance, nearest facility or data status) or whose 2SFCA supply per 1,000 changed (a new
   facility's catchment reaches beyond the points it is nearest to), and of those only the rows
   that differ replace the old ones (column by column, numpy);
-* shortfalls, their projects (when the analysis before has no proposed sites; else the projects
-  are built again) and the community index: the rows of the changed coverage rows are made and
-  merged into before's by rank;
+* shortfalls and their projects (when the analysis before has no proposed sites; else the
+  projects are built again): the rows of the changed coverage rows are made and merged into
+  before's by rank; the community index: its computed columns are made for the changed
+  communities and written into before's rows;
 * the roll-ups by street, county and city, the category table and the summary are recomputed
-  (numpy sums per group); the data checklist is before's while no data status changed;
+  (numpy sums over before's row groups, :attr:`Analysis.roll_up_groups`: the communities and
+  their places are the same); the data checklist is before's while no data status changed;
 * compounds and gates (:attr:`Analysis.gates`) are carried over, so the compound tables and the
   routes through gates are those of a full run.
 
@@ -25,9 +27,10 @@ The result equals a full re-analysis with the facilities appended, table for tab
 regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distances beyond it stay
 ``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
 to the reach, every roll-up exactly (``tests/test_batch.py``). On the Milan
-bench (``benchmarks/bench_scenario.py``: 1,000 point communities, 12 categories, 20 added) the
-call is about 3× faster than the full re-analysis, not the 10× aimed at: what is left is pandas'
-cost per call on the new Analysis' tables and the comparison (see ``docs/benchmarks.md``).
+bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the call
+is about 3.7× faster than the full re-analysis with point communities and about 10× with disc
+communities (50,226 demand points); what is left is the bounded searches and pandas' cost per
+call on the new Analysis' tables (see ``docs/benchmarks.md``, "Fourth round").
 """
 
 from __future__ import annotations
