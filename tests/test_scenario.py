@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 import lifecircle as lc
-from lifecircle.communities import buildings_from_osm
+from lifecircle.communities import Demand, buildings_from_osm
 
 pytestmark = [pytest.mark.shared, pytest.mark.usefixtures("quiet")]
 
@@ -396,3 +396,56 @@ def test_capacity_assessed_once_capacities_are_known():
     for table in [*TABLES, "index", "projects"]:
         pd.testing.assert_frame_equal(getattr(sc.analysis, table), getattr(full, table))
     assert (sc.analysis.coverage["capacity_threshold_per_1000"] == 4.5).all()
+
+
+def test_newly_covered_sums_the_coverage(before, scenario):
+    """Covered residents and communities meeting, per category, are the coverage tables' sums
+    (the comparison reads them from the category tables' city rows)."""
+    nc = scenario.newly_covered.set_index("category")
+    for side, cov in (("before", before.coverage), ("after", scenario.analysis.coverage)):
+        cov = cov[cov["category"].isin(nc.index)]
+        pop = cov.groupby("category")["covered_pop"].sum().reindex(nc.index)
+        meeting = (cov["group_pop"] > 0) & cov["meets_standard"].astype(bool)
+        n_meeting = meeting.groupby(cov["category"]).sum().reindex(nc.index)
+        np.testing.assert_allclose(nc[f"covered_pop_{side}"], pop, rtol=1e-12)
+        assert (nc[f"communities_meeting_{side}"] == n_meeting).all()
+    assert (nc["newly_covered_pop"] == nc["covered_pop_after"] - nc["covered_pop_before"]).all()
+
+
+def test_places_roll_up_as_in_a_full_run(inputs):
+    """Communities in two counties and three streets (one without a street code): the scenario
+    reuses the analysis' row groups, and a kindergarten in one community changes its street's
+    and county's rows only; every table equals the full re-analysis."""
+    net, fac, comm, demand = inputs
+    comm = comm.copy()
+    row = comm["community_id"].str[1].astype(int).to_numpy()  # ids g<row><col>
+    comm["county_code"] = np.where(row < 2, "320102", "320104")
+    comm["county_name"] = np.where(row < 2, "玄武区", "秦淮区")
+    comm["street_code"] = [f"32010{r}00{r}" for r in row]
+    comm["street_name"] = [f"街道{r}" for r in row]
+    middle = (comm["community_id"] == "g11").to_numpy()
+    comm.loc[middle, ["street_code", "street_name"]] = None
+    placed = (net, fac, comm, Demand(demand.points, comm))
+    before = _analyze(placed, fac)
+    assert len(before.index_by_street) == 4 and len(before.index_by_county) == 2
+    kg = before.coverage.query("category == 'kindergarten' and group_pop > 0")
+    worst = kg.sort_values("covered_share")["community_id"].iloc[0]  # least covered
+    points = demand.points[demand.points["community_id"] == worst]
+    pts = points.loc[[points["pop"].idxmax()]].to_crs(4326).geometry.to_numpy()
+    at = comm.set_index("community_id").loc[[worst]]
+    sc = before.with_projects(_added_at(before, "kindergarten", pts, "kg"))
+    _assert_equals_full(placed, before, sc)
+    # the streets whose kindergarten row moved are those of the communities whose row moved
+    cov_b, cov_a = (
+        x.query("category == 'kindergarten'") for x in (before.coverage, sc.analysis.coverage)
+    )
+    changed = cov_b["covered_pop"].to_numpy() != cov_a["covered_pop"].to_numpy()
+    streets = set(cov_a["street_code"].fillna("(未知)").to_numpy()[changed])
+    assert at["street_code"].fillna("(未知)").iloc[0] in streets
+    cat_b, cat_a = (
+        x.query("category == 'kindergarten' and scope == 'street'")
+        for x in (before.categories, sc.analysis.categories)
+    )
+    moved = cat_b["covered_pop"].to_numpy() != cat_a["covered_pop"].to_numpy()
+    assert set(cat_a["street_code"].to_numpy()[moved]) == streets
+    assert len(streets) < 4  # some streets kept their rows

@@ -143,31 +143,35 @@ def coverage_table(
         status = status[keep]
     n_c = len(r.ids)
     comm = communities.set_index("community_id").reindex(r.ids)
-    cov = pd.DataFrame({"community_id": np.repeat(np.asarray(r.ids, dtype=object), n_k)})
-    for h in [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]:
-        cov[h] = np.repeat(comm[h].to_numpy(), n_k)
+    places = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]
 
     def tile(values: list[Any]) -> np.ndarray:
         return np.tile(np.asarray(values, dtype=object), n_c)
 
-    cov["category"] = tile([c.id for c in cats])
-    cov["category_zh"] = tile([c.name_zh for c in cats])
-    cov["category_en"] = tile([c.name_en for c in cats])
-    cov["level"] = tile([c.level for c in cats])
-    cov["required"] = np.tile(np.array([bool(c.required) for c in cats]), n_c)
-    groups = tile([c.target_group for c in cats])
-    cov["target_group"] = np.where(r.fallback.ravel(), "total", groups)
-    cov["threshold_m"] = np.tile(np.array([thresholds[c.id] for c in cats]), n_c)
-    cov["distance_m"] = r.distance_m.ravel()
-    cov["distance_min_m"] = r.distance_min_m.ravel()
-    cov["distance_max_m"] = r.distance_max_m.ravel()
-    cov["nearest_facility"] = r.nearest.ravel()
     gp, cp = r.group_pop.ravel(), r.covered_pop.ravel()
-    cov["group_pop"] = gp
-    cov["covered_pop"] = cp
-    cov["uncovered_pop"] = np.clip(gp - cp, 0, None)
-    cov["covered_share"], cov["meets_distance"] = distance_verdict(cp, gp, min_covered_share)
-    cov["unsnapped_points"] = np.repeat(r.unsnapped.astype(int), n_k)
-    cov["data_status"] = status.ravel()
-    cov["assessed"] = cov["data_status"] != NO_DATA
+    share, meets = distance_verdict(cp, gp, min_covered_share)
+    columns = {  # one frame made at once: cheaper than setting its columns one by one
+        "community_id": np.repeat(np.asarray(r.ids, dtype=object), n_k),
+        **{h: np.repeat(comm[h].to_numpy(), n_k) for h in places},
+        "category": tile([c.id for c in cats]),
+        "category_zh": tile([c.name_zh for c in cats]),
+        "category_en": tile([c.name_en for c in cats]),
+        "level": tile([c.level for c in cats]),
+        "required": np.tile(np.array([bool(c.required) for c in cats]), n_c),
+        "target_group": np.where(r.fallback.ravel(), "total", tile([c.target_group for c in cats])),
+        "threshold_m": np.tile(np.array([thresholds[c.id] for c in cats]), n_c),
+        "distance_m": r.distance_m.ravel(),
+        "distance_min_m": r.distance_min_m.ravel(),
+        "distance_max_m": r.distance_max_m.ravel(),
+        "nearest_facility": r.nearest.ravel(),
+        "group_pop": gp,
+        "covered_pop": cp,
+        "uncovered_pop": np.clip(gp - cp, 0, None),
+        "covered_share": share,
+        "meets_distance": meets,
+        "unsnapped_points": np.repeat(r.unsnapped.astype(int), n_k),
+        "data_status": status.ravel(),
+        "assessed": status.ravel() != NO_DATA,
+    }
+    cov = pd.DataFrame(columns)
     return cov

@@ -52,13 +52,13 @@ def share_meeting(index: gpd.GeoDataFrame, share_of: str) -> float:
     return float(assessed.mean()) if len(assessed) else float("nan")
 
 
-def community_index(
-    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
-) -> gpd.GeoDataFrame:
-    """One row per community: ``service_index`` (weighted share of target residents served,
-    capacity-scaled), ``n_shortfalls``, ``meets_all_required`` (``None`` without residents or
-    without any assessed category) and ``n_not_assessed`` (categories without data). Categories
-    without data count neither way."""
+def index_columns(
+    coverage: pd.DataFrame, cats: list[Category], population: pd.Series
+) -> pd.DataFrame:
+    """The computed columns of :func:`community_index`, one row per community id of
+    ``coverage`` (sorted; ``population``: residents per community id): ``service_index``
+    (``NaN`` without residents), ``n_shortfalls``, ``meets_all_required`` (``None`` without
+    residents or without any assessed category) and ``n_not_assessed``."""
     cov = coverage
     assessed = cov["assessed"].astype(bool)
     w = category_weights(cov["category"], cov["required"], cats) * assessed.to_numpy()
@@ -75,26 +75,35 @@ def community_index(
     with np.errstate(invalid="ignore", divide="ignore"):
         service = np.where(wsum > 0, 100.0 * total(w * s.to_numpy()) / wsum, np.nan)
     ids = pd.Index(ids, name="community_id")
-    idx = pd.DataFrame(
+    # communities without residents have nothing to cover: no index, not counted in shares
+    empty = population.reindex(ids).fillna(0).to_numpy() <= 0
+    meets = meets_all_required(cov).to_numpy().astype(object)
+    meets[empty | (n_assessed == 0)] = None
+    return pd.DataFrame(
         {
-            "service_index": service,
+            "service_index": np.where(empty, np.nan, service),
             "n_shortfalls": total(fail).astype(int),
-            "meets_all_required": meets_all_required(cov).to_numpy(),
+            "meets_all_required": meets,
             "n_not_assessed": (np.bincount(codes, minlength=len(ids)) - n_assessed).astype(int),
         },
         index=ids,
     )
-    none_assessed = pd.Series(n_assessed == 0, index=ids)
+
+
+def community_index(
+    coverage: pd.DataFrame, communities: gpd.GeoDataFrame, cats: list[Category]
+) -> gpd.GeoDataFrame:
+    """One row per community: its places, population and geometry, and the index columns
+    (:func:`index_columns`: ``service_index`` weighted share of target residents served,
+    capacity-scaled; ``n_shortfalls``; ``meets_all_required``; ``n_not_assessed``, categories
+    without data, which count neither way); communities without coverage rows get none."""
     comm = communities.set_index("community_id")
     keep = [h for h in HIERARCHY if h != "community_id"]
     keep += [c for c in ("province_code", "city_code", "settlement") if c in comm]
     keep += ["population", "pop_estimated"]
-    out = comm[[*keep, "geometry"]].join(idx)
-    # communities without residents have nothing to cover: no index, not counted in shares
-    empty = out["population"].fillna(0) <= 0
-    out.loc[empty, "service_index"] = np.nan
+    out = comm[[*keep, "geometry"]].join(index_columns(coverage, cats, comm["population"]))
     out["meets_all_required"] = out["meets_all_required"].astype(object)
-    out.loc[empty | none_assessed.reindex(out.index, fill_value=True), "meets_all_required"] = None
+    out.loc[out["meets_all_required"].isna(), "meets_all_required"] = None
     out = gpd.GeoDataFrame(
         out.reset_index(names="community_id"), geometry="geometry", crs=communities.crs
     )
@@ -127,44 +136,60 @@ def _true(meets: pd.Series) -> np.ndarray:
 
 
 def index_by(
-    index: gpd.GeoDataFrame, keys: list[str], target_share: float, share_of: str = "all"
+    index: gpd.GeoDataFrame,
+    keys: list[str],
+    target_share: float,
+    share_of: str = "all",
+    grouped: Grouped | None = None,
 ) -> pd.DataFrame:
     """The index rolled up by ``keys`` (street, county, city): population-weighted mean index and
     the share of communities with residents that meet every required category, counted over
     ``share_of`` communities (``"urban"``: 城镇社区, ``"village"``: 村, ``"all"``); urban and
-    village counts are given in their own columns either way."""
+    village counts are given in their own columns either way. ``grouped``: the groups of
+    ``index`` by ``keys`` when already known (:class:`RollUpGroups`)."""
     meets = index["meets_all_required"]
     assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
     pop = index["population"].to_numpy(dtype=float)
     service = index["service_index"].to_numpy(dtype=float)
-    res, inv = groups({k: index[k].fillna(UNKNOWN) for k in keys})
+    if grouped is None:
+        grouped = groups({k: index[k].fillna(UNKNOWN) for k in keys})
+    keys_frame, inv = grouped
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
-    counts = {"communities": np.ones(len(index), dtype=np.int64)}
-    counts["communities_assessed"], counts["communities_meeting"] = assessed, meeting
+    counts = {"communities_assessed": assessed, "communities_meeting": meeting}
     for prefix in ("urban", "village"):
         kind = (settlement == prefix).to_numpy(dtype=bool)
         counts[f"{prefix}_assessed"], counts[f"{prefix}_meeting"] = assessed * kind, meeting * kind
 
     def total(values: np.ndarray) -> np.ndarray:  # NaN skipped
-        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(res))
+        return np.bincount(inv, weights=np.nan_to_num(values, nan=0.0), minlength=len(keys_frame))
 
-    res["communities"] = total(counts.pop("communities")).astype(np.int64)
-    res["population"] = total(pop)
+    population = total(pop)
     weighted = total(np.nan_to_num(pop, nan=0.0) * service)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        res["service_index"] = np.where(res["population"] > 0, weighted / res["population"], np.nan)
-    for name, values in counts.items():
-        res[name] = total(values).astype(np.int64)
+    sums = {name: total(values).astype(np.int64) for name, values in counts.items()}
     base = "communities" if share_of == "all" else share_of
-    n = res[f"{base}_assessed"]
-    res["share_meeting_standard"] = res[f"{base}_meeting"] / n.where(n > 0)
-    res["share_of"] = share_of
-    res["target_share"] = target_share
-    res["meets_target"] = res["share_meeting_standard"] >= target_share
-    return res
+    n = sums[f"{base}_assessed"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        service_index = np.where(population > 0, weighted / population, np.nan)
+        share = sums[f"{base}_meeting"] / np.where(n > 0, n, np.nan)
+    columns = {  # one frame made at once: cheaper than setting its columns one by one
+        **{k: keys_frame[k] for k in keys_frame.columns},
+        "communities": np.bincount(inv, minlength=len(keys_frame)).astype(np.int64),
+        "population": population,
+        "service_index": service_index,
+        **sums,
+        "share_meeting_standard": share,
+        "share_of": share_of,
+        "target_share": target_share,
+        "meets_target": share >= target_share,
+    }
+    return pd.DataFrame(columns, index=keys_frame.index)
 
 
-def groups(keys: dict[str, pd.Series]) -> tuple[pd.DataFrame, np.ndarray]:
+#: Groups of rows: a frame of their keys, in sorted order, and each row's group.
+Grouped = tuple[pd.DataFrame, np.ndarray]
+
+
+def groups(keys: dict[str, pd.Series]) -> Grouped:
     """The groups of rows with equal ``keys`` (no missing values), in sorted order as
     ``groupby(sort=True)`` gives them: a frame of their keys (typed as a group-by's index types
     them) and each row's group."""
@@ -210,27 +235,33 @@ def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def _category_scope(
-    coverage: pd.DataFrame, scope: str, keys: list[str], values: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """Sums of ``values`` (:func:`_row_values`) per place (``keys``, missing ones
-    :data:`UNKNOWN`) and category, groups in sorted order; reduced with numpy (one code per
-    group, then ``bincount``)."""
-    parts = {k: coverage[k].fillna(UNKNOWN) for k in keys}
-    res, inv = groups({**parts, "category": coverage["category"]})
-    n = len(res)
+def _category_sums(grouped: Grouped, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sums of ``values`` (:func:`_row_values`) per group of ``grouped`` (place and category,
+    :func:`category_groups`), reduced with numpy (``bincount``); ``rank``: the best data status."""
+    inv, n = grouped[1], len(grouped[0])
     best = np.full(n, np.nan)
     np.fmin.at(best, inv, values["rank"])
-    res["group_pop"] = np.bincount(inv, weights=values["group_pop"], minlength=n)
-    res["covered_pop"] = np.bincount(inv, weights=values["covered_pop"], minlength=n)
-    res["communities"] = np.bincount(inv, weights=values["has"], minlength=n).astype(int)
-    res["communities_meeting"] = np.bincount(inv, weights=values["meet"], minlength=n).astype(int)
-    res["data_status"] = pd.Series(best).map(dict(enumerate(STATUSES)))
-    res["scope"] = scope
-    return res
+    return {
+        "group_pop": np.bincount(inv, weights=values["group_pop"], minlength=n),
+        "covered_pop": np.bincount(inv, weights=values["covered_pop"], minlength=n),
+        "communities": np.bincount(inv, weights=values["has"], minlength=n).astype(int),
+        "communities_meeting": np.bincount(inv, weights=values["meet"], minlength=n).astype(int),
+        "rank": best,
+    }
 
 
 _SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
+
+
+def category_groups(coverage: pd.DataFrame) -> dict[str, Grouped]:
+    """The groups of coverage rows the category table sums, per scope (city, county, street):
+    place (``keys``, missing ones :data:`UNKNOWN`) and category, in sorted order."""
+    return {
+        scope: groups(
+            {**{k: coverage[k].fillna(UNKNOWN) for k in keys}, "category": coverage["category"]}
+        )
+        for scope, keys in _SCOPES
+    }
 
 
 def category_table(
@@ -238,39 +269,96 @@ def category_table(
     facilities: gpd.GeoDataFrame,
     cats: list[Category],
     thresholds: dict[str, float],
+    grouped: dict[str, Grouped] | None = None,
 ) -> pd.DataFrame:
-    """Coverage of each category city-wide and per county and street, worst first (短板设施)."""
+    """Coverage of each category city-wide and per county and street, worst first (短板设施).
+    ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
     values = _row_values(coverage)
-    out = pd.concat(
-        [_category_scope(coverage, s, k, values) for s, k in _SCOPES], ignore_index=True
-    )
+    grouped = category_groups(coverage) if grouped is None else grouped
+    places = pd.concat([grouped[s][0] for s, _ in _SCOPES], ignore_index=True)
+    scope = np.repeat([s for s, _ in _SCOPES], [len(grouped[s][0]) for s, _ in _SCOPES])
+    parts = [_category_sums(grouped[s], values) for s, _ in _SCOPES]
+    sums = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    meta = pd.DataFrame(
+        [(c.name_zh, c.name_en, c.level, bool(c.required)) for c in cats],
+        columns=["category_zh", "category_en", "level", "required"],
+        index=[c.id for c in cats],
+    ).reindex(places["category"])
     fac_counts = facilities["category"].value_counts() if len(facilities) else pd.Series(dtype=int)
-    meta = {c.id: c for c in cats}
-    out["category_zh"] = out["category"].map(lambda k: meta[k].name_zh)
-    out["category_en"] = out["category"].map(lambda k: meta[k].name_en)
-    out["level"] = out["category"].map(lambda k: meta[k].level)
-    out["required"] = out["category"].map(lambda k: bool(meta[k].required))
-    out["threshold_m"] = out["category"].map(thresholds)
-    out["facilities"] = out["category"].map(fac_counts).fillna(0).astype(int)
-    out.loc[out["scope"] != "city", "facilities"] = pd.NA
-    out["uncovered_pop"] = (out["group_pop"] - out["covered_pop"]).clip(lower=0)
-    out["covered_share"] = out["covered_pop"] / out["group_pop"].where(out["group_pop"] > 0)
-    n = out["communities"]
-    out["share_meeting"] = out["communities_meeting"] / n.where(n > 0)
-    out["_s"] = out["scope"].map({"city": 0, "county": 1, "street": 2})
-    out = out.sort_values(
+    city = scope == "city"
+    gp, cp, n = sums["group_pop"], sums["covered_pop"], sums["communities"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        columns = {  # one frame made at once: cheaper than setting its columns one by one
+            "scope": scope,
+            **{k: places[k] for k in ("county_code", "county_name", "street_code", "street_name")},
+            "rank": 0,
+            "category": places["category"],
+            **{k: meta[k].to_numpy() for k in meta.columns},
+            "threshold_m": places["category"].map(thresholds),
+            "facilities": np.where(city, places["category"].map(fac_counts).fillna(0), np.nan),
+            "group_pop": gp,
+            "covered_pop": cp,
+            "uncovered_pop": np.clip(gp - cp, 0, None),
+            "covered_share": cp / np.where(gp > 0, gp, np.nan),
+            "communities": n,
+            "communities_meeting": sums["communities_meeting"],
+            "share_meeting": sums["communities_meeting"] / np.where(n > 0, n, np.nan),
+            "data_status": pd.Series(sums["rank"]).map(dict(enumerate(STATUSES))),
+        }
+    out = pd.DataFrame(columns)
+    keys = out.assign(_s=pd.Categorical(scope, [s for s, _ in _SCOPES]).codes)
+    keys = keys.sort_values(
         ["_s", "county_code", "street_code", "covered_share", "category"],
         na_position="first",
         kind="stable",
-    ).drop(columns="_s")
-    out["rank"] = out.groupby(["scope", "county_code", "street_code"], dropna=False).cumcount() + 1
-    return out[_CATEGORY_COLUMNS].reset_index(drop=True)
+    )
+    out = out.take(keys.index.to_numpy()).reset_index(drop=True)
+    out["rank"] = _rank_within(out)
+    return out
+
+
+def _rank_within(table: pd.DataFrame) -> np.ndarray:
+    """1, 2, … within each place (scope, county, street) of the sorted category table: the
+    rows of a place are consecutive."""
+    new = np.ones(len(table), dtype=bool)
+    for k in ("scope", "county_code", "street_code"):
+        v = table[k].to_numpy()
+        new[1:] &= equal_or_na(v[1:], v[:-1])
+    new = ~new
+    new[:1] = True
+    start = np.maximum.accumulate(np.where(new, np.arange(len(table)), 0))
+    return (np.arange(len(table)) - start + 1).astype(np.int64)
+
+
+def equal_or_na(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Element-wise equality, NA (None, NaN) equal to NA."""
+    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
+
+
+@dataclass(frozen=True, eq=False)
+class RollUpGroups:
+    """Which rows each roll-up sums: the coverage rows per scope of the category table
+    (:func:`category_groups`) and the community index rows per street, county and city. They
+    follow from the communities' places alone: a scenario (the same communities, rows in the
+    same order) reuses them instead of grouping the text columns again."""
+
+    categories: dict[str, Grouped]
+    index: dict[str, Grouped]
+
+
+def roll_up_groups(coverage: pd.DataFrame, index: gpd.GeoDataFrame) -> RollUpGroups:
+    """The :class:`RollUpGroups` of a coverage table and its community index."""
+    by = {"street": STREET_KEYS, "county": COUNTY_KEYS, "city": CITY_KEYS}
+    return RollUpGroups(
+        categories=category_groups(coverage),
+        index={k: groups({c: index[c].fillna(UNKNOWN) for c in keys}) for k, keys in by.items()},
+    )
 
 
 @dataclass(frozen=True)
 class RollUps:
     """The tables computed from a coverage table: the community index, its roll-ups by street,
-    county and city, the category table and the data checklist."""
+    county and city, the category table and the data checklist; and the row groups they sum."""
 
     index: gpd.GeoDataFrame
     share_of: str
@@ -279,6 +367,7 @@ class RollUps:
     index_by_city: pd.DataFrame
     categories: pd.DataFrame
     data_gaps: pd.DataFrame
+    groups: RollUpGroups
 
     def tables(self) -> dict[str, object]:
         """The fields by name (the tables themselves, not copies)."""
@@ -295,20 +384,23 @@ def roll_ups(
     target_share: float,
     index: gpd.GeoDataFrame | None = None,
     data_gaps: pd.DataFrame | None = None,
+    row_groups: RollUpGroups | None = None,
 ) -> RollUps:
     """Every table that follows from ``coverage`` (one whole-area analysis, or the regions of
     a batch merged): ``share_of`` is the requested denominator (urban, village, all), resolved
-    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``: the
-    community index and data checklist of ``coverage`` when already known (a scenario patches
-    them from the analysis before)."""
+    against the communities as :func:`effective_share_of` does. ``index``, ``data_gaps``,
+    ``row_groups``: the community index, data checklist and row groups of ``coverage`` when already
+    known (a scenario patches the first two from the analysis before and reuses its groups)."""
     index = community_index(coverage, communities, cats) if index is None else index
     used = effective_share_of(communities, share_of)
+    g = roll_up_groups(coverage, index) if row_groups is None else row_groups
     return RollUps(
         index=index,
         share_of=used,
-        index_by_street=index_by(index, STREET_KEYS, target_share, used),
-        index_by_county=index_by(index, COUNTY_KEYS, target_share, used),
-        index_by_city=index_by(index, CITY_KEYS, target_share, used),
-        categories=category_table(coverage, facilities, cats, thresholds),
+        index_by_street=index_by(index, STREET_KEYS, target_share, used, g.index["street"]),
+        index_by_county=index_by(index, COUNTY_KEYS, target_share, used, g.index["county"]),
+        index_by_city=index_by(index, CITY_KEYS, target_share, used, g.index["city"]),
+        categories=category_table(coverage, facilities, cats, thresholds, g.categories),
         data_gaps=data_checklist(coverage, cats) if data_gaps is None else data_gaps,
+        groups=g,
     )

@@ -125,6 +125,8 @@ class Analysis:
     data_gaps : DataFrame — the data checklist (数据核查清单): categories without any facility in
         the input, and streets with none within ``data_gap_radius_m`` while others have them;
         which source to add. These are not shortfalls (see ``analysis/datastatus.py``).
+    roll_up_groups : :class:`~lifecircle.analysis.index.RollUpGroups` — the rows each roll-up
+        sums (from the communities' places; a scenario reuses them).
     summary : dict — headline numbers (share of communities meeting the standard vs target).
     access : :class:`~lifecircle.analysis.access.Access` — the distance arrays behind it all.
     sites : GeoDataFrame or None — proposed sites, after :meth:`propose_sites`.
@@ -178,6 +180,7 @@ class Analysis:
         self.index_by_city = r.index_by_city
         self.categories = r.categories
         self.data_gaps = r.data_gaps
+        self.roll_up_groups = r.groups
         self._compounds = None if compounds is None else compound_tables(
             network, self.demand, self.communities, facilities, compounds, self.access, cats,
             self.thresholds, params.min_covered_share, self.point_status,

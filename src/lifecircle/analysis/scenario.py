@@ -12,11 +12,13 @@ the analysis before:
   (distance, nearest facility or data status) or whose 2SFCA supply per 1,000 changed (a new
   facility's catchment reaches beyond the points it is nearest to), and of those only the rows
   that differ replace the old ones (column by column, numpy);
-* shortfalls, their projects (when the analysis before has no proposed sites; else the projects
-  are built again) and the community index: the rows of the changed coverage rows are made and
-  merged into before's by rank;
+* shortfalls and their projects (when the analysis before has no proposed sites; else the
+  projects are built again): the rows of the changed coverage rows are made and merged into
+  before's by rank; the community index: its computed columns are made for the changed
+  communities and written into before's rows;
 * the roll-ups by street, county and city, the category table and the summary are recomputed
-  (numpy sums per group); the data checklist is before's while no data status changed;
+  (numpy sums over before's row groups, :attr:`Analysis.roll_up_groups`: the communities and
+  their places are the same); the data checklist is before's while no data status changed;
 * compounds and gates (:attr:`Analysis.gates`) are carried over, so the compound tables and the
   routes through gates are those of a full run.
 
@@ -25,9 +27,10 @@ The result equals a full re-analysis with the facilities appended, table for tab
 regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distances beyond it stay
 ``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
 to the reach, every roll-up exactly (``tests/test_batch.py``). On the Milan
-bench (``benchmarks/bench_scenario.py``: 1,000 point communities, 12 categories, 20 added) the
-call is about 3× faster than the full re-analysis, not the 10× aimed at: what is left is pandas'
-cost per call on the new Analysis' tables and the comparison (see ``docs/benchmarks.md``).
+bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the call
+is about 3.7× faster than the full re-analysis with point communities and about 10× with disc
+communities (50,226 demand points); what is left is the bounded searches and pandas' cost per
+call on the new Analysis' tables (see ``docs/benchmarks.md``, "Fourth round").
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
 from .datastatus import PRESENT, status_with_added, street_codes
-from .index import RollUps, community_index, roll_ups
+from .index import RollUps, equal_or_na, index_columns, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
 from .shortfalls import RANK_KEYS, priority_order, shortfall_table
@@ -133,26 +136,31 @@ def added_facilities(
             f"analysed category ({', '.join(before.params.categories)}); statuses=None takes "
             "every row"
         )
-    ids = _unique(_ids(rows))
-    clash = sorted(set(ids) & set(before.facilities.index.astype(str)))
+    ids = pd.Index(_unique(_ids(rows)), dtype="object")
+    clash = sorted(set(ids[ids.isin(before.facilities.index.astype(str))]))
     if clash:
         raise InputError(
             f"with_projects: facility ids {clash[:5]} are taken by facilities of the analysis; "
             "give each added facility its own id (facility_id column)"
         )
     crs = before.facilities.crs or rows.crs
+    cat = rows["category"].to_numpy()
+    cat_zh = {c: before.profile.categories[c].name_zh for c in before.params.categories}
+    columns = {  # one frame made at once: cheaper than setting its columns one by one
+        "facility_id": ids.to_numpy(),
+        "category": cat,
+        "category_zh": [cat_zh[c] for c in cat],
+        "name": rows["name"].to_numpy() if "name" in rows else None,
+        "source": "scenario",
+        "capacity": pd.to_numeric(rows["capacity"], errors="coerce").to_numpy()
+        if "capacity" in rows else np.nan,
+    }  # fmt: skip
     out = gpd.GeoDataFrame(
-        {"facility_id": ids, "category": rows["category"].to_numpy()},
+        columns,
         geometry=rows.geometry.to_crs(crs).values if rows.crs else rows.geometry.values,
         crs=crs,
-        index=pd.Index(ids, dtype="object"),
+        index=ids,
     )
-    cat_zh = {c: before.profile.categories[c].name_zh for c in before.params.categories}
-    out["category_zh"] = out["category"].map(cat_zh)
-    out["name"] = rows["name"].to_numpy() if "name" in rows else None
-    out["source"] = "scenario"
-    out["capacity"] = pd.to_numeric(rows["capacity"], errors="coerce").to_numpy() \
-        if "capacity" in rows else np.nan  # fmt: skip
     keep = [c for c in before.facilities.columns if c in out.columns]
     return out[keep] if "geometry" in keep else out[[*keep, "geometry"]]
 
@@ -281,31 +289,27 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _equal(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Element-wise equality, NA (None, NaN) equal to NA."""
-    return np.asarray(x == y, dtype=bool) | (pd.isna(x) & pd.isna(y))
+def _equal_columns(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per column of ``old`` but the geometry: which rows of ``new`` equal the row of ``old`` at
+    ``pos`` in it."""
+    at = old.take(pos)  # one take of the frame: cheaper than one per (text) column
+    return {
+        c: equal_or_na(at[c].to_numpy(), new[c].to_numpy()) for c in old.columns if c != "geometry"
+    }
 
 
-def _same(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> np.ndarray:
-    """Per row of ``new``: every column equals the row of ``old`` at ``pos``."""
-    same = np.ones(len(new), dtype=bool)
-    for c in old.columns:
-        same &= _equal(old[c].iloc[pos].to_numpy(), new[c].to_numpy())
-    return same
-
-
-def _patch_rows(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+def _patch_rows(
+    old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame, equal: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """``old`` with its rows at positions ``pos`` replaced by the rows of ``new`` (``new``'s
-    i-th row goes to ``pos[i]``), column by column, only where a column differs; the geometry
-    stays ``old``'s. Unchanged columns are shared (copy on write)."""
+    i-th row goes to ``pos[i]``), only in the columns where ``equal`` (:func:`_equal_columns`,
+    one flag per row of ``new``) finds a difference; the geometry stays ``old``'s. Unchanged
+    columns are shared (copy on write)."""
     out = old.copy(deep=False)
-    for c in old.columns:
-        if c == "geometry" or len(pos) == 0:
-            continue
-        values = new[c].to_numpy()
-        if not _equal(old[c].iloc[pos].to_numpy(), values).all():
+    for c, same in equal.items():
+        if not same.all():
             col = old[c].copy()
-            col.iloc[pos] = values
+            col.iloc[pos] = new[c].to_numpy()
             out[c] = col
     return out
 
@@ -341,9 +345,12 @@ def scenario_stages(
     # the rows of the changed categories: community order, then the profile's category order
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
-    differ = np.flatnonzero(~_same(before.coverage, pos, cov))
+    equal = _equal_columns(before.coverage, pos, cov)
+    differ = np.flatnonzero(~np.logical_and.reduce(list(equal.values())))
     rows = pos[differ]
-    coverage = _patch_rows(before.coverage, rows, cov.iloc[differ])
+    coverage = _patch_rows(
+        before.coverage, rows, cov.iloc[differ], {c: e[differ] for c, e in equal.items()}
+    )
     tables = scenario_tables(before, coverage, rows, facilities)
     return Stages(access, status, coverage, **known, tables=tables)
 
@@ -398,7 +405,8 @@ def _affected(
         rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)[k :: len(order)]
         if c.id in ratios:
             new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
-            hit |= ~_equal(supply, new) | ~_equal(rule, np.full(len(ids), c.capacity[0].per_1000))
+            rule_new = np.full(len(ids), c.capacity[0].per_1000)
+            hit |= ~equal_or_na(supply, new) | ~equal_or_na(rule, rule_new)
         else:
             hit |= ~np.isnan(rule)
     return ids, hit
@@ -460,25 +468,25 @@ def _take(old: pd.DataFrame, new: pd.DataFrame, src: np.ndarray) -> pd.DataFrame
 def _roll_ups(
     before: Analysis, coverage: pd.DataFrame, rows: np.ndarray, facilities: gpd.GeoDataFrame
 ) -> RollUps:
-    """The roll-ups of ``coverage``: the community index of the communities with changed
-    ``rows`` made again (all their categories), the data checklist ``before``'s while no
-    changed row's data status differs; the rest recomputed."""
+    """The roll-ups of ``coverage``: the index columns of the communities with changed ``rows``
+    made again (all their categories) and written into ``before``'s index, the data checklist
+    ``before``'s while no changed row's data status differs; the rest recomputed."""
     params, cats = before.params, before.params.category_list(before.profile)
     n_k = len(cats)
     comm_pos = np.unique(rows // n_k)
     comm_rows = (comm_pos[:, None] * n_k + np.arange(n_k)[None, :]).ravel()
-    cov = coverage.iloc[comm_rows]
-    ids = cov["community_id"].unique()
-    communities = before.communities
-    made = community_index(cov, communities[communities["community_id"].isin(ids)], cats)
-    at = pd.Index(before.index["community_id"]).get_indexer(made["community_id"])
-    index = _patch_rows(before.index, at, made)
-    status = before.coverage[["data_status"]]
-    same = _same(status, rows, coverage[["data_status"]].iloc[rows]).all()
+    old = before.index
+    population = pd.Series(old["population"].to_numpy(), index=old["community_id"].to_numpy())
+    made = index_columns(coverage.iloc[comm_rows], cats, population)
+    at = pd.Index(old["community_id"]).get_indexer(made.index)
+    made = made.reset_index(drop=True)
+    index = _patch_rows(old, at, made, _equal_columns(old[made.columns], at, made))
+    status = before.coverage["data_status"].to_numpy()
+    same = equal_or_na(status[rows], coverage["data_status"].to_numpy()[rows]).all()
     gaps = before.data_gaps.copy() if same else None
     return roll_ups(
-        coverage, communities, facilities, cats, before.thresholds, params.share_of,
-        params.target_share, index=index, data_gaps=gaps,
+        coverage, before.communities, facilities, cats, before.thresholds, params.share_of,
+        params.target_share, index=index, data_gaps=gaps, row_groups=before.roll_up_groups,
     )  # fmt: skip
 
 
@@ -515,18 +523,25 @@ def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame)
     diff = (_tri(meets_b) != _tri(meets_a)) | ~np.isclose(
         np.nan_to_num(si_b, nan=-1.0), np.nan_to_num(si_a, nan=-1.0), rtol=0, atol=1e-9
     )
-    comm = b.loc[diff, HIERARCHY].reset_index(drop=True)
-    comm["meets_before"] = meets_b[diff].to_numpy()
-    comm["meets_after"] = meets_a[diff].to_numpy()
-    comm["service_index_before"] = si_b[diff]
-    comm["service_index_after"] = si_a[diff]
-    comm["change"] = np.select(
-        [(comm["meets_before"] != True) & (comm["meets_after"] == True),  # noqa: E712
-         (comm["meets_before"] == True) & (comm["meets_after"] != True)],  # noqa: E712
-        ["short_to_meeting", "meeting_to_short"], "index_only",
-    )  # fmt: skip
+    rows = np.flatnonzero(diff)
+    mb, ma = meets_b.to_numpy()[rows], meets_a.to_numpy()[rows]
+    place = b[HIERARCHY].take(rows).reset_index(drop=True)
     met = _newly_met(before, after)
-    comm["categories_met"] = [met.get(c, "") for c in comm["community_id"]]
+    comm = pd.DataFrame(  # one frame made at once: cheaper than setting its columns one by one
+        {
+            **{h: place[h] for h in HIERARCHY},
+            "meets_before": mb,
+            "meets_after": ma,
+            "service_index_before": si_b[rows],
+            "service_index_after": si_a[rows],
+            "change": np.select(
+                [(mb != True) & (ma == True), (mb == True) & (ma != True)],  # noqa: E712
+                ["short_to_meeting", "meeting_to_short"],
+                "index_only",
+            ),
+            "categories_met": [met.get(c, "") for c in place["community_id"]],
+        }
+    )
     summary = _summary(before, after, added, comm)
     return Scenario(
         after, before, added, comm, _newly_covered(before, after, added),
@@ -550,17 +565,16 @@ def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
     return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
 
 
-def _per_category(cov: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Covered target residents and communities meeting the standard of each of ``cats``."""
-    code = pd.Index(cats).get_indexer(cov["category"])
-    ok = code >= 0
-    meet = (cov["group_pop"] > 0).to_numpy() & cov["meets_standard"].astype(bool).to_numpy()
-    pop = cov["covered_pop"].to_numpy(dtype=float)
-    n = len(cats)
-    return (
-        np.bincount(code[ok], weights=pop[ok], minlength=n),
-        np.bincount(code[ok], weights=meet[ok], minlength=n).astype(int),
-    )
+def _per_category(categories: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Covered target residents and communities meeting the standard of each of ``cats``: the
+    city rows of a category table (:func:`~lifecircle.analysis.index.category_table`)."""
+    city = np.flatnonzero(categories["scope"].to_numpy() == "city")
+    at = pd.Index(categories["category"].to_numpy()[city]).get_indexer(cats)
+    row = city[at[at >= 0]]  # a category without rows (no communities): 0
+    pop, meeting = np.zeros(len(cats)), np.zeros(len(cats), dtype=int)
+    pop[at >= 0] = categories["covered_pop"].to_numpy(dtype=float)[row]
+    meeting[at >= 0] = categories["communities_meeting"].to_numpy(dtype=int)[row]
+    return pop, meeting
 
 
 def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -569,8 +583,8 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
     counts = added["category"].value_counts()
     cats = [c for c in before.params.categories if c in counts.index]
     (pop_b, meet_b), (pop_a, meet_a) = (
-        _per_category(before.coverage, cats),
-        _per_category(after.coverage, cats),
+        _per_category(before.categories, cats),
+        _per_category(after.categories, cats),
     )
     return pd.DataFrame(
         {

@@ -104,6 +104,7 @@ class WalkNetwork:
         self._build_csr()
         self.components = components or self._component_report()[0]
         self._tree: shapely.STRtree | None = None
+        self._bounds: tuple[float, ...] | None = None
 
     # ------------------------------------------------------------------ construction
     def _build_csr(self) -> None:
@@ -321,7 +322,9 @@ class WalkNetwork:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the edges in the metric CRS."""
-        return tuple(self.edges.total_bounds)  # type: ignore[return-value]
+        if self._bounds is None:  # computed once, as the snapping tree: every snap checks them
+            self._bounds = tuple(self.edges.total_bounds)
+        return self._bounds  # type: ignore[return-value]
 
     def to_networkx(self) -> nx.MultiGraph:
         """The network as an undirected networkx MultiGraph (``length`` in metres)."""
