@@ -303,6 +303,28 @@ def test_deterministic(case):
     assert case.run_id == again.run_id
 
 
+def test_run_id_sees_every_facility_and_demand_point_move():
+    """The run id changes when any one facility or demand point moves, also in the middle of
+    a long list (numpy's repr of an array elides it from 1,000 elements on)."""
+    profile = lc.load_profile("jiaxing-yilao-yixiao")
+    city = lc.synthetic.city(400, profile, facilities_per_community=3.0)
+    fac, comm = city.facilities, city.communities
+    demand = lc.demand_points(comm, grid_m=100)
+    assert len(fac) > 1000 and len(demand.points) > 1000
+    base = lc.analyze(city.network, fac, comm, profile, demand=demand).run_id
+    moved = fac.copy()
+    mid = len(fac) // 2
+    p = moved.geometry.iloc[mid]
+    moved.loc[moved.index[mid], "geometry"] = shapely.Point(p.x + 30, p.y)
+    assert lc.analyze(city.network, moved, comm, profile, demand=demand).run_id != base
+    pts = demand.points.copy()
+    at = pts.index[len(pts) // 2]
+    pts.loc[at, "geometry"] = shapely.Point(pts.geometry[at].x + 30, pts.geometry[at].y)
+    shifted = lc.communities.Demand(pts, demand.communities)
+    assert lc.analyze(city.network, fac, comm, profile, demand=shifted).run_id != base
+    assert lc.analyze(city.network, fac, comm, profile, demand=demand).run_id == base
+
+
 def test_proposed_sites_and_projects(case):
     sites = case.propose_sites(categories=["health_station"], max_sites=3)
     # 300 m on foot cannot reach both banks: the first site serves C1 (1,000), the second C2 (900)

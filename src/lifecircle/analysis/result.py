@@ -234,12 +234,14 @@ class Analysis:
                 fac.drop(columns="geometry").astype(str), index=True
             ).values.tobytes()
         )
-        h.update(shapely.to_wkb(fac.geometry.values).__repr__().encode())
+        # every point's bytes (a repr of the array elides the middle of long ones)
+        h.update(b"".join(shapely.to_wkb(fac.geometry.values)))
         h.update(
             pd.util.hash_pandas_object(
                 self.demand.drop(columns="geometry"), index=False
             ).values.tobytes()
         )
+        h.update(b"".join(shapely.to_wkb(self.demand.geometry.values)))
         return h.hexdigest()[:12]
 
     def __repr__(self) -> str:
