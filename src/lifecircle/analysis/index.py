@@ -151,9 +151,7 @@ def index_by(
     assessed, meeting = meets.notna().to_numpy().astype(np.int64), _true(meets)
     pop = index["population"].to_numpy(dtype=float)
     service = index["service_index"].to_numpy(dtype=float)
-    if grouped is None:
-        grouped = groups({k: index[k].fillna(UNKNOWN) for k in keys})
-    keys_frame, inv = grouped
+    keys_frame, inv = _place_groups(index, keys) if grouped is None else grouped
     settlement = index["settlement"] if "settlement" in index else pd.Series(None, index=index.index)
     counts = {"communities_assessed": assessed, "communities_meeting": meeting}
     for prefix in ("urban", "village"):
@@ -218,6 +216,12 @@ _STATUS_RANK = {PRESENT: 0, CONFIRMED_ABSENT: 1, NO_DATA: 2}
 STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 
+def _place_groups(frame: pd.DataFrame, keys: list[str]) -> Grouped:
+    """:func:`groups` of the rows of ``frame`` by its ``keys`` columns, missing places
+    :data:`UNKNOWN`."""
+    return groups({k: frame[k].fillna(UNKNOWN) for k in keys})
+
+
 def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
     """What :func:`_category_scope` sums per row: target residents, covered ones, whether the
     row has residents of the group (communities without them don't count) and meets the
@@ -256,12 +260,7 @@ _SCOPES = [("city", []), ("county", COUNTY_KEYS), ("street", STREET_KEYS)]
 def category_groups(coverage: pd.DataFrame) -> dict[str, Grouped]:
     """The groups of coverage rows the category table sums, per scope (city, county, street):
     place (``keys``, missing ones :data:`UNKNOWN`) and category, in sorted order."""
-    return {
-        scope: groups(
-            {**{k: coverage[k].fillna(UNKNOWN) for k in keys}, "category": coverage["category"]}
-        )
-        for scope, keys in _SCOPES
-    }
+    return {scope: _place_groups(coverage, [*keys, "category"]) for scope, keys in _SCOPES}
 
 
 def category_table(
@@ -351,7 +350,7 @@ def roll_up_groups(coverage: pd.DataFrame, index: gpd.GeoDataFrame) -> RollUpGro
     by = {"street": STREET_KEYS, "county": COUNTY_KEYS, "city": CITY_KEYS}
     return RollUpGroups(
         categories=category_groups(coverage),
-        index={k: groups({c: index[c].fillna(UNKNOWN) for c in keys}) for k, keys in by.items()},
+        index={k: _place_groups(index, keys) for k, keys in by.items()},
     )
 
 
