@@ -534,3 +534,23 @@ def test_snapping_on_a_sub_metre_edge_keeps_the_position():
     s = net.snap(pts((0.25, 5)))
     assert s.pos_m.tolist() == pytest.approx([0.25])
     assert s.access_m.tolist() == pytest.approx([5.0])
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    src_x=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+    tgt_x=st.lists(st.integers(0, 50), min_size=1, max_size=8),
+)
+def test_same_edge_nearest_first_of_equals(src_x: list[int], tgt_x: list[int]) -> None:
+    """Sources and targets on one 50 m street at whole metres (ties everywhere, up to the
+    rounding of snapping): each target's distance is the smallest |x_t - x_s|, along the street,
+    and its source one of the sources that near."""
+    net = build([(0, 0), (50, 0)], [(0, 1)])
+    labels = [f"s{i}" for i in range(len(src_x))]
+    r = net.distance_to_nearest(
+        pts(*[(x, 0) for x in src_x], index=labels), pts(*[(x, 0) for x in tgt_x])
+    )
+    for row, x in zip(r.itertuples(), tgt_x, strict=True):
+        gaps = [abs(x - s) for s in src_x]
+        assert row.distance_m == pytest.approx(min(gaps), abs=1e-6)
+        assert row.source in {lab for lab, g in zip(labels, gaps, strict=True) if g == min(gaps)}

@@ -109,21 +109,26 @@ def nearest(
 
 
 def _same_edge_nearest(s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray) -> None:
-    """Lower ``best`` (in place) where a source on the target's own edge is nearer directly."""
-    common = np.intersect1d(tgt.edge, s.edge)
-    if len(common) == 0:
+    """Lower ``best`` (in place) where a source on the target's own edge is nearer directly
+    (of equally near sources, the first)."""
+    order = np.argsort(s.edge, kind="stable")  # sources by edge, in their order within one
+    s_edge = s.edge[order]
+    t_idx = np.flatnonzero(np.isin(tgt.edge, s_edge))
+    if len(t_idx) == 0:
         return
-    t_idx = np.flatnonzero(np.isin(tgt.edge, common))
-    pairs = pd.DataFrame({"t": t_idx, "edge": tgt.edge[t_idx]}).merge(
-        pd.DataFrame({"s": np.arange(len(s)), "edge": s.edge}), on="edge"
-    )
-    t, k = pairs["t"].to_numpy(), pairs["s"].to_numpy()
-    pairs["d"] = tgt.access_m[t] + np.abs(tgt.pos_m[t] - s.pos_m[k]) + s.access_m[k]
-    pairs = pairs.sort_values(["t", "d", "s"]).drop_duplicates("t")
-    t_rows = pairs["t"].to_numpy()
-    better = pairs["d"].to_numpy() < best[t_rows]
-    best[t_rows[better]] = pairs["d"].to_numpy()[better]
-    best_src[t_rows[better]] = pairs["s"].to_numpy()[better]
+    lo = np.searchsorted(s_edge, tgt.edge[t_idx], side="left")
+    n = np.searchsorted(s_edge, tgt.edge[t_idx], side="right") - lo
+    # every (target, source on its edge) pair
+    t = np.repeat(t_idx, n)
+    k = order[np.repeat(lo, n) + np.arange(len(t)) - np.repeat(np.cumsum(n) - n, n)]
+    d = tgt.access_m[t] + np.abs(tgt.pos_m[t] - s.pos_m[k]) + s.access_m[k]
+    o = np.lexsort((k, d, t))  # per target the nearest source, then the first
+    t, k, d = t[o], k[o], d[o]
+    first = np.r_[True, t[1:] != t[:-1]]
+    t, k, d = t[first], k[first], d[first]
+    better = d < best[t]
+    best[t[better]] = d[better]
+    best_src[t[better]] = k[better]
 
 
 def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
