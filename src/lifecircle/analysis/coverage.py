@@ -7,7 +7,7 @@ Group reductions run with numpy on points sorted by community, once per category
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -68,22 +68,29 @@ class _ByCommunity:
 
 
 def _reduce(
-    demand: pd.DataFrame, cats: list[Category], access: Access, thresholds: dict[str, float]
+    demand: pd.DataFrame,
+    cats: list[Category],
+    distance_m: np.ndarray,
+    nearest: np.ndarray,
+    too_far: np.ndarray,
+    thresholds: dict[str, float],
 ) -> _ByCommunity:
+    """The reductions over ``demand``'s points (rows of ``distance_m``, ``nearest`` and
+    ``too_far``): each community's figures come from its own points only, in their order."""
     codes, comm_ids = pd.factorize(demand["community_id"], sort=True)
     n_c, n_k = len(comm_ids), len(cats)
     gc = codes[np.argsort(codes, kind="stable")]
-    starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]])
+    starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]) if len(gc) else np.zeros(0, int)
     sizes = np.diff(np.r_[starts, len(gc)])
     r = _ByCommunity(
         comm_ids, *(np.empty((n_c, n_k)) for _ in range(5)),
         nearest=np.empty((n_c, n_k), dtype=object),
         fallback=np.zeros((n_c, n_k), dtype=bool),
-        unsnapped=np.bincount(codes, weights=access.demand.too_far.astype(float), minlength=n_c),
+        unsnapped=np.bincount(codes, weights=too_far.astype(float), minlength=n_c),
     )  # fmt: skip
     for j, c in enumerate(cats):
         w, fb = group_weights(demand, c.target_group)
-        d = access.distance_m[:, j]
+        d = distance_m[:, j]
         r.group_pop[:, j] = np.bincount(codes, weights=w, minlength=n_c)
         covered = np.where(d <= thresholds[c.id], w, 0.0)
         r.covered_pop[:, j] = np.bincount(codes, weights=covered, minlength=n_c)
@@ -93,7 +100,7 @@ def _reduce(
         ds, ws = d[o], w[o]
         r.distance_min_m[:, j] = ds[starts]
         r.distance_max_m[:, j] = ds[starts + sizes - 1]
-        r.nearest[:, j] = access.nearest[o[starts], j]
+        r.nearest[:, j] = nearest[o[starts], j]
         # population-weighted median: first point whose cumulative weight reaches half
         cw = _segment_cumsum(ws, starts, sizes)
         total = r.group_pop[:, j]
@@ -130,17 +137,19 @@ def coverage_table(
     distances (population-weighted median, min, max), target residents, covered and uncovered
     residents, covered share and ``meets_distance``; with ``point_status`` (see
     :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``. ``only``:
-    the community ids to make rows for (a scenario's changed ones); the reductions run over
-    all points either way, so these rows equal those of the whole table."""
-    r = _reduce(demand, cats, access, thresholds)
+    the community ids to make rows for (a scenario's changed ones): the reductions then run over
+    those communities' points only, which gives their rows of the whole table bit for bit (each
+    community's figures come from its own points, in their order)."""
     n_k = len(cats)
     if point_status is None:
         point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
-    status = community_status(demand, point_status, r.ids)
+    dist, nearest, too_far = access.distance_m, access.nearest, access.demand.too_far
     if only is not None:
-        keep = r.ids.isin(only)
-        r = _ByCommunity(r.ids[keep], *(getattr(r, f.name)[keep] for f in fields(r)[1:]))
-        status = status[keep]
+        rows = np.flatnonzero(demand["community_id"].isin(only).to_numpy())
+        demand, point_status = demand.iloc[rows], point_status[rows]
+        dist, nearest, too_far = dist[rows], nearest[rows], too_far[rows]
+    r = _reduce(demand, cats, dist, nearest, too_far, thresholds)
+    status = community_status(demand, point_status, r.ids)
     n_c = len(r.ids)
     comm = communities.set_index("community_id").reindex(r.ids)
     places = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]

@@ -42,16 +42,15 @@ def _street_key(demand: pd.DataFrame, communities: pd.DataFrame) -> np.ndarray:
 
 
 def point_status(
-    demand: pd.DataFrame,
-    communities: pd.DataFrame,
+    codes: np.ndarray,
     access: Access,
     cats: list[Category],
     complete: tuple[str, ...],
     radius_m: float,
 ) -> np.ndarray:
-    """(n_points, n_categories) data status of every demand point's street and category."""
-    codes = street_codes(demand, communities)
-    out = np.full((len(demand), len(cats)), PRESENT, dtype=object)
+    """(n_points, n_categories) data status of every demand point's street and category
+    (``codes``: the points' streets, :func:`street_codes`)."""
+    out = np.full((len(codes), len(cats)), PRESENT, dtype=object)
     xy = access.demand.xy
     for j, c in enumerate(cats):
         absent = CONFIRMED_ABSENT if c.id in complete else NO_DATA

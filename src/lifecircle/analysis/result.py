@@ -32,7 +32,7 @@ from .access import Access, compute_access
 from .capacity import add_capacity
 from .compounds import compound_tables
 from .coverage import coverage_table
-from .datastatus import NO_DATA, point_status
+from .datastatus import NO_DATA, point_status, street_codes
 from .index import RollUps, roll_ups, share_meeting
 from .params import AnalysisParams
 from .projects import Projects, build_projects, link_shortfalls
@@ -63,6 +63,12 @@ class Stages:
     #: the tables that follow from ``coverage``, when already made (a scenario patches them
     #: from the analysis before); ``None``: computed from ``coverage``
     tables: Tables | None = None
+    #: the street of every demand point (:func:`~lifecircle.analysis.datastatus.street_codes`),
+    #: when already made; ``None``: made when first needed
+    street_codes: np.ndarray | None = None
+    #: :func:`demand_digest` of the demand points, when already made (a scenario keeps the
+    #: demand of the analysis before); ``None``: made on construction
+    demand_digest: bytes | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,15 +104,28 @@ def first_stages(
         network, demand_points, facilities, params.categories, params.max_snap_m,
         facility_gates, compounds, compound_gates,
     )  # fmt: skip
+    codes = street_codes(demand_points, communities)
     status = point_status(
-        demand_points, communities, access, cats, params.complete_categories,
-        params.data_gap_radius_m,
-    )  # fmt: skip
+        codes, access, cats, params.complete_categories, params.data_gap_radius_m
+    )
     cov = coverage_table(
         demand_points, communities, cats, access, thresholds, params.min_covered_share, status
     )
     add_capacity(cov, cats, facilities, demand_points, access, thresholds, network)
-    return Stages(access, status, cov)
+    return Stages(access, status, cov, street_codes=codes)
+
+
+def demand_digest(demand_points: gpd.GeoDataFrame) -> bytes:
+    """SHA-1 of every demand point's attributes and position (part of an analysis' run id)."""
+    h = hashlib.sha1()
+    h.update(
+        pd.util.hash_pandas_object(demand_points.drop(columns="geometry"), index=False)
+        .to_numpy()
+        .tobytes()
+    )
+    # every point's bytes (a repr of the array elides the middle of long ones)
+    h.update(b"".join(shapely.to_wkb(demand_points.geometry.values)))
+    return h.digest()
 
 
 class Analysis:
@@ -160,13 +179,16 @@ class Analysis:
         self.params = params
         self.thresholds = params.thresholds(profile) if thresholds is None else thresholds
         self.created_at = datetime.now(UTC).replace(microsecond=0).isoformat()
-        self.run_id = self._run_id()
         self._sites: Sites | None = None
         cats = params.category_list(profile)
         # the gates (and the compounds they belong to) change where routes start and end
         self._gates = (facility_gates, compounds, compound_gates)
         if stages is None:
             stages = self._first_stages(cats)
+        #: :func:`demand_digest` of :attr:`demand` (a scenario, with the same demand, reuses it)
+        self.demand_digest = stages.demand_digest or demand_digest(self.demand)
+        self.run_id = self._run_id()
+        self._street_codes = stages.street_codes
         self._known_projects = stages.known_projects
         self.access: Access = stages.access
         self.point_status = stages.point_status
@@ -236,13 +258,16 @@ class Analysis:
         )
         # every point's bytes (a repr of the array elides the middle of long ones)
         h.update(b"".join(shapely.to_wkb(fac.geometry.values)))
-        h.update(
-            pd.util.hash_pandas_object(
-                self.demand.drop(columns="geometry"), index=False
-            ).values.tobytes()
-        )
-        h.update(b"".join(shapely.to_wkb(self.demand.geometry.values)))
+        h.update(self.demand_digest)
         return h.hexdigest()[:12]
+
+    @property
+    def street_codes(self) -> np.ndarray:
+        """The street of every demand point, as a whole number (the same for the points of one
+        street; see :func:`~lifecircle.analysis.datastatus.street_codes`)."""
+        if self._street_codes is None:
+            self._street_codes = street_codes(self.demand, self.communities)
+        return self._street_codes
 
     def __repr__(self) -> str:
         s = self.summary

@@ -50,7 +50,7 @@ from ..network import Snapped
 from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
-from .datastatus import PRESENT, status_with_added, street_codes
+from .datastatus import PRESENT, status_with_added
 from .index import RollUps, equal_or_na, index_columns, roll_ups
 from .projects import LINK_COLUMNS, build_projects, community_projects, link_shortfalls
 from .result import Analysis, Stages, Tables
@@ -326,15 +326,20 @@ def scenario_stages(
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
     sub_cats = [c for c in cats if c.id in changed]
-    known = {"known_shortfalls": before.shortfalls, "known_projects": before.projects}
+    known = {
+        "known_shortfalls": before.shortfalls, "known_projects": before.projects,
+        "street_codes": before.street_codes, "demand_digest": before.demand_digest,
+    }  # fmt: skip
     if not sub_cats:
         return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
-    status = _status_after(before, access, sub_cats, added)
+    codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
+    ids = pd.Index(uniques)  # the communities of the coverage table, in its order
+    status, status_changed = _status_after(before, access, sub_cats, added, codes)
     sub = _sub_access(access, [c.id for c in sub_cats])
     ratios = supply_ratios(
         sub_cats, facilities, before.demand, sub, before.thresholds, before.network
     )
-    ids, hit = _affected(before, access, status, sub_cats, ratios)
+    hit = _affected(before, access, status, status_changed, sub_cats, ratios, codes, ids)
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
         params.min_covered_share, status[:, [access.column(c.id) for c in sub_cats]],
@@ -356,60 +361,69 @@ def scenario_stages(
 
 
 def _status_after(
-    before: Analysis, access: Access, cats: list[Category], added: pd.Index
-) -> np.ndarray:
+    before: Analysis, access: Access, cats: list[Category], added: pd.Index, codes: np.ndarray
+) -> tuple[np.ndarray, set[int]]:
     """``before``'s data status per demand point × category with the ``added`` facilities:
-    streets without data near one of them become present (only ``cats`` can change)."""
+    streets without data near one of them become present (only ``cats`` can change). Also the
+    columns where a point's status changed. ``codes``: each point's community, as positions in
+    ``before.coverage``'s communities (a point has its community's status, the status of the
+    community's street)."""
     status = before.point_status.copy()
-    codes = None
+    changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
+    order = [c.id for c in before.params.category_list(before.profile)]
+    by_comm = before.coverage["data_status"].to_numpy().reshape(-1, len(order))
     for c in cats:
-        j = access.column(c.id)
-        if (status[:, j] == PRESENT).all():
+        lacking = by_comm[:, order.index(c.id)] != PRESENT
+        if not lacking.any():
             continue  # nothing to turn present
-        if codes is None:
-            codes = street_codes(before.demand, before.communities)
+        pts = np.flatnonzero(lacking[codes])
+        j = access.column(c.id)
         new = np.flatnonzero(is_new & (access.facility_category == c.id))
-        status[:, j] = status_with_added(
-            status[:, j], codes, access.demand.xy, access.facilities.take(new).xy,
-            before.params.data_gap_radius_m,
+        col = status_with_added(
+            status[pts, j], before.street_codes[pts], access.demand.xy[pts],
+            access.facilities.take(new).xy, before.params.data_gap_radius_m,
         )  # fmt: skip
-    return status
+        if (col != status[pts, j]).any():
+            status[pts, j] = col
+            changed.add(j)
+    return status, changed
 
 
 def _affected(
-    before: Analysis, access: Access, status: np.ndarray, cats: list[Category],
-    ratios: dict[str, pd.Series],
-) -> tuple[pd.Index, np.ndarray]:  # fmt: skip
-    """The community ids of the coverage table (its order) and which of them may change in
-    one of ``cats``. A coverage row follows from its community's demand points (their
-    distance, nearest facility and data status in the category) and from the capacity step
+    before: Analysis, access: Access, status: np.ndarray, status_changed: set[int],
+    cats: list[Category], ratios: dict[str, pd.Series], codes: np.ndarray, ids: pd.Index,
+) -> np.ndarray:  # fmt: skip
+    """Which communities (``ids``, those of the coverage table in its order; ``codes``: each
+    demand point's position in them) may change in one of ``cats``. A coverage row follows
+    from its community's demand points (their distance, nearest facility and data status in
+    the category) and from the capacity step
     (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
     a community whose points kept all three and whose capacity figures are equal keeps its
-    rows."""
-    codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
-    ids = pd.Index(uniques)
+    rows. ``access`` comes from :func:`extend_access`, which changes a point's nearest facility
+    only where its distance drops; ``status_changed``: the columns where ``status`` differs
+    from ``before``'s."""
     hit = np.zeros(len(ids), dtype=bool)
     old, cov = before.access, before.coverage
     order = [c.id for c in before.params.category_list(before.profile)]
+    all_supply = cov["supply_per_1000"].to_numpy(dtype=float)
+    all_rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)
     for c in cats:
         j = access.column(c.id)
-        moved = (
-            (access.distance_m[:, j] != old.distance_m[:, j])
-            | (access.nearest[:, j] != old.nearest[:, j])
-            | (status[:, j] != before.point_status[:, j])
-        )
+        moved = access.distance_m[:, j] != old.distance_m[:, j]
+        if j in status_changed:
+            moved |= status[:, j] != before.point_status[:, j]
         hit[codes[moved]] = True
         k = order.index(c.id)  # the category's rows: every len(order)-th from k
-        supply = cov["supply_per_1000"].to_numpy(dtype=float)[k :: len(order)]
-        rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)[k :: len(order)]
+        supply = all_supply[k :: len(order)]
+        rule = all_rule[k :: len(order)]
         if c.id in ratios:
             new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
             rule_new = np.full(len(ids), c.capacity[0].per_1000)
             hit |= ~equal_or_na(supply, new) | ~equal_or_na(rule, rule_new)
         else:
             hit |= ~np.isnan(rule)
-    return ids, hit
+    return hit
 
 
 def scenario_tables(
