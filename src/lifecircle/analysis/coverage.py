@@ -13,8 +13,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from ..communities import GROUP_COLUMNS
+from ..network.kernels import announce_compile
 from ..standards import Category
 from .access import Access
 from .datastatus import NO_DATA, PRESENT, community_status
@@ -79,7 +81,8 @@ def _reduce(
     ``too_far``): each community's figures come from its own points only, in their order."""
     codes, comm_ids = pd.factorize(demand["community_id"], sort=True)
     n_c, n_k = len(comm_ids), len(cats)
-    gc = codes[np.argsort(codes, kind="stable")]
+    grouped = np.argsort(codes, kind="stable")  # points by community, in their order within
+    gc = codes[grouped]
     starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]) if len(gc) else np.zeros(0, int)
     sizes = np.diff(np.r_[starts, len(gc)])
     r = _ByCommunity(
@@ -96,7 +99,7 @@ def _reduce(
         r.covered_pop[:, j] = np.bincount(codes, weights=covered, minlength=n_c)
         r.fallback[:, j] = np.bincount(codes, weights=fb.astype(float), minlength=n_c) > 0
         # sort by community, then distance (then position: deterministic ties)
-        o = np.lexsort((np.arange(len(d)), d, codes))
+        o = grouped[_segment_order(d[grouped], starts, sizes)]
         ds, ws = d[o], w[o]
         r.distance_min_m[:, j] = ds[starts]
         r.distance_max_m[:, j] = ds[starts + sizes - 1]
@@ -110,6 +113,17 @@ def _reduce(
         pos = np.where(total > 0, np.clip(pos, starts, last), starts + (sizes - 1) // 2)
         r.distance_m[:, j] = ds[pos]
     return r
+
+
+@njit(cache=True)
+def _segment_order(values, starts, sizes):  # pragma: no cover - compiled
+    """Positions that sort ``values`` within each segment (``starts``, ``sizes``), stably: the
+    order of ``np.lexsort((positions, values, segment))`` for values grouped by segment."""
+    out = np.empty(values.shape[0], np.int64)
+    for i in range(starts.shape[0]):
+        s, n = starts[i], sizes[i]
+        out[s : s + n] = s + np.argsort(values[s : s + n], kind="mergesort")
+    return out
 
 
 def _segment_cumsum(w: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -148,6 +162,7 @@ def coverage_table(
         rows = np.flatnonzero(demand["community_id"].isin(only).to_numpy())
         demand, point_status = demand.iloc[rows], point_status[rows]
         dist, nearest, too_far = dist[rows], nearest[rows], too_far[rows]
+    announce_compile(_segment_order)
     r = _reduce(demand, cats, dist, nearest, too_far, thresholds)
     status = community_status(demand, point_status, r.ids)
     n_c = len(r.ids)

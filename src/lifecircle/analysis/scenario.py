@@ -271,13 +271,12 @@ def _may_gain(dist: np.ndarray, access: Access, new: Snapped) -> tuple[np.ndarra
     distance to a new facility can gain, and the search stops at the largest current distance
     among those (``None``, unbounded, while one of them has no facility within reach at all).
     """
-    ok = access.demand.ok
-    xy = access.demand.xy
+    x, y = (np.ascontiguousarray(c) for c in access.demand.xy.T)
+    within = dist * _STRAIGHT_SLACK + 1.0
     may = np.zeros(len(dist), dtype=bool)
     for fx, fy in new.xy[new.ok]:
-        straight = np.hypot(xy[:, 0] - fx, xy[:, 1] - fy)
-        may |= ok & (straight < dist * _STRAIGHT_SLACK + 1.0)
-    cand = np.flatnonzero(may)
+        may |= np.hypot(x - fx, y - fy) < within
+    cand = np.flatnonzero(may & access.demand.ok)
     limit = float(dist[cand].max()) if len(cand) else 0.0
     return cand, (limit if np.isfinite(limit) else None)
 
