@@ -76,42 +76,51 @@ def _reduce(
     nearest: np.ndarray,
     too_far: np.ndarray,
     thresholds: dict[str, float],
+    pairs: np.ndarray | None = None,
 ) -> _ByCommunity:
     """The reductions over ``demand``'s points (rows of ``distance_m``, ``nearest`` and
-    ``too_far``): each community's figures come from its own points only, in their order."""
+    ``too_far``): each community's figures come from its own points only, in their order.
+    ``pairs`` (communities in sorted id order × categories, bool): reduce only these; the other
+    entries are left NaN (``None``, ``False``)."""
     codes, comm_ids = pd.factorize(demand["community_id"], sort=True)
     n_c, n_k = len(comm_ids), len(cats)
     grouped = np.argsort(codes, kind="stable")  # points by community, in their order within
     gc = codes[grouped]
-    starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]) if len(gc) else np.zeros(0, int)
-    sizes = np.diff(np.r_[starts, len(gc)])
     r = _ByCommunity(
-        comm_ids, *(np.empty((n_c, n_k)) for _ in range(5)),
-        nearest=np.empty((n_c, n_k), dtype=object),
+        comm_ids, *(np.full((n_c, n_k), np.nan) for _ in range(5)),
+        nearest=np.full((n_c, n_k), None, dtype=object),
         fallback=np.zeros((n_c, n_k), dtype=bool),
         unsnapped=np.bincount(codes, weights=too_far.astype(float), minlength=n_c),
     )  # fmt: skip
     for j, c in enumerate(cats):
+        # the points of the communities to reduce, grouped by community (a community's sums
+        # add its points in their order, whatever the rows around them: the same bits)
+        g, gcj = (grouped, gc) if pairs is None else (grouped[pairs[gc, j]], gc[pairs[gc, j]])
+        if len(g) == 0:
+            continue
+        starts = np.flatnonzero(np.r_[True, gcj[1:] != gcj[:-1]])
+        sizes = np.diff(np.r_[starts, len(gcj)])
+        comm = gcj[starts]
         w, fb = group_weights(demand, c.target_group)
-        d = distance_m[:, j]
-        r.group_pop[:, j] = np.bincount(codes, weights=w, minlength=n_c)
+        w, fb, d = w[g], fb[g], distance_m[g, j]
+        total = np.bincount(gcj, weights=w, minlength=n_c)[comm]
+        r.group_pop[comm, j] = total
         covered = np.where(d <= thresholds[c.id], w, 0.0)
-        r.covered_pop[:, j] = np.bincount(codes, weights=covered, minlength=n_c)
-        r.fallback[:, j] = np.bincount(codes, weights=fb.astype(float), minlength=n_c) > 0
+        r.covered_pop[comm, j] = np.bincount(gcj, weights=covered, minlength=n_c)[comm]
+        r.fallback[comm, j] = np.bincount(gcj, weights=fb.astype(float), minlength=n_c)[comm] > 0
         # sort by community, then distance (then position: deterministic ties)
-        o = grouped[_segment_order(d[grouped], starts, sizes)]
+        o = _segment_order(d, starts, sizes)
         ds, ws = d[o], w[o]
-        r.distance_min_m[:, j] = ds[starts]
-        r.distance_max_m[:, j] = ds[starts + sizes - 1]
-        r.nearest[:, j] = nearest[o[starts], j]
+        r.distance_min_m[comm, j] = ds[starts]
+        r.distance_max_m[comm, j] = ds[starts + sizes - 1]
+        r.nearest[comm, j] = nearest[g[o[starts]], j]
         # population-weighted median: first point whose cumulative weight reaches half
         cw = _segment_cumsum(ws, starts, sizes)
-        total = r.group_pop[:, j]
         at = np.where(cw >= np.repeat(total / 2.0, sizes), np.arange(len(cw)), len(cw))
-        pos = np.minimum.reduceat(at, starts) if len(at) else starts
+        pos = np.minimum.reduceat(at, starts)
         last = starts + sizes - 1
         pos = np.where(total > 0, np.clip(pos, starts, last), starts + (sizes - 1) // 2)
-        r.distance_m[:, j] = ds[pos]
+        r.distance_m[comm, j] = ds[pos]
     return r
 
 
@@ -146,6 +155,7 @@ def coverage_table(
     min_covered_share: float,
     point_status: np.ndarray | None = None,
     only: pd.Index | None = None,
+    pairs: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per community × category (community order, then the profile's category order):
     distances (population-weighted median, min, max), target residents, covered and uncovered
@@ -153,7 +163,9 @@ def coverage_table(
     :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``. ``only``:
     the community ids to make rows for (a scenario's changed ones): the reductions then run over
     those communities' points only, which gives their rows of the whole table bit for bit (each
-    community's figures come from its own points, in their order)."""
+    community's figures come from its own points, in their order). ``pairs``: with ``only``,
+    which of its communities (sorted) × ``cats`` to compute; the figures of the other rows are
+    left NaN, for a caller that keeps the rows it had."""
     n_k = len(cats)
     if point_status is None:
         point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
@@ -163,7 +175,7 @@ def coverage_table(
         demand, point_status = demand.iloc[rows], point_status[rows]
         dist, nearest, too_far = dist[rows], nearest[rows], too_far[rows]
     announce_compile(_segment_order)
-    r = _reduce(demand, cats, dist, nearest, too_far, thresholds)
+    r = _reduce(demand, cats, dist, nearest, too_far, thresholds, pairs)
     status = community_status(demand, point_status, r.ids)
     n_c = len(r.ids)
     comm = communities.set_index("community_id").reindex(r.ids)

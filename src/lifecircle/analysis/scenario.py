@@ -338,11 +338,12 @@ def scenario_stages(
     ratios = supply_ratios(
         sub_cats, facilities, before.demand, sub, before.thresholds, before.network
     )
-    hit = _affected(before, access, status, status_changed, sub_cats, ratios, codes, ids)
+    pair_hit = _affected(before, access, status, status_changed, sub_cats, ratios, codes, ids)
+    hit = pair_hit.any(axis=1)
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
         params.min_covered_share, status[:, [access.column(c.id) for c in sub_cats]],
-        only=ids[hit],
+        only=ids[hit], pairs=pair_hit[hit],
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
                  before.network, ratios=ratios)  # fmt: skip
@@ -350,7 +351,8 @@ def scenario_stages(
     col = np.array([i for i, c in enumerate(cats) if c.id in changed])
     pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
     equal = _equal_columns(before.coverage, pos, cov)
-    differ = np.flatnonzero(~np.logical_and.reduce(list(equal.values())))
+    # only the rows computed again may differ (the others keep before's)
+    differ = np.flatnonzero(pair_hit[hit].ravel() & ~np.logical_and.reduce(list(equal.values())))
     rows = pos[differ]
     coverage = _patch_rows(
         before.coverage, rows, cov.iloc[differ], {c: e[differ] for c, e in equal.items()}
@@ -394,7 +396,7 @@ def _affected(
     cats: list[Category], ratios: dict[str, pd.Series], codes: np.ndarray, ids: pd.Index,
 ) -> np.ndarray:  # fmt: skip
     """Which communities (``ids``, those of the coverage table in its order; ``codes``: each
-    demand point's position in them) may change in one of ``cats``. A coverage row follows
+    demand point's position in them) may change in which of ``cats`` (communities × ``cats``). A coverage row follows
     from its community's demand points (their distance, nearest facility and data status in
     the category) and from the capacity step
     (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
@@ -402,26 +404,26 @@ def _affected(
     rows. ``access`` comes from :func:`extend_access`, which changes a point's nearest facility
     only where its distance drops; ``status_changed``: the columns where ``status`` differs
     from ``before``'s."""
-    hit = np.zeros(len(ids), dtype=bool)
+    hit = np.zeros((len(ids), len(cats)), dtype=bool)
     old, cov = before.access, before.coverage
     order = [c.id for c in before.params.category_list(before.profile)]
     all_supply = cov["supply_per_1000"].to_numpy(dtype=float)
     all_rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)
-    for c in cats:
+    for i, c in enumerate(cats):
         j = access.column(c.id)
         moved = access.distance_m[:, j] != old.distance_m[:, j]
         if j in status_changed:
             moved |= status[:, j] != before.point_status[:, j]
-        hit[codes[moved]] = True
+        hit[codes[moved], i] = True
         k = order.index(c.id)  # the category's rows: every len(order)-th from k
         supply = all_supply[k :: len(order)]
         rule = all_rule[k :: len(order)]
         if c.id in ratios:
             new = ratios[c.id].reindex(ids).to_numpy(dtype=float)
             rule_new = np.full(len(ids), c.capacity[0].per_1000)
-            hit |= ~equal_or_na(supply, new) | ~equal_or_na(rule, rule_new)
+            hit[:, i] |= ~equal_or_na(supply, new) | ~equal_or_na(rule, rule_new)
         else:
-            hit |= ~np.isnan(rule)
+            hit[:, i] |= ~np.isnan(rule)
     return hit
 
 
