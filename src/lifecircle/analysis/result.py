@@ -152,6 +152,8 @@ class Analysis:
     params, thresholds, profile, network, facilities, communities, demand : the inputs.
     reach_m : float or None — distances are exact up to this and ``inf`` beyond it (a run by
         regions, :class:`lifecircle.batch.RegionsResult`, and its scenarios); ``None``: exact.
+    run_id : str — deterministic id of the inputs and parameters; ``demand_digest`` (bytes) is
+        the demand points' part of it, kept by scenarios (the same demand).
     """
 
     #: distances exact up to this, ``inf`` beyond (set by a run by regions); ``None``: all exact
