@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Probe: other ways to union one origin's buffered street pieces (issue 17, "≥ 4× faster polygons").
+
+For ``--origins`` random origins near Milan's streets (seed 0, as ``bench_isochrones.py``), the
+15-minute pieces (1,080 m at 1.2 m/s, less the rim trim) are cut and buffered 25 m
+(``quad_segs=2``) exactly as :func:`lifecircle.isochrones` does; then each origin's buffers are
+unioned in several ways, one thread, and compared with today's ``shapely.union_all``:
+
+* ``union_all(grid_size=0.01)``: GEOS's snap-rounding overlay;
+* one buffer of the origin's pieces as a MultiLineString (and of their ``line_merge``);
+* tiles: each buffer cut by a square grid (100, 200, 400 m), unioned per tile, and the tiles'
+  unions joined with ``union_all`` or ``coverage_union_all`` (they only touch along tile sides).
+
+Prints ms per origin, the ratio to today's union and the symmetric difference with today's
+polygons as a share of their area. Hole filling and the nesting of levels are left out (they
+are the same for every way). Run from the repository root::
+
+    python benchmarks/probe_isochrone_unions.py --origins 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_isochrones import _substrings, near_edges  # noqa: E402
+
+import lifecircle as lc  # noqa: E402
+
+DATA = Path(os.environ.get("LIFECIRCLE_SHARED", ROOT.parent / "shared")) / "data"
+
+
+def tiled(bufs: np.ndarray, size_m: float, coverage: bool) -> shapely.Geometry:
+    """Buffers cut by a ``size_m`` grid, unioned per tile, the tiles joined."""
+    bb = shapely.bounds(bufs)
+    i0, i1 = np.floor(bb[:, 0] / size_m).astype(int), np.floor(bb[:, 2] / size_m).astype(int)
+    j0, j1 = np.floor(bb[:, 1] / size_m).astype(int), np.floor(bb[:, 3] / size_m).astype(int)
+    ni, nj = i1 - i0 + 1, j1 - j0 + 1
+    k = ni * nj
+    rep = np.repeat(np.arange(len(bufs)), k)
+    off = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
+    ti, tj = i0[rep] + off % ni[rep], j0[rep] + off // ni[rep]
+    cells = shapely.box(ti * size_m, tj * size_m, (ti + 1) * size_m, (tj + 1) * size_m)
+    clip = shapely.intersection(bufs[rep], cells)
+    ok = ~shapely.is_empty(clip)
+    clip, ti, tj = clip[ok], ti[ok], tj[ok]
+    _, inv = np.unique(np.column_stack([ti, tj]), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    order = np.argsort(inv, kind="stable")
+    counts = np.bincount(inv)
+    rank = np.arange(len(inv)) - (np.cumsum(counts) - counts)[inv[order]]
+    table = np.full((len(counts), counts.max()), None, dtype=object)
+    table[inv[order], rank] = clip[order]
+    parts = shapely.union_all(table, axis=1)
+    return shapely.coverage_union_all(parts) if coverage else shapely.union_all(parts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--origins", type=int, default=100)
+    args = ap.parse_args()
+    lc.settings.progress = False
+    net = lc.load_network(DATA / "intl/milan.osm.pbf")
+    snaps = net.snap(near_edges(net, args.origins, 0))
+    buffer_m, quad_segs = 25.0, 2  # lifecircle's defaults
+    trim = buffer_m * math.cos(math.pi / (4 * quad_segs))  # the rim trim of lc.isochrones
+    limit = 15 * 60 * 1.2 - trim
+    pc = net.reach(snaps, limit).edge_pieces(limit)
+    lines = _substrings(net, pc)
+    bufs = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
+    origin = pc["origin"].to_numpy()
+    groups = [np.flatnonzero(origin == i) for i in range(args.origins)]
+    print(f"{net!r}; {args.origins} origins, {len(lines) / args.origins:.0f} pieces per origin")
+
+    def per_origin(f: Callable[[np.ndarray], shapely.Geometry], geoms: np.ndarray):
+        t = time.perf_counter()
+        out = [f(geoms[g]) for g in groups]
+        return 1000 * (time.perf_counter() - t) / args.origins, out
+
+    ways: list[tuple[str, Callable, np.ndarray]] = [
+        ("union_all (today)", shapely.union_all, bufs),
+        ("union_all, grid_size 0.01 m", lambda g: shapely.union_all(g, grid_size=0.01), bufs),
+        ("one buffer of the pieces", lambda g: shapely.buffer(
+            shapely.multilinestrings(g), buffer_m, quad_segs=quad_segs
+        ), lines),
+        ("one buffer of line_merge(pieces)", lambda g: shapely.buffer(
+            shapely.line_merge(shapely.multilinestrings(g)), buffer_m,
+            quad_segs=quad_segs,
+        ), lines),
+    ]  # fmt: skip
+    for size in (100, 200, 400):
+        for cov in (False, True):
+            name = f"tiles {size} m, {'coverage_union_all' if cov else 'union_all'}"
+            ways.append((name, lambda g, s=size, c=cov: tiled(g, s, c), bufs))
+    print("| way | ms per origin | vs today | symmetric difference / area |")
+    print("| --- | ---: | ---: | ---: |")
+    ref_ms, ref = None, None
+    for name, f, geoms in ways:
+        ms, out = per_origin(f, geoms)
+        if ref is None:
+            ref_ms, ref = ms, out
+        diff = sum(shapely.area(shapely.symmetric_difference(a, b)) for a, b in zip(ref, out, strict=True))
+        share = diff / sum(shapely.area(g) for g in ref)
+        print(f"| {name} | {ms:.2f} | {ref_ms / ms:.2f}× | {share:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
