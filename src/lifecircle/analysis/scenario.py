@@ -396,14 +396,14 @@ def _affected(
     cats: list[Category], ratios: dict[str, pd.Series], codes: np.ndarray, ids: pd.Index,
 ) -> np.ndarray:  # fmt: skip
     """Which communities (``ids``, those of the coverage table in its order; ``codes``: each
-    demand point's position in them) may change in which of ``cats`` (communities × ``cats``). A coverage row follows
-    from its community's demand points (their distance, nearest facility and data status in
-    the category) and from the capacity step
+    demand point's position in them) may change in which of ``cats``: a bool array,
+    communities × ``cats``. A coverage row follows from its community's demand points (their
+    distance, nearest facility and data status in the category) and from the capacity step
     (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
-    a community whose points kept all three and whose capacity figures are equal keeps its
-    rows. ``access`` comes from :func:`extend_access`, which changes a point's nearest facility
-    only where its distance drops; ``status_changed``: the columns where ``status`` differs
-    from ``before``'s."""
+    a community and category whose points kept all three and whose capacity figures are equal
+    keep their row. ``access`` comes from :func:`extend_access`, which changes a point's nearest
+    facility only where its distance drops; ``status_changed``: the columns where ``status``
+    differs from ``before``'s."""
     hit = np.zeros((len(ids), len(cats)), dtype=bool)
     old, cov = before.access, before.coverage
     order = [c.id for c in before.params.category_list(before.profile)]
