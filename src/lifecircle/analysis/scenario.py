@@ -333,12 +333,15 @@ def scenario_stages(
         return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
     codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
     ids = pd.Index(uniques)  # the communities of the coverage table, in its order
-    status, status_changed = _status_after(before, access, sub_cats, added, codes)
+    order = [c.id for c in cats]  # the coverage table's categories, in its order
+    status, status_changed = _status_after(before, access, sub_cats, added, codes, order)
     sub = _sub_access(access, [c.id for c in sub_cats])
     ratios = supply_ratios(
         sub_cats, facilities, before.demand, sub, before.thresholds, before.network
     )
-    pair_hit = _affected(before, access, status, status_changed, sub_cats, ratios, codes, ids)
+    pair_hit = _affected(
+        before, access, status, status_changed, sub_cats, ratios, codes, ids, order
+    )
     hit = pair_hit.any(axis=1)
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
@@ -362,17 +365,17 @@ def scenario_stages(
 
 
 def _status_after(
-    before: Analysis, access: Access, cats: list[Category], added: pd.Index, codes: np.ndarray
-) -> tuple[np.ndarray, set[int]]:
+    before: Analysis, access: Access, cats: list[Category], added: pd.Index, codes: np.ndarray,
+    order: list[str],
+) -> tuple[np.ndarray, set[int]]:  # fmt: skip
     """``before``'s data status per demand point × category with the ``added`` facilities:
     streets without data near one of them become present (only ``cats`` can change). Also the
     columns where a point's status changed. ``codes``: each point's community, as positions in
     ``before.coverage``'s communities (a point has its community's status, the status of the
-    community's street)."""
+    community's street); ``order``: the coverage table's categories."""
     status = before.point_status.copy()
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
-    order = [c.id for c in before.params.category_list(before.profile)]
     by_comm = before.coverage["data_status"].to_numpy().reshape(-1, len(order))
     for c in cats:
         lacking = by_comm[:, order.index(c.id)] != PRESENT
@@ -394,6 +397,7 @@ def _status_after(
 def _affected(
     before: Analysis, access: Access, status: np.ndarray, status_changed: set[int],
     cats: list[Category], ratios: dict[str, pd.Series], codes: np.ndarray, ids: pd.Index,
+    order: list[str],
 ) -> np.ndarray:  # fmt: skip
     """Which communities (``ids``, those of the coverage table in its order; ``codes``: each
     demand point's position in them) may change in which of ``cats``: a bool array,
@@ -403,10 +407,9 @@ def _affected(
     a community and category whose points kept all three and whose capacity figures are equal
     keep their row. ``access`` comes from :func:`extend_access`, which changes a point's nearest
     facility only where its distance drops; ``status_changed``: the columns where ``status``
-    differs from ``before``'s."""
+    differs from ``before``'s; ``order``: the coverage table's categories."""
     hit = np.zeros((len(ids), len(cats)), dtype=bool)
     old, cov = before.access, before.coverage
-    order = [c.id for c in before.params.category_list(before.profile)]
     all_supply = cov["supply_per_1000"].to_numpy(dtype=float)
     all_rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)
     for i, c in enumerate(cats):

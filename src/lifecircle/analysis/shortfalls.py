@@ -113,20 +113,19 @@ def _distance_reasons(
     share = _formatted(pd.Series(np.where(np.isfinite(share_v), share_v, 0.0)), ".0%")
     need = format(min_share, ".0%")
     none = ~np.isfinite(sf["distance_min_m"].to_numpy(dtype=float))
-    rows = list(zip(p_zh, p_en, g_zh, g_en, thr, unc, dmin, share, none.tolist(), strict=True))
-    zh = [
-        f"{pz}: 步行可达范围内没有此类设施 (标准 {t} m), {u} 名{gz}未覆盖" if no
-        else f"{pz}: 仅 {sh} 的{gz}在 {t} m 步行范围内 (标准要求至少 {need}), {u} 名{gz}未覆盖; "
-        f"最近的设施 {d} m"
-        for pz, _, gz, _, t, u, d, sh, no in rows
-    ]  # fmt: skip
-    en = [
-        f"{pe}: none within walking reach (standard {t} m); {u} {ge} not covered" if no
-        else f"{pe}: only {sh} of {ge} live within {t} m on foot (standard: at least {need}); "
-        f"{u} not covered; nearest {d} m"
-        for _, pe, _, ge, t, u, d, sh, no in rows
-    ]  # fmt: skip
-    return np.array(zh, dtype=object), np.array(en, dtype=object)
+    zh = np.empty(len(sf), dtype=object)
+    en = np.empty(len(sf), dtype=object)
+    rows = zip(p_zh, p_en, g_zh, g_en, thr, unc, dmin, share, none.tolist(), strict=True)
+    for i, (pz, pe, gz, ge, t, u, d, sh, no) in enumerate(rows):
+        if no:
+            zh[i] = f"{pz}: 步行可达范围内没有此类设施 (标准 {t} m), {u} 名{gz}未覆盖"
+            en[i] = f"{pe}: none within walking reach (standard {t} m); {u} {ge} not covered"
+        else:
+            zh[i] = (f"{pz}: 仅 {sh} 的{gz}在 {t} m 步行范围内 (标准要求至少 {need}), "
+                     f"{u} 名{gz}未覆盖; 最近的设施 {d} m")  # fmt: skip
+            en[i] = (f"{pe}: only {sh} of {ge} live within {t} m on foot (standard: at least "
+                     f"{need}); {u} not covered; nearest {d} m")  # fmt: skip
+    return zh, en
 
 
 def _capacity_reason(
