@@ -554,3 +554,33 @@ def test_same_edge_nearest_first_of_equals(src_x: list[int], tgt_x: list[int]) -
         gaps = [abs(x - s) for s in src_x]
         assert row.distance_m == pytest.approx(min(gaps), abs=1e-6)
         assert row.source in {lab for lab, g in zip(labels, gaps, strict=True) if g == min(gaps)}
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(1, 60)), min_size=1, max_size=8),
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(1, 60)), min_size=1, max_size=8),
+)
+def test_same_compound_pairs_match_brute_force(
+    src: list[tuple[int, int]], tgt: list[tuple[int, int]]
+) -> None:
+    """Off-street points south of a 200 m street (access leg = how far south): every pair at most
+    both access legs apart, found whichever side has more points (the tree is built on the larger
+    side), equals the pairs of a check of every pair, in source then target order."""
+    from lifecircle.network.paths import same_compound
+
+    net = build([(-100, 0), (100, 0)], [(0, 1)])
+    s = net.snap(pts(*[(x, -y) for x, y in src]))
+    t = net.snap(pts(*[(x, -y) for x, y in tgt]))
+    want = [
+        (i, j, math.hypot(a - c, b - d))
+        for i, (a, b) in enumerate(src)
+        for j, (c, d) in enumerate(tgt)
+        if math.hypot(a - c, b - d) <= min(b, d)
+    ]
+    for p, flip in ((same_compound(s, t), False), (same_compound(t, s), True)):
+        got = list(zip(p.source.tolist(), p.target.tolist(), p.distance_m.tolist(), strict=True))
+        if flip:
+            got = sorted((j, i, d) for i, j, d in got)
+        assert [g[:2] for g in got] == [w[:2] for w in want]
+        assert [g[2] for g in got] == pytest.approx([w[2] for w in want])

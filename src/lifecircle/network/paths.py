@@ -138,17 +138,31 @@ def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
     s_ok, t_ok = np.flatnonzero(src.ok), np.flatnonzero(tgt.ok)
     t_ok = t_ok[tgt.access_m[t_ok] > 0]
     s_ok = s_ok[src.access_m[s_ok] > 0]
-    hits = cKDTree(src.xy[s_ok].reshape(-1, 2)).query_ball_point(
-        tgt.xy[t_ok].reshape(-1, 2), r=tgt.access_m[t_ok]
-    )
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    t = np.repeat(t_ok, counts)
-    flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
-    s = s_ok[flat]
+    # a tree of the larger side, queried from each point of the smaller one within its own access
+    # leg (a pair must be within both); the slack keeps pairs at exactly that distance
+    if len(s_ok) <= len(t_ok):
+        q, flat = _within_own_leg(src, s_ok, tgt, t_ok)
+        s, t = s_ok[q], t_ok[flat]
+    else:
+        q, flat = _within_own_leg(tgt, t_ok, src, s_ok)
+        t, s = t_ok[q], s_ok[flat]
     d = np.hypot(src.xy[s, 0] - tgt.xy[t, 0], src.xy[s, 1] - tgt.xy[t, 1])
     keep = d <= np.minimum(src.access_m[s], tgt.access_m[t])
     order = np.lexsort((t[keep], s[keep]))
     return Pairs(s[keep][order], t[keep][order], d[keep][order])
+
+
+def _within_own_leg(
+    a: Snapped, a_pos: np.ndarray, b: Snapped, b_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``a_pos``, position in ``b_pos``) of every pair of points of ``a`` and
+    ``b`` at most ``a``'s access leg apart (a little more: the caller checks exactly)."""
+    hits = cKDTree(b.xy[b_pos].reshape(-1, 2)).query_ball_point(
+        a.xy[a_pos].reshape(-1, 2), r=a.access_m[a_pos] * (1 + 1e-9) + 1e-9
+    )
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
+    return np.repeat(np.arange(len(a_pos)), counts), flat
 
 
 def _same_compound_nearest(
