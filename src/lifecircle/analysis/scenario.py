@@ -43,10 +43,12 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .._errors import InputError
 from ..communities import Demand
 from ..network import Snapped
+from ..network.kernels import announce_compile
 from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
@@ -271,14 +273,32 @@ def _may_gain(dist: np.ndarray, access: Access, new: Snapped) -> tuple[np.ndarra
     distance to a new facility can gain, and the search stops at the largest current distance
     among those (``None``, unbounded, while one of them has no facility within reach at all).
     """
-    x, y = (np.ascontiguousarray(c) for c in access.demand.xy.T)
-    within = dist * _STRAIGHT_SLACK + 1.0
-    may = np.zeros(len(dist), dtype=bool)
-    for fx, fy in new.xy[new.ok]:
-        may |= np.hypot(x - fx, y - fy) < within
-    cand = np.flatnonzero(may & access.demand.ok)
+    announce_compile(_near_any)
+    may = _near_any(access.demand.xy, dist, access.demand.ok, new.xy[new.ok], _STRAIGHT_SLACK)
+    cand = np.flatnonzero(may)
     limit = float(dist[cand].max()) if len(cand) else 0.0
     return cand, (limit if np.isfinite(limit) else None)
+
+
+@njit(cache=True)
+def _near_any(xy, dist, ok, fxy, slack):  # pragma: no cover - compiled
+    """Which points (``ok`` ones) are nearer in a straight line to one of ``fxy`` than their
+    ``dist`` times ``slack`` plus 1 m (inf: every one)."""
+    out = np.zeros(xy.shape[0], np.bool_)
+    for i in range(xy.shape[0]):
+        if not ok[i]:
+            continue
+        within = dist[i] * slack + 1.0
+        if not within < np.inf:
+            out[i] = True
+            continue
+        w2 = within * within
+        for k in range(fxy.shape[0]):
+            dx, dy = xy[i, 0] - fxy[k, 0], xy[i, 1] - fxy[k, 1]
+            if dx * dx + dy * dy < w2:
+                out[i] = True
+                break
+    return out
 
 
 def _sub_access(access: Access, cats: list[str]) -> Access:
