@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_isochrones import _substrings, near_edges  # noqa: E402
 
 import lifecircle as lc  # noqa: E402
+from lifecircle.isochrone import DEFAULT_FILL_HOLES_M2, fill_holes  # noqa: E402
 
 DATA = Path(os.environ.get("LIFECIRCLE_SHARED", ROOT.parent / "shared")) / "data"
 
@@ -67,9 +68,40 @@ def tiled(bufs: np.ndarray, size_m: float, coverage: bool) -> shapely.Geometry:
     return shapely.coverage_union_all(parts) if coverage else shapely.union_all(parts)
 
 
+def _morton(bufs: np.ndarray) -> np.ndarray:
+    """Z-order of the buffers' centres on a 1 m grid (spatially close pieces side by side)."""
+    bb = shapely.bounds(bufs)
+    x = ((bb[:, 0] + bb[:, 2]) / 2 - bb[:, 0].min()).astype(np.uint64)
+    y = ((bb[:, 1] + bb[:, 3]) / 2 - bb[:, 1].min()).astype(np.uint64)
+    code = np.zeros(len(bufs), dtype=np.uint64)
+    for b in range(16):
+        code |= ((x >> np.uint64(b)) & np.uint64(1)) << np.uint64(2 * b)
+        code |= ((y >> np.uint64(b)) & np.uint64(1)) << np.uint64(2 * b + 1)
+    return np.argsort(code, kind="stable")
+
+
+def cascade_fill(bufs: np.ndarray, fan: int, fill_m2: float, from_level: int) -> shapely.Geometry:
+    """Union ``fan`` neighbours at a time (Z-order), filling holes < ``fill_m2`` after each
+    round from round ``from_level`` on: a hole of a partial union that small only holds
+    holes of the whole union that small, which are filled at the end anyway."""
+    geoms = bufs[_morton(bufs)]
+    level = 0
+    while len(geoms) > 1:
+        n = -(-len(geoms) // fan) * fan
+        table = np.full(n, None, dtype=object)
+        table[: len(geoms)] = geoms
+        geoms = shapely.union_all(table.reshape(-1, fan), axis=1)
+        level += 1
+        if level >= from_level and fill_m2 > 0:
+            geoms = fill_holes(geoms, fill_m2)
+    return fill_holes(geoms, fill_m2)[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--origins", type=int, default=100)
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only the ways whose name contains one of these (today's always runs)")
     args = ap.parse_args()
     lc.settings.progress = False
     net = lc.load_network(DATA / "intl/milan.osm.pbf")
@@ -89,8 +121,10 @@ def main() -> None:
         out = [f(geoms[g]) for g in groups]
         return 1000 * (time.perf_counter() - t) / args.origins, out
 
+    fill = DEFAULT_FILL_HOLES_M2
     ways: list[tuple[str, Callable, np.ndarray]] = [
-        ("union_all (today)", shapely.union_all, bufs),
+        ("union_all, holes < 4 ha filled (today)",
+         lambda g: fill_holes(np.array([shapely.union_all(g)]), fill)[0], bufs),
         ("union_all, grid_size 0.01 m", lambda g: shapely.union_all(g, grid_size=0.01), bufs),
         ("one buffer of the pieces", lambda g: shapely.buffer(
             shapely.multilinestrings(g), buffer_m, quad_segs=quad_segs
@@ -100,6 +134,10 @@ def main() -> None:
             quad_segs=quad_segs,
         ), lines),
     ]  # fmt: skip
+    for fan in (2, 4, 8, 16):
+        for lv in (1, 2, 3):
+            ways.append((f"Z-order rounds of {fan}, holes filled from round {lv}",
+                         lambda g, f=fan, v=lv: cascade_fill(g, f, fill, v), bufs))
     for size in (100, 200, 400):
         for cov in (False, True):
             name = f"tiles {size} m, {'coverage_union_all' if cov else 'union_all'}"
@@ -107,6 +145,8 @@ def main() -> None:
     print("| way | ms per origin | vs today | symmetric difference / area |")
     print("| --- | ---: | ---: | ---: |")
     ref_ms, ref = None, None
+    if args.only:
+        ways = ways[:1] + [w for w in ways[1:] if any(o in w[0] for o in args.only)]
     for name, f, geoms in ways:
         ms, out = per_origin(f, geoms)
         if ref is None:
