@@ -302,6 +302,9 @@ def _near_any(xy, dist, ok, fxy, slack):  # pragma: no cover - compiled
 
 
 def _sub_access(access: Access, cats: list[str]) -> Access:
+    """``access`` for ``cats`` only (itself when they are all its categories, in its order)."""
+    if tuple(cats) == tuple(access.categories):
+        return access
     cols = [access.column(c) for c in cats]
     return dataclasses.replace(access, categories=tuple(cats), distance_m=access.distance_m[:, cols],
                                nearest=access.nearest[:, cols])  # fmt: skip
@@ -363,9 +366,10 @@ def scenario_stages(
         before, access, status, status_changed, sub_cats, ratios, codes, ids, order
     )
     hit = pair_hit.any(axis=1)
+    cols = [access.column(c.id) for c in sub_cats]
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
-        params.min_covered_share, status[:, [access.column(c.id) for c in sub_cats]],
+        params.min_covered_share, status if cols == list(range(status.shape[1])) else status[:, cols],
         only=ids[hit], pairs=pair_hit[hit],
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
@@ -393,7 +397,7 @@ def _status_after(
     columns where a point's status changed. ``codes``: each point's community, as positions in
     ``before.coverage``'s communities (a point has its community's status, the status of the
     community's street); ``order``: the coverage table's categories."""
-    status = before.point_status.copy()
+    status = before.point_status  # copied before the first change (most scenarios make none)
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
     by_comm = before.coverage["data_status"].to_numpy().reshape(-1, len(order))
@@ -409,6 +413,8 @@ def _status_after(
             access.facilities.take(new).xy, before.params.data_gap_radius_m,
         )  # fmt: skip
         if (col != status[pts, j]).any():
+            if not changed:
+                status = status.copy()
             status[pts, j] = col
             changed.add(j)
     return status, changed
