@@ -134,6 +134,9 @@ def main() -> None:
             quad_segs=quad_segs,
         ), lines),
     ]  # fmt: skip
+    bevel = shapely.buffer(lines, buffer_m, quad_segs=quad_segs, join_style="bevel")
+    ways.append(("bevel joins (a subset of each buffer), union_all + holes filled",
+                 lambda g: fill_holes(np.array([shapely.union_all(g)]), fill)[0], bevel))
     for fan in (2, 4, 8, 16):
         for lv in (1, 2, 3):
             ways.append((f"Z-order rounds of {fan}, holes filled from round {lv}",
