@@ -394,9 +394,10 @@ def _status_after(
 ) -> tuple[np.ndarray, set[int]]:  # fmt: skip
     """``before``'s data status per demand point × category with the ``added`` facilities:
     streets without data near one of them become present (only ``cats`` can change). Also the
-    columns where a point's status changed. ``codes``: each point's community, as positions in
-    ``before.coverage``'s communities (a point has its community's status, the status of the
-    community's street); ``order``: the coverage table's categories."""
+    columns where a point's status changed; with none, the status is ``before``'s own array (not
+    a copy: an Analysis's arrays are not changed in place). ``codes``: each point's community,
+    as positions in ``before.coverage``'s communities (a point has its community's status, the
+    status of the community's street); ``order``: the coverage table's categories."""
     status = before.point_status  # copied before the first change (most scenarios make none)
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
