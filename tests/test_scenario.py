@@ -273,6 +273,16 @@ def plain(inputs):
     return _analyze(inputs, inputs[1])
 
 
+def test_before_is_left_as_it_was(before, scenario, plain):
+    """The scenario shares arrays with the analysis before where nothing changed; where the new
+    nurseries changed the data status, the analysis before still has its own (caught: the
+    status written into before's array)."""
+    assert not np.array_equal(scenario.analysis.point_status, before.point_status)
+    assert np.array_equal(before.point_status, plain.point_status)
+    assert np.array_equal(before.access.distance_m, plain.access.distance_m)
+    assert np.array_equal(before.access.nearest, plain.access.nearest)
+
+
 def test_analysis_without_sites_equals_full_reanalysis(inputs, plain, added):
     """The patched shortfalls, projects and links (no sites before) equal the full re-analysis,
     and the shortfalls of communities that did not change keep their rows."""
