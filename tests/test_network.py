@@ -584,3 +584,26 @@ def test_same_compound_pairs_match_brute_force(
             got = sorted((j, i, d) for i, j, d in got)
         assert [g[:2] for g in got] == [w[:2] for w in want]
         assert [g[2] for g in got] == pytest.approx([w[2] for w in want])
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=6),
+        min_size=1, max_size=4,
+    ),
+    st.lists(st.tuples(st.integers(0, 3), st.floats(-1.2, 1.2)), min_size=1, max_size=10),
+)
+def test_points_along_equal_geos_interpolation(
+    lines: list[list[tuple[int, int]]], picks: list[tuple[int, float]]
+) -> None:
+    """The compiled interpolation gives shapely's ``line_interpolate_point`` bit for bit, on
+    lines with repeated vertices (zero-length segments), at the ends, beyond them and from the
+    end (negative distances)."""
+    from lifecircle.network.snapping import points_along
+
+    geoms = np.array([shapely.LineString([(X0 + x, Y0 + y) for x, y in ln]) for ln in lines])
+    edge = np.array([e % len(lines) for e, _ in picks])
+    along = np.array([f * shapely.length(geoms[e]) for e, (_, f) in zip(edge, picks, strict=True)])
+    want = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], along))
+    assert np.array_equal(points_along(geoms, edge, along), want)

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 from .._errors import InputError
 from .kernels import announce_compile, bounded_dijkstra_batch, merge_sorted_intervals
@@ -135,16 +134,15 @@ def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
     """Pairs of snapped points closer to each other in a straight line than either is to the
     street (``straight <= min(access legs)``), at their straight distance: points in the same
     compound. Unsnapped points are left out."""
-    s_ok, t_ok = np.flatnonzero(src.ok), np.flatnonzero(tgt.ok)
-    t_ok = t_ok[tgt.access_m[t_ok] > 0]
-    s_ok = s_ok[src.access_m[s_ok] > 0]
-    # a tree of the larger side, queried from each point of the smaller one within its own access
-    # leg (a pair must be within both); the slack keeps pairs at exactly that distance
+    s_ok, t_ok = src.off_street(), tgt.off_street()
+    # the tree of the larger side (made once per snap), queried from each point of the smaller
+    # one within its own access leg (a pair must be within both); the slack keeps pairs at
+    # exactly that distance
     if len(s_ok) <= len(t_ok):
-        q, flat = _within_own_leg(src, s_ok, tgt, t_ok)
+        q, flat = _within_own_leg(src, s_ok, tgt)
         s, t = s_ok[q], t_ok[flat]
     else:
-        q, flat = _within_own_leg(tgt, t_ok, src, s_ok)
+        q, flat = _within_own_leg(tgt, t_ok, src)
         t, s = t_ok[q], s_ok[flat]
     d = np.hypot(src.xy[s, 0] - tgt.xy[t, 0], src.xy[s, 1] - tgt.xy[t, 1])
     keep = d <= np.minimum(src.access_m[s], tgt.access_m[t])
@@ -152,12 +150,11 @@ def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
     return Pairs(s[keep][order], t[keep][order], d[keep][order])
 
 
-def _within_own_leg(
-    a: Snapped, a_pos: np.ndarray, b: Snapped, b_pos: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(position in ``a_pos``, position in ``b_pos``) of every pair of points of ``a`` and
-    ``b`` at most ``a``'s access leg apart (a little more: the caller checks exactly)."""
-    hits = cKDTree(b.xy[b_pos].reshape(-1, 2)).query_ball_point(
+def _within_own_leg(a: Snapped, a_pos: np.ndarray, b: Snapped) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``a_pos``, position in ``b.off_street()``) of every pair of points of ``a``
+    and off-street points of ``b`` at most ``a``'s access leg apart (a little more: the caller
+    checks exactly)."""
+    hits = b.off_street_tree.query_ball_point(
         a.xy[a_pos].reshape(-1, 2), r=a.access_m[a_pos] * (1 + 1e-9) + 1e-9
     )
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
