@@ -366,10 +366,10 @@ def scenario_stages(
         before, access, status, status_changed, sub_cats, ratios, codes, ids, order
     )
     hit = pair_hit.any(axis=1)
-    cols = [access.column(c.id) for c in sub_cats]
+    sub_status = status if sub is access else status[:, [access.column(c.id) for c in sub_cats]]
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
-        params.min_covered_share, status if cols == list(range(status.shape[1])) else status[:, cols],
+        params.min_covered_share, sub_status,
         only=ids[hit], pairs=pair_hit[hit],
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
