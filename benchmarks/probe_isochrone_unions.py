@@ -13,9 +13,15 @@ unioned in several ways, one thread, and compared with today's ``shapely.union_a
 * bevel joins: each piece buffered with ``join_style="bevel"`` (a subset of today's buffer);
 * Z-order rounds: 2–16 neighbouring buffers unioned at a time, holes under 4 ha filled after
   each round (:func:`cascade_fill`).
+* other polygon engines (optional packages, left out when they are not installed):
+  Clipper2's union with the non-zero fill rule of the same buffers (``manifold3d``'s
+  ``CrossSection``, :func:`clipper2_union`), and Clipper1's round offset of the pieces themselves
+  (``pyclipper``, :func:`clipper1_offset`). Both are permissive (Apache-2.0, MIT). Install them
+  with ``pip install manifold3d pyclipper``.
 
-Prints ms per origin, the ratio to today's union and the symmetric difference with today's
-polygons as a share of their area. Every way fills holes under 4 ha, as today; the nesting of
+Prints ms per origin, the ratio to today's union, the symmetric difference with today's
+polygons and the area outside them (each as a share of their area) and whether every result
+is valid. Every way fills holes under 4 ha, as today; the nesting of
 levels is left out (it is the same for every way). Run from the repository root::
 
     python benchmarks/probe_isochrone_unions.py --origins 100
@@ -100,11 +106,82 @@ def cascade_fill(bufs: np.ndarray, fan: int, fill_m2: float, from_level: int) ->
     return geoms[0]
 
 
+def _rings_to_polygon(outers: list[np.ndarray], holes: list[list[np.ndarray]]) -> shapely.Geometry:
+    polys = [shapely.Polygon(o, h) for o, h in zip(outers, holes, strict=True)]
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def clipper2_union(bufs: np.ndarray) -> shapely.Geometry:
+    """The union of ``bufs`` by Clipper2 (``manifold3d.CrossSection`` built from their outer
+    rings with the non-zero fill rule), as a shapely (Multi)Polygon. Coordinates are taken
+    relative to the first ring's first point (metres, double precision)."""
+    import manifold3d
+
+    xy, idx = shapely.get_coordinates(shapely.get_exterior_ring(bufs), return_index=True)
+    x0 = xy[0]
+    cuts = np.flatnonzero(np.diff(idx)) + 1
+    cs = manifold3d.CrossSection(np.split(xy - x0, cuts), manifold3d.FillRule.NonZero)
+    outers, holes = [], []
+    for part in cs.decompose():  # one outer ring and its holes each
+        rings = part.to_polygons()
+        area = [shapely.area(shapely.Polygon(r)) for r in rings]
+        k = int(np.argmax(area))
+        outers.append(rings[k] + x0)
+        holes.append([r + x0 for j, r in enumerate(rings) if j != k])
+    return _rings_to_polygon(outers, holes)
+
+
+def clipper1_offset(lines: np.ndarray, buffer_m: float, quad_segs: int) -> shapely.Geometry:
+    """The round offset of the pieces ``lines`` by Clipper1 (``pyclipper``, open paths, round
+    ends and joins, coordinates in centimetres), arcs as coarse as ``quad_segs``."""
+    import pyclipper
+
+    scale = 100.0
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    x0 = xy[0]
+    cuts = np.flatnonzero(np.diff(idx)) + 1
+    off = pyclipper.PyclipperOffset()
+    off.ArcTolerance = buffer_m * (1 - math.cos(math.pi / (4 * quad_segs))) * scale
+    paths = np.split(np.round((xy - x0) * scale).astype(np.int64), cuts)
+    off.AddPaths(paths, pyclipper.JT_ROUND, pyclipper.ET_OPENROUND)
+    outers, holes = [], []
+
+    def walk(node: object) -> None:
+        for outer in node.Childs:  # type: ignore[attr-defined]
+            outers.append(np.asarray(outer.Contour, float) / scale + x0)
+            holes.append([np.asarray(h.Contour, float) / scale + x0 for h in outer.Childs])
+            for h in outer.Childs:
+                walk(h)
+
+    walk(off.Execute2(buffer_m * scale))
+    return _rings_to_polygon(outers, holes)
+
+
+def _installed(name: str) -> bool:
+    try:
+        __import__(name)
+    except ImportError:
+        print(f"({name} is not installed: its way is left out)")
+        return False
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--origins", type=int, default=100)
-    ap.add_argument("--only", nargs="*", default=None,
-                    help="run only the ways whose name contains one of these (today's always runs)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="also time today's union and Clipper2's (no hole filling) on this many "
+        "threads against one",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="run only the ways whose name contains one of these (today's always runs)",
+    )
     args = ap.parse_args()
     lc.settings.progress = False
     net = lc.load_network(DATA / "intl/milan.osm.pbf")
@@ -142,14 +219,32 @@ def main() -> None:
     ways.append(("bevel joins (a subset of each buffer), union_all", shapely.union_all, bevel))
     for fan in (2, 4, 8, 16):
         for lv in (1, 2, 3):
-            ways.append((f"Z-order rounds of {fan}, holes filled from round {lv}",
-                         lambda g, f=fan, v=lv: cascade_fill(g, f, fill, v), bufs))
+            ways.append(
+                (
+                    f"Z-order rounds of {fan}, holes filled from round {lv}",
+                    lambda g, f=fan, v=lv: cascade_fill(g, f, fill, v),
+                    bufs,
+                )
+            )
+    if _installed("manifold3d"):
+        ways.append(("Clipper2 union (manifold3d), non-zero fill", clipper2_union, bufs))
+    if _installed("pyclipper"):
+        ways.append(
+            (
+                "Clipper1 round offset of the pieces (pyclipper)",
+                lambda g: clipper1_offset(g, buffer_m, quad_segs),
+                lines,
+            )
+        )
     for size in (100, 200, 400):
         for cov in (False, True):
             name = f"tiles {size} m, {'coverage_union_all' if cov else 'union_all'}"
             ways.append((name, lambda g, s=size, c=cov: tiled(g, s, c), bufs))
-    print("| way | ms per origin | vs today | symmetric difference / area |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| way | ms per origin | vs today | symmetric difference / today's area "
+        "| area outside today's / today's area | valid |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
     ref_ms, ref = None, None
     if args.only:
         ways = ways[:1] + [w for w in ways[1:] if any(o in w[0] for o in args.only)]
@@ -157,9 +252,40 @@ def main() -> None:
         ms, out = per_origin(f, geoms)
         if ref is None:
             ref_ms, ref = ms, out
-        diff = sum(shapely.area(shapely.symmetric_difference(a, b)) for a, b in zip(ref, out, strict=True))
-        share = diff / sum(shapely.area(g) for g in ref)
-        print(f"| {name} | {ms:.2f} | {ref_ms / ms:.2f}× | {share:.1e} |")
+        pairs = list(zip(ref, out, strict=True))
+        total = sum(shapely.area(g) for g in ref)
+        diff = sum(shapely.area(shapely.symmetric_difference(a, b)) for a, b in pairs) / total
+        outside = sum(shapely.area(shapely.difference(b, a)) for a, b in pairs) / total
+        valid = "yes" if all(shapely.is_valid(b) for b in out) else "NO"
+        print(f"| {name} | {ms:.2f} | {ref_ms / ms:.2f}× | {diff:.1e} | {outside:.1e} | {valid} |")
+    if args.threads > 1:
+        _thread_table(
+            [w for w in ways if w[0].startswith(("union_all (today)", "Clipper2"))],
+            groups,
+            args.threads,
+        )
+
+
+def _thread_table(
+    ways: list[tuple[str, Callable, np.ndarray]], groups: list[np.ndarray], threads: int
+) -> None:
+    """ms per origin of each way's union alone on one thread and on ``threads`` threads: GEOS
+    releases the GIL, so its unions run side by side; a binding that holds it does not."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    print(f"\n| way (union only) | ms per origin, 1 thread | {threads} threads | speed-up |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, f, geoms in ways:
+        t = time.perf_counter()
+        for g in groups:
+            f(geoms[g])
+        one = time.perf_counter() - t
+        with ThreadPoolExecutor(threads) as pool:
+            t = time.perf_counter()
+            list(pool.map(lambda g, f=f, geoms=geoms: f(geoms[g]), groups))
+            many = time.perf_counter() - t
+        n = len(groups)
+        print(f"| {name} | {1000 * one / n:.2f} | {1000 * many / n:.2f} | {one / many:.2f}× |")
 
 
 if __name__ == "__main__":
