@@ -472,7 +472,8 @@ def test_pairs_within_off_street_targets_reached_from_either_end():
     end); B–T = 10 + 150 + 250 + 5 = 415 m."""
     net = build([(0, 0), (300, 0), (300, 300), (0, 300)], [(0, 1), (1, 2), (2, 3), (3, 0)])
     p = net.pairs_within(
-        pts((310, 150), (-10, 150), index=["A", "B"]), pts((250, -5), (50, -5), index=["T", "U"]),
+        pts((310, 150), (-10, 150), index=["A", "B"]),
+        pts((250, -5), (50, -5), index=["T", "U"]),
         max_m=1000,
     )
     got = {(s, t): d for s, t, d in zip(p["source"], p["target"], p["distance_m"], strict=True)}
@@ -590,7 +591,8 @@ def test_same_compound_pairs_match_brute_force(
 @given(
     st.lists(
         st.lists(st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=6),
-        min_size=1, max_size=4,
+        min_size=1,
+        max_size=4,
     ),
     st.lists(st.tuples(st.integers(0, 3), st.floats(-1.2, 1.2)), min_size=1, max_size=10),
 )
@@ -607,3 +609,85 @@ def test_points_along_equal_geos_interpolation(
     along = np.array([f * shapely.length(geoms[e]) for e, (_, f) in zip(edge, picks, strict=True)])
     want = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], along))
     assert np.array_equal(points_along(geoms, edge, along), want)
+
+
+# ---------------------------------------------------------------------- the nearest edge
+def _strtree_nearest(lines: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The independent answer: shapely's STRtree (GEOS distances), ties to the lowest row."""
+    (qi, ei), d = shapely.STRtree(lines).query_nearest(
+        shapely.points(xy), return_distance=True, all_matches=True
+    )
+    order = np.lexsort((ei, qi))
+    qi, ei, d = qi[order], ei[order], d[order]
+    first = np.ones(len(qi), dtype=bool)
+    first[1:] = qi[1:] != qi[:-1]
+    edge, dist = np.full(len(xy), -1), np.full(len(xy), np.nan)
+    edge[qi[first]], dist[qi[first]] = ei[first], d[first]
+    return edge, dist
+
+
+def _grid_nearest_both_ways(lines: np.ndarray, xy: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """:meth:`EdgeGrid.nearest` as shipped, and with the ring search never handing over to
+    the STRtree (so that the rings alone are checked on far points too)."""
+    from lifecircle.network import snapping
+
+    grid = snapping.edge_grid(lines)
+    out = [grid.nearest(xy)]
+    keep = snapping._MAX_RING
+    snapping._MAX_RING = 10**9
+    try:
+        out.append(grid.nearest(xy))
+    finally:
+        snapping._MAX_RING = keep
+    return out
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.integers(-60, 60), st.integers(-60, 60)), min_size=2, max_size=5
+        ),
+        min_size=1, max_size=6,
+    ),
+    st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)), min_size=1, max_size=12
+    ),
+    st.floats(0.0, 1.0),
+)  # fmt: skip
+def test_nearest_edge_equals_geos(
+    lines: list[list[tuple[int, int]]], offsets: list[tuple[float, float]], shrink: float
+) -> None:
+    """The grid's nearest edge and distance are the STRtree's bit for bit: lines with repeated
+    vertices, lines on top of each other (ties: the lowest row), points on vertices, near the
+    lines and kilometres away, inside the grid's cells and outside it."""
+    geoms = np.array([shapely.LineString([(X0 + x, Y0 + y) for x, y in ln]) for ln in lines])
+    # some points near the lines (scaled towards them), some on a vertex, some far away
+    xy = np.array([(X0 + dx * shrink**3, Y0 + dy * shrink**3) for dx, dy in offsets])
+    xy = np.vstack([xy, shapely.get_coordinates(geoms[:1])[:1]])
+    want_edge, want_dist = _strtree_nearest(geoms, xy)
+    for edge, dist in _grid_nearest_both_ways(geoms, xy):
+        assert np.array_equal(edge, want_edge)
+        assert np.array_equal(dist, want_dist)
+
+
+def test_nearest_edge_equals_geos_on_a_real_network(liechtenstein_pbf) -> None:
+    """On Liechtenstein's 7,354 edges, 20,000 points near the streets and 2,000 up to 20 km off
+    them get the STRtree's edge and distance bit for bit (ties included)."""
+    net = lc.load_network(liechtenstein_pbf)
+    lines = net.edges.geometry.values
+    rng = np.random.default_rng(7)
+    on = shapely.get_coordinates(
+        shapely.line_interpolate_point(lines[rng.integers(0, len(lines), 20_000)],
+                                       rng.random(20_000), normalized=True)
+    )  # fmt: skip
+    near = on + rng.normal(0, 30, on.shape)
+    far = on[:2000] + rng.normal(0, 8000, (2000, 2))
+    xy = np.vstack([near, far, on[:100]])
+    want_edge, want_dist = _strtree_nearest(lines, xy)
+    for edge, dist in _grid_nearest_both_ways(lines, xy):
+        assert np.array_equal(edge, want_edge)
+        assert np.array_equal(dist, want_dist)
+    snapped = net.snap(gpd.GeoSeries(shapely.points(xy), crs=net.crs), max_snap_m=1e9)
+    assert np.array_equal(snapped.edge, want_edge)
+    assert np.array_equal(snapped.access_m, want_dist)

@@ -28,7 +28,7 @@ from ..crs import as_crs, require_metric
 from . import paths
 from .paths import MIN_WEIGHT_M, Pairs, Reach
 from .points import to_points
-from .snapping import Snapped, gate_owners, snap_points, through_gates
+from .snapping import EdgeGrid, Snapped, edge_grid, gate_owners, snap_points, through_gates
 
 if TYPE_CHECKING:
     from .lines import LineTopology
@@ -104,6 +104,7 @@ class WalkNetwork:
         self._build_csr()
         self.components = components or self._component_report()[0]
         self._tree: shapely.STRtree | None = None
+        self._grid: EdgeGrid | None = None
         self._bounds: tuple[float, ...] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -365,10 +366,10 @@ class WalkNetwork:
         if not np.isfinite(limit) or limit <= 0:
             raise InputError(f"max_snap_m must be a distance in metres > 0, got {max_snap_m!r}")
         pts = to_points(points, self.crs, what=what, bounds=self.bounds)
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.edges.geometry.values)
+        if self._grid is None:
+            self._grid = edge_grid(self.edges.geometry.values)
         return snap_points(
-            self._tree,
+            self._grid,
             self.edges["u"].to_numpy(np.int64),
             self.edges["v"].to_numpy(np.int64),
             self.edges.geometry.values,

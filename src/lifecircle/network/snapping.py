@@ -125,7 +125,7 @@ class Snapped:
 
 
 def snap_points(
-    tree: shapely.STRtree,
+    grid: EdgeGrid,
     edges_u: np.ndarray,
     edges_v: np.ndarray,
     edge_lines: np.ndarray,
@@ -133,17 +133,10 @@ def snap_points(
     pts: Points,
     max_snap_m: float,
 ) -> Snapped:
-    """Snap ``pts`` to the nearest of ``edge_lines`` (ties: the lowest edge row, deterministic)."""
+    """Snap ``pts`` to the nearest of ``edge_lines`` (ties: the lowest edge row, deterministic;
+    ``grid``: :func:`edge_grid` of the same lines)."""
     geoms = shapely.points(pts.xy)
-    (qi, ei), dist = tree.query_nearest(geoms, return_distance=True, all_matches=True)
-    order = np.lexsort((ei, qi))
-    qi, ei, dist = qi[order], ei[order], dist[order]
-    first = np.ones(len(qi), dtype=bool)
-    first[1:] = qi[1:] != qi[:-1]
-    edge = np.empty(len(pts), dtype=np.int64)
-    access = np.empty(len(pts), dtype=np.float64)
-    edge[qi[first]] = ei[first]
-    access[qi[first]] = dist[first]
+    edge, access = grid.nearest(pts.xy)
     lines = edge_lines[edge]
     geom_len = shapely.length(lines)
     along = shapely.line_locate_point(lines, geoms)
@@ -176,6 +169,251 @@ def snap_points(
             ", ".join(map(str, out.index[out.too_far][:5])),
         )
     return out
+
+
+# ---------------------------------------------------------------------- nearest edge
+@dataclass(frozen=True, eq=False)
+class EdgeGrid:
+    """The segments of a network's edge lines in a uniform grid, for nearest-edge searches.
+
+    Attributes
+    ----------
+    lines : the edge lines (LineStrings, one per edge row).
+    seg : (m, 4) every segment's ``x0, y0, x1, y1``, in the order of the lines' coordinates.
+    seg_edge : the edge row (position in the lines) of every segment.
+    ptr, items : the segments of grid cell ``c`` (``row * nx + col``) are
+        ``items[ptr[c]:ptr[c + 1]]``.
+    origin : ``(x, y)`` of the grid's lower left corner.
+    cell_m : the side of a cell.
+    nx, ny : cells per row and per column.
+    """
+
+    lines: np.ndarray
+    seg: np.ndarray
+    seg_edge: np.ndarray
+    ptr: np.ndarray
+    items: np.ndarray
+    origin: tuple[float, float]
+    cell_m: float
+    nx: int
+    ny: int
+
+    def nearest(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest edge of every point of ``xy`` ((n, 2), the lines' CRS) and the distance
+        to it: GEOS's point-to-line distance, bit for bit (what ``STRtree.query_nearest``
+        returns), ties to the lowest edge row.
+
+        Compiled: a ring of cells at a time around each point, until no cell left can hold
+        anything nearer. A point that :data:`_MAX_RING` rings leave open (far from every
+        street: the rings grow by a cell at a time) is looked up in the lines' STRtree, which
+        gives the same edge and distance."""
+        announce_compile(_nearest_edges, _segment_distance)
+        xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+        edge, dist = _nearest_edges(
+            xy, self.seg, self.seg_edge, self.ptr, self.items, self.origin[0], self.origin[1],
+            self.cell_m, self.nx, self.ny, _MAX_RING,
+        )  # fmt: skip
+        far = np.flatnonzero(edge < 0)
+        if len(far):
+            (qi, ei), d = self.tree.query_nearest(
+                shapely.points(xy[far]), return_distance=True, all_matches=True
+            )
+            order = np.lexsort((ei, qi))  # ties: the lowest edge row
+            qi, ei, d = qi[order], ei[order], d[order]
+            first = np.ones(len(qi), dtype=bool)
+            first[1:] = qi[1:] != qi[:-1]
+            edge[far[qi[first]]] = ei[first]
+            dist[far[qi[first]]] = d[first]
+        return edge, dist
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """An STRtree of :attr:`lines` (made on first use: for points far from every street)."""
+        return shapely.STRtree(self.lines)
+
+
+def edge_grid(edge_lines: np.ndarray) -> EdgeGrid:
+    """The :class:`EdgeGrid` of ``edge_lines`` (LineStrings): about one segment per cell on
+    average (the cell side is the square root of the lines' extent over their segments)."""
+    coords, line = shapely.get_coordinates(edge_lines, return_index=True)
+    same = line[1:] == line[:-1]  # consecutive coordinates of one line: a segment
+    seg = np.column_stack([coords[:-1][same], coords[1:][same]]).astype(np.float64)
+    seg_edge = line[:-1][same].astype(np.int64)
+    if len(seg) == 0:
+        raise ValueError("edge_grid: no line has a segment")
+    x0, y0 = float(coords[:, 0].min()), float(coords[:, 1].min())
+    width = max(float(coords[:, 0].max()) - x0, 1.0)
+    height = max(float(coords[:, 1].max()) - y0, 1.0)
+    cell = max(float(np.sqrt(width * height / len(seg))), 1.0)
+    nx, ny = int(width // cell) + 1, int(height // cell) + 1
+    announce_compile(_fill_grid)
+    ptr, items = _fill_grid(seg, x0, y0, cell, nx, ny)
+    return EdgeGrid(edge_lines, seg, seg_edge, ptr, items, (x0, y0), cell, nx, ny)
+
+
+#: Segments are put in every cell within this share of a cell of them (rounding at cell sides).
+_GRID_SLACK = 1e-7
+#: Rings of cells searched around a point before the STRtree takes it (a point in a large
+#: empty area would need many rings, each a little longer).
+_MAX_RING = 8
+
+
+@njit(cache=True)
+def _cells_of(seg, i, x0, y0, cell, nx, ny, out):  # pragma: no cover - compiled
+    """The cells segment ``i`` of ``seg`` passes near (a piece at most a cell long at a time,
+    each piece's box widened by :data:`_GRID_SLACK` of a cell): written into ``out``, returns
+    how many (a cell may repeat)."""
+    ax, ay, bx, by = seg[i, 0], seg[i, 1], seg[i, 2], seg[i, 3]
+    pad = _GRID_SLACK * cell + 1e-9
+    n_piece = max(1, int(np.ceil(np.sqrt((bx - ax) ** 2 + (by - ay) ** 2) / cell)))
+    n = 0
+    for t in range(n_piece):
+        f0, f1 = t / n_piece, (t + 1) / n_piece
+        px0, px1 = ax + f0 * (bx - ax), ax + f1 * (bx - ax)
+        py0, py1 = ay + f0 * (by - ay), ay + f1 * (by - ay)
+        c0 = max(int((min(px0, px1) - pad - x0) // cell), 0)
+        c1 = min(int((max(px0, px1) + pad - x0) // cell), nx - 1)
+        r0 = max(int((min(py0, py1) - pad - y0) // cell), 0)
+        r1 = min(int((max(py0, py1) + pad - y0) // cell), ny - 1)
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if n == out.shape[0]:
+                    return n
+                out[n] = r * nx + c
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def _fill_grid(seg, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
+    """``ptr, items``: the segments of every cell (see :class:`EdgeGrid`), each once per cell."""
+    n_cells = nx * ny
+    counts = np.zeros(n_cells + 1, np.int64)
+    last = np.full(n_cells, -1, np.int64)
+    buf = np.empty(64, np.int64)
+    for i in range(seg.shape[0]):
+        n = _cells_of(seg, i, x0, y0, cell, nx, ny, buf)
+        while n == buf.shape[0]:  # a long segment: a larger buffer
+            buf = np.empty(2 * buf.shape[0], np.int64)
+            n = _cells_of(seg, i, x0, y0, cell, nx, ny, buf)
+        for k in range(n):
+            if last[buf[k]] != i:
+                last[buf[k]] = i
+                counts[buf[k] + 1] += 1
+    ptr = np.cumsum(counts)
+    fill = ptr[:-1].copy()
+    items = np.empty(ptr[-1], np.int64)
+    last[:] = -1
+    for i in range(seg.shape[0]):
+        n = _cells_of(seg, i, x0, y0, cell, nx, ny, buf)
+        for k in range(n):
+            c = buf[k]
+            if last[c] != i:
+                last[c] = i
+                items[fill[c]] = i
+                fill[c] += 1
+    return ptr, items
+
+
+@njit(cache=True)
+def _segment_distance(px, py, ax, ay, bx, by):  # pragma: no cover - compiled
+    """GEOS's ``Distance::pointToSegment``: the same operations in the same order, so the
+    same double."""
+    if ax == bx and ay == by:
+        dx, dy = px - ax, py - ay
+        return np.sqrt(dx * dx + dy * dy)
+    len2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
+    r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2
+    if r <= 0.0:
+        dx, dy = px - ax, py - ay
+        return np.sqrt(dx * dx + dy * dy)
+    if r >= 1.0:
+        dx, dy = px - bx, py - by
+        return np.sqrt(dx * dx + dy * dy)
+    s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / len2
+    return abs(s) * np.sqrt(len2)
+
+
+@njit(cache=True)
+def _rect_distance(px, py, x0, x1, y0, y1):  # pragma: no cover - compiled
+    dx = max(x0 - px, 0.0, px - x1)
+    dy = max(y0 - py, 0.0, py - y1)
+    return np.sqrt(dx * dx + dy * dy)
+
+
+@njit(cache=True)
+def _left_out(px, py, c0, c1, r0, r1, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
+    """How near ``(px, py)`` the grid's cells outside columns ``c0..c1`` × rows ``r0..r1``
+    come (inf: none is left out)."""
+    gx1, gy1 = x0 + nx * cell, y0 + ny * cell
+    lo_x, hi_x = x0 + c0 * cell, x0 + (c1 + 1) * cell
+    lo_y, hi_y = y0 + r0 * cell, y0 + (r1 + 1) * cell
+    near = np.inf
+    if c0 > 0:
+        near = min(near, _rect_distance(px, py, x0, lo_x, y0, gy1))
+    if c1 < nx - 1:
+        near = min(near, _rect_distance(px, py, hi_x, gx1, y0, gy1))
+    if r0 > 0:
+        near = min(near, _rect_distance(px, py, lo_x, hi_x, y0, lo_y))
+    if r1 < ny - 1:
+        near = min(near, _rect_distance(px, py, lo_x, hi_x, hi_y, gy1))
+    return near
+
+
+@njit(cache=True)
+def _nearest_edges(
+    xy, seg, seg_edge, ptr, items, x0, y0, cell, nx, ny, max_ring
+):  # pragma: no cover
+    """Per point: the edge of the nearest segment (ties: the lowest edge) and its distance,
+    searching rings of cells around the point's cell (clamped to the grid) until the cells
+    left out are all farther than the best found; edge -1 where ``max_ring`` rings did not
+    settle it."""
+    n = xy.shape[0]
+    edge = np.empty(n, np.int64)
+    dist = np.empty(n, np.float64)
+    slack = _GRID_SLACK * cell
+    for k in range(n):
+        px, py = xy[k, 0], xy[k, 1]
+        ci = min(max(int((px - x0) // cell), 0), nx - 1)
+        cj = min(max(int((py - y0) // cell), 0), ny - 1)
+        best, best_e = np.inf, -1
+        ring = 0
+        while True:
+            c0, c1 = max(ci - ring, 0), min(ci + ring, nx - 1)
+            r0, r1 = max(cj - ring, 0), min(cj + ring, ny - 1)
+            # the ring's cells inside the grid: its bottom and top rows, then the rest of its
+            # left and right columns
+            for side in range(4):
+                if side < 2:
+                    r = cj - ring if side == 0 else cj + ring
+                    if r < 0 or r >= ny or (side == 1 and ring == 0):
+                        continue
+                    a, b, step, first = c0, c1, 1, r * nx + c0
+                else:
+                    c = ci - ring if side == 2 else ci + ring
+                    if c < 0 or c >= nx or ring == 0 or (side == 3 and c == ci - ring):
+                        continue
+                    a, b = max(cj - ring + 1, 0), min(cj + ring - 1, ny - 1)
+                    step, first = nx, a * nx + c
+                for m in range(b - a + 1):
+                    cell_id = first + m * step
+                    for t in range(ptr[cell_id], ptr[cell_id + 1]):
+                        i = items[t]
+                        d = _segment_distance(px, py, seg[i, 0], seg[i, 1], seg[i, 2], seg[i, 3])
+                        e = seg_edge[i]
+                        if d < best or (d == best and e < best_e):
+                            best, best_e = d, e
+            if best < _left_out(px, py, c0, c1, r0, r1, x0, y0, cell, nx, ny) - slack:
+                break
+            if c0 == 0 and r0 == 0 and c1 == nx - 1 and r1 == ny - 1:
+                break  # every cell searched
+            if ring == max_ring:
+                best_e = -1
+                break
+            ring += 1
+        edge[k] = best_e
+        dist[k] = best
+    return edge, dist
 
 
 def points_along(edge_lines: np.ndarray, edge: np.ndarray, along: np.ndarray) -> np.ndarray:
