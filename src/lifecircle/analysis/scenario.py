@@ -28,10 +28,10 @@ regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distan
 ``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
 to the reach, every roll-up exactly (``tests/test_batch.py``). On the Milan
 bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the call
-was about 2.9× faster than the full re-analysis with point communities and about 6.3× with disc
-communities (50,226 demand points) at the last measurement; what is left is the bounded
-searches and pandas' cost per call on the new Analysis' tables (see ``docs/benchmarks.md``,
-"Sixth round").
+was about 2.7× faster than the full re-analysis with point communities and 4.1–4.5× with disc
+communities (50,226 demand points) at the last measurement, after the full analysis's snapping
+became a compiled grid search; what is left is the bounded searches and pandas' cost per call
+on the new Analysis' tables (see ``docs/benchmarks.md``, "Seventh round").
 """
 
 from __future__ import annotations
