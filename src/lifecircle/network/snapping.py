@@ -236,17 +236,17 @@ def edge_grid(edge_lines: np.ndarray) -> EdgeGrid:
     """The :class:`EdgeGrid` of ``edge_lines`` (LineStrings): about one segment per cell on
     average (the cell side is the square root of the lines' extent over their segments)."""
     coords, line = shapely.get_coordinates(edge_lines, return_index=True)
-    same = line[1:] == line[:-1]  # consecutive coordinates of one line: a segment
-    seg = np.column_stack([coords[:-1][same], coords[1:][same]]).astype(np.float64)
-    seg_edge = line[:-1][same].astype(np.int64)
+    announce_compile(_segments, _fill_grid)
+    # one pass, no temporary copies (a province has tens of millions of segments)
+    seg, seg_edge = _segments(coords, line)
     if len(seg) == 0:
         raise ValueError("edge_grid: no line has a segment")
     x0, y0 = float(coords[:, 0].min()), float(coords[:, 1].min())
     width = max(float(coords[:, 0].max()) - x0, 1.0)
     height = max(float(coords[:, 1].max()) - y0, 1.0)
+    del coords, line
     cell = max(float(np.sqrt(width * height / len(seg))), 1.0)
     nx, ny = int(width // cell) + 1, int(height // cell) + 1
-    announce_compile(_fill_grid)
     ptr, items = _fill_grid(seg, x0, y0, cell, nx, ny)
     return EdgeGrid(edge_lines, seg, seg_edge, ptr, items, (x0, y0), cell, nx, ny)
 
@@ -256,6 +256,26 @@ _GRID_SLACK = 1e-7
 #: Rings of cells searched around a point before the STRtree takes it (a point in a large
 #: empty area would need many rings, each a little longer).
 _MAX_RING = 8
+
+
+@njit(cache=True)
+def _segments(coords, line):  # pragma: no cover - compiled
+    """(m, 4) ``x0, y0, x1, y1`` of every pair of consecutive coordinates of one line, and the
+    line of each (int32: half the memory of a province's tens of millions)."""
+    m = 0
+    for k in range(coords.shape[0] - 1):
+        if line[k + 1] == line[k]:
+            m += 1
+    seg = np.empty((m, 4), np.float64)
+    seg_edge = np.empty(m, np.int32)
+    m = 0
+    for k in range(coords.shape[0] - 1):
+        if line[k + 1] == line[k]:
+            seg[m, 0], seg[m, 1] = coords[k, 0], coords[k, 1]
+            seg[m, 2], seg[m, 3] = coords[k + 1, 0], coords[k + 1, 1]
+            seg_edge[m] = line[k]
+            m += 1
+    return seg, seg_edge
 
 
 @njit(cache=True)
@@ -302,7 +322,7 @@ def _fill_grid(seg, x0, y0, cell, nx, ny):  # pragma: no cover - compiled
                 counts[buf[k] + 1] += 1
     ptr = np.cumsum(counts)
     fill = ptr[:-1].copy()
-    items = np.empty(ptr[-1], np.int64)
+    items = np.empty(ptr[-1], np.int32)  # segment rows (int32: half a province's memory)
     last[:] = -1
     for i in range(seg.shape[0]):
         n = _cells_of(seg, i, x0, y0, cell, nx, ny, buf)
