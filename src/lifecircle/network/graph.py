@@ -103,7 +103,6 @@ class WalkNetwork:
         self.edges = edges
         self._build_csr()
         self.components = components or self._component_report()[0]
-        self._tree: shapely.STRtree | None = None
         self._grid: EdgeGrid | None = None
         self._bounds: tuple[float, ...] | None = None
 
@@ -250,9 +249,7 @@ class WalkNetwork:
         NetworkError
             When no edge touches ``area`` (the area is not where the network is).
         """
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.edges.geometry.values)
-        hit = self._tree.query(area, predicate="intersects")
+        hit = self._edge_grid().tree.query(area, predicate="intersects")
         if hit.ndim == 2:  # an array of polygons: (polygon, edge) pairs
             hit = np.unique(hit[1])
         if len(hit) == 0:
@@ -366,17 +363,21 @@ class WalkNetwork:
         if not np.isfinite(limit) or limit <= 0:
             raise InputError(f"max_snap_m must be a distance in metres > 0, got {max_snap_m!r}")
         pts = to_points(points, self.crs, what=what, bounds=self.bounds)
-        if self._grid is None:
-            self._grid = edge_grid(self.edges.geometry.values)
         return snap_points(
-            self._grid,
+            self._edge_grid(),
             self.edges["u"].to_numpy(np.int64),
             self.edges["v"].to_numpy(np.int64),
-            self.edges.geometry.values,
             self.edges["length_m"].to_numpy(np.float64),
             pts,
             limit,
         )
+
+    def _edge_grid(self) -> EdgeGrid:
+        """The network's one spatial index of its edges (made on first use, then kept): the
+        segment grid for nearest edges, and its STRtree (``.tree``) for the rest."""
+        if self._grid is None:
+            self._grid = edge_grid(self.edges.geometry.values)
+        return self._grid
 
     def snap_through_gates(
         self,

@@ -128,23 +128,22 @@ def snap_points(
     grid: EdgeGrid,
     edges_u: np.ndarray,
     edges_v: np.ndarray,
-    edge_lines: np.ndarray,
     edge_length_m: np.ndarray,
     pts: Points,
     max_snap_m: float,
 ) -> Snapped:
-    """Snap ``pts`` to the nearest of ``edge_lines`` (ties: the lowest edge row, deterministic;
-    ``grid``: :func:`edge_grid` of the same lines)."""
+    """Snap ``pts`` to the nearest of the edge lines of ``grid`` (:func:`edge_grid`; ties: the
+    lowest edge row, deterministic)."""
     geoms = shapely.points(pts.xy)
     edge, access = grid.nearest(pts.xy)
-    lines = edge_lines[edge]
+    lines = grid.lines[edge]
     geom_len = shapely.length(lines)
     along = shapely.line_locate_point(lines, geoms)
     length = edge_length_m[edge]
     # positions are measured on the geometry; scale to the edge's length_m
     frac = np.where(geom_len > 0, along / np.where(geom_len > 0, geom_len, 1.0), 0.0)
     pos = np.clip(frac, 0.0, 1.0) * length
-    snapped = points_along(edge_lines, edge, along)
+    snapped = points_along(grid.lines, edge, along)
     out = Snapped(
         index=pts.index,
         xy=pts.xy,
@@ -207,7 +206,7 @@ class EdgeGrid:
         anything nearer. A point that :data:`_MAX_RING` rings leave open (far from every
         street: the rings grow by a cell at a time) is looked up in the lines' STRtree, which
         gives the same edge and distance."""
-        announce_compile(_nearest_edges, _segment_distance)
+        announce_compile(_nearest_edges)
         xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
         edge, dist = _nearest_edges(
             xy, self.seg, self.seg_edge, self.ptr, self.items, self.origin[0], self.origin[1],
@@ -411,7 +410,7 @@ def _nearest_edges(
                     a, b, step, first = c0, c1, 1, r * nx + c0
                 else:
                     c = ci - ring if side == 2 else ci + ring
-                    if c < 0 or c >= nx or ring == 0 or (side == 3 and c == ci - ring):
+                    if c < 0 or c >= nx or ring == 0:
                         continue
                     a, b = max(cj - ring + 1, 0), min(cj + ring - 1, ny - 1)
                     step, first = nx, a * nx + c
