@@ -14,6 +14,8 @@ opened), C2 nursery worsens (population changed); nothing else changes.
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -110,6 +112,9 @@ def test_compare_recorded_runs(runs, tmp_path, suffix):
     assert list(hist["run_date"]) == ["2026-03-31", "2026-06-30"]
     assert list(hist["run_id"]) == [a.run_id, b.run_id]
     assert list(hist["profile"]) == ["test-analysis"] * 2
+    # the version a run records is the one the package reports and is installed as
+    assert list(hist["lifecircle_version"]) == [lc.__version__] * 2
+    assert importlib.metadata.version("lifecircle") == lc.__version__
     ra, rb = (lc.read_run(pool, r) for r in hist["run_id"])
     cmp = lc.compare(ra, rb, target_year=2027)
     _check(cmp)

@@ -18,7 +18,6 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -119,10 +118,9 @@ def fingerprints(a: Analysis) -> dict[str, str]:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("lifecircle")
-    except metadata.PackageNotFoundError:  # pragma: no cover - a source checkout
-        return "unknown"
+    from .. import __version__  # the package's one version (pyproject.toml reads it too)
+
+    return __version__
 
 
 def run_record(a: Analysis, run_date: str | None = None) -> RunRecord:
