@@ -710,6 +710,30 @@ def test_merge_duplicates_osm_and_bureau(profile):
     assert again.loc["教育局:0", "merged_from"] == merged.loc["教育局:0", "merged_from"]
 
 
+@pytest.mark.parametrize("shift", ["gcj02", "bd09", None])
+def test_merge_warns_when_a_list_is_unconverted(nanjing_osm, caplog, shift):
+    """An Amap (GCJ-02) or Baidu (BD-09) list loaded as WGS84 lies ~500 m / ~1 km off: merged
+    with OSM, nothing would merge and every facility would count twice. merge_duplicates says
+    so, naming the source and the fix; a list in true WGS84 gets no warning. Real data: the
+    Nanjing Xinjiekou facilities of OSM, written out as a bureau list."""
+    profile = load_profile("gb50180-2018")
+    osm = facilities_from_osm(nanjing_osm, profile)
+    lon, lat = shapely.get_coordinates(osm.geometry).T
+    convert = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}.get(shift)
+    x, y = convert(lon, lat) if convert else (lon, lat)
+    table = pd.DataFrame({"名称": osm["name"].to_numpy(), "类别": osm["category_zh"].to_numpy(),
+                          "经度": x, "纬度": y})  # fmt: skip
+    bureau = load_facilities(table, profile, crs="wgs84", source="高德导出")
+    with caplog.at_level(logging.WARNING, logger="lifecircle.facilities.merge"):
+        merged = merge_duplicates(osm, bureau)
+    said = [r.getMessage() for r in caplog.records if r.name == "lifecircle.facilities.merge"]
+    if shift is None:
+        assert said == [] and len(merged) == len(osm)  # every record found its twin
+    else:
+        assert len(said) == 1 and "'高德导出'" in said[0] and f"crs='{shift}'" in said[0]
+        assert len(merged) > 1.9 * len(osm)  # why it matters: nothing merged
+
+
 def test_merge_keeps_one_record_per_source_and_checks_input(profile):
     osm = facilities_from_osm(TINY_OSM, profile)
     a = _bureau([("南湖幼儿园", "幼儿园", 120.755, 30.747, 100)], source="甲")

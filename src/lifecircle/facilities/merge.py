@@ -12,6 +12,7 @@ import shapely
 from .._errors import InputError
 from .._text import is_missing, name_score, norm_name
 from ..crs import WGS84, metric_crs_for, transformer
+from ..sources.coords import detect_offset
 from ..sources.tables import rows_text
 from .frame import finish
 
@@ -149,6 +150,27 @@ def _merged(allf: gpd.GeoDataFrame, members: dict[int, list[int]]) -> gpd.GeoDat
     return finish(gpd.GeoDataFrame(result, geometry=geom, crs=WGS84))
 
 
+def _warn_unconverted(allf: gpd.GeoDataFrame) -> None:
+    """Warn when a non-OSM source looks like unconverted GCJ-02 / BD-09 (an Amap or Baidu list
+    loaded as WGS84): compared by name with the OSM records (:func:`detect_offset`, at least 3
+    names in both within 3 km), it would lie about 500 m / 1 km off, so its facilities would
+    not merge with OSM's and every one would be counted twice, at the wrong place."""
+    src = allf["source"].astype(str).to_numpy()
+    osm = allf[src == "osm"]
+    if len(osm) == 0:
+        return
+    for name in sorted(set(src) - {"osm"}):
+        rows = allf[src == name]
+        report = detect_offset(rows, osm, warn=False)
+        if report.mode == "name" and report.likely != "wgs84":
+            log.warning(
+                "merge_duplicates: facilities of source %r were given as WGS84 but %s; until "
+                "they are converted they will not merge with the OSM facilities (each counted "
+                "twice, ≈%.0f m off)",
+                name, report.message.removeprefix("the data "), report.shift_m,
+            )  # fmt: skip
+
+
 def merge_duplicates(
     *frames: gpd.GeoDataFrame,
     max_distance_m: float = 50.0,
@@ -181,6 +203,7 @@ def merge_duplicates(
     GeoDataFrame indexed by ``facility_id``, in the order of the input rows.
     """
     allf = _stack(frames)
+    _warn_unconverted(allf)
     qi, qj = _candidate_pairs(
         allf, max_distance_m, name_similarity, unnamed_distance_m, within_source
     )
