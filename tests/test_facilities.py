@@ -392,31 +392,32 @@ def test_bad_rows_are_named(profile, tmp_path):
             "戊幼儿园,0,0",  # row 6 placeholder
             "己幼儿园,120.77,30.77",  # row 7 ok
             "庚幼儿园,220.1,30.7",  # row 8 out of range
+            "辛幼儿园,120.78,307.8",  # row 9 a latitude typo: out of range, not swapped
         ],
     )
     with pytest.raises(InputError) as exc:
         load_facilities(p, profile, crs="gcj02")
     msg = str(exc.value)
     assert (
-        "名单.csv: 5 rows have unusable coordinates (spreadsheet row numbers; the header is row 1)"
+        "名单.csv: 6 rows have unusable coordinates (spreadsheet row numbers; the header is row 1)"
         in msg
     )
     assert "not a number: 3 (abc, 30.75)" in msg
     assert "missing 经度/纬度: 4" in msg
-    assert "swapped" in msg and ": 5" in msg
+    assert "holds the latitude): 5 (30.76, 120.76)" in msg
     assert "(0, 0)" in msg and ": 6" in msg
-    assert "outside -180..180" in msg and ": 8" in msg
+    assert "EPSG code): 8 (220.1, 30.7), 9 (120.78, 307.8)" in msg
     # report mode keeps going, leaves them out, keeps them retrievable
     gdf = load_facilities(p, profile, crs="gcj02", bad_coords="report")
     assert list(gdf["row"]) == [2, 7]
     bad = unmatched(gdf, "bad_coords")
-    assert list(bad["row"]) == [3, 4, 5, 6, 8]
+    assert list(bad["row"]) == [3, 4, 5, 6, 8, 9]
     assert "swapped" in bad.set_index("row").loc[5, "problem"]
 
 
 def test_swapped_columns_whole_table(profile, tmp_path):
     p = _csv(tmp_path, ["甲幼儿园,30.75,120.75", "乙幼儿园,30.76,120.76"])
-    with pytest.raises(InputError, match=r"swapped \(经度 holds the latitude\): 2, 3"):
+    with pytest.raises(InputError, match=r"swapped \(经度 holds the latitude\): 2 \(30.75, 120.75\), 3"):
         load_facilities(p, profile, crs="wgs84")
 
 

@@ -124,9 +124,10 @@ def coord_problems(
         problems["(0, 0) — a placeholder, not a location"] = zero
         ok &= ~zero
         # swapped: a latitude-like value where the longitude should be, and vice versa
-        # a latitude where the longitude should be: |lat| > 90, or China's lat/lon ranges
+        # a latitude where the longitude should be: |lat| > 90 but a longitude (a typo such as
+        # 601.66 is out of range, not swapped), or China's lat/lon ranges
         swapped = ok & (
-            ((np.abs(y) > 90) & (np.abs(x) <= 90))
+            ((np.abs(y) > 90) & (np.abs(y) <= 180) & (np.abs(x) <= 90))
             | ((x >= 0.8) & (x <= 56) & (y >= 72) & (y <= 138))
         )
         problems[f"longitude and latitude swapped ({lx} holds the latitude)"] = swapped
@@ -145,7 +146,7 @@ def bad_coords_text(
     df, labels = table.frame, table.labels
 
     def shown(what: str, mask: np.ndarray) -> str:
-        if what == "not a number" and lon_col is not None:
+        if lon_col is not None and not what.startswith(("missing", "(0, 0)")):  # show the values
             vals = [
                 f"{labels[i]} ({df[lon_col].iloc[i]!s}, {df[lat_col].iloc[i]!s})"
                 for i in np.flatnonzero(mask)
