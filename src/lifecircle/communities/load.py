@@ -171,11 +171,17 @@ def _population(out: pd.DataFrame, gdf: pd.DataFrame, cols: dict, table: Table, 
         if not cols[name]:
             out[col] = np.nan
             continue
-        vals = pd.to_numeric(gdf[cols[name]], errors="coerce")
-        notnum = (vals.isna() & gdf[cols[name]].notna()).to_numpy()
+        raw = gdf[cols[name]]
+        blank = raw.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        raw = raw.mask(blank)  # an empty cell is a missing value, not a bad one
+        vals = pd.to_numeric(raw, errors="coerce")
+        notnum = (vals.isna() & raw.notna()).to_numpy()
         if notnum.any():
+            shown = ", ".join(repr(v) for v in raw[notnum].head(5))
             raise InputError(
-                f"{what}: column {cols[name]!r} has non-numeric values in {table.rows(notnum, 5)}"
+                f"{what}: column {cols[name]!r} has non-numeric values in {table.rows(notnum, 5)}:"
+                f" {shown}. Write plain numbers (1200, not '1,200', '约900' or '1500人'); leave "
+                "the cell empty where the number is not known"
             )
         negative = (vals < 0).to_numpy()
         if negative.any():
