@@ -601,3 +601,23 @@ def test_compound_level_below_the_community(case, tmp_path):
     with pytest.raises(lc.InputError, match="duplicate ids"):
         analyze(case.network, case.facilities, case.communities, case.profile,
                 compounds=compounds.assign(小区编号="X"))  # fmt: skip
+
+
+def test_category_table_puts_categories_without_data_last():
+    """短板设施 ranks the categories of each place worst first; a category without data is not a
+    shortfall (0 % covered only because nothing is known), so it comes after the assessed ones.
+    A synthetic city of 60 communities with no list of elderly meal-aid points at all."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    c = lc.synthetic.city(60, prof)
+    fac = c.facilities[c.facilities["category"] != "elderly_meal_aid"]
+    t = analyze(c.network, fac, c.communities, prof, data_gap_radius_m=300).categories
+    city = t[t["scope"] == "city"]
+    assert city["data_status"].iloc[0] != "no_data"
+    assert city["category"].iloc[-1] == "elderly_meal_aid"
+    assert city["data_status"].iloc[-1] == "no_data"
+    for _, place in t.groupby(["scope", "county_code", "street_code"], dropna=False, sort=False):
+        no_data = (place["data_status"] == "no_data").to_numpy()
+        assert not (no_data[:-1] & ~no_data[1:]).any()  # no assessed row after a no-data one
+        assert place["rank"].tolist() == list(range(1, len(place) + 1))
+        share = place.loc[~no_data, "covered_share"].dropna().to_numpy()
+        assert (np.diff(share) >= 0).all()  # worst first

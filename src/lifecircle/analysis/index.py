@@ -270,8 +270,8 @@ def category_table(
     thresholds: dict[str, float],
     grouped: dict[str, Grouped] | None = None,
 ) -> pd.DataFrame:
-    """Coverage of each category city-wide and per county and street, worst first (短板设施).
-    ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
+    """Coverage of each category city-wide and per county and street, worst first (短板设施);
+    categories without data (``data_status`` no_data) after the others. ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
     values = _row_values(coverage)
     grouped = category_groups(coverage) if grouped is None else grouped
     places = pd.concat([grouped[s][0] for s, _ in _SCOPES], ignore_index=True)
@@ -305,9 +305,13 @@ def category_table(
             "data_status": pd.Series(sums["rank"]).map(dict(enumerate(STATUSES))),
         }
     out = pd.DataFrame(columns)
-    keys = out.assign(_s=pd.Categorical(scope, [s for s, _ in _SCOPES]).codes)
+    # worst first within each place; a category without data is not a shortfall: it goes last
+    keys = out.assign(
+        _s=pd.Categorical(scope, [s for s, _ in _SCOPES]).codes,
+        _no_data=sums["rank"] == _STATUS_RANK[NO_DATA],
+    )
     keys = keys.sort_values(
-        ["_s", "county_code", "street_code", "covered_share", "category"],
+        ["_s", "county_code", "street_code", "_no_data", "covered_share", "category"],
         na_position="first",
         kind="stable",
     )
