@@ -271,7 +271,8 @@ def category_table(
     grouped: dict[str, Grouped] | None = None,
 ) -> pd.DataFrame:
     """Coverage of each category city-wide and per county and street, worst first (短板设施);
-    categories without data (``data_status`` no_data) after the others. ``grouped``: :func:`category_groups` of ``coverage`` when already known."""
+    categories without data (``data_status`` no_data) after the others. ``grouped``:
+    :func:`category_groups` of ``coverage`` when already known."""
     values = _row_values(coverage)
     grouped = category_groups(coverage) if grouped is None else grouped
     places = pd.concat([grouped[s][0] for s, _ in _SCOPES], ignore_index=True)
