@@ -168,6 +168,8 @@ def test_offline_map_in_headless_chromium(case, browser, tmp_path, record_proper
     assert errors == []
     labels = _labels(browser)
     assert labels[0] == "社区设施服务指数" and "短板：托育 & <托儿所> (2)" in labels
+    # the browser tab names the map and the standard (the profile's title)
+    assert case.profile.title_zh and browser.title == f"生活圈设施短板地图 · {case.profile.title_zh}"
     assert "步行等时圈（5/10/15分钟）" in labels and labels[-1] == "建议选址 (2)"
     # 2 communities + 6 isochrones as SVG paths; 2 facilities + 2 sites (S1, S2) as markers
     n_paths = browser.execute_script(

@@ -80,6 +80,12 @@ def test_snap_too_far_flagged_not_zero(caplog):
     assert s["too_far"].tolist() == [True, False]
     assert s["access_m"].iloc[0] == pytest.approx(700.0)
     assert "farther than 500 m" in caplog.text
+    assert "the farthest 700 m away" in caplog.text and "crs=" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lifecircle.network"):
+        net.snap(pts((50, 60_000), (50, 10)), max_snap_m=500)  # 60 km off: a wrong CRS or swap
+    assert "the farthest 60 km away" in caplog.text
+    assert "usually a wrong crs= or longitude and latitude swapped" in caplog.text
 
 
 def test_snap_deterministic_on_ties():

@@ -15,7 +15,7 @@ from numba import njit
 from scipy.spatial import cKDTree
 
 from .kernels import announce_compile
-from .points import Points
+from .points import FAR_FROM_NETWORK_M, Points
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +159,18 @@ def snap_points(
     )
     n_far = int(out.too_far.sum())
     if n_far:
+        worst_m = float(access[out.too_far].max())
         log.warning(
             "%d of %d points are farther than %.0f m from the walking network and are left "
-            "out (rows %s)",
+            "out (%s; the farthest %s away)%s",
             n_far,
             len(out),
             max_snap_m,
-            ", ".join(map(str, out.index[out.too_far][:5])),
-        )
+            ", ".join(map(str, out.index[out.too_far][:5])) + (" …" if n_far > 5 else ""),
+            f"{worst_m / 1000:,.0f} km" if worst_m >= 10_000 else f"{worst_m:,.0f} m",
+            f"; points more than {FAR_FROM_NETWORK_M / 1000:.0f} km off are usually a wrong crs= or "
+            "longitude and latitude swapped in those rows" if worst_m > FAR_FROM_NETWORK_M else "",
+        )  # fmt: skip
     return out
 
 

@@ -186,6 +186,7 @@ _TEXT = {
         "run": "运行 {} · {}",
         "profile": "标准 {}",
         "share": "达标社区 {:.0%}（目标 {:.0%}）",
+        "page_title": "生活圈设施短板地图 · {}",
         "capacity": "容量",
         "list_sep": "、",
         "programme": "建设时序",
@@ -225,6 +226,7 @@ _TEXT = {
         "run": "run {} · {}",
         "profile": "profile {}",
         "share": "communities meeting the standard {:.0%} (target {:.0%})",
+        "page_title": "Life-circle service gaps · {}",
         "capacity": "capacity",
         "list_sep": ", ",
         "programme": "Programme",
@@ -639,6 +641,9 @@ def shortfall_map(
     idx = idx.sort_values(["service_index", "community_id"], kind="stable", na_position="last")
     shapes = geo.lonlat(idx)  # as drawn: simplified, shifted if needed, rounded
     m, bounds = _new_map(shapes, basemap, tianditu_key, lang, offline)
+    prof = analysis.profile
+    title = _TEXT[lang]["page_title"].format(prof.title_zh if lang == "zh" else prof.title_en)
+    m.get_root().header.add_child(folium.Element(f"<title>{_e(title)}</title>"))  # browser tab
     lay = _Layers.create(m, analysis, cats, geo, lang, max_features)
     idx, counts = _add_communities(lay, idx, shapes)
     _add_facilities(lay, idx)
