@@ -697,3 +697,36 @@ def test_nearest_edge_equals_geos_on_a_real_network(liechtenstein_pbf) -> None:
     snapped = net.snap(gpd.GeoSeries(shapely.points(xy), crs=net.crs), max_snap_m=1e9)
     assert np.array_equal(snapped.edge, want_edge)
     assert np.array_equal(snapped.access_m, want_dist)
+
+
+def test_first_compile_is_announced_once(caplog, monkeypatch):
+    """A first run warns once that kernels are being compiled (not once per kernel); later cold
+    kernels are logged at INFO, and a compiled kernel is not announced at all."""
+    from numba import njit
+
+    import lifecircle.network.kernels as kernels
+
+    monkeypatch.setattr(kernels, "_announced", set())
+
+    @njit
+    def _k1(x):  # pragma: no cover - compiled
+        return x + 1
+
+    @njit
+    def _k2(x):  # pragma: no cover - compiled
+        return x * 2
+
+    with caplog.at_level(logging.INFO, logger="lifecircle.network.kernels"):
+        kernels.announce_compile(_k1)
+        kernels.announce_compile(_k1, _k2)
+        kernels.announce_compile(_k2)
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in said] == [logging.WARNING, logging.INFO]
+    assert "(_k1 …)" in said[0][1] and "10–20 s in all" in said[0][1]
+    assert said[1][1] == "first run: compiling _k2"
+    assert _k1(1) == 2  # compiled now
+    monkeypatch.setattr(kernels, "_announced", set())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="lifecircle.network.kernels"):
+        kernels.announce_compile(_k1)
+    assert caplog.records == []

@@ -32,20 +32,26 @@ def _cached_on_disk(kernel: Any) -> bool:
 
 
 def announce_compile(*kernels: Any) -> None:
-    """Say once, before the wait, that the compiled kernels are being built: on the very first
-    run Numba compiles them (a one-off of about 10–20 s on a 2-core machine); they are cached on
-    disk for every later run."""
+    """Say before the wait that compiled kernels are being built: on the very first run Numba
+    compiles them (a one-off of about 10–20 s in all on a 2-core machine); they are cached on
+    disk for every later run. One warning per process; kernels compiled after it are logged at
+    INFO (a first run would otherwise show a warning per kernel)."""
     cold = [
         k.py_func.__name__ for k in kernels
         if k.py_func.__name__ not in _announced and not k.signatures and not _cached_on_disk(k)
     ]  # fmt: skip
-    if cold:
-        _announced.update(cold)
+    if not cold:
+        return
+    first = not _announced
+    _announced.update(cold)
+    if first:
         log.warning(
-            "first run: compiling lifecircle's network kernels (%s) — a one-off of about 10–20 s; "
-            "they are cached on disk for later runs",
+            "first run: compiling lifecircle's kernels (%s …) — a one-off of about 10–20 s in "
+            "all; they are cached on disk for later runs",
             ", ".join(cold),
         )
+    else:
+        log.info("first run: compiling %s", ", ".join(cold))
 
 
 @njit(cache=True)
