@@ -110,6 +110,8 @@ def test_exports_from_package():
     assert {"Profile", "Category", "Level", "load_profile", "list_profiles"} <= set(
         lifecircle.__all__
     )
+    # what a user sees with dir() / tab completion: no stray module imports
+    assert not {"annotations", "logging"} & set(dir(lifecircle))
 
 
 def test_builtin_names_are_normalised_and_profiles_pass_through():

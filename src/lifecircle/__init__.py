@@ -4,9 +4,7 @@ Pipeline: :func:`load_network` → facilities → communities → network access
 against a standard profile → shortfall lists → proposed sites → map → reserve pool export.
 """
 
-from __future__ import annotations
-
-import logging
+import logging as _logging
 
 from . import settings
 
@@ -57,15 +55,15 @@ class _FallbackHandler(TqdmHandler):
     twice.
     """
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if not logging.getLogger().handlers:
+    def emit(self, record: _logging.LogRecord) -> None:
+        if not _logging.getLogger().handlers:
             super().emit(record)
 
 
 _handler = _FallbackHandler()
-_handler.setLevel(logging.WARNING)
-_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-logging.getLogger(__name__).addHandler(_handler)
+_handler.setLevel(_logging.WARNING)
+_handler.setFormatter(_logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+_logging.getLogger(__name__).addHandler(_handler)
 
 __all__ = [
     "Analysis",
