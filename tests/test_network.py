@@ -317,7 +317,7 @@ def test_to_networkx_matches():
 
 
 # ---------------------------------------------------------------------- property test
-from hypothesis import given  # noqa: E402
+from hypothesis import example, given  # noqa: E402
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -568,6 +568,9 @@ def test_same_edge_nearest_first_of_equals(src_x: list[int], tgt_x: list[int]) -
     st.lists(st.tuples(st.integers(-60, 60), st.integers(1, 60)), min_size=1, max_size=8),
     st.lists(st.tuples(st.integers(-60, 60), st.integers(1, 60)), min_size=1, max_size=8),
 )
+# exactly at the boundary: 29 m apart, both 29 m from the street, but the access legs come out
+# of the snap as 28.999999999999996 (found by hypothesis in a full run)
+@example(src=[(0, 29)], tgt=[(29, 29)])
 def test_same_compound_pairs_match_brute_force(
     src: list[tuple[int, int]], tgt: list[tuple[int, int]]
 ) -> None:

@@ -130,10 +130,15 @@ def _same_edge_nearest(s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.
     best_src[t[better]] = k[better]
 
 
+#: Rounding of distances computed from projected coordinates (millions of metres): an access
+#: leg of 29 m can come out as 28.999999999999996. Comparisons of such distances allow this much.
+ROUNDING_M = 1e-6
+
+
 def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
     """Pairs of snapped points closer to each other in a straight line than either is to the
-    street (``straight <= min(access legs)``), at their straight distance: points in the same
-    compound. Unsnapped points are left out."""
+    street (``straight <= min(access legs)``, to :data:`ROUNDING_M`), at their straight distance:
+    points in the same compound. Unsnapped points are left out."""
     s_ok, t_ok = src.off_street(), tgt.off_street()
     # the tree of the larger side (made once per snap), queried from each point of the smaller
     # one within its own access leg (a pair must be within both); the slack keeps pairs at
@@ -145,7 +150,7 @@ def same_compound(src: Snapped, tgt: Snapped) -> Pairs:
         q, flat = _within_own_leg(tgt, t_ok, src)
         t, s = t_ok[q], s_ok[flat]
     d = np.hypot(src.xy[s, 0] - tgt.xy[t, 0], src.xy[s, 1] - tgt.xy[t, 1])
-    keep = d <= np.minimum(src.access_m[s], tgt.access_m[t])
+    keep = d <= np.minimum(src.access_m[s], tgt.access_m[t]) + ROUNDING_M
     order = np.lexsort((t[keep], s[keep]))
     return Pairs(s[keep][order], t[keep][order], d[keep][order])
 
@@ -155,7 +160,7 @@ def _within_own_leg(a: Snapped, a_pos: np.ndarray, b: Snapped) -> tuple[np.ndarr
     and off-street points of ``b`` at most ``a``'s access leg apart (a little more: the caller
     checks exactly)."""
     hits = b.off_street_tree.query_ball_point(
-        a.xy[a_pos].reshape(-1, 2), r=a.access_m[a_pos] * (1 + 1e-9) + 1e-9
+        a.xy[a_pos].reshape(-1, 2), r=a.access_m[a_pos] + 2 * ROUNDING_M
     )
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
