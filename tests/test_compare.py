@@ -185,3 +185,37 @@ def test_same_run_twice_changes_nothing(runs):
     assert cmp.facilities_new.empty and cmp.facilities_vanished.empty
     assert cmp.summary["inputs_changed"] == []
     assert (cmp.by_street["share_change"] == 0).all()
+
+
+def test_a_category_left_without_data_is_reported_not_dropped(tmp_path):
+    """Run A has one nursery (N2); in run D it closed, and no list says the city has none
+    (complete_categories off), so nursery has no data in D and is not assessed there. Every
+    community's nursery row changes from assessed to not assessed: the comparison lists the three
+    (C2 met the standard before) as ``no_longer_assessed``, caused by the closure; the other way
+    round they are ``newly_assessed``. Also through the run history read back."""
+    comm = lc.load_communities(_communities(1000))
+    prof = lc.load_profile(PROFILE)
+    fac = _facilities([("H1", "health_station", 0, 5, np.nan),
+                       ("H2", "health_station", 500, 5, np.nan),
+                       ("N2", "nursery", 495, 0, 5.0)])  # fmt: skip
+    a = lc.analyze(grid(6, 100.0), fac, comm, prof, categories=CATS)
+    d = lc.analyze(grid(6, 100.0), fac.drop(index="N2"), comm, prof, categories=CATS)
+    assert a.coverage.set_index(["community_name", "category"]).loc[("C2", "nursery"), "meets_standard"]
+    assert not d.coverage.loc[d.coverage["category"] == "nursery", "assessed"].any()  # premise
+    pool = tmp_path / "pool.gpkg"
+    lc.record_run(a, pool, run_date="2026-03-31")
+    lc.record_run(d, pool, run_date="2026-06-30")
+    recorded = [lc.read_run(pool, r) for r in lc.read_runs(pool)["run_id"]]
+    for cmp in (lc.compare(a, d), lc.compare(*recorded)):
+        got = {(r.community_name, r.category): (r.change, r.causes) for r in cmp.changes.itertuples()}
+        assert got == {(c, "nursery"): ("no_longer_assessed", "facility_closed,data_missing")
+                       for c in ("C1", "C2", "C3")}  # fmt: skip
+        assert cmp.summary["no_longer_assessed"] == 3 and cmp.summary["worsened"] == 0
+        assert "3 no longer assessed" in repr(cmp)
+        c = cmp.communities.set_index("community_name")
+        assert c.loc["C2", "no_longer_assessed"] == "nursery" and c.loc["C2", "worsened"] == ""
+        assert "该类设施已无数据" in cmp.changes["reason_zh"].iloc[0]
+    back = lc.compare(d, a)
+    assert set(back.changes["change"]) == {"newly_assessed"}
+    assert set(back.changes["causes"]) == {"facility_opened,data_added"}
+    assert back.summary["newly_assessed"] == 3

@@ -35,6 +35,8 @@ CAUSES: dict[str, tuple[str, str]] = {
     "facility_closed": ("设施关闭", "a facility closed"),
     "population_changed": ("人口变化", "the population changed"),
     "standard_changed": ("标准变化", "the standard changed"),
+    "data_missing": ("该类设施已无数据，不再评估", "no data on the category any more: not assessed"),
+    "data_added": ("该类设施有了数据，开始评估", "data on the category now: assessed"),
     "other": ("其他 (路网或人口分布)", "other (network or where people live)"),
 }
 _COVERAGE = ["community_id", "category", "meets_standard", "assessed", "nearest_facility",
@@ -158,11 +160,14 @@ class Comparison:
 
     Attributes
     ----------
-    changes : one row per community × category whose ``meets_standard`` changed: hierarchy,
-        ``category``, ``change`` (``improved``/``worsened``), ``causes`` (codes of :data:`CAUSES`,
-        comma-separated), ``reason_zh``/``reason_en``, nearest facility and distance before/after.
+    changes : one row per community × category whose ``meets_standard`` changed, or that is
+        assessed in one run only: hierarchy, ``category``, ``change`` (``improved``/``worsened``;
+        ``no_longer_assessed``: no data on the category in ``b``, e.g. its only facility closed;
+        ``newly_assessed``), ``causes`` (codes of :data:`CAUSES`, comma-separated),
+        ``reason_zh``/``reason_en``, nearest facility and distance before/after.
     communities : one row per community with a change: ``meets_before``/``meets_after`` (every
-        required category), ``improved``/``worsened`` (categories, 、-separated), ``causes``.
+        required category), ``improved``/``worsened``/``no_longer_assessed``/``newly_assessed``
+        (categories, 、-separated), ``causes``.
     facilities_new, facilities_vanished : facilities in ``b`` only / in ``a`` only.
     by_street, by_county : the share meeting the standard in both runs, its change, the gap to
         the target share and (with ``target_year``) the year it is reached at this pace.
@@ -183,7 +188,9 @@ class Comparison:
         s = self.summary
         return (
             f"<Comparison {s['run_a']} ({s['date_a']}) → {s['run_b']} ({s['date_b']}): "
-            f"{s['improved']} improved, {s['worsened']} worsened; {s['facilities_new']} new, "
+            f"{s['improved']} improved, {s['worsened']} worsened"
+            + (f", {s['no_longer_assessed']} no longer assessed" if s["no_longer_assessed"] else "")
+            + f"; {s['facilities_new']} new, "
             f"{s['facilities_vanished']} vanished facilities>"
         )
 
@@ -203,10 +210,12 @@ def _causes(
 ) -> list[str]:
     """Cause codes of one changed community × category row (merged before/after columns)."""
     out = []
-    if row.change == "improved" and row.nearest_facility_b in new_ids:
+    if row.change in ("improved", "newly_assessed") and row.nearest_facility_b in new_ids:
         out.append("facility_opened")
-    if row.change == "worsened" and row.nearest_facility_a in gone_ids:
+    if row.change in ("worsened", "no_longer_assessed") and row.nearest_facility_a in gone_ids:
         out.append("facility_closed")
+    if row.change in ("no_longer_assessed", "newly_assessed"):
+        out.append("data_missing" if row.change == "no_longer_assessed" else "data_added")
     if pop.get(row.community_id, False):
         out.append("population_changed")
     thr_a, thr_b = (
@@ -220,10 +229,14 @@ def _causes(
 
 def _changes(a: RunRecord, b: RunRecord, new_ids: set, gone_ids: set) -> pd.DataFrame:
     m = a.coverage.merge(b.coverage, on=["community_id", "category"], suffixes=("_a", "_b"))
-    ok = m["assessed_a"].astype(bool) & m["assessed_b"].astype(bool)
-    ma, mb = m["meets_standard_a"].astype(bool), m["meets_standard_b"].astype(bool)
-    m = m[ok & (ma != mb)].copy()
-    m["change"] = np.where(m["meets_standard_b"].astype(bool), "improved", "worsened")
+    aa, ab = m["assessed_a"].astype(bool).to_numpy(), m["assessed_b"].astype(bool).to_numpy()
+    ma, mb = m["meets_standard_a"].astype(bool).to_numpy(), m["meets_standard_b"].astype(bool).to_numpy()
+    # met or not in both runs, or assessed in one run only (a category left without data: its
+    # communities are no longer counted, which a report must show, not drop)
+    keep = (aa & ab & (ma != mb)) | (aa != ab)
+    change = np.select([aa & ~ab, ~aa & ab, mb], ["no_longer_assessed", "newly_assessed", "improved"],
+                       "worsened")  # fmt: skip
+    m = m[keep].assign(change=change[keep])
     ca = a.communities.set_index("community_id")["population"]
     cb = b.communities.set_index("community_id")["population"].reindex(ca.index)
     pop_changed = ~np.isclose(ca.to_numpy(float), cb.to_numpy(float), rtol=1e-9, equal_nan=True)
@@ -238,7 +251,8 @@ def _changes(a: RunRecord, b: RunRecord, new_ids: set, gone_ids: set) -> pd.Data
     return m.merge(place, on="community_id", how="left")[cols].reset_index(drop=True)
 
 
-_COMMUNITY_CHANGE = [*HIERARCHY, "meets_before", "meets_after", "improved", "worsened", "causes"]
+_KINDS = ("improved", "worsened", "no_longer_assessed", "newly_assessed")
+_COMMUNITY_CHANGE = [*HIERARCHY, "meets_before", "meets_after", *_KINDS, "causes"]
 
 
 def _communities(a: RunRecord, b: RunRecord, changes: pd.DataFrame) -> pd.DataFrame:
@@ -246,8 +260,7 @@ def _communities(a: RunRecord, b: RunRecord, changes: pd.DataFrame) -> pd.DataFr
         return pd.DataFrame(columns=_COMMUNITY_CHANGE)
     g = changes.groupby("community_id", sort=False)
     out = pd.DataFrame({
-        "improved": g.apply(lambda d: "、".join(d.loc[d["change"] == "improved", "category"])),
-        "worsened": g.apply(lambda d: "、".join(d.loc[d["change"] == "worsened", "category"])),
+        **{k: g.apply(lambda d, k=k: "、".join(d.loc[d["change"] == k, "category"])) for k in _KINDS},
         "causes": g["causes"].agg(lambda s: ",".join(dict.fromkeys(",".join(s).split(",")))),
     })  # fmt: skip
     ia = a.communities.set_index("community_id")["meets_all_required"]
@@ -305,8 +318,7 @@ def compare(
     by_county = _progress(a.by_county, b.by_county, COUNTY_KEYS, years, target_year, b.run_date)
     summary = {
         "run_a": a.run_id, "date_a": a.run_date, "run_b": b.run_id, "date_b": b.run_date,
-        "improved": int((changes["change"] == "improved").sum()),
-        "worsened": int((changes["change"] == "worsened").sum()),
+        **{k: int((changes["change"] == k).sum()) for k in _KINDS},
         "facilities_new": len(new_ids), "facilities_vanished": len(gone_ids),
         "share_before": a.summary.get("share_meeting_standard"),
         "share_after": b.summary.get("share_meeting_standard"),

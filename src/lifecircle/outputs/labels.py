@@ -403,9 +403,10 @@ MONITORING: dict[str, Label] = {
                           "between the two runs (empty: no progress). 按两次评估间的进度推算的达标年份"),
     "target_year": _L("目标年份", "Target year", "Year the target share is due. 目标年份"),
     "on_track": _L("进度正常", "On track", "Target reached by the target year at this pace. 是否按期达标"),
-    "change": _L("变化", "Change", "improved 改善 / worsened 退步. 变化方向"),
+    "change": _L("变化", "Change", "improved 改善 / worsened 退步 / no_longer_assessed 缺数据不再评估 / "
+                 "newly_assessed 开始评估. 变化方向"),
     "causes": _L("原因代码", "Causes", "facility_opened, facility_closed, population_changed, "
-                 "standard_changed, other. 变化原因代码"),
+                 "standard_changed, data_missing, data_added, other. 变化原因代码"),
     "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),
     "projects": _L("项目数", "Projects", "Number of projects. 项目数"),
 }  # fmt: skip

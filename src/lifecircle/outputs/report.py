@@ -227,7 +227,10 @@ def _progress_section(p: _Parts) -> str:
         f"<p data-figure='progress'>{html.escape(_t('上期', 'previous', lang))} {s['date_a']} "
         f"({s['run_a']}) → {s['date_b']} ({s['run_b']}): "
         f"{_t('改善', 'improved', lang)} {s['improved']}, {_t('退步', 'worsened', lang)} "
-        f"{s['worsened']}; {_t('新增设施', 'new facilities', lang)} {s['facilities_new']}, "
+        f"{s['worsened']}"
+        + (f", {_t('缺数据不再评估', 'no longer assessed (no data)', lang)} "
+           f"{s['no_longer_assessed']}" if s.get("no_longer_assessed") else "")
+        + f"; {_t('新增设施', 'new facilities', lang)} {s['facilities_new']}, "
         f"{_t('消失设施', 'vanished facilities', lang)} {s['facilities_vanished']}</p>"
     )
     points = _trend_points(p)
