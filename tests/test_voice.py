@@ -122,3 +122,25 @@ def test_bad_survey_values(analysis, tmp_path):
     mixed = pd.DataFrame({"社区名称": ["南湖社区", "东湖村"], "托育": ["需要", "很多"]})
     with pytest.raises(lc.InputError, match="mixes answers"):
         lc.load_survey(mixed, analysis.communities, analysis.profile)
+
+
+def test_short_category_names_unused_columns_and_repeated_communities(analysis, caplog):
+    """Planners head demand columns with a category's short name (托育, 养老机构), not the
+    profile's full 托育机构（托儿所、托育点）: those are recognised. A column that names nothing
+    is reported, not dropped silently; a community listed twice (once by code, once by name) is
+    refused, naming both rows."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    df = pd.DataFrame({"社区名称": ["南湖社区", "北湖社区"], "满意度": [4.0, 3.0],
+                       "托育需求": ["需要", "不需要"], "养老机构": ["不需要", "需要"],
+                       "老年": ["需要", "需要"],  # the start of 老年人… and 老年食堂…: ambiguous
+                       "备注": ["", "走访"]})  # fmt: skip
+    with caplog.at_level("WARNING", logger="lifecircle.communities"):
+        s = lc.load_survey(df, analysis.communities, prof)
+    assert set(s.categories) == {"nursery", "nursing_home"}
+    assert s.frame["demand:nursery"].tolist() == [1.0, 0.0]
+    (said,) = [r.getMessage() for r in caplog.records if "not used" in r.getMessage()]
+    assert "老年、备注" in said
+    twice = pd.DataFrame({"社区代码": ["330402001001", None], "社区名称": [None, "南湖社区居委会"],
+                          "满意度": [4.5, 1.0]})  # fmt: skip
+    with pytest.raises(lc.InputError, match=r"rows 0, 1 .* same community twice .*330402001001"):
+        lc.load_survey(twice, analysis.communities, prof)

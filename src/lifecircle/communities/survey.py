@@ -95,19 +95,26 @@ def _demand_value(v: Any) -> tuple[float, str]:
 
 
 def _category_columns(columns: list[Any], profile: Profile, taken: set) -> dict[Any, str]:
-    """Survey columns that name a profile category (by id or Chinese/English name)."""
-    names = {}
+    """Survey columns that name a profile category: by id, Chinese or English name, the Chinese
+    name without its bracketed note (养老机构 for 养老机构（养老院、老年养护院）), or the start of
+    exactly one category's Chinese name (托育 for 托育机构…, at least 2 characters)."""
+    names: dict[str, str] = {}
     for c in profile.categories.values():
-        for n in (c.id, c.name_zh, c.name_en):
+        short = re.split(r"[（(]", c.name_zh or "")[0]
+        for n in (c.id, c.name_zh, c.name_en, short):
             if n:
                 names[key(n)] = c.id
+    zh = {c.id: key(c.name_zh) for c in profile.categories.values() if c.name_zh}
     out = {}
     for col in columns:
         if col in taken:
             continue
         k = re.sub(r"(需求|需要|排序|排名)$", "", key(col))
+        starts = {cid for cid, n in zh.items() if len(k) >= 2 and n.startswith(k)}
         if k in names:
             out[col] = names[k]
+        elif len(starts) == 1:
+            out[col] = starts.pop()
     return out
 
 
@@ -178,6 +185,21 @@ def load_survey(
         bad = (sat < 1) | (sat > 5)
         if bad.any():
             raise InputError(f"{table.name}: satisfaction must be 1–5 in {table.rows(bad)}")
+    unused = [c for c in cols if c not in {c_code, c_name, c_sample, c_sat, *cat_cols}]
+    if unused:
+        log.warning(
+            "%s: columns %s are not used: a demand column is headed by a category's id or Chinese "
+            "or English name (e.g. %s), optionally followed by 需求", table.name,
+            "、".join(map(str, unused)),
+            "、".join(f"{c.name_zh} / {c.id}" for c in list(profile.categories.values())[:2]),
+        )  # fmt: skip
+    matched = pd.Series(ids, dtype=object)
+    twice = (matched.notna() & matched.duplicated(keep=False)).to_numpy()
+    if twice.any():
+        raise InputError(
+            f"{table.name}: {table.rows(twice)} are the same community twice (by code or name: "
+            f"{sorted(set(matched[twice]))[:5]}); keep one row per community, or combine them"
+        )
     kinds = _demand_columns(out, df, cat_cols, ok, table.name)
     unmatched = pd.DataFrame({"row": table.labels[~ok], "code": np.asarray(codes, dtype=object)[~ok],
                               "name": np.asarray(names, dtype=object)[~ok],
