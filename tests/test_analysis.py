@@ -621,3 +621,18 @@ def test_category_table_puts_categories_without_data_last():
         assert place["rank"].tolist() == list(range(1, len(place) + 1))
         share = place.loc[~no_data, "covered_share"].dropna().to_numpy()
         assert (np.diff(share) >= 0).all()  # worst first
+
+
+def test_no_sites_keep_the_columns_of_sites(tmp_path):
+    """``propose_sites(max_sites=0)`` (the CLI's "none") gives no rows but the usual columns, so
+    what reads ``a.sites`` afterwards (by category, the workbook, the pool) still works."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    c = lc.synthetic.city(30, prof)
+    a = analyze(c.network, c.facilities, c.communities, prof)
+    some = a.propose_sites(max_sites=2)
+    assert len(some) > 0
+    none = a.propose_sites(max_sites=0)
+    assert len(none) == 0 and list(none.columns) == list(some.columns) and none.crs == some.crs
+    assert none.groupby("category").size().empty
+    a.to_excel(tmp_path / "短板清单.xlsx")
+    assert lc.export_pool(a, tmp_path / "pool.gpkg") is not None

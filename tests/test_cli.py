@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import lifecircle as lc
 from conftest import ROOT
 
@@ -108,11 +110,17 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
         encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)  # run from elsewhere
+    for name in ("city.osm.pbf", "c.gpkg"):  # only their existence is checked here
+        (cfg_dir / name).touch()
     cfg = load_config(cfg_dir / "run.toml")
     assert cfg.output["dir"] == cfg_dir / "results"
     assert cfg.output["pool"] == cfg_dir / "results" / "pool.gpkg"
     assert cfg.network["source"] == cfg_dir / "city.osm.pbf"
     assert cfg.communities["path"] == cfg_dir / "c.gpkg"
+    # a wrong path is found when the configuration is read, before a network is loaded
+    (cfg_dir / "c.gpkg").unlink()
+    with pytest.raises(lc.ConfigError, match=r"run.toml, line 4: communities.path: file not found"):
+        load_config(cfg_dir / "run.toml")
 
 
 def test_demo_is_its_config_and_reads_right(tmp_path):

@@ -358,15 +358,40 @@ def _output(loc: Locator, paths: _Paths) -> dict[str, Any]:
 def _validate(loc: Locator, base: Path) -> Config:
     _check_sections(loc)
     paths = _Paths(base)
+    inputs = _inputs(loc, paths)
+    output, regions, programme = _output(loc, paths), _regions(loc, paths), _programme(loc, paths)
+    _check_files(loc, inputs, programme)  # after the keys and values: those errors come first
     return Config(
         path=loc.path,
-        **_inputs(loc, paths),
+        **inputs,
         sites=dict(loc.data.get("sites", {})),
-        output=_output(loc, paths),
+        output=output,
         loc=loc,
-        regions=_regions(loc, paths),
-        programme=_programme(loc, paths),
+        regions=regions,
+        programme=programme,
     )
+
+
+def _check_files(loc: Locator, inputs: dict[str, Any], programme: dict[str, Any]) -> None:
+    """Every input file the configuration names exists, checked before anything is loaded (a
+    wrong path found after a city's network was read costs that whole load)."""
+    keys: list[tuple[Any, ...]] = [("network", "source"), ("communities", "path"),
+                                   ("communities", "population"), ("communities", "compounds"),
+                                   ("communities", "compound_gates"), ("demand", "buildings"),
+                                   ("demand", "raster"), ("analysis", "profile")]  # fmt: skip
+    keys += [("facilities", i, k) for i in range(len(inputs["facilities"]))
+             for k in ("path", "osm", "gates")]  # fmt: skip
+    for key in keys:
+        where: Any = inputs
+        for k in key:
+            where = where[k] if isinstance(where, list) else where.get(k)
+            if where is None:
+                break
+        if isinstance(where, Path) and not where.exists():
+            raise _fail(loc, key, f"file not found: {where} (a relative path is read from the "
+                                  "configuration's folder)")  # fmt: skip
+    if isinstance(programme.get("candidates"), Path) and not programme["candidates"].exists():
+        raise _fail(loc, ("programme", "candidates"), f"file not found: {programme['candidates']}")
 
 
 def _per_year(loc: Locator, key: str, value: Any) -> Any:

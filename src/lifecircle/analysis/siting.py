@@ -145,11 +145,18 @@ def propose_sites(
                 {"category": c.id, "site_rank": rank, "community_id": k, "pop": v}
                 for k, v in pop.items()
             )
-    sites = gpd.GeoDataFrame(rows, geometry=geoms, crs=network.crs)
-    if len(sites):
-        h = communities.set_index("community_id")[[k for k in HIERARCHY if k != "community_id"]]
-        sites = _site_groups(sites.join(h, on="community_id"), cats)
+    # the same columns with no site at all (max_sites=0, nothing uncovered): code reading them
+    # (by category, the pool, the map) must not meet a frame without columns
+    sites = gpd.GeoDataFrame(pd.DataFrame(rows, columns=_ROW_COLUMNS), geometry=geoms,
+                             crs=network.crs)  # fmt: skip
+    h = communities.set_index("community_id")[[k for k in HIERARCHY if k != "community_id"]]
+    sites = _site_groups(sites.join(h, on="community_id"), cats)
     return Sites(sites.to_crs(4326), pd.DataFrame(covers, columns=COVER_COLUMNS))
+
+
+#: Columns of a site row as :func:`propose_sites` makes it (then the place and the site groups).
+_ROW_COLUMNS = ["category", "category_zh", "level", "site_rank", "new_covered_pop",
+                "community_id", "served_communities"]  # fmt: skip
 
 
 def _site_groups(sites: gpd.GeoDataFrame, cats: list[Category]) -> gpd.GeoDataFrame:
