@@ -117,6 +117,30 @@ def test_a_target_out_of_reach_names_the_shortfall(case):
     assert prog.target_met is False
     (msg,) = prog.issues.loc[prog.issues["rule"] == "target share", "message"]
     assert msg == str(err.value)
+    # in Chinese too, as the bureau reads it in the 未满足规则 sheet of a Chinese workbook
+    (msg_zh,) = prog.issues.loc[prog.issues["rule"] == "target share", "message_zh"]
+    assert msg_zh == (
+        "2027 年前达标社区比例 100% 的目标（4 个社区中 4 个；目前 0 个达标）无法实现：即使用上全部候选"
+        "地点，最多再有 3 个社区达标，还差 1 个。其余社区受阻的原因：社区卫生服务站（300 米内没有能服务"
+        "足够多未覆盖居民的候选地点）：街道 东街道 1 个社区"
+    )
+
+
+def test_the_rules_not_met_sheet_speaks_the_workbook_language(case, tmp_path):
+    import openpyxl
+
+    from lifecircle.outputs.programme import write_programme
+
+    a, places = case
+    prog = plan_programme(a, ProgrammeParams(YEARS, projects_per_year=1, target_share=1.0), places)
+    rows = {}
+    for lang in ("zh", "en"):
+        wb = openpyxl.load_workbook(write_programme(prog, tmp_path / f"{lang}.xlsx", lang=lang))
+        rows[lang] = list(wb[wb.sheetnames[-1]].values)
+    assert rows["zh"][0] == ("计划年度", "规则", "位置", "说明")
+    assert rows["zh"][1][1:3] == ("达标比例目标", "全市") and rows["zh"][1][3].startswith("2027 年前达标社区比例")
+    assert rows["en"][1][1:3] == ("target share", "city") and rows["en"][1][3].startswith("target 100%")
+    assert len(rows["en"][0]) == 4  # one message column, in the workbook's language
 
 
 def test_a_target_the_yearly_limits_cannot_reach(case):

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import block_diag, csr_matrix
 
+from .. import settings
 from .._errors import InfeasibleError, InputError
 from .._progress import progress
 from ..standards import Category, Profile
@@ -72,8 +73,16 @@ YEAR_COLUMNS = [
     "year", "projects", "cost", "new_covered_pop", "share_meeting_standard", "status", "gap",
     "solve_s", "objective", "greedy_objective",
 ]  # fmt: skip
-#: Columns of :attr:`Programme.issues`.
-ISSUE_COLUMNS = ["year", "rule", "where", "message"]
+#: Columns of :attr:`Programme.issues`: ``message`` in English, ``message_zh`` in Chinese.
+ISSUE_COLUMNS = ["year", "rule", "where", "message", "message_zh"]
+_TARGET, _STREET = "target share", "every street ≥ 1 project a year"
+#: The ``rule`` and ``where`` values of :attr:`Programme.issues` in Chinese.
+ISSUE_WORDS_ZH = {_TARGET: "达标比例目标", _STREET: "每个街道每年至少 1 个项目", "city": "全市"}
+
+
+def _issue(year: int, rule: str, where: str, en: str, zh: str) -> dict:
+    """One row of :attr:`Programme.issues`."""
+    return {"year": year, "rule": rule, "where": where, "message": en, "message_zh": zh}
 
 
 @dataclass(frozen=True)
@@ -282,25 +291,25 @@ def _street_rules(b: _Blocks, cols: np.ndarray, streets: pd.Series, row_street: 
         if len(members):
             rules.append(Rule(members, 1, f"街道 {name}: ≥ 1 project in {year}"))
             continue
-        msg = _why_no_project(b, key, name, row_street, remaining, year)
+        msg, msg_zh = _why_no_project(b, key, name, row_street, remaining, year)
         if params.every_street == "require":
-            raise InfeasibleError(f"every street ≥ 1 project a year: {msg}")
-        issues.append({"year": year, "rule": "every street ≥ 1 project a year", "where": name,
-                       "message": msg})  # fmt: skip
+            raise InfeasibleError(f"{_STREET}: {msg}")
+        issues.append(_issue(year, _STREET, name, msg, msg_zh))
     return tuple(rules), issues
 
 
 def _why_no_project(b: _Blocks, key: str, name: str, row_street: np.ndarray,
-                    remaining: np.ndarray, year: int) -> str:  # fmt: skip
+                    remaining: np.ndarray, year: int) -> tuple[str, str]:  # fmt: skip
+    """Why a street gets no project in ``year`` (English, Chinese)."""
     here = (row_street == key) & (remaining > 0)
     if not here.any():
-        return f"街道 {name} has no uncovered residents left in {year}: no project to place"
-    lacking = [
-        f"{b.cats[k].name_zh} within {b.probs[k].threshold_m:,.0f} m"
-        for k in np.unique(b.row_block[here])
-    ]
-    return (f"街道 {name} has no candidate for {', '.join(lacking)} of its uncovered "
-            f"residents available in {year}")  # fmt: skip
+        return (f"街道 {name} has no uncovered residents left in {year}: no project to place",
+                f"街道 {name} 在 {year} 年已无未覆盖的居民：无项目可安排")  # fmt: skip
+    blocks = np.unique(b.row_block[here])
+    en = ", ".join(f"{b.cats[k].name_zh} within {b.probs[k].threshold_m:,.0f} m" for k in blocks)
+    zh = "、".join(f"{b.cats[k].name_zh}（{b.probs[k].threshold_m:,.0f} 米内）" for k in blocks)
+    return (f"街道 {name} has no candidate for {en} of its uncovered residents available in {year}",
+            f"街道 {name} 在 {year} 年没有可用的候选地点服务其未覆盖居民：{zh}")  # fmt: skip
 
 
 @dataclass
@@ -361,7 +370,9 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
                f"rules ({exc}); the year is planned without them")  # fmt: skip
         if params.target_rule == "require":
             raise InfeasibleError(f"programme {year}: {msg}") from None
-        st.issues.append({"year": year, "rule": "target share", "where": "city", "message": msg})
+        st.issues.append(_issue(year, _TARGET, "city", msg,
+                                f"{year} 年达标目标所需的项目与该年的其他规则和限制冲突（{exc}）；"
+                                "该年不含这些项目进行安排"))  # fmt: skip
         fixed, target_rules = fixed[:0], ()
         try:
             sol = maximal_covering(sub, w_left, p, rules=rules, **kw)
@@ -459,21 +470,32 @@ _BLOCKED = {
     "reach": "no candidate within {m:,.0f} m of enough of its uncovered residents",
     "limits": "not brought up within the years' limits",
 }
+_BLOCKED_ZH = {
+    "capacity": "未达到千人指标（建设时序只增加覆盖范围，不增加床位、托位）",
+    "not planned": "不在本次规划的设施类别中",
+    "reach": "{m:,.0f} 米内没有能服务足够多未覆盖居民的候选地点",
+    "limits": "在各年度的限制内无法达标",
+}
 
 
-def _blockers(f: pd.DataFrame, top: int = 8) -> str:
-    """'托育 (why): 街道 A 3 communities, 街道 B 1; …' for the pairs in ``f``, most first."""
+def _blockers(f: pd.DataFrame, top: int = 8) -> tuple[str, str]:
+    """'托育 (why): 街道 A 3 communities, 街道 B 1; …' for the pairs in ``f``, most first
+    (English, Chinese)."""
     if not len(f):
-        return ""
+        return "", ""
     g = f.groupby(["category_zh", "blocked", "threshold_m", "street_name"], dropna=False)["community_id"].nunique()
     parts = []
     for (cat, why, m), part in g.groupby(level=[0, 1, 2], sort=False):
         part = part.sort_values(ascending=False)
         where = ", ".join(f"街道 {k[3]} {n}" for k, n in part.items())
-        parts.append((int(part.sum()), f"{cat} ({_BLOCKED[why].format(m=m)}): {where}"))
+        where_zh = "、".join(f"街道 {k[3]} {n} 个社区" for k, n in part.items())
+        parts.append((int(part.sum()), f"{cat} ({_BLOCKED[why].format(m=m)}): {where}",
+                      f"{cat}（{_BLOCKED_ZH[why].format(m=m)}）：{where_zh}"))  # fmt: skip
     parts.sort(key=lambda t: -t[0])
-    more = f"; … {len(parts) - top} more" if len(parts) > top else ""
-    return "; ".join(p for _, p in parts[:top]) + more
+    n_more = len(parts) - top
+    more, more_zh = (f"; … {n_more} more", f"；另有 {n_more} 项") if n_more > 0 else ("", "")
+    return ("; ".join(p[1] for p in parts[:top]) + more,
+            "；".join(p[2] for p in parts[:top]) + more_zh)  # fmt: skip
 
 
 def _target_periods(b: _Blocks, years: list[int], useful: np.ndarray, relevant: np.ndarray,
@@ -505,24 +527,30 @@ def _target_plan(analysis: Analysis, b: _Blocks, params: ProgrammeParams) -> tup
     useful = (b.cover @ b.residents) > 0
     pairs = _target_pairs(analysis, b, useful & ~(b.col_year > year), share)
     head = (f"target {share:.0%} of communities meeting the standard by {year} "
-            f"({pairs.target} of {pairs.total}; {pairs.meeting} meet now) cannot be reached")  # fmt: skip
+            f"({pairs.target} of {pairs.total}; {pairs.meeting} meet now) cannot be reached",
+            f"{year} 年前达标社区比例 {share:.0%} 的目标（{pairs.total} 个社区中 {pairs.target} 个；"
+            f"目前 {pairs.meeting} 个达标）无法实现")  # fmt: skip
     if pairs.needed <= 0:
         return {}, []
     f = pairs.frame
     bad = set(f.loc[f["blocked"] != "", "community_id"])
     units = pd.Index(sorted(set(f["community_id"]) - bad))
     if len(units) < pairs.needed:
-        msg = (f"{head}: with every candidate at most {len(units)} more can "
-               f"meet it, {pairs.needed - len(units)} short. What blocks the others: "
-               f"{_blockers(f[f['blocked'] != ''])}")  # fmt: skip
+        why, why_zh = _blockers(f[f["blocked"] != ""])
+        short = pairs.needed - len(units)
+        msg = (f"{head[0]}: with every candidate at most {len(units)} more can meet it, {short} "
+               f"short. What blocks the others: {why}",
+               f"{head[1]}：即使用上全部候选地点，最多再有 {len(units)} 个社区达标，还差 {short} 个。"
+               f"其余社区受阻的原因：{why_zh}")  # fmt: skip
         return _target_fallback(b, params, pairs, units, years, useful, msg, year)
     return _target_solve(b, params, pairs, units, years, useful, head, year)
 
 
 def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
-                  units: pd.Index, years: list[int], useful: np.ndarray, head: str,
+                  units: pd.Index, years: list[int], useful: np.ndarray, head: tuple[str, str],
                   year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
-    """Solve the target model for ``units``; the most that the limits allow where not all."""
+    """Solve the target model for ``units``; the most that the limits allow where not all.
+    ``head``: the issue's first sentence (English, Chinese)."""
     f = pairs.frame
     keep = f["community_id"].isin(units).to_numpy()
     pair_unit = units.get_indexer(f["community_id"])
@@ -544,48 +572,60 @@ def _target_solve(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
     try:
         sol = target_covering(*args, None, periods, cost, **kw)
     except InfeasibleError:  # not even the street rule fits the limits of every year together
-        return _target_unsettled(params, year, "the per-year limits cannot hold one project per street "
-                                 "a year together with the target", InfeasibleError)  # fmt: skip
+        return _target_unsettled(params, year, ("the per-year limits cannot hold one project per street "
+                                 "a year together with the target",
+                                 "各年度的限制容不下每个街道每年一个项目和达标目标"), InfeasibleError)  # fmt: skip
     except InputError as exc:
         return _target_unsettled(params, year, exc)
     left = f[keep & ~f["community_id"].isin(units[sol.units]).to_numpy()]
     limits = ("the per-year limits (projects, budget, one project per street a year) and the "
               "candidates' earliest years")  # fmt: skip
-    found = f"a plan for {len(sol.units)} found within time_limit_s={params.time_limit_s:g}"
+    limits_zh = "各年度的限制（项目数、投资、每个街道每年一个项目）和候选地点的最早可用年份"
+    n, t = len(sol.units), params.time_limit_s
+    found = f"a plan for {n} found within time_limit_s={t:g}"
+    found_zh = f"在 time_limit_s={t:g} 内找到 {n} 个社区的方案"
     if sol.status == "optimal":
-        most = f"allow at most {len(sol.units)} more by {year}, {pairs.needed - len(sol.units)} short"
+        most = f"allow at most {n} more by {year}, {pairs.needed - n} short"
+        most_zh = f"最多只能让 {n} 个社区在 {year} 年前达标，还差 {pairs.needed - n} 个"
     elif np.isfinite(sol.units_bound):
-        most = (f"allow at most {int(sol.units_bound)} more by {year} ({found}), at least "
-                f"{pairs.needed - int(sol.units_bound)} short")  # fmt: skip
+        ub = int(sol.units_bound)
+        most = f"allow at most {ub} more by {year} ({found}), at least {pairs.needed - ub} short"
+        most_zh = f"最多只能让 {ub} 个社区在 {year} 年前达标（{found_zh}），至少还差 {pairs.needed - ub} 个"
     else:
         most = f"allow too few: how many more by {year} was not settled ({found})"
-    msg = f"{head}: {limits} {most}. Left out: {_blockers(left.assign(blocked='limits'))}"
+        most_zh = f"不足以达标：{year} 年前最多能再有多少个社区达标未能确定（{found_zh}）"
+    why, why_zh = _blockers(left.assign(blocked="limits"))
+    msg = f"{head[0]}: {limits} {most}. Left out: {why}"
     if params.target_rule == "require":
         raise InfeasibleError(msg)
-    issue = {"year": year, "rule": "target share", "where": "city", "message": msg}
+    issue = _issue(year, _TARGET, "city", msg, f"{head[1]}：{limits_zh}{most_zh}。未纳入：{why_zh}")
     return dict(zip(years, sol.chosen, strict=True)), [issue]
 
 
-def _target_unsettled(params: ProgrammeParams, year: int, why: Exception | str,
+def _target_unsettled(params: ProgrammeParams, year: int, why: Exception | tuple[str, str],
                       error: type[InputError] = InputError) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
-    """The target model gave no plan (``why``): raise ``error`` (``"require"``) or plan the years
-    without it and say so."""
-    msg = (f"target {params.target_share:.0%} of communities meeting the standard by {year} not "
-           f"settled: {why}; the years are planned without it")  # fmt: skip
+    """The target model gave no plan (``why``: an error, or English and Chinese text): raise
+    ``error`` (``"require"``) or plan the years without it and say so."""
+    why_en, why_zh = why if isinstance(why, tuple) else (str(why), str(why))
+    share = params.target_share
+    msg = (f"target {share:.0%} of communities meeting the standard by {year} not "
+           f"settled: {why_en}; the years are planned without it")  # fmt: skip
     if params.target_rule == "require":
         raise error(msg) from None
-    return {}, [{"year": year, "rule": "target share", "where": "city", "message": msg}]
+    return {}, [_issue(year, _TARGET, "city", msg, f"{year} 年前达标社区比例 {share:.0%} 的目标未能求解："
+                       f"{why_zh}；各年度不含该目标进行安排")]  # fmt: skip
 
 
 def _target_fallback(b: _Blocks, params: ProgrammeParams, pairs: _Pairs,
-                     units: pd.Index, years: list[int], useful: np.ndarray, msg: str,
+                     units: pd.Index, years: list[int], useful: np.ndarray, msg: tuple[str, str],
                      year: int) -> tuple[dict[int, np.ndarray], list[dict]]:  # fmt: skip
-    """The target cannot be reached: raise (``target_rule="require"``), or bring up as many
+    """The target cannot be reached (``msg``: English, Chinese): raise (``target_rule="require"``), or bring up as many
     communities as the limits allow and report the shortfall."""
-    head = f"nor can the {len(units)} communities within the candidates' reach be brought up by {year}"
+    head = (f"nor can the {len(units)} communities within the candidates' reach be brought up by {year}",
+            f"候选地点可及范围内的 {len(units)} 个社区也无法在 {year} 年前全部达标")  # fmt: skip
     if params.target_rule == "require":
-        raise InfeasibleError(msg)
-    issue = {"year": year, "rule": "target share", "where": "city", "message": msg}
+        raise InfeasibleError(msg[0])
+    issue = _issue(year, _TARGET, "city", *msg)
     if not len(units):
         return {}, [issue]
     short = _Pairs(pairs.frame, pairs.row_pair, len(units), pairs.total, pairs.meeting, pairs.target)
@@ -640,15 +680,18 @@ def _finish(analysis: Analysis, st: _State, params: ProgrammeParams) -> Programm
         year = params.target_year or max(params.years)
         share = float(by_year.set_index("year").at[year, "share_meeting_standard"])
         met = bool(share >= params.target_share)
-        if not met and not any(i["rule"] == "target share" for i in st.issues):
-            msg = (f"target {params.target_share:.0%} of communities meeting the standard by "
+        if not met and not any(i["rule"] == _TARGET for i in st.issues):
+            target = params.target_share
+            msg = (f"target {target:.0%} of communities meeting the standard by "
                    f"{year} not reached: {share:.0%} after {year}; add projects, budget or candidates")  # fmt: skip
-            st.issues.append({"year": year, "rule": "target share", "where": "city", "message": msg})
+            st.issues.append(_issue(year, _TARGET, "city", msg,
+                                    f"{year} 年前达标社区比例 {target:.0%} 的目标未实现：{year} 年后为 "
+                                    f"{share:.0%}；请增加项目、投资或候选地点"))  # fmt: skip
     rows = pd.DataFrame(st.rows, columns=[*PROGRAMME_COLUMNS, "geometry"])
     crs = analysis.network.crs
     table = gpd.GeoDataFrame(rows.drop(columns="geometry"), geometry=list(rows["geometry"]), crs=crs)
     for i in st.issues:
-        log.warning("%s", i["message"])
+        log.warning("%s", i["message_zh"] if settings.language == "zh" else i["message"])
     return Programme(table.to_crs(4326), by_year, pd.DataFrame(st.issues, columns=ISSUE_COLUMNS),
                      share_meeting(analysis), met)  # fmt: skip
 

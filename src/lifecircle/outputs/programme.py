@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._files import atomic_write
+from ..analysis.programme import ISSUE_WORDS_ZH
 from ..standards import Profile
 from .labels import COLUMNS, POOL_ONLY, PROGRAMME_ONLY
 from .present import present
@@ -74,6 +75,11 @@ def write_programme_sheet(
     df = getattr(programme, attr)
     if attr == "table":
         df = pd.DataFrame(df).assign(lon=df.geometry.x, lat=df.geometry.y)
+    if attr == "issues":  # one language: the rule, the place and why
+        if lang == "zh":
+            df = df.assign(rule=df["rule"].replace(ISSUE_WORDS_ZH),
+                           where=df["where"].replace(ISSUE_WORDS_ZH), message=df["message_zh"])  # fmt: skip
+        df = df.drop(columns="message_zh")
     frame = present(df, lang, profile=profile).frame.copy()
     frame.columns = [programme_header(c, lang) for c in frame.columns]
     frame.to_excel(xw, sheet_name=name, index=False)
