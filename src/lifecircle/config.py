@@ -378,11 +378,13 @@ def _check_files(loc: Locator, inputs: dict[str, Any], programme: dict[str, Any]
     keys: list[tuple[Any, ...]] = [("network", "source"), ("communities", "path"),
                                    ("communities", "population"), ("communities", "compounds"),
                                    ("communities", "compound_gates"), ("demand", "buildings"),
-                                   ("demand", "raster"), ("analysis", "profile")]  # fmt: skip
+                                   ("demand", "raster"), ("analysis", "profile"),
+                                   ("programme", "candidates")]  # fmt: skip
     keys += [("facilities", i, k) for i in range(len(inputs["facilities"]))
              for k in ("path", "osm", "gates")]  # fmt: skip
+    sections = {**inputs, "programme": programme}
     for key in keys:
-        where: Any = inputs
+        where: Any = sections
         for k in key:
             where = where[k] if isinstance(where, list) else where.get(k)
             if where is None:
@@ -390,8 +392,6 @@ def _check_files(loc: Locator, inputs: dict[str, Any], programme: dict[str, Any]
         if isinstance(where, Path) and not where.exists():
             raise _fail(loc, key, f"file not found: {where} (a relative path is read from the "
                                   "configuration's folder)")  # fmt: skip
-    if isinstance(programme.get("candidates"), Path) and not programme["candidates"].exists():
-        raise _fail(loc, ("programme", "candidates"), f"file not found: {programme['candidates']}")
 
 
 def _per_year(loc: Locator, key: str, value: Any) -> Any:

@@ -24,6 +24,9 @@ from .coverage import HIERARCHY, group_weights
 
 #: Columns of :attr:`Sites.cover`.
 COVER_COLUMNS = ["category", "site_rank", "community_id", "pop"]
+#: Columns of a site row as :func:`propose_sites` makes it (then the place and the site groups).
+_ROW_COLUMNS = ["category", "category_zh", "level", "site_rank", "new_covered_pop",
+                "community_id", "served_communities"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -152,11 +155,6 @@ def propose_sites(
     h = communities.set_index("community_id")[[k for k in HIERARCHY if k != "community_id"]]
     sites = _site_groups(sites.join(h, on="community_id"), cats)
     return Sites(sites.to_crs(4326), pd.DataFrame(covers, columns=COVER_COLUMNS))
-
-
-#: Columns of a site row as :func:`propose_sites` makes it (then the place and the site groups).
-_ROW_COLUMNS = ["category", "category_zh", "level", "site_rank", "new_covered_pop",
-                "community_id", "served_communities"]  # fmt: skip
 
 
 def _site_groups(sites: gpd.GeoDataFrame, cats: list[Category]) -> gpd.GeoDataFrame:
