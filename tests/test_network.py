@@ -733,3 +733,72 @@ def test_first_compile_is_announced_once(caplog, monkeypatch):
     with caplog.at_level(logging.INFO, logger="lifecircle.network.kernels"):
         kernels.announce_compile(_k1)
     assert caplog.records == []
+
+
+# ---------------------------------------------------------------------- what new sources change
+def _snap(net, gdf):
+    return net.snap(gdf, 50.0)
+
+
+def test_nearest_nodes_with_floor_gives_only_what_the_new_source_wins():
+    """Grid 4×4, 100 m: the old facility at node 0 (0,0), a new one at node 15 (300,300). Node
+    (row i, column j) is 100·(i+j) from the old one and 100·(6−i−j) from the new one: the new one
+    wins where i+j > 3 (i+j = 3 ties, up to rounding); elsewhere nothing is given."""
+    net = grid(4, 100.0)
+    floor, _ = net.nearest_nodes(_snap(net, pts((0, 0))))
+    # (a facility exactly on a node is 1e-6 m from it: MIN_WEIGHT_M keeps its edge an edge)
+    assert floor == pytest.approx([100.0 * (i + j) for i in range(4) for j in range(4)], abs=1e-5)
+    new = _snap(net, pts((300, 300), (0, 0)))  # the second one is where the old one is
+    d, origin = net.nearest_nodes(new, floor_m=floor)
+    for i in range(4):
+        for j in range(4):
+            k = i * 4 + j
+            if i + j > 3:
+                assert d[k] == pytest.approx(100.0 * (6 - i - j), abs=1e-5) and origin[k] == 0
+            elif i + j < 3:
+                assert d[k] == np.inf and origin[k] == -1
+            else:  # a tie up to the rounding of the edge lengths: either way, never worse
+                assert d[k] == np.inf or d[k] == pytest.approx(300.0, abs=1e-5)
+    # targets: at (300, 250) the new one is 50 m away; at (100, 100) it changes nothing
+    tgt = _snap(net, pts((300, 250), (100, 100)))
+    dist, which = net.nearest(new, tgt, nodes=(d, origin))
+    assert dist == pytest.approx([50.0, np.inf], abs=1e-5) and which.tolist() == [0, -1]
+    # with a limit: nothing beyond it
+    d150, _ = net.nearest_nodes(new, max_m=150.0, floor_m=floor)
+    assert sorted(np.flatnonzero(np.isfinite(d150)).tolist()) == [11, 14, 15]
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 6),
+    drop=st.lists(st.integers(0, 59), max_size=10),
+    seed=st.integers(0, 10_000),
+    n_old=st.integers(1, 4),
+    n_new=st.integers(1, 3),
+)
+def test_floor_search_equals_a_search_from_all_sources(n, drop, seed, n_old, n_new):
+    """On random grids with missing streets: the old sources' node distances, lowered by the
+    new sources' search with that floor, equal one search from old and new sources together,
+    bit for bit; the floor search gives exactly the nodes the new sources bring nearer."""
+    rng = np.random.default_rng(seed)
+    xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20))
+          for i in range(n) for j in range(n)]  # fmt: skip
+    pairs = grid_pairs(n)
+    keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
+    net = build(xy, keep_pairs, keep="all")
+    span = (n - 1) * 100
+    both = rng.uniform(-30, span + 30, (n_old + n_new, 2))
+    old = _snap(net, pts(*map(tuple, both[:n_old])))
+    new = _snap(net, pts(*map(tuple, both[n_old:])))
+    together = _snap(net, pts(*map(tuple, both)))
+    floor, _ = net.nearest_nodes(old)
+    d, origin = net.nearest_nodes(new, floor_m=floor)
+    full, full_origin = net.nearest_nodes(together)
+    assert np.array_equal(np.minimum(floor, d), full)
+    alone, _ = net.nearest_nodes(new)
+    assert np.array_equal(np.isfinite(d), alone < floor)
+    won = np.isfinite(d)
+    assert np.array_equal(d[won], alone[won])
+    assert (origin[won] >= 0).all() and (origin[~won] == -1).all()
+    # where the new sources win, the search from all names one of them
+    assert (full_origin[won & (alone < floor)] >= n_old).all() or not won.any()

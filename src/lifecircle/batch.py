@@ -580,7 +580,10 @@ def merge_regions(
         network, pts, facilities, (), params.max_snap_m, ap.facility_gates, ap.compounds,
         ap.compound_gates,
     )  # fmt: skip
-    access = replace(snapped, categories=tuple(params.categories), distance_m=dist, nearest=nearest)
+    access = replace(
+        snapped, categories=tuple(params.categories), distance_m=dist, nearest=nearest,
+        node_distance_m=None,  # the regions searched their own parts of the network
+    )  # fmt: skip
     return Demand(pts, comm), Stages(access, status, cov)
 
 

@@ -34,6 +34,11 @@ class Access:
     demand_exits, demand_exit_rows : the same for demand points in gated compounds (one row per
         gate of their compound) and per row the point's position in :attr:`demand`. ``None``:
         no compound gates.
+    node_distance_m : (n_categories, n_network_nodes) distance from every network node to the
+        nearest facility of each category (``inf``: none). A scenario searches from its added
+        facilities only where they beat these (:meth:`WalkNetwork.nearest_nodes`). 8 bytes per
+        node and category (Milan's 58,529 nodes × 12 categories: 5.6 MB). ``None``: not kept
+        (the merged run of :func:`lifecircle.analyze_regions`, whose regions each had their own).
     """
 
     categories: tuple[str, ...]
@@ -46,6 +51,7 @@ class Access:
     facility_entry_rows: np.ndarray | None = None
     demand_exits: Snapped | None = None
     demand_exit_rows: np.ndarray | None = None
+    node_distance_m: np.ndarray | None = None
 
     def column(self, category: str) -> int:
         """Column of ``category`` in :attr:`distance_m`."""
@@ -72,19 +78,34 @@ class Access:
         return self.facility_entries.take(keep), pos[self.facility_entry_rows[keep]]
 
     def nearest_from(
-        self, network: WalkNetwork, sources: Snapped, points: np.ndarray, max_m: float | None = None
+        self,
+        network: WalkNetwork,
+        sources: Snapped,
+        points: np.ndarray | None = None,
+        max_m: float | None = None,
+        nodes: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distance from the demand points at positions ``points`` to the nearest of ``sources``
-        and its position in ``sources`` (-1 if none), leaving gated compounds through their
-        gates as :attr:`distance_m` does (see :meth:`WalkNetwork.nearest`)."""
-        points = np.asarray(points, dtype=np.int64)
-        if self.demand_exits is None or self.demand_exit_rows is None:
-            return network.nearest(sources, self.demand.take(points), max_m=max_m)
-        pos = np.full(len(self.demand), -1, dtype=np.int64)
-        pos[points] = np.arange(len(points))
-        keep = np.flatnonzero(pos[self.demand_exit_rows] >= 0)
-        d, which = network.nearest(sources, self.demand_exits.take(keep), max_m=max_m)
-        return _best_per_point(d, which, pos[self.demand_exit_rows[keep]], len(points))
+        """Distance from the demand points at positions ``points`` (``None``: all) to the
+        nearest of ``sources`` and its position in ``sources`` (-1 if none), leaving gated
+        compounds through their gates as :attr:`distance_m` does (see
+        :meth:`WalkNetwork.nearest`; ``nodes``: the sources' :meth:`WalkNetwork.nearest_nodes`
+        when already made)."""
+        if points is None:
+            demand, exits, exit_rows = self.demand, self.demand_exits, self.demand_exit_rows
+            n = len(self.demand)
+        else:
+            points = np.asarray(points, dtype=np.int64)
+            demand, n = self.demand.take(points), len(points)
+            exits, exit_rows = None, None
+            if self.demand_exits is not None and self.demand_exit_rows is not None:
+                pos = np.full(len(self.demand), -1, dtype=np.int64)
+                pos[points] = np.arange(len(points))
+                keep = np.flatnonzero(pos[self.demand_exit_rows] >= 0)
+                exits, exit_rows = self.demand_exits.take(keep), pos[self.demand_exit_rows[keep]]
+        if exits is None or exit_rows is None:
+            return network.nearest(sources, demand, max_m=max_m, nodes=nodes)
+        d, which = network.nearest(sources, exits, max_m=max_m, nodes=nodes)
+        return _best_per_point(d, which, exit_rows, n)
 
     def exits(self) -> tuple[Snapped, np.ndarray]:
         """The demand points as the distances leave them (through their compound's usable gates,
@@ -136,11 +157,15 @@ def compute_access(
     n = len(demand)
     dist = np.full((n, len(categories)), np.inf)
     nearest = np.full((n, len(categories)), None, dtype=object)
+    node_dist = np.full((len(categories), len(network.nodes)), np.inf)
     for j, cid in enumerate(progress(categories, desc="categories")):
         rows = np.flatnonzero(fac_cat[via_rows] == cid)
         if len(rows) == 0:
             continue
-        d, which = network.nearest(via.take(rows), homes)  # type: ignore[union-attr]
+        src = via.take(rows)  # type: ignore[union-attr]
+        nodes = network.nearest_nodes(src)
+        node_dist[j] = nodes[0]
+        d, which = network.nearest(src, homes, nodes=nodes)
         d, which = _best_per_point(d, which, home_rows, n)
         dist[:, j] = d
         ok = which >= 0
@@ -153,6 +178,7 @@ def compute_access(
         facility_entry_rows=via_rows if gated_fac else None,
         demand_exits=homes if gated_homes else None,
         demand_exit_rows=home_rows if gated_homes else None,
+        node_distance_m=node_dist,
     )  # fmt: skip
 
 

@@ -218,20 +218,31 @@ def extend_access(
     new_cat = added["category"].to_numpy()
     new_ids = np.asarray(added.index, dtype=object)
     dist, nearest = old.distance_m.copy(), old.nearest.copy()
+    node_dist = None if old.node_distance_m is None else old.node_distance_m.copy()
     changed = [c for c in old.categories if (new_cat == c).any()]
     reach = before.reach_m  # a run by regions: beyond it, distances stay inf (its contract)
     for cid in changed:
         j = old.column(cid)
         rows = np.flatnonzero(new_cat == cid)
         src = new.take(rows)
-        cand, limit = _may_gain(dist[:, j], old, src)
-        if len(cand) == 0:
-            continue
-        if reach is not None:
-            limit = reach if limit is None else min(limit, reach)
-        d, which = old.nearest_from(net, src, cand, max_m=limit)  # through compound gates
-        if reach is not None:
-            d = np.where(d > reach, np.inf, d)
+        if node_dist is not None:
+            # only where the added facilities beat the old ones: a search of their own region
+            nodes = net.nearest_nodes(src, max_m=reach, floor_m=node_dist[j])
+            np.minimum(node_dist[j], nodes[0], out=node_dist[j])
+            cand = np.arange(len(dist))
+            d, which = old.nearest_from(net, src, None, max_m=reach, nodes=nodes)
+        else:  # a merged run by regions keeps no node distances: a search bounded by the points
+            cand, limit = _may_gain(dist[:, j], old, src)
+            if len(cand) == 0:
+                continue
+            if reach is not None:
+                limit = reach if limit is None else min(limit, reach)
+            # the same compiled search as above (no floor), so that added facilities equally
+            # near a point tie alike in both (a grid of streets makes such ties)
+            nodes = net.nearest_nodes(src, max_m=limit, floor_m=np.full(len(net.nodes), np.inf))
+            d, which = old.nearest_from(net, src, cand, max_m=limit, nodes=nodes)
+            if reach is not None:
+                d = np.where(d > reach, np.inf, d)
         better = d < dist[cand, j]
         pts = cand[better]
         dist[pts, j] = d[better]
@@ -256,7 +267,7 @@ def extend_access(
         ]
     access = dataclasses.replace(
         old, facilities=snapped, facility_category=cats, distance_m=dist, nearest=nearest,
-        facility_entries=entries, facility_entry_rows=entry_rows,
+        facility_entries=entries, facility_entry_rows=entry_rows, node_distance_m=node_dist,
     )  # fmt: skip
     return access, changed
 

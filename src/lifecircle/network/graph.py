@@ -421,15 +421,29 @@ class WalkNetwork:
 
     # ------------------------------------------------------------------ on snapped points
     def nearest(
-        self, sources: Snapped, targets: Snapped, max_m: float | None = None
+        self,
+        sources: Snapped,
+        targets: Snapped,
+        max_m: float | None = None,
+        nodes: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distance from every snapped target to its nearest snapped source (arrays).
 
         One multi-source Dijkstra (SciPy, compiled) whatever the number of sources. Returns
         (``distance_m`` per target, ``inf`` if none within ``max_m`` or unsnapped; position in
-        ``sources`` of the nearest source, -1 if none).
+        ``sources`` of the nearest source, -1 if none). ``nodes``: the sources'
+        :meth:`nearest_nodes`, when already made.
         """
-        return paths.nearest(self, sources, targets, max_m)
+        return paths.nearest(self, sources, targets, max_m, nodes)
+
+    def nearest_nodes(
+        self, sources: Snapped, max_m: float | None = None, floor_m: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per network node, the distance to the nearest snapped source (``inf`` beyond
+        ``max_m``) and its position in ``sources`` (-1: none). With ``floor_m`` (a distance per
+        node, e.g. to the facilities already there) only the nodes the sources bring strictly
+        nearer are searched and given (elsewhere ``inf``): the search of added facilities."""
+        return paths.nearest_nodes(self, sources, max_m, floor_m)
 
     def pairs(self, sources: Snapped, targets: Snapped, max_m: float) -> Pairs:
         """All (source, target) position pairs within ``max_m`` metres (sparse :class:`Pairs`)."""

@@ -1,4 +1,5 @@
-"""Compiled graph kernels (Numba): batched bounded Dijkstra with sparse output.
+"""Compiled graph kernels (Numba): batched bounded Dijkstra with sparse output, and a
+multi-source Dijkstra that only visits what new sources bring nearer.
 
 SciPy's ``dijkstra(indices=..., limit=...)`` returns a dense origins × nodes matrix, so memory and
 time grow with the whole graph for every origin. Here each origin's search touches only what it
@@ -119,6 +120,54 @@ def bounded_dijkstra_batch(
                     heapq.heappush(heap, (nd, v))
         out_ptr[k + 1] = count
     return out_ptr, out_node[:count].copy(), out_dist[:count].copy()
+
+
+@njit(cache=True)
+def improving_dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    seed_node: np.ndarray,
+    seed_dist: np.ndarray,
+    seed_origin: np.ndarray,
+    floor: np.ndarray,
+    limit: float,
+):
+    """One multi-source Dijkstra that settles only the nodes it reaches strictly nearer than
+    ``floor`` (their distance from other sources) and within ``limit``: what new sources change.
+
+    A node the new sources do not bring nearer passes nothing on (whatever lies behind it is at
+    least as near to the old sources), so the search stays inside the region the new sources
+    win. The sums are those of a full search (distance of the node before + edge weight, in
+    path order), so a changed node gets the same distance as a search from all sources would
+    give it. Returns ``(dist, origin)`` per node: ``inf`` / -1 where not brought nearer.
+    """
+    n_nodes = indptr.shape[0] - 1
+    dist = np.full(n_nodes, np.inf)
+    origin = np.full(n_nodes, -1, dtype=np.int64)
+    done = np.zeros(n_nodes, dtype=np.bool_)
+    heap = [(0.0, np.int64(0))]
+    heap.pop()
+    for s in range(seed_node.shape[0]):
+        node = seed_node[s]
+        d0 = seed_dist[s]
+        if d0 <= limit and d0 < floor[node] and d0 < dist[node]:
+            dist[node] = d0
+            origin[node] = seed_origin[s]
+            heapq.heappush(heap, (d0, node))
+    while len(heap) > 0:
+        d, u = heapq.heappop(heap)
+        if done[u] or d > dist[u]:
+            continue
+        done[u] = True
+        for j in range(indptr[u], indptr[u + 1]):
+            v = indices[j]
+            nd = d + weights[j]
+            if nd <= limit and nd < floor[v] and nd < dist[v]:
+                dist[v] = nd
+                origin[v] = origin[u]
+                heapq.heappush(heap, (nd, v))
+    return dist, origin
 
 
 @njit(cache=True)

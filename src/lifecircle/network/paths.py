@@ -6,7 +6,8 @@ same edge also get the direct along-edge distance. Two points closer to each oth
 line than either is to the street (the same compound, off the street) are as far apart as that
 straight line: nobody walks out to the street and back (see ``docs/concepts.md``). The searches
 are compiled: SciPy's multi-source Dijkstra for nearest distances, a Numba batched bounded
-Dijkstra for reach.
+Dijkstra for reach, and a Numba Dijkstra that visits only what new sources bring nearer (a
+scenario's added facilities).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .._errors import InputError
-from .kernels import announce_compile, bounded_dijkstra_batch, merge_sorted_intervals
+from .kernels import (
+    announce_compile,
+    bounded_dijkstra_batch,
+    improving_dijkstra,
+    merge_sorted_intervals,
+)
 from .snapping import Snapped
 
 if TYPE_CHECKING:
@@ -76,13 +82,51 @@ def node_distances(net: WalkNetwork, src: Snapped, limit: float) -> tuple[np.nda
     return np.asarray(d[:n], dtype=np.float64), np.where(origin >= 0, origin - n, -1)
 
 
+def nearest_nodes(
+    net: WalkNetwork, src: Snapped, max_m: float | None = None, floor_m: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per network node, the distance to the nearest of the snapped ``src`` (``inf`` beyond
+    ``max_m``) and that source's position in ``src`` (-1: none); unsnapped sources are left out.
+
+    ``floor_m`` (one distance per node, e.g. to the facilities already there): only the nodes
+    the sources bring strictly nearer than it are searched and given (elsewhere ``inf`` / -1),
+    a compiled search that stays inside the region the sources win
+    (:func:`~lifecircle.network.kernels.improving_dijkstra`).
+    """
+    n = len(net.nodes)
+    src_pos = np.flatnonzero(src.ok)
+    if len(src_pos) == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    limit = np.inf if max_m is None else float(max_m)
+    s = src.take(src_pos)
+    if floor_m is None:
+        d, origin = node_distances(net, s, limit)
+    else:
+        announce_compile(improving_dijkstra)
+        k = len(s)
+        vw = np.maximum(
+            np.column_stack([s.access_m + s.pos_m, s.access_m + (s.edge_length_m - s.pos_m)]),
+            MIN_WEIGHT_M,
+        ).ravel()
+        d, origin = improving_dijkstra(
+            net.indptr, net.indices, net.weights, np.column_stack([s.u, s.v]).ravel(), vw,
+            np.repeat(np.arange(k), 2), np.asarray(floor_m, dtype=np.float64), limit,
+        )  # fmt: skip
+    return d, np.where(origin >= 0, src_pos[np.maximum(origin, 0)], -1)
+
+
 def nearest(
-    net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float | None = None
+    net: WalkNetwork,
+    src: Snapped,
+    tgt: Snapped,
+    max_m: float | None = None,
+    nodes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance from every target to its nearest source, with one multi-source search.
 
     Returns (distance per target, ``inf`` if none within ``max_m``; position in ``src`` of the
-    nearest source, -1 if none). Unsnapped sources and targets are left out.
+    nearest source, -1 if none). Unsnapped sources and targets are left out. ``nodes``: the
+    sources' :func:`nearest_nodes` when already made (the search is then not run again).
     """
     n_t = len(tgt)
     best = np.full(n_t, np.inf)
@@ -92,7 +136,10 @@ def nearest(
         return best, best_src
     limit = np.inf if max_m is None else float(max_m)
     s = src.take(src_pos)
-    d, origin = node_distances(net, s, limit)
+    d, origin = nearest_nodes(net, src, max_m) if nodes is None else nodes
+    in_s = np.full(len(src), -1, dtype=np.int64)  # positions in src -> in s
+    in_s[src_pos] = np.arange(len(src_pos))
+    origin = np.where(origin >= 0, in_s[np.maximum(origin, 0)], -1)
     via_u = d[tgt.u] + tgt.pos_m
     via_v = d[tgt.v] + (tgt.edge_length_m - tgt.pos_m)
     use_v = via_v < via_u
