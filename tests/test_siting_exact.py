@@ -340,3 +340,22 @@ def test_programme_workbook(case, tmp_path):
     en = load_workbook(prog.to_excel(str(tmp_path / "en.xlsx"), lang="en"))
     assert en.sheetnames == ["Programme", "By year", "Rules not met"]
     assert "Year" in next(en["Programme"].values)
+
+
+def test_no_solver_banner_on_standard_output():
+    """HiGHS prints "Running HiGHS … Copyright …" to file descriptor 1 when a process makes its
+    first solver, before options can be set; it reached notebook cells and the CLI's output.
+    Checked in a fresh process (the first solver), on the descriptor itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np; from scipy.sparse import csr_matrix;"
+        "from lifecircle.analysis.optimize import maximal_covering;"
+        "cover = csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]));"
+        "s = maximal_covering(cover, np.array([1.0, 2.0, 3.0]), p=1);"
+        "print('chosen', s.chosen.tolist())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "chosen [1]"
+    assert "HiGHS" not in out.stderr

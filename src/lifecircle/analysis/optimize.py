@@ -19,6 +19,9 @@ plan found so far with its gap.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,8 +117,34 @@ def _check(cover: csr_matrix, weights: np.ndarray, p: int | None, budget: float 
         raise InputError("cost: one finite cost per candidate is needed where a budget is set")
 
 
+#: Whether this process has made a HiGHS solver yet (see :func:`_new_highs`).
+_made: list[bool] = []
+_made_lock = threading.Lock()
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS solver. The first one a process makes prints HiGHS's banner ("Running HiGHS …
+    Copyright …") to the process's standard output (file descriptor 1, below Python's
+    ``sys.stdout``: it reaches a notebook's cell and the CLI's output) before any option can be
+    set; that one is made with descriptor 1 pointed at the null device."""
+    with _made_lock:
+        if _made:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _made.append(True)
+        return h
+
+
 def _highs(time_limit_s: float) -> highspy.Highs:
-    h = highspy.Highs()
+    h = _new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(float(time_limit_s), 1e-9))
     h.setOptionValue("threads", 1)
