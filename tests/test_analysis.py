@@ -636,3 +636,20 @@ def test_no_sites_keep_the_columns_of_sites(tmp_path):
     assert none.groupby("category").size().empty
     a.to_excel(tmp_path / "短板清单.xlsx")
     assert lc.export_pool(a, tmp_path / "pool.gpkg") is not None
+
+
+def test_propose_sites_refuses_other_keywords_and_says_where_they_are():
+    """A planner who writes ``propose_sites(budget=…)`` or ``candidates=…`` learns that the
+    fast mode takes neither and which functions do, instead of Python's TypeError; nothing is
+    proposed (the sites before stay)."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    c = lc.synthetic.city(30, prof)
+    a = analyze(c.network, c.facilities, c.communities, prof)
+    before = a.propose_sites(max_sites=1)
+    for kw in ({"budget": 1000.0}, {"candidates": c.communities}, {"p": 3}):
+        with pytest.raises(lc.InputError, match="lc.optimal_sites") as e:
+            a.propose_sites(**kw)
+        assert next(iter(kw)) in str(e.value) and "max_sites" in str(e.value)
+    assert a.sites.equals(before)
+    with pytest.raises(lc.InputError, match="were not analysed"):
+        a.propose_sites(categories=["no_such_category"])

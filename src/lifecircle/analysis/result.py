@@ -340,6 +340,7 @@ class Analysis:
         max_sites: int = 10,
         min_new_pop: float = 1.0,
         candidate_cell_m: float = 25.0,
+        **unknown: Any,
     ) -> gpd.GeoDataFrame:
         """Propose sites for new facilities where they cover the most uncovered residents.
 
@@ -358,11 +359,22 @@ class Analysis:
         at one spot share it), ``uses_zh``/``uses_en`` and geometry. Also kept as :attr:`sites`;
         from then on :attr:`projects` places the projects these sites answer at the sites, and
         each row of :attr:`shortfalls` names the site project that answers it.
+
+        For real candidate places, a budget or an exact model, see :func:`lifecircle.siting_problem`
+        and :func:`lifecircle.optimal_sites` (``docs/siting.md``); other keywords are refused
+        with a message that says so.
         """
-        unknown = [c for c in categories or () if c not in self.params.categories]
         if unknown:
             raise InputError(
-                f"propose_sites: categories {unknown} were not analysed; analysed: "
+                f"propose_sites: unknown argument(s) {', '.join(sorted(unknown))}; it takes "
+                "categories, max_sites, min_new_pop and candidate_cell_m. Candidate places, a "
+                "budget, p or an exact model: lc.siting_problem(...) then lc.optimal_sites("
+                "problem, 'mclp', p=..., budget=...) (docs/siting.md)"
+            )
+        missing = [c for c in categories or () if c not in self.params.categories]
+        if missing:
+            raise InputError(
+                f"propose_sites: categories {missing} were not analysed; analysed: "
                 f"{', '.join(self.params.categories)}"
             )
         cats = self.params.category_list(self.profile)
