@@ -653,3 +653,25 @@ def test_propose_sites_refuses_other_keywords_and_says_where_they_are():
     assert a.sites.equals(before)
     with pytest.raises(lc.InputError, match="were not analysed"):
         a.propose_sites(categories=["no_such_category"])
+
+
+def test_sites_say_whose_residents_they_count():
+    """``new_covered_pop`` counts the category's target group; where a community has no age
+    data the site counts all its residents, and the site's ``target_group`` says ``total`` (as
+    the coverage rows do), so a reader does not take 2,000 residents for 2,000 elderly."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    c = lc.synthetic.city(30, prof)
+    group = {k: v.target_group for k, v in prof.categories.items()}
+    pop = c.communities["population"]
+    aged = c.communities.assign(pop_elderly=(0.2 * pop).round(), pop_child_0_3=(0.03 * pop).round(),
+                                pop_child_3_6=(0.03 * pop).round())  # fmt: skip
+    sites = analyze(c.network, c.facilities, aged, prof).propose_sites(max_sites=2)
+    assert sites["target_group"].tolist() == sites["category"].map(group).tolist()
+    assert set(sites["target_group"]) > {"total"}  # age groups are counted where known
+    no_age = c.communities  # the synthetic city has no age data
+    assert no_age[["pop_elderly", "pop_child_0_3", "pop_child_3_6"]].isna().all().all()
+    blind = analyze(c.network, c.facilities, no_age, prof)
+    sites = blind.propose_sites(max_sites=2)
+    assert len(sites) > 0 and (sites["target_group"] == "total").all()
+    cov = blind.coverage.set_index(["community_id", "category"])["target_group"]
+    assert (cov == "total").all()  # the coverage rows say the same

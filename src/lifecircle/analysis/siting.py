@@ -26,7 +26,7 @@ from .coverage import HIERARCHY, group_weights
 COVER_COLUMNS = ["category", "site_rank", "community_id", "pop"]
 #: Columns of a site row as :func:`propose_sites` makes it (then the place and the site groups).
 _ROW_COLUMNS = ["category", "category_zh", "level", "site_rank", "new_covered_pop",
-                "community_id", "served_communities"]  # fmt: skip
+                "target_group", "community_id", "served_communities"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class Sites:
     Attributes
     ----------
     frame : GeoDataFrame (WGS84), one row per site: ``category``, ``category_zh``, ``level``,
-        ``site_rank``, ``new_covered_pop``, ``community_id`` (the community it serves most),
+        ``site_rank``, ``new_covered_pop``, ``target_group`` (whose residents it counts: the
+        category's group, or ``total`` where some of them were counted as all residents for
+        want of age data, as in the coverage table), ``community_id`` (the community it serves most),
         ``served_communities`` (ids served, comma-separated), that community's hierarchy,
         ``site_id``, ``uses_zh``/``uses_en``, geometry.
     cover : DataFrame ``category``, ``site_rank``, ``community_id``, ``pop``: the target
@@ -123,7 +125,7 @@ def propose_sites(
     rows, covers, geoms = [], [], []
     for c in progress(cats, desc="siting"):
         thr = thresholds[c.id]
-        w, _ = group_weights(demand, c.target_group)
+        w, fallback = group_weights(demand, c.target_group)
         far = access.distance_m[:, access.column(c.id)] > thr
         ok = access.demand.ok
         if assessed is not None:
@@ -138,10 +140,11 @@ def propose_sites(
             pop = pd.Series(remaining[served], index=cid[unc[served]]).groupby(level=0).sum()
             remaining[served] = 0.0
             main = pop.sort_values(ascending=False, kind="stable").index[0]
+            group = "total" if fallback[unc[served]].any() else c.target_group
             rows.append(
                 {"category": c.id, "category_zh": c.name_zh, "level": c.level,
-                 "site_rank": rank, "new_covered_pop": gain, "community_id": main,
-                 "served_communities": ",".join(sorted(pop.index))}
+                 "site_rank": rank, "new_covered_pop": gain, "target_group": group,
+                 "community_id": main, "served_communities": ",".join(sorted(pop.index))}
             )  # fmt: skip
             geoms.append(shapely.Point(cand_xy[best]))
             covers.extend(
