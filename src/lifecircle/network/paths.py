@@ -140,12 +140,18 @@ def nearest(
     in_s = np.full(len(src), -1, dtype=np.int64)  # positions in src -> in s
     in_s[src_pos] = np.arange(len(src_pos))
     origin = np.where(origin >= 0, in_s[np.maximum(origin, 0)], -1)
-    via_u = d[tgt.u] + tgt.pos_m
-    via_v = d[tgt.v] + (tgt.edge_length_m - tgt.pos_m)
+    # only targets with an end node the search reached, or a source on their own edge, get a
+    # distance through the network (a bounded or pruned search reaches few of them)
+    on_edge = np.isin(tgt.edge, s.edge)
+    reached = origin >= 0
+    t = np.flatnonzero(reached[tgt.u] | reached[tgt.v] | on_edge)
+    u, v, pos = tgt.u[t], tgt.v[t], tgt.pos_m[t]
+    via_u = d[u] + pos
+    via_v = d[v] + (tgt.edge_length_m[t] - pos)
     use_v = via_v < via_u
-    best = np.where(use_v, via_v, via_u) + tgt.access_m
-    best_src = np.where(use_v, origin[tgt.v], origin[tgt.u])
-    _same_edge_nearest(s, tgt, best, best_src)
+    best[t] = np.where(use_v, via_v, via_u) + tgt.access_m[t]
+    best_src[t] = np.where(use_v, origin[v], origin[u])
+    _same_edge_nearest(s, tgt, best, best_src, np.flatnonzero(on_edge))
     _same_compound_nearest(s, tgt, best, best_src)
     out = ~np.isfinite(best) | (best > limit) | tgt.too_far
     best[out] = np.inf
@@ -154,12 +160,13 @@ def nearest(
     return best, best_src
 
 
-def _same_edge_nearest(s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray) -> None:
+def _same_edge_nearest(
+    s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray, t_idx: np.ndarray
+) -> None:
     """Lower ``best`` (in place) where a source on the target's own edge is nearer directly
-    (of equally near sources, the first)."""
+    (of equally near sources, the first); ``t_idx``: the targets on a source's edge."""
     order = np.argsort(s.edge, kind="stable")  # sources by edge, in their order within one
     s_edge = s.edge[order]
-    t_idx = np.flatnonzero(np.isin(tgt.edge, s_edge))
     if len(t_idx) == 0:
         return
     lo = np.searchsorted(s_edge, tgt.edge[t_idx], side="left")
