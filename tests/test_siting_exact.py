@@ -198,6 +198,8 @@ def test_programme_by_year_with_the_street_rule(case):
     assert y.loc[2026, "share_meeting_standard"] == 1.0 and prog.target_met
     # greedy serves 东街道 first with its best (X, 400), then 西街道 (Z, +100): 500 of 600
     assert y.loc[2026, "greedy_objective"] / y.loc[2026, "objective"] == pytest.approx(5 / 6)
+    # and it left one rule unmet: the target's project Y (its two sites went to X and Z)
+    assert y.loc[2026, "greedy_rules_unmet"] == 1
     # 2027: nobody is left uncovered; each street's rule is reported, not dropped silently
     assert y.loc[2027, "projects"] == 0
     issues = prog.issues[prog.issues["year"] == 2027]
@@ -359,3 +361,18 @@ def test_no_solver_banner_on_standard_output():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "chosen [1]"
     assert "HiGHS" not in out.stderr
+
+
+def test_greedy_that_leaves_a_rule_unmet_says_so():
+    """Two rules (streets A: candidates 0 or 1; B: 1 or 2), one site. The optimum must meet
+    both: candidate 1 (2 residents). Greedy serves A with its best member, 0 (5 residents), and
+    has no site left for B: it covers more than the optimum by breaking a rule. 年度汇总 showed
+    "optimal" beside a larger greedy objective with nothing to say why."""
+    cover = csr_matrix(np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]))
+    w = np.array([5.0, 2.0, 1.0])
+    rules = (Rule(np.array([0, 1]), 1, "A"), Rule(np.array([1, 2]), 1, "B"))
+    best = maximal_covering(cover, w, 1, rules=rules)
+    greedy = greedy_covering(cover, w, 1, rules=rules)
+    assert best.chosen.tolist() == [1] and best.covered == 2.0 and best.rules_unmet == 0
+    assert greedy.chosen.tolist() == [0] and greedy.covered == 5.0 and greedy.rules_unmet == 1
+    assert programme_header("greedy_rules_unmet") == "贪心未满足规则数"

@@ -66,6 +66,8 @@ class Solution:
     status : ``"optimal"``, ``"time limit"``, ``"greedy"`` …
     solve_s : wall time of the solve (seconds).
     served : for the capacitated model, residents each chosen site serves (same order).
+    rules_unmet : rules the plan leaves unmet (greedy only: it does not search, so it can cover
+        more than the optimum by leaving a rule unmet; the exact models meet every rule or fail).
     """
 
     chosen: np.ndarray
@@ -75,6 +77,7 @@ class Solution:
     status: str
     solve_s: float
     served: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rules_unmet: int = 0
 
     @property
     def optimal(self) -> bool:
@@ -399,8 +402,9 @@ def greedy_covering(
     while (p is None or len(chosen) < p) and pick(None, True):
         pass
     secs = time.perf_counter() - t0
+    unmet = sum(len(np.intersect1d(chosen, r.members)) < r.min_sites for r in rules)
     return Solution(np.sort(np.asarray(chosen, np.int64)), st["total"], np.nan, np.nan, "greedy",
-                    secs)  # fmt: skip
+                    secs, rules_unmet=int(unmet))  # fmt: skip
 
 
 def set_covering(

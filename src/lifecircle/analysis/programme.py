@@ -71,7 +71,7 @@ PROGRAMME_COLUMNS = [
 #: Columns of :attr:`Programme.by_year`.
 YEAR_COLUMNS = [
     "year", "projects", "cost", "new_covered_pop", "share_meeting_standard", "status", "gap",
-    "solve_s", "objective", "greedy_objective",
+    "solve_s", "objective", "greedy_objective", "greedy_rules_unmet",
 ]  # fmt: skip
 #: Columns of :attr:`Programme.issues`: ``message`` in English, ``message_zh`` in Chinese.
 ISSUE_COLUMNS = ["year", "rule", "where", "message", "message_zh"]
@@ -163,7 +163,9 @@ class Programme:
         communities meeting the standard after the year, the solver's status, gap and seconds,
         the objective (residents newly covered, weighted like the shortfall priority) and
         greedy's objective with the same projects, budget and street rule (greedy serves each
-        street first with its best project, then fills up).
+        street first with its best project, then fills up) and how many rules greedy left unmet
+        (``greedy_rules_unmet``: where it is above 0, greedy's objective can exceed the optimum's,
+        which meets every rule).
     issues : rules that could not be met, with the year, the rule, where, and why.
     baseline_share : the share meeting the standard before the programme.
     target_met : whether ``target_share`` is reached by ``target_year`` (``None`` if not asked).
@@ -356,7 +358,7 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
         st.years.append({"year": year, "projects": 0, "cost": 0.0, "new_covered_pop": 0.0,
                          "share_meeting_standard": share_meeting(analysis, _added(st)),
                          "status": "nothing to place", "gap": 0.0, "solve_s": 0.0,
-                         "objective": 0.0, "greedy_objective": 0.0})  # fmt: skip
+                         "objective": 0.0, "greedy_objective": 0.0, "greedy_rules_unmet": 0})  # fmt: skip
         return
     kw = {"cost": cost, "budget": budget, "time_limit_s": params.time_limit_s, "mip_gap": params.mip_gap}
     try:
@@ -397,7 +399,7 @@ def _solve_year(analysis: Analysis, b: _Blocks, st: _State, year: int, streets: 
         "year": year, "projects": len(sol.chosen), "cost": spent, "new_covered_pop": float(new.sum()),
         "share_meeting_standard": share_meeting(analysis, _added(st)), "status": sol.status,
         "gap": sol.gap, "solve_s": sol.solve_s, "objective": sol.covered,
-        "greedy_objective": greedy.covered,
+        "greedy_objective": greedy.covered, "greedy_rules_unmet": greedy.rules_unmet,
     })  # fmt: skip
 
 

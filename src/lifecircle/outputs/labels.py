@@ -430,6 +430,10 @@ PROGRAMME_ONLY: dict[str, Label] = {
     "objective": _L("目标值", "Objective", "residents newly covered, weighted like the priority"),
     "greedy_objective": _L("贪心目标值", "Greedy objective",
                            "the same for greedy, with the same projects and street rule"),
+    "greedy_rules_unmet": _L("贪心未满足规则数", "Rules greedy left unmet",
+                             "rules (a street's project, the target's projects) greedy did not meet; "
+                             "above 0 its objective can exceed the optimum's, which meets them all. "
+                             "贪心法未满足的规则数：大于 0 时贪心目标值可能高于满足全部规则的最优值"),
     "rule": _L("规则", "Rule", "the rule that could not be met"),
     "where": _L("位置", "Where", "the street (or city) concerned"),
     "message": _L("说明", "Message", "why, in words"),
