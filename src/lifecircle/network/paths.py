@@ -101,18 +101,16 @@ def nearest_nodes(
     s = src.take(src_pos)
     if floor_m is None:
         d, origin = node_distances(net, s, limit)
-    else:
-        announce_compile(improving_dijkstra)
-        k = len(s)
-        vw = np.maximum(
-            np.column_stack([s.access_m + s.pos_m, s.access_m + (s.edge_length_m - s.pos_m)]),
-            MIN_WEIGHT_M,
-        ).ravel()
-        d, origin = improving_dijkstra(
-            net.indptr, net.indices, net.weights, np.column_stack([s.u, s.v]).ravel(), vw,
-            np.repeat(np.arange(k), 2), np.asarray(floor_m, dtype=np.float64), limit,
-        )  # fmt: skip
-    return d, np.where(origin >= 0, src_pos[np.maximum(origin, 0)], -1)
+        return d, np.where(origin >= 0, src_pos[np.maximum(origin, 0)], -1)
+    announce_compile(improving_dijkstra)
+    vw = np.maximum(
+        np.column_stack([s.access_m + s.pos_m, s.access_m + (s.edge_length_m - s.pos_m)]),
+        MIN_WEIGHT_M,
+    ).ravel()
+    return improving_dijkstra(  # origins given as positions in src
+        net.indptr, net.indices, net.weights, np.column_stack([s.u, s.v]).ravel(), vw,
+        np.repeat(src_pos, 2), np.asarray(floor_m, dtype=np.float64), limit,
+    )  # fmt: skip
 
 
 def nearest(
@@ -137,9 +135,6 @@ def nearest(
     limit = np.inf if max_m is None else float(max_m)
     s = src.take(src_pos)
     d, origin = nearest_nodes(net, src, max_m) if nodes is None else nodes
-    in_s = np.full(len(src), -1, dtype=np.int64)  # positions in src -> in s
-    in_s[src_pos] = np.arange(len(src_pos))
-    origin = np.where(origin >= 0, in_s[np.maximum(origin, 0)], -1)
     # only targets with an end node the search reached, or a source on their own edge, get a
     # distance through the network (a bounded or pruned search reaches few of them)
     on_edge = np.isin(tgt.edge, s.edge)
@@ -150,7 +145,10 @@ def nearest(
     via_v = d[v] + (tgt.edge_length_m[t] - pos)
     use_v = via_v < via_u
     best[t] = np.where(use_v, via_v, via_u) + tgt.access_m[t]
-    best_src[t] = np.where(use_v, origin[v], origin[u])
+    o = np.where(use_v, origin[v], origin[u])  # positions in src; best_src: in s until the end
+    in_s = np.full(len(src), -1, dtype=np.int64)
+    in_s[src_pos] = np.arange(len(src_pos))
+    best_src[t] = np.where(o >= 0, in_s[np.maximum(o, 0)], -1)
     _same_edge_nearest(s, tgt, best, best_src, np.flatnonzero(on_edge))
     _same_compound_nearest(s, tgt, best, best_src)
     out = ~np.isfinite(best) | (best > limit) | tgt.too_far
