@@ -279,18 +279,29 @@ class Analysis:
             f"(profile {self.profile.id}, run {self.run_id})>"
         )
 
+    def headline(self, share: float | None = None) -> dict[str, Any]:
+        """The figures a campaign follows (part of :attr:`summary`, cheaper to make):
+        ``share_meeting_standard`` (of :attr:`share_of` communities; ``share`` when already
+        computed), ``meets_target``, ``shortfalls`` and ``mean_service_index`` (weighted by
+        residents)."""
+        idx = self.index
+        if share is None:
+            share = share_meeting(idx, self.share_of)
+        pop = idx["population"].fillna(0).to_numpy(dtype=float)
+        si = idx["service_index"].fillna(0).to_numpy(dtype=float)
+        return {
+            "share_meeting_standard": share,
+            "meets_target": bool(share >= self.params.target_share),
+            "shortfalls": int(len(self.shortfalls)),
+            "mean_service_index": float(np.average(si, weights=pop)) if pop.sum() > 0 else float("nan"),
+        }
+
     @property
     def summary(self) -> dict[str, Any]:
         """Headline numbers of the run."""
         idx, cats = self.index, self.categories
         shares = {k: share_meeting(idx, k) for k in ("urban", "village", "all")}
-        share = shares[self.share_of]
-        pop = idx["population"].fillna(0)
-        mean_index = (
-            float(np.average(idx["service_index"].fillna(0), weights=pop))
-            if pop.sum() > 0
-            else float("nan")
-        )
+        head = self.headline(shares[self.share_of])
         return {
             "run_id": self.run_id,
             "profile": self.profile.id,
@@ -299,20 +310,20 @@ class Analysis:
             "categories": len(self.params.categories),
             "facilities": int(len(self.facilities)),
             "demand_points": int(len(self.demand)),
-            "shortfalls": int(len(self.shortfalls)),
+            "shortfalls": head["shortfalls"],
             "categories_not_assessed": int(
                 ((cats["scope"] == "city") & (cats["data_status"] == NO_DATA)).sum()
             ),
             "data_gaps": int(len(self.data_gaps)),
-            "share_meeting_standard": share,
+            "share_meeting_standard": head["share_meeting_standard"],
             "share_of": self.share_of,
             "share_meeting_urban": shares["urban"],
             "share_meeting_village": shares["village"],
             "share_meeting_all": shares["all"],
             "communities_unclassified": int(idx["settlement"].isna().sum()),
             "target_share": self.params.target_share,
-            "meets_target": bool(share >= self.params.target_share),
-            "mean_service_index": mean_index,
+            "meets_target": head["meets_target"],
+            "mean_service_index": head["mean_service_index"],
         }
 
     @property

@@ -612,14 +612,17 @@ def _tri(meets: pd.Series) -> np.ndarray:
     return meets.map({True: 1, False: 0}).fillna(-1).to_numpy(dtype=int)
 
 
-def _newly_met(before: Analysis, after: Analysis) -> pd.Series:
+def _newly_met(before: Analysis, after: Analysis) -> dict[str, str]:
     """Categories newly meeting the standard, 、-separated, per community id (the coverage
     tables of both have the same rows in the same order)."""
     cb, ca = before.coverage, after.coverage
-    met = (
+    met = np.flatnonzero(
         ~cb["meets_standard"].astype(bool).to_numpy() & ca["meets_standard"].astype(bool).to_numpy()
     )
-    return cb.loc[met].groupby("community_id", sort=False)["category"].agg("、".join)
+    out: dict[str, list[str]] = {}  # few rows: plain Python beats a groupby
+    for c, k in zip(cb["community_id"].to_numpy()[met], cb["category"].to_numpy()[met], strict=True):
+        out.setdefault(c, []).append(k)
+    return {c: "、".join(v) for c, v in out.items()}
 
 
 def _per_category(categories: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -660,7 +663,10 @@ def _newly_covered(before: Analysis, after: Analysis, added: gpd.GeoDataFrame) -
 def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
     """Place columns of ``b`` with :data:`_COMPARED` before (``_before``) and after (``_after``)."""
     place = [c for c in b.columns if c.endswith(("_code", "_name"))]
-    if b[place].equals(a[place]):  # the same places in the same order (as a scenario keeps them)
+    same = len(a) == len(b) and all(  # the same places in the same order (a scenario keeps them)
+        np.array_equal(b[c].to_numpy(dtype=object), a[c].to_numpy(dtype=object)) for c in place
+    )
+    if same:
         out = pd.DataFrame(
             {**{c: b[c] for c in place}, **{f"{c}_before": b[c] for c in _COMPARED},
              **{f"{c}_after": a[c] for c in _COMPARED}}
@@ -676,7 +682,7 @@ def _before_after(b: pd.DataFrame, a: pd.DataFrame) -> pd.DataFrame:
 def _summary(
     before: Analysis, after: Analysis, added: gpd.GeoDataFrame, comm: pd.DataFrame
 ) -> dict[str, Any]:
-    sb, sa = before.summary, after.summary
+    sb, sa = before.headline(), after.headline()
     return {
         "facilities_added": int(len(added)),
         "categories_changed": sorted(set(added["category"])),
@@ -684,8 +690,8 @@ def _summary(
         "communities_meeting_to_short": int((comm["change"] == "meeting_to_short").sum()),
         "share_before": sb["share_meeting_standard"],
         "share_after": sa["share_meeting_standard"],
-        "share_of": sa["share_of"],
-        "target_share": sa["target_share"],
+        "share_of": after.share_of,
+        "target_share": after.params.target_share,
         "meets_target_before": sb["meets_target"],
         "meets_target_after": sa["meets_target"],
         "shortfalls_before": sb["shortfalls"],
