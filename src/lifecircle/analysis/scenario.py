@@ -229,8 +229,9 @@ def extend_access(
             # only where the added facilities beat the old ones: a search of their own region
             nodes = net.nearest_nodes(src, max_m=reach, floor_m=node_dist[j])
             np.minimum(node_dist[j], nodes[0], out=node_dist[j])
-            cand = np.arange(len(dist))
             d, which = old.nearest_from(net, src, None, max_m=reach, nodes=nodes)
+            pts = np.flatnonzero(d < dist[:, j])
+            d, which = d[pts], which[pts]
         else:  # a merged run by regions keeps no node distances: a search bounded by the points
             cand, limit = _may_gain(dist[:, j], old, src)
             if len(cand) == 0:
@@ -243,10 +244,10 @@ def extend_access(
             d, which = old.nearest_from(net, src, cand, max_m=limit, nodes=nodes)
             if reach is not None:
                 d = np.where(d > reach, np.inf, d)
-        better = d < dist[cand, j]
-        pts = cand[better]
-        dist[pts, j] = d[better]
-        nearest[pts, j] = new_ids[rows[which[better]]]
+            better = np.flatnonzero(d < dist[cand, j])
+            pts, d, which = cand[better], d[better], which[better]
+        dist[pts, j] = d  # the points the added facilities bring nearer
+        nearest[pts, j] = new_ids[rows[which]]
     ids = pd.Index(np.asarray(before.facilities.index, dtype=object)).append(
         pd.Index(new_ids, dtype=object)
     )

@@ -137,7 +137,9 @@ def nearest(
     d, origin = nearest_nodes(net, src, max_m) if nodes is None else nodes
     # only targets with an end node the search reached, or a source on their own edge, get a
     # distance through the network (a bounded or pruned search reaches few of them)
-    on_edge = np.isin(tgt.edge, s.edge)
+    src_edge = np.zeros(len(net.edges), dtype=bool)
+    src_edge[s.edge] = True
+    on_edge = src_edge[tgt.edge]
     reached = origin >= 0
     t = np.flatnonzero(reached[tgt.u] | reached[tgt.v] | on_edge)
     u, v, pos = tgt.u[t], tgt.v[t], tgt.pos_m[t]
