@@ -332,3 +332,39 @@ def test_detect_offset_input_errors(jiaxing_districts):
         detect_offset(gcj.to_crs(4549), wgs)
     with pytest.raises(InputError, match="WalkNetwork or a GeoDataFrame"):
         detect_offset(gcj, [1, 2, 3])
+
+
+def test_load_communities_converts_a_gcj02_boundary_layer(jiaxing_districts, caplog):
+    """Community (or district) boundaries drawn on Amap come as a GeoJSON labelled WGS84.
+    ``crs="gcj02"`` used to be ignored for layers with geometry: the polygons stayed ~500 m
+    off and every resident was counted in the wrong place, without a word. Now every vertex is
+    converted, as ``load_facilities`` and ``load_network`` do; without ``crs=`` the layer's own
+    label is kept (the data cannot tell)."""
+    import lifecircle as lc
+
+    gcj, wgs = jiaxing_districts
+    kw = {"id": "adcode", "name": "district", "population": None}
+    as_is = lc.load_communities(gcj, **kw)
+    with caplog.at_level(logging.INFO, logger="lifecircle"):
+        fixed = lc.load_communities(gcj, crs="gcj02", **kw)
+    assert "7 geometries converted from gcj02 to WGS84" in caplog.text
+    assert fixed.crs.to_epsg() == 4326 and len(fixed) == len(gcj) == 7
+    # the same coordinates as converting every vertex by hand, and none left as they were
+    by_hand = _convert(gcj)
+    assert all(a.equals_exact(b, 1e-12) for a, b in zip(fixed.geometry, by_hand.geometry, strict=True))
+    assert shapely.get_num_coordinates(fixed.geometry.values).sum() == shapely.get_num_coordinates(
+        gcj.geometry.values).sum()  # fmt: skip
+    assert all(a.equals(b) for a, b in zip(as_is.geometry, gcj.geometry, strict=True))
+    # against the WGS84 district file: the converted centroids are nearer, each of them
+    w = wgs.set_index("adcode").geometry
+    ids = fixed["community_id"].to_numpy()
+
+    def gap(frame):
+        a, b = shapely.centroid(frame.geometry.values), shapely.centroid(w.loc[ids].values)
+        return dist_m(shapely.get_x(a), shapely.get_y(a), shapely.get_x(b), shapely.get_y(b))
+
+    raw, conv = gap(as_is), gap(fixed)
+    assert raw.min() > 350 and (conv < raw).all() and np.median(conv) < 100
+    # a GCJ-02 claim on a layer in metres is refused, naming it
+    with pytest.raises(CRSError, match="not lon/lat"):
+        lc.load_communities(gcj.to_crs(4549), crs="gcj02", **kw)

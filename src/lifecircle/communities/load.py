@@ -12,7 +12,7 @@ import shapely
 
 from .._errors import CRSError, InputError
 from ..crs import WGS84
-from ..sources.coords import to_wgs84
+from ..sources.coords import layer_system, layer_to_wgs84, to_wgs84
 from ..sources.tables import Table, coerce_numbers, find_column, find_lonlat, read_table
 from .codes import check_codes, code_text, parent_codes, settlements
 from .population import is_table, join_population
@@ -99,9 +99,14 @@ def _geometry(table: Table, crs: Any, lon: Any, lat: Any, what: str) -> gpd.GeoD
     """The table as a GeoDataFrame: its own geometry, or points from lon/lat columns."""
     df = table.frame
     if table.geometry_name is not None and lon is None and lat is None:
-        if df.crs is None:
-            raise CRSError(f"{what}: no CRS; set it (e.g. gdf.set_crs('EPSG:4326')) before loading")
-        return df
+        system = layer_system(df.crs, crs, what)
+        if system in ("gcj02", "bd09"):  # boundaries drawn on Amap/Baidu: every vertex moved
+            log.info("%s: %d geometries converted from %s to WGS84", what, len(df), system)
+            geoms = layer_to_wgs84(df.geometry.values, system)
+            return gpd.GeoDataFrame(df.drop(columns=df.geometry.name), geometry=geoms, crs=WGS84)
+        if df.crs is not None and crs is None:
+            return df
+        return df.set_crs(WGS84 if system == "wgs84" else system, allow_override=True)
     try:
         ll = find_lonlat(df, lon, lat, what, exclude=table.geometry_name)
     except InputError:
@@ -237,9 +242,11 @@ def load_communities(
     settlement : a column of the user's own urban/village values (urban/village, 城镇/乡村,
         社区/村), used where neither the class code nor the name decides.
     layer : GeoPackage layer or Excel sheet.
-    crs, lon, lat : for tables without geometry: the coordinate system of the lon/lat columns
-        (``"wgs84"``, ``"gcj02"``, ``"bd09"`` or an EPSG code) and the columns (found from
-        经度/纬度, lng/lat ... when not given).
+    crs, lon, lat : the coordinate system (``"wgs84"``, ``"gcj02"``, ``"bd09"`` or an EPSG code):
+        of the lon/lat columns of a table without geometry (needed), or of a layer's geometry
+        when the file has none or holds GCJ-02/BD-09 lon/lat (boundaries drawn on Amap or Baidu,
+        which files label as WGS84 or not at all: converted vertex by vertex). ``lon``/``lat``:
+        the columns (found from 经度/纬度, lng/lat ... when not given).
     encoding : CSV text encoding (default: detected).
     population : a column name, or a separate population table (DataFrame, CSV or Excel file;
         a 七普/统计 table per community), joined by the 12-digit code, else by normalised name

@@ -15,7 +15,7 @@ from .. import settings
 from .._errors import CRSError, InputError
 from .._text import key
 from ..crs import WGS84, transformer
-from ..sources.coords import detect_offset, parse_coord_system
+from ..sources.coords import detect_offset, layer_system, parse_coord_system
 from ..sources.tables import Table, rows_text
 from .frame import records
 
@@ -66,23 +66,7 @@ def table_crs(
 
 
 def _layer_crs(crs: Any, df: Any, where: str) -> Any:
-    if crs is not None:
-        system = parse_coord_system(crs)
-        layer = df.crs
-        if layer is not None and system in ("gcj02", "bd09"):
-            if parse_coord_system(layer) != "wgs84":
-                raise CRSError(
-                    f"{where}: crs={crs!r} says the geometry holds {system} lon/lat, but the "
-                    f"layer's CRS is {CRS.from_user_input(layer).to_string()} (not lon/lat)"
-                )
-        return system
-    if df.crs is None:
-        raise CRSError(
-            f"{where}: the layer has no CRS. Pass crs=..., e.g. crs='gcj02' for Amap data. "
-            "(gcj02 = Amap/高德 and Tencent, bd09 = Baidu/百度, "
-            "wgs84 = GPS/OSM/CGCS2000 lon/lat)"
-        )
-    return parse_coord_system(df.crs)
+    return layer_system(df.crs, crs, where)
 
 
 def geometry_xy(df: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

@@ -38,6 +38,8 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "in_gcj_box",
+    "layer_system",
+    "layer_to_wgs84",
     "parse_coord_system",
     "to_wgs84",
     "wgs84_to_bd09",
@@ -339,6 +341,44 @@ class OffsetReport:
         return self.likely != "wgs84"
 
 
+def layer_system(layer_crs: Any, crs: Any, what: str) -> CoordSystem | CRS:
+    """The coordinate system of a layer's geometry: ``crs=`` when given (GCJ-02/BD-09 lon/lat
+    only in a layer labelled lon/lat or not at all: files label them as WGS84 or not at all;
+    another system than the layer's label is used as asked, with a warning), else the layer's
+    own CRS; a layer without one needs ``crs=`` (an error naming ``what``)."""
+    if crs is None:
+        if layer_crs is None:
+            raise CRSError(
+                f"{what}: the layer has no CRS. Pass crs=..., e.g. crs='gcj02' for Amap data. "
+                "(gcj02 = Amap/高德 and Tencent, bd09 = Baidu/百度, "
+                "wgs84 = GPS/OSM/CGCS2000 lon/lat, or an EPSG code such as 4549)"
+            )
+        return parse_coord_system(layer_crs)
+    system = parse_coord_system(crs)
+    if layer_crs is None:
+        return system
+    own = parse_coord_system(layer_crs)
+    if system in ("gcj02", "bd09"):
+        if own != "wgs84":
+            raise CRSError(
+                f"{what}: crs={crs!r} says the geometry holds {system} lon/lat, but the "
+                f"layer's CRS is {CRS.from_user_input(layer_crs).to_string()} (not lon/lat)"
+            )
+    elif own != system:
+        log.warning("%s: the layer says %s; read as %s as asked (crs=)", what,
+                    CRS.from_user_input(layer_crs).to_string(), crs)  # fmt: skip
+    return system
+
+
+def layer_to_wgs84(geoms: np.ndarray, system: CoordSystem | CRS) -> np.ndarray:
+    """Geometries of any kind (points, lines, polygons) in ``system`` (:func:`layer_system`)
+    as WGS84 lon/lat, converted vertex by vertex: GCJ-02 and BD-09 have no CRS a GIS library
+    could transform with."""
+    xy = shapely.get_coordinates(geoms)
+    lon, lat = to_wgs84(xy[:, 0], xy[:, 1], system)
+    return shapely.set_coordinates(np.array(geoms, dtype=object), np.column_stack([lon, lat]))
+
+
 def _sample_points(geoms: np.ndarray, max_points: int) -> np.ndarray:
     """Points to test: the points themselves, or vertices of lines/polygons (evenly sampled)."""
     pts = shapely.get_coordinates(geoms)
@@ -564,7 +604,8 @@ def _verdict(
             f"the data look like unconverted {nice[likely]} coordinates: read as WGS84 they lie a "
             f"median {as_is:,.0f} m from the reference, converted from {likely} only "
             f"{medians[likely]:,.0f} m (shift ≈{shift_m:,.0f} m; {mode}, {n} points). "
-            f"Load them with lifecircle.load_facilities(..., crs='{likely}') or convert with "
+            f"Load them with crs='{likely}' (load_facilities, load_communities, load_network "
+            f"take it, boundaries too) or convert lon/lat with "
             f"lifecircle.coords.to_wgs84(lon, lat, '{likely}')"
         )
         if warn:
