@@ -127,7 +127,7 @@ def test_load_communities_chinese_columns_codes_and_errors(tmp_path):
     assert c["population"].tolist() == [3200, 4100] and c["pop_elderly"].tolist() == [800, 900]
     assert c["community_name"].tolist() == ["新兴社区", "城南社区"]
     bad = gdf.assign(常住人口=["3200", "约四千"])
-    with pytest.raises(lc.InputError, match="non-numeric values in rows 1.*'约四千'. Write plain"):
+    with pytest.raises(lc.InputError, match="not a number of residents in rows 1.*'约四千'. Write one"):
         lc.load_communities(bad)
     blank = lc.load_communities(gdf.assign(常住人口=["3200", " "]))  # empty: unknown, not bad
     assert blank["population"].iloc[0] == 3200 and np.isnan(blank["population"].iloc[1])

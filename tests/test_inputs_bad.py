@@ -149,7 +149,7 @@ CASES = [
         "population-not-numbers",
         lambda tmp: _gdf(社区名称=["甲社区", "乙社区"], 常住人口=["100", "约两千"]),
         lc.InputError,
-        ["'常住人口'", "non-numeric", "rows 1"],
+        ["'常住人口'", "not a number of residents", "rows 1", "'约两千'"],
     ),
     (
         lambda obj: lc.load_communities(obj, population="人数"),

@@ -298,3 +298,65 @@ def test_communities_from_a_csv_with_lonlat_columns(tmp_path):
     assert c["population"].tolist() == [3200, 1800]
     with pytest.raises(lc.CRSError, match="say which coordinate system the '经度'/'纬度'"):
         lc.load_communities(p)
+
+
+# ---------------------------------------------------------------------- counts as people write them
+@pytest.mark.parametrize(
+    ("cell", "count"),
+    [("1,050", 1050), ("1 050", 1050), ("１，０５０", 1050), ("2,000张", 2000), ("约4876人", 4876),
+     ("1.2万", 12000), ("1.15万", 11500), ("1.2千", 1200), ("120", 120), ("120.5", 120.5),
+     (35, 35), ("120-150", None), ("1,05", None), ("一百", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_count_value_reads_counts_as_written(cell, count):
+    from lifecircle._text import count_value
+
+    got = count_value(cell)
+    assert (np.isnan(got) if count is None else got == count), (cell, got)
+
+
+def test_bed_and_place_counts_are_read_and_both_columns_used(tmp_path, caplog):
+    """A bureau list with 床位 for elderly care and 托位 for childcare, written as people write
+    numbers. "1,050" used to become 1 bed and "2,000张" 2; the 托位 column was dropped whenever a
+    床位 column was there. A range cannot be read: it is left empty and its row named."""
+    df = pd.DataFrame({
+        "名称": ["石鼓路老年公寓", "城南养老院", "阳光托育园", "小星星托育", "东城养老中心"],
+        "类别": ["养老服务设施", "养老服务设施", "托育机构", "托育机构", "养老服务设施"],
+        "经度": [120.75, 120.76, 120.77, 120.78, 120.79],
+        "纬度": [30.75, 30.76, 30.77, 30.78, 30.79],
+        "床位": ["1,050", "2,000张", None, None, "120-150"],
+        "托位": [None, None, 60, "约40", None],
+    })  # fmt: skip
+    path = tmp_path / "民政名单.xlsx"
+    df.to_excel(path, index=False)
+    with caplog.at_level(logging.INFO, logger="lifecircle"):
+        gdf = lc.load_facilities(path, lc.load_profile(PROFILE), crs="wgs84")
+    cap = gdf.set_index("name")["capacity"]
+    assert cap["石鼓路老年公寓"] == 1050 and cap["城南养老院"] == 2000
+    assert cap["阳光托育园"] == 60 and cap["小星星托育"] == 40
+    assert np.isnan(cap["东城养老中心"])
+    assert "capacity '床位' is not a count in rows 6 " in caplog.text and "'120-150'" in caplog.text
+    assert "'1,050' → 1,050" in caplog.text  # what was read from text is said
+
+
+def test_population_written_with_separators_or_units_is_read_and_named(caplog):
+    """"12,345", "约4876人" and "1.2万" are residents a planner meant; they used to be refused
+    ("Write plain numbers"). They are read, and the rows read from text are named in a warning;
+    a range is still refused with its value and the fix."""
+    comm = gpd.GeoDataFrame(
+        {"社区名称": ["甲社区", "乙社区", "丙社区", "丁社区"],
+         "常住人口": ["12,345", "约4876人", "1.2万", 3000]},
+        geometry=shapely.points([[120.75, 30.75], [120.76, 30.76], [120.77, 30.77], [120.78, 30.78]]),
+        crs=4326,
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="lifecircle"):
+        c = lc.load_communities(comm)
+    assert c["population"].tolist() == [12345, 4876, 12000, 3000]
+    assert "'常住人口' read from text in rows 0, 1, 2" in caplog.text
+    assert "'1.2万' → 12,000" in caplog.text
+    with pytest.raises(lc.InputError, match=r"rows 3 .*'900-1000'.*Write one number per cell"):
+        lc.load_communities(comm.assign(常住人口=["1", "2", "3", "900-1000"]))
+    # the same reading in a separate population table (七普 per community)
+    table = pd.DataFrame({"社区名称": ["甲社区", "乙社区", "丙社区", "丁社区"],
+                          "常住人口": ["1,200", "约900人", "2万", 15]})  # fmt: skip
+    joined = lc.load_communities(comm.drop(columns="常住人口"), population=table)
+    assert joined["population"].tolist() == [1200, 900, 20000, 15]

@@ -8,6 +8,8 @@ Three levels, each built on the one before:
   may matter (``"附属中学-北门"``).
 * :func:`key` — :func:`compact` without punctuation and underscores: for comparing column headers,
   profile and coordinate-system names, facility names (``"Lng, Lat"`` ≡ ``"lng_lat"``).
+
+Also :func:`count_value`: a count (residents, beds, places) as people write it in a cell.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import difflib
 import re
 import unicodedata
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 _SPACE = re.compile(r"\s+", re.UNICODE)
@@ -79,3 +82,30 @@ def name_score(a: Any, b: Any) -> float:
     bx, by = _bigrams(x), _bigrams(y)
     dice = 2.0 * sum((bx & by).values()) / (sum(bx.values()) + sum(by.values()))
     return float(max(ratio, dice))
+
+
+# a count as written in a cell: 约 / ~ / ≈ first, thousands grouped by "," or a space (only
+# groups of three), a decimal part, 万 (10,000) or 千 (1,000), then a unit word
+_COUNT = re.compile(
+    r"^(?:大约|约|~|≈)?\s*(\d{1,3}(?:[,\s]\d{3})+|\d+)(\.\d+)?\s*(万|千)?\s*"
+    r"(?:人|张|床|个|位|户|名|座|间|所|家|张床位|个床位|个托位)?$"
+)
+_SCALE = {"万": Decimal(10_000), "千": Decimal(1_000), None: Decimal(1)}
+
+
+def count_value(value: Any) -> float:
+    """A count from a cell: a number, or text as people write it (``"1,050"``, ``"1 050"``,
+    ``"约4876人"``, ``"2,000张"``, ``"1.2万"`` → 12,000, ``"1.2千"`` → 1,200; full-width digits
+    too). ``NaN`` for a blank cell and for anything else (a range such as ``"120-150"``, two
+    numbers, words): the caller says which rows it could not read."""
+    if is_missing(value):
+        return float("nan")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf":  # numpy scalars
+        return float(value)
+    m = _COUNT.match(fold(value))
+    if m is None:
+        return float("nan")
+    number = Decimal(re.sub(r"[,\s]", "", m.group(1)) + (m.group(2) or ""))
+    return float(number * _SCALE[m.group(3)])  # exact: "1.15万" is 11,500, not 11,499.99…

@@ -15,7 +15,7 @@ from ..crs import WGS84
 from ..sources.coords import layer_system, layer_to_wgs84, to_wgs84
 from ..sources.tables import Table, coerce_numbers, find_column, find_lonlat, read_table
 from .codes import check_codes, code_text, parent_codes, settlements
-from .population import is_table, join_population
+from .population import is_table, join_population, read_population
 
 log = logging.getLogger(__name__)
 
@@ -176,24 +176,7 @@ def _population(out: pd.DataFrame, gdf: pd.DataFrame, cols: dict, table: Table, 
         if not cols[name]:
             out[col] = np.nan
             continue
-        raw = gdf[cols[name]]
-        blank = raw.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        raw = raw.mask(blank)  # an empty cell is a missing value, not a bad one
-        vals = pd.to_numeric(raw, errors="coerce")
-        notnum = (vals.isna() & raw.notna()).to_numpy()
-        if notnum.any():
-            shown = ", ".join(repr(v) for v in raw[notnum].head(5))
-            raise InputError(
-                f"{what}: column {cols[name]!r} has non-numeric values in {table.rows(notnum, 5)}:"
-                f" {shown}. Write plain numbers (1200, not '1,200', '约900' or '1500人'); leave "
-                "the cell empty where the number is not known"
-            )
-        negative = (vals < 0).to_numpy()
-        if negative.any():
-            raise InputError(
-                f"{what}: column {cols[name]!r} is negative in {table.rows(negative, 5)}"
-            )
-        out[col] = vals.astype(float).to_numpy()
+        out[col] = read_population(gdf[cols[name]], lambda m: table.rows(m, 5), what, cols[name])
     over = (out["pop_elderly"] > out["population"]).to_numpy()
     if over.any():
         raise InputError(f"{what}: more people aged 60+ than residents in {table.rows(over, 5)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._text import is_missing, key
-from ..sources.tables import find_column, read_table, rows_text
+from ..sources.tables import find_column, read_counts, read_table, rows_text, shown_values
 from .codes import code_text
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,30 @@ def join_population(
     return values, report
 
 
+def read_population(
+    values: pd.Series, rows: Callable[[np.ndarray], str], what: str, col: Any
+) -> np.ndarray:
+    """The residents in a column (:func:`~lifecircle.sources.tables.read_counts`: ``"12,345"``,
+    ``"约4876人"``, ``"1.2万"`` are read, and the rows read from such text are named in a
+    warning); a cell that holds no count or a negative one is an error naming the rows
+    (``rows(mask)``), the values and how to write them. Blank cells are unknown (NaN)."""
+    vals, unread, from_text = read_counts(values)
+    if unread.any():
+        raise InputError(
+            f"{what}: column {col!r} has cells that are not a number of residents in "
+            f"{rows(unread)}: {shown_values(values, unread)}. Write one number per cell (1200, "
+            "'1,200', '约900' and '1.2万' are read too; not a range such as '900-1000'); leave "
+            "the cell empty where the number is not known"
+        )
+    negative = vals < 0
+    if negative.any():
+        raise InputError(f"{what}: column {col!r} is negative in {rows(negative)}")
+    if from_text.any():
+        log.warning("%s: column %r read from text in %s: %s; check them", what, col,
+                    rows(from_text), shown_values(values, from_text, vals))  # fmt: skip
+    return vals
+
+
 def _values(
     df: pd.DataFrame, cols: dict[str, Any], report: pd.DataFrame, index: pd.Index, what: str
 ) -> pd.DataFrame:
@@ -242,13 +267,9 @@ def _values(
     for k, target in _TARGET.items():
         if cols[k] is None:
             continue
-        vals = pd.to_numeric(df[cols[k]], errors="coerce").to_numpy(dtype="float64")
-        bad = np.isnan(vals) & df[cols[k]].notna().to_numpy() | (vals < 0)
-        if bad.any():
-            raise InputError(
-                f"{what}: column {cols[k]!r} is not a non-negative number in rows "
-                f"{rows_text(list(report['row'][bad]), 5)}"
-            )
+        vals = read_population(
+            df[cols[k]], lambda m: "rows " + rows_text(list(report["row"][m]), 5), what, cols[k]
+        )
         series = pd.Series(vals[ok], index=report.loc[ok, "community_id"].to_numpy())
         out[target] = series.reindex(index.astype(str)).to_numpy()
     return out

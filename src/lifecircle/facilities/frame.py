@@ -9,7 +9,6 @@ indexed by a stable unique ``facility_id`` (also kept as a column), starting wit
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import pandas as pd
 from pyproj import CRS
 
 from .._errors import InputError
-from .._text import fold
 from ..crs import WGS84
 from ..sources.tables import rows_text
 
@@ -27,9 +25,6 @@ log = logging.getLogger(__name__)
 
 #: Columns every facility frame starts with (in this order).
 BASE_COLUMNS = ["facility_id", "category", "category_zh", "name", "source", "capacity"]
-
-_NUMBER = re.compile(r"^\s*[约~≈]?\s*([-+]?\d+(?:\.\d+)?)")
-
 
 def profile_categories(profile: Any) -> list[Any]:
     """The categories of a profile (or of the profile a name/path loads), in order."""
@@ -43,16 +38,6 @@ def profile_categories(profile: Any) -> list[Any]:
             "profile has no categories; pass a profile from lifecircle.load_profile(...)"
         )
     return list(cats.values())
-
-
-def parse_number(value: Any) -> float:
-    """A number from a cell or tag ("120", "约120人", "120.5"), NaN when there is none."""
-    if value is None:
-        return np.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    m = _NUMBER.match(fold(value))
-    return float(m.group(1)) if m else np.nan
 
 
 def check_bounds(bounds: Any) -> tuple[float, float, float, float] | None:

@@ -15,7 +15,7 @@ import shapely
 
 from .. import settings
 from .._errors import InputError
-from .._text import is_missing
+from .._text import count_value, is_missing
 from ..crs import WGS84
 from ..sources.osm import is_osm_file, read_osm
 from ..sources.overpass import features_from_overpass
@@ -29,7 +29,6 @@ from .frame import (
     finish,
     in_bounds,
     log_counts,
-    parse_number,
     profile_categories,
 )
 
@@ -92,7 +91,7 @@ def osm_capacity(tags: dict[str, str]) -> float:
     """Capacity from the first of :data:`CAPACITY_TAGS` that holds a number, else NaN."""
     for k in CAPACITY_TAGS:
         if k in tags:
-            v = parse_number(tags[k])
+            v = count_value(tags[k])
             if np.isfinite(v):
                 return v
     return np.nan

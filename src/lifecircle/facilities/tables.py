@@ -16,7 +16,16 @@ from .._errors import CRSError, InputError
 from .._text import key
 from ..crs import WGS84
 from ..sources.coords import in_gcj_box, to_wgs84
-from ..sources.tables import Table, coerce_numbers, find_column, find_lonlat, read_table, rows_text
+from ..sources.tables import (
+    Table,
+    coerce_numbers,
+    find_column,
+    find_lonlat,
+    read_counts,
+    read_table,
+    rows_text,
+    shown_values,
+)
 from .classify import amap_codes, categorise_row, category_by_label, clean_text, looks_like_codes
 from .frame import (
     check_bounds,
@@ -24,7 +33,6 @@ from .frame import (
     finish,
     log_counts,
     log_rules,
-    parse_number,
     profile_categories,
     records,
 )
@@ -115,6 +123,7 @@ class _Columns:
     category: Any = None
     amap: Any = None
     capacity: Any = None
+    more_capacity: list[Any] = field(default_factory=list)  # 托位 beside 床位: filled per row
     id: Any = None
     given_cat: Any = None  # a category for every row (category= named one, not a column)
     synthetic: list[str] = field(default_factory=list)  # split out of a "lng,lat" column
@@ -126,7 +135,7 @@ class _Columns:
             "name": self.name,
             "category": self.category,
             "amap_type": self.amap,
-            "capacity": self.capacity,
+            "capacity": [self.capacity, *self.more_capacity] if self.more_capacity else self.capacity,
             "id": self.id,
         }
         log.info(
@@ -187,6 +196,11 @@ def _find_columns(
         taken=taken,
     )
     taken.append(found.capacity)
+    if given["capacity"] is None and found.capacity is not None:
+        # another capacity header (床位 and 托位 side by side): the first that holds a number
+        names = {key(n) for n in _CAP_NAMES}
+        found.more_capacity = [c for c in cols if c not in taken and key(c) in names]
+        taken.extend(found.more_capacity)
     found.id = find_column(cols, given["id"], _ID_NAMES, "id column (编号)", taken=taken)
     return found
 
@@ -314,19 +328,23 @@ def _categorise(
     return _Categories(names, cat_text, matched, how)
 
 
-def _capacity(table: Table, col: Any, where: str) -> np.ndarray:
+def _capacity(table: Table, cols: list[Any], where: str) -> np.ndarray:
+    """Capacity per row from the first of ``cols`` (床位, 托位 …) that holds a count there
+    (a list may give beds for elderly care and places for childcare in two columns)."""
     df = table.frame
-    if col is None:
-        return np.full(len(df), np.nan)
-    values = np.array([parse_number(v) for v in df[col]], dtype="float64")
-    unread = np.isnan(values) & df[col].notna().to_numpy()
-    if unread.any():
-        log.warning(
-            "%s: capacity %r is not a number in %s; left empty (NaN)",
-            where,
-            col,
-            table.rows(unread),
-        )
+    values = np.full(len(df), np.nan)
+    for col in cols:
+        got, unread, from_text = read_counts(df[col])
+        if unread.any():
+            log.warning(
+                "%s: capacity %r is not a count in %s (%s); left empty. Write a number such as "
+                "120 or '1,050'", where, col, table.rows(unread),
+                shown_values(df[col], unread),
+            )  # fmt: skip
+        if from_text.any():
+            log.info("%s: capacity %r read from text in %s: %s", where, col,
+                     table.rows(from_text), shown_values(df[col], from_text, got))  # fmt: skip
+        values = np.where(np.isnan(values), got, values)
     return values
 
 
@@ -571,7 +589,7 @@ def load_facilities(
     x, y, bad_report = _coordinates(table, cols, system, use_geometry, bad_coords, where)
     wgs = _to_wgs84(table, x, y, system, crs, where)
     cat = _categorise(table, cols, cats, where, poi_types_from(poi_types))
-    cap = _capacity(table, cols.capacity, where)
+    cap = _capacity(table, [c for c in [cols.capacity, *cols.more_capacity] if c is not None], where)
     ids = _ids(table, cols.id, id, src_name, where)
     unmatched_rep = _unmatched(table, cat, cats, wgs, errors, where)
     gdf = _frame(table, cols, cat, ids, cap, wgs, src_name)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._files import decode_text
-from .._text import fold, key
+from .._text import count_value, fold, key
 from .osm import is_osm_file
 
 log = logging.getLogger(__name__)
@@ -447,6 +447,31 @@ def split_pairs(df: pd.DataFrame, col: Any, lat_first: bool = False) -> LonLat:
         "lat,lng" if lat_first else "lng,lat",
     )
     return LonLat(lon_col, lat_col, split=col, synthetic=[lon_col, lat_col])
+
+
+def read_counts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts from a column (residents, beds …), read by :func:`~lifecircle._text.count_value`:
+    ``(values, unreadable, from_text)``: the numbers (NaN where blank or unreadable), the cells
+    that are not blank but hold no count (``"120-150"``, words), and the cells read from text
+    that is not a plain number (``"1,050"``, ``"约900人"``, ``"1.2万"``), for the caller to name."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        n = len(values)
+        return values.to_numpy(dtype="float64", na_value=np.nan), np.zeros(n, bool), np.zeros(n, bool)
+    nums = np.array([count_value(v) for v in values], dtype="float64")
+    text = values.astype("string").str.strip()
+    blank = text.isna().to_numpy() | (text == "").fillna(True).to_numpy()
+    plain = pd.to_numeric(values.mask(blank), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return nums, np.isnan(nums) & ~blank, ~np.isnan(nums) & np.isnan(plain)
+
+
+def shown_values(values: pd.Series, mask: np.ndarray, read: np.ndarray | None = None, limit: int = 5) -> str:
+    """The first ``limit`` cells at ``mask``, quoted (with what they were read as, given
+    ``read``), for messages: ``'1,050' → 1,050, '约40' → 40``."""
+    cells = values[mask].head(limit).tolist()
+    if read is None:
+        return ", ".join(repr(v) for v in cells)
+    got = read[mask][:limit]
+    return ", ".join(f"{v!r} → {g:,.10g}" for v, g in zip(cells, got, strict=True))
 
 
 def coerce_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
