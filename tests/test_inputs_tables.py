@@ -360,3 +360,21 @@ def test_population_written_with_separators_or_units_is_read_and_named(caplog):
                           "常住人口": ["1,200", "约900人", "2万", 15]})  # fmt: skip
     joined = lc.load_communities(comm.drop(columns="常住人口"), population=table)
     assert joined["population"].tolist() == [1200, 900, 20000, 15]
+
+
+def test_boundaries_take_the_population_tables_headers_and_full_width_codes():
+    """A bureau heads the street column 所属街道 in both its files; the population table knew
+    that header, the boundary loader did not, so street names were lost without a word and the
+    name join failed ("match no community"). A code typed in full-width digits made a county
+    "３３０４０２" of its own."""
+    comm = gpd.GeoDataFrame(
+        {"村社区名称": ["新兴社区", "城南社区"], "所属街道": ["建设街道", "新嘉街道"],
+         "区划代码": ["３３０４０２００１００１", "330402002003"], "常住人口": [3200, 4100]},
+        geometry=shapely.points([[120.75, 30.75], [120.76, 30.76]]), crs=4326,
+    )  # fmt: skip
+    c = lc.load_communities(comm)
+    assert c["street_name"].tolist() == ["建设街道", "新嘉街道"]
+    assert c["community_name"].tolist() == ["新兴社区", "城南社区"]
+    assert c["community_code"].tolist() == ["330402001001", "330402002003"]
+    assert c["county_code"].tolist() == ["330402", "330402"]
+    assert c["street_code"].tolist() == ["330402001", "330402002"]

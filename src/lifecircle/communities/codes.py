@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -67,14 +68,15 @@ _VALUE_KEYS = {key(v): s for s, values in _COLUMN_VALUES.items() for v in values
 
 
 def code_text(s: pd.Series) -> pd.Series:
-    """Administrative codes as strings, keeping leading digits (no '.0' from floats)."""
+    """Administrative codes as strings, keeping leading digits (no '.0' from floats); full-width
+    digits (``３３０４…``, typed with a Chinese input method) as ASCII digits."""
 
     def one(v: Any) -> Any:
         if is_missing(v):
             return None
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
-        text = str(v).strip()
+        text = unicodedata.normalize("NFKC", str(v)).strip()
         return text[:-2] if re.fullmatch(r"\d+\.0", text) else (text or None)
 
     return s.map(one).astype(object)

@@ -15,7 +15,7 @@ from ..crs import WGS84
 from ..sources.coords import layer_system, layer_to_wgs84, to_wgs84
 from ..sources.tables import Table, coerce_numbers, find_column, find_lonlat, read_table
 from .codes import check_codes, code_text, parent_codes, settlements
-from .population import is_table, join_population, read_population
+from .population import TABLE_COLUMNS, is_table, join_population, read_population
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ GROUP_COLUMNS = {
 }
 
 # Headers recognised when the caller does not name the column (compared through _text.key).
-_ALIASES: dict[str, tuple[str, ...]] = {
+_OWN_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("community_id", "id", "编号", "社区编号", "fid"),
     "name": ("community_name", "name", "名称", "社区名称", "社区", "村社区", "社区名", "村居名称"),
     "code": (
@@ -85,6 +85,12 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "城乡属性代码",
     ),
     "settlement": ("settlement", "城乡类型", "城乡属性", "村居类型", "社区类型"),
+}
+
+#: Headers of a boundary layer or community list: its own, then those of a population table for
+#: the same role (a bureau uses one set of headers for both files: 所属街道, 村社区名称 …).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    k: tuple(dict.fromkeys([*v, *TABLE_COLUMNS.get(k, ())])) for k, v in _OWN_ALIASES.items()
 }
 
 _GROUPS = [
