@@ -459,3 +459,35 @@ def test_places_roll_up_as_in_a_full_run(inputs):
     moved = cat_b["covered_pop"].to_numpy() != cat_a["covered_pop"].to_numpy()
     assert set(cat_a["street_code"].to_numpy()[moved]) == streets
     assert len(streets) < 4  # some streets kept their rows
+
+
+def test_an_added_facility_is_entered_through_its_gate():
+    """The analysis's facility gates name a planned nursery N2 inside a compound (gate 10 m
+    north of the south street at x=100); the community is on that street at x=100. A full run
+    enters N2 through its gate: 10 m of street access + 140 m inside = 150 m. The scenario
+    used to snap N2 to its own nearest street (the north one, 50 m away) and found N1 at 905 m
+    instead (a review found it): the added facilities now go through the same gates."""
+    from _nets import CRS, X0, Y0, pts, river_with_bridge
+    from conftest import FIXTURES
+
+    net = river_with_bridge()
+    profile = lc.load_profile(FIXTURES / "profile_analysis.toml")
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"name": ["C1"], "population": [1000]}, geometry=[shapely.Point(X0 + 100, Y0)], crs=CRS
+    ))  # fmt: skip
+    fac = gpd.GeoDataFrame(
+        {"category": ["nursery", "nursery"], "capacity": [10.0, 10.0]},
+        geometry=[shapely.Point(X0 + 1000, Y0 - 5), shapely.Point(X0 + 100, Y0 + 150)],
+        crs=CRS, index=pd.Index(["N1", "N2"], name="facility_id"),
+    )  # fmt: skip
+    gate = pts((100, 10), index=["g2"])
+    gate["facility_id"] = "N2"
+    kw = {"categories": ["nursery"], "facility_gates": gate}
+    before = lc.analyze(net, fac.loc[["N1"]], comm, profile, **kw)
+    sc = before.with_projects(fac.loc[["N2"]].to_crs(4326), statuses=None).analysis
+    full = lc.analyze(net, fac, comm, profile, **kw)
+    assert full.access.distance_m[0, 0] == pytest.approx(150.0)
+    assert sc.access.distance_m[0, 0] == full.access.distance_m[0, 0]
+    assert sc.access.nearest[0, 0] == full.access.nearest[0, 0] == "N2"
+    for t in ("coverage", "shortfalls", "index", "categories"):
+        pd.testing.assert_frame_equal(getattr(sc, t), getattr(full, t))

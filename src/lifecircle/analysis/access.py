@@ -34,11 +34,13 @@ class Access:
     demand_exits, demand_exit_rows : the same for demand points in gated compounds (one row per
         gate of their compound) and per row the point's position in :attr:`demand`. ``None``:
         no compound gates.
-    node_distance_m : (n_categories, n_network_nodes) distance from every network node to the
-        nearest facility of each category (``inf``: none). A scenario searches from its added
-        facilities only where they beat these (:meth:`WalkNetwork.nearest_nodes`). 8 bytes per
-        node and category (Milan's 58,529 nodes × 12 categories: 5.6 MB). ``None``: not kept
-        (the merged run of :func:`lifecircle.analyze_regions`, whose regions each had their own).
+    node_distance_m : per category, the distance from every network node to its nearest
+        facility (an array, ``inf`` beyond reach; ``None`` for a category without facilities). A
+        scenario searches from its added facilities only where they beat these
+        (:meth:`WalkNetwork.nearest_nodes`) and shares the arrays of the categories it does not
+        change. 8 bytes per node and category with facilities (Milan's 58,529 nodes × 12
+        categories: 5.6 MB). ``None``: not kept (the merged run of
+        :func:`lifecircle.analyze_regions`, whose regions each had their own).
     """
 
     categories: tuple[str, ...]
@@ -51,7 +53,7 @@ class Access:
     facility_entry_rows: np.ndarray | None = None
     demand_exits: Snapped | None = None
     demand_exit_rows: np.ndarray | None = None
-    node_distance_m: np.ndarray | None = None
+    node_distance_m: tuple[np.ndarray | None, ...] | None = None
 
     def column(self, category: str) -> int:
         """Column of ``category`` in :attr:`distance_m`."""
@@ -157,7 +159,7 @@ def compute_access(
     n = len(demand)
     dist = np.full((n, len(categories)), np.inf)
     nearest = np.full((n, len(categories)), None, dtype=object)
-    node_dist = np.full((len(categories), len(network.nodes)), np.inf)
+    node_dist: list[np.ndarray | None] = [None] * len(categories)
     for j, cid in enumerate(progress(categories, desc="categories")):
         rows = np.flatnonzero(fac_cat[via_rows] == cid)
         if len(rows) == 0:
@@ -178,7 +180,7 @@ def compute_access(
         facility_entry_rows=via_rows if gated_fac else None,
         demand_exits=homes if gated_homes else None,
         demand_exit_rows=home_rows if gated_homes else None,
-        node_distance_m=node_dist,
+        node_distance_m=tuple(node_dist),
     )  # fmt: skip
 
 

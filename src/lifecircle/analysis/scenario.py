@@ -210,25 +210,35 @@ def extend_access(
     before: Analysis, added: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
 ) -> tuple[Access, list[str]]:
     """The access of ``before`` with ``added`` built: one search per category from the added
-    facilities only, then the element-wise minimum. ``facilities``: old and added, sorted by id
-    (as :func:`lifecircle.analyze` sorts them). Returns the access and the changed categories."""
+    facilities only (entered through their gates where the analysis's ``facility_gates`` name
+    them, as a full run enters them), then the element-wise minimum. ``facilities``: old and
+    added, sorted by id (as :func:`lifecircle.analyze` sorts them). Returns the access and the
+    changed categories."""
     old = before.access
     net = before.network
     new = net.snap(added, before.params.max_snap_m, what="added facilities")
+    via, via_rows = new, np.arange(len(new))
+    gates = before.gates["facility_gates"]
+    if gates is not None and len(gates):
+        via, via_rows = net.snap_through_gates(
+            new, gates, before.params.max_snap_m, what="added facilities"
+        )
     new_cat = added["category"].to_numpy()
     new_ids = np.asarray(added.index, dtype=object)
     dist, nearest = old.distance_m.copy(), old.nearest.copy()
-    node_dist = None if old.node_distance_m is None else old.node_distance_m.copy()
+    nodes_before = old.node_distance_m
+    node_dist = None if nodes_before is None else list(nodes_before)  # changed rows replaced
     changed = [c for c in old.categories if (new_cat == c).any()]
     reach = before.reach_m  # a run by regions: beyond it, distances stay inf (its contract)
     for cid in changed:
         j = old.column(cid)
-        rows = np.flatnonzero(new_cat == cid)
-        src = new.take(rows)
+        rows = np.flatnonzero(new_cat[via_rows] == cid)  # the category's entries
+        src = via.take(rows)
         if node_dist is not None:
             # only where the added facilities beat the old ones: a search of their own region
-            nodes = net.nearest_nodes(src, max_m=reach, floor_m=node_dist[j])
-            np.minimum(node_dist[j], nodes[0], out=node_dist[j])
+            floor = node_dist[j] if node_dist[j] is not None else np.full(len(net.nodes), np.inf)
+            nodes = net.nearest_nodes(src, max_m=reach, floor_m=floor)
+            node_dist[j] = np.minimum(floor, nodes[0])
             d, which = old.nearest_from(net, src, None, max_m=reach, nodes=nodes)
             pts = np.flatnonzero(d < dist[:, j])
             d, which = d[pts], which[pts]
@@ -247,7 +257,7 @@ def extend_access(
             better = np.flatnonzero(d < dist[cand, j])
             pts, d, which = cand[better], d[better], which[better]
         dist[pts, j] = d  # the points the added facilities bring nearer
-        nearest[pts, j] = new_ids[rows[which]]
+        nearest[pts, j] = new_ids[via_rows[rows[which]]]
     ids = pd.Index(np.asarray(before.facilities.index, dtype=object)).append(
         pd.Index(new_ids, dtype=object)
     )
@@ -255,20 +265,21 @@ def extend_access(
     snapped = _concat_snapped(old.facilities, new, order)
     cats = facilities["category"].to_numpy()
     entries, entry_rows = None, None
-    if old.facility_entries is not None and old.facility_entry_rows is not None:
-        # the old facilities' gates stay theirs (at their new positions); added ones have none
+    if old.facility_entries is not None or via is not new:
+        # the facilities as the distances reach them: the old ones' entries stay theirs (at
+        # their new positions), then the added ones'
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))
         n_old = len(before.facilities)
-        entries = _concat_snapped(
-            old.facility_entries, new, np.arange(len(old.facility_entry_rows) + len(new))
-        )
-        entry_rows = position[
-            np.concatenate([old.facility_entry_rows, n_old + np.arange(len(new))])
-        ]
+        old_entries, old_rows = old.facility_entries, old.facility_entry_rows
+        if old_entries is None or old_rows is None:
+            old_entries, old_rows = old.facilities, np.arange(n_old)
+        entries = _concat_snapped(old_entries, via, np.arange(len(old_rows) + len(via)))
+        entry_rows = position[np.concatenate([old_rows, n_old + via_rows])]
     access = dataclasses.replace(
         old, facilities=snapped, facility_category=cats, distance_m=dist, nearest=nearest,
-        facility_entries=entries, facility_entry_rows=entry_rows, node_distance_m=node_dist,
+        facility_entries=entries, facility_entry_rows=entry_rows,
+        node_distance_m=None if node_dist is None else tuple(node_dist),
     )  # fmt: skip
     return access, changed
 
@@ -319,8 +330,10 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
     if tuple(cats) == tuple(access.categories):
         return access
     cols = [access.column(c) for c in cats]
+    nodes = access.node_distance_m
     return dataclasses.replace(access, categories=tuple(cats), distance_m=access.distance_m[:, cols],
-                               nearest=access.nearest[:, cols])  # fmt: skip
+                               nearest=access.nearest[:, cols],
+                               node_distance_m=None if nodes is None else tuple(nodes[j] for j in cols))  # fmt: skip
 
 
 # ---------------------------------------------------------------------- the stages
