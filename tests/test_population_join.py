@@ -212,3 +212,31 @@ def test_population_from_an_excel_file(divisions, boundaries, tmp_path):
     report = pd.DataFrame.from_records(comm.attrs["population_join"])
     assert list(report["match"]) == [m for m, _ in expect]
     assert list(report["row"][:2]) == [2, 3]  # spreadsheet rows: the header is row 1
+
+
+def test_a_row_copied_twice_is_used_once_and_estimates_are_named(caplog):
+    """百福弄 listed twice with the same figures lost both rows (0 residents, then an estimate
+    nobody could trace). A copy with the same figures is now one row ("repeated", the first
+    used); rows with different figures stay "duplicate" and unused; the communities whose
+    population is then estimated are named."""
+    comm = gpd.GeoDataFrame(
+        {"社区名称": ["百福弄社区", "子城社区"], "街道": ["建设街道", "建设街道"]},
+        geometry=shapely.points([[120.75, 30.75], [120.76, 30.76]]), crs=4326,
+    )  # fmt: skip
+    table = pd.DataFrame({"社区名称": ["百福弄社区", "百福弄社区", "子城社区", "子城社区"],
+                          "街道": ["建设街道"] * 4, "常住人口": [3215, 3215, 5630, 5700]})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="lifecircle"):
+        c = lc.load_communities(comm, population=table)
+    report = pd.DataFrame(c.attrs["population_join"])
+    assert report["match"].tolist() == ["name", "repeated", "duplicate", "duplicate"]
+    assert c.set_index("community_name")["population"].to_dict()["百福弄社区"] == 3215
+    assert np.isnan(c.set_index("community_name")["population"]["子城社区"])
+    assert "repeat an earlier row" in caplog.text
+    b = gpd.GeoDataFrame({"building": ["residential"], "building:levels": [6]},
+                         geometry=[shapely.box(120.7599, 30.7599, 120.7601, 30.7601)], crs=4326)  # fmt: skip
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lifecircle"):
+        areas = c.assign(geometry=[shapely.box(x - 0.001, y - 0.001, x + 0.001, y + 0.001)
+                                   for x, y in zip(c.geometry.x, c.geometry.y, strict=True)])  # fmt: skip
+        lc.demand_points(areas, buildings=b)
+    assert "population estimated for 1 communities (from floor area): 子城社区" in caplog.text

@@ -129,10 +129,15 @@ def _estimate_population(
     c.loc[use_fa | use_r, "pop_estimated"] = True
     still = c["population"].isna().to_numpy()
     if (use_fa | use_r).any():
+        names = c["community_name"] if "community_name" in c else pd.Series(c.index, index=c.index)
+        est = names[use_fa | use_r].astype(str).tolist()
         log.warning(
-            "population estimated for %d communities (from %s); flagged pop_estimated",
-            int((use_fa | use_r).sum()),
+            "population estimated for %d communities (from %s): %s; flagged pop_estimated. "
+            "Their population was missing (a blank cell, or a population-table row not joined: "
+            "see the join's report)",
+            len(est),
             " and ".join(s for s, m in [("floor area", use_fa), ("raster", use_r)] if m.any()),
+            "、".join(est[:10]) + (f" … (+{len(est) - 10})" if len(est) > 10 else ""),
         )
     if still.any() and missing_population == "zero":
         log.warning(

@@ -192,7 +192,8 @@ def join_population(
     ``(values, report)``: ``values`` indexed by community id with the population columns that
     were found (NaN where no row joined); ``report`` one row per table row: ``row``,
     ``name``, ``street``, ``code``, ``match`` (``"code"``, ``"name"``, ``"unmatched"``,
-    ``"ambiguous"``, ``"duplicate"``: several rows for one community), ``community_id`` and
+    ``"ambiguous"``, ``"duplicate"``: several rows with different figures for one community,
+    none used; ``"repeated"``: a copy of an earlier row, whose figures are used), ``community_id`` and
     ``candidates`` (the communities an ambiguous row could be) and ``note`` (``"code not
     among the communities"`` when a row's code matched nothing and its name was used).
     """
@@ -225,6 +226,15 @@ def join_population(
             }
         )
     report = pd.DataFrame.from_records(recs)
+    # a row repeated with the same figures (copied twice) is one row: its first copy is used
+    figures = [cols[k] for k in _TARGET if cols[k] is not None]
+    same = pd.concat([report["community_id"], df[figures].astype("string").reset_index(drop=True)],
+                     axis=1).duplicated(keep="first").to_numpy()  # fmt: skip
+    copies = report["community_id"].notna().to_numpy() & same
+    report.loc[copies, "match"] = "repeated"
+    report.loc[copies, "candidates"] = report.loc[copies, "community_id"]
+    report.loc[copies, "note"] = "the same figures as an earlier row; that row is used"
+    report.loc[copies, "community_id"] = None
     dup = report["community_id"].notna() & report["community_id"].duplicated(keep=False)
     report.loc[dup, "match"] = "duplicate"
     report.loc[dup, "candidates"] = report.loc[dup, "community_id"]
@@ -292,6 +302,7 @@ def _log_report(report: pd.DataFrame, n_comm: int, what: str, note: str) -> None
         ("unmatched", "match no community (check the name and street, or add the 12-digit code)"),
         ("ambiguous", "match several communities (add the street or the 12-digit code)"),
         ("duplicate", "are several rows for one community (merge them or fix the names)"),
+        ("repeated", "repeat an earlier row with the same figures (the earlier row is used)"),
     ):
         bad = report[report["match"] == kind]
         if len(bad):
