@@ -378,3 +378,17 @@ def test_boundaries_take_the_population_tables_headers_and_full_width_codes():
     assert c["community_code"].tolist() == ["330402001001", "330402002003"]
     assert c["county_code"].tolist() == ["330402", "330402"]
     assert c["street_code"].tolist() == ["330402001", "330402002"]
+
+
+def test_a_facility_pasted_twice_into_one_list_is_named(caplog):
+    """Two identical rows (same name, place and beds) counted as two facilities with twice the
+    beds, without a word. The copies are named, with the way to merge them."""
+    df = pd.DataFrame({"名称": ["城南养老院", "城南养老院", "城北养老院"],
+                       "类别": ["养老服务设施"] * 3, "经度": [120.75, 120.75, 120.76],
+                       "纬度": [30.75, 30.75, 30.76], "床位": [120, 120, 80]})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="lifecircle"):
+        gdf = lc.load_facilities(df, lc.load_profile(PROFILE), crs="wgs84")
+    assert len(gdf) == 3  # kept: the planner decides
+    assert "1 rows repeat an earlier row" in caplog.text and "within_source=True" in caplog.text
+    merged = lc.merge_duplicates(gdf, within_source=True)
+    assert len(merged) == 2

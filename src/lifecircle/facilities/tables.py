@@ -602,6 +602,26 @@ def load_facilities(
         gdf.attrs["bad_coords"] = bad_report
     if gate_rep:
         gdf.attrs["gates"] = gate_rep
+    _warn_copies(gdf, where)
     log_counts(gdf, cats, where)
     log_rules(gdf, where)
     return gdf
+
+
+def _warn_copies(gdf: gpd.GeoDataFrame, where: str) -> None:
+    """Warn about rows that repeat an earlier row: the same category and name within about a
+    metre (a list pasted together twice): each would count as a facility and add its capacity."""
+    if len(gdf) < 2:
+        return
+    xy = np.round(shapely.get_coordinates(gdf.geometry.values) * 1e5)  # ~1 m in degrees
+    names = gdf["name"].map(key) if "name" in gdf else pd.Series("", index=gdf.index)
+    k = pd.DataFrame({"c": gdf["category"].to_numpy(), "n": names.to_numpy(),
+                      "x": xy[:, 0], "y": xy[:, 1]})  # fmt: skip
+    again = k.duplicated(keep="first").to_numpy() & (k["n"] != "").to_numpy()
+    if again.any():
+        log.warning(
+            "%s: %d rows repeat an earlier row (same category, name and place): %s. Each counts "
+            "as a facility; delete the copies, or merge them with "
+            "lifecircle.merge_duplicates(..., within_source=True)",
+            where, int(again.sum()), rows_text(list(gdf["row"].to_numpy()[again])),
+        )  # fmt: skip
