@@ -324,6 +324,15 @@ from hypothesis import strategies as st
 from _independent import independent_nearest  # noqa: E402
 
 
+def _random_grid(n: int, drop: list[int], rng: np.random.Generator) -> lc.WalkNetwork:
+    """An n×n grid of 100 m with nodes jittered by up to 20 m and the streets ``drop`` left out."""
+    xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20))
+          for i in range(n) for j in range(n)]  # fmt: skip
+    pairs = grid_pairs(n)
+    keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
+    return build(xy, keep_pairs, keep="all")
+
+
 @hsettings(max_examples=40, deadline=None)
 @given(
     n=st.integers(2, 5),
@@ -335,14 +344,7 @@ def test_matches_networkx_on_random_grids(n, drop, seed, n_src):
     """Random grids with missing streets and jittered nodes: same answer as networkx with the
     points inserted into the graph."""
     rng = np.random.default_rng(seed)
-    xy = [
-        (j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20))
-        for i in range(n)
-        for j in range(n)
-    ]
-    pairs = grid_pairs(n)
-    keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
-    net = build(xy, keep_pairs, keep="all")
+    net = _random_grid(n, drop, rng)
     span = (n - 1) * 100
     src = rng.uniform(-30, span + 30, (n_src, 2)) + [X0, Y0]
     tgt = rng.uniform(-30, span + 30, (12, 2)) + [X0, Y0]
@@ -781,11 +783,7 @@ def test_floor_search_equals_a_search_from_all_sources(n, drop, seed, n_old, n_n
     new sources' search with that floor, equal one search from old and new sources together,
     bit for bit; the floor search gives exactly the nodes the new sources bring nearer."""
     rng = np.random.default_rng(seed)
-    xy = [(j * 100 + rng.uniform(-20, 20), i * 100 + rng.uniform(-20, 20))
-          for i in range(n) for j in range(n)]  # fmt: skip
-    pairs = grid_pairs(n)
-    keep_pairs = [p for i, p in enumerate(pairs) if i not in set(drop)] or pairs[:1]
-    net = build(xy, keep_pairs, keep="all")
+    net = _random_grid(n, drop, rng)
     span = (n - 1) * 100
     both = rng.uniform(-30, span + 30, (n_old + n_new, 2))
     old = _snap(net, pts(*map(tuple, both[:n_old])))
