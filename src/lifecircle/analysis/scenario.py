@@ -23,15 +23,17 @@ the analysis before:
   routes through gates are those of a full run.
 
 The result equals a full re-analysis with the facilities appended, table for table
-(``tests/test_scenario.py``, on the real Nanjing extract and hand-built networks). On a run by
+(``tests/test_scenario.py``, on the real Nanjing extract and hand-built networks); only where two
+facilities are exactly equally near a point (a grid of streets) may the one named differ. On a run by
 regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distances beyond it stay
 ``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
-to the reach, every roll-up exactly (``tests/test_batch.py``). On the Milan
-bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the call
-was about 2.7× faster than the full re-analysis with point communities and 4.1–4.5× with disc
-communities (50,226 demand points) at the last measurement, after the full analysis's snapping
-became a compiled grid search; what is left is the bounded searches and pandas' cost per call
-on the new Analysis' tables (see ``docs/benchmarks.md``, "Seventh round").
+to the reach, every roll-up exactly (``tests/test_batch.py``). The added facilities are
+searched only where they beat the old ones (:attr:`Access.node_distance_m`, a search pruned by
+it), entered through their gates where the analysis's facility gates name them. On the Milan
+bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the
+distances were 10.4–11.1× faster than a full re-analysis's and the whole call 2.8× (points) and
+4.2× (discs, 50,226 demand points); what is left is pandas' cost of making the new Analysis'
+tables (see ``docs/benchmarks.md``, "Eighth round").
 """
 
 from __future__ import annotations
