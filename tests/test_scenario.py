@@ -491,3 +491,18 @@ def test_an_added_facility_is_entered_through_its_gate():
     assert sc.access.nearest[0, 0] == full.access.nearest[0, 0] == "N2"
     for t in ("coverage", "shortfalls", "index", "categories"):
         pd.testing.assert_frame_equal(getattr(sc, t), getattr(full, t))
+
+
+def test_a_scenario_on_an_analysis_without_facilities_keeps_the_column_types():
+    """Before: no facility at all, so every ``nearest_facility`` is empty (an object column).
+    The scenario's patched column held the new ids in that object column, while a full run
+    makes a text column: the tables were equal in value but not in type (a review found it)."""
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    c = lc.synthetic.city(30, prof)
+    before = lc.analyze(c.network, c.facilities.iloc[:0], c.communities, prof)
+    assert before.coverage["nearest_facility"].isna().all()
+    add = c.facilities.assign(facility_id=c.facilities.index.astype(str))
+    sc = before.with_projects(add, statuses=None).analysis
+    full = lc.analyze(c.network, sc.facilities, c.communities, prof)
+    for t in ("coverage", "shortfalls", "index"):
+        pd.testing.assert_frame_equal(getattr(sc, t), getattr(full, t))

@@ -360,6 +360,8 @@ def _patch_rows(
         if not same.all():
             col = old[c].copy()
             col.iloc[pos] = new[c].to_numpy()
+            if col.dtype == object and pd.api.types.is_string_dtype(new[c].dtype):
+                col = col.astype(new[c].dtype)  # all empty before (no facility): text now
             out[c] = col
     return out
 
