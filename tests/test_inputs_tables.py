@@ -303,9 +303,12 @@ def test_communities_from_a_csv_with_lonlat_columns(tmp_path):
 # ---------------------------------------------------------------------- counts as people write them
 @pytest.mark.parametrize(
     ("cell", "count"),
-    [("1,050", 1050), ("1 050", 1050), ("１，０５０", 1050), ("2,000张", 2000), ("约4876人", 4876),
+    [("1,050", 1050), ("１，０５０", 1050), ("2,000张", 2000), ("约4876人", 4876),
      ("1.2万", 12000), ("1.15万", 11500), ("1.2千", 1200), ("120", 120), ("120.5", 120.5),
-     (35, 35), ("120-150", None), ("1,05", None), ("一百", None), ("", None), (None, None)],
+     ("120床位", 120), ("60托位", 60), ("120余张", 120), ("100多", 100), ("120人左右", 120),
+     ("120+", 120), ("-5", -5), (35, 35), ("120-150", None), ("1,05", None), ("一百", None),
+     ("1 050", None), ("100 200", None), ("120\n150", None), ("1,200户", None), ("3间", None),
+     ("", None), (None, None)],
 )  # fmt: skip
 def test_count_value_reads_counts_as_written(cell, count):
     from lifecircle._text import count_value
@@ -389,6 +392,28 @@ def test_a_facility_pasted_twice_into_one_list_is_named(caplog):
     with caplog.at_level(logging.WARNING, logger="lifecircle"):
         gdf = lc.load_facilities(df, lc.load_profile(PROFILE), crs="wgs84")
     assert len(gdf) == 3  # kept: the planner decides
-    assert "1 rows repeat an earlier row" in caplog.text and "within_source=True" in caplog.text
-    merged = lc.merge_duplicates(gdf, within_source=True)
-    assert len(merged) == 2
+    assert "1 rows repeat an earlier row" in caplog.text and "delete the copies" in caplog.text
+    assert "(same category, name and place; index labels): 1." in caplog.text
+
+
+def test_a_projected_boundary_layer_is_not_relabelled(tmp_path):
+    """A layer in EPSG:4549 metres loaded with crs='wgs84' was labelled lon/lat with metre
+    values in it (a review found it): a crs= that contradicts the layer's own is refused."""
+    comm = gpd.GeoDataFrame({"社区名称": ["甲社区"], "常住人口": [100]},
+                            geometry=shapely.points([[120.75, 30.75]]), crs=4326).to_crs(4549)  # fmt: skip
+    with pytest.raises(lc.CRSError, match="EPSG:4549 but crs='wgs84'"):
+        lc.load_communities(comm, crs="wgs84")
+    assert lc.load_communities(comm).crs.to_epsg() == 4549
+
+
+def test_capacity_columns_of_two_kinds_in_one_row_are_named(caplog):
+    """床位 and 托位 both filled in one row (different numbers): the first is used, the row named;
+    a 规模 column (classes) never fills in for a missing 学位."""
+    df = pd.DataFrame({"名称": ["综合服务中心", "南湖幼儿园"], "类别": ["养老服务设施", "幼儿园"],
+                       "经度": [120.75, 120.76], "纬度": [30.75, 30.76],
+                       "床位": [120, None], "托位": [40, None], "学位": [None, None], "规模": [None, 4]})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="lifecircle"):
+        gdf = lc.load_facilities(df, lc.load_profile(PROFILE), crs="wgs84")
+    cap = gdf.set_index("name")["capacity"]
+    assert cap["综合服务中心"] == 120 and np.isnan(cap["南湖幼儿园"])
+    assert "rows 0 (index labels) hold a count in both '床位' and '托位'" in caplog.text

@@ -240,3 +240,19 @@ def test_a_row_copied_twice_is_used_once_and_estimates_are_named(caplog):
                                    for x, y in zip(c.geometry.x, c.geometry.y, strict=True)])  # fmt: skip
         lc.demand_points(areas, buildings=b)
     assert "population estimated for 1 communities (from floor area): 子城社区" in caplog.text
+
+
+def test_a_copy_inside_a_conflict_is_no_repeat():
+    """3215, 3300, 3215 for one community: the rows disagree, so none is used and none is
+    called a repeat; '3,215' and 3215 are the same figure."""
+    comm = gpd.GeoDataFrame({"社区名称": ["百福弄社区"], "街道": ["建设街道"]},
+                            geometry=shapely.points([[120.75, 30.75]]), crs=4326)  # fmt: skip
+    t = pd.DataFrame({"社区名称": ["百福弄社区"] * 3, "街道": ["建设街道"] * 3,
+                      "常住人口": [3215, 3300, 3215]})  # fmt: skip
+    c = lc.load_communities(comm, population=t)
+    assert pd.DataFrame(c.attrs["population_join"])["match"].tolist() == ["duplicate"] * 3
+    assert np.isnan(c["population"].iloc[0])
+    same = t.assign(常住人口=["3,215", 3215, "3215"])
+    c = lc.load_communities(comm, population=same)
+    assert pd.DataFrame(c.attrs["population_join"])["match"].tolist() == ["name", "repeated", "repeated"]
+    assert c["population"].iloc[0] == 3215

@@ -84,20 +84,22 @@ def name_score(a: Any, b: Any) -> float:
     return float(max(ratio, dice))
 
 
-# a count as written in a cell: 约 / ~ / ≈ first, thousands grouped by "," or a space (only
-# groups of three), a decimal part, 万 (10,000) or 千 (1,000), then a unit word
+# a count as written in a cell: 约 / ~ / ≈ first, thousands grouped by "," (only groups of
+# three; not by spaces: "100 200" may be two numbers), a decimal part, 万 (10,000) or 千 (1,000),
+# a unit of people or places, then 余 / 多 / 左右 / + ("120余张": about, at least 120)
 _COUNT = re.compile(
-    r"^(?:大约|约|~|≈)?\s*(\d{1,3}(?:[,\s]\d{3})+|\d+)(\.\d+)?\s*(万|千)?\s*"
-    r"(?:人|张|床|个|位|户|名|座|间|所|家|张床位|个床位|个托位)?$"
+    r"^(?:大约|约|~|≈)?\s*(-?\d{1,3}(?:,\d{3})+|-?\d+)(\.\d+)?\s*(万|千)?\s*(?:余|多|\+)?\s*"
+    r"(?:人|张床位|个床位|个托位|个学位|张床|床位|托位|学位|张|床|个|位|名)?\s*(?:左右|以上)?$"
 )
 _SCALE = {"万": Decimal(10_000), "千": Decimal(1_000), None: Decimal(1)}
 
 
 def count_value(value: Any) -> float:
-    """A count from a cell: a number, or text as people write it (``"1,050"``, ``"1 050"``,
-    ``"约4876人"``, ``"2,000张"``, ``"1.2万"`` → 12,000, ``"1.2千"`` → 1,200; full-width digits
-    too). ``NaN`` for a blank cell and for anything else (a range such as ``"120-150"``, two
-    numbers, words): the caller says which rows it could not read."""
+    """A count from a cell: a number, or text as people write it (``"1,050"``, ``"约4876人"``,
+    ``"2,000张"``, ``"120床位"``, ``"120余张"``, ``"1.2万"`` → 12,000, ``"1.2千"`` → 1,200;
+    full-width digits too). ``NaN`` for a blank cell and for anything else (a range such as
+    ``"120-150"``, two numbers such as ``"100 200"`` or two lines, households ``"户"``, words):
+    the caller says which rows it could not read."""
     if is_missing(value):
         return float("nan")
     if isinstance(value, (int, float)) and not isinstance(value, bool):

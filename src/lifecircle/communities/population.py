@@ -226,11 +226,13 @@ def join_population(
             }
         )
     report = pd.DataFrame.from_records(recs)
-    # a row repeated with the same figures (copied twice) is one row: its first copy is used
-    figures = [cols[k] for k in _TARGET if cols[k] is not None]
-    same = pd.concat([report["community_id"], df[figures].astype("string").reset_index(drop=True)],
-                     axis=1).duplicated(keep="first").to_numpy()  # fmt: skip
-    copies = report["community_id"].notna().to_numpy() & same
+    # a row repeated with the same figures (copied twice) is one row, its first copy used, when
+    # no row of that community says otherwise
+    figures = pd.DataFrame({k: read_counts(df[cols[k]])[0] for k in _TARGET if cols[k] is not None})
+    keyed = pd.concat([report["community_id"], figures.fillna(-1.0)], axis=1)
+    kinds = keyed.drop_duplicates().groupby("community_id").size()
+    one_kind = report["community_id"].map(kinds).eq(1).to_numpy()
+    copies = report["community_id"].notna().to_numpy() & one_kind & keyed.duplicated().to_numpy()
     report.loc[copies, "match"] = "repeated"
     report.loc[copies, "candidates"] = report.loc[copies, "community_id"]
     report.loc[copies, "note"] = "the same figures as an earlier row; that row is used"

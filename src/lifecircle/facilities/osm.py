@@ -91,7 +91,7 @@ def osm_capacity(tags: dict[str, str]) -> float:
     """Capacity from the first of :data:`CAPACITY_TAGS` that holds a number, else NaN."""
     for k in CAPACITY_TAGS:
         if k in tags:
-            v = count_value(tags[k])
+            v = count_value(str(tags[k]).split(";")[0])  # "50;20": OSM's list, the first
             if np.isfinite(v):
                 return v
     return np.nan

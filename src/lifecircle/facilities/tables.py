@@ -197,10 +197,12 @@ def _find_columns(
     )
     taken.append(found.capacity)
     if given["capacity"] is None and found.capacity is not None:
-        # another capacity header (床位 and 托位 side by side): the first that holds a number
-        names = {key(n) for n in _CAP_NAMES}
-        found.more_capacity = [c for c in cols if c not in taken and key(c) in names]
-        taken.extend(found.more_capacity)
+        # beds, childcare places and school places side by side (床位, 托位, 学位 — not 规模 or
+        # 容量, which may count classes or floor area): per row, the first that holds a count
+        names = {key(n) for n in _CAP_NAMES if any(p in n for p in _CAP_PARTS[:3])}
+        if key(found.capacity) in names:
+            found.more_capacity = [c for c in cols if c not in taken and key(c) in names]
+            taken.extend(found.more_capacity)
     found.id = find_column(cols, given["id"], _ID_NAMES, "id column (编号)", taken=taken)
     return found
 
@@ -335,6 +337,11 @@ def _capacity(table: Table, cols: list[Any], where: str) -> np.ndarray:
     values = np.full(len(df), np.nan)
     for col in cols:
         got, unread, from_text = read_counts(df[col])
+        both = ~np.isnan(values) & ~np.isnan(got) & (values != got)
+        if both.any():
+            log.warning("%s: %s hold a count in both %r and %r; the first is used. Leave one "
+                        "empty per row (beds for elderly care, places for childcare)", where,
+                        table.rows(both), cols[0], col)  # fmt: skip
         if unread.any():
             log.warning(
                 "%s: capacity %r is not a count in %s (%s); left empty. Write a number such as "
@@ -602,13 +609,13 @@ def load_facilities(
         gdf.attrs["bad_coords"] = bad_report
     if gate_rep:
         gdf.attrs["gates"] = gate_rep
-    _warn_copies(gdf, where)
+    _warn_copies(gdf, where, table.row_note)
     log_counts(gdf, cats, where)
     log_rules(gdf, where)
     return gdf
 
 
-def _warn_copies(gdf: gpd.GeoDataFrame, where: str) -> None:
+def _warn_copies(gdf: gpd.GeoDataFrame, where: str, note: str) -> None:
     """Warn about rows that repeat an earlier row: the same category and name within about a
     metre (a list pasted together twice): each would count as a facility and add its capacity."""
     if len(gdf) < 2:
@@ -620,8 +627,7 @@ def _warn_copies(gdf: gpd.GeoDataFrame, where: str) -> None:
     again = k.duplicated(keep="first").to_numpy() & (k["n"] != "").to_numpy()
     if again.any():
         log.warning(
-            "%s: %d rows repeat an earlier row (same category, name and place): %s. Each counts "
-            "as a facility; delete the copies, or merge them with "
-            "lifecircle.merge_duplicates(..., within_source=True)",
-            where, int(again.sum()), rows_text(list(gdf["row"].to_numpy()[again])),
+            "%s: %d rows repeat an earlier row (same category, name and place; %s): %s. Each "
+            "counts as a facility with its capacity; delete the copies",
+            where, int(again.sum()), note, rows_text(list(gdf["row"].to_numpy()[again])),
         )  # fmt: skip

@@ -344,8 +344,8 @@ class OffsetReport:
 def layer_system(layer_crs: Any, crs: Any, what: str) -> CoordSystem | CRS:
     """The coordinate system of a layer's geometry: ``crs=`` when given (GCJ-02/BD-09 lon/lat
     only in a layer labelled lon/lat or not at all: files label them as WGS84 or not at all;
-    another system than the layer's label is used as asked, with a warning), else the layer's
-    own CRS; a layer without one needs ``crs=`` (an error naming ``what``)."""
+    another system than the layer's label is an error: relabelling would move every point),
+    else the layer's own CRS; a layer without one needs ``crs=`` (an error naming ``what``)."""
     if crs is None:
         if layer_crs is None:
             raise CRSError(
@@ -365,8 +365,11 @@ def layer_system(layer_crs: Any, crs: Any, what: str) -> CoordSystem | CRS:
                 f"layer's CRS is {CRS.from_user_input(layer_crs).to_string()} (not lon/lat)"
             )
     elif own != system:
-        log.warning("%s: the layer says %s; read as %s as asked (crs=)", what,
-                    CRS.from_user_input(layer_crs).to_string(), crs)  # fmt: skip
+        raise CRSError(
+            f"{what}: the layer says {CRS.from_user_input(layer_crs).to_string()} but crs={crs!r} "
+            "says otherwise. Leave crs= out (the layer's own CRS is used), or fix the file's label "
+            "first (gdf.set_crs(..., allow_override=True)); crs= renames no layer's coordinates"
+        )
     return system
 
 
