@@ -226,9 +226,13 @@ def join_population(
             }
         )
     report = pd.DataFrame.from_records(recs)
+    figures = pd.DataFrame({
+        k: read_population(df[cols[k]], lambda m: "rows " + rows_text(list(report["row"][m]), 5),
+                           what, cols[k])
+        for k in _TARGET if cols[k] is not None
+    })  # fmt: skip
     # a row repeated with the same figures (copied twice) is one row, its first copy used, when
     # no row of that community says otherwise
-    figures = pd.DataFrame({k: read_counts(df[cols[k]])[0] for k in _TARGET if cols[k] is not None})
     keyed = pd.concat([report["community_id"], figures.fillna(-1.0)], axis=1)
     kinds = keyed.drop_duplicates().groupby("community_id").size()
     one_kind = report["community_id"].map(kinds).eq(1).to_numpy()
@@ -241,7 +245,7 @@ def join_population(
     report.loc[dup, "match"] = "duplicate"
     report.loc[dup, "candidates"] = report.loc[dup, "community_id"]
     report.loc[dup, "community_id"] = None
-    values = _values(df, cols, report, communities.index, what)
+    values = _values(figures, report, communities.index)
     _log_report(report, len(communities), what, t.row_note)
     return values, report
 
@@ -270,20 +274,14 @@ def read_population(
     return vals
 
 
-def _values(
-    df: pd.DataFrame, cols: dict[str, Any], report: pd.DataFrame, index: pd.Index, what: str
-) -> pd.DataFrame:
-    """The joined population columns, indexed like the communities."""
+def _values(figures: pd.DataFrame, report: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """The joined population columns (``figures``: per table row, by role), indexed like the
+    communities."""
     ok = report["community_id"].notna().to_numpy()
     out = pd.DataFrame(index=index)
-    for k, target in _TARGET.items():
-        if cols[k] is None:
-            continue
-        vals = read_population(
-            df[cols[k]], lambda m: "rows " + rows_text(list(report["row"][m]), 5), what, cols[k]
-        )
-        series = pd.Series(vals[ok], index=report.loc[ok, "community_id"].to_numpy())
-        out[target] = series.reindex(index.astype(str)).to_numpy()
+    for k in figures.columns:
+        series = pd.Series(figures[k].to_numpy()[ok], index=report.loc[ok, "community_id"].to_numpy())
+        out[_TARGET[k]] = series.reindex(index.astype(str)).to_numpy()
     return out
 
 

@@ -39,7 +39,7 @@ def table_crs(
 ) -> Any:
     """The coordinate system of a table's points: given, or the layer's; never guessed."""
     if use_geometry:
-        return _layer_crs(crs, df, where)
+        return layer_system(df.crs, crs, where)
     if crs is None:
         hint = crs_hint(lon_col, lat_col)
         raise CRSError(
@@ -63,10 +63,6 @@ def table_crs(
             hint,
         )
     return system
-
-
-def _layer_crs(crs: Any, df: Any, where: str) -> Any:
-    return layer_system(df.crs, crs, where)
 
 
 def geometry_xy(df: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
