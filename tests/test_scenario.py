@@ -190,9 +190,12 @@ def test_bounded_search_equals_full_distances_on_a_synthetic_city(seed):
     added = added_facilities(new, a)
     both = gpd.GeoDataFrame(pd.concat([a.facilities, added.to_crs(a.facilities.crs)]).sort_index(),
                             crs=a.facilities.crs)  # fmt: skip
-    acc, changed = extend_access(a, added, both)
+    acc, moved = extend_access(a, added, both)
     full = compute_access(city.network, a.demand, both, a.params.categories, a.params.max_snap_m)
-    assert set(changed) == set(new["category"])
+    assert set(moved) == set(new["category"])
+    for cid, pts in moved.items():  # exactly the points brought nearer
+        j = acc.column(cid)
+        assert np.array_equal(pts, np.flatnonzero(acc.distance_m[:, j] != a.access.distance_m[:, j]))
     assert np.array_equal(acc.distance_m, full.distance_m)
     assert np.array_equal(acc.nearest, full.nearest)
 

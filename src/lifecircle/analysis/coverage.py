@@ -19,7 +19,7 @@ from ..communities import GROUP_COLUMNS
 from ..network.kernels import announce_compile
 from ..standards import Category
 from .access import Access
-from .datastatus import NO_DATA, PRESENT, community_status
+from .datastatus import NO_DATA, PRESENT
 
 #: The administrative columns every result table carries, county first.
 HIERARCHY = [
@@ -69,28 +69,56 @@ class _ByCommunity:
     unsnapped: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class PointGroups:
+    """The demand points by community: ``codes``, each point's community as a position in
+    ``ids``, the community ids sorted (the coverage table's community order). Made once per
+    analysis (:func:`point_groups`); a scenario, with the same demand, reuses them."""
+
+    codes: np.ndarray
+    ids: pd.Index
+
+
+def point_groups(demand: pd.DataFrame) -> PointGroups:
+    """The :class:`PointGroups` of ``demand``'s points."""
+    codes, ids = pd.factorize(demand["community_id"], sort=True)
+    return PointGroups(codes, pd.Index(ids))
+
+
 def _reduce(
-    demand: pd.DataFrame,
+    groups: PointGroups,
+    weights: dict[str, tuple[np.ndarray, np.ndarray]],
     cats: list[Category],
     distance_m: np.ndarray,
     nearest: np.ndarray,
     too_far: np.ndarray,
     thresholds: dict[str, float],
+    only: np.ndarray | None = None,
     pairs: np.ndarray | None = None,
-) -> _ByCommunity:
-    """The reductions over ``demand``'s points (rows of ``distance_m``, ``nearest`` and
-    ``too_far``): each community's figures come from its own points only, in their order.
-    ``pairs`` (communities in sorted id order × categories, bool): reduce only these; the other
-    entries are left NaN (``None``, ``False``)."""
-    codes, comm_ids = pd.factorize(demand["community_id"], sort=True)
-    n_c, n_k = len(comm_ids), len(cats)
-    grouped = np.argsort(codes, kind="stable")  # points by community, in their order within
-    gc = codes[grouped]
+) -> tuple[_ByCommunity, np.ndarray]:
+    """The reductions over the demand points (rows of ``distance_m``, ``nearest`` and
+    ``too_far``, not snapped; their residents per target group in ``weights``,
+    :func:`group_weights`): each community's figures come from its own points only, in their
+    order. ``only``: positions of the communities to
+    reduce (sorted; default all); ``pairs`` (those communities × categories, bool): reduce only
+    these, the other entries are left NaN (``None``, ``False``). Also returns each community's
+    first point (its data status is the community's)."""
+    codes = groups.codes
+    if only is None:
+        ids, points = groups.ids, np.arange(len(codes))
+    else:  # the points of those communities, numbered by their position in ``only``
+        local = np.full(len(groups.ids), -1, dtype=np.int64)
+        local[only] = np.arange(len(only))
+        points = np.flatnonzero(local[codes] >= 0)
+        ids, codes = groups.ids[only], local[codes[points]]
+    n_c, n_k = len(ids), len(cats)
+    order = np.argsort(codes, kind="stable")  # points by community, in their order within
+    grouped, gc = points[order], codes[order]  # positions in the whole arrays; community
     r = _ByCommunity(
-        comm_ids, *(np.full((n_c, n_k), np.nan) for _ in range(5)),
+        ids, *(np.full((n_c, n_k), np.nan) for _ in range(5)),
         nearest=np.full((n_c, n_k), None, dtype=object),
         fallback=np.zeros((n_c, n_k), dtype=bool),
-        unsnapped=np.bincount(codes, weights=too_far.astype(float), minlength=n_c),
+        unsnapped=np.bincount(codes, weights=too_far[points].astype(float), minlength=n_c),
     )  # fmt: skip
     for j, c in enumerate(cats):
         # the points of the communities to reduce, grouped by community (a community's sums
@@ -101,7 +129,7 @@ def _reduce(
         starts = np.flatnonzero(np.r_[True, gcj[1:] != gcj[:-1]])
         sizes = np.diff(np.r_[starts, len(gcj)])
         comm = gcj[starts]
-        w, fb = group_weights(demand, c.target_group)
+        w, fb = weights[c.target_group]
         w, fb, d = w[g], fb[g], distance_m[g, j]
         total = np.bincount(gcj, weights=w, minlength=n_c)[comm]
         r.group_pop[comm, j] = total
@@ -121,7 +149,10 @@ def _reduce(
         last = starts + sizes - 1
         pos = np.where(total > 0, np.clip(pos, starts, last), starts + (sizes - 1) // 2)
         r.distance_m[comm, j] = ds[pos]
-    return r
+    first = np.full(n_c, -1, dtype=np.int64)  # each community's first point
+    starts = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]]) if len(gc) else np.zeros(0, int)
+    first[gc[starts]] = grouped[starts]
+    return r, first
 
 
 @njit(cache=True)
@@ -154,29 +185,31 @@ def coverage_table(
     thresholds: dict[str, float],
     min_covered_share: float,
     point_status: np.ndarray | None = None,
-    only: pd.Index | None = None,
+    only: np.ndarray | None = None,
     pairs: np.ndarray | None = None,
+    groups: PointGroups | None = None,
 ) -> pd.DataFrame:
     """One row per community × category (community order, then the profile's category order):
     distances (population-weighted median, min, max), target residents, covered and uncovered
     residents, covered share and ``meets_distance``; with ``point_status`` (see
-    :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``. ``only``:
-    the community ids to make rows for (a scenario's changed ones): the reductions then run over
-    those communities' points only, which gives their rows of the whole table bit for bit (each
-    community's figures come from its own points, in their order). ``pairs``: with ``only``,
-    which of its communities (sorted) × ``cats`` to compute; the figures of the other rows are
-    left NaN, for a caller that keeps the rows it had."""
+    :mod:`~lifecircle.analysis.datastatus`) also ``data_status`` and ``assessed``. ``groups``:
+    :func:`point_groups` of ``demand`` when already made. ``only``: the communities to make
+    rows for (a scenario's changed ones; sorted positions in ``groups.ids``): the reductions
+    then run over those communities' points only, which gives their rows of the whole table bit
+    for bit (each community's figures come from its own points, in their order). ``pairs``:
+    with ``only``, which of its communities × ``cats`` to compute; the figures of the other
+    rows are left NaN, for a caller that keeps the rows it had."""
     n_k = len(cats)
     if point_status is None:
         point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
-    dist, nearest, too_far = access.distance_m, access.nearest, access.demand.too_far
-    if only is not None:
-        rows = np.flatnonzero(demand["community_id"].isin(only).to_numpy())
-        demand, point_status = demand.iloc[rows], point_status[rows]
-        dist, nearest, too_far = dist[rows], nearest[rows], too_far[rows]
+    groups = point_groups(demand) if groups is None else groups
+    weights = {g: group_weights(demand, g) for g in dict.fromkeys(c.target_group for c in cats)}
     announce_compile(_segment_order)
-    r = _reduce(demand, cats, dist, nearest, too_far, thresholds, pairs)
-    status = community_status(demand, point_status, r.ids)
+    r, first = _reduce(
+        groups, weights, cats, access.distance_m, access.nearest, access.demand.too_far,
+        thresholds, only, pairs,
+    )  # fmt: skip
+    status = point_status[first]  # a community's status is its street's (the first point's)
     n_c = len(r.ids)
     comm = communities.set_index("community_id").reindex(r.ids)
     places = [h for h in HIERARCHY if h != "community_id"] + ["population", "pop_estimated"]

@@ -94,17 +94,6 @@ def status_with_added(
     return out
 
 
-def community_status(demand: pd.DataFrame, status: np.ndarray, ids: pd.Index) -> np.ndarray:
-    """(n_communities, n_categories) status per community (communities in ``ids`` order): the
-    status of its street (one street per community; the first point decides)."""
-    codes = pd.Index(ids).get_indexer(demand["community_id"])
-    first = np.full(len(ids), -1, dtype=np.int64)
-    order = np.argsort(codes, kind="stable")
-    uniq, pos = np.unique(codes[order], return_index=True)
-    first[uniq] = order[pos]
-    return status[first]
-
-
 def checklist_hint(cat: Category) -> tuple[str, str]:
     """(Chinese, English) sentence saying which source to add for a category."""
     parts_zh = [f"主管部门的{cat.name_zh}名单 (lifecircle.load_facilities)"]

@@ -31,7 +31,7 @@ from ..standards import Profile
 from .access import Access, compute_access
 from .capacity import add_capacity
 from .compounds import compound_tables
-from .coverage import coverage_table
+from .coverage import PointGroups, coverage_table, point_groups
 from .datastatus import NO_DATA, point_status, street_codes
 from .index import RollUps, roll_ups, share_meeting
 from .params import AnalysisParams
@@ -66,6 +66,9 @@ class Stages:
     #: the street of every demand point (:func:`~lifecircle.analysis.datastatus.street_codes`),
     #: when already made; ``None``: made when first needed
     street_codes: np.ndarray | None = None
+    #: the demand points by community (:func:`~lifecircle.analysis.coverage.point_groups`), when
+    #: already made; ``None``: made when first needed
+    point_groups: PointGroups | None = None
     #: :func:`demand_digest` of the demand points, when already made (a scenario keeps the
     #: demand of the analysis before); ``None``: made on construction
     demand_digest: bytes | None = None
@@ -108,11 +111,13 @@ def first_stages(
     status = point_status(
         codes, access, cats, params.complete_categories, params.data_gap_radius_m
     )
+    groups = point_groups(demand_points)
     cov = coverage_table(
-        demand_points, communities, cats, access, thresholds, params.min_covered_share, status
-    )
+        demand_points, communities, cats, access, thresholds, params.min_covered_share, status,
+        groups=groups,
+    )  # fmt: skip
     add_capacity(cov, cats, facilities, demand_points, access, thresholds, network)
-    return Stages(access, status, cov, street_codes=codes)
+    return Stages(access, status, cov, street_codes=codes, point_groups=groups)
 
 
 def demand_digest(demand_points: gpd.GeoDataFrame) -> bytes:
@@ -191,6 +196,7 @@ class Analysis:
         self.demand_digest = stages.demand_digest or demand_digest(self.demand)
         self.run_id = self._run_id()
         self._street_codes = stages.street_codes
+        self._point_groups = stages.point_groups
         self._known_projects = stages.known_projects
         self.access: Access = stages.access
         self.point_status = stages.point_status
@@ -270,6 +276,14 @@ class Analysis:
         if self._street_codes is None:
             self._street_codes = street_codes(self.demand, self.communities)
         return self._street_codes
+
+    @property
+    def point_groups(self) -> PointGroups:
+        """The demand points by community, in the coverage table's community order (see
+        :func:`~lifecircle.analysis.coverage.point_groups`)."""
+        if self._point_groups is None:
+            self._point_groups = point_groups(self.demand)
+        return self._point_groups
 
     def __repr__(self) -> str:
         s = self.summary

@@ -210,12 +210,13 @@ def _concat_snapped(a: Snapped | None, b: Snapped, order: np.ndarray) -> Snapped
 
 def extend_access(
     before: Analysis, added: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
-) -> tuple[Access, list[str]]:
+) -> tuple[Access, dict[str, np.ndarray]]:
     """The access of ``before`` with ``added`` built: one search per category from the added
     facilities only (entered through their gates where the analysis's ``facility_gates`` name
     them, as a full run enters them), then the element-wise minimum. ``facilities``: old and
-    added, sorted by id (as :func:`lifecircle.analyze` sorts them). Returns the access and the
-    changed categories."""
+    added, sorted by id (as :func:`lifecircle.analyze` sorts them). Returns the access and, per
+    category with added facilities, the demand points they bring nearer (the only ones whose
+    distance and nearest facility changed)."""
     old = before.access
     net = before.network
     new = net.snap(added, before.params.max_snap_m, what="added facilities")
@@ -230,9 +231,9 @@ def extend_access(
     dist, nearest = old.distance_m.copy(), old.nearest.copy()
     nodes_before = old.node_distance_m
     node_dist = None if nodes_before is None else list(nodes_before)  # changed rows replaced
-    changed = [c for c in old.categories if (new_cat == c).any()]
+    moved: dict[str, np.ndarray] = {}
     reach = before.reach_m  # a run by regions: beyond it, distances stay inf (its contract)
-    for cid in changed:
+    for cid in [c for c in old.categories if (new_cat == c).any()]:
         j = old.column(cid)
         rows = np.flatnonzero(new_cat[via_rows] == cid)  # the category's entries
         src = via.take(rows)
@@ -247,6 +248,7 @@ def extend_access(
         else:  # a merged run by regions keeps no node distances: a search bounded by the points
             cand, limit = _may_gain(dist[:, j], old, src)
             if len(cand) == 0:
+                moved[cid] = cand
                 continue
             if reach is not None:
                 limit = reach if limit is None else min(limit, reach)
@@ -260,6 +262,7 @@ def extend_access(
             pts, d, which = cand[better], d[better], which[better]
         dist[pts, j] = d  # the points the added facilities bring nearer
         nearest[pts, j] = new_ids[via_rows[rows[which]]]
+        moved[cid] = pts
     ids = pd.Index(np.asarray(before.facilities.index, dtype=object)).append(
         pd.Index(new_ids, dtype=object)
     )
@@ -283,7 +286,7 @@ def extend_access(
         facility_entries=entries, facility_entry_rows=entry_rows,
         node_distance_m=None if node_dist is None else tuple(node_dist),
     )  # fmt: skip
-    return access, changed
+    return access, moved
 
 
 #: Slack on straight distances in :func:`_may_gain`: projected metres may differ from the
@@ -367,25 +370,27 @@ def _patch_rows(
 
 
 def scenario_stages(
-    before: Analysis, access: Access, facilities: gpd.GeoDataFrame, changed: list[str],
+    before: Analysis, access: Access, facilities: gpd.GeoDataFrame, moved: dict[str, np.ndarray],
     added: pd.Index,
 ) -> Stages:  # fmt: skip
-    """Data status, capacity and coverage recomputed for the ``changed`` categories only (the
-    data status of streets without data only, near the ``added`` facilities' ids; coverage
-    rows only for the communities that may change, :func:`_affected`); the rows that differ
-    from ``before``'s replace its rows, and the tables that follow are patched from
-    ``before``'s (:func:`scenario_tables`)."""
+    """Data status, capacity and coverage recomputed for the categories of ``moved`` only (per
+    category, the demand points whose distance changed, :func:`extend_access`; the data status
+    of streets without data only, near the ``added`` facilities' ids; coverage rows only for
+    the communities that may change, :func:`_affected`); the rows that differ from
+    ``before``'s replace its rows, and the tables that follow are patched from ``before``'s
+    (:func:`scenario_tables`)."""
     params = before.params
     cats: list[Category] = params.category_list(before.profile)
-    sub_cats = [c for c in cats if c.id in changed]
+    sub_cats = [c for c in cats if c.id in moved]
+    groups = before.point_groups  # the communities of the coverage table, in its order
     known = {
         "known_shortfalls": before.shortfalls, "known_projects": before.projects,
         "street_codes": before.street_codes, "demand_digest": before.demand_digest,
+        "point_groups": groups,
     }  # fmt: skip
     if not sub_cats:
         return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
-    codes, uniques = pd.factorize(before.demand["community_id"], sort=True)
-    ids = pd.Index(uniques)  # the communities of the coverage table, in its order
+    codes, ids = groups.codes, groups.ids
     order = [c.id for c in cats]  # the coverage table's categories, in its order
     status, status_changed = _status_after(before, access, sub_cats, added, codes, order)
     sub = _sub_access(access, [c.id for c in sub_cats])
@@ -393,19 +398,19 @@ def scenario_stages(
         sub_cats, facilities, before.demand, sub, before.thresholds, before.network
     )
     pair_hit = _affected(
-        before, access, status, status_changed, sub_cats, ratios, codes, ids, order
+        before, moved, status, status_changed, sub_cats, ratios, codes, ids, order
     )
     hit = pair_hit.any(axis=1)
     sub_status = status if sub is access else status[:, [access.column(c.id) for c in sub_cats]]
     cov = coverage_table(
         before.demand, before.communities, sub_cats, sub, before.thresholds,
         params.min_covered_share, sub_status,
-        only=ids[hit], pairs=pair_hit[hit],
+        only=np.flatnonzero(hit), pairs=pair_hit[hit], groups=groups,
     )  # fmt: skip
     add_capacity(cov, sub_cats, facilities, before.demand, sub, before.thresholds,
                  before.network, ratios=ratios)  # fmt: skip
     # the rows of the changed categories: community order, then the profile's category order
-    col = np.array([i for i, c in enumerate(cats) if c.id in changed])
+    col = np.array([i for i, c in enumerate(cats) if c.id in moved])
     pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
     equal = _equal_columns(before.coverage, pos, cov)
     # only the rows computed again may differ (the others keep before's)
@@ -452,7 +457,7 @@ def _status_after(
 
 
 def _affected(
-    before: Analysis, access: Access, status: np.ndarray, status_changed: set[int],
+    before: Analysis, moved: dict[str, np.ndarray], status: np.ndarray, status_changed: set[int],
     cats: list[Category], ratios: dict[str, pd.Series], codes: np.ndarray, ids: pd.Index,
     order: list[str],
 ) -> np.ndarray:  # fmt: skip
@@ -462,19 +467,19 @@ def _affected(
     distance, nearest facility and data status in the category) and from the capacity step
     (supply per 1,000 from ``ratios``, :func:`supply_ratios`; whether it is assessed at all):
     a community and category whose points kept all three and whose capacity figures are equal
-    keep their row. ``access`` comes from :func:`extend_access`, which changes a point's nearest
-    facility only where its distance drops; ``status_changed``: the columns where ``status``
-    differs from ``before``'s; ``order``: the coverage table's categories."""
+    keep their row. ``moved``: per category, the points whose distance dropped (from
+    :func:`extend_access`, which changes a point's nearest facility only there);
+    ``status_changed``: the columns (of ``before.access``) where ``status`` differs from
+    ``before``'s; ``order``: the coverage table's categories."""
     hit = np.zeros((len(ids), len(cats)), dtype=bool)
-    old, cov = before.access, before.coverage
+    cov = before.coverage
     all_supply = cov["supply_per_1000"].to_numpy(dtype=float)
     all_rule = cov["capacity_threshold_per_1000"].to_numpy(dtype=float)
     for i, c in enumerate(cats):
-        j = access.column(c.id)
-        moved = access.distance_m[:, j] != old.distance_m[:, j]
+        j = before.access.column(c.id)
+        hit[codes[moved[c.id]], i] = True
         if j in status_changed:
-            moved |= status[:, j] != before.point_status[:, j]
-        hit[codes[moved], i] = True
+            hit[codes[status[:, j] != before.point_status[:, j]], i] = True
         k = order.index(c.id)  # the category's rows: every len(order)-th from k
         supply = all_supply[k :: len(order)]
         rule = all_rule[k :: len(order)]
@@ -575,8 +580,8 @@ def with_projects(
     old = before.facilities
     both = pd.concat([old, added.to_crs(old.crs) if old.crs else added]).sort_index()
     both = gpd.GeoDataFrame(both, geometry="geometry", crs=old.crs or added.crs)
-    access, changed = extend_access(before, added, both)
-    stages = scenario_stages(before, access, both, changed, added.index)
+    access, moved = extend_access(before, added, both)
+    stages = scenario_stages(before, access, both, moved, added.index)
     demand = Demand(before.demand, before.communities)
     after = Analysis(
         before.network, before.profile, both, demand, before.params, before.thresholds,
