@@ -800,3 +800,19 @@ def test_floor_search_equals_a_search_from_all_sources(n, drop, seed, n_old, n_n
     assert (origin[won] >= 0).all() and (origin[~won] == -1).all()
     # where the new sources win, the search from all names one of them
     assert (full_origin[won & (alone < floor)] >= n_old).all() or not won.any()
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), share=st.sampled_from([0.0, 0.01, 0.05, 0.3, 1.0]))
+def test_points_at_nodes_and_on_edges_by_lookup(seed: int, share: float) -> None:
+    """Which snapped points a search reaches: the lookup in points sorted by node (few nodes
+    reached, a scenario) and the read of every point (many) both give exactly the points with an
+    end node reached, sorted; the points on given edges likewise equal a plain check."""
+    rng = np.random.default_rng(seed)
+    net = grid(6, 100.0)
+    s = net.snap(pts(*[tuple(xy) for xy in rng.uniform(0, 500, size=(400, 2))]))
+    reached = rng.random(len(net.nodes)) < share
+    want = np.flatnonzero(reached[s.u] | reached[s.v])
+    assert np.array_equal(s.at_nodes(reached), want)
+    edges = rng.choice(len(net.edges), size=rng.integers(0, 6))
+    assert np.array_equal(s.on_edges(edges), np.flatnonzero(np.isin(s.edge, edges)))

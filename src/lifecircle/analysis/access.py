@@ -109,6 +109,22 @@ class Access:
         d, which = network.nearest(sources, exits, max_m=max_m, nodes=nodes)
         return _best_per_point(d, which, exit_rows, n)
 
+    def reached_from(
+        self,
+        network: WalkNetwork,
+        sources: Snapped,
+        max_m: float | None = None,
+        nodes: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`nearest_from` for the demand points with one of ``sources`` within ``max_m``
+        only: (their positions, sorted; distance; position in ``sources``). With ``nodes`` from
+        a pruned search only the points next to what it reached are read (a scenario)."""
+        exits, rows = self.exits()
+        t, d, which = network.nearest_sparse(sources, exits, max_m=max_m, nodes=nodes)
+        if self.demand_exits is None:
+            return t, d, which
+        return _best_of_rows(rows[t], d, which)
+
     def exits(self) -> tuple[Snapped, np.ndarray]:
         """The demand points as the distances leave them (through their compound's usable gates,
         see :attr:`demand_exits`) and, per row, the point's position in :attr:`demand`."""
@@ -190,12 +206,21 @@ def _best_per_point(
     """Per point (``rows`` gives each row's point), the smallest distance and its source."""
     if len(rows) == n and np.array_equal(rows, np.arange(n)):
         return d, which
-    order = np.lexsort((d, rows))
-    first = np.r_[True, rows[order][1:] != rows[order][:-1]] if len(rows) else np.zeros(0, bool)
+    points, best, src = _best_of_rows(rows, d, which)
     best_d, best_w = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    best_d[rows[order][first]] = d[order][first]
-    best_w[rows[order][first]] = which[order][first]
+    best_d[points], best_w[points] = best, src
     return best_d, best_w
+
+
+def _best_of_rows(
+    rows: np.ndarray, d: np.ndarray, which: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point of ``rows`` (each row's point), the smallest distance and its source (of
+    equal ones, the first row): (points, sorted; distance; source)."""
+    order = np.lexsort((d, rows))
+    r = rows[order]
+    first = np.r_[True, r[1:] != r[:-1]] if len(r) else np.zeros(0, dtype=bool)
+    return r[first], d[order][first], which[order][first]
 
 
 #: column of compound gates holding the position, in the ``compounds`` frame, of the compound

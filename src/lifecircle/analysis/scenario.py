@@ -242,9 +242,9 @@ def extend_access(
             floor = node_dist[j] if node_dist[j] is not None else np.full(len(net.nodes), np.inf)
             nodes = net.nearest_nodes(src, max_m=reach, floor_m=floor)
             node_dist[j] = np.minimum(floor, nodes[0])
-            d, which = old.nearest_from(net, src, None, max_m=reach, nodes=nodes)
-            pts = np.flatnonzero(d < dist[:, j])
-            d, which = d[pts], which[pts]
+            t, d, which = old.reached_from(net, src, max_m=reach, nodes=nodes)
+            better = np.flatnonzero(d < dist[t, j])
+            pts, d, which = t[better], d[better], which[better]
         else:  # a merged run by regions keeps no node distances: a search bounded by the points
             cand, limit = _may_gain(dist[:, j], old, src)
             if len(cand) == 0:

@@ -436,6 +436,19 @@ class WalkNetwork:
         """
         return paths.nearest(self, sources, targets, max_m, nodes)
 
+    def nearest_sparse(
+        self,
+        sources: Snapped,
+        targets: Snapped,
+        max_m: float | None = None,
+        nodes: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`nearest` for the targets with a source within ``max_m`` only: (their
+        positions in ``targets``, sorted; distance; position in ``sources`` of the nearest).
+        With ``nodes`` from a pruned search (:meth:`nearest_nodes` with ``floor_m``) it reads
+        only the targets next to what the search reached."""
+        return paths.nearest_sparse(self, sources, targets, max_m, nodes)
+
     def nearest_nodes(
         self, sources: Snapped, max_m: float | None = None, floor_m: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -126,62 +126,88 @@ def nearest(
     nearest source, -1 if none). Unsnapped sources and targets are left out. ``nodes``: the
     sources' :func:`nearest_nodes` when already made (the search is then not run again).
     """
-    n_t = len(tgt)
-    best = np.full(n_t, np.inf)
-    best_src = np.full(n_t, -1, dtype=np.int64)
+    t, d, which = nearest_sparse(net, src, tgt, max_m, nodes)
+    best = np.full(len(tgt), np.inf)
+    best_src = np.full(len(tgt), -1, dtype=np.int64)
+    best[t], best_src[t] = d, which
+    return best, best_src
+
+
+def nearest_sparse(
+    net: WalkNetwork,
+    src: Snapped,
+    tgt: Snapped,
+    max_m: float | None = None,
+    nodes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`nearest` for the targets with a source within ``max_m`` only: (their positions in
+    ``tgt``, sorted; distance; position in ``src`` of the nearest source). Only the targets next
+    to a node the search reached, on a source's edge or in a source's compound are looked at (a
+    bounded or pruned search, e.g. a scenario's, reaches few of them)."""
+    none = np.zeros(0, dtype=np.int64)
     src_pos = np.flatnonzero(src.ok)
-    if len(src_pos) == 0 or n_t == 0:
-        return best, best_src
+    if len(src_pos) == 0 or len(tgt) == 0:
+        return none, np.zeros(0), none
     limit = np.inf if max_m is None else float(max_m)
     s = src.take(src_pos)
     d, origin = nearest_nodes(net, src, max_m) if nodes is None else nodes
-    # only targets with an end node the search reached, or a source on their own edge, get a
-    # distance through the network (a bounded or pruned search reaches few of them)
-    src_edge = np.zeros(len(net.edges), dtype=bool)
-    src_edge[s.edge] = True
-    on_edge = src_edge[tgt.edge]
     reached = origin >= 0
-    t = np.flatnonzero(reached[tgt.u] | reached[tgt.v] | on_edge)
+    on_edge = tgt.on_edges(s.edge)
+    pairs = same_compound(s, tgt)
+    t = _union(tgt.at_nodes(reached), np.concatenate([on_edge, pairs.target]), len(tgt))
     u, v, pos = tgt.u[t], tgt.v[t], tgt.pos_m[t]
     via_u = d[u] + pos
     via_v = d[v] + (tgt.edge_length_m[t] - pos)
     use_v = via_v < via_u
-    best[t] = np.where(use_v, via_v, via_u) + tgt.access_m[t]
+    best = np.where(use_v, via_v, via_u) + tgt.access_m[t]
     o = np.where(use_v, origin[v], origin[u])  # positions in src; best_src: in s until the end
     in_s = np.full(len(src), -1, dtype=np.int64)
     in_s[src_pos] = np.arange(len(src_pos))
-    best_src[t] = np.where(o >= 0, in_s[np.maximum(o, 0)], -1)
-    _same_edge_nearest(s, tgt, best, best_src, np.flatnonzero(on_edge))
-    _same_compound_nearest(s, tgt, best, best_src)
-    out = ~np.isfinite(best) | (best > limit) | tgt.too_far
-    best[out] = np.inf
-    best_src[out] = -1
-    best_src[~out] = src_pos[best_src[~out]]
-    return best, best_src
+    best_src = np.where(o >= 0, in_s[np.maximum(o, 0)], -1)
+    # a source on the target's own edge, then one in its compound, may be nearer directly
+    for direct_t, direct_s, direct_d in (_same_edge(s, tgt, on_edge), _nearest_pair(pairs)):
+        at = np.searchsorted(t, direct_t)
+        better = direct_d < best[at]
+        best[at[better]] = direct_d[better]
+        best_src[at[better]] = direct_s[better]
+    keep = np.isfinite(best) & (best <= limit) & ~tgt.too_far[t]
+    return t[keep], best[keep], src_pos[best_src[keep]]
 
 
-def _same_edge_nearest(
-    s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray, t_idx: np.ndarray
-) -> None:
-    """Lower ``best`` (in place) where a source on the target's own edge is nearer directly
-    (of equally near sources, the first); ``t_idx``: the targets on a source's edge."""
+def _union(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """The positions (below ``n``) in ``a`` or ``b``, sorted, each once: sorted for few, a mask
+    for many (a whole search reaches every target)."""
+    if 8 * (len(a) + len(b)) < n:
+        return np.union1d(a, b)
+    mask = np.zeros(n, dtype=bool)
+    mask[a] = True
+    mask[b] = True
+    return np.flatnonzero(mask)
+
+
+def _same_edge(
+    s: Snapped, tgt: Snapped, t_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per target at ``t_idx`` (those on a source's edge), the nearest source on its own edge
+    along the edge (of equally near ones, the first): (targets, sources, distances)."""
     order = np.argsort(s.edge, kind="stable")  # sources by edge, in their order within one
     s_edge = s.edge[order]
-    if len(t_idx) == 0:
-        return
     lo = np.searchsorted(s_edge, tgt.edge[t_idx], side="left")
     n = np.searchsorted(s_edge, tgt.edge[t_idx], side="right") - lo
     # every (target, source on its edge) pair
     t = np.repeat(t_idx, n)
     k = order[np.repeat(lo, n) + np.arange(len(t)) - np.repeat(np.cumsum(n) - n, n)]
     d = tgt.access_m[t] + np.abs(tgt.pos_m[t] - s.pos_m[k]) + s.access_m[k]
-    o = np.lexsort((k, d, t))  # per target the nearest source, then the first
-    t, k, d = t[o], k[o], d[o]
-    first = np.r_[True, t[1:] != t[:-1]]
-    t, k, d = t[first], k[first], d[first]
-    better = d < best[t]
-    best[t[better]] = d[better]
-    best_src[t[better]] = k[better]
+    return _nearest_pair(Pairs(k, t, d))
+
+
+def _nearest_pair(p: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per target of ``p``, its nearest source (of equally near ones, the first): (targets,
+    sources, distances)."""
+    order = np.lexsort((p.source, p.distance_m, p.target))
+    t, k, d = p.target[order], p.source[order], p.distance_m[order]
+    first = np.r_[True, t[1:] != t[:-1]] if len(t) else np.zeros(0, dtype=bool)
+    return t[first], k[first], d[first]
 
 
 #: Rounding of distances computed from projected coordinates (millions of metres): an access
@@ -219,22 +245,6 @@ def _within_own_leg(a: Snapped, a_pos: np.ndarray, b: Snapped) -> tuple[np.ndarr
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     flat = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=int(counts.sum()))
     return np.repeat(np.arange(len(a_pos)), counts), flat
-
-
-def _same_compound_nearest(
-    s: Snapped, tgt: Snapped, best: np.ndarray, best_src: np.ndarray
-) -> None:
-    """Lower ``best`` (in place) where a source in the target's compound is nearer directly."""
-    p = same_compound(s, tgt)
-    if len(p) == 0:
-        return
-    order = np.lexsort((p.source, p.distance_m, p.target))
-    t, k, d = p.target[order], p.source[order], p.distance_m[order]
-    first = np.r_[True, t[1:] != t[:-1]]
-    t, k, d = t[first], k[first], d[first]
-    better = d < best[t]
-    best[t[better]] = d[better]
-    best_src[t[better]] = k[better]
 
 
 def pairs_within(net: WalkNetwork, src: Snapped, tgt: Snapped, max_m: float) -> Pairs:

@@ -68,7 +68,38 @@ class Snapped:
 
     def off_street(self) -> np.ndarray:
         """Positions of the used points that stand off the street (access leg > 0 m)."""
+        return self._off_street
+
+    @cached_property
+    def _off_street(self) -> np.ndarray:
         return np.flatnonzero(~self.too_far & (self.access_m > 0))
+
+    def at_nodes(self, reached: np.ndarray) -> np.ndarray:
+        """Positions of the points whose edge ends at a node where ``reached`` (one bool per
+        network node) is true, sorted, each once. Few nodes (a scenario's search): looked up in
+        the points sorted by node (made once per snap), not by reading every point."""
+        nodes = np.flatnonzero(reached)
+        if 32 * len(nodes) >= len(self):
+            return np.flatnonzero(reached[self.u] | reached[self.v])
+        return _in_ranges(*self._by_node, nodes)
+
+    def on_edges(self, edges: np.ndarray) -> np.ndarray:
+        """Positions of the points snapped to any of ``edges`` (rows of the network's edges),
+        sorted, each once."""
+        return _in_ranges(*self._by_edge, np.unique(edges))
+
+    @cached_property
+    def _by_node(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each point under both ends of its edge, sorted by node: (nodes, point positions)."""
+        ends = np.concatenate([self.u, self.v])
+        order = np.argsort(ends, kind="stable")
+        return ends[order], order % max(len(self), 1)
+
+    @cached_property
+    def _by_edge(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points sorted by edge: (edges, point positions)."""
+        order = np.argsort(self.edge, kind="stable")
+        return self.edge[order], order
 
     @cached_property
     def off_street_tree(self) -> cKDTree:
@@ -558,3 +589,12 @@ def gate_owners(
             gate.append(g)
             owner.append(i)
     return np.asarray(gate, dtype=np.int64), np.asarray(owner, dtype=np.int64)
+
+
+def _in_ranges(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The ``values`` whose ``keys`` (sorted) are among ``wanted`` (sorted, unique), sorted and
+    each once."""
+    lo = np.searchsorted(keys, wanted, side="left")
+    n = np.searchsorted(keys, wanted, side="right") - lo
+    at = np.arange(int(n.sum())) + np.repeat(lo - (np.cumsum(n) - n), n)
+    return np.unique(values[at])
