@@ -94,13 +94,15 @@ def supply_ratios(
     with a per-1,000 rule whose facilities state capacities (:func:`g2sfca`; 0 without
     facilities); categories without are left out (capacity not assessed)."""
     out: dict[str, pd.Series] = {}
-    cid = demand["community_id"].to_numpy()
+    cid = None  # read when a category needs it (most have no per-1,000 rule)
     for c in cats:
         if not c.capacity or "capacity" not in facilities.columns:
             continue
         supply = _supply(c, facilities)
         if supply is False:
             continue
+        if cid is None:
+            cid = demand["community_id"].to_numpy()
         rule = c.capacity[0]
         entries = access.entries_of(c.id)
         if supply is None or entries is None:

@@ -9,6 +9,7 @@ keeps it; priority ranks are unique (1 = most urgent).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -32,10 +33,20 @@ LINK_COLUMNS = ["project_id", "answered_by_zh", "answered_by_en"]
 @dataclass(frozen=True)
 class Projects:
     """Projects (WGS84, by unique priority rank, with ``project_id`` and ``site_id``) and which
-    project answers each shortfall: ``answers`` maps (community_id, category) → project row."""
+    project answers each shortfall: :attr:`answers` maps (community_id, category) → project row,
+    given as ``answered``, or with ``answered=None`` one community project per row of
+    ``shortfalls`` in its order (the map made when first needed)."""
 
     frame: gpd.GeoDataFrame
-    answers: dict[tuple[str, str], int]
+    answered: dict[tuple[str, str], int] | None
+    shortfalls: pd.DataFrame | None = None
+
+    @cached_property
+    def answers(self) -> dict[tuple[str, str], int]:
+        """(community_id, category) → the row of the project that answers that shortfall."""
+        if self.answered is not None:
+            return self.answered
+        return {k: i for i, k in enumerate(_keys(self.shortfalls))}
 
 
 def _site_record(
@@ -142,7 +153,7 @@ def community_projects(frame: gpd.GeoDataFrame, shortfalls: pd.DataFrame) -> Pro
     makes them), with priority ranks renumbered 1 … n."""
     out = frame.reset_index(drop=True)
     out["priority_rank"] = np.arange(1, len(out) + 1)
-    return Projects(out, {k: i for i, k in enumerate(_keys(shortfalls))})
+    return Projects(out, None, shortfalls)
 
 
 def _community_frame(rest: pd.DataFrame) -> pd.DataFrame:

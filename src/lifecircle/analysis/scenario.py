@@ -342,13 +342,21 @@ def _sub_access(access: Access, cats: list[str]) -> Access:
 
 
 # ---------------------------------------------------------------------- the stages
-def _equal_columns(old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per column of ``old`` but the geometry: which rows of ``new`` equal the row of ``old`` at
-    ``pos`` in it."""
-    at = old.take(pos)  # one take of the frame: cheaper than one per (text) column
-    return {
-        c: equal_or_na(at[c].to_numpy(), new[c].to_numpy()) for c in old.columns if c != "geometry"
-    }
+#: Columns of a coverage row set by its community and category alone: the same in a scenario.
+_FIXED_COVERAGE = {
+    *HIERARCHY, "population", "pop_estimated", "category", "category_zh", "category_en", "level",
+    "required", "threshold_m",
+}  # fmt: skip
+
+
+def _equal_columns(
+    old: pd.DataFrame, pos: np.ndarray, new: pd.DataFrame, fixed: set[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Per column of ``old`` but the geometry and ``fixed`` (columns known equal): which rows
+    of ``new`` equal the row of ``old`` at ``pos`` in it."""
+    cols = [c for c in old.columns if c != "geometry" and c not in (fixed or ())]
+    at = old[cols].take(pos)  # one take of the frame: cheaper than one per (text) column
+    return {c: equal_or_na(at[c].to_numpy(), new[c].to_numpy()) for c in cols}
 
 
 def _patch_rows(
@@ -412,7 +420,7 @@ def scenario_stages(
     # the rows of the changed categories: community order, then the profile's category order
     col = np.array([i for i, c in enumerate(cats) if c.id in moved])
     pos = (np.flatnonzero(hit)[:, None] * len(cats) + col[None, :]).ravel()
-    equal = _equal_columns(before.coverage, pos, cov)
+    equal = _equal_columns(before.coverage, pos, cov, _FIXED_COVERAGE)
     # only the rows computed again may differ (the others keep before's)
     differ = np.flatnonzero(pair_hit[hit].ravel() & ~np.logical_and.reduce(list(equal.values())))
     rows = pos[differ]
@@ -436,9 +444,9 @@ def _status_after(
     status = before.point_status  # copied before the first change (most scenarios make none)
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
-    by_comm = before.coverage["data_status"].to_numpy().reshape(-1, len(order))
+    lacking_all = before.coverage["data_status"].ne(PRESENT).fillna(True).to_numpy(dtype=bool)
     for c in cats:
-        lacking = by_comm[:, order.index(c.id)] != PRESENT
+        lacking = lacking_all.reshape(-1, len(order))[:, order.index(c.id)]
         if not lacking.any():
             continue  # nothing to turn present
         pts = np.flatnonzero(lacking[codes])
@@ -503,10 +511,11 @@ def scenario_tables(
     old = before.shortfalls
     changed = coverage.iloc[rows]
     ids = changed["community_id"]
-    hit = old["community_id"].isin(ids).to_numpy(copy=True)
-    gone = set(zip(ids.tolist(), changed["category"].tolist(), strict=True))
-    hit[hit] = [k in gone for k in zip(old["community_id"][hit], old["category"][hit], strict=True)]
-    kept = np.flatnonzero(~hit)
+    # the old shortfalls of the changed rows (a shortfall's coverage row: its community's
+    # position × the number of categories + its category's position)
+    at = before.point_groups.ids.get_indexer(old["community_id"]) * len(cats)
+    at += pd.Index([c.id for c in cats]).get_indexer(old["category"])
+    kept = np.flatnonzero(~np.isin(at, rows))
     # the changed rows are written afresh (few: cheaper than looking up what they had)
     new = shortfall_table(changed, cats, before.profile, params.min_covered_share)
     src = _merged_order(old, kept, new)
