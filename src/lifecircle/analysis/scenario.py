@@ -29,11 +29,13 @@ regions (:attr:`Analysis.reach_m` set) the searches stop at the reach and distan
 ``inf``, so the scenario keeps the regions' contract and equals the scenario on the whole run up
 to the reach, every roll-up exactly (``tests/test_batch.py``). The added facilities are
 searched only where they beat the old ones (:attr:`Access.node_distance_m`, a search pruned by
-it), entered through their gates where the analysis's facility gates name them. On the Milan
-bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the
-distances were 10.4–11.1× faster than a full re-analysis's and the whole call 2.8× (points) and
-4.2× (discs, 50,226 demand points); what is left is pandas' cost of making the new Analysis'
-tables (see ``docs/benchmarks.md``, "Eighth round").
+it), entered through their gates where the analysis's facility gates name them, and only the
+demand points next to what that search reached are read (:meth:`Access.reached_from`). On the
+Milan bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the
+whole call was 3.6× faster than a full re-analysis with 1,000 point communities, 5.3× with
+50,226 demand points, 11.6× with 200,788 and 21.8× with 802,954 (communities as discs, demand
+points on a 50 m grid): the tables' pandas work is a fixed cost of about 90 ms, the rest grows
+with the points the added facilities reach (see ``docs/benchmarks.md``, "Ninth round").
 """
 
 from __future__ import annotations
