@@ -22,6 +22,15 @@ def _analyze(**kw):
     return lc.analyze(net, kw.pop("facilities", river_facilities()), comm, PROFILE, **kw)
 
 
+def _demand_with(community_id, row=1):
+    """Ready-made demand points of the river communities, one point's community id replaced."""
+    d = lc.demand_points(lc.load_communities(river_communities()), grid_m=50)
+    pts = d.points.copy()
+    pts["community_id"] = pts["community_id"].astype(object)
+    pts.loc[pts.index[row], "community_id"] = community_id
+    return lc.Demand(pts, d.communities)
+
+
 def _empty_communities():
     return gpd.GeoDataFrame({"name": []}, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)
 
@@ -50,6 +59,18 @@ CASES = [
     ("analyze-facilities-no-category",
      lambda t: _analyze(facilities=river_facilities().drop(columns="category")), lc.InputError,
      ["category"]),
+    ("analyze-demand-without-community", lambda t: _analyze(demand=_demand_with(None)),
+     lc.InputError, ["1 demand points have no community_id", "rows 1", "demand_points"]),
+    ("analyze-demand-unknown-community",
+     lambda t: _analyze(demand=_demand_with("no-such-community", 2)), lc.InputError,
+     ["1 demand points name a community_id that is not among the communities",
+      "(no-such-community)", "rows 2"]),
+    ("analyze-demand-not-demand", lambda t: _analyze(demand="points.gpkg"), lc.InputError,
+     ["demand: give a Demand"]),
+    ("regions-demand-unknown-community", lambda t: lc.analyze_regions(
+        river_with_bridge(), river_facilities(), lc.load_communities(river_communities()),
+        PROFILE, scheduler="inline", demand=_demand_with("no-such-community")),
+     lc.InputError, ["not among the communities"]),
     ("network-saved-without-edges", lambda t: lc.load_network(_saved_without_edges(t)),
      lc.NetworkError, ["edges.parquet", "save the network again"]),
     ("snap-nan", lambda t: river_with_bridge().snap(

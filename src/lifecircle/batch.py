@@ -592,7 +592,7 @@ def analyze_regions(
     network: WalkNetwork,
     facilities: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
-    profile: Profile | str,
+    profile: Profile | str | os.PathLike[str],
     *,
     by: str = "street_code",
     scheduler: Any = None,
@@ -634,12 +634,14 @@ def analyze_regions(
     RegionsResult : an :class:`lifecircle.Analysis` of the regions that finished, with
         :attr:`~RegionsResult.regions` (each region's status) and the reach.
     """
-    if isinstance(profile, str):
+    if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     params = AnalysisParams.build(profile, **analysis)
     laps = Laps()
     if demand is None:
         demand = demand_points(communities)
+    else:
+        demand.check()
     laps("demand")
     fac = facilities[facilities["category"].isin(params.categories)].sort_index()
     reach_m = max(params.thresholds(profile).values())

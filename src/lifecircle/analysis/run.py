@@ -108,6 +108,10 @@ def analyze(
         demand = demand_points(
             communities, buildings=buildings, landuse=landuse, raster=raster, grid_m=grid_m
         )
+    elif isinstance(demand, Demand):
+        demand.check()
+    else:
+        raise InputError("demand: give a Demand (lifecircle.demand_points makes one)")
     missing = [
         c for c in params.categories
         if (fac["category"] == c).sum() == 0 and c not in params.complete_categories

@@ -32,6 +32,39 @@ class Demand:
     points: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame
 
+    def check(self) -> None:
+        """Raise an :class:`InputError` naming the rows when demand points made elsewhere
+        cannot be analysed: not a frame with ``community_id``, ``pop`` and points, a point
+        without a community id, or one whose id names none of :attr:`communities`."""
+        pts, comm = self.points, self.communities
+        if not isinstance(pts, gpd.GeoDataFrame) or not isinstance(comm, gpd.GeoDataFrame):
+            raise InputError(
+                "demand: give a Demand of two GeoDataFrames (lifecircle.demand_points makes one)"
+            )
+        lacking = [c for c in ("community_id", "pop") if c not in pts.columns]
+        if lacking or "community_id" not in comm.columns:
+            raise InputError(
+                f"demand: the points need columns community_id and pop (missing: "
+                f"{', '.join(lacking) or 'none'}) and the communities a community_id column; "
+                "lifecircle.demand_points makes both"
+            )
+        ids = pts["community_id"]
+        for bad, what in (
+            (ids.isna().to_numpy(), "have no community_id"),
+            (ids.notna().to_numpy() & ~ids.isin(comm["community_id"]).to_numpy(),
+             "name a community_id that is not among the communities"),
+        ):  # fmt: skip
+            if bad.any():
+                rows = pts.index[bad]
+                values = sorted({str(v) for v in ids[bad].dropna()})[:5]
+                raise InputError(
+                    f"demand: {int(bad.sum())} demand points {what}"
+                    + (f" ({', '.join(values)})" if values else "")
+                    + f", e.g. rows {', '.join(map(str, rows[:5]))}; give each point the id of "
+                    "the community it belongs to, or make the points with "
+                    "lifecircle.demand_points(communities)"
+                )
+
 
 @dataclass
 class _Spread:
