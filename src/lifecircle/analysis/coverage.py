@@ -99,10 +99,10 @@ def _reduce(
     """The reductions over the demand points (rows of ``distance_m``, ``nearest`` and
     ``too_far``, not snapped; their residents per target group in ``weights``,
     :func:`group_weights`): each community's figures come from its own points only, in their
-    order. ``only``: positions of the communities to
-    reduce (sorted; default all); ``pairs`` (those communities × categories, bool): reduce only
-    these, the other entries are left NaN (``None``, ``False``). Also returns each community's
-    first point (its data status is the community's)."""
+    order. ``only``: positions of the communities to reduce (sorted; default all); ``pairs``
+    (those communities × categories, bool): reduce only these, the other entries are left NaN
+    (``None``, ``False``). Also returns each community's first point (its data status is the
+    community's)."""
     codes = groups.codes
     if only is None:
         ids, points = groups.ids, np.arange(len(codes))
