@@ -4,7 +4,10 @@
 "Adding 20 facilities must not redo the whole city." On the Milan network (≈ 60k walk nodes):
 
 * the work of ``bench_analysis.py``: 1,000 point communities and 12 facility categories with
-  5–300 random facilities each (same seed, same 12-category profile);
+  5–300 random facilities each (same seed, same 12-category profile); with ``--radius-m R``
+  each community is a disc of radius R with demand points on a 50 m grid, as communities with
+  boundaries are analysed (400 m: 200,788 points; the scenario's advantage grows with the
+  points, its tables are a fixed cost; see docs/benchmarks.md, "Ninth round");
 * 20 added facilities, random points near random edges (fixed seed), spread over the categories
   (round robin, so every category gets one or two);
 
@@ -26,6 +29,7 @@ making all of them, patched from the analysis before (``analysis/scenario.py``).
 Run from the repository root::
 
     python benchmarks/bench_scenario.py
+    python benchmarks/bench_scenario.py --radius-m 400
     python benchmarks/bench_scenario.py --data path/to/extract.osm.pbf --added 50
 """
 
