@@ -30,6 +30,7 @@ Run from the repository root::
 
     python benchmarks/bench_scenario.py
     python benchmarks/bench_scenario.py --radius-m 400
+    python benchmarks/bench_scenario.py --tiled
     python benchmarks/bench_scenario.py --data path/to/extract.osm.pbf --added 50
 """
 
@@ -80,6 +81,18 @@ def make_added(net: lc.WalkNetwork, n: int, n_cats: int = len(CATEGORIES)) -> gp
     )
 
 
+def tile_communities(net: lc.WalkNetwork, comm: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``comm`` (points) as the Voronoi cells of their points, clipped to the convex hull of the
+    network's nodes: communities with boundaries that tile the area, none overlapping."""
+    m = comm.to_crs(net.crs)
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(net.nodes.geometry)))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(shapely.get_coordinates(m.geometry)),
+                                 extend_to=hull, ordered=True)
+    )  # fmt: skip
+    return lc.load_communities(m.assign(geometry=shapely.intersection(cells, hull)).to_crs(4326))
+
+
 def _check_equal(sc_analysis: lc.Analysis, full: lc.Analysis) -> None:
     for t in TABLES:
         pd.testing.assert_frame_equal(getattr(sc_analysis, t), getattr(full, t))
@@ -104,9 +117,15 @@ def main(argv: list[str] | None = None) -> None:
         "--radius-m",
         type=float,
         default=0.0,
-        help="communities as discs of this radius with demand points on a 50 m grid "
+        help="communities as discs of this radius with demand points on a grid (--grid-m) "
         "inside (default 0: point communities, one demand point each)",
     )
+    ap.add_argument(
+        "--tiled",
+        action="store_true",
+        help="communities as Voronoi cells tiling the network's area, demand points on a grid",
+    )
+    ap.add_argument("--grid-m", type=float, default=50.0, help="demand grid spacing (default 50)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="cProfile the scenario call")
     ap.add_argument("--machine", default="", help="what else runs on the machine, for the record")
@@ -124,10 +143,15 @@ def main(argv: list[str] | None = None) -> None:
         profile = lc.load_profile(write_profile(Path(tmp)))
     comm, fac = make_work(net, args.communities)
     demand = None
-    if args.radius_m > 0:
+    if args.tiled:
+        comm = tile_communities(net, comm)
+    elif args.radius_m > 0:
         m = comm.to_crs(net.crs)
         comm = lc.load_communities(m.assign(geometry=m.geometry.buffer(args.radius_m)).to_crs(4326))
-        demand = lc.demand_points(comm, grid_m=50)
+    if args.tiled or args.radius_m > 0:
+        demand = lc.demand_points(comm, grid_m=args.grid_m)
+        area = comm.to_crs(net.crs).area.sum() / 1e6
+        print(f"communities: {len(comm):,} areas, {area:,.1f} km² in all")
     added = make_added(net, args.added, args.added_categories)
     print(f"{net!r}")
     print(f"work: {len(comm):,} communities × {len(CATEGORIES)} categories, {len(fac):,} "

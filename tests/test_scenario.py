@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 import lifecircle as lc
 from lifecircle.communities import Demand, buildings_from_osm
@@ -267,6 +270,35 @@ def test_status_with_added_by_hand():
     assert list(out) == [PRESENT] * 4 + [NO_DATA]
     assert list(status) == [PRESENT, PRESENT, NO_DATA, NO_DATA, NO_DATA]  # not changed in place
     assert status_with_added(status, codes, xy, np.empty((0, 2)), 500.0) is status
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 40), st.integers(0, 40)), min_size=1,
+             max_size=40),
+    st.sets(st.integers(0, 5)),
+    st.lists(st.tuples(st.integers(-10, 50), st.integers(-10, 50)), max_size=3),
+    st.sampled_from([0.0, 3.0, 7.5, 20.0]),
+)  # fmt: skip
+def test_status_with_added_is_every_street_near_an_added_facility(rows, present, added, radius):
+    """Random streets of points (street ``present`` or without data), random added facilities:
+    a street turns present exactly when one of its points is within the radius of one of them,
+    as a k-d tree query of every point says (the box around the added facilities only skips
+    points that cannot be within it)."""
+    from lifecircle.analysis.datastatus import NO_DATA, PRESENT, status_with_added
+
+    codes = np.array([c for c, _, _ in rows])
+    xy = np.array([(x, y) for _, x, y in rows], dtype=float)
+    status = np.array([PRESENT if c in present else NO_DATA for c in codes], dtype=object)
+    fxy = np.array(added, dtype=float).reshape(-1, 2)
+    out = status_with_added(status, codes, xy, fxy, radius)
+    expected = status.copy()
+    if len(fxy):
+        d, _ = cKDTree(fxy).query(xy, distance_upper_bound=radius)
+        near_streets = set(codes[np.isfinite(d)].tolist())
+        expected[np.isin(codes, list(near_streets))] = PRESENT
+    assert list(out) == list(expected)
+    assert (out is status) == (list(out) == list(status))  # unchanged: the same array
 
 
 @pytest.fixture(scope="module")

@@ -166,14 +166,16 @@ def _segment_order(values, starts, sizes):  # pragma: no cover - compiled
     return out
 
 
-def _segment_cumsum(w: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def _segment_cumsum(w, starts, sizes):  # pragma: no cover - compiled
     """The running sum of ``w`` within each segment (``starts``, ``sizes``), added up from the
     segment's own start: the same bits whatever precedes the segment (a region's run and the
     whole area's give the same medians; a global running sum would round differently)."""
-    out = w.astype(np.float64, copy=True)
-    for k in range(1, int(sizes.max()) if len(sizes) else 0):
-        at = starts[sizes > k] + k
-        out[at] += out[at - 1]
+    out = w.astype(np.float64)
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        for k in range(s + 1, s + sizes[i]):
+            out[k] += out[k - 1]
     return out
 
 
@@ -204,7 +206,7 @@ def coverage_table(
         point_status = np.full((len(demand), n_k), PRESENT, dtype=object)
     groups = point_groups(demand) if groups is None else groups
     weights = {g: group_weights(demand, g) for g in dict.fromkeys(c.target_group for c in cats)}
-    announce_compile(_segment_order)
+    announce_compile(_segment_order, _segment_cumsum)
     r, first = _reduce(
         groups, weights, cats, access.distance_m, access.nearest, access.demand.too_far,
         thresholds, only, pairs,

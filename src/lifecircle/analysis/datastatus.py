@@ -84,13 +84,24 @@ def status_with_added(
     """One category's ``status`` (per demand point, as :func:`point_status` gave it) after
     facilities at ``added_xy`` are added: a street without data becomes present when one of its
     points is within ``radius_m`` of an added facility; nothing else can change (``codes``:
-    :func:`street_codes`; ``xy``: the demand points' metric coordinates)."""
-    pts = np.flatnonzero(status != PRESENT)
-    if len(pts) == 0 or len(added_xy) == 0:
+    :func:`street_codes`; ``xy``: the demand points' metric coordinates). Returns ``status``
+    itself when nothing changes. Only points inside the box around the added facilities (grown by
+    the radius) are looked at: a street turns present through those alone."""
+    if len(status) == 0 or len(added_xy) == 0:
         return status
-    out = status.copy()
+    lo, hi = added_xy.min(axis=0) - radius_m, added_xy.max(axis=0) + radius_m
+    x, y = xy[:, 0], xy[:, 1]
+    box = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]))
+    pts = box[status[box] != PRESENT]
+    if len(pts) == 0:
+        return status
     near = _streets_near(codes[pts], xy[pts], added_xy, radius_m)
-    out[pts[near[codes[pts]]]] = PRESENT
+    if not near.any():
+        return status
+    turned = np.zeros(int(codes.max()) + 1, dtype=bool)  # per street code: turns present
+    turned[: len(near)] = near
+    out = status.copy()
+    out[turned[codes] & (status != PRESENT)] = PRESENT
     return out
 
 

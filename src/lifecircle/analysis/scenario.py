@@ -402,7 +402,7 @@ def scenario_stages(
         return Stages(access, before.point_status.copy(), before.coverage.copy(), **known)
     codes, ids = groups.codes, groups.ids
     order = [c.id for c in cats]  # the coverage table's categories, in its order
-    status, status_changed = _status_after(before, access, sub_cats, added, codes, order)
+    status, status_changed = _status_after(before, access, sub_cats, added, order)
     sub = _sub_access(access, [c.id for c in sub_cats])
     ratios = supply_ratios(
         sub_cats, facilities, before.demand, sub, before.thresholds, before.network
@@ -434,34 +434,31 @@ def scenario_stages(
 
 
 def _status_after(
-    before: Analysis, access: Access, cats: list[Category], added: pd.Index, codes: np.ndarray,
-    order: list[str],
-) -> tuple[np.ndarray, set[int]]:  # fmt: skip
+    before: Analysis, access: Access, cats: list[Category], added: pd.Index, order: list[str]
+) -> tuple[np.ndarray, set[int]]:
     """``before``'s data status per demand point × category with the ``added`` facilities:
     streets without data near one of them become present (only ``cats`` can change). Also the
     columns where a point's status changed; with none, the status is ``before``'s own array (not
-    a copy: an Analysis's arrays are not changed in place). ``codes``: each point's community,
-    as positions in ``before.coverage``'s communities (a point has its community's status, the
-    status of the community's street); ``order``: the coverage table's categories."""
+    a copy: an Analysis's arrays are not changed in place). A point has its street's status, as
+    its community's coverage rows do; ``order``: the coverage table's categories."""
     status = before.point_status  # copied before the first change (most scenarios make none)
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
     lacking_all = before.coverage["data_status"].ne(PRESENT).fillna(True).to_numpy(dtype=bool)
     for c in cats:
-        lacking = lacking_all.reshape(-1, len(order))[:, order.index(c.id)]
-        if not lacking.any():
+        if not lacking_all.reshape(-1, len(order))[:, order.index(c.id)].any():
             continue  # nothing to turn present
-        pts = np.flatnonzero(lacking[codes])
         j = access.column(c.id)
         new = np.flatnonzero(is_new & (access.facility_category == c.id))
-        col = status_with_added(
-            status[pts, j], before.street_codes[pts], access.demand.xy[pts],
-            access.facilities.take(new).xy, before.params.data_gap_radius_m,
+        col = status[:, j]
+        after = status_with_added(
+            col, before.street_codes, access.demand.xy, access.facilities.take(new).xy,
+            before.params.data_gap_radius_m,
         )  # fmt: skip
-        if (col != status[pts, j]).any():
+        if after is not col:
             if not changed:
                 status = status.copy()
-            status[pts, j] = col
+            status[:, j] = after
             changed.add(j)
     return status, changed
 
