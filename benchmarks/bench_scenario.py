@@ -7,7 +7,11 @@
   5–300 random facilities each (same seed, same 12-category profile); with ``--radius-m R``
   each community is a disc of radius R with demand points on a 50 m grid, as communities with
   boundaries are analysed (400 m: 200,788 points; the scenario's advantage grows with the
-  points, its tables are a fixed cost; see docs/benchmarks.md, "Ninth round");
+  points, its tables are a fixed cost; see docs/benchmarks.md, "Ninth round"); with
+  ``--tiled`` the communities tile the area the network covers, as a city's community
+  boundaries do: the Voronoi cells of the 1,000 community points, clipped to the convex hull of
+  the network's nodes (583.6 km², 233,421 demand points on a 50 m grid, ``--grid-m``; see
+  docs/benchmarks.md, "Tenth round");
 * 20 added facilities, random points near random edges (fixed seed), spread over the categories
   (round robin, so every category gets one or two);
 

@@ -32,10 +32,10 @@ searched only where they beat the old ones (:attr:`Access.node_distance_m`, a se
 it), entered through their gates where the analysis's facility gates name them, and only the
 demand points next to what that search reached are read (:meth:`Access.reached_from`). On the
 Milan bench (``benchmarks/bench_scenario.py``: 1,000 communities, 12 categories, 20 added) the
-whole call was 3.6× faster than a full re-analysis with 1,000 point communities, 5.3× with
-50,226 demand points, 11.6× with 200,788 and 21.8× with 802,954 (communities as discs, demand
-points on a 50 m grid): the tables' pandas work is a fixed cost of about 90 ms, the rest grows
-with the points the added facilities reach (see ``docs/benchmarks.md``, "Ninth round").
+whole call was 12.8× faster than a full re-analysis with the communities as areas tiling the
+network's 583.6 km² (233,421 demand points on a 50 m grid), and about 3× with 1,000 point
+communities: the tables' pandas work is a fixed cost of about 90 ms, the rest grows with the
+points the added facilities reach (see ``docs/benchmarks.md``, "Tenth round").
 """
 
 from __future__ import annotations
