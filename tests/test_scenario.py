@@ -299,6 +299,11 @@ def test_status_with_added_is_every_street_near_an_added_facility(rows, present,
         expected[np.isin(codes, list(near_streets))] = PRESENT
     assert list(out) == list(expected)
     assert (out is status) == (list(out) == list(status))  # unchanged: the same array
+    # told which points may lack data (as a scenario tells it: its communities' rows), the same
+    among = np.flatnonzero(status != PRESENT)
+    told = status_with_added(status, codes, xy, fxy, radius, among=among)
+    assert list(told) == list(expected)
+    assert (told is status) == (out is status)
 
 
 @pytest.fixture(scope="module")

@@ -79,19 +79,23 @@ def _streets_near(
 
 def status_with_added(
     status: np.ndarray, codes: np.ndarray, xy: np.ndarray, added_xy: np.ndarray,
-    radius_m: float,
+    radius_m: float, among: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """One category's ``status`` (per demand point, as :func:`point_status` gave it) after
     facilities at ``added_xy`` are added: a street without data becomes present when one of its
     points is within ``radius_m`` of an added facility; nothing else can change (``codes``:
     :func:`street_codes`; ``xy``: the demand points' metric coordinates). Returns ``status``
     itself when nothing changes. Only points inside the box around the added facilities (grown by
-    the radius) are looked at: a street turns present through those alone."""
+    the radius) are looked at: a street turns present through those alone; ``among``: the
+    positions of the only points that may lack data (e.g. those of communities whose coverage
+    row lacks data), when known (default: every point)."""
     if len(status) == 0 or len(added_xy) == 0:
         return status
     lo, hi = added_xy.min(axis=0) - radius_m, added_xy.max(axis=0) + radius_m
-    x, y = xy[:, 0], xy[:, 1]
+    x, y = (xy[:, 0], xy[:, 1]) if among is None else (xy[among, 0], xy[among, 1])
     box = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]))
+    if among is not None:
+        box = among[box]
     pts = box[status[box] != PRESENT]
     if len(pts) == 0:
         return status

@@ -445,15 +445,18 @@ def _status_after(
     changed: set[int] = set()
     is_new = access.facilities.index.isin(added)
     lacking_all = before.coverage["data_status"].ne(PRESENT).fillna(True).to_numpy(dtype=bool)
+    lacking_all = lacking_all.reshape(-1, len(order))  # communities × categories
+    point_community = before.point_groups.codes
     for c in cats:
-        if not lacking_all.reshape(-1, len(order))[:, order.index(c.id)].any():
+        lacking = lacking_all[:, order.index(c.id)]
+        if not lacking.any():
             continue  # nothing to turn present
         j = access.column(c.id)
         new = np.flatnonzero(is_new & (access.facility_category == c.id))
         col = status[:, j]
         after = status_with_added(
             col, before.street_codes, access.demand.xy, access.facilities.take(new).xy,
-            before.params.data_gap_radius_m,
+            before.params.data_gap_radius_m, among=np.flatnonzero(lacking[point_community]),
         )  # fmt: skip
         if after is not col:
             if not changed:
