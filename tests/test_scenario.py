@@ -164,9 +164,54 @@ def test_repeated_project_ids_become_one_facility_each(before):
 
 
 def test_nothing_to_add_says_why(before):
+    """The message names the statuses the rows have, not the categories (which are fine)."""
     proj = before.projects.head(2).assign(status="储备")
-    with pytest.raises(lc.InputError, match="nothing to add.*status 申报/在建/建成"):
+    with pytest.raises(lc.InputError, match=r"nothing to add.*status 申报/在建/建成 \(their "
+                       r"statuses: 储备 ×2\); set the status"):
         before.with_projects(proj)
+    other = before.projects.head(1).assign(category="primary_school_x", status="在建")
+    with pytest.raises(lc.InputError, match="analysed category.*their categories: primary_school_x"):
+        before.with_projects(other)
+
+
+def test_pool_statuses_as_planners_write_them(before, caplog):
+    """Statuses with stray spaces, full-width, 已建成 or English words are read as the pool's
+    five; one that is none of them is left out with a warning naming its row."""
+    from lifecircle.analysis.scenario import project_status
+
+    assert [project_status(v) for v in [" 在建", "建成 ", "已建成", "Under construction",
+                                        "ｂｕｉｌｔ", "储备", "待定", None]] == [
+        "在建", "建成", "建成", "在建", "建成", "储备", None, None]  # fmt: skip
+    proj = before.projects.head(5).copy()
+    proj["status"] = [" 在建", "建成 ", "已建成", "储备", "待定"]
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        sc = before.with_projects(proj)
+    assert list(sc.added.index) == list(proj["project_id"].iloc[:3])
+    assert "status that is none of" in caplog.text and "(待定)" in caplog.text
+    # a status of one's own, asked for by name, is still taken as written
+    own = before.projects.head(1).assign(status="approved")
+    assert before.with_projects(own, statuses=("approved",)).summary["facilities_added"] == 1
+
+
+def test_categories_by_name_and_rows_without_one(before, caplog):
+    """A category given by its Chinese or English name is that category; a row without one is
+    left out with a warning naming it; a capacity written with its unit is read."""
+    nursery = before.profile.categories["nursery"]
+    pts = before.communities.to_crs(4326).geometry.representative_point().to_numpy()[:4]
+    rows = gpd.GeoDataFrame(
+        {"facility_id": ["A", "B", "C", "D"],
+         "category": [nursery.name_zh, nursery.name_en.upper(), None, "nursery"],
+         "capacity": ["30个托位", "约40", None, "许多"]},
+        geometry=list(pts), crs=4326, index=["A", "B", "C", "D"],
+    )  # fmt: skip
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        sc = before.with_projects(rows)
+    assert list(sc.added.index) == ["A", "B", "D"]
+    assert list(sc.added["category"]) == ["nursery"] * 3
+    assert sc.added["capacity"].tolist()[:2] == [30.0, 40.0]
+    assert np.isnan(sc.added["capacity"].iloc[2])
+    assert "rows C have no category" in caplog.text
+    assert "capacity of rows D could not be read ('许多')" in caplog.text
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -458,8 +458,10 @@ class Analysis:
 
         ``projects``: pool rows (a frame from :func:`lifecircle.read_pool`, or the pool's path:
         rows whose ``status`` is in ``statuses``, by default 申报/在建/建成 — declared, under
-        construction, built), proposed sites (:attr:`sites`) or any facility frame with a
-        ``category`` column. Only the added facilities are searched from; the distances are the
+        construction, built — however written: ``" 在建"``, 已建成, ``built``, see
+        :func:`~lifecircle.analysis.scenario.project_status`), proposed sites (:attr:`sites`) or
+        any facility frame with a ``category`` column (ids, or the profile's Chinese or English
+        category names). Only the added facilities are searched from; the distances are the
         element-wise minimum of the old and new ones, and only the rows of the tables that can
         change are made again (see :mod:`lifecircle.analysis.scenario`); compounds and gates
         are carried over. The result equals :func:`lifecircle.analyze` with the facilities

@@ -51,9 +51,11 @@ import pandas as pd
 from numba import njit
 
 from .._errors import InputError
+from .._text import key
 from ..communities import Demand
 from ..network import Snapped
 from ..network.kernels import announce_compile
+from ..sources.tables import read_counts, rows_text, shown_values
 from .access import Access
 from .capacity import add_capacity, supply_ratios
 from .coverage import HIERARCHY, coverage_table
@@ -70,6 +72,17 @@ log = logging.getLogger(__name__)
 
 #: Pool statuses taken by default: declared, under construction, built (申报、在建、建成).
 BUILT_OR_PLANNED: tuple[str, ...] = ("申报", "在建", "建成")
+#: How planners also write the pool's statuses (储备/申报/在建/建成/取消), compared through
+#: :func:`lifecircle._text.key` (full-width, spaces and punctuation ignored, case-folded).
+STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "储备": ("储备中", "入库", "已入库", "reserve", "reserved", "pool"),
+    "申报": ("已申报", "申报中", "拟建", "计划", "计划建设", "declared", "planned"),
+    "在建": ("在建中", "建设中", "施工中", "已开工", "under construction", "building"),
+    "建成": ("已建成", "建成投用", "已投用", "已完工", "完工", "竣工", "已竣工", "built", "done",
+             "completed", "finished"),
+    "取消": ("已取消", "撤销", "已撤销", "cancelled", "canceled"),
+}  # fmt: skip
+_STATUS_KEY = {key(w): s for s, words in STATUS_WORDS.items() for w in (s, *words)}
 #: Columns of :attr:`Scenario.by_street` / ``by_county`` compared before and after.
 _COMPARED = ["service_index", "communities_meeting", "share_meeting_standard", "meets_target"]
 
@@ -120,8 +133,10 @@ def added_facilities(
     statuses: tuple[str, ...] | None = BUILT_OR_PLANNED,
 ) -> gpd.GeoDataFrame:
     """``projects`` as facility rows like ``before.facilities``: pool rows (kept where ``status``
-    is in ``statuses``; ids ``project_id``), proposed sites (ids ``site_id:category``) or any
-    facility frame (ids from ``facility_id`` or the index); categories not analysed are left out."""
+    is in ``statuses``, read as :func:`project_status` reads it; ids ``project_id``), proposed
+    sites (ids ``site_id:category``) or any facility frame (ids from ``facility_id`` or the
+    index). A category may be given by its id or its Chinese or English name; rows without a
+    category and categories not analysed are left out, with a warning naming them."""
     if not isinstance(projects, gpd.GeoDataFrame) or "category" not in projects.columns:
         raise InputError(
             "with_projects: give a GeoDataFrame with a 'category' column: pool rows "
@@ -129,20 +144,33 @@ def added_facilities(
         )
     rows = projects
     if "status" in rows.columns and statuses is not None:
-        rows = rows[rows["status"].isin(statuses)]
+        written = rows["status"]
+        status = written.map(project_status).to_numpy(dtype=object)
+        take = np.isin(status, statuses) | written.isin(statuses).to_numpy()  # or as written
+        unread = pd.isna(status) & written.notna().to_numpy() & ~take
+        if unread.any():
+            log.warning(
+                "scenario: pool rows %s have a status that is none of 储备/申报/在建/建成/取消 "
+                "(%s) and are left out; write one of those", rows_text(list(rows.index[unread])),
+                "、".join(sorted(set(written[unread].astype(str)))),
+            )  # fmt: skip
+        rows = rows[take]
         log.info("scenario: %d of %d pool projects with status %s", len(rows), len(projects),
                  "/".join(statuses))  # fmt: skip
-    unknown = sorted(set(rows["category"].dropna()) - set(before.params.categories))
+    category = _category_ids(rows["category"], before).to_numpy(dtype=object)
+    blank = rows["category"].map(key).eq("").to_numpy()
+    if blank.any():
+        log.warning("scenario: rows %s have no category and are left out",
+                    rows_text(list(rows.index[blank])))  # fmt: skip
+    unknown = sorted(set(rows["category"][pd.isna(category) & ~blank].astype(str)))
     if unknown:
-        log.warning("scenario: projects of categories not analysed are left out: %s", unknown)
-    rows = rows[rows["category"].isin(before.params.categories)]
+        log.warning(
+            "scenario: projects of categories not analysed are left out: %s (analysed: %s)",
+            unknown, ", ".join(before.params.categories),
+        )  # fmt: skip
+    rows = rows[~pd.isna(category)].assign(category=category[~pd.isna(category)])
     if len(rows) == 0:
-        said = f" with status {'/'.join(statuses)}" if statuses and "status" in projects else ""
-        raise InputError(
-            f"with_projects: nothing to add: none of the {len(projects)} rows{said} is of an "
-            f"analysed category ({', '.join(before.params.categories)}); statuses=None takes "
-            "every row"
-        )
+        raise InputError(f"with_projects: nothing to add: {_none_added(projects, before, statuses)}")
     ids = pd.Index(_unique(_ids(rows)), dtype="object")
     clash = sorted(set(ids[ids.isin(before.facilities.index.astype(str))]))
     if clash:
@@ -159,8 +187,7 @@ def added_facilities(
         "category_zh": [cat_zh[c] for c in cat],
         "name": rows["name"].to_numpy() if "name" in rows else None,
         "source": "scenario",
-        "capacity": pd.to_numeric(rows["capacity"], errors="coerce").to_numpy()
-        if "capacity" in rows else np.nan,
+        "capacity": _capacities(rows) if "capacity" in rows else np.nan,
     }  # fmt: skip
     out = gpd.GeoDataFrame(
         columns,
@@ -191,6 +218,57 @@ def _ids(rows: gpd.GeoDataFrame) -> list[str]:
     if "facility_id" in rows.columns:
         return [str(v) for v in rows["facility_id"]]
     return [str(v) for v in rows.index]
+
+
+def _capacities(rows: pd.DataFrame) -> np.ndarray:
+    """The ``capacity`` of every row as people write it (``"30个托位"``, ``"约120张"``); a cell
+    that holds no number is taken as not given, with a warning naming the rows."""
+    values, unreadable, _ = read_counts(rows["capacity"])
+    if unreadable.any():
+        log.warning(
+            "scenario: the capacity of rows %s could not be read (%s) and is taken as not given",
+            rows_text(list(rows.index[unreadable])), shown_values(rows["capacity"], unreadable),
+        )  # fmt: skip
+    return values
+
+
+def project_status(value: object) -> str | None:
+    """The pool status (储备/申报/在建/建成/取消) a planner's ``value`` means, however written
+    (``" 在建"``, ``已建成``, ``built``: :data:`STATUS_WORDS`); ``None`` when it is none of them."""
+    return _STATUS_KEY.get(key(value))
+
+
+def _category_ids(values: pd.Series, before: Analysis) -> pd.Series:
+    """The analysed category id each value names (by id, Chinese or English name, compared
+    through :func:`lifecircle._text.key`); missing where none."""
+    names = {}
+    for c in before.params.categories:
+        cat = before.profile.categories[c]
+        names.update({key(cat.name_en): c, key(cat.name_zh): c})
+    names.update({key(c): c for c in before.params.categories})
+    return values.map(lambda v: names.get(key(v))).astype(object)
+
+
+def _none_added(projects: pd.DataFrame, before: Analysis, statuses: tuple[str, ...] | None) -> str:
+    """Why no row of ``projects`` can be added: the statuses and categories it has."""
+    cats = ", ".join(before.params.categories)
+    found = "、".join(sorted(set(projects["category"].dropna().astype(str)))[:8]) or "none"
+    if len(projects) == 0:
+        return "the frame has no rows"
+    if statuses is not None and "status" in projects.columns:
+        counts = projects["status"].fillna("(blank)").astype(str).value_counts()
+        written = "、".join(f"{s} ×{n}" for s, n in counts.items())
+        wanted = projects["status"].map(project_status).isin(statuses)
+        if not wanted.any():
+            return (
+                f"none of the {len(projects)} pool rows has status {'/'.join(statuses)} (their "
+                f"statuses: {written}); set the status of the projects to build, or pass "
+                "statuses=None to take every row"
+            )
+    return (
+        f"none of the {len(projects)} rows is of an analysed category ({cats}); their "
+        f"categories: {found}"
+    )
 
 
 # ---------------------------------------------------------------------- distances
