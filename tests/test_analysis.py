@@ -675,3 +675,26 @@ def test_sites_say_whose_residents_they_count():
     assert len(sites) > 0 and (sites["target_group"] == "total").all()
     cov = blind.coverage.set_index(["community_id", "category"])["target_group"]
     assert (cov == "total").all()  # the coverage rows say the same
+
+
+def test_places_known_by_code_only_are_told_apart():
+    """Communities with NBS codes but no county or street names: each county and street is
+    named by its code in the roll-ups (two counties both called "(未知)" would share one bar in
+    the report's chart)."""
+    from _nets import CRS, X0, Y0
+    from _nets import river_with_bridge as river
+
+    comm = lc.load_communities(gpd.GeoDataFrame(
+        {"name": ["c0", "c1", "c2"], "code": ["330402001001", "330402001002", "330411002001"],
+         "population": [1000] * 3},
+        geometry=[shapely.Point(X0 + 100, Y0 - 10), shapely.Point(X0 + 900, Y0 + 210),
+                  shapely.Point(X0 + 300, Y0 - 10)], crs=CRS,
+    ))  # fmt: skip
+    fac = gpd.GeoDataFrame({"category": ["nursery"]}, geometry=[shapely.Point(X0 + 150, Y0)], crs=CRS)
+    a = lc.analyze(river(), fac, comm, "jiaxing-yilao-yixiao", categories=["nursery"])
+    by_county = a.index_by_county.set_index("county_code")
+    assert by_county["county_name"].to_dict() == {"330402": "(未知) 330402", "330411": "(未知) 330411"}
+    assert by_county["communities"].to_dict() == {"330402": 2, "330411": 1}
+    assert a.index_by_street["street_name"].tolist() == ["(未知) 330402001", "(未知) 330411002"]
+    county_rows = a.categories[a.categories["scope"] == "county"]
+    assert county_rows["county_name"].tolist() == ["(未知) 330402", "(未知) 330411"]

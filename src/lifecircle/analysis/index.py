@@ -218,8 +218,17 @@ STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 def _place_groups(frame: pd.DataFrame, keys: list[str]) -> Grouped:
     """:func:`groups` of the rows of ``frame`` by its ``keys`` columns, missing places
-    :data:`UNKNOWN`."""
-    return groups({k: frame[k].fillna(UNKNOWN) for k in keys})
+    :data:`UNKNOWN` (a missing name whose code is known: ``(未知) 330402``, so that charts and
+    tables tell such places apart)."""
+    filled = {}
+    for k in keys:
+        col = frame[k]
+        code = k.removesuffix("_name") + "_code"
+        if k.endswith("_name") and code in keys and col.isna().any():
+            named = UNKNOWN + " " + frame[code].astype(object).where(frame[code].notna(), "")
+            col = col.where(col.notna(), named.str.strip())
+        filled[k] = col.fillna(UNKNOWN)
+    return groups(filled)
 
 
 def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
