@@ -144,3 +144,68 @@ def test_short_category_names_unused_columns_and_repeated_communities(analysis, 
                           "满意度": [4.5, 1.0]})  # fmt: skip
     with pytest.raises(lc.InputError, match=r"rows 0, 1 .* same community twice .*330402001001"):
         lc.load_survey(twice, analysis.communities, prof)
+
+
+def test_rank_columns_typed_1_2_3(analysis):
+    """A column whose numbers include one above 1 holds ranks, where 1 is rank 1 (not 需要); a
+    column of only 0/1 (or shares up to 1.0) is 不需要/需要; 需要 among ranks is refused, naming
+    the row."""
+    names = ["南湖社区", "北湖社区", "东湖村"]
+    for ranks in ([1, 2, 3], ["1", "2", "3"], [1.0, 2.0, np.nan]):
+        s = lc.load_survey(pd.DataFrame({"社区名称": names, "托育排序": ranks}),
+                           analysis.communities, analysis.profile)  # fmt: skip
+        assert s.demand_kind == {"nursery": "rank"}
+        assert s.frame["demand:nursery"].tolist()[:2] == [1.0, 0.5]
+    s = lc.load_survey(pd.DataFrame({"社区名称": names, "托育": [1, 0, 1]}),
+                       analysis.communities, analysis.profile)  # fmt: skip
+    assert s.demand_kind == {"nursery": "share"}
+    assert s.frame["demand:nursery"].tolist() == [1.0, 0.0, 1.0]
+    s = lc.load_survey(pd.DataFrame({"社区名称": names, "托育": [0.35, 1.0, 0.6]}),
+                       analysis.communities, analysis.profile)  # fmt: skip
+    assert s.demand_kind == {"nursery": "share"}
+    assert s.frame["demand:nursery"].tolist() == [0.35, 1.0, 0.6]
+    mixed = pd.DataFrame({"社区名称": names, "托育": ["需要", 2, 3]})
+    with pytest.raises(lc.InputError, match=r"'托育' mixes answers in rows 0 .*'需要'.*ranks"):
+        lc.load_survey(mixed, analysis.communities, analysis.profile)
+
+
+def test_units_read_and_unreadable_refused(analysis):
+    """Satisfaction and sample size written with units are read (not blanked), so a community
+    meeting the standard but rated "2分" is flagged; a cell with no number is refused, naming the
+    row and the column."""
+    df = pd.DataFrame({"社区名称": ["南湖社区", "北湖社区", "东湖村"],
+                       "样本量": ["约120", "80份", "～６０ 人"], "满意度": ["4.5分", "2分", " ３.５ 分"]})  # fmt: skip
+    s = lc.load_survey(df, analysis.communities, analysis.profile)
+    assert s.frame["sample_size"].tolist() == [120.0, 80.0, 60.0]
+    assert s.frame["satisfaction"].tolist() == [4.5, 2.0, 3.5]
+    v = lc.residents_voice(analysis, s)
+    flags = dict(zip(v.communities["community_name"], v.communities["flag"], strict=True))
+    assert flags == {"南湖社区": "short_but_satisfied", "北湖社区": "covered_but_unsatisfied",
+                     "东湖村": ""}  # fmt: skip
+    bad = df.assign(满意度=["4.5分", "很好", "3"])
+    with pytest.raises(
+        lc.InputError, match=r"satisfaction '满意度' is not a number in rows 1 .*'很好'"
+    ):
+        lc.load_survey(bad, analysis.communities, analysis.profile)
+    bad = df.assign(样本量=["约120", "80", "不详"])
+    with pytest.raises(
+        lc.InputError, match=r"sample size '样本量' is not a number in rows 2 .*'不详'"
+    ):
+        lc.load_survey(bad, analysis.communities, analysis.profile)
+
+
+def test_sample_size_zero_and_negative(analysis, caplog):
+    """With 0 respondents there is no satisfaction to compare: no flag, and a warning naming the
+    row; a negative sample size is refused, naming the row."""
+    df = pd.DataFrame(
+        {"社区名称": ["南湖社区", "北湖社区"], "样本量": [80, 0], "满意度": [4.5, 2.0]}
+    )
+    with caplog.at_level("WARNING", logger="lifecircle.communities"):
+        s = lc.load_survey(df, analysis.communities, analysis.profile)
+    (said,) = [r.getMessage() for r in caplog.records if "sample size of 0" in r.getMessage()]
+    assert "rows 1 " in said
+    v = lc.residents_voice(analysis, s)
+    flags = dict(zip(v.communities["community_name"], v.communities["flag"], strict=True))
+    assert flags == {"南湖社区": "short_but_satisfied", "北湖社区": "", "东湖村": ""}
+    with pytest.raises(lc.InputError, match=r"sample size is negative in rows 1 "):
+        lc.load_survey(df.assign(样本量=[80, -5]), analysis.communities, analysis.profile)

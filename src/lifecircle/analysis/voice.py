@@ -5,6 +5,7 @@ documented priority weight.
 * **Disagreements** (per community): the measured coverage meets the standard but satisfaction is
   low (``< low_satisfaction``, default 3 of 5): ``covered_but_unsatisfied``; or it falls short
   but residents are satisfied (``>= high_satisfaction``, default 4): ``short_but_satisfied``.
+  A community with a sample size of 0 has no satisfaction to compare: never flagged.
   Per category: residents want it (demand ≥ 0.5) and the community falls short of it:
   ``wanted_and_short``; they do not want it (demand 0) although the standard requires it:
   ``required_not_wanted``.
@@ -73,7 +74,7 @@ def residents_voice(
     comm = idx.merge(survey.frame[["community_id", "satisfaction", "sample_size"]],
                      on="community_id", how="left")  # fmt: skip
     meets = comm["meets_all_required"]
-    sat = comm["satisfaction"]
+    sat = comm["satisfaction"].where(comm["sample_size"] != 0)
     comm["flag"] = np.select(
         [(meets == True) & (sat < low_satisfaction),  # noqa: E712
          (meets == False) & (sat >= high_satisfaction)],  # noqa: E712

@@ -2,7 +2,11 @@
 
 A survey table (Excel, CSV or a frame) has one row per community: its code or name, a sample
 size, a satisfaction score 1–5 and, per facility category, either the residents' answer
-"需要"/"不需要" (or the share answering 需要, 0–1) or a demand rank (1 = most wanted). Rows are
+"需要"/"不需要" (or the share answering 需要, 0–1) or a demand rank (1 = most wanted). A category
+column whose numbers include one above 1 holds ranks (there 1 is rank 1); a column of only 0/1
+is 不需要/需要. Sample size and satisfaction may be written with units (``"4.5分"``, ``"约120"``,
+``"80份"``, ``"120人"``, full-width digits); a cell that holds no number, a satisfaction outside
+1–5 or a negative sample size is refused, naming the rows. Rows are
 matched to communities by code first, then by name through the project's normaliser
 (:func:`lifecircle._text.key`: width, case, spaces, punctuation) and the usual name variants
 (``X社区`` = ``X社区居委会`` = ``X居民委员会``; ``X村`` = ``X村委会`` = ``X村民委员会``). Rows that match
@@ -22,7 +26,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._text import fold, key
-from ..sources.tables import find_column, read_table
+from ..sources.tables import Table, find_column, read_counts, read_table, shown_values
 from ..standards import Profile
 from .codes import code_text
 
@@ -37,9 +41,12 @@ HEADERS = {
 }
 #: Name endings that say the same community (longest first).
 SUFFIXES = ("社区居民委员会", "社区居委会", "居民委员会", "村民委员会", "居委会", "村委会")
-#: Answers read as "needed" (1) and "not needed" (0).
-YES = {"需要", "是", "有需要", "需求", "yes", "y", "1", "√"}
-NO = {"不需要", "否", "无需要", "no", "n", "0", "×"}
+#: Answers read as "needed" (1) and "not needed" (0); the numbers 1 and 0 too, outside a column
+#: of ranks.
+YES = {"需要", "是", "有需要", "需求", "yes", "y", "√"}
+NO = {"不需要", "否", "无需要", "no", "n", "×"}
+#: A unit after a sample size or satisfaction (80份, 4.5分), cut before the number is read.
+_UNIT = re.compile(r"\s*[分份]\s*$")
 
 
 @dataclass(frozen=True)
@@ -76,22 +83,26 @@ def name_variant(name: Any) -> str:
     return k
 
 
-def _demand_value(v: Any) -> tuple[float, str]:
-    """(value, kind) of one answer: 需要 → (1, share); 0.35 → (0.35, share); 2 → (0.5, rank)."""
-    text = fold(v)
+def _answer_number(text: str) -> float:
+    """The number in an answer (``"35%"`` → 0.35), NaN for words and blanks."""
+    try:
+        return float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
+    except ValueError:
+        return np.nan
+
+
+def _demand_value(text: str, ranks: bool) -> tuple[float, str]:
+    """(value, kind) of one folded answer: 需要 → (1, share); 0.35 → (0.35, share); in a column
+    of ``ranks`` 2 → (0.5, rank) and 1 → (1, rank); kind ``"bad"`` for anything else."""
     if text == "":
         return np.nan, ""
-    if text in YES:
-        return 1.0, "share"
-    if text in NO:
-        return 0.0, "share"
-    try:
-        x = float(text.rstrip("%")) / (100.0 if text.endswith("%") else 1.0)
-    except ValueError:
-        return np.nan, "bad"
-    if x >= 1 and float(x).is_integer() and not text.endswith("%"):
-        return 1.0 / x, "rank"
-    return x, "share"
+    x = _answer_number(text)
+    if np.isnan(x):
+        return (1.0, "share") if text in YES else (0.0, "share") if text in NO else (np.nan, "bad")
+    if ranks:
+        rank = x >= 1 and x.is_integer() and not text.endswith("%")
+        return (1.0 / x, "rank") if rank else (np.nan, "bad")
+    return (x, "share") if 0 <= x <= 1 else (np.nan, "bad")
 
 
 def _category_columns(columns: list[Any], profile: Profile, taken: set) -> dict[Any, str]:
@@ -154,12 +165,18 @@ def load_survey(
     obj : an Excel/CSV path or a DataFrame, one row per community.
     communities : from :func:`lifecircle.load_communities` (or ``Analysis.communities``).
     profile : the profile whose categories the demand columns name (id, Chinese or English name,
-        optionally followed by 需求/需要/排序).
+        optionally followed by 需求/需要/排序). A column holds 需要/不需要, shares 0–1 or ranks
+        1, 2, 3 …: one whose numbers include one above 1 is read as ranks (1 = rank 1), one of
+        only 0/1 as 不需要/需要.
     sheet : Excel sheet. code, name : the code / name columns if not recognised.
 
     Returns
     -------
-    :class:`Survey`; unmatched rows are logged and kept in ``Survey.unmatched``.
+    :class:`Survey`; unmatched rows are logged and kept in ``Survey.unmatched``. Sample size and
+    satisfaction are read with their units (``"4.5分"``, ``"约120"``, ``"80份"``); a cell that
+    holds no number, a satisfaction outside 1–5 or a negative sample size is an error naming the
+    rows; a satisfaction with a sample size of 0 is warned about (it is not compared with the
+    coverage by :func:`lifecircle.residents_voice`).
     """
     table = read_table(obj, sheet=sheet, what="survey")
     df = table.frame
@@ -178,13 +195,21 @@ def load_survey(
     ids, reasons = _match(codes, names, communities)
     ok = np.array([i is not None for i in ids])
     out = pd.DataFrame({"community_id": pd.Series(ids, dtype=object)[ok].to_numpy()})
-    out["sample_size"] = _numbers(df, c_sample, ok)
-    out["satisfaction"] = _numbers(df, c_sat, ok)
-    if c_sat is not None:
-        sat = pd.to_numeric(df[c_sat], errors="coerce").to_numpy(dtype=float)
-        bad = (sat < 1) | (sat > 5)
-        if bad.any():
-            raise InputError(f"{table.name}: satisfaction must be 1–5 in {table.rows(bad)}")
+    sample = _numbers(table, c_sample, "sample size", "120, '约120' or '120份'")
+    sat = _numbers(table, c_sat, "satisfaction", "4.5 or '4.5分'")
+    bad = (sat < 1) | (sat > 5)
+    if bad.any():
+        raise InputError(f"{table.name}: satisfaction must be 1–5 in {table.rows(bad)}")
+    if (sample < 0).any():
+        raise InputError(f"{table.name}: the sample size is negative in {table.rows(sample < 0)}; "
+                         "give the number of residents who answered")  # fmt: skip
+    nobody = (sample == 0) & ~np.isnan(sat)
+    if nobody.any():
+        log.warning("%s: satisfaction is given with a sample size of 0 in %s; it is not compared "
+                    "with the coverage. Give the number of residents who answered, or leave the "
+                    "satisfaction empty", table.name, table.rows(nobody))  # fmt: skip
+    out["sample_size"] = sample[ok]
+    out["satisfaction"] = sat[ok]
     unused = [c for c in cols if c not in {c_code, c_name, c_sample, c_sat, *cat_cols}]
     if unused:
         log.warning(
@@ -200,7 +225,7 @@ def load_survey(
             f"{table.name}: {table.rows(twice)} are the same community twice (by code or name: "
             f"{sorted(set(matched[twice]))[:5]}); keep one row per community, or combine them"
         )
-    kinds = _demand_columns(out, df, cat_cols, ok, table.name)
+    kinds = _demand_columns(out, table, cat_cols, ok)
     unmatched = pd.DataFrame({"row": table.labels[~ok], "code": np.asarray(codes, dtype=object)[~ok],
                               "name": np.asarray(names, dtype=object)[~ok],
                               "reason": np.asarray(reasons, dtype=object)[~ok]})  # fmt: skip
@@ -210,22 +235,43 @@ def load_survey(
     return Survey(out, unmatched, tuple(kinds), kinds)
 
 
-def _numbers(df: pd.DataFrame, col: Any, ok: np.ndarray) -> np.ndarray:
+def _numbers(table: Table, col: Any, what: str, example: str) -> np.ndarray:
+    """The numbers in ``col`` for every row, units cut (``"4.5分"``, ``"约120"``, ``"80份"``);
+    NaN where blank or without a column. A cell that holds no number is an error naming the rows."""
     if col is None:
-        return np.full(int(ok.sum()), np.nan)
-    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)[ok]
+        return np.full(len(table.frame), np.nan)
+    values = table.frame[col]
+    cut = values.map(lambda v: _UNIT.sub("", v) if isinstance(v, str) else v)
+    vals, unread, from_text = read_counts(cut)
+    if unread.any():
+        raise InputError(f"{table.name}: the {what} {col!r} is not a number in {table.rows(unread)}: "
+                         f"{shown_values(values, unread)}; write one number per cell ({example}), "
+                         "or leave the cell empty")  # fmt: skip
+    if from_text.any():
+        log.info("%s: %s %r read from text in %s: %s", table.name, what, col,
+                 table.rows(from_text), shown_values(values, from_text, vals))  # fmt: skip
+    return vals
 
 
 def _demand_columns(
-    out: pd.DataFrame, df: pd.DataFrame, cat_cols: dict[Any, str], ok: np.ndarray, where: str
+    out: pd.DataFrame, table: Table, cat_cols: dict[Any, str], ok: np.ndarray
 ) -> dict[str, str]:
+    """Write ``demand:<category id>`` of the matched rows into ``out``; the kind per category id.
+    A column whose numbers include one above 1 holds ranks; answers of another kind are an error
+    naming the rows."""
     kinds: dict[str, str] = {}
     for col, cid in cat_cols.items():
-        values = [_demand_value(v) for v in df[col].to_numpy()[ok]]
-        found = {k for _, k in values if k}
-        if "bad" in found or len(found) > 1:
-            raise InputError(f"{where}: column {col!r} mixes answers; give 需要/不需要, shares "
-                             "0–1 or ranks 1, 2, 3 … in one column")  # fmt: skip
-        out[f"demand:{cid}"] = [v for v, _ in values]
-        kinds[cid] = found.pop() if found else "share"
+        texts = [fold(v) for v in table.frame[col]]
+        ranks = bool((np.array([_answer_number(t) for t in texts])[ok] > 1).any())
+        values = [_demand_value(t, ranks) for t in texts]
+        kind = np.array([k for _, k in values], dtype=object)
+        wrong = ok & (kind != "") & (kind != ("rank" if ranks else "share"))
+        if wrong.any():
+            raise InputError(
+                f"{table.name}: column {col!r} mixes answers in {table.rows(wrong)}: "
+                f"{shown_values(table.frame[col], wrong)}; give 需要/不需要, shares 0–1 or ranks "
+                "1, 2, 3 … in one column (a column with a number above 1 holds ranks)"
+            )
+        out[f"demand:{cid}"] = np.array([v for v, _ in values])[ok]
+        kinds[cid] = "rank" if ranks else "share"
     return kinds
