@@ -219,3 +219,65 @@ def test_a_category_left_without_data_is_reported_not_dropped(tmp_path):
     assert set(back.changes["change"]) == {"newly_assessed"}
     assert set(back.changes["causes"]) == {"facility_opened,data_added"}
     assert back.summary["newly_assessed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("date_a", "date_b", "before", "after", "reached", "on_track"),
+    [
+        # already above the target in a run dated late in 2026: reached in 2026, on track
+        ("2026-03-31", "2026-09-30", 0.0, 2 / 3, 2026, True),
+        # +20 points in 183 days, 20 to go: 183 days more, 2027-04-01
+        ("2026-03-31", "2026-09-30", 0.2, 0.4, 2027, False),
+        # +30 points in 90 days, 10 to go: 30 days more, 2026-05-01
+        ("2026-01-01", "2026-04-01", 0.2, 0.5, 2026, True),
+        # no progress: never
+        ("2026-01-01", "2026-04-01", 0.4, 0.4, None, False),
+    ],
+)
+def test_year_the_target_is_reached(runs, date_a, date_b, before, after, reached, on_track):
+    """The year of the day the target share is reached at the pace between the runs (target
+    60%, due 2026); a place at or above the target has reached it in the later run's year."""
+    from lifecircle.analysis.compare import run_record
+
+    a, b = runs
+    ra, rb = run_record(a, date_a), run_record(b, date_b)
+    ra.by_county["share_meeting_standard"] = before
+    rb.by_county["share_meeting_standard"] = after
+    rb.by_county["target_share"] = 0.6
+    p = lc.compare(ra, rb, target_year=2026).by_county.iloc[0]
+    if reached is None:
+        assert np.isnan(p["reached_by_year"])
+    else:
+        assert p["reached_by_year"] == reached
+    assert bool(p["on_track"]) is on_track
+
+
+def test_a_moved_facility_is_its_own_cause(runs):
+    """H1 (at C1) moves 490 m north, same id: C1's health station worsens because a facility
+    moved; a 3 m shift (coordinates redrawn) is no move."""
+    a, _ = runs
+    fac = a.facilities.copy()
+    fac.loc["H1", "geometry"] = shapely.Point(X0, Y0 + 495)
+    cmp = lc.compare(a, _run(fac, 1000))
+    got = {(r.community_name, r.category): (r.change, r.causes) for r in cmp.changes.itertuples()}
+    assert got == {("C1", "health_station"): ("worsened", "facility_moved")}
+    assert cmp.changes["reason_zh"].iloc[0] == "设施位置变动"
+    assert cmp.summary["facilities_moved"] == 1
+    assert cmp.facilities_new.empty and cmp.facilities_vanished.empty
+    fac.loc["H1", "geometry"] = shapely.Point(X0, Y0 + 8)
+    small = lc.compare(a, _run(fac, 1000))
+    assert small.changes.empty and small.summary["facilities_moved"] == 0
+    assert small.summary["inputs_changed"] == ["facilities"]
+
+
+def test_profile_changed_when_a_distance_changed(runs):
+    """with_distances keeps the profile's id and version; its thresholds differ all the same."""
+    a, _ = runs
+    comm = lc.load_communities(_communities(1000))
+    prof = lc.load_profile(PROFILE).with_distances(health_station=100)
+    c = lc.analyze(grid(6, 100.0), a.facilities, comm, prof, categories=CATS,
+                   complete_categories=True)  # fmt: skip
+    assert (prof.id, prof.version) == (a.profile.id, a.profile.version)  # premise
+    cmp = lc.compare(a, c)
+    assert cmp.summary["profile_changed"] is True
+    assert lc.compare(a, a).summary["profile_changed"] is False

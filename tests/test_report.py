@@ -187,3 +187,114 @@ def test_report_name_and_old_module_path():
 def test_report_refuses_unknown_suffix(runs, tmp_path):
     with pytest.raises(lc.InputError, match=".html or .xlsx"):
         lc.report(runs[1], path=tmp_path / "r.pdf")
+
+
+def _text(path) -> str:
+    """The report's visible text (tags dropped)."""
+    import html
+
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", path.read_text("utf-8"))))
+
+
+def test_report_leaves_its_own_run_out_of_previous(runs, tmp_path):
+    """previous= as every recorded run (this one's record included, as read_runs lists it): the
+    previous run is the one before it, the report is dated this run's recorded date, and the
+    trend has each run once. With only its own record there is nothing to compare with."""
+    import openpyxl
+
+    from lifecircle.analysis.compare import run_record
+
+    before, after, _ = runs
+    recs = [run_record(before, "2026-03-31"), run_record(after, "2026-09-30")]
+    text = _text(lc.report(after, previous=recs, path=tmp_path / "r.html", target_year=2027))
+    assert f"2026-03-31 ({before.run_id}) → 2026-09-30 ({after.run_id})" in text
+    assert f"run {after.run_id} · 2026-09-30" in text
+    wb = openpyxl.load_workbook(lc.report(after, previous=recs, path=tmp_path / "r.xlsx"))
+    assert list(wb["趋势"].iter_rows(min_row=2, values_only=True)) == [
+        ("2026-03-31", before.summary["share_meeting_standard"], after.params.target_share),
+        ("2026-09-30", after.summary["share_meeting_standard"], after.params.target_share)]
+    alone = lc.report(after, previous=recs[1:], path=tmp_path / "alone.html").read_text("utf-8")
+    assert "无更早的评估结果可比较" in alone and 'data-table="progress_county"' not in alone
+    assert "改善 0" not in alone
+
+
+def test_report_run_date(runs, tmp_path):
+    """run_date= dates the header, the progress line and the pace (the share, 97%, is above the
+    target: reached in the run's year)."""
+    import datetime
+
+    from lifecircle.analysis.compare import run_record
+
+    before, after, _ = runs
+    prev = run_record(before, "2026-01-01")
+    for day in ("2026-04-01", datetime.date(2026, 4, 1)):
+        path = lc.report(after, previous=prev, path=tmp_path / "r.html", run_date=day,
+                         target_year=2026)  # fmt: skip
+        text = _text(path)
+        assert f"run {after.run_id} · 2026-04-01" in text
+        assert f"2026-01-01 ({before.run_id}) → 2026-04-01 ({after.run_id})" in text
+    county = re.search(r'<table data-table="progress_county">(.*?)</table>',
+                       path.read_text("utf-8")).group(1)  # fmt: skip
+    assert 'data-col="reached_by_year" data-value="2026.0">2026<' in county
+    with pytest.raises(lc.InputError, match="YYYY-MM-DD"):
+        lc.report(after, previous=prev, path=tmp_path / "r.html", run_date="2026/04/01")
+
+
+def test_report_excel_numbers_progress_and_chinese_changes(runs, tmp_path):
+    """概要 holds numbers as numbers; 较上期进展 has the county table, then the street table;
+    变化社区 has Chinese headers, category names and 改善/退步."""
+    import openpyxl
+
+    before, after, _ = runs
+    path = lc.report(after, previous=before, path=tmp_path / "季报.xlsx", target_year=2027)
+    wb = openpyxl.load_workbook(path)
+    summary = {r[0].value: r[1] for r in wb["概要"].iter_rows(min_row=2)}
+    assert summary["社区数"].value == 60 and summary["社区数"].data_type == "n"
+    assert summary["常住人口"].value == round(after.summary["population"])
+    assert summary["目标比例"].value == after.params.target_share
+    assert summary["目标比例"].number_format == "0%"
+    rows = list(wb["较上期进展"].iter_rows(values_only=True))
+    cmp = lc.compare(before, after, target_year=2027)
+    assert rows[0][:3] == ("区县", "上期达标占比", "本期达标占比")
+    assert rows[1][:3] == ("南湖区", cmp.by_county["share_before"].iloc[0],
+                           cmp.by_county["share_after"].iloc[0])  # fmt: skip
+    street_head = 1 + len(cmp.by_county) + 1
+    assert rows[street_head][:2] == ("区县", "街道(乡镇)")
+    assert len(rows) == street_head + 1 + len(cmp.by_street)
+    changes = list(wb["变化社区"].iter_rows(values_only=True))
+    assert changes[0] == ("街道(乡镇)", "社区名称", "设施类别", "变化", "原因", "上期最近设施",
+                          "上期步行距离(米)", "本期最近设施", "本期步行距离(米)")  # fmt: skip
+    names = {c.name_zh for c in after.profile.categories.values()}
+    assert len(changes) - 1 == len(cmp.changes)
+    assert {r[2] for r in changes[1:]} <= names and {r[3] for r in changes[1:]} == {"改善"}
+
+
+def test_report_changes_in_words(runs, html_report, tmp_path):
+    """The HTML change table: category names and 改善 (English: the English words); an empty
+    data checklist is a sentence, not a header row."""
+    before, after, _ = runs
+    text = html_report.read_text(encoding="utf-8")
+    changes = re.search(r'<table data-table="changes">(.*?)</table>', text).group(1)
+    cats = after.profile.categories
+    assert set(re.findall(r'data-col="change">([^<]*)<', changes)) == {"改善"}
+    assert set(re.findall(r'data-col="category_zh">([^<]*)<', changes)) <= {
+        c.name_zh for c in cats.values()}  # fmt: skip
+    assert after.data_gaps.empty  # premise
+    assert '<p data-table="data_gaps">无数据缺口。</p>' in text
+    en = lc.report(after, previous=before, path=tmp_path / "r.html", lang="en").read_text("utf-8")
+    changes = re.search(r'<table data-table="changes">(.*?)</table>', en).group(1)
+    assert set(re.findall(r'data-col="change">([^<]*)<', changes)) == {"improved"}
+    assert set(re.findall(r'data-col="category_en">([^<]*)<', changes)) <= {
+        c.name_en for c in cats.values()}  # fmt: skip
+    assert "No data gaps." in en
+
+
+def test_programme_status_counts_statuses_as_written_by_planners():
+    """" 在建", "在建" and "在建中" are one status in the programme table (the HTML shows them
+    alike, and a scenario takes all three); a word that is no status stays as written."""
+    from lifecircle.outputs.report import pool_status
+
+    pool = pd.DataFrame({"category_zh": ["托育"] * 4 + ["养老"],
+                         "status": [" 在建", "在建", "在建中", "待定", None]})  # fmt: skip
+    got = pool_status(pool).set_index(["category_zh", "status"])["projects"].to_dict()
+    assert got == {("托育", "在建"): 3, ("托育", "待定"): 1, ("养老", ""): 1}

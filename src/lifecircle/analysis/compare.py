@@ -7,8 +7,9 @@ The pool keeps these records in its run history (:func:`lifecircle.record_run`).
 
 :func:`compare` takes two Analyses or two records and lists the communities whose standard status
 changed, per category, with the cause: a facility opened (the new nearest facility was not in the
-earlier run), closed (the earlier nearest one is gone), the population changed, or the standard
-changed (threshold or required share); new and vanished facilities; and the progress of every
+earlier run), closed (the earlier nearest one is gone), moved (same id, more than
+:data:`FACILITY_MOVED_M` away), the population changed, or the standard changed (threshold or
+required share); new and vanished facilities; and the progress of every
 street and county toward the target share (and, given ``target_year``, whether it is on track).
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Geod
 
 from .._errors import InputError
 from .coverage import HIERARCHY
@@ -33,12 +35,16 @@ from .result import Analysis
 CAUSES: dict[str, tuple[str, str]] = {
     "facility_opened": ("新设施开放", "a facility opened"),
     "facility_closed": ("设施关闭", "a facility closed"),
+    "facility_moved": ("设施位置变动", "a facility moved"),
     "population_changed": ("人口变化", "the population changed"),
     "standard_changed": ("标准变化", "the standard changed"),
     "data_missing": ("该类设施已无数据，不再评估", "no data on the category any more: not assessed"),
     "data_added": ("该类设施有了数据，开始评估", "data on the category now: assessed"),
     "other": ("其他 (路网或人口分布)", "other (network or where people live)"),
 }
+#: A facility with the same id counts as moved when its location changed by more than this (m).
+FACILITY_MOVED_M = 10.0
+_GEOD = Geod(ellps="WGS84")
 _COVERAGE = ["community_id", "category", "meets_standard", "assessed", "nearest_facility",
              "distance_m", "threshold_m", "covered_share"]  # fmt: skip
 _COMMUNITY = [*HIERARCHY, "population", "meets_all_required", "service_index"]
@@ -170,8 +176,11 @@ class Comparison:
         (categories, 、-separated), ``causes``.
     facilities_new, facilities_vanished : facilities in ``b`` only / in ``a`` only.
     by_street, by_county : the share meeting the standard in both runs, its change, the gap to
-        the target share and (with ``target_year``) the year it is reached at this pace.
-    summary : headline numbers.
+        the target share, the year it is reached at this pace (``reached_by_year``: the later
+        run's year where it is already reached) and, with ``target_year``, ``on_track``.
+    summary : headline numbers; ``facilities_moved``: facilities in both runs that moved;
+        ``profile_changed``: the standard differs (profile id or version, a category's
+        threshold or the required covered share).
     """
 
     a: RunRecord
@@ -205,15 +214,28 @@ def _as_record(run: Analysis | RunRecord, name: str) -> RunRecord:
     )
 
 
+def _moved(a: RunRecord, b: RunRecord) -> set[str]:
+    """Ids of the facilities in both runs whose location changed by more than
+    :data:`FACILITY_MOVED_M` (great-circle distance between the recorded lon/lat)."""
+    m = a.facilities.merge(b.facilities, on="facility_id", suffixes=("_a", "_b"))
+    if len(m) == 0:
+        return set()
+    _, _, moved_m = _GEOD.inv(*(m[c].to_numpy(float) for c in ("lon_a", "lat_a", "lon_b", "lat_b")))
+    return set(m.loc[np.asarray(moved_m) > FACILITY_MOVED_M, "facility_id"])
+
+
 def _causes(
-    row: Any, a: RunRecord, b: RunRecord, new_ids: set, gone_ids: set, pop: pd.Series
+    row: Any, a: RunRecord, b: RunRecord, ids: dict[str, set], pop: pd.Series
 ) -> list[str]:
-    """Cause codes of one changed community × category row (merged before/after columns)."""
+    """Cause codes of one changed community × category row (merged before/after columns);
+    ``ids``: the ``new``, ``gone`` and ``moved`` facility ids."""
     out = []
-    if row.change in ("improved", "newly_assessed") and row.nearest_facility_b in new_ids:
+    if row.change in ("improved", "newly_assessed") and row.nearest_facility_b in ids["new"]:
         out.append("facility_opened")
-    if row.change in ("worsened", "no_longer_assessed") and row.nearest_facility_a in gone_ids:
+    if row.change in ("worsened", "no_longer_assessed") and row.nearest_facility_a in ids["gone"]:
         out.append("facility_closed")
+    if ids["moved"] & {row.nearest_facility_a, row.nearest_facility_b}:
+        out.append("facility_moved")
     if row.change in ("no_longer_assessed", "newly_assessed"):
         out.append("data_missing" if row.change == "no_longer_assessed" else "data_added")
     if pop.get(row.community_id, False):
@@ -227,7 +249,14 @@ def _causes(
     return out or ["other"]
 
 
-def _changes(a: RunRecord, b: RunRecord, new_ids: set, gone_ids: set) -> pd.DataFrame:
+def _standard_changed(a: RunRecord, b: RunRecord) -> bool:
+    """Whether the standard differs: the profile's id or version, a threshold or the required
+    covered share."""
+    return (a.profile, a.profile_version) != (b.profile, b.profile_version) or any(
+        a.params.get(k) != b.params.get(k) for k in ("thresholds", "min_covered_share"))  # fmt: skip
+
+
+def _changes(a: RunRecord, b: RunRecord, ids: dict[str, set]) -> pd.DataFrame:
     m = a.coverage.merge(b.coverage, on=["community_id", "category"], suffixes=("_a", "_b"))
     aa, ab = m["assessed_a"].astype(bool).to_numpy(), m["assessed_b"].astype(bool).to_numpy()
     ma, mb = m["meets_standard_a"].astype(bool).to_numpy(), m["meets_standard_b"].astype(bool).to_numpy()
@@ -241,7 +270,7 @@ def _changes(a: RunRecord, b: RunRecord, new_ids: set, gone_ids: set) -> pd.Data
     cb = b.communities.set_index("community_id")["population"].reindex(ca.index)
     pop_changed = ~np.isclose(ca.to_numpy(float), cb.to_numpy(float), rtol=1e-9, equal_nan=True)
     pop = pd.Series(pop_changed, index=ca.index)
-    causes = [_causes(r, a, b, new_ids, gone_ids, pop) for r in m.itertuples()]
+    causes = [_causes(r, a, b, ids, pop) for r in m.itertuples()]
     m["causes"] = [",".join(c) for c in causes]
     m["reason_zh"] = ["、".join(CAUSES[k][0] for k in c) for c in causes]
     m["reason_en"] = ["; ".join(CAUSES[k][1] for k in c) for c in causes]
@@ -271,8 +300,10 @@ def _communities(a: RunRecord, b: RunRecord, changes: pd.DataFrame) -> pd.DataFr
     return out.reset_index()[_COMMUNITY_CHANGE]
 
 
-def _progress(sa: pd.DataFrame, sb: pd.DataFrame, keys: list[str], years: float,
+def _progress(sa: pd.DataFrame, sb: pd.DataFrame, keys: list[str], days: int,
               target_year: int | None, date_b: str) -> pd.DataFrame:  # fmt: skip
+    """Shares in both runs (``days`` apart) and the year the target is reached at that pace: the
+    later run's year where it is already reached, else the year of the day it is reached."""
     left = sa.set_index(keys)[["share_meeting_standard"]].rename(
         columns={"share_meeting_standard": "share_before"})  # fmt: skip
     right = sb.set_index(keys)[["communities_meeting", "communities_assessed",
@@ -280,11 +311,16 @@ def _progress(sa: pd.DataFrame, sb: pd.DataFrame, keys: list[str], years: float,
     out = left.join(right.rename(columns={"share_meeting_standard": "share_after"}), how="outer")
     out["share_change"] = out["share_after"] - out["share_before"]
     out["gap_to_target"] = (out["target_share"] - out["share_after"]).clip(lower=0)
-    per_year = out["share_change"] / years if years > 0 else out["share_change"] * np.nan
-    year_b = int(date_b[:4]) + (int(date_b[5:7]) - 1) / 12
-    reach = np.where(out["gap_to_target"] <= 0, year_b,
-                     np.where(per_year > 0, year_b + out["gap_to_target"] / per_year, np.inf))  # fmt: skip
-    out["reached_by_year"] = np.where(np.isfinite(reach), np.ceil(reach - 1e-9), np.nan)
+    gap = out["gap_to_target"].to_numpy(float)
+    per_day = out["share_change"].to_numpy(float) / days if days > 0 else gap * np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days_to_go = np.where(gap <= 0, 0.0, np.where(per_day > 0, gap / per_day, np.inf))
+    ok = days_to_go < 3.65e6  # beyond 10,000 years (or never): no year
+    # whole days (a hair of rounding is not a day more), then the calendar year of that day
+    day = np.datetime64(date_b[:10], "D") + np.ceil(np.where(ok, days_to_go, 0) - 1e-6).astype(
+        "timedelta64[D]")  # fmt: skip
+    year = day.astype("datetime64[Y]").astype(int) + 1970
+    out["reached_by_year"] = np.where(ok, year, np.nan)
     if target_year is not None:
         out["target_year"] = target_year
         out["on_track"] = out["reached_by_year"] <= target_year
@@ -310,20 +346,21 @@ def compare(
     a, b = _as_record(run_a, "run_a"), _as_record(run_b, "run_b")
     ids_a, ids_b = set(a.facilities["facility_id"]), set(b.facilities["facility_id"])
     new_ids, gone_ids = ids_b - ids_a, ids_a - ids_b
-    changes = _changes(a, b, new_ids, gone_ids)
+    ids = {"new": new_ids, "gone": gone_ids, "moved": _moved(a, b)}
+    changes = _changes(a, b, ids)
     comm = _communities(a, b, changes)
     days = (date.fromisoformat(b.run_date[:10]) - date.fromisoformat(a.run_date[:10])).days
-    years = days / 365.25
-    by_street = _progress(a.by_street, b.by_street, STREET_KEYS, years, target_year, b.run_date)
-    by_county = _progress(a.by_county, b.by_county, COUNTY_KEYS, years, target_year, b.run_date)
+    by_street = _progress(a.by_street, b.by_street, STREET_KEYS, days, target_year, b.run_date)
+    by_county = _progress(a.by_county, b.by_county, COUNTY_KEYS, days, target_year, b.run_date)
     summary = {
         "run_a": a.run_id, "date_a": a.run_date, "run_b": b.run_id, "date_b": b.run_date,
         **{k: int((changes["change"] == k).sum()) for k in _KINDS},
         "facilities_new": len(new_ids), "facilities_vanished": len(gone_ids),
+        "facilities_moved": len(ids["moved"]),
         "share_before": a.summary.get("share_meeting_standard"),
         "share_after": b.summary.get("share_meeting_standard"),
         "target_share": b.summary.get("target_share"),
-        "profile_changed": (a.profile, a.profile_version) != (b.profile, b.profile_version),
+        "profile_changed": _standard_changed(a, b),
         "inputs_changed": [k for k in b.fingerprints if a.fingerprints.get(k) != b.fingerprints[k]],
     }  # fmt: skip
     return Comparison(

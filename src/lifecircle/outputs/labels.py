@@ -405,11 +405,31 @@ MONITORING: dict[str, Label] = {
     "on_track": _L("进度正常", "On track", "Target reached by the target year at this pace. 是否按期达标"),
     "change": _L("变化", "Change", "improved 改善 / worsened 退步 / no_longer_assessed 缺数据不再评估 / "
                  "newly_assessed 开始评估. 变化方向"),
-    "causes": _L("原因代码", "Causes", "facility_opened, facility_closed, population_changed, "
-                 "standard_changed, data_missing, data_added, other. 变化原因代码"),
+    "causes": _L("原因代码", "Causes", "facility_opened, facility_closed, facility_moved, "
+                 "population_changed, standard_changed, data_missing, data_added, other. 变化原因代码"),
+    "nearest_facility_a": _L("上期最近设施", "Nearest facility before", "Id of the nearest facility, "
+                             "earlier run. 上期最近设施编号"),
+    "nearest_facility_b": _L("本期最近设施", "Nearest facility now", "Id of the nearest facility, "
+                             "this run. 本期最近设施编号"),
+    "distance_m_a": _L("上期步行距离(米)", "Distance before (m)", "Median walking distance to the "
+                       "nearest facility, earlier run. 上期步行距离中位数"),
+    "distance_m_b": _L("本期步行距离(米)", "Distance now (m)", "Median walking distance to the "
+                       "nearest facility, this run. 本期步行距离中位数"),
+    "item": _L("项目", "Item", "Headline figure. 指标"),
+    "value": _L("数值", "Value", "Its value. 数值"),
     "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),
     "projects": _L("项目数", "Projects", "Number of projects. 项目数"),
 }  # fmt: skip
+
+#: Values of coded monitoring columns (as :data:`VALUES` for the analysis tables).
+MONITORING_VALUES: dict[str, dict[object, tuple[str, str]]] = {
+    "change": {
+        "improved": ("改善", "improved"),
+        "worsened": ("退步", "worsened"),
+        "no_longer_assessed": ("缺数据不再评估", "no longer assessed (no data)"),
+        "newly_assessed": ("开始评估", "newly assessed"),
+    },
+}
 
 #: Columns only the programme tables have (``plan_programme``: table, by year, issues); the
 #: others (names, codes, category, level, new_covered_pop …) use :data:`COLUMNS`.

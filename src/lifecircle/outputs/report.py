@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,9 @@ from .._errors import InputError
 from .._files import atomic_write
 from ..analysis import Analysis
 from ..analysis.compare import Comparison, RunRecord, compare, run_record
-from .labels import MONITORING, label
+from ..analysis.scenario import project_status
+from .labels import MONITORING, MONITORING_VALUES, label
+from .tables import summary_table
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class _Parts:
 
     analysis: Analysis
     lang: str
+    run_date: str
     comparison: Comparison | None
     history: list[RunRecord]
     pool: pd.DataFrame | None
@@ -134,21 +138,28 @@ def _trend_chart(points: list[tuple[str, float]], target: float, lang: str) -> s
 
 # ---------------------------------------------------------------------- tables
 def _cell(v: Any, col: str) -> str:
-    """One ``<td>``: shares as %, people and metres whole, raw value in ``data-value``."""
+    """One ``<td>``: shares as %, people and metres whole, years plain, raw value in
+    ``data-value``."""
     raw = "" if v is None or (isinstance(v, float) and np.isnan(v)) else v
     if isinstance(raw, (bool, np.bool_)):
         text = "是" if raw else "否"
     elif isinstance(raw, (float, np.floating, int, np.integer)) and raw != "":
         x = float(raw)
         is_share = "share" in col or col in ("gap_to_target", "target_share")
-        text = f"{x:.1%}" if is_share else (f"{x:,.1f}" if col == "service_index" else f"{x:,.0f}")
+        text = (f"{x:.1%}" if is_share else f"{x:,.1f}" if col == "service_index"
+                else f"{x:.0f}" if col.endswith("year") else f"{x:,.0f}")  # fmt: skip
         return f'<td class="n" data-col="{col}" data-value="{x!r}">{html.escape(text)}</td>'
     else:
         text = str(raw)
     return f'<td data-col="{col}">{html.escape(text)}</td>'
 
 
-def _table(df: pd.DataFrame, cols: Sequence[str], lang: str, key: str) -> str:
+def _table(
+    df: pd.DataFrame, cols: Sequence[str], lang: str, key: str, empty: str | None = None
+) -> str:
+    """A table of ``cols``; with ``empty``, that sentence instead of a table without rows."""
+    if empty is not None and len(df) == 0:
+        return f'<p data-table="{key}">{html.escape(empty)}</p>'
     cols = [c for c in cols if c in df.columns]
     head = "".join(f"<th>{html.escape(_header(c, lang))}</th>" for c in cols)
     rows = "".join(
@@ -166,7 +177,8 @@ _CHECK_COLS = ["scope", "county_name", "street_name", "category_zh", "communitie
                "source_hint_zh"]  # fmt: skip
 _PROGRESS_COLS = ["share_before", "share_after", "share_change", "target_share", "gap_to_target",
                   "reached_by_year", "on_track"]  # fmt: skip
-_CHANGE_COLS = ["street_name", "community_name", "category", "change", "reason_zh"]
+_CHANGE_COLS = ["street_name", "community_name", "category_zh", "change", "reason_zh"]
+_CHANGE_DETAIL_COLS = ["nearest_facility_a", "distance_m_a", "nearest_facility_b", "distance_m_b"]
 
 
 def _en(cols: list[str], lang: str) -> list[str]:
@@ -179,6 +191,18 @@ def _en(cols: list[str], lang: str) -> list[str]:
         "source_hint_zh": "source_hint_en",
     }
     return [swap.get(c, c) for c in cols]
+
+
+def _changes(c: Comparison, a: Analysis, lang: str) -> pd.DataFrame:
+    """The comparison's changes with the category names and the change in words."""
+    i = 0 if lang == "zh" else 1
+    cats = a.profile.categories
+    ch = c.changes
+    return ch.assign(
+        category_zh=[cats[k].name_zh if k in cats else k for k in ch["category"]],
+        category_en=[cats[k].name_en if k in cats else k for k in ch["category"]],
+        change=[MONITORING_VALUES["change"][k][i] for k in ch["change"]],
+    )  # fmt: skip
 
 
 def _headline(a: Analysis, lang: str) -> str:
@@ -220,7 +244,7 @@ def _progress_section(p: _Parts) -> str:
     lang = p.lang
     out = [f"<h2>{_t('较上期进展', 'Progress since the previous run', lang)}</h2>"]
     if p.comparison is None:
-        return out[0] + f"<p>{_t('无上期结果。', 'No previous run given.', lang)}</p>"
+        return out[0] + f"<p>{_t('无更早的评估结果可比较。', 'No earlier run to compare with.', lang)}</p>"
     c = p.comparison
     s = c.summary
     out.append(
@@ -241,8 +265,8 @@ def _progress_section(p: _Parts) -> str:
     out.append(_table(c.by_county, ["county_name", *_PROGRESS_COLS], lang, "progress_county"))
     out.append(_table(c.by_street, ["county_name", "street_name", *_PROGRESS_COLS], lang,
                       "progress_street"))  # fmt: skip
-    out.append(_table(c.changes, _CHANGE_COLS if lang == "zh" else
-                      [*_CHANGE_COLS[:-1], "reason_en"], lang, "changes"))  # fmt: skip
+    out.append(_table(_changes(c, p.analysis, lang), _en(_CHANGE_COLS, lang), lang, "changes",
+                      _t("无社区达标状况变化。", "No community changed.", lang)))  # fmt: skip
     return "".join(out)
 
 
@@ -254,9 +278,12 @@ def _pool_section(pool: pd.DataFrame | None, lang: str) -> str:
 
 
 def pool_status(pool: pd.DataFrame) -> pd.DataFrame:
-    """Projects per category and status (储备/申报/在建/建成/取消), as listed in the pool."""
-    df = pd.DataFrame({"category_zh": pool["category_zh"].fillna(""),
-                       "status": pool["status"].fillna("")})  # fmt: skip
+    """Projects per category and status (储备/申报/在建/建成/取消), as listed in the pool; a
+    status written otherwise (``" 在建"``, 已建成) counted as the one it means, as a scenario
+    reads it (:func:`~lifecircle.analysis.scenario.project_status`)."""
+    written = pool["status"].fillna("")
+    status = written.map(project_status).fillna(written)
+    df = pd.DataFrame({"category_zh": pool["category_zh"].fillna(""), "status": status})
     return df.groupby(["category_zh", "status"]).size().rename("projects").reset_index()
 
 
@@ -267,12 +294,13 @@ def _html(p: _Parts, title: str) -> str:
     body = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{_t('评估标准', 'profile', lang)}: {html.escape(str(a.profile.id))} "
-        f"{html.escape(str(a.profile.version))} · run {a.run_id} · {a.created_at[:10]}</p>",
+        f"{html.escape(str(a.profile.version))} · run {a.run_id} · {p.run_date}</p>",
         _headline(a, lang), _shares_section(a, lang), _progress_section(p),
         f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
         _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
         f"<h2>{_t('数据核查清单', 'Data checklist', lang)}</h2>",
-        _table(a.data_gaps, _en(_CHECK_COLS, lang), lang, "data_gaps"),
+        _table(a.data_gaps, _en(_CHECK_COLS, lang), lang, "data_gaps",
+               _t("无数据缺口。", "No data gaps.", lang)),
         _pool_section(p.pool, lang),
     ]  # fmt: skip
     return (
@@ -283,9 +311,15 @@ def _html(p: _Parts, title: str) -> str:
 
 
 # ---------------------------------------------------------------------- entry point
-def _history(previous: Any) -> list[RunRecord]:
+def _history(previous: Any, run_id: str) -> tuple[list[RunRecord], str | None]:
+    """The runs before this one (``run_id``), oldest first, and this run's recorded date. When
+    ``previous`` holds this run's own record, it and the runs after it are left out."""
     if previous is None:
-        return []
+        return [], None
+    if isinstance(previous, pd.DataFrame):
+        raise InputError("report: previous= takes the recorded runs, not the table "
+                         "lifecircle.read_runs gives: [lc.read_run(pool, r) for r in "
+                         "lc.read_runs(pool)['run_id']]")  # fmt: skip
     items = list(previous) if isinstance(previous, (list, tuple)) else [previous]
     out = []
     for it in items:
@@ -296,7 +330,24 @@ def _history(previous: Any) -> list[RunRecord]:
         else:
             raise InputError("report: previous= takes an Analysis, a recorded run "
                              "(lifecircle.read_run) or a list of them, oldest first")  # fmt: skip
-    return out
+    here = next((i for i, r in enumerate(out) if r.run_id == run_id), None)
+    if here is None:
+        return out, None
+    log.info("report: run %s is this run (%s); the runs before it are the previous ones",
+             run_id, out[here].run_date)  # fmt: skip
+    return out[:here], out[here].run_date
+
+
+def _run_date(run_date: date | str | None, recorded: str | None) -> str:
+    """The report's date as 'YYYY-MM-DD': ``run_date``, else the recorded one, else today."""
+    if run_date is None:
+        return (recorded or date.today().isoformat())[:10]
+    if isinstance(run_date, date):
+        return run_date.isoformat()[:10]
+    try:
+        return date.fromisoformat(str(run_date).strip()[:10]).isoformat()
+    except ValueError:
+        raise InputError(f"report: run_date= takes a date or 'YYYY-MM-DD', got {run_date!r}") from None
 
 
 def report(
@@ -308,6 +359,7 @@ def report(
     title: str | None = None,
     lang: str | None = None,
     target_year: int | None = None,
+    run_date: date | str | None = None,
 ) -> Path:
     """Write the periodic report of ``analysis``: HTML (printable, offline) or Excel by suffix.
 
@@ -315,11 +367,14 @@ def report(
     ----------
     analysis : this period's run.
     previous : the previous run (an Analysis or a record from :func:`lifecircle.read_run`), or
-        the recorded runs oldest first (the last one is compared; all draw the trend).
+        the recorded runs oldest first (the last one is compared; all draw the trend). This
+        run's own record (same ``run_id``) and the runs after it are left out.
     path : ``.html`` (default) or ``.xlsx``, e.g. ``"2026年第4季度.html"``.
     pool : the reserve pool (:func:`lifecircle.read_pool`) for the programme status.
     title : defaults to the file name. lang : ``"zh"`` or ``"en"``.
     target_year : the year the target share is due (progress says whether it is on track).
+    run_date : the date the report shows and the pace is counted to (a date or 'YYYY-MM-DD');
+        default: this run's date in ``previous`` when it holds its record, else today.
 
     Returns
     -------
@@ -329,11 +384,11 @@ def report(
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
     path = Path(path)
-    history = _history(previous)
-    cmp = compare(history[-1], analysis, target_year) if history else None
-    if history:
-        history = [*history, run_record(analysis, analysis.created_at[:10])]
-    parts = _Parts(analysis, lang, cmp, history, pool)
+    earlier, recorded = _history(previous, analysis.run_id)
+    day = _run_date(run_date, recorded)
+    history = [*earlier, run_record(analysis, day)] if earlier else []
+    cmp = compare(history[-2], history[-1], target_year) if history else None
+    parts = _Parts(analysis, lang, day, cmp, history, pool)
     if path.suffix.lower() == ".xlsx":
         return _excel(parts, path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -346,9 +401,9 @@ def report(
 def _excel(p: _Parts, path: Path) -> Path:
     """The report's tables as sheets (headers in the report's language)."""
     a, lang = p.analysis, p.lang
-    sheets: dict[str, pd.DataFrame] = {
-        _t("概要", "Summary", lang): pd.DataFrame(
-            {"item": list(a.summary), "value": [str(v) for v in a.summary.values()]}),
+    head = summary_table(a, lang)
+    sheets: dict[str, pd.DataFrame | tuple[pd.DataFrame, ...]] = {
+        _t("概要", "Summary", lang): head[["item", "value"]],
         _t("区县达标", "Counties", lang): a.index_by_county[["county_name", *_SHARE_COLS]],
         _t("街道达标", "Streets", lang): a.index_by_street[["county_name", "street_name", *_SHARE_COLS]],
         _t("重点短板", "Top shortfalls", lang): a.shortfalls.head(TOP_SHORTFALLS)[
@@ -357,8 +412,13 @@ def _excel(p: _Parts, path: Path) -> Path:
             [c for c in _en(_CHECK_COLS, lang) if c in a.data_gaps]],
     }  # fmt: skip
     if p.comparison is not None:
-        sheets[_t("较上期进展", "Progress", lang)] = p.comparison.by_street
-        sheets[_t("变化社区", "Changes", lang)] = p.comparison.changes
+        c = p.comparison
+        sheets[_t("较上期进展", "Progress", lang)] = (
+            c.by_county[[k for k in ["county_name", *_PROGRESS_COLS] if k in c.by_county]],
+            c.by_street[[k for k in ["county_name", "street_name", *_PROGRESS_COLS]
+                         if k in c.by_street]])  # fmt: skip
+        sheets[_t("变化社区", "Changes", lang)] = _changes(c, a, lang)[
+            _en([*_CHANGE_COLS, *_CHANGE_DETAIL_COLS], lang)]
     trend = _trend_points(p)
     if len(trend) >= 2:
         sheets[_t("趋势", "Trend", lang)] = pd.DataFrame(
@@ -368,8 +428,16 @@ def _excel(p: _Parts, path: Path) -> Path:
         sheets[_t("项目库进展", "Programme", lang)] = pool_status(p.pool)
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            df.rename(columns=lambda c: _header(c, lang)).to_excel(xw, sheet_name=name, index=False)
+        for name, frames in sheets.items():
+            row = 0  # tables of one sheet one below the other, a blank row between
+            for df in frames if isinstance(frames, tuple) else (frames,):
+                df.rename(columns=lambda c: _header(c, lang)).to_excel(
+                    xw, sheet_name=name, index=False, startrow=row)  # fmt: skip
+                row += len(df) + 2
+        summary = xw.sheets[_t("概要", "Summary", lang)]
+        for r, fmt in enumerate(head["format"], start=2):
+            if isinstance(fmt, str):
+                summary.cell(row=r, column=2).number_format = fmt
         _excel_charts(xw.sheets, sheets, lang)
     atomic_write(path, lambda tmp: tmp.write_bytes(buf.getvalue()))
     return path
