@@ -287,6 +287,10 @@ def test_report_changes_in_words(runs, html_report, tmp_path):
     assert set(re.findall(r'data-col="category_en">([^<]*)<', changes)) <= {
         c.name_en for c in cats.values()}  # fmt: skip
     assert "No data gaps." in en
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(lc.report(after, previous=before, path=tmp_path / "r.xlsx"))["数据核查清单"]
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [["说明"], ["无数据缺口。"]]
 
 
 def test_programme_status_counts_statuses_as_written_by_planners():

@@ -415,6 +415,7 @@ MONITORING: dict[str, Label] = {
                        "nearest facility, earlier run. 上期步行距离中位数"),
     "distance_m_b": _L("本期步行距离(米)", "Distance now (m)", "Median walking distance to the "
                        "nearest facility, this run. 本期步行距离中位数"),
+    "note": _L("说明", "Note", "A sentence in place of an empty table. 说明"),
     "item": _L("项目", "Item", "Headline figure. 指标"),
     "value": _L("数值", "Value", "Its value. 数值"),
     "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),

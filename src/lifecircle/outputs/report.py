@@ -409,7 +409,8 @@ def _excel(p: _Parts, path: Path) -> Path:
         _t("重点短板", "Top shortfalls", lang): a.shortfalls.head(TOP_SHORTFALLS)[
             [c for c in _en(_SHORTFALL_COLS, lang) if c in a.shortfalls]],
         _t("数据核查清单", "Data checklist", lang): a.data_gaps[
-            [c for c in _en(_CHECK_COLS, lang) if c in a.data_gaps]],
+            [c for c in _en(_CHECK_COLS, lang) if c in a.data_gaps]]
+        if len(a.data_gaps) else pd.DataFrame({"note": [_t("无数据缺口。", "No data gaps.", lang)]}),
     }  # fmt: skip
     if p.comparison is not None:
         c = p.comparison
