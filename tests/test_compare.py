@@ -263,6 +263,7 @@ def test_a_moved_facility_is_its_own_cause(runs):
     assert got == {("C1", "health_station"): ("worsened", "facility_moved")}
     assert cmp.changes["reason_zh"].iloc[0] == "设施位置变动"
     assert cmp.summary["facilities_moved"] == 1
+    assert repr(cmp).endswith("0 new, 0 vanished, 1 moved facilities>")
     assert cmp.facilities_new.empty and cmp.facilities_vanished.empty
     fac.loc["H1", "geometry"] = shapely.Point(X0, Y0 + 8)
     small = lc.compare(a, _run(fac, 1000))

@@ -218,6 +218,30 @@ def test_report_leaves_its_own_run_out_of_previous(runs, tmp_path):
     assert "改善 0" not in alone
 
 
+def test_report_previous_in_any_order_and_a_later_run_with_the_same_inputs(runs, tmp_path, caplog):
+    """Runs given newest first are taken by their dates (with a warning); a run dated after the
+    report is left out; a later period in which nothing changed (same inputs: same run id as the
+    recorded one) is compared with that record when run_date= says it is later."""
+    from lifecircle.analysis.compare import run_record
+
+    before, after, _ = runs
+    a, b = run_record(before, "2026-03-31"), run_record(after, "2026-06-30")
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        text = _text(lc.report(after, previous=[b, a], path=tmp_path / "r.html"))
+    assert f"2026-03-31 ({before.run_id}) → 2026-06-30 ({after.run_id})" in text
+    assert "not oldest first" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        text = _text(lc.report(after, previous=[a, b], path=tmp_path / "r.html",
+                               run_date="2026-05-15"))  # fmt: skip
+    assert f"2026-03-31 ({before.run_id}) → 2026-05-15 ({after.run_id})" in text
+    assert f"{after.run_id} (2026-06-30)" in caplog.text  # left out, named
+    # the next quarter, nothing changed: compared with the June record, not taken as it
+    text = _text(lc.report(after, previous=[a, b], path=tmp_path / "r.html", run_date="2026-09-30"))
+    assert f"2026-06-30 ({after.run_id}) → 2026-09-30 ({after.run_id})" in text
+    assert "改善 0, 退步 0" in text
+
+
 def test_report_run_date(runs, tmp_path):
     """run_date= dates the header, the progress line and the pace (the share, 97%, is above the
     target: reached in the run's year)."""

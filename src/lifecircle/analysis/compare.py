@@ -199,8 +199,9 @@ class Comparison:
             f"<Comparison {s['run_a']} ({s['date_a']}) → {s['run_b']} ({s['date_b']}): "
             f"{s['improved']} improved, {s['worsened']} worsened"
             + (f", {s['no_longer_assessed']} no longer assessed" if s["no_longer_assessed"] else "")
-            + f"; {s['facilities_new']} new, "
-            f"{s['facilities_vanished']} vanished facilities>"
+            + f"; {s['facilities_new']} new, {s['facilities_vanished']} vanished"
+            + (f", {s['facilities_moved']} moved" if s.get("facilities_moved") else "")
+            + " facilities>"
         )
 
 

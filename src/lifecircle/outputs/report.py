@@ -255,7 +255,9 @@ def _progress_section(p: _Parts) -> str:
         + (f", {_t('缺数据不再评估', 'no longer assessed (no data)', lang)} "
            f"{s['no_longer_assessed']}" if s.get("no_longer_assessed") else "")
         + f"; {_t('新增设施', 'new facilities', lang)} {s['facilities_new']}, "
-        f"{_t('消失设施', 'vanished facilities', lang)} {s['facilities_vanished']}</p>"
+        f"{_t('消失设施', 'vanished facilities', lang)} {s['facilities_vanished']}"
+        + (f", {_t('位置变动设施', 'moved facilities', lang)} {s['facilities_moved']}"
+           if s.get("facilities_moved") else "") + "</p>"
     )
     points = _trend_points(p)
     if len(points) >= 2:
@@ -311,11 +313,45 @@ def _html(p: _Parts, title: str) -> str:
 
 
 # ---------------------------------------------------------------------- entry point
-def _history(previous: Any, run_id: str) -> tuple[list[RunRecord], str | None]:
-    """The runs before this one (``run_id``), oldest first, and this run's recorded date. When
-    ``previous`` holds this run's own record, it and the runs after it are left out."""
-    if previous is None:
-        return [], None
+def _history(
+    previous: Any, analysis: Analysis, run_date: date | str | None
+) -> tuple[list[RunRecord], str]:
+    """The runs before this one, oldest first (by their dates, whatever the order given), and
+    the report's date: ``run_date``, else the date of this run's own record in ``previous``
+    (same run id: the same inputs), else today. Runs dated after the report's date (with a
+    warning naming them) and this run's own record are left out."""
+    records = [] if previous is None else _records(previous)
+    ordered = sorted(records, key=lambda r: r.run_date[:10])
+    if ordered != records:
+        log.warning("report: the runs in previous= were not oldest first; taken in the order of "
+                    "their dates: %s", ", ".join(r.run_date[:10] for r in ordered))  # fmt: skip
+    own = [r for r in ordered if r.run_id == analysis.run_id]
+    if run_date is not None:
+        day = _run_date(run_date)
+    elif own:
+        day = own[-1].run_date[:10]
+        made = analysis.created_at[:10]
+        late = (date.fromisoformat(made) - date.fromisoformat(day)).days > 31
+        log.log(
+            logging.WARNING if late else logging.INFO,
+            "report: run %s in previous= (recorded %s) has this analysis's inputs: taken as this "
+            "run, the report is dated %s%s", analysis.run_id, day, day,
+            f"; the analysis was made on {made}: for a later run with unchanged inputs pass "
+            "run_date=" if late else "",
+        )  # fmt: skip
+    else:
+        day = date.today().isoformat()
+    this = [r for r in own if run_date is None or r.run_date[:10] == day]  # its own record
+    left = [r for r in ordered if r.run_date[:10] > day]
+    if left:
+        log.warning("report: runs dated after the report's date %s are left out of previous=: "
+                    "%s", day, ", ".join(f"{r.run_id} ({r.run_date[:10]})" for r in left))  # fmt: skip
+    mine = {id(r) for r in this}
+    return [r for r in ordered if r.run_date[:10] <= day and id(r) not in mine], day
+
+
+def _records(previous: Any) -> list[RunRecord]:
+    """``previous`` (an Analysis, a recorded run or a list of them) as run records."""
     if isinstance(previous, pd.DataFrame):
         raise InputError("report: previous= takes the recorded runs, not the table "
                          "lifecircle.read_runs gives: [lc.read_run(pool, r) for r in "
@@ -330,18 +366,11 @@ def _history(previous: Any, run_id: str) -> tuple[list[RunRecord], str | None]:
         else:
             raise InputError("report: previous= takes an Analysis, a recorded run "
                              "(lifecircle.read_run) or a list of them, oldest first")  # fmt: skip
-    here = next((i for i, r in enumerate(out) if r.run_id == run_id), None)
-    if here is None:
-        return out, None
-    log.info("report: run %s is this run (%s); the runs before it are the previous ones",
-             run_id, out[here].run_date)  # fmt: skip
-    return out[:here], out[here].run_date
+    return out
 
 
-def _run_date(run_date: date | str | None, recorded: str | None) -> str:
-    """The report's date as 'YYYY-MM-DD': ``run_date``, else the recorded one, else today."""
-    if run_date is None:
-        return (recorded or date.today().isoformat())[:10]
+def _run_date(run_date: date | str) -> str:
+    """``run_date`` as 'YYYY-MM-DD'."""
     if isinstance(run_date, date):
         return run_date.isoformat()[:10]
     try:
@@ -374,7 +403,11 @@ def report(
     title : defaults to the file name. lang : ``"zh"`` or ``"en"``.
     target_year : the year the target share is due (progress says whether it is on track).
     run_date : the date the report shows and the pace is counted to (a date or 'YYYY-MM-DD');
-        default: this run's date in ``previous`` when it holds its record, else today.
+        default: this run's date in ``previous`` when it holds its record (same run id: the
+        same inputs), else today. Given, a record of the same inputs dated earlier is a previous
+        run (a later period in which nothing changed). Runs in ``previous`` are taken in the
+        order of their dates; those dated after the report's date are left out, with a
+        warning.
 
     Returns
     -------
@@ -384,8 +417,7 @@ def report(
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
     path = Path(path)
-    earlier, recorded = _history(previous, analysis.run_id)
-    day = _run_date(run_date, recorded)
+    earlier, day = _history(previous, analysis, run_date)
     history = [*earlier, run_record(analysis, day)] if earlier else []
     cmp = compare(history[-2], history[-1], target_year) if history else None
     parts = _Parts(analysis, lang, day, cmp, history, pool)
