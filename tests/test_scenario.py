@@ -194,13 +194,14 @@ def test_pool_statuses_as_planners_write_them(before, caplog):
 
 
 def test_categories_by_name_and_rows_without_one(before, caplog):
-    """A category given by its Chinese or English name is that category; a row without one is
+    """A category given by its Chinese or English name (or the start of its Chinese name) is
+    that category; a row without one is
     left out with a warning naming it; a capacity written with its unit is read."""
     nursery = before.profile.categories["nursery"]
     pts = before.communities.to_crs(4326).geometry.representative_point().to_numpy()[:4]
     rows = gpd.GeoDataFrame(
         {"facility_id": ["A", "B", "C", "D"],
-         "category": [nursery.name_zh, nursery.name_en.upper(), None, "nursery"],
+         "category": [nursery.name_zh, nursery.name_en.upper(), None, "托儿"],
          "capacity": ["30个托位", "约40", None, "许多"]},
         geometry=list(pts), crs=4326, index=["A", "B", "C", "D"],
     )  # fmt: skip

@@ -166,7 +166,8 @@ def added_facilities(
     if unknown:
         log.warning(
             "scenario: projects of categories not analysed are left out: %s (analysed: %s)",
-            unknown, ", ".join(before.params.categories),
+            unknown, ", ".join(f"{c} {before.profile.categories[c].name_zh}"
+                               for c in before.params.categories),
         )  # fmt: skip
     rows = rows[~pd.isna(category)].assign(category=category[~pd.isna(category)])
     if len(rows) == 0:
@@ -239,14 +240,11 @@ def project_status(value: object) -> str | None:
 
 
 def _category_ids(values: pd.Series, before: Analysis) -> pd.Series:
-    """The analysed category id each value names (by id, Chinese or English name, compared
-    through :func:`lifecircle._text.key`); missing where none."""
-    names = {}
-    for c in before.params.categories:
-        cat = before.profile.categories[c]
-        names.update({key(cat.name_en): c, key(cat.name_zh): c})
-    names.update({key(c): c for c in before.params.categories})
-    return values.map(lambda v: names.get(key(v))).astype(object)
+    """The analysed category id each value names (:meth:`Profile.category_named`: by id, Chinese
+    or English name, or the Chinese name's start); missing where none."""
+    cats = before.params.categories
+    named = {v: before.profile.category_named(v, cats) for v in values.dropna().unique()}
+    return values.map(named).astype(object)
 
 
 def _none_added(projects: pd.DataFrame, before: Analysis, statuses: tuple[str, ...] | None) -> str:

@@ -106,26 +106,15 @@ def _demand_value(text: str, ranks: bool) -> tuple[float, str]:
 
 
 def _category_columns(columns: list[Any], profile: Profile, taken: set) -> dict[Any, str]:
-    """Survey columns that name a profile category: by id, Chinese or English name, the Chinese
-    name without its bracketed note (养老机构 for 养老机构（养老院、老年养护院）), or the start of
-    exactly one category's Chinese name (托育 for 托育机构…, at least 2 characters)."""
-    names: dict[str, str] = {}
-    for c in profile.categories.values():
-        short = re.split(r"[（(]", c.name_zh or "")[0]
-        for n in (c.id, c.name_zh, c.name_en, short):
-            if n:
-                names[key(n)] = c.id
-    zh = {c.id: key(c.name_zh) for c in profile.categories.values() if c.name_zh}
+    """Survey columns that name a profile category (:meth:`Profile.category_named`), after the
+    words 需求/需要/排序/排名 at their end."""
     out = {}
     for col in columns:
         if col in taken:
             continue
-        k = re.sub(r"(需求|需要|排序|排名)$", "", key(col))
-        starts = {cid for cid, n in zh.items() if len(k) >= 2 and n.startswith(k)}
-        if k in names:
-            out[col] = names[k]
-        elif len(starts) == 1:
-            out[col] = starts.pop()
+        cid = profile.category_named(re.sub(r"(需求|需要|排序|排名)$", "", key(col)))
+        if cid is not None:
+            out[col] = cid
     return out
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._errors import ProfileError
 from .._text import compact
+from .._text import key as text_key
 from .osm_filter import CompiledFilter, format_osm_filter, match_osm_filter, parse_osm_filter
 
 log = logging.getLogger(__name__)
@@ -298,6 +299,25 @@ class Profile:
         if id in self.categories:
             return self.categories[id]
         raise ProfileError(miss_message("category", id, list(self.categories), self.id))
+
+    def category_named(self, name: Any, among: Iterable[str] | None = None) -> str | None:
+        """The id of the category (of ``among``, default all) that ``name`` names as people write
+        it: its id, Chinese or English name, the Chinese name without its bracketed note (养老机构
+        for 养老机构（养老院、老年养护院）), or the start of exactly one category's Chinese name
+        (托育 for 托育机构…, at least 2 characters); compared through
+        :func:`lifecircle._text.key`. ``None`` when it names none (or several)."""
+        k = text_key(name)
+        if not k:
+            return None
+        cats = [self.categories[c] for c in (self.categories if among is None else among)]
+        names: dict[str, str] = {}
+        for c in cats:
+            short = re.split(r"[（(]", c.name_zh or "")[0]
+            names.update({text_key(n): c.id for n in (c.id, c.name_zh, c.name_en, short) if n})
+        if k in names:
+            return names[k]
+        starts = {c.id for c in cats if c.name_zh and len(k) >= 2 and text_key(c.name_zh).startswith(k)}
+        return starts.pop() if len(starts) == 1 else None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per category, every field flattened to text or numbers.
