@@ -865,16 +865,18 @@ def test_parser_accepts_or_explains(flt):
 
 def test_category_named_as_people_write_it():
     """A category by id, full Chinese name (full- or half-width brackets), the name without its
-    note, its start when only one category starts so, or its English name; none for a start
+    note, a name the note lists, its start when only one category starts so, or its English name; none for a start
     shared by two (老年: 老年人日间照料中心 and 老年食堂) or for other words."""
     p = load_profile("jiaxing-yilao-yixiao")
     named = {v: p.category_named(v) for v in [
         "nursery", "托育机构（托儿所、托育点）", "托育机构(托儿所、托育点)", "托育机构", "托育",
-        "养老机构", " 幼儿园 ", "Kindergarten (ages 3-6)", "老年", "社区卫生", "学校", None]}  # fmt: skip
+        "养老机构", "养老院", "托老所", " 幼儿园 ", "Kindergarten (ages 3-6)", "老年", "社区卫生", "学校",
+        None]}  # fmt: skip
     assert named == {
         "nursery": "nursery", "托育机构（托儿所、托育点）": "nursery",
         "托育机构(托儿所、托育点)": "nursery", "托育机构": "nursery", "托育": "nursery",
-        "养老机构": "nursing_home", " 幼儿园 ": "kindergarten",
+        "养老机构": "nursing_home", "养老院": "nursing_home", "托老所": "elderly_daycare",
+        " 幼儿园 ": "kindergarten",
         "Kindergarten (ages 3-6)": "kindergarten", "老年": None, "社区卫生": "health_station",
         "学校": None, None: None,
     }  # fmt: skip

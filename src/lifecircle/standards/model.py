@@ -303,19 +303,25 @@ class Profile:
     def category_named(self, name: Any, among: Iterable[str] | None = None) -> str | None:
         """The id of the category (of ``among``, default all) that ``name`` names as people write
         it: its id, Chinese or English name, the Chinese name without its bracketed note (养老机构
-        for 养老机构（养老院、老年养护院）), or the start of exactly one category's Chinese name
-        (托育 for 托育机构…, at least 2 characters); compared through
+        for 养老机构（养老院、老年养护院）), a name that note lists (养老院), or the start of
+        exactly one category's Chinese name (托育 for 托育机构…, at least 2 characters); compared through
         :func:`lifecircle._text.key`. ``None`` when it names none (or several)."""
         k = text_key(name)
         if not k:
             return None
         cats = [self.categories[c] for c in (self.categories if among is None else among)]
         names: dict[str, str] = {}
+        notes: dict[str, set[str]] = {}
         for c in cats:
             short = re.split(r"[（(]", c.name_zh or "")[0]
             names.update({text_key(n): c.id for n in (c.id, c.name_zh, c.name_en, short) if n})
+            for note in re.findall(r"[（(]([^）)]*)[）)]", c.name_zh or ""):
+                for part in re.split(r"[、,，/]", note):
+                    notes.setdefault(text_key(part), set()).add(c.id)
         if k in names:
             return names[k]
+        if len(notes.get(k, ())) == 1:  # a name the note lists (养老院), of one category only
+            return next(iter(notes[k]))
         starts = {c.id for c in cats if c.name_zh and len(k) >= 2 and text_key(c.name_zh).startswith(k)}
         return starts.pop() if len(starts) == 1 else None
 
