@@ -167,6 +167,11 @@ def test_rank_columns_typed_1_2_3(analysis):
     mixed = pd.DataFrame({"社区名称": names, "托育": ["需要", 2, 3]})
     with pytest.raises(lc.InputError, match=r"'托育' mixes answers in rows 0 .*'需要'.*ranks"):
         lc.load_survey(mixed, analysis.communities, analysis.profile)
+    # percentages typed without % are not ranks 35, 100, 60 (read as 1/35 … before)
+    percent = pd.DataFrame({"社区名称": names, "托育": [35, 100, 60]})
+    with pytest.raises(lc.InputError, match=r"'托育' has numbers above 20 in rows 0, 1, 2 .*: 35, "
+                       r"100, 60; ranks go from 1.*35%"):
+        lc.load_survey(percent, analysis.communities, analysis.profile)
 
 
 def test_units_read_and_unreadable_refused(analysis):

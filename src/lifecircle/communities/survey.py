@@ -3,8 +3,9 @@
 A survey table (Excel, CSV or a frame) has one row per community: its code or name, a sample
 size, a satisfaction score 1–5 and, per facility category, either the residents' answer
 "需要"/"不需要" (or the share answering 需要, 0–1) or a demand rank (1 = most wanted). A category
-column whose numbers include one above 1 holds ranks (there 1 is rank 1); a column of only 0/1
-is 不需要/需要. Sample size and satisfaction may be written with units (``"4.5分"``, ``"约120"``,
+column whose numbers include one above 1 holds ranks (there 1 is rank 1; ranks above the number
+of category columns, and above 20, are refused: percentages are written with %); a column of
+only 0/1 is 不需要/需要. Sample size and satisfaction may be written with units (``"4.5分"``, ``"约120"``,
 ``"80份"``, ``"120人"``, full-width digits); a cell that holds no number, a satisfaction outside
 1–5 or a negative sample size is refused, naming the rows. Rows are
 matched to communities by code first, then by name through the project's normaliser
@@ -45,6 +46,9 @@ SUFFIXES = ("社区居民委员会", "社区居委会", "居民委员会", "村�
 #: of ranks.
 YES = {"需要", "是", "有需要", "需求", "yes", "y", "√"}
 NO = {"不需要", "否", "无需要", "no", "n", "×"}
+#: The highest rank read as a rank when a survey has fewer category columns (a higher number,
+#: e.g. 35 or 100, is a percentage written without %: refused).
+MAX_RANK = 20
 #: A unit after a sample size or satisfaction (80份, 4.5分), cut before the number is read.
 _UNIT = re.compile(r"\s*[分份]\s*$")
 
@@ -249,9 +253,18 @@ def _demand_columns(
     A column whose numbers include one above 1 holds ranks; answers of another kind are an error
     naming the rows."""
     kinds: dict[str, str] = {}
+    top = max(len(cat_cols), MAX_RANK)
     for col, cid in cat_cols.items():
         texts = [fold(v) for v in table.frame[col]]
-        ranks = bool((np.array([_answer_number(t) for t in texts])[ok] > 1).any())
+        numbers = np.array([_answer_number(t) for t in texts])
+        ranks = bool((numbers[ok] > 1).any())
+        high = ok & (numbers > top)
+        if ranks and high.any():
+            raise InputError(
+                f"{table.name}: column {col!r} has numbers above {top} in {table.rows(high)}: "
+                f"{shown_values(table.frame[col], high)}; ranks go from 1 to the number of "
+                "categories asked. Shares answering 需要 are written 0–1 or with % (35%, 0.35)"
+            )
         values = [_demand_value(t, ranks) for t in texts]
         kind = np.array([k for _, k in values], dtype=object)
         wrong = ok & (kind != "") & (kind != ("rank" if ranks else "share"))
