@@ -698,3 +698,8 @@ def test_places_known_by_code_only_are_told_apart():
     assert a.index_by_street["street_name"].tolist() == ["(未知) 330402001", "(未知) 330411002"]
     county_rows = a.categories[a.categories["scope"] == "county"]
     assert county_rows["county_name"].tolist() == ["(未知) 330402", "(未知) 330411"]
+    # named in one community's row only: one county, by that name
+    comm.loc[comm.index[0], "county_name"] = "南湖区"
+    b = lc.analyze(river(), fac, comm, "jiaxing-yilao-yixiao", categories=["nursery"])
+    assert b.index_by_county[["county_code", "county_name", "communities"]].values.tolist() == [
+        ["330402", "南湖区", 2], ["330411", "(未知) 330411", 1]]  # fmt: skip

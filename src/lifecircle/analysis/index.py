@@ -218,17 +218,27 @@ STATUSES = (PRESENT, CONFIRMED_ABSENT, NO_DATA)
 
 def _place_groups(frame: pd.DataFrame, keys: list[str]) -> Grouped:
     """:func:`groups` of the rows of ``frame`` by its ``keys`` columns, missing places
-    :data:`UNKNOWN` (a missing name whose code is known: ``(未知) 330402``, so that charts and
-    tables tell such places apart)."""
+    :data:`UNKNOWN` (a missing name whose code is known: the name other rows give that code, else
+    ``(未知) 330402``, so that charts and tables tell such places apart)."""
     filled = {}
     for k in keys:
         col = frame[k]
         code = k.removesuffix("_name") + "_code"
         if k.endswith("_name") and code in keys and col.isna().any():
+            col = col.fillna(frame[code].map(_name_of_code(frame[code], col)))
             named = UNKNOWN + " " + frame[code].astype(object).where(frame[code].notna(), "")
             col = col.where(col.notna(), named.str.strip())
         filled[k] = col.fillna(UNKNOWN)
     return groups(filled)
+
+
+def _name_of_code(codes: pd.Series, names: pd.Series) -> pd.Series:
+    """Per code, the name most rows with that code give (ties: the first in sorted order): a
+    place named in some communities' rows and not in others is one place."""
+    known = pd.DataFrame({"code": codes, "name": names}).dropna()
+    n = known.groupby(["code", "name"]).size().rename("n").reset_index()
+    n = n.sort_values(["code", "n", "name"], ascending=[True, False, True], kind="stable")
+    return n.drop_duplicates("code").set_index("code")["name"]
 
 
 def _row_values(coverage: pd.DataFrame) -> dict[str, np.ndarray]:
