@@ -282,3 +282,20 @@ def test_profile_changed_when_a_distance_changed(runs):
     cmp = lc.compare(a, c)
     assert cmp.summary["profile_changed"] is True
     assert lc.compare(a, a).summary["profile_changed"] is False
+
+
+def test_recording_the_same_inputs_on_another_date_says_it_replaces(runs, tmp_path, caplog):
+    """The history keeps one record per run id: recording the same inputs again on a later date
+    replaces the earlier record, with a warning naming both dates (again on the same date:
+    silently, as before)."""
+    a, _ = runs
+    pool = tmp_path / "pool.gpkg"
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        lc.record_run(a, pool, run_date="2026-03-31")
+        lc.record_run(a, pool, run_date="2026-03-31")
+    assert "replaced" not in caplog.text
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        lc.record_run(a, pool, run_date="2026-06-30")
+    assert f"run {a.run_id} (the same inputs) was recorded on 2026-03-31" in caplog.text
+    assert "replaced by this one of 2026-06-30" in caplog.text
+    assert list(lc.read_runs(pool)["run_date"]) == ["2026-06-30"]

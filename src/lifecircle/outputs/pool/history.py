@@ -15,6 +15,7 @@ exactly as a GeoPackage's do. An Excel pool keeps it in a sheet ``运行记录``
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..._errors import InputError, PoolError
+from ..._errors import InputError, LifecircleError, PoolError
 from ...analysis.compare import RunRecord, run_record
 from ...analysis.result import Analysis
 from .backend import Target, resolve_target
@@ -30,6 +31,8 @@ from .gpkg import open_geopackage
 from .history_files import read_file_rows, runs_csv, write_file_run
 from .history_pg import read_record, read_rows, write_run
 from .schema import RUN_COLUMNS, RUNS_TABLE, check_identifier
+
+log = logging.getLogger(__name__)
 
 _DDL = (
     f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (fid INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -104,6 +107,7 @@ def record_run(
         rec = analysis if run_date is None else replace(analysis, run_date=run_date)
     else:
         rec = run_record(analysis, run_date)
+    _warn_if_replacing(target, schema, rec, connect_timeout_s)
     row = _row(rec)
     if tgt.kind == "postgis":
         write_run(tgt, RUNS_TABLE, row, schema, (lock_timeout_s, connect_timeout_s))
@@ -132,6 +136,24 @@ def record_run(
     finally:
         con.close()
     return rec
+
+
+def _warn_if_replacing(target: Any, schema: str | None, rec: RunRecord, timeout_s: float) -> None:
+    """A warning when the history holds the run id of ``rec`` under another date: the same
+    inputs recorded earlier, whose record ``rec`` replaces (one record per run id)."""
+    try:
+        runs = read_runs(target, schema=schema, connect_timeout_s=timeout_s)
+    except LifecircleError:  # no pool or no history yet: nothing to replace
+        return
+    dates = sorted({str(d)[:10] for d in runs.loc[runs["run_id"] == rec.run_id, "run_date"]})
+    other = [d for d in dates if d != rec.run_date[:10]]
+    if other:
+        log.warning(
+            "record_run: run %s (the same inputs) was recorded on %s; its record is replaced by "
+            "this one of %s (the history keeps one record per run id). Nothing changed between "
+            "the two: to keep both dates in the trend, change an input or record only the first",
+            rec.run_id, ", ".join(other), rec.run_date[:10],
+        )  # fmt: skip
 
 
 def read_runs(
