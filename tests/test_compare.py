@@ -299,3 +299,17 @@ def test_recording_the_same_inputs_on_another_date_says_it_replaces(runs, tmp_pa
     assert f"run {a.run_id} (the same inputs) was recorded on 2026-03-31" in caplog.text
     assert "replaced by this one of 2026-06-30" in caplog.text
     assert list(lc.read_runs(pool)["run_date"]) == ["2026-06-30"]
+
+
+def test_records_without_facility_locations_still_compare(runs):
+    """A record whose facility table lacks lon/lat (kept by hand, or by another tool) compares
+    as before: no facility counts as moved."""
+    import dataclasses
+
+    from lifecircle.analysis.compare import run_record
+
+    a, b = runs
+    ra = run_record(a, "2026-03-31")
+    bare = dataclasses.replace(ra, facilities=ra.facilities.drop(columns=["lon", "lat"]))
+    assert lc.compare(bare, run_record(b, "2026-06-30")).summary["facilities_moved"] == 0
+    assert lc.compare(bare, ra).changes.empty

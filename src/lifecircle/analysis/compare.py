@@ -218,6 +218,8 @@ def _as_record(run: Analysis | RunRecord, name: str) -> RunRecord:
 def _moved(a: RunRecord, b: RunRecord) -> set[str]:
     """Ids of the facilities in both runs whose location changed by more than
     :data:`FACILITY_MOVED_M` (great-circle distance between the recorded lon/lat)."""
+    if not {"lon", "lat"} <= set(a.facilities.columns) & set(b.facilities.columns):
+        return set()  # a record without locations (written by hand): nothing to say
     m = a.facilities.merge(b.facilities, on="facility_id", suffixes=("_a", "_b"))
     if len(m) == 0:
         return set()
