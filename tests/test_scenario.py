@@ -183,13 +183,14 @@ def test_pool_statuses_as_planners_write_them(before, caplog):
                                         "ｂｕｉｌｔ", "储备", "待定", None]] == [
         "在建", "建成", "建成", "在建", "建成", "储备", None, None]  # fmt: skip
     proj = before.projects.head(5).copy()
+    proj["project_id"] = [f"P{i}" for i in range(5)]  # communities without codes share ids
     proj["status"] = [" 在建", "建成 ", "已建成", "储备", "待定"]
     with caplog.at_level("WARNING", logger="lifecircle"):
         sc = before.with_projects(proj)
     assert list(sc.added.index) == list(proj["project_id"].iloc[:3])
     assert "status that is none of" in caplog.text and "(待定)" in caplog.text
     # a status of one's own, asked for by name, is still taken as written
-    own = before.projects.head(1).assign(status="approved")
+    own = before.projects.head(1).assign(status="approved", project_id="P9")
     assert before.with_projects(own, statuses=("approved",)).summary["facilities_added"] == 1
 
 

@@ -256,8 +256,8 @@ def _none_added(projects: pd.DataFrame, before: Analysis, statuses: tuple[str, .
     if statuses is not None and "status" in projects.columns:
         counts = projects["status"].fillna("(blank)").astype(str).value_counts()
         written = "、".join(f"{s} ×{n}" for s, n in counts.items())
-        wanted = projects["status"].map(project_status).isin(statuses)
-        if not wanted.any():
+        status = projects["status"]
+        if not (status.map(project_status).isin(statuses) | status.isin(statuses)).any():
             return (
                 f"none of the {len(projects)} pool rows has status {'/'.join(statuses)} (their "
                 f"statuses: {written}); set the status of the projects to build, or pass "

@@ -322,7 +322,7 @@ def _history(
     warning naming them) and this run's own record are left out."""
     records = [] if previous is None else _records(previous)
     ordered = sorted(records, key=lambda r: r.run_date[:10])
-    if ordered != records:
+    if [id(r) for r in ordered] != [id(r) for r in records]:
         log.warning("report: the runs in previous= were not oldest first; taken in the order of "
                     "their dates: %s", ", ".join(r.run_date[:10] for r in ordered))  # fmt: skip
     own = [r for r in ordered if r.run_id == analysis.run_id]
