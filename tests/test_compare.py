@@ -313,3 +313,20 @@ def test_records_without_facility_locations_still_compare(runs):
     bare = dataclasses.replace(ra, facilities=ra.facilities.drop(columns=["lon", "lat"]))
     assert lc.compare(bare, run_record(b, "2026-06-30")).summary["facilities_moved"] == 0
     assert lc.compare(bare, ra).changes.empty
+
+
+def test_a_facility_that_adds_supply_without_being_nearest(runs):
+    """C2 has 2,000 residents and its nursery N2 (5 places: 2.5 per 1,000, short). N3 opens at
+    (400, 100), 200 m from C2 (within the 300 m catchment, 500 m from C1 and C3) with 10 places;
+    N2, 5 m away, stays the nearest. C2's nursery meets the standard because a facility of the
+    category opened that is not its nearest: supply_added, not "other"."""
+    fac = [("H2", "health_station", 500, 5, np.nan), ("N2", "nursery", 495, 0, 5.0)]
+    a = _run(_facilities(fac), 2000)
+    b = _run(_facilities([*fac, ("N3", "nursery", 400, 100, 10.0)]), 2000)
+    cmp = lc.compare(a, b)
+    got = {(r.community_name, r.category): (r.change, r.causes, r.nearest_facility_b)
+           for r in cmp.changes.itertuples()}  # fmt: skip
+    assert got == {("C2", "nursery"): ("improved", "supply_added", "N2")}
+    assert cmp.changes["reason_zh"].iloc[0] == "同类设施新增 (供给增加)"
+    back = lc.compare(b, a)  # and N3 closing again
+    assert back.changes["causes"].tolist() == ["supply_removed"]

@@ -36,6 +36,10 @@ CAUSES: dict[str, tuple[str, str]] = {
     "facility_opened": ("新设施开放", "a facility opened"),
     "facility_closed": ("设施关闭", "a facility closed"),
     "facility_moved": ("设施位置变动", "a facility moved"),
+    "supply_added": ("同类设施新增 (供给增加)",
+                     "a facility of the category opened, not the nearest (more supply)"),
+    "supply_removed": ("同类设施减少 (供给减少)",
+                       "a facility of the category closed, not the nearest (less supply)"),
     "population_changed": ("人口变化", "the population changed"),
     "standard_changed": ("标准变化", "the standard changed"),
     "data_missing": ("该类设施已无数据，不再评估", "no data on the category any more: not assessed"),
@@ -231,7 +235,8 @@ def _causes(
     row: Any, a: RunRecord, b: RunRecord, ids: dict[str, set], pop: pd.Series
 ) -> list[str]:
     """Cause codes of one changed community × category row (merged before/after columns);
-    ``ids``: the ``new``, ``gone`` and ``moved`` facility ids."""
+    ``ids``: the ``new``, ``gone`` and ``moved`` facility ids, and the categories that gained
+    (``categories_new``) or lost (``categories_gone``) facilities."""
     out = []
     if row.change in ("improved", "newly_assessed") and row.nearest_facility_b in ids["new"]:
         out.append("facility_opened")
@@ -239,6 +244,12 @@ def _causes(
         out.append("facility_closed")
     if ids["moved"] & {row.nearest_facility_a, row.nearest_facility_b}:
         out.append("facility_moved")
+    # the nearest facility is the same kind as before, but the category gained or lost others:
+    # the supply per 1,000 (capacity step) follows every facility within reach, not the nearest
+    if row.change == "improved" and not out and row.category in ids["categories_new"]:
+        out.append("supply_added")
+    if row.change == "worsened" and not out and row.category in ids["categories_gone"]:
+        out.append("supply_removed")
     if row.change in ("no_longer_assessed", "newly_assessed"):
         out.append("data_missing" if row.change == "no_longer_assessed" else "data_added")
     if pop.get(row.community_id, False):
@@ -349,7 +360,10 @@ def compare(
     a, b = _as_record(run_a, "run_a"), _as_record(run_b, "run_b")
     ids_a, ids_b = set(a.facilities["facility_id"]), set(b.facilities["facility_id"])
     new_ids, gone_ids = ids_b - ids_a, ids_a - ids_b
-    ids = {"new": new_ids, "gone": gone_ids, "moved": _moved(a, b)}
+    fa, fb = a.facilities.set_index("facility_id"), b.facilities.set_index("facility_id")
+    ids = {"new": new_ids, "gone": gone_ids, "moved": _moved(a, b),
+           "categories_new": set(fb.loc[sorted(new_ids), "category"]),
+           "categories_gone": set(fa.loc[sorted(gone_ids), "category"])}  # fmt: skip
     changes = _changes(a, b, ids)
     comm = _communities(a, b, changes)
     days = (date.fromisoformat(b.run_date[:10]) - date.fromisoformat(a.run_date[:10])).days

@@ -406,7 +406,8 @@ MONITORING: dict[str, Label] = {
     "change": _L("变化", "Change", "improved 改善 / worsened 退步 / no_longer_assessed 缺数据不再评估 / "
                  "newly_assessed 开始评估. 变化方向"),
     "causes": _L("原因代码", "Causes", "facility_opened, facility_closed, facility_moved, "
-                 "population_changed, standard_changed, data_missing, data_added, other. 变化原因代码"),
+                 "supply_added, supply_removed, population_changed, standard_changed, "
+                 "data_missing, data_added, other. 变化原因代码"),
     "nearest_facility_a": _L("上期最近设施", "Nearest facility before", "Id of the nearest facility, "
                              "earlier run. 上期最近设施编号"),
     "nearest_facility_b": _L("本期最近设施", "Nearest facility now", "Id of the nearest facility, "
