@@ -1093,10 +1093,225 @@ CUSTOM: list[Cell] = [
     ),
 ]
 
+# ====================================================================================== 04
+MONITORING: list[Cell] = [
+    md("""
+    # 常态化评估 / Monitoring the campaign
+
+    “未来社区”建设是一个循环：评估 → 谋划项目 → 建设 → 再评估 → 按月/按季度报告达标进度，并听取居民意见。
+    本笔记本在随包附带的示例上走一遍：项目库里的项目若建成会怎样（情景分析）、记录每次评估、比较两次评估
+    （哪些社区改善、为什么）、居民满意度调查、以及可打印的季度报告（HTML 和 Excel）。
+
+    The campaign is a cycle: assess → plan projects → build → assess again → report progress
+    month by month, and listen to residents. This notebook runs it on the bundled sample: what
+    if the pool's projects were built (scenario), keeping each run, comparing two runs (which
+    communities improved, and why), a residents' survey, and the printable quarterly report
+    (HTML and Excel). The API and what is measured are described in `docs/monitoring.md`.
+
+    **关于示例数据 / About the sample.** 路网和设施同 `01_quickstart.ipynb`（赫尔辛基市中心，
+    外加一份虚构的部门清单）；下面的项目状态、日期和问卷都是为演示编的。
+    Network and facilities as in `01_quickstart.ipynb` (central Helsinki plus a made-up bureau
+    list); the project statuses, dates and survey below are made up for the demonstration.
+    """),
+    code(
+        """
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    import lifecircle as lc
+    from lifecircle.cli import sample_dir
+
+    # <setup logging>
+    pd.set_option("display.max_columns", 60)
+
+    DATA = sample_dir()
+    OSM = DATA / "helsinki_centre.osm.pbf"
+    OUT = Path(tempfile.mkdtemp(prefix="lifecircle-monitoring-"))  # 输出文件夹 / output folder
+    POOL = OUT / "补短板项目库.gpkg"                                  # 项目库 / the reserve pool
+
+    net = lc.load_network(OSM)
+    profile = lc.load_profile("jiaxing-yilao-yixiao")
+    fac = lc.merge_duplicates(
+        lc.facilities_from_osm(OSM, profile),
+        lc.load_facilities(DATA / "illustrative_bureau_facilities.csv", profile, crs="wgs84"),
+    )
+    comm = lc.load_communities(DATA / "helsinki_communities.geojson")
+    buildings, landuse = lc.communities.buildings_from_osm(OSM)
+    demand = lc.demand_points(comm, buildings=buildings, landuse=landuse, grid_m=50,
+                              missing_population="zero")
+    a = lc.analyze(net, fac, comm, profile, demand=demand)
+    a.propose_sites(max_sites=2)  # 建议选址进入项目库 / proposed sites go to the pool
+    a
+    """,
+        "setup",
+    ),
+    md("""
+    ## 1. 项目库 / The reserve pool
+
+    把短板项目写入项目库（GeoPackage，QGIS 可直接打开）。规划人员在库里填写状态（储备/申报/在建/建成/取消）、
+    年份、责任单位和备注；再次导出不会覆盖这些内容。这里用代码模拟规划人员的编辑：Siltasaari 社区的项目
+    “在建”，其中一个写成了“ 已建成”（多了空格、多了“已”字）——也能识别。
+
+    The shortfall projects go to the pool (a GeoPackage that QGIS opens). Planners fill in the
+    status (储备/申报/在建/建成/取消), year, owner and notes there; exporting again never
+    overwrites them. Here code plays the planner: Siltasaari's projects are "under construction"
+    (在建), one of them typed " 已建成" (a stray space, an extra 已) — read as built all the same.
+    """),
+    code(
+        """
+    print(lc.export_pool(a, POOL))
+    pool = lc.read_pool(POOL)
+    pool.loc[pool["community_name"] == "Siltasaari", "status"] = "在建"
+    pool.loc[pool.index[pool["community_name"] == "Siltasaari"][0], "status"] = " 已建成"
+    pool[["project_id", "community_name", "category_zh", "location_kind", "status"]]
+    """,
+        "pool",
+    ),
+    md("""
+    ## 2. 情景分析：如果这些项目建成 / Scenario: if these projects were built
+
+    `a.with_projects(pool)` 取状态为 申报/在建/建成 的项目，当作新设施加入，只对新设施做一次路网搜索，
+    得到新的分析结果和对比。结果与把设施加进去从头重算完全一致（见 `tests/test_scenario.py`）。
+
+    `a.with_projects(pool)` takes the projects whose status is declared, under construction or
+    built as new facilities, searches the network from them alone, and returns the new analysis
+    and the comparison. It equals a full re-analysis with the facilities appended
+    (`tests/test_scenario.py`).
+    """),
+    code(
+        """
+    sc = a.with_projects(pool)
+    print(sc)
+    sc.newly_covered
+    """,
+        "scenario",
+    ),
+    md("""
+    哪些社区的服务指数或达标状况变了，哪些类别新达标 / Communities whose index or status changed,
+    and the categories they newly meet:
+    """),
+    code("""
+    sc.communities[["community_name", "meets_before", "meets_after", "service_index_before",
+                    "service_index_after", "change", "categories_met"]]
+    """),
+    md("""
+    ## 3. 记录每次评估 / Keep each run
+
+    每次评估记在项目库旁的运行记录表里（日期、标准及版本、输入指纹、摘要和对比所需的精简表）。
+    这里把原分析记为 9 月底的评估，把情景（项目建成后）记为 12 月底的评估。
+
+    Each run is kept in the run history beside the pool (date, profile and version, input
+    fingerprints, summary, and the slim tables a comparison needs). Here the analysis is the
+    end-of-September run and the scenario (the projects built) the end-of-December one.
+    """),
+    code(
+        """
+    lc.record_run(a, POOL, run_date="2026-09-30")
+    lc.record_run(sc.analysis, POOL, run_date="2026-12-31")
+    runs = lc.read_runs(POOL)
+    runs[["run_id", "run_date", "profile", "share_meeting_standard", "shortfalls", "facilities"]]
+    """,
+        "runs",
+    ),
+    md("""
+    ## 4. 比较两次评估 / Compare two runs
+
+    逐个社区 × 类别列出改善和退步，并说明原因：新设施开放、设施关闭或搬迁、同类设施增减（供给变化）、
+    人口变化、标准变化；以及各街道、区县距目标（60%）还差多少、按此进度哪一年达标。
+
+    Every community × category that improved or worsened, with the cause: a facility opened,
+    closed or moved, the category gained or lost other facilities (supply), the population or
+    the standard changed; and per street and county, the gap to the target (60%) and the year it
+    is reached at this pace.
+    """),
+    code(
+        """
+    recs = [lc.read_run(POOL, r) for r in runs["run_id"]]
+    cmp = lc.compare(recs[0], recs[1], target_year=2027)
+    print(cmp)
+    cmp.changes[["community_name", "category", "change", "causes", "reason_zh"]]
+    """,
+        "compare",
+    ),
+    code("""
+    cmp.by_county[["county_name", "share_before", "share_after", "gap_to_target",
+                   "reached_by_year", "on_track"]]
+    """),
+    md("""
+    ## 5. 居民意见 / Residents' voice
+
+    满意度调查（Excel 或表格）：社区名称或代码、样本量、满意度 1–5、各类设施“需要/不需要”或需求排序。
+    名称写法不同（大小写、全角空格、“居委会”后缀）也能对上；对不上的行单独列出。带单位的数字（“约120”、
+    “80份”、“2分”）照常读取。下面的问卷是编的。
+
+    A satisfaction survey (Excel or a table): community name or code, sample size, satisfaction
+    1–5, and per category 需要/不需要 or a demand rank. Names written differently (case,
+    full-width spaces, the 居委会 ending) still match; rows that match nothing are listed.
+    Numbers with units (约120, 80份, 2分) are read. The survey below is made up.
+    """),
+    code(
+        """
+    survey_table = pd.DataFrame({
+        "社区名称": ["Kaartinkaupunki", "SILTASAARI ", "Keskusta　", "Kaisaniemi居委会", "Töölö"],
+        "样本量": ["约120", "80份", 95, 60, 40],
+        "满意度": ["2分", 4.5, 3.8, 4.2, 3.0],
+        "托育排序": [1, 2, 1, 3, 1],
+        "幼儿园": ["需要", "不需要", "需要", "需要", "需要"],
+    })
+    survey = lc.load_survey(survey_table, a.communities, profile)
+    survey.unmatched
+    """,
+        "survey",
+    ),
+    md("""
+    与覆盖结果对照，列出需要跟进的不一致：覆盖达标但不满意、未达标却满意、居民需要但未达标……
+    Disagreements to follow up: covered but unsatisfied, short but satisfied, wanted and short …
+    """),
+    code(
+        """
+    voice = lc.residents_voice(sc.analysis, survey)
+    voice.follow_up
+    """,
+        "voice",
+    ),
+    md("""
+    ## 6. 季度报告 / The quarterly report
+
+    一个自包含、可打印、离线可看的 HTML（图表以图片嵌入），和同样内容的 Excel（带原生图表）：
+    总体指标、各区县/街道达标比例对比目标、与上期相比的进展和趋势、重点短板社区、数据核查清单、项目库进展。
+    `previous=` 可以直接给全部运行记录：本次自己的记录会被识别并排除。
+
+    A self-contained, printable HTML that opens offline (charts as inline images), and the same
+    tables in Excel (with native charts): headline figures, the share meeting the standard per
+    county and street against the target, progress since the previous run and the trend, the
+    top shortfall communities, the data checklist and the programme status from the pool.
+    `previous=` may be every recorded run: this run's own record is recognised and left out.
+    """),
+    code(
+        """
+    html = lc.report(sc.analysis, previous=recs, path=OUT / "2026年第4季度.html", pool=pool,
+                     target_year=2027)
+    xlsx = lc.report(sc.analysis, previous=recs, path=OUT / "2026年第4季度.xlsx", pool=pool,
+                     target_year=2027)
+    for f in sorted(OUT.iterdir()):
+        print(f"{f.name:28s} {f.stat().st_size / 1024:6.0f} KB")
+    """,
+        "report",
+    ),
+    md("""
+    在浏览器中打开 HTML 报告 / Open the HTML report in a browser:
+    `import webbrowser; webbrowser.open(html.as_uri())`.
+    """),
+]
+
 NOTEBOOKS: dict[str, list[Cell]] = {
     "01_quickstart.ipynb": QUICKSTART,
     "02_your_own_city.ipynb": YOUR_CITY,
     "03_custom_standard.ipynb": CUSTOM,
+    "04_campaign_monitoring.ipynb": MONITORING,
 }
 
 

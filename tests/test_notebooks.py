@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT, need
 
 NB_DIR = ROOT / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_your_own_city.ipynb", "03_custom_standard.ipynb"]
+NAMES = ["01_quickstart.ipynb", "02_your_own_city.ipynb", "03_custom_standard.ipynb",
+         "04_campaign_monitoring.ipynb"]
 
 
 def _generator():
@@ -173,3 +174,23 @@ def test_custom_standard(tmp_path, monkeypatch):
     compare = _text(_tagged(nb, "compare"))
     assert "elderly_activity_room" in compare and "elderly_meal_aid" in compare
     assert "custom.nested_levels = False" in _stdout(_tagged(nb, "station"))
+
+
+@pytest.mark.slow
+def test_campaign_monitoring(tmp_path, monkeypatch):
+    nb = _execute("04_campaign_monitoring.ipynb", tmp_path, monkeypatch)
+    pool = _text(_tagged(nb, "pool"))
+    assert "在建" in pool and " 已建成" in pool
+    scenario = _stdout(_tagged(nb, "scenario"))
+    assert re.search(r"<Scenario \+6 facilities", scenario), scenario
+    assert _html_rows(_tagged(nb, "scenario")) > 0  # newly covered residents per category
+    assert _html_rows(_tagged(nb, "runs")) == 2
+    changes = _tagged(nb, "compare")
+    assert "improved" in _stdout(changes) and _html_rows(changes) >= 1
+    assert "other" not in _text(changes, kinds=("text/html",))  # every change has its cause
+    unmatched = _tagged(nb, "survey")
+    assert _html_rows(unmatched) == 1 and "Töölö" in _text(unmatched)
+    assert "covered_but_unsatisfied" in _text(_tagged(nb, "voice"))
+    files = _stdout(_tagged(nb, "report"))
+    for f in ("2026年第4季度.html", "2026年第4季度.xlsx", "补短板项目库.gpkg"):
+        assert f in files

@@ -214,3 +214,15 @@ def test_sample_size_zero_and_negative(analysis, caplog):
     assert flags == {"南湖社区": "short_but_satisfied", "北湖社区": "", "东湖村": ""}
     with pytest.raises(lc.InputError, match=r"sample size is negative in rows 1 "):
         lc.load_survey(df.assign(样本量=[80, -5]), analysis.communities, analysis.profile)
+
+
+def test_a_name_without_its_shequ_ending(analysis):
+    """"南湖" and "南湖居委会" are 南湖社区 (the only community of that stem); "东湖" is not the
+    village 东湖村 (a 村 keeps its ending)."""
+    names = ["南湖", "北湖居委会", "东湖"]
+    s = lc.load_survey(pd.DataFrame({"社区名称": names, "满意度": [4, 3, 5]}),
+                       analysis.communities, analysis.profile)  # fmt: skip
+    ids = dict(zip(analysis.communities["community_name"], analysis.communities["community_id"],
+                   strict=True))  # fmt: skip
+    assert s.frame["community_id"].tolist() == [ids["南湖社区"], ids["北湖社区"]]
+    assert s.unmatched["name"].tolist() == ["东湖"]

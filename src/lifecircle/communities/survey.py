@@ -10,7 +10,8 @@ only 0/1 is 不需要/需要. Sample size and satisfaction may be written with u
 1–5 or a negative sample size is refused, naming the rows. Rows are
 matched to communities by code first, then by name through the project's normaliser
 (:func:`lifecircle._text.key`: width, case, spaces, punctuation) and the usual name variants
-(``X社区`` = ``X社区居委会`` = ``X居民委员会``; ``X村`` = ``X村委会`` = ``X村民委员会``). Rows that match
+(``X社区`` = ``X社区居委会`` = ``X居民委员会``; ``X村`` = ``X村委会`` = ``X村民委员会``; failing that,
+``X社区`` = ``X`` when only one community has that stem). Rows that match
 no community, or several, are kept in :attr:`Survey.unmatched` with the reason — never dropped
 silently.
 """
@@ -87,6 +88,12 @@ def name_variant(name: Any) -> str:
     return k
 
 
+def _bare(variant: str) -> str:
+    """A :func:`name_variant` without its ending 社区 (a 村 keeps its 村: a village is not the
+    urban community of the same name)."""
+    return variant[: -len("社区")] if variant.endswith("社区") and len(variant) > 2 else variant
+
+
 def _answer_number(text: str) -> float:
     """The number in an answer (``"35%"`` → 0.35), NaN for words and blanks."""
     try:
@@ -130,6 +137,7 @@ def _match(
                        strict=True))  # fmt: skip
     variants = pd.Series(communities["community_id"].to_numpy(),
                          index=[name_variant(n) for n in communities["community_name"]])  # fmt: skip
+    bare = pd.Series(variants.to_numpy(), index=[_bare(v) for v in variants.index])
     ids, reasons = [], []
     for code, name in zip(code_text(pd.Series(codes, dtype=object)), names, strict=True):
         if code is not None and code in by_code:
@@ -137,6 +145,8 @@ def _match(
             reasons.append("")
             continue
         hits = variants[variants.index == name_variant(name)] if fold(name) else variants.iloc[:0]
+        if len(hits) == 0 and fold(name):  # "X社区" for a community listed as plain "X", or back
+            hits = variants[bare.index == _bare(name_variant(name))]
         if len(hits) == 1:
             ids.append(hits.iloc[0])
             reasons.append("")
