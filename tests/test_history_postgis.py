@@ -227,3 +227,12 @@ def test_the_history_sits_beside_the_pool_and_its_name_is_reserved(runs, pg_engi
     for where, kw in ((PG_URL, {"schema": pg_schema}), (tmp_path / "pool.gpkg", {})):
         with pytest.raises(lc.InputError, match="'lifecircle_runs' is reserved"):
             lc.export_pool(frame(project(1)), where, layer=RUNS_TABLE, **kw)
+
+
+def test_recording_the_same_inputs_on_another_date_warns_in_postgresql(runs, pg_schema, caplog):
+    """As in a GeoPackage: one record per run id, replaced with a warning naming both dates."""
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        lc.record_run(runs[0], PG_URL, run_date="2026-03-31", schema=pg_schema)
+        lc.record_run(runs[0], PG_URL, run_date="2026-06-30", schema=pg_schema)
+    assert f"run {runs[0].run_id} (the same inputs) was recorded on 2026-03-31" in caplog.text
+    assert list(lc.read_runs(PG_URL, schema=pg_schema)["run_date"]) == ["2026-06-30"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..._errors import InputError, LifecircleError, PoolError
+from ..._errors import InputError, PoolError
 from ...analysis.compare import RunRecord, run_record
 from ...analysis.result import Analysis
 from .backend import Target, resolve_target
@@ -107,7 +107,7 @@ def record_run(
         rec = analysis if run_date is None else replace(analysis, run_date=run_date)
     else:
         rec = run_record(analysis, run_date)
-    _warn_if_replacing(target, schema, rec, connect_timeout_s)
+    _warn_if_replacing(target, tgt, schema, rec, connect_timeout_s)
     row = _row(rec)
     if tgt.kind == "postgis":
         write_run(tgt, RUNS_TABLE, row, schema, (lock_timeout_s, connect_timeout_s))
@@ -138,12 +138,18 @@ def record_run(
     return rec
 
 
-def _warn_if_replacing(target: Any, schema: str | None, rec: RunRecord, timeout_s: float) -> None:
+def _warn_if_replacing(
+    target: Any, tgt: Target, schema: str | None, rec: RunRecord, timeout_s: float
+) -> None:  # fmt: skip
     """A warning when the history holds the run id of ``rec`` under another date: the same
-    inputs recorded earlier, whose record ``rec`` replaces (one record per run id)."""
+    inputs recorded earlier, whose record ``rec`` replaces (one record per run id). A file pool
+    not written yet has nothing to replace; a PostgreSQL server that does not answer fails here,
+    once, as the write would."""
     try:
         runs = read_runs(target, schema=schema, connect_timeout_s=timeout_s)
-    except LifecircleError:  # no pool or no history yet: nothing to replace
+    except PoolError:
+        if tgt.kind == "postgis":
+            raise
         return
     dates = sorted({str(d)[:10] for d in runs.loc[runs["run_id"] == rec.run_id, "run_date"]})
     other = [d for d in dates if d != rec.run_date[:10]]
