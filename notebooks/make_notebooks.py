@@ -1195,7 +1195,7 @@ MONITORING: list[Cell] = [
     """),
     code("""
     sc.communities[["community_name", "meets_before", "meets_after", "service_index_before",
-                    "service_index_after", "change", "categories_met"]]
+                    "service_index_after", "change", "categories_met_zh"]]
     """),
     md("""
     ## 3. 记录每次评估 / Keep each run

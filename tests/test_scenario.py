@@ -138,6 +138,15 @@ def test_comparison_matches_tables(before, scenario):
     after = scenario.analysis.index_by_street.set_index("street_name")
     for _, r in st.iterrows():
         assert r["communities_meeting_after"] == after.at[r["street_name"], "communities_meeting"]
+    # the categories newly met, by id and by Chinese name, are the coverage rows that turned
+    cb, ca = before.coverage, scenario.analysis.coverage
+    turned = cb[~cb["meets_standard"].astype(bool) & ca["meets_standard"].astype(bool)]
+    cats = before.profile.categories
+    for r in scenario.communities.itertuples():
+        ids = turned.loc[turned["community_id"] == r.community_id, "category"].tolist()
+        assert r.categories_met == "、".join(ids)
+        assert r.categories_met_zh == "、".join(cats[k].name_zh for k in ids)
+    assert (scenario.communities["categories_met"] != "").any()  # premise: something was met
 
 
 def test_pool_rows_by_status(before):

@@ -99,7 +99,8 @@ class Scenario:
     communities : one row per community whose standard status or service index changed:
         hierarchy, ``meets_before``/``meets_after`` (every required category), ``service_index_before``
         /``_after``, ``change`` (``short_to_meeting``, ``meeting_to_short``, ``index_only``) and
-        ``categories_met`` (categories newly meeting the standard there, 、-separated).
+        ``categories_met`` (categories newly meeting the standard there, 、-separated ids) and
+        ``categories_met_zh`` (their Chinese names).
     newly_covered : one row per category with added facilities: ``facilities_added``,
         ``covered_pop_before``/``_after``, ``newly_covered_pop`` (target residents now within the
         threshold), ``communities_meeting_before``/``_after``.
@@ -706,7 +707,9 @@ def compare_scenario(before: Analysis, after: Analysis, added: gpd.GeoDataFrame)
                 ["short_to_meeting", "meeting_to_short"],
                 "index_only",
             ),
-            "categories_met": [met.get(c, "") for c in place["community_id"]],
+            "categories_met": ["、".join(met.get(c, [])) for c in place["community_id"]],
+            "categories_met_zh": ["、".join(before.profile.categories[k].name_zh
+                                           for k in met.get(c, [])) for c in place["community_id"]],
         }
     )
     summary = _summary(before, after, added, comm)
@@ -722,9 +725,9 @@ def _tri(meets: pd.Series) -> np.ndarray:
     return meets.map({True: 1, False: 0}).fillna(-1).to_numpy(dtype=int)
 
 
-def _newly_met(before: Analysis, after: Analysis) -> dict[str, str]:
-    """Categories newly meeting the standard, 、-separated, per community id (the coverage
-    tables of both have the same rows in the same order)."""
+def _newly_met(before: Analysis, after: Analysis) -> dict[str, list[str]]:
+    """Categories newly meeting the standard, per community id (the coverage tables of both have
+    the same rows in the same order)."""
     cb, ca = before.coverage, after.coverage
     met = np.flatnonzero(
         ~cb["meets_standard"].astype(bool).to_numpy() & ca["meets_standard"].astype(bool).to_numpy()
@@ -732,7 +735,7 @@ def _newly_met(before: Analysis, after: Analysis) -> dict[str, str]:
     out: dict[str, list[str]] = {}  # few rows: plain Python beats a groupby
     for c, k in zip(cb["community_id"].to_numpy()[met], cb["category"].to_numpy()[met], strict=True):
         out.setdefault(c, []).append(k)
-    return {c: "、".join(v) for c, v in out.items()}
+    return out
 
 
 def _per_category(categories: pd.DataFrame, cats: list[str]) -> tuple[np.ndarray, np.ndarray]:
