@@ -326,3 +326,25 @@ def test_programme_status_counts_statuses_as_written_by_planners():
                          "status": [" 在建", "在建", "在建中", "待定", None]})  # fmt: skip
     got = pool_status(pool).set_index(["category_zh", "status"])["projects"].to_dict()
     assert got == {("托育", "在建"): 3, ("托育", "待定"): 1, ("养老", ""): 1}
+
+
+def test_report_excel_keeps_formula_like_names_as_text(tmp_path):
+    """A street named =HYPERLINK(…) and a community named =1+1 are text in every sheet of the
+    report's workbook, not formulas (nothing injected); shares are percentages."""
+    from openpyxl import load_workbook
+
+    prof = lc.load_profile("gb50180-2018")
+    city = lc.synthetic.city(60, prof, seed=3, facilities_per_community=3.0)
+    comm = city.communities.assign(community_name="=1+1",
+                                   street_name='=HYPERLINK("http://x.example","y")')  # fmt: skip
+    fac = city.facilities[city.facilities["category"].isin(CATS)]
+    a = lc.analyze(city.network, fac, comm, prof, categories=CATS, share_of="all")
+    wb = load_workbook(lc.report(a, previous=a, path=tmp_path / "r.xlsx"))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    streets = wb["街道达标"]
+    assert streets["B2"].value == '=HYPERLINK("http://x.example","y")'
+    assert streets["B2"].data_type == "s"
+    head = [c.value for c in streets[1]]
+    share = streets.cell(row=2, column=head.index("达标社区比例") + 1)
+    assert isinstance(share.value, float) and share.number_format == "0.0%"

@@ -32,7 +32,7 @@ from ..analysis import Analysis
 from ..analysis.compare import Comparison, RunRecord, compare, run_record
 from ..analysis.scenario import project_status
 from .labels import MONITORING, MONITORING_VALUES, label
-from .tables import summary_table
+from .tables import excel_texts_stay_text, summary_table
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,11 @@ def _trend_chart(points: list[tuple[str, float]], target: float, lang: str) -> s
 
 
 # ---------------------------------------------------------------------- tables
+def _is_share(col: str) -> bool:
+    """Whether a report column holds a share (shown as a percentage)."""
+    return "share" in col or col in ("gap_to_target", "target_share")
+
+
 def _cell(v: Any, col: str) -> str:
     """One ``<td>``: shares as %, people and metres whole, years plain, raw value in
     ``data-value``."""
@@ -145,7 +150,7 @@ def _cell(v: Any, col: str) -> str:
         text = "是" if raw else "否"
     elif isinstance(raw, (float, np.floating, int, np.integer)) and raw != "":
         x = float(raw)
-        is_share = "share" in col or col in ("gap_to_target", "target_share")
+        is_share = _is_share(col)
         text = (f"{x:.1%}" if is_share else f"{x:,.1f}" if col == "service_index"
                 else f"{x:.0f}" if col.endswith("year") else f"{x:,.0f}")  # fmt: skip
         return f'<td class="n" data-col="{col}" data-value="{x!r}">{html.escape(text)}</td>'
@@ -464,8 +469,14 @@ def _excel(p: _Parts, path: Path) -> Path:
         for name, frames in sheets.items():
             row = 0  # tables of one sheet one below the other, a blank row between
             for df in frames if isinstance(frames, tuple) else (frames,):
-                df.rename(columns=lambda c: _header(c, lang)).to_excel(
-                    xw, sheet_name=name, index=False, startrow=row)  # fmt: skip
+                shown = df.rename(columns=lambda c: _header(c, lang))
+                shown.to_excel(xw, sheet_name=name, index=False, startrow=row)
+                ws = xw.sheets[name]
+                excel_texts_stay_text(ws, shown, header_row=row + 1)  # names are not formulas
+                for j, col in enumerate(df.columns, start=1):  # shares as percentages
+                    if _is_share(col):
+                        for r in range(row + 2, row + 2 + len(df)):
+                            ws.cell(row=r, column=j).number_format = "0.0%"
                 row += len(df) + 2
         summary = xw.sheets[_t("概要", "Summary", lang)]
         for r, fmt in enumerate(head["format"], start=2):

@@ -92,14 +92,15 @@ def _text_columns(df: pd.DataFrame) -> list[int]:
     return [j for j in range(df.shape[1]) if df.dtypes.iloc[j].kind not in "fiubmMc"]
 
 
-def _excel_texts_stay_text(ws: Any, df: pd.DataFrame) -> None:
-    """Mark the formula-like text cells ``to_excel`` wrote (row 1: headers) as text."""
-    for cell in ws[1]:
+def excel_texts_stay_text(ws: Any, df: pd.DataFrame, header_row: int = 1) -> None:
+    """Mark the formula-like text cells ``df.to_excel`` wrote into ``ws`` (its headers in row
+    ``header_row``, 1 = the first) as text: a name such as ``=HYPERLINK(…)`` stays a name."""
+    for cell in ws[header_row]:
         excel_text(cell)
     for j in _text_columns(df):
         hits = np.flatnonzero(df.iloc[:, j].map(formula_like).to_numpy(dtype=bool))
         for i in hits:
-            excel_text(ws.cell(row=int(i) + 2, column=j + 1))
+            excel_text(ws.cell(row=int(i) + header_row + 1, column=j + 1))
 
 
 def facility_names(analysis: Analysis) -> pd.Series:
@@ -185,7 +186,7 @@ def _write_summary(xw: Any, analysis: Analysis, lang: str, name: str) -> None:
     for r, fmt in enumerate(table["format"], start=2):
         if isinstance(fmt, str):
             ws.cell(row=r, column=2).number_format = fmt
-    _excel_texts_stay_text(ws, df)
+    excel_texts_stay_text(ws, df)
     _fit_columns(ws, df)
 
 
@@ -223,7 +224,7 @@ def write_excel(
                 df.columns = headers(cols, lang)
                 df.to_excel(xw, sheet_name=name, index=False)
                 ws = xw.sheets[name]
-                _excel_texts_stay_text(ws, df)
+                excel_texts_stay_text(ws, df)
                 _number_formats(ws, cols, table.formats, len(df))
                 ws.freeze_panes = "A2"
                 _fit_columns(ws, df)
