@@ -1180,6 +1180,13 @@ MONITORING: list[Cell] = [
     built as new facilities, searches the network from them alone, and returns the new analysis
     and the comparison. It equals a full re-analysis with the facilities appended
     (`tests/test_scenario.py`).
+
+    项目库里没有床位、托位数（`capacity` 列）时，按该类现有设施的中位数估算，并有提示；填上更准确。
+    `print(sc)` 说的是“所有必配类别都达标”的社区数；`newly_covered` 里的 `communities_meeting_*` 是每一类各自的达标社区数。
+    Projects without a capacity (beds, places: the pool's `capacity` column) are given the
+    median of their category, with a warning; fill it in for a better answer. `print(sc)` counts
+    communities meeting every required category; `communities_meeting_*` in `newly_covered`
+    counts them per category.
     """),
     code(
         """
@@ -1201,16 +1208,25 @@ MONITORING: list[Cell] = [
     ## 3. 记录每次评估 / Keep each run
 
     每次评估记在项目库旁的运行记录表里（日期、标准及版本、输入指纹、摘要和对比所需的精简表）。
-    这里把原分析记为 9 月底的评估，把情景（项目建成后）记为 12 月底的评估。
+    情景是预测，不是进展：只记录用真实设施清单做的评估（记录情景会有警告，报告也会标明“情景分析”）。
+    这里假设到 12 月底 Siltasaari 的项目都已建成，部门清单里有了它们：用更新后的清单重新评估，
+    把原分析记为 9 月底的评估、新的分析记为 12 月底的评估。（演示中用情景里的新设施代替新清单。）
 
     Each run is kept in the run history beside the pool (date, profile and version, input
-    fingerprints, summary, and the slim tables a comparison needs). Here the analysis is the
-    end-of-September run and the scenario (the projects built) the end-of-December one.
+    fingerprints, summary, and the slim tables a comparison needs). A scenario is a forecast,
+    not progress: record runs made on real facility lists (recording a scenario warns, and its
+    report says "scenario"). Here, by the end of December Siltasaari's projects are built and
+    the bureau lists have them: the analysis made again on the updated list is the December run,
+    the first analysis the September one. (The demo takes the scenario's new facilities for the
+    updated list.)
     """),
     code(
         """
+    pool.loc[pool["community_name"] == "Siltasaari", "status"] = "建成"   # 已建成 / built
+    built = sc.added.assign(source="部门清单 2026-12")                      # 新清单中的这些设施
+    dec = lc.analyze(net, pd.concat([fac, built]), comm, profile, demand=demand)
     lc.record_run(a, POOL, run_date="2026-09-30")
-    lc.record_run(sc.analysis, POOL, run_date="2026-12-31")
+    lc.record_run(dec, POOL, run_date="2026-12-31")
     runs = lc.read_runs(POOL)
     runs[["run_id", "run_date", "profile", "share_meeting_standard", "shortfalls", "facilities"]]
     """,
@@ -1272,7 +1288,7 @@ MONITORING: list[Cell] = [
     """),
     code(
         """
-    voice = lc.residents_voice(sc.analysis, survey)
+    voice = lc.residents_voice(dec, survey)
     voice.follow_up
     """,
         "voice",
@@ -1292,10 +1308,11 @@ MONITORING: list[Cell] = [
     """),
     code(
         """
-    html = lc.report(sc.analysis, previous=recs, path=OUT / "2026年第4季度.html", pool=pool,
+    html = lc.report(dec, previous=recs, path=OUT / "2026年第4季度.html", pool=pool,
                      target_year=2027)
-    xlsx = lc.report(sc.analysis, previous=recs, path=OUT / "2026年第4季度.xlsx", pool=pool,
+    xlsx = lc.report(dec, previous=recs, path=OUT / "2026年第4季度.xlsx", pool=pool,
                      target_year=2027)
+    print("outputs:", OUT)
     for f in sorted(OUT.iterdir()):
         print(f"{f.name:28s} {f.stat().st_size / 1024:6.0f} KB")
     """,

@@ -184,13 +184,16 @@ def test_campaign_monitoring(tmp_path, monkeypatch):
     scenario = _stdout(_tagged(nb, "scenario"))
     assert re.search(r"<Scenario \+6 facilities", scenario), scenario
     assert _html_rows(_tagged(nb, "scenario")) > 0  # newly covered residents per category
-    assert _html_rows(_tagged(nb, "runs")) == 2
+    runs = _tagged(nb, "runs")
+    assert _html_rows(runs) == 2 and "forecast" not in _text(runs)  # real runs, not a scenario
     changes = _tagged(nb, "compare")
     assert "improved" in _stdout(changes) and _html_rows(changes) >= 1
     assert "other" not in _text(changes, kinds=("text/html",))  # every change has its cause
     unmatched = _tagged(nb, "survey")
     assert _html_rows(unmatched) == 1 and "Töölö" in _text(unmatched)
     assert "covered_but_unsatisfied" in _text(_tagged(nb, "voice"))
-    files = _stdout(_tagged(nb, "report"))
+    report = _tagged(nb, "report")
+    assert "scenario" not in _text(report)  # the December run is not a scenario: no such note
+    files = _stdout(report)
     for f in ("2026年第4季度.html", "2026年第4季度.xlsx", "补短板项目库.gpkg"):
         assert f in files

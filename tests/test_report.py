@@ -348,3 +348,16 @@ def test_report_excel_keeps_formula_like_names_as_text(tmp_path):
     head = [c.value for c in streets[1]]
     share = streets.cell(row=2, column=head.index("达标社区比例") + 1)
     assert isinstance(share.value, float) and share.number_format == "0.0%"
+
+
+def test_a_scenario_is_reported_as_a_forecast(runs, tmp_path, caplog):
+    """The runs' later analysis is a scenario (30 pool projects assumed built): its report says
+    so at the top and recording it warns; the analysis before has no such note."""
+    before, after, _ = runs
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        text = _text(lc.report(after, previous=before, path=tmp_path / "r.html"))
+        lc.record_run(after, tmp_path / "pool.gpkg", run_date="2026-12-31")
+    assert "情景分析：本报告中 30 处设施是假设已建成的项目" in text
+    assert "the record is a forecast" in caplog.text
+    plain = _text(lc.report(before, path=tmp_path / "b.html"))
+    assert "情景分析" not in plain

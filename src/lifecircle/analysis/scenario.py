@@ -83,6 +83,8 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "取消": ("已取消", "撤销", "已撤销", "cancelled", "canceled"),
 }  # fmt: skip
 _STATUS_KEY = {key(w): s for s, words in STATUS_WORDS.items() for w in (s, *words)}
+#: The ``source`` of the facilities a scenario adds: assumed built, not in any facility list.
+SCENARIO_SOURCE = "scenario"
 #: Columns of :attr:`Scenario.by_street` / ``by_county`` compared before and after.
 _COMPARED = ["service_index", "communities_meeting", "share_meeting_standard", "meets_target"]
 
@@ -188,7 +190,7 @@ def added_facilities(
         "category": cat,
         "category_zh": [cat_zh[c] for c in cat],
         "name": rows["name"].to_numpy() if "name" in rows else None,
-        "source": "scenario",
+        "source": SCENARIO_SOURCE,
         "capacity": _capacities(rows) if "capacity" in rows else np.nan,
     }  # fmt: skip
     out = gpd.GeoDataFrame(
@@ -197,8 +199,9 @@ def added_facilities(
         crs=crs,
         index=ids,
     )
-    keep = [c for c in before.facilities.columns if c in out.columns]
-    return out[keep] if "geometry" in keep else out[[*keep, "geometry"]]
+    # the columns of before's facilities, and always the source: it marks them assumed built
+    keep = [c for c in before.facilities.columns if c in out.columns and c != "source"]
+    return out[[*keep, "source"] if "geometry" in keep else [*keep, "source", "geometry"]]
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -232,6 +235,16 @@ def _capacities(rows: pd.DataFrame) -> np.ndarray:
             rows_text(list(rows.index[unreadable])), shown_values(rows["capacity"], unreadable),
         )  # fmt: skip
     return values
+
+
+def assumed_facilities(analysis: Analysis) -> pd.Index:
+    """The ids of the facilities of ``analysis`` that a scenario added (``source`` ==
+    :data:`SCENARIO_SOURCE`): projects assumed built, not facilities of any list. A report or a
+    run record of such an analysis says so."""
+    fac = analysis.facilities
+    if "source" not in fac.columns:
+        return pd.Index([], dtype=object)
+    return fac.index[(fac["source"] == SCENARIO_SOURCE).to_numpy(dtype=bool)]
 
 
 def project_status(value: object) -> str | None:

@@ -30,7 +30,7 @@ from .._errors import InputError
 from .._files import atomic_write
 from ..analysis import Analysis
 from ..analysis.compare import Comparison, RunRecord, compare, run_record
-from ..analysis.scenario import project_status
+from ..analysis.scenario import assumed_facilities, project_status
 from .labels import MONITORING, MONITORING_VALUES, label
 from .tables import excel_texts_stay_text, summary_table
 
@@ -210,6 +210,21 @@ def _changes(c: Comparison, a: Analysis, lang: str) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def _assumed_note(a: Analysis, lang: str) -> str:
+    """A warning at the top when the analysis is a scenario: projects assumed built."""
+    ids = assumed_facilities(a)
+    if len(ids) == 0:
+        return ""
+    log.warning("report: %d facilities of this analysis are projects a scenario assumed built "
+                "(with_projects), not facilities of any list; the report says so", len(ids))  # fmt: skip
+    text = _t(f"情景分析：本报告中 {len(ids)} 处设施是假设已建成的项目（Analysis.with_projects），"
+              "并非设施清单中的设施；其结果是预测，不是实际进展。",
+              f"Scenario: {len(ids)} facilities of this report are projects assumed built "
+              "(Analysis.with_projects), not facilities of any list: a forecast, not progress.",
+              lang)  # fmt: skip
+    return f'<p class="bad" data-figure="assumed_facilities" data-value="{len(ids)}">{html.escape(text)}</p>'
+
+
 def _headline(a: Analysis, lang: str) -> str:
     s = a.summary
     share, target = s["share_meeting_standard"], s["target_share"]
@@ -302,7 +317,7 @@ def _html(p: _Parts, title: str) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{_t('评估标准', 'profile', lang)}: {html.escape(str(a.profile.id))} "
         f"{html.escape(str(a.profile.version))} · run {a.run_id} · {p.run_date}</p>",
-        _headline(a, lang), _shares_section(a, lang), _progress_section(p),
+        _assumed_note(a, lang), _headline(a, lang), _shares_section(a, lang), _progress_section(p),
         f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
         _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
         f"<h2>{_t('数据核查清单', 'Data checklist', lang)}</h2>",

@@ -26,6 +26,7 @@ import pandas as pd
 from ..._errors import InputError, PoolError
 from ...analysis.compare import RunRecord, run_record
 from ...analysis.result import Analysis
+from ...analysis.scenario import assumed_facilities
 from .backend import Target, resolve_target
 from .gpkg import open_geopackage
 from .history_files import read_file_rows, runs_csv, write_file_run
@@ -107,6 +108,13 @@ def record_run(
         rec = analysis if run_date is None else replace(analysis, run_date=run_date)
     else:
         rec = run_record(analysis, run_date)
+        assumed = assumed_facilities(analysis)
+        if len(assumed):
+            log.warning(
+                "record_run: %d facilities of this analysis are projects a scenario assumed built "
+                "(%s): the record is a forecast, not a run of real facilities", len(assumed),
+                ", ".join(map(str, assumed[:5])),
+            )  # fmt: skip
     _warn_if_replacing(target, tgt, schema, rec, connect_timeout_s)
     row = _row(rec)
     if tgt.kind == "postgis":
