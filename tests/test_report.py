@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import lifecircle as lc
+from lifecircle.outputs.labels import label
 from test_map_browser import _CJK, _requests, browser  # noqa: F401 (browser: a fixture)
 
 CATS = ["health_centre", "culture_centre", "junior_middle_school"]
@@ -348,6 +349,12 @@ def test_report_excel_keeps_formula_like_names_as_text(tmp_path):
     head = [c.value for c in streets[1]]
     share = streets.cell(row=2, column=head.index("达标社区比例") + 1)
     assert isinstance(share.value, float) and share.number_format == "0.0%"
+    meets = streets.cell(row=2, column=head.index(label("meets_target").zh) + 1)
+    assert meets.value in ("是", "否")  # as in the HTML, not True/False
+    short = wb["重点短板"]
+    head = [c.value for c in short[1]]
+    pop = short.cell(row=2, column=head.index(label("affected_pop").zh) + 1)
+    assert isinstance(pop.value, (int, float)) and pop.number_format == "#,##0"
 
 
 def test_a_scenario_is_reported_as_a_forecast(runs, tmp_path, caplog):
@@ -361,3 +368,15 @@ def test_a_scenario_is_reported_as_a_forecast(runs, tmp_path, caplog):
     assert "the record is a forecast" in caplog.text
     plain = _text(lc.report(before, path=tmp_path / "b.html"))
     assert "情景分析" not in plain
+
+
+def test_report_cells_in_words():
+    """Differences of shares in percentage points, a year that is never reached in words, yes/no
+    in the report's language."""
+    from lifecircle.outputs.report import _cell
+
+    assert ">10.0 个百分点<" in _cell(0.1, "gap_to_target", "zh")
+    assert ">+5.0 pp<" in _cell(0.05, "share_change", "en")
+    assert ">按当前进度无法达标<" in _cell(np.nan, "reached_by_year", "zh")
+    assert ">2027<" in _cell(2027.0, "reached_by_year", "zh")
+    assert ">no<" in _cell(False, "on_track", "en") and ">否<" in _cell(False, "on_track", "zh")

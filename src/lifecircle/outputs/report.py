@@ -142,18 +142,37 @@ def _is_share(col: str) -> bool:
     return "share" in col or col in ("gap_to_target", "target_share")
 
 
-def _cell(v: Any, col: str) -> str:
-    """One ``<td>``: shares as %, people and metres whole, years plain, raw value in
-    ``data-value``."""
+#: Columns that are differences of two shares: shown in percentage points.
+_POINTS = ("share_change", "gap_to_target")
+
+
+def _excel_format(col: str) -> str | None:
+    """The Excel number format of a report column: shares as percentages, the index to 0.1,
+    people, metres and scores whole (the cell keeps the exact value)."""
+    if _is_share(col):
+        return "0.0%"
+    if col == "service_index":
+        return "0.0"
+    if col.endswith(("_pop", "population", "_m", "_m_a", "_m_b")) or col == "priority_score":
+        return "#,##0"
+    return None
+
+
+def _cell(v: Any, col: str, lang: str) -> str:
+    """One ``<td>``: shares as %, their differences in percentage points, people and metres
+    whole, years plain (none: "not at this pace"), raw value in ``data-value``."""
     raw = "" if v is None or (isinstance(v, float) and np.isnan(v)) else v
     if isinstance(raw, (bool, np.bool_)):
-        text = "是" if raw else "否"
+        text = _t("是" if raw else "否", "yes" if raw else "no", lang)
     elif isinstance(raw, (float, np.floating, int, np.integer)) and raw != "":
         x = float(raw)
-        is_share = _is_share(col)
-        text = (f"{x:.1%}" if is_share else f"{x:,.1f}" if col == "service_index"
+        text = (f"{100 * x:+.1f} {_t('个百分点', 'pp', lang)}" if col == "share_change"
+                else f"{100 * x:.1f} {_t('个百分点', 'pp', lang)}" if col in _POINTS
+                else f"{x:.1%}" if _is_share(col) else f"{x:,.1f}" if col == "service_index"
                 else f"{x:.0f}" if col.endswith("year") else f"{x:,.0f}")  # fmt: skip
         return f'<td class="n" data-col="{col}" data-value="{x!r}">{html.escape(text)}</td>'
+    elif col == "reached_by_year":
+        text = _t("按当前进度无法达标", "not at this pace", lang)
     else:
         text = str(raw)
     return f'<td data-col="{col}">{html.escape(text)}</td>'
@@ -168,7 +187,7 @@ def _table(
     cols = [c for c in cols if c in df.columns]
     head = "".join(f"<th>{html.escape(_header(c, lang))}</th>" for c in cols)
     rows = "".join(
-        "<tr>" + "".join(_cell(v, c) for v, c in zip(r, cols, strict=True)) + "</tr>"
+        "<tr>" + "".join(_cell(v, c, lang) for v, c in zip(r, cols, strict=True)) + "</tr>"
         for r in df[cols].itertuples(index=False)
     )
     return f'<table data-table="{key}"><tr>{head}</tr>{rows}</table>'
@@ -485,13 +504,18 @@ def _excel(p: _Parts, path: Path) -> Path:
             row = 0  # tables of one sheet one below the other, a blank row between
             for df in frames if isinstance(frames, tuple) else (frames,):
                 shown = df.rename(columns=lambda c: _header(c, lang))
+                yes_no = {True: _t("是", "yes", lang), False: _t("否", "no", lang)}
+                for j, col in enumerate(df.columns):  # True/False in words, as in the HTML
+                    values = df[col].dropna()
+                    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+                        shown.isetitem(j, df[col].map(yes_no))
                 shown.to_excel(xw, sheet_name=name, index=False, startrow=row)
                 ws = xw.sheets[name]
                 excel_texts_stay_text(ws, shown, header_row=row + 1)  # names are not formulas
-                for j, col in enumerate(df.columns, start=1):  # shares as percentages
-                    if _is_share(col):
-                        for r in range(row + 2, row + 2 + len(df)):
-                            ws.cell(row=r, column=j).number_format = "0.0%"
+                for j, col in enumerate(df.columns, start=1):
+                    fmt = _excel_format(col)
+                    for r in range(row + 2, row + 2 + len(df)) if fmt else ():
+                        ws.cell(row=r, column=j).number_format = fmt
                 row += len(df) + 2
         summary = xw.sheets[_t("概要", "Summary", lang)]
         for r, fmt in enumerate(head["format"], start=2):
