@@ -186,6 +186,19 @@ def test_capacity_exactly_at_the_rule_meets():
     assert r["meets_capacity"].iloc[0] is True
 
 
+def test_a_missing_capacity_takes_the_median_and_is_named(caplog):
+    """Nurseries with 4.5, 9 and no capacity: the third gets the median, 6.75 places, and the
+    warning names it and the column to fill. One community at the third (100 m from it and
+    from nothing else within 300 m): supply = 6.75 / 1,000 residents × 1,000 = 6.75 per 1,000."""
+    fac = nurseries((100, 0), (900, 210), (500, 400), capacity=[np.nan, 4.5, 9.0])
+    fac.index = ["N-missing", "N-4.5", "N-9"]
+    with caplog.at_level("WARNING", logger="lifecircle"):
+        r = nursery_analysis(fac, communities((100, 0))).coverage
+    assert r["supply_per_1000"].iloc[0] == pytest.approx(6.75)
+    assert "1 of 3 facilities have no capacity (N-missing); the median (7) is assumed" in caplog.text
+    assert "give their capacity column (places)" in caplog.text
+
+
 # ---------------------------------------------------------------------- index and summary
 def test_street_and_county_index_weighted_by_population():
     """Catches an unweighted mean of the community index (19.376 instead of 19.233).

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..network import Snapped, WalkNetwork
+from ..sources.tables import rows_text
 from ..standards import Category
 from .access import Access
 from .coverage import group_weights
@@ -75,8 +76,10 @@ def _supply(cat: Category, fac: gpd.GeoDataFrame) -> np.ndarray | None | bool:
     if caps.isna().any():
         med = float(caps.median())
         log.warning(
-            "%s: %d of %d facilities have no capacity; the median (%.0f) is assumed",
-            cat.id, int(caps.isna().sum()), len(caps), med,
+            "%s: %d of %d facilities have no capacity (%s); the median (%.0f) is assumed: give "
+            "their capacity column (%s) for a better answer",
+            cat.id, int(caps.isna().sum()), len(caps), rows_text(list(f.index[caps.isna()])), med,
+            cat.capacity[0].unit if cat.capacity else "capacity",
         )  # fmt: skip
         caps = caps.fillna(med)
     return caps.to_numpy(dtype=float)
