@@ -348,7 +348,7 @@ def test_report_excel_keeps_formula_like_names_as_text(tmp_path):
     assert streets["B2"].data_type == "s"
     head = [c.value for c in streets[1]]
     share = streets.cell(row=2, column=head.index("达标社区比例") + 1)
-    assert isinstance(share.value, float) and share.number_format == "0.0%"
+    assert isinstance(share.value, float) and share.number_format == "0%"
     meets = streets.cell(row=2, column=head.index(label("meets_target").zh) + 1)
     assert meets.value in ("是", "否")  # as in the HTML, not True/False
     short = wb["重点短板"]

@@ -27,8 +27,10 @@ PEOPLE = (
     "village_meeting", "unsnapped_points", "n_shortfalls", "n_not_assessed", "facilities", "rank",
     "priority_rank", "site_rank",
 )  # fmt: skip
-METRES = ("threshold_m", "distance_m", "distance_min_m", "distance_max_m", "nearest_m")
-SHARES = ("covered_share", "share_meeting", "share_meeting_standard", "target_share")
+METRES = ("threshold_m", "distance_m", "distance_min_m", "distance_max_m", "nearest_m",
+          "distance_m_a", "distance_m_b")  # fmt: skip
+SHARES = ("covered_share", "share_meeting", "share_meeting_standard", "target_share",
+          "share_before", "share_after", "share_change", "gap_to_target")  # fmt: skip
 ONE_DECIMAL = (
     "supply_per_1000", "capacity_threshold_per_1000", "service_index", "priority_score", "weight",
 )  # fmt: skip
@@ -103,9 +105,12 @@ def present(
     profile: Profile | None = None,
     facility_names: pd.Series | None = None,
     for_csv: bool = False,
+    exact: bool = False,
 ) -> Presented:
     """``df`` as people read it in ``lang`` (see the module docstring). Column names stay the
-    internal ones (headers come from :mod:`~lifecircle.outputs.labels`)."""
+    internal ones (headers come from :mod:`~lifecircle.outputs.labels`). ``exact``: numbers
+    keep their values (only the Excel formats round them on screen), e.g. for a report whose
+    cells must equal the analysis tables."""
     i = 0 if lang == "zh" else 1
     out = pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns]))
     out = out.drop(columns=[c for c in DROP[lang] if c in out.columns])
@@ -113,7 +118,8 @@ def present(
     for col in list(out.columns):
         kind = kind_of(col)
         if kind is not None:
-            out[col] = _numbers(out[col], kind, for_csv)
+            if not exact:
+                out[col] = _numbers(out[col], kind, for_csv)
             formats[col] = EXCEL_FORMATS[kind]
         elif col in YES_NO_COLUMNS:
             out[col] = _coded(out[col].astype(object), YES_NO, i).where(out[col].notna(), None)

@@ -32,6 +32,7 @@ from ..analysis import Analysis
 from ..analysis.compare import Comparison, RunRecord, compare, run_record
 from ..analysis.scenario import assumed_facilities, project_status
 from .labels import MONITORING, MONITORING_VALUES, label
+from .present import present
 from .tables import excel_texts_stay_text, summary_table
 
 log = logging.getLogger(__name__)
@@ -144,18 +145,6 @@ def _is_share(col: str) -> bool:
 
 #: Columns that are differences of two shares: shown in percentage points.
 _POINTS = ("share_change", "gap_to_target")
-
-
-def _excel_format(col: str) -> str | None:
-    """The Excel number format of a report column: shares as percentages, the index to 0.1,
-    people, metres and scores whole (the cell keeps the exact value)."""
-    if _is_share(col):
-        return "0.0%"
-    if col == "service_index":
-        return "0.0"
-    if col.endswith(("_pop", "population", "_m", "_m_a", "_m_b")) or col == "priority_score":
-        return "#,##0"
-    return None
 
 
 def _cell(v: Any, col: str, lang: str) -> str:
@@ -473,8 +462,9 @@ def _excel(p: _Parts, path: Path) -> Path:
     """The report's tables as sheets (headers in the report's language)."""
     a, lang = p.analysis, p.lang
     head = summary_table(a, lang)
+    head_sheet = _t("概要", "Summary", lang)
     sheets: dict[str, pd.DataFrame | tuple[pd.DataFrame, ...]] = {
-        _t("概要", "Summary", lang): head[["item", "value"]],
+        head_sheet: head[["item", "value"]],
         _t("区县达标", "Counties", lang): a.index_by_county[["county_name", *_SHARE_COLS]],
         _t("街道达标", "Streets", lang): a.index_by_street[["county_name", "street_name", *_SHARE_COLS]],
         _t("重点短板", "Top shortfalls", lang): a.shortfalls.head(TOP_SHORTFALLS)[
@@ -503,21 +493,21 @@ def _excel(p: _Parts, path: Path) -> Path:
         for name, frames in sheets.items():
             row = 0  # tables of one sheet one below the other, a blank row between
             for df in frames if isinstance(frames, tuple) else (frames,):
-                shown = df.rename(columns=lambda c: _header(c, lang))
-                yes_no = {True: _t("是", "yes", lang), False: _t("否", "no", lang)}
-                for j, col in enumerate(df.columns):  # True/False in words, as in the HTML
-                    values = df[col].dropna()
-                    if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-                        shown.isetitem(j, df[col].map(yes_no))
+                # as the analysis workbook shows them (yes/no, levels, codes in words; formats:
+                # whole people and metres, shares as percentages), the same function; the
+                # numbers stay exact (they equal the analysis tables)
+                pres = present(df, lang, profile=a.profile, exact=True) if name != head_sheet else None
+                shown = (df if pres is None else pres.frame).rename(columns=lambda c: _header(c, lang))
                 shown.to_excel(xw, sheet_name=name, index=False, startrow=row)
                 ws = xw.sheets[name]
                 excel_texts_stay_text(ws, shown, header_row=row + 1)  # names are not formulas
-                for j, col in enumerate(df.columns, start=1):
-                    fmt = _excel_format(col)
+                cols = [] if pres is None else list(pres.frame.columns)
+                for j, col in enumerate(cols, start=1):
+                    fmt = pres.formats.get(col) if pres is not None else None
                     for r in range(row + 2, row + 2 + len(df)) if fmt else ():
                         ws.cell(row=r, column=j).number_format = fmt
                 row += len(df) + 2
-        summary = xw.sheets[_t("概要", "Summary", lang)]
+        summary = xw.sheets[head_sheet]
         for r, fmt in enumerate(head["format"], start=2):
             if isinstance(fmt, str):
                 summary.cell(row=r, column=2).number_format = fmt
