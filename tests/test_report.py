@@ -210,6 +210,7 @@ def test_report_leaves_its_own_run_out_of_previous(runs, tmp_path):
     text = _text(lc.report(after, previous=recs, path=tmp_path / "r.html", target_year=2027))
     assert f"2026-03-31 ({before.run_id}) → 2026-09-30 ({after.run_id})" in text
     assert f"run {after.run_id} · 2026-09-30" in text
+    assert f"评估标准: {after.profile.title_zh} (gb50180-2018 " in text  # its name, then its id
     wb = openpyxl.load_workbook(lc.report(after, previous=recs, path=tmp_path / "r.xlsx"))
     assert list(wb["趋势"].iter_rows(min_row=2, values_only=True)) == [
         ("2026-03-31", before.summary["share_meeting_standard"], after.params.target_share),

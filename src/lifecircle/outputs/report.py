@@ -323,8 +323,10 @@ def _html(p: _Parts, title: str) -> str:
     fonts = ",".join(f'"{f}"' for f in CJK_FONTS)
     body = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>{_t('评估标准', 'profile', lang)}: {html.escape(str(a.profile.id))} "
-        f"{html.escape(str(a.profile.version))} · run {a.run_id} · {p.run_date}</p>",
+        f"<p>{_t('评估标准', 'profile', lang)}: "
+        f"{html.escape(_t(a.profile.title_zh, a.profile.title_en, lang) or str(a.profile.id))} "
+        f"({html.escape(str(a.profile.id))} {html.escape(str(a.profile.version))}) · run "
+        f"{a.run_id} · {p.run_date}</p>",
         _assumed_note(a, lang), _headline(a, lang), _shares_section(a, lang), _progress_section(p),
         f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
         _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
