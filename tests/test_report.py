@@ -381,3 +381,26 @@ def test_report_cells_in_words():
     assert ">按当前进度无法达标<" in _cell(np.nan, "reached_by_year", "zh")
     assert ">2027<" in _cell(2027.0, "reached_by_year", "zh")
     assert ">no<" in _cell(False, "on_track", "en") and ">否<" in _cell(False, "on_track", "zh")
+
+
+def test_report_names_communities_with_estimated_population(tmp_path):
+    """The sample's populations are estimated from floor area: the report says so and names
+    them; a report of communities with stated populations has no such sentence."""
+    from lifecircle.cli import sample_dir
+
+    data = sample_dir()
+    osm = data / "helsinki_centre.osm.pbf"
+    prof = lc.load_profile("jiaxing-yilao-yixiao")
+    net = lc.load_network(osm)
+    fac = lc.facilities_from_osm(osm, prof)
+    comm = lc.load_communities(data / "helsinki_communities.geojson")
+    a = lc.analyze(net, fac, comm, prof, grid_m=50, demand=lc.demand_points(
+        comm, buildings=lc.communities.buildings_from_osm(osm)[0], grid_m=50,
+        missing_population="zero"))  # fmt: skip
+    est = a.index[a.index["pop_estimated"].astype(bool)]
+    text = _text(lc.report(a, path=tmp_path / "r.html"))
+    assert f"人口为估算值的社区 {len(est)} 个" in text
+    assert all(n in text for n in est["community_name"])
+    stated = lc.load_communities(comm.assign(population=1000.0))
+    b = lc.analyze(net, fac, stated, prof, grid_m=50)
+    assert "人口为估算值" not in _text(lc.report(b, path=tmp_path / "b.html"))

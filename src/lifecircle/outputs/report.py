@@ -233,6 +233,22 @@ def _assumed_note(a: Analysis, lang: str) -> str:
     return f'<p class="bad" data-figure="assumed_facilities" data-value="{len(ids)}">{html.escape(text)}</p>'
 
 
+def _estimated_note(a: Analysis, lang: str) -> str:
+    """A sentence naming the communities whose population is estimated (from floor area or an
+    assumption), when there are any: their figures are less certain."""
+    idx = a.index
+    if "pop_estimated" not in idx.columns:
+        return ""
+    est = idx[idx["pop_estimated"].fillna(False).astype(bool).to_numpy()]
+    if len(est) == 0:
+        return ""
+    names = "、".join(map(str, est["community_name"].head(10))) + (" …" if len(est) > 10 else "")
+    text = _t(f"人口为估算值的社区 {len(est)} 个（按建筑面积等估算，请以统计数据核实）：{names}",
+              f"{len(est)} communities have an estimated population (from floor area or an "
+              f"assumption; check against the statistics): {names}", lang)  # fmt: skip
+    return f'<p data-figure="pop_estimated" data-value="{len(est)}">{html.escape(text)}</p>'
+
+
 def _headline(a: Analysis, lang: str) -> str:
     s = a.summary
     share, target = s["share_meeting_standard"], s["target_share"]
@@ -327,7 +343,8 @@ def _html(p: _Parts, title: str) -> str:
         f"{html.escape(_t(a.profile.title_zh, a.profile.title_en, lang) or str(a.profile.id))} "
         f"({html.escape(str(a.profile.id))} {html.escape(str(a.profile.version))}) · run "
         f"{a.run_id} · {p.run_date}</p>",
-        _assumed_note(a, lang), _headline(a, lang), _shares_section(a, lang), _progress_section(p),
+        _assumed_note(a, lang), _headline(a, lang), _estimated_note(a, lang),
+        _shares_section(a, lang), _progress_section(p),
         f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
         _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
         f"<h2>{_t('数据核查清单', 'Data checklist', lang)}</h2>",
