@@ -1297,21 +1297,22 @@ MONITORING: list[Cell] = [
     ## 6. 季度报告 / The quarterly report
 
     一个自包含、可打印、离线可看的 HTML（图表以图片嵌入），和同样内容的 Excel（带原生图表）：
-    总体指标、各区县/街道达标比例对比目标、与上期相比的进展和趋势、重点短板社区、数据核查清单、项目库进展。
+    总体指标、各区县/街道达标比例对比目标、与上期相比的进展和趋势、重点短板社区、数据核查清单、居民意见（`voice=`）、项目库进展。
     `previous=` 可以直接给全部运行记录：本次自己的记录会被识别并排除。
 
     A self-contained, printable HTML that opens offline (charts as inline images), and the same
     tables in Excel (with native charts): headline figures, the share meeting the standard per
     county and street against the target, progress since the previous run and the trend, the
-    top shortfall communities, the data checklist and the programme status from the pool.
-    `previous=` may be every recorded run: this run's own record is recognised and left out.
+    top shortfall communities, the data checklist, the residents' voice (`voice=`) and the
+    programme status from the pool. `previous=` may be every recorded run: this run's own
+    record is recognised and left out.
     """),
     code(
         """
     html = lc.report(dec, previous=recs, path=OUT / "2026年第4季度.html", pool=pool,
-                     target_year=2027)
+                     target_year=2027, voice=voice)
     xlsx = lc.report(dec, previous=recs, path=OUT / "2026年第4季度.xlsx", pool=pool,
-                     target_year=2027)
+                     target_year=2027, voice=voice)
     print("outputs:", OUT)
     for f in sorted(OUT.iterdir()):
         print(f"{f.name:28s} {f.stat().st_size / 1024:6.0f} KB")

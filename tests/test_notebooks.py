@@ -11,6 +11,7 @@ import importlib.util
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +195,9 @@ def test_campaign_monitoring(tmp_path, monkeypatch):
     assert "covered_but_unsatisfied" in _text(_tagged(nb, "voice"))
     report = _tagged(nb, "report")
     assert "scenario" not in _text(report)  # the December run is not a scenario: no such note
+    out = re.search(r"outputs: (\S+)", _stdout(report)).group(1)
+    html = (Path(out) / "2026年第4季度.html").read_text(encoding="utf-8")
+    assert "居民意见" in html and "覆盖达标但居民不满意" in html
     files = _stdout(report)
     for f in ("2026年第4季度.html", "2026年第4季度.xlsx", "补短板项目库.gpkg"):
         assert f in files

@@ -404,3 +404,32 @@ def test_report_names_communities_with_estimated_population(tmp_path):
     stated = lc.load_communities(comm.assign(population=1000.0))
     b = lc.analyze(net, fac, stated, prof, grid_m=50)
     assert "人口为估算值" not in _text(lc.report(b, path=tmp_path / "b.html"))
+
+
+def test_report_with_the_residents_voice(runs, tmp_path):
+    """voice=: each surveyed community's satisfaction and sample size beside its coverage, and
+    the disagreements to follow up in words, in HTML and Excel; the flags are the Voice's."""
+    from openpyxl import load_workbook
+
+    before, after, _ = runs
+    idx = after.index
+    meets = idx.loc[idx["meets_all_required"] == True, "community_name"]  # noqa: E712
+    short = idx.loc[idx["meets_all_required"] == False, "community_name"]  # noqa: E712
+    names = [meets.iloc[0], short.iloc[0], short.iloc[1]]
+    survey = lc.load_survey(pd.DataFrame({"社区名称": names, "样本量": [120, 80, 0],
+                                          "满意度": [1.5, 4.5, 3.0]}),
+                            after.communities, after.profile)  # fmt: skip
+    voice = lc.residents_voice(after, survey)
+    text = _text(lc.report(after, previous=before, path=tmp_path / "r.html", voice=voice))
+    assert "居民意见（满意度调查）" in text
+    words = {"covered_but_unsatisfied": "覆盖达标但居民不满意", "short_but_satisfied": "未达标但居民满意"}
+    flagged = voice.communities[voice.communities["flag"] != ""]
+    assert sorted(flagged["flag"]) == ["covered_but_unsatisfied", "short_but_satisfied"]
+    for r in flagged.itertuples():
+        assert f"{r.community_name} " in text and words[r.flag] in text
+    wb = load_workbook(lc.report(after, previous=before, path=tmp_path / "r.xlsx", voice=voice))
+    rows = list(wb["居民意见"].iter_rows(values_only=True))
+    assert "满意度" in rows[0] and "样本量" in rows[0] and "需跟进" in rows[0]
+    community = rows[0].index(label("community_name").zh)
+    assert {r[community] for r in rows[1:4]} == set(names)  # the 3 surveyed, then the follow-up
+    assert "覆盖达标但居民不满意" in {v for r in rows for v in r}

@@ -417,6 +417,9 @@ MONITORING: dict[str, Label] = {
     "distance_m_b": _L("本期步行距离(米)", "Distance now (m)", "Median walking distance to the "
                        "nearest facility, this run. 本期步行距离中位数"),
     "note": _L("说明", "Note", "A sentence in place of an empty table. 说明"),
+    "satisfaction": _L("满意度", "Satisfaction", "Residents' satisfaction 1–5 (survey). 满意度"),
+    "sample_size": _L("样本量", "Sample size", "Residents who answered the survey. 样本量"),
+    "flag": _L("需跟进", "Follow up", "A disagreement between coverage and the survey. 需跟进的不一致"),
     "item": _L("项目", "Item", "Headline figure. 指标"),
     "value": _L("数值", "Value", "Its value. 数值"),
     "status": _L("状态", "Status", "Project status in the pool: 储备/申报/在建/建成/取消. 项目状态"),
@@ -425,6 +428,13 @@ MONITORING: dict[str, Label] = {
 
 #: Values of coded monitoring columns (as :data:`VALUES` for the analysis tables).
 MONITORING_VALUES: dict[str, dict[object, tuple[str, str]]] = {
+    "flag": {
+        "covered_but_unsatisfied": ("覆盖达标但居民不满意", "covered but unsatisfied"),
+        "short_but_satisfied": ("未达标但居民满意", "short but satisfied"),
+        "wanted_and_short": ("居民需要但未达标", "wanted and short"),
+        "required_not_wanted": ("标准要求但居民不需要", "required, not wanted"),
+        "": ("", ""),
+    },
     "change": {
         "improved": ("改善", "improved"),
         "worsened": ("退步", "worsened"),

@@ -31,6 +31,7 @@ from .._files import atomic_write
 from ..analysis import Analysis
 from ..analysis.compare import Comparison, RunRecord, compare, run_record
 from ..analysis.scenario import assumed_facilities, project_status
+from ..analysis.voice import Voice
 from .labels import MONITORING, MONITORING_VALUES, label
 from .present import present
 from .tables import excel_texts_stay_text, summary_table
@@ -63,6 +64,7 @@ class _Parts:
     comparison: Comparison | None
     history: list[RunRecord]
     pool: pd.DataFrame | None
+    voice: Voice | None = None
 
 
 def _t(zh: str, en: str, lang: str) -> str:
@@ -333,6 +335,47 @@ def pool_status(pool: pd.DataFrame) -> pd.DataFrame:
     return df.groupby(["category_zh", "status"]).size().rename("projects").reset_index()
 
 
+_VOICE_COLS = ["street_name", "community_name", "service_index", "meets_all_required",
+               "satisfaction", "sample_size", "flag"]  # fmt: skip
+_FOLLOW_COLS = ["street_name", "community_name", "category_zh", "flag"]
+
+
+def _flag_words(flags: pd.Series, lang: str) -> list[str]:
+    i = 0 if lang == "zh" else 1
+    return [MONITORING_VALUES["flag"][f][i] if f in MONITORING_VALUES["flag"] else f for f in flags]
+
+
+def _voice_communities(v: Voice, lang: str) -> pd.DataFrame:
+    """The surveyed communities: satisfaction and sample size beside the coverage."""
+    comm = v.communities[v.communities["satisfaction"].notna() | v.communities["sample_size"].notna()]
+    return comm.assign(flag=_flag_words(comm["flag"], lang))[
+        [c for c in _VOICE_COLS if c in comm.columns]]
+
+
+def _voice_follow_up(v: Voice, a: Analysis, lang: str) -> pd.DataFrame:
+    """The disagreements to follow up, with the category's name."""
+    cats = a.profile.categories
+    f = v.follow_up
+    names = [cats[k].name_zh if k in cats else "" for k in f["category"].fillna("")]
+    names_en = [cats[k].name_en if k in cats else "" for k in f["category"].fillna("")]
+    out = f.assign(category_zh=names, category_en=names_en, flag=_flag_words(f["flag"], lang))
+    return out[_en(_FOLLOW_COLS, lang)]
+
+
+def _voice_section(v: Voice | None, a: Analysis, lang: str) -> str:
+    """The residents' voice: surveyed communities, then the disagreements to follow up."""
+    if v is None:
+        return ""
+    return (
+        f"<h2>{_t('居民意见（满意度调查）', 'Residents (survey)', lang)}</h2>"
+        + _table(_voice_communities(v, lang), _VOICE_COLS, lang, "voice",
+                 _t("调查未覆盖任何社区。", "No community surveyed.", lang))
+        + f"<h3>{_t('需跟进的不一致', 'Disagreements to follow up', lang)}</h3>"
+        + _table(_voice_follow_up(v, a, lang), _en(_FOLLOW_COLS, lang), lang, "follow_up",
+                 _t("没有需跟进的不一致。", "Nothing to follow up.", lang))
+    )  # fmt: skip
+
+
 def _html(p: _Parts, title: str) -> str:
     a, lang = p.analysis, p.lang
     sf = a.shortfalls.head(TOP_SHORTFALLS)
@@ -350,6 +393,7 @@ def _html(p: _Parts, title: str) -> str:
         f"<h2>{_t('数据核查清单', 'Data checklist', lang)}</h2>",
         _table(a.data_gaps, _en(_CHECK_COLS, lang), lang, "data_gaps",
                _t("无数据缺口。", "No data gaps.", lang)),
+        _voice_section(p.voice, a, lang),
         _pool_section(p.pool, lang),
     ]  # fmt: skip
     return (
@@ -436,6 +480,7 @@ def report(
     lang: str | None = None,
     target_year: int | None = None,
     run_date: date | str | None = None,
+    voice: Voice | None = None,
 ) -> Path:
     """Write the periodic report of ``analysis``: HTML (printable, offline) or Excel by suffix.
 
@@ -455,6 +500,9 @@ def report(
         run (a later period in which nothing changed). Runs in ``previous`` are taken in the
         order of their dates; those dated after the report's date are left out, with a
         warning.
+    voice : residents' voice (:func:`lifecircle.residents_voice` of this analysis and a survey):
+        a section with each surveyed community's satisfaction beside its coverage, and the
+        disagreements to follow up.
 
     Returns
     -------
@@ -467,7 +515,7 @@ def report(
     earlier, day = _history(previous, analysis, run_date)
     history = [*earlier, run_record(analysis, day)] if earlier else []
     cmp = compare(history[-2], history[-1], target_year) if history else None
-    parts = _Parts(analysis, lang, day, cmp, history, pool)
+    parts = _Parts(analysis, lang, day, cmp, history, pool, voice)
     if path.suffix.lower() == ".xlsx":
         return _excel(parts, path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -507,6 +555,9 @@ def _excel(p: _Parts, path: Path) -> Path:
              "target_share": a.params.target_share})  # fmt: skip
     if p.pool is not None and len(p.pool):
         sheets[_t("项目库进展", "Programme", lang)] = pool_status(p.pool)
+    if p.voice is not None:
+        sheets[_t("居民意见", "Residents", lang)] = (
+            _voice_communities(p.voice, lang), _voice_follow_up(p.voice, a, lang))
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, frames in sheets.items():
