@@ -369,6 +369,10 @@ def test_a_scenario_is_reported_as_a_forecast(runs, tmp_path, caplog):
     assert "the record is a forecast" in caplog.text
     plain = _text(lc.report(before, path=tmp_path / "b.html"))
     assert "情景分析" not in plain
+    from openpyxl import load_workbook
+
+    summary = load_workbook(lc.report(after, previous=before, path=tmp_path / "r.xlsx"))["概要"]
+    assert summary["A2"].value == "情景分析" and "30 处设施是假设已建成的项目" in summary["B2"].value
 
 
 def test_report_cells_in_words():

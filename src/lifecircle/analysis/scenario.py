@@ -149,7 +149,7 @@ def added_facilities(
     if "status" in rows.columns and statuses is not None:
         written = rows["status"]
         status = written.map(project_status).to_numpy(dtype=object)
-        take = np.isin(status, statuses) | written.isin(statuses).to_numpy()  # or as written
+        take = _taken(written, statuses)
         unread = pd.isna(status) & written.notna().to_numpy() & ~take
         if unread.any():
             log.warning(
@@ -247,6 +247,12 @@ def assumed_facilities(analysis: Analysis) -> pd.Index:
     return fac.index[(fac["source"] == SCENARIO_SOURCE).to_numpy(dtype=bool)]
 
 
+def _taken(written: pd.Series, statuses: tuple[str, ...]) -> np.ndarray:
+    """Which pool rows' status (as ``written``) is one of ``statuses``: read as
+    :func:`project_status` reads it, or exactly as written (a status of one's own)."""
+    return (written.map(project_status).isin(statuses) | written.isin(statuses)).to_numpy()
+
+
 def project_status(value: object) -> str | None:
     """The pool status (储备/申报/在建/建成/取消) a planner's ``value`` means, however written
     (``" 在建"``, ``已建成``, ``built``: :data:`STATUS_WORDS`); ``None`` when it is none of them."""
@@ -270,8 +276,7 @@ def _none_added(projects: pd.DataFrame, before: Analysis, statuses: tuple[str, .
     if statuses is not None and "status" in projects.columns:
         counts = projects["status"].fillna("(blank)").astype(str).value_counts()
         written = "、".join(f"{s} ×{n}" for s, n in counts.items())
-        status = projects["status"]
-        if not (status.map(project_status).isin(statuses) | status.isin(statuses)).any():
+        if not _taken(projects["status"], statuses).any():
             return (
                 f"none of the {len(projects)} pool rows has status {'/'.join(statuses)} (their "
                 f"statuses: {written}); set the status of the projects to build, or pass "

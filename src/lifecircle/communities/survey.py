@@ -102,12 +102,12 @@ def _answer_number(text: str) -> float:
         return np.nan
 
 
-def _demand_value(text: str, ranks: bool) -> tuple[float, str]:
-    """(value, kind) of one folded answer: 需要 → (1, share); 0.35 → (0.35, share); in a column
-    of ``ranks`` 2 → (0.5, rank) and 1 → (1, rank); kind ``"bad"`` for anything else."""
+def _demand_value(text: str, x: float, ranks: bool) -> tuple[float, str]:
+    """(value, kind) of one folded answer (``x``: its :func:`_answer_number`): 需要 → (1, share);
+    0.35 → (0.35, share); in a column of ``ranks`` 2 → (0.5, rank) and 1 → (1, rank); kind
+    ``"bad"`` for anything else."""
     if text == "":
         return np.nan, ""
-    x = _answer_number(text)
     if np.isnan(x):
         return (1.0, "share") if text in YES else (0.0, "share") if text in NO else (np.nan, "bad")
     if ranks:
@@ -275,7 +275,7 @@ def _demand_columns(
                 f"{shown_values(table.frame[col], high)}; ranks go from 1 to the number of "
                 "categories asked. Shares answering 需要 are written 0–1 or with % (35%, 0.35)"
             )
-        values = [_demand_value(t, ranks) for t in texts]
+        values = [_demand_value(t, x, ranks) for t, x in zip(texts, numbers, strict=True)]
         kind = np.array([k for _, k in values], dtype=object)
         wrong = ok & (kind != "") & (kind != ("rank" if ranks else "share"))
         if wrong.any():

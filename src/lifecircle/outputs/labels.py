@@ -433,7 +433,6 @@ MONITORING_VALUES: dict[str, dict[object, tuple[str, str]]] = {
         "short_but_satisfied": ("未达标但居民满意", "short but satisfied"),
         "wanted_and_short": ("居民需要但未达标", "wanted and short"),
         "required_not_wanted": ("标准要求但居民不需要", "required, not wanted"),
-        "": ("", ""),
     },
     "change": {
         "improved": ("改善", "improved"),

@@ -33,7 +33,7 @@ from ..analysis.compare import Comparison, RunRecord, compare, run_record
 from ..analysis.scenario import assumed_facilities, project_status
 from ..analysis.voice import Voice
 from .labels import MONITORING, MONITORING_VALUES, label
-from .present import present
+from .present import kind_of, present
 from .tables import excel_texts_stay_text, summary_table
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ class _Parts:
     comparison: Comparison | None
     history: list[RunRecord]
     pool: pd.DataFrame | None
-    voice: Voice | None = None
+    voice: Voice | None
+    #: facilities of the analysis that a scenario assumed built (a forecast, said at the top)
+    assumed: int
 
 
 def _t(zh: str, en: str, lang: str) -> str:
@@ -140,11 +142,6 @@ def _trend_chart(points: list[tuple[str, float]], target: float, lang: str) -> s
 
 
 # ---------------------------------------------------------------------- tables
-def _is_share(col: str) -> bool:
-    """Whether a report column holds a share (shown as a percentage)."""
-    return "share" in col or col in ("gap_to_target", "target_share")
-
-
 #: Columns that are differences of two shares: shown in percentage points.
 _POINTS = ("share_change", "gap_to_target")
 
@@ -159,7 +156,7 @@ def _cell(v: Any, col: str, lang: str) -> str:
         x = float(raw)
         text = (f"{100 * x:+.1f} {_t('个百分点', 'pp', lang)}" if col == "share_change"
                 else f"{100 * x:.1f} {_t('个百分点', 'pp', lang)}" if col in _POINTS
-                else f"{x:.1%}" if _is_share(col) else f"{x:,.1f}" if col == "service_index"
+                else f"{x:.1%}" if kind_of(col) == "share" else f"{x:,.1f}" if col == "service_index"
                 else f"{x:.0f}" if col.endswith("year") else f"{x:,.0f}")  # fmt: skip
         return f'<td class="n" data-col="{col}" data-value="{x!r}">{html.escape(text)}</td>'
     elif col == "reached_by_year":
@@ -208,31 +205,40 @@ def _en(cols: list[str], lang: str) -> list[str]:
     return [swap.get(c, c) for c in cols]
 
 
-def _changes(c: Comparison, a: Analysis, lang: str) -> pd.DataFrame:
-    """The comparison's changes with the category names and the change in words."""
+def _named(df: pd.DataFrame, a: Analysis, lang: str, coded: str) -> pd.DataFrame:
+    """``df`` with its categories' Chinese and English names (``category_zh``/``_en``; none: "")
+    and its ``coded`` column in words (:data:`MONITORING_VALUES`)."""
     i = 0 if lang == "zh" else 1
     cats = a.profile.categories
-    ch = c.changes
-    return ch.assign(
-        category_zh=[cats[k].name_zh if k in cats else k for k in ch["category"]],
-        category_en=[cats[k].name_en if k in cats else k for k in ch["category"]],
-        change=[MONITORING_VALUES["change"][k][i] for k in ch["change"]],
-    )  # fmt: skip
+    ids = df["category"].fillna("")
+    words = MONITORING_VALUES[coded]
+    return df.assign(
+        category_zh=[cats[k].name_zh if k in cats else k for k in ids],
+        category_en=[cats[k].name_en if k in cats else k for k in ids],
+        **{coded: [words[k][i] if k in words else k for k in df[coded]]},
+    )
 
 
-def _assumed_note(a: Analysis, lang: str) -> str:
-    """A warning at the top when the analysis is a scenario: projects assumed built."""
-    ids = assumed_facilities(a)
-    if len(ids) == 0:
-        return ""
-    log.warning("report: %d facilities of this analysis are projects a scenario assumed built "
-                "(with_projects), not facilities of any list; the report says so", len(ids))  # fmt: skip
-    text = _t(f"情景分析：本报告中 {len(ids)} 处设施是假设已建成的项目（Analysis.with_projects），"
+def _changes(c: Comparison, a: Analysis, lang: str) -> pd.DataFrame:
+    """The comparison's changes with the category names and the change in words."""
+    return _named(c.changes, a, lang, "change")
+
+
+def _assumed_text(n: int, lang: str) -> str:
+    """What the report says when ``n`` of its facilities are projects a scenario assumed built."""
+    return _t(f"情景分析：本报告中 {n} 处设施是假设已建成的项目（Analysis.with_projects），"
               "并非设施清单中的设施；其结果是预测，不是实际进展。",
-              f"Scenario: {len(ids)} facilities of this report are projects assumed built "
+              f"Scenario: {n} facilities of this report are projects assumed built "
               "(Analysis.with_projects), not facilities of any list: a forecast, not progress.",
               lang)  # fmt: skip
-    return f'<p class="bad" data-figure="assumed_facilities" data-value="{len(ids)}">{html.escape(text)}</p>'
+
+
+def _assumed_note(n: int, lang: str) -> str:
+    """The forecast warning at the top of the HTML (nothing when ``n`` is 0)."""
+    if n == 0:
+        return ""
+    text = html.escape(_assumed_text(n, lang))
+    return f'<p class="bad" data-figure="assumed_facilities" data-value="{n}">{text}</p>'
 
 
 def _estimated_note(a: Analysis, lang: str) -> str:
@@ -340,26 +346,16 @@ _VOICE_COLS = ["street_name", "community_name", "service_index", "meets_all_requ
 _FOLLOW_COLS = ["street_name", "community_name", "category_zh", "flag"]
 
 
-def _flag_words(flags: pd.Series, lang: str) -> list[str]:
-    i = 0 if lang == "zh" else 1
-    return [MONITORING_VALUES["flag"][f][i] if f in MONITORING_VALUES["flag"] else f for f in flags]
-
-
-def _voice_communities(v: Voice, lang: str) -> pd.DataFrame:
+def _voice_communities(v: Voice, a: Analysis, lang: str) -> pd.DataFrame:
     """The surveyed communities: satisfaction and sample size beside the coverage."""
     comm = v.communities[v.communities["satisfaction"].notna() | v.communities["sample_size"].notna()]
-    return comm.assign(flag=_flag_words(comm["flag"], lang))[
-        [c for c in _VOICE_COLS if c in comm.columns]]
+    shown = _named(comm.assign(category=None), a, lang, "flag")
+    return shown[[c for c in _VOICE_COLS if c in shown.columns]]
 
 
 def _voice_follow_up(v: Voice, a: Analysis, lang: str) -> pd.DataFrame:
     """The disagreements to follow up, with the category's name."""
-    cats = a.profile.categories
-    f = v.follow_up
-    names = [cats[k].name_zh if k in cats else "" for k in f["category"].fillna("")]
-    names_en = [cats[k].name_en if k in cats else "" for k in f["category"].fillna("")]
-    out = f.assign(category_zh=names, category_en=names_en, flag=_flag_words(f["flag"], lang))
-    return out[_en(_FOLLOW_COLS, lang)]
+    return _named(v.follow_up, a, lang, "flag")[_en(_FOLLOW_COLS, lang)]
 
 
 def _voice_section(v: Voice | None, a: Analysis, lang: str) -> str:
@@ -368,7 +364,7 @@ def _voice_section(v: Voice | None, a: Analysis, lang: str) -> str:
         return ""
     return (
         f"<h2>{_t('居民意见（满意度调查）', 'Residents (survey)', lang)}</h2>"
-        + _table(_voice_communities(v, lang), _VOICE_COLS, lang, "voice",
+        + _table(_voice_communities(v, a, lang), _VOICE_COLS, lang, "voice",
                  _t("调查未覆盖任何社区。", "No community surveyed.", lang))
         + f"<h3>{_t('需跟进的不一致', 'Disagreements to follow up', lang)}</h3>"
         + _table(_voice_follow_up(v, a, lang), _en(_FOLLOW_COLS, lang), lang, "follow_up",
@@ -386,7 +382,7 @@ def _html(p: _Parts, title: str) -> str:
         f"{html.escape(_t(a.profile.title_zh, a.profile.title_en, lang) or str(a.profile.id))} "
         f"({html.escape(str(a.profile.id))} {html.escape(str(a.profile.version))}) · run "
         f"{a.run_id} · {p.run_date}</p>",
-        _assumed_note(a, lang), _headline(a, lang), _estimated_note(a, lang),
+        _assumed_note(p.assumed, lang), _headline(a, lang), _estimated_note(a, lang),
         _shares_section(a, lang), _progress_section(p),
         f"<h2>{_t('重点短板社区', 'Top shortfall communities', lang)}</h2>",
         _table(sf, _en(_SHORTFALL_COLS, lang), lang, "shortfalls"),
@@ -416,10 +412,12 @@ def _history(
     if [id(r) for r in ordered] != [id(r) for r in records]:
         log.warning("report: the runs in previous= were not oldest first; taken in the order of "
                     "their dates: %s", ", ".join(r.run_date[:10] for r in ordered))  # fmt: skip
-    own = [r for r in ordered if r.run_id == analysis.run_id]
+    own = [r for r in ordered if r.run_id == analysis.run_id]  # records of the same inputs
     if run_date is not None:
         day = _run_date(run_date)
+        this = [r for r in own if r.run_date[:10] == day]  # an earlier one is a previous run
     elif own:
+        this = own
         day = own[-1].run_date[:10]
         made = analysis.created_at[:10]
         late = (date.fromisoformat(made) - date.fromisoformat(day)).days > 31
@@ -431,8 +429,7 @@ def _history(
             "run_date=" if late else "",
         )  # fmt: skip
     else:
-        day = date.today().isoformat()
-    this = [r for r in own if run_date is None or r.run_date[:10] == day]  # its own record
+        this, day = [], date.today().isoformat()
     left = [r for r in ordered if r.run_date[:10] > day]
     if left:
         log.warning("report: runs dated after the report's date %s are left out of previous=: "
@@ -515,7 +512,11 @@ def report(
     earlier, day = _history(previous, analysis, run_date)
     history = [*earlier, run_record(analysis, day)] if earlier else []
     cmp = compare(history[-2], history[-1], target_year) if history else None
-    parts = _Parts(analysis, lang, day, cmp, history, pool, voice)
+    assumed = len(assumed_facilities(analysis))
+    if assumed:
+        log.warning("report: %d facilities of this analysis are projects a scenario assumed built "
+                    "(with_projects), not facilities of any list; the report says so", assumed)  # fmt: skip
+    parts = _Parts(analysis, lang, day, cmp, history, pool, voice, assumed)
     if path.suffix.lower() == ".xlsx":
         return _excel(parts, path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -529,6 +530,10 @@ def _excel(p: _Parts, path: Path) -> Path:
     """The report's tables as sheets (headers in the report's language)."""
     a, lang = p.analysis, p.lang
     head = summary_table(a, lang)
+    if p.assumed:  # a forecast: said first, as at the top of the HTML
+        note = pd.DataFrame({"item": [_t("情景分析", "Scenario", lang)],
+                             "value": [_assumed_text(p.assumed, lang)], "format": [None]})  # fmt: skip
+        head = pd.concat([note, head], ignore_index=True)
     head_sheet = _t("概要", "Summary", lang)
     sheets: dict[str, pd.DataFrame | tuple[pd.DataFrame, ...]] = {
         head_sheet: head[["item", "value"]],
@@ -557,7 +562,7 @@ def _excel(p: _Parts, path: Path) -> Path:
         sheets[_t("项目库进展", "Programme", lang)] = pool_status(p.pool)
     if p.voice is not None:
         sheets[_t("居民意见", "Residents", lang)] = (
-            _voice_communities(p.voice, lang), _voice_follow_up(p.voice, a, lang))
+            _voice_communities(p.voice, a, lang), _voice_follow_up(p.voice, a, lang))
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, frames in sheets.items():
@@ -571,9 +576,8 @@ def _excel(p: _Parts, path: Path) -> Path:
                 shown.to_excel(xw, sheet_name=name, index=False, startrow=row)
                 ws = xw.sheets[name]
                 excel_texts_stay_text(ws, shown, header_row=row + 1)  # names are not formulas
-                cols = [] if pres is None else list(pres.frame.columns)
-                for j, col in enumerate(cols, start=1):
-                    fmt = pres.formats.get(col) if pres is not None else None
+                for j, col in enumerate(pres.frame.columns if pres is not None else (), start=1):
+                    fmt = pres.formats.get(col)
                     for r in range(row + 2, row + 2 + len(df)) if fmt else ():
                         ws.cell(row=r, column=j).number_format = fmt
                 row += len(df) + 2
